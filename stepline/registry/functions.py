@@ -1,0 +1,1 @@
+"""Registry tables: functions (being written)."""

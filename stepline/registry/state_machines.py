@@ -1,0 +1,1 @@
+"""Registry tables: state_machines (being written)."""
