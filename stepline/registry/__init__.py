@@ -12,6 +12,6 @@ def all_models() -> MetaData:
     """Import every table module and return the shared metadata (for Alembic and drift checks)."""
     from sqlmodel import SQLModel
 
-    from stepline.registry import functions, resources, state_machines  # noqa: F401
+    from stepline.registry import executions, functions, resources, state_machines  # noqa: F401
 
     return SQLModel.metadata

@@ -1,0 +1,95 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+Feature areas plug in at two places below: ``_include_routers`` (their router) and
+``_lifespan_hooks`` (an async context manager entered after the registry and Temporal are up and left
+before they close, e.g. to start the function runtime and set ``state.function_invoker``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from temporalio.client import Client
+
+from api import errors
+from api.errors import problem
+from api.state import AppState, Metrics
+from stepline.db import check_migrated
+from stepline.registry.database import create_engine, session_maker
+from stepline.settings import Settings
+
+LifespanHook = Callable[[AppState], AbstractAsyncContextManager[None]]
+
+OPEN_PATHS = frozenset({"/healthz"})
+"""Paths served without the bearer token (liveness probes)."""
+
+
+def _include_routers(app: FastAPI) -> None:
+    from api.routes import executions, health, state_machines
+
+    app.include_router(health.router)
+    app.include_router(state_machines.router)
+    app.include_router(executions.router)
+
+
+def _lifespan_hooks() -> list[LifespanHook]:
+    return []
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API over the registry at ``settings.database`` and Temporal at ``settings.temporal``."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database.url.get_secret_value(), settings.database.pool_size)
+        try:
+            await check_migrated(engine)
+            temporal = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
+            state = AppState(settings, engine, session_maker(engine), temporal, app.state.metrics)
+            app.state.stepline = state
+            async with AsyncExitStack() as stack:
+                for hook in _lifespan_hooks():
+                    await stack.enter_async_context(hook(state))
+                yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Stepline",
+        version="0.1.0",
+        summary="Amazon States Language state machines on Temporal, with sandboxed functions.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    errors.install(app)
+    _include_routers(app)
+    _install_middleware(app, settings)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    token = settings.api.token.get_secret_value() if settings.api.token is not None else None
+    metrics: Metrics = app.state.metrics
+
+    @app.middleware("http")
+    async def authenticate_and_measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if token and request.url.path not in OPEN_PATHS and not _authorized(request, token):
+            return problem(401, "Unauthorized", "a valid 'Authorization: Bearer <token>' header is required")
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+
+def _authorized(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())

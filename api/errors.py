@@ -1,0 +1,104 @@
+"""The one place that turns errors into HTTP responses: RFC 9457 problem+json.
+
+DefinitionError        400  every diagnostic listed
+InvalidRequest         400  malformed JSON, bad fields (also FastAPI's RequestValidationError)
+*NotFound              404
+StateMachineExists     409
+Conflict               409
+PayloadTooLarge        413
+Unavailable            503
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge, Unavailable
+from statemachine.errors import DefinitionError
+from stepline.registry.executions import ExecutionNotFound
+from stepline.registry.state_machines import StateMachineExists, StateMachineNotFound
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """A problem+json response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    """FastAPI's ``loc`` as a JSON pointer into the request (``body/definition`` -> ``/definition``)."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        where, parts = parts[0], parts[1:]
+        return f"{where}:/" + "/".join(parts) if where != "body" else "/" + "/".join(parts)
+    return "/" + "/".join(parts)
+
+
+def _validation_problem(exc: RequestValidationError) -> JSONResponse:
+    problems = []
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            ctx = err.get("ctx", {})
+            message = f"the body is not valid JSON: {ctx.get('error', 'malformed')}"
+            loc = err.get("loc", ("body",))
+            position = loc[1] if len(loc) > 1 else None
+            problems.append({"location": "/", "message": message, "position": position})
+        else:
+            problems.append({"location": _location(tuple(err.get("loc", ()))), "message": err.get("msg", "")})
+    detail = "; ".join(f"{p['location']}: {p['message']}" for p in problems) or "invalid request"
+    return problem(400, "Invalid request", detail, errors=problems)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    def handler(status: int, title: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+        async def handle(request: Request, exc: Exception) -> JSONResponse:
+            return problem(status, title, str(getattr(exc, "detail", exc)))
+
+        return handle
+
+    async def definition_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DefinitionError)
+        diagnostics = [
+            {"severity": d.severity, "code": d.code, "message": d.message, "location": d.location}
+            for d in exc.diagnostics
+        ]
+        return problem(400, "Invalid definition", str(exc), diagnostics=diagnostics)
+
+    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InvalidRequest)
+        return problem(400, "Invalid request", exc.detail, errors=exc.problems)
+
+    async def request_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return _validation_problem(exc)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        response = problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    app.add_exception_handler(DefinitionError, definition_error)
+    app.add_exception_handler(InvalidRequest, invalid_request)
+    app.add_exception_handler(RequestValidationError, request_validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(StateMachineNotFound, handler(404, "Not found"))
+    app.add_exception_handler(ExecutionNotFound, handler(404, "Not found"))
+    app.add_exception_handler(StateMachineExists, handler(409, "Conflict"))
+    app.add_exception_handler(Conflict, handler(409, "Conflict"))
+    app.add_exception_handler(PayloadTooLarge, handler(413, "Payload too large"))
+    app.add_exception_handler(Unavailable, handler(503, "Service unavailable"))
+
+
+_TITLES = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}

@@ -1,0 +1,62 @@
+"""Routes for executions: start, sync start, list, describe, history, stop."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api import schemas
+from api.deps import SessionDep, StateDep
+from api.services import executions as service
+from api.services import sync_executions
+
+router = APIRouter(tags=["executions"])
+
+
+@router.post("/v1/state-machines/{name}/executions", status_code=status.HTTP_201_CREATED)
+async def start_execution(
+    name: str, body: schemas.StartExecution, state: StateDep
+) -> schemas.ExecutionStarted:
+    return await service.start(state, name, body)
+
+
+@router.post("/v1/state-machines/{name}/sync-executions")
+async def start_sync_execution(
+    name: str, body: schemas.SyncExecutionRequest, state: StateDep
+) -> schemas.SyncExecutionResult:
+    return await sync_executions.run(state, name, body)
+
+
+@router.get("/v1/executions")
+async def list_executions(
+    session: SessionDep,
+    state_machine: Annotated[str | None, Query(alias="stateMachine")] = None,
+    status: Annotated[schemas.Status | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: Annotated[str | None, Query(alias="nextToken")] = None,
+) -> schemas.ExecutionList:
+    return await service.list_page(session, limit, next_token, state_machine, status)
+
+
+@router.get("/v1/executions/{execution_id}")
+async def describe_execution(execution_id: str, session: SessionDep) -> schemas.ExecutionPublic:
+    return await service.describe(session, execution_id)
+
+
+@router.get("/v1/executions/{execution_id}/history")
+async def get_execution_history(
+    execution_id: str,
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: Annotated[str | None, Query(alias="nextToken")] = None,
+    reverse_order: Annotated[bool, Query(alias="reverseOrder")] = False,
+) -> schemas.History:
+    return await service.history(state, execution_id, limit, next_token, reverse_order)
+
+
+@router.post("/v1/executions/{execution_id}/stop")
+async def stop_execution(
+    execution_id: str, body: schemas.StopExecution, state: StateDep
+) -> schemas.StopResult:
+    return await service.stop(state, execution_id, body)

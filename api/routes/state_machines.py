@@ -1,0 +1,54 @@
+"""Routes for state machines (thin: schema in, service call, schema out)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from api import schemas
+from api.deps import SessionDep
+from api.services import state_machines as service
+
+router = APIRouter(prefix="/v1/state-machines", tags=["state machines"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_state_machine(
+    body: schemas.StateMachineCreate, session: SessionDep
+) -> schemas.StateMachinePublic:
+    return await service.create(session, body)
+
+
+@router.get("")
+async def list_state_machines(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: Annotated[str | None, Query(alias="nextToken")] = None,
+) -> schemas.StateMachineList:
+    return await service.list_page(session, limit, next_token)
+
+
+@router.post("/validate")
+async def validate_definition(body: schemas.ValidateRequest) -> schemas.ValidateResponse:
+    return service.validate(body)
+
+
+@router.get("/{name}")
+async def describe_state_machine(
+    name: str, session: SessionDep, version: Annotated[int | None, Query(ge=1)] = None
+) -> schemas.StateMachinePublic:
+    return await service.describe(session, name, version)
+
+
+@router.put("/{name}")
+async def update_state_machine(
+    name: str, body: schemas.StateMachineUpdate, session: SessionDep
+) -> schemas.StateMachinePublic:
+    return await service.update(session, name, body)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_state_machine(name: str, session: SessionDep) -> Response:
+    await service.delete(session, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,162 @@
+"""Request and response bodies. JSON field names are camelCase, as Step Functions spells them;
+``input`` and ``output`` travel as JSON values, not strings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,80}$"
+"""Names of state machines and executions: no colon (ids are ``machine:execution``), no spaces."""
+
+StateMachineType = Literal["STANDARD", "EXPRESS"]
+Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+
+class Schema(BaseModel):
+    """camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Diagnostic(Schema):
+    severity: str
+    code: str
+    message: str
+    location: str
+
+
+class StateMachineCreate(Schema):
+    name: str = Field(pattern=NAME_PATTERN)
+    definition: dict[str, Any] | str
+    """The ASL definition: a JSON object, or its JSON text."""
+    type: StateMachineType = "STANDARD"
+    description: str | None = None
+
+
+class StateMachineUpdate(Schema):
+    definition: dict[str, Any] | str
+    description: str | None = None
+
+
+class StateMachinePublic(Schema):
+    name: str
+    state_machine_arn: str
+    type: StateMachineType
+    version: int
+    latest_version: int
+    definition: dict[str, Any]
+    description: str | None
+    creation_date: datetime
+    version_date: datetime
+
+
+class StateMachineSummary(Schema):
+    name: str
+    state_machine_arn: str
+    type: StateMachineType
+    latest_version: int
+    creation_date: datetime
+
+
+class StateMachineList(Schema):
+    state_machines: list[StateMachineSummary]
+    next_token: str | None = None
+
+
+class ValidateRequest(Schema):
+    definition: dict[str, Any] | str
+
+
+class ValidateResponse(Schema):
+    result: Literal["OK", "FAIL"]
+    diagnostics: list[Diagnostic]
+
+
+class StartExecution(Schema):
+    input: Any = None
+    """The execution's input (any JSON value; ``{}`` when absent)."""
+    name: str | None = Field(default=None, pattern=NAME_PATTERN)
+
+
+class SyncExecutionRequest(Schema):
+    input: Any = None
+
+
+class ExecutionStarted(Schema):
+    execution_id: str
+    execution_arn: str
+    name: str
+    state_machine: str
+    version: int
+    start_date: datetime
+    status: Status
+
+
+class ExecutionPublic(Schema):
+    execution_id: str
+    execution_arn: str
+    name: str
+    status: Status
+    input: Any
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    start_date: datetime
+    stop_date: datetime | None = None
+    state_machine: str
+    version: int
+
+
+class ExecutionSummary(Schema):
+    execution_id: str
+    execution_arn: str
+    name: str
+    status: Status
+    state_machine: str
+    version: int
+    start_date: datetime
+    stop_date: datetime | None = None
+
+
+class ExecutionList(Schema):
+    executions: list[ExecutionSummary]
+    next_token: str | None = None
+
+
+class SyncExecutionResult(Schema):
+    execution_arn: str
+    name: str
+    state_machine: str
+    version: int
+    status: Status
+    input: Any
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    start_date: datetime
+    stop_date: datetime
+
+
+class StopExecution(Schema):
+    error: str | None = None
+    cause: str | None = None
+
+
+class StopResult(Schema):
+    status: Status
+    stop_date: datetime | None
+
+
+class History(Schema):
+    events: list[dict[str, Any]]
+    next_token: str | None = None
+
+
+class Health(Schema):
+    status: Literal["ok", "degraded"]
+    database: str
+    temporal: str

@@ -1,0 +1,60 @@
+"""Definitions and inputs as the API receives them: decoded, size-checked, validated."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from api.services.errors import InvalidRequest, PayloadTooLarge
+from statemachine.errors import DefinitionError, Diagnostic
+
+MAX_INPUT_BYTES = 256 * 1024
+"""Step Functions' limit on an execution's input."""
+
+
+def decode_definition(raw: dict[str, Any] | str) -> tuple[str, dict[str, Any]]:
+    """The definition as (JSON text to store, decoded object)."""
+    if isinstance(raw, dict):
+        return json.dumps(raw, ensure_ascii=False), raw
+    try:
+        decoded = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        detail = f"definition is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        raise InvalidRequest(detail, [{"location": "/definition", "message": detail}]) from exc
+    if not isinstance(decoded, dict):
+        detail = f"definition must be a JSON object, not {type(decoded).__name__}"
+        raise InvalidRequest(detail, [{"location": "/definition", "message": detail}])
+    return raw, decoded
+
+
+def diagnose(decoded: dict[str, Any]) -> tuple[Diagnostic, ...]:
+    """Every problem in a definition: the validator's, then the compiler's if the validator passed it."""
+    from statemachine.loader import load_program
+    from statemachine.validate import validate_definition
+
+    found = validate_definition(decoded)
+    if any(d.severity == "ERROR" for d in found):
+        return found
+    try:
+        load_program(decoded)
+    except DefinitionError as exc:
+        return found + exc.diagnostics
+    return found
+
+
+def checked_definition(raw: dict[str, Any] | str) -> str:
+    """The definition's JSON text; DefinitionError listing every error when it cannot run."""
+    text, decoded = decode_definition(raw)
+    errors = tuple(d for d in diagnose(decoded) if d.severity == "ERROR")
+    if errors:
+        raise DefinitionError(errors)
+    return text
+
+
+def encode_input(value: Any) -> str:
+    """An execution input as JSON text (``{}`` when absent); 413 beyond 256 KiB."""
+    text = json.dumps({} if value is None else value, ensure_ascii=False, separators=(",", ":"))
+    size = len(text.encode())
+    if size > MAX_INPUT_BYTES:
+        raise PayloadTooLarge("input", size, MAX_INPUT_BYTES)
+    return text

@@ -1,0 +1,210 @@
+"""Execution use cases: start (idempotent by name), describe, list, history, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api import schemas
+from api.pagination import decode_token, encode_token
+from api.services.definitions import encode_input
+from api.services.errors import Conflict, Unavailable
+from api.state import AppState
+from stepline.registry import executions as registry
+from stepline.registry.database import unit_of_work
+from stepline.registry.executions import RUNNING, Execution
+from stepline.registry.state_machines import get_state_machine
+from workers.contracts import (
+    HISTORY_QUERY,
+    STOP_SIGNAL,
+    WORKFLOW_NAME,
+    ExecutionInput,
+    HistoryPage,
+    HistoryQuery,
+    StopRequest,
+    execution_arn,
+)
+
+STOP_WAIT_SECONDS = 10.0
+"""How long ``stop`` waits for the workflow to write ABORTED before answering."""
+
+
+def started(row: Execution) -> schemas.ExecutionStarted:
+    return schemas.ExecutionStarted(
+        execution_id=row.id,
+        execution_arn=execution_arn(row.state_machine_name, row.name),
+        name=row.name,
+        state_machine=row.state_machine_name,
+        version=row.state_machine_version,
+        start_date=row.start_date,
+        status=row.status,  # type: ignore[arg-type]
+    )
+
+
+def public(row: Execution) -> schemas.ExecutionPublic:
+    return schemas.ExecutionPublic(
+        execution_id=row.id,
+        execution_arn=execution_arn(row.state_machine_name, row.name),
+        name=row.name,
+        status=row.status,  # type: ignore[arg-type]
+        input=json.loads(row.input),
+        output=json.loads(row.output) if row.output is not None else None,
+        error=row.error,
+        cause=row.cause,
+        start_date=row.start_date,
+        stop_date=row.stop_date,
+        state_machine=row.state_machine_name,
+        version=row.state_machine_version,
+    )
+
+
+async def start(state: AppState, machine_name: str, body: schemas.StartExecution) -> schemas.ExecutionStarted:
+    """Record the execution as RUNNING (committed, so the workflow can always report to it), then
+    start its workflow. A known name with the same input returns the existing execution."""
+    input_text = encode_input(body.input)
+    name = body.name or str(uuid.uuid4())
+    async with unit_of_work(state.sessions) as session:
+        machine, version = await get_state_machine(session, machine_name)
+        row = Execution(
+            id=registry.execution_id(machine_name, name),
+            name=name,
+            state_machine_name=machine_name,
+            state_machine_version=version.version,
+            status=RUNNING,
+            input=input_text,
+            start_date=datetime.now(UTC),
+        )
+        if await registry.insert_execution(session, row) is None:
+            row = await registry.get_execution(session, row.id)
+            if json.loads(row.input) != json.loads(input_text):
+                raise Conflict(f"execution {name!r} of {machine_name!r} exists with a different input")
+            if row.status != RUNNING:
+                return started(row)
+            _, version = await get_state_machine(session, machine_name, row.state_machine_version)
+    execution = ExecutionInput(
+        execution_id=row.id,
+        execution_name=row.name,
+        state_machine_name=machine_name,
+        state_machine_version=version.version,
+        definition=version.definition,
+        input=row.input,
+        start_time=row.start_date.isoformat(),
+    )
+    try:
+        await state.temporal.start_workflow(
+            WORKFLOW_NAME,
+            execution,
+            id=row.id,
+            task_queue=state.settings.temporal.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # it ran already and is reporting (or has reported) its outcome
+    except RPCError as exc:
+        raise Unavailable(f"Temporal did not start the execution: {exc.message}") from exc
+    state.metrics.executions_started.labels(machine.type).inc()
+    return started(row)
+
+
+async def describe(session: AsyncSession, execution_id: str) -> schemas.ExecutionPublic:
+    return public(await registry.get_execution(session, execution_id))
+
+
+async def list_page(
+    session: AsyncSession,
+    limit: int,
+    next_token: str | None,
+    state_machine: str | None,
+    status: str | None,
+) -> schemas.ExecutionList:
+    before = None
+    if next_token:
+        position = decode_token("executions", next_token)
+        before = (datetime.fromisoformat(position["start"]), str(position["id"]))
+    rows = await registry.list_executions(session, limit + 1, state_machine, status, before)
+    token = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        token = encode_token("executions", {"start": last.start_date.isoformat(), "id": last.id})
+    return schemas.ExecutionList(
+        executions=[
+            schemas.ExecutionSummary(
+                execution_id=r.id,
+                execution_arn=execution_arn(r.state_machine_name, r.name),
+                name=r.name,
+                status=r.status,  # type: ignore[arg-type]
+                state_machine=r.state_machine_name,
+                version=r.state_machine_version,
+                start_date=r.start_date,
+                stop_date=r.stop_date,
+            )
+            for r in rows[:limit]
+        ],
+        next_token=token,
+    )
+
+
+async def history(
+    state: AppState, execution_id: str, limit: int, next_token: str | None, reverse: bool
+) -> schemas.History:
+    """From the workflow while the execution runs, from PostgreSQL once it has ended."""
+    after = decode_token("history", next_token)["after"] if next_token else None
+    async with unit_of_work(state.sessions) as session:
+        row = await registry.get_execution(session, execution_id)
+        if row.status != RUNNING:
+            events = await registry.history_page(session, execution_id, limit + 1, after, reverse)
+            more = len(events) > limit
+            return _history(events[:limit], more)
+    page = await _query_history(state, execution_id, HistoryQuery(after, limit, reverse))
+    if page is None:  # the workflow is gone: it finished in the meantime, or never started
+        async with unit_of_work(state.sessions) as session:
+            events = await registry.history_page(session, execution_id, limit + 1, after, reverse)
+        return _history(events[:limit], len(events) > limit)
+    return _history(page.events, page.more)
+
+
+def _history(events: list[dict[str, object]], more: bool) -> schemas.History:
+    token = encode_token("history", {"after": events[-1]["id"]}) if more and events else None
+    return schemas.History(events=events, next_token=token)
+
+
+async def _query_history(state: AppState, execution_id: str, query: HistoryQuery) -> HistoryPage | None:
+    handle: WorkflowHandle[object, object] = state.temporal.get_workflow_handle(execution_id)
+    try:
+        return await handle.query(HISTORY_QUERY, query, result_type=HistoryPage)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise Unavailable(f"Temporal did not answer the history query: {exc.message}") from exc
+
+
+async def stop(state: AppState, execution_id: str, body: schemas.StopExecution) -> schemas.StopResult:
+    """Signal the workflow to abort, and wait briefly for it to record ABORTED."""
+    async with unit_of_work(state.sessions) as session:
+        row = await registry.get_execution(session, execution_id)
+    if row.status == RUNNING:
+        handle = state.temporal.get_workflow_handle(execution_id)
+        try:
+            await handle.signal(STOP_SIGNAL, StopRequest(body.error, body.cause))
+            await asyncio.wait_for(handle.result(), STOP_WAIT_SECONDS)
+        except TimeoutError:
+            pass
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise Unavailable(f"Temporal did not take the stop request: {exc.message}") from exc
+            async with unit_of_work(state.sessions) as session:  # no workflow: abort the row itself
+                await registry.finish_execution(
+                    session, execution_id, "ABORTED", None, body.error, body.cause, datetime.now(UTC)
+                )
+        async with unit_of_work(state.sessions) as session:
+            row = await registry.get_execution(session, execution_id)
+    return schemas.StopResult(status=row.status, stop_date=row.stop_date)  # type: ignore[arg-type]

@@ -1,0 +1,83 @@
+"""State machine use cases: create, update (a new version), describe, list, delete, validate."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api import schemas
+from api.pagination import decode_token, encode_token
+from api.services.definitions import checked_definition, decode_definition, diagnose
+from stepline.registry import state_machines as registry
+from stepline.registry.state_machines import StateMachine, StateMachineVersion
+from workers.contracts import state_machine_arn
+
+
+def _public(machine: StateMachine, version: StateMachineVersion) -> schemas.StateMachinePublic:
+    return schemas.StateMachinePublic(
+        name=machine.name,
+        state_machine_arn=state_machine_arn(machine.name),
+        type=machine.type,  # type: ignore[arg-type]
+        version=version.version,
+        latest_version=machine.latest_version,
+        definition=json.loads(version.definition),
+        description=version.description,
+        creation_date=machine.created_at,
+        version_date=version.created_at,
+    )
+
+
+async def create(session: AsyncSession, body: schemas.StateMachineCreate) -> schemas.StateMachinePublic:
+    definition = checked_definition(body.definition)
+    machine, version = await registry.create_state_machine(
+        session, body.name, body.type, definition, body.description
+    )
+    return _public(machine, version)
+
+
+async def update(
+    session: AsyncSession, name: str, body: schemas.StateMachineUpdate
+) -> schemas.StateMachinePublic:
+    definition = checked_definition(body.definition)
+    machine, version = await registry.add_version(session, name, definition, body.description)
+    return _public(machine, version)
+
+
+async def describe(session: AsyncSession, name: str, version: int | None) -> schemas.StateMachinePublic:
+    return _public(*await registry.get_state_machine(session, name, version))
+
+
+async def list_page(session: AsyncSession, limit: int, next_token: str | None) -> schemas.StateMachineList:
+    after = decode_token("state-machines", next_token)["after"] if next_token else None
+    rows = await registry.list_state_machines(session, limit + 1, after)
+    token = encode_token("state-machines", {"after": rows[limit - 1].name}) if len(rows) > limit else None
+    return schemas.StateMachineList(
+        state_machines=[
+            schemas.StateMachineSummary(
+                name=m.name,
+                state_machine_arn=state_machine_arn(m.name),
+                type=m.type,  # type: ignore[arg-type]
+                latest_version=m.latest_version,
+                creation_date=m.created_at,
+            )
+            for m in rows[:limit]
+        ],
+        next_token=token,
+    )
+
+
+async def delete(session: AsyncSession, name: str) -> None:
+    await registry.delete_state_machine(session, name)
+
+
+def validate(body: schemas.ValidateRequest) -> schemas.ValidateResponse:
+    _, decoded = decode_definition(body.definition)
+    found = diagnose(decoded)
+    return schemas.ValidateResponse(
+        result="FAIL" if any(d.severity == "ERROR" for d in found) else "OK",
+        diagnostics=[
+            schemas.Diagnostic(severity=d.severity, code=d.code, message=d.message, location=d.location)
+            for d in found
+        ],
+    )

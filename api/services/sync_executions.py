@@ -1,0 +1,115 @@
+"""Synchronous (Express) executions: the interpreter runs in the API process, at most five minutes,
+with functions invoked through the function runtime the lifespan attached (if any)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from datetime import UTC, datetime
+
+from api import schemas
+from api.services.definitions import encode_input
+from api.services.errors import InvalidRequest
+from api.state import AppState
+from statemachine.errors import StatesError
+from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
+from stepline.registry.database import unit_of_work
+from stepline.registry.state_machines import get_state_machine
+from workers.contracts import Invoker, execution_arn, state_machine_arn
+
+SYNC_LIMIT_SECONDS = 300.0
+"""Step Functions' limit for a synchronous Express execution."""
+
+
+class InProcessHost:
+    """``statemachine.host.Host`` for one synchronous execution: wall clock, real sleeps."""
+
+    def __init__(self, invoker: Invoker | None) -> None:
+        self._invoker = invoker
+        self._random = random.Random()
+        self.events: list[HistoryEvent] = []
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def uuid4(self) -> str:
+        return str(uuid.uuid4())
+
+    def random(self) -> float:
+        return self._random.random()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+    async def invoke_function(self, call: FunctionCall) -> FunctionResult:
+        if self._invoker is None:
+            raise StatesError("Lambda.ServiceException", "the API runs no function runtime")
+        if call.timeout_seconds:
+            try:
+                return await asyncio.wait_for(
+                    self._invoker.invoke_for_state_machine(call), call.timeout_seconds
+                )
+            except TimeoutError:
+                raise StatesError(
+                    "States.Timeout", "the task did not finish within its TimeoutSeconds"
+                ) from None
+        return await self._invoker.invoke_for_state_machine(call)
+
+    def record(self, event: HistoryEvent) -> None:
+        self.events.append(event)
+
+
+async def run(
+    state: AppState, machine_name: str, body: schemas.SyncExecutionRequest
+) -> schemas.SyncExecutionResult:
+    """Run the latest version of an EXPRESS machine to its end (or to TIMED_OUT after five minutes)."""
+    from statemachine.interpreter import ExecutionContext, execute
+
+    from statemachine.loader import load_program
+    from statemachine.start import check_start
+
+    input_text = encode_input(body.input)
+    async with unit_of_work(state.sessions) as session:
+        machine, version = await get_state_machine(session, machine_name)
+    refused = check_start(machine.type, input_text, sync=True)
+    if refused is not None:
+        raise InvalidRequest(f"{refused.code}: {refused.message}", [{"location": "/", "code": refused.code}])
+    name = str(uuid.uuid4())
+    started = datetime.now(UTC)
+    context = ExecutionContext(
+        execution_id=execution_arn(machine_name, name),
+        execution_name=name,
+        state_machine_id=state_machine_arn(machine_name),
+        state_machine_name=machine_name,
+        role_arn="",
+        start_time=started,
+    )
+    host = InProcessHost(state.function_invoker)
+    program = load_program(version.definition)
+    try:
+        outcome = await asyncio.wait_for(
+            execute(program, json.loads(input_text), context, host), SYNC_LIMIT_SECONDS
+        )
+        status, output, error, cause = outcome.status, outcome.output, outcome.error, outcome.cause
+    except TimeoutError:
+        status, output = "TIMED_OUT", None
+        error, cause = (
+            "States.Timeout",
+            f"the synchronous execution ran longer than {SYNC_LIMIT_SECONDS:.0f} s",
+        )
+    state.metrics.executions_started.labels("EXPRESS_SYNC").inc()
+    return schemas.SyncExecutionResult(
+        execution_arn=context.execution_id,
+        name=name,
+        state_machine=machine_name,
+        version=version.version,
+        status=status,  # type: ignore[arg-type]
+        input=json.loads(input_text),
+        output=output if status == "SUCCEEDED" else None,
+        error=error,
+        cause=cause,
+        start_date=started,
+        stop_date=datetime.now(UTC),
+    )

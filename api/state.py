@@ -1,0 +1,49 @@
+"""What the API's lifespan builds and every request shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from stepline.registry.database import SessionMaker
+from stepline.settings import Settings
+from workers.contracts import Invoker
+
+
+@dataclass
+class Metrics:
+    """Prometheus metrics of one app (its own registry, so several apps can live in one process)."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    requests: Counter = field(init=False)
+    latency: Histogram = field(init=False)
+    executions_started: Counter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.requests = Counter(
+            "stepline_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "stepline_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.executions_started = Counter(
+            "stepline_executions_started", "Executions started", ["type"], registry=self.registry
+        )
+
+
+@dataclass
+class AppState:
+    """Built by the lifespan; ``function_invoker`` is set by the function runtime's hook when present."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionMaker
+    temporal: Client
+    metrics: Metrics
+    function_invoker: Invoker | None = None

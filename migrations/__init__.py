@@ -1,0 +1,1 @@
+"""Alembic revisions of the registry tables (applied by ``stepline db upgrade``)."""

@@ -1,0 +1,169 @@
+"""Executions and the history of finished ones.
+
+The API inserts an execution as RUNNING before starting its workflow; the workflow reports its
+outcome and history at the end. Both writes are idempotent, so a retried activity or a replayed
+workflow never duplicates anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import stepline.registry.database  # noqa: F401  (naming convention before any table)
+
+RUNNING = "RUNNING"
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+STATUSES = TERMINAL_STATUSES | {RUNNING}
+
+
+class Execution(SQLModel, table=True):
+    """One execution of a state machine version; ``id`` is also its Temporal workflow id."""
+
+    __tablename__ = "execution"
+    __table_args__ = (
+        Index("ix_execution_state_machine_start", "state_machine_name", "start_date"),
+        Index("ix_execution_status_start", "status", "start_date"),
+        Index("ix_execution_start", "start_date"),
+    )
+
+    id: str = Field(primary_key=True, max_length=200)
+    """``<state machine>:<execution name>`` (neither name may contain a colon)."""
+    name: str = Field(max_length=80)
+    state_machine_name: str = Field(max_length=80)
+    state_machine_version: int
+    status: str = Field(max_length=16)
+    input: str = Field(sa_column=Column(Text, nullable=False))
+    """The input as JSON text."""
+    output: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    cause: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    start_date: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    stop_date: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ExecutionHistoryEvent(SQLModel, table=True):
+    """One Step Functions history event of a finished execution, in its JSON shape."""
+
+    __tablename__ = "execution_history_event"
+
+    execution_id: str = Field(
+        sa_column=Column(
+            Text, ForeignKey("execution.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    event_id: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False, autoincrement=False))
+    event: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+
+
+class ExecutionNotFound(Exception):
+    """No execution with that id."""
+
+    def __init__(self, execution_id: str) -> None:
+        self.execution_id = execution_id
+        super().__init__(f"execution {execution_id!r} does not exist")
+
+
+def execution_id(state_machine: str, name: str) -> str:
+    """The execution's id (and workflow id)."""
+    return f"{state_machine}:{name}"
+
+
+async def insert_execution(session: AsyncSession, execution: Execution) -> Execution | None:
+    """Insert a RUNNING execution; None when one with that id exists already."""
+    values = execution.model_dump()
+    result = await session.exec(  # type: ignore[call-overload]
+        insert(Execution)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(Execution.id)
+    )
+    if result.first() is None:
+        return None
+    return execution
+
+
+async def get_execution(session: AsyncSession, execution_id: str) -> Execution:
+    """The execution, or ``ExecutionNotFound``."""
+    found = await session.get(Execution, execution_id)
+    if found is None:
+        raise ExecutionNotFound(execution_id)
+    return found
+
+
+async def list_executions(
+    session: AsyncSession,
+    limit: int,
+    state_machine: str | None = None,
+    status: str | None = None,
+    before: tuple[datetime, str] | None = None,
+) -> list[Execution]:
+    """Newest first; ``before`` is the (start_date, id) of the last row of the previous page."""
+    query = select(Execution)
+    if state_machine is not None:
+        query = query.where(Execution.state_machine_name == state_machine)
+    if status is not None:
+        query = query.where(Execution.status == status)
+    if before is not None:
+        start, last_id = before
+        query = query.where(
+            (col(Execution.start_date) < start)
+            | ((col(Execution.start_date) == start) & (col(Execution.id) < last_id))
+        )
+    query = query.order_by(col(Execution.start_date).desc(), col(Execution.id).desc()).limit(limit)
+    return list((await session.exec(query)).all())
+
+
+async def add_history_events(
+    session: AsyncSession, execution_id: str, events: Sequence[dict[str, Any]]
+) -> None:
+    """Store events (JSON shape, with ``id``); events already stored are left alone."""
+    if not events:
+        return
+    rows = [{"execution_id": execution_id, "event_id": int(e["id"]), "event": e} for e in events]
+    await session.exec(  # type: ignore[call-overload]
+        insert(ExecutionHistoryEvent)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["execution_id", "event_id"])
+    )
+
+
+async def finish_execution(
+    session: AsyncSession,
+    execution_id: str,
+    status: str,
+    output: str | None,
+    error: str | None,
+    cause: str | None,
+    stop_date: datetime,
+) -> bool:
+    """Record the outcome once: a finished execution is never changed again. True if this call did it."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Execution)
+        .where(col(Execution.id) == execution_id, col(Execution.status) == RUNNING)
+        .values(status=status, output=output, error=error, cause=cause, stop_date=stop_date)
+        .returning(Execution.id)
+    )
+    return result.first() is not None
+
+
+async def history_page(
+    session: AsyncSession, execution_id: str, limit: int, after_id: int | None, reverse: bool
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` stored events after event ``after_id`` (before it when ``reverse``)."""
+    query = select(ExecutionHistoryEvent.event).where(ExecutionHistoryEvent.execution_id == execution_id)
+    if reverse:
+        if after_id is not None:
+            query = query.where(col(ExecutionHistoryEvent.event_id) < after_id)
+        query = query.order_by(col(ExecutionHistoryEvent.event_id).desc())
+    else:
+        if after_id is not None:
+            query = query.where(col(ExecutionHistoryEvent.event_id) > after_id)
+        query = query.order_by(col(ExecutionHistoryEvent.event_id))
+    return [dict(e) for e in (await session.exec(query.limit(limit))).all()]

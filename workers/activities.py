@@ -1,0 +1,90 @@
+"""Activities of ``StateMachineExecution``: invoke a function, and write a finished execution down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import suppress
+from datetime import datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from statemachine.errors import StatesError
+from stepline.registry import executions
+from stepline.registry.database import SessionMaker, unit_of_work
+from workers.contracts import (
+    FINISH_EXECUTION,
+    INVOKE_FUNCTION,
+    RECORD_HISTORY,
+    FinishRequest,
+    HistoryChunk,
+    Invoker,
+    InvokeRequest,
+    InvokeResponse,
+)
+
+
+class Activities:
+    """The activities, bound to the registry and to whatever runs functions (``Invoker``)."""
+
+    def __init__(self, sessions: SessionMaker, invoker: Invoker | None) -> None:
+        self._sessions = sessions
+        self._invoker = invoker
+
+    @activity.defn(name=INVOKE_FUNCTION)
+    async def invoke_function(self, request: InvokeRequest) -> InvokeResponse:
+        """Run the function; heartbeats while it runs so a dead worker shows as a heartbeat timeout."""
+        if self._invoker is None:
+            raise ApplicationError(
+                "this worker runs no function runtime", type="Lambda.ServiceException", non_retryable=True
+            )
+        beating = asyncio.create_task(_heartbeat(request.heartbeat_seconds)) if _can_heartbeat() else None
+        try:
+            result = await self._invoker.invoke_for_state_machine(request.to_call())
+        except StatesError as exc:
+            raise ApplicationError(exc.cause or exc.name, type=exc.name, non_retryable=True) from None
+        finally:
+            if beating is not None:
+                beating.cancel()
+                with suppress(asyncio.CancelledError):
+                    await beating
+        return InvokeResponse.from_result(result)
+
+    @activity.defn(name=RECORD_HISTORY)
+    async def record_history(self, chunk: HistoryChunk) -> None:
+        """Store a chunk of a finished execution's history (idempotent)."""
+        async with unit_of_work(self._sessions) as session:
+            await executions.add_history_events(session, chunk.execution_id, json.loads(chunk.events))
+
+    @activity.defn(name=FINISH_EXECUTION)
+    async def finish_execution(self, request: FinishRequest) -> None:
+        """Record the outcome once; an execution row that does not exist yet fails (and is retried)."""
+        result = request.result
+        async with unit_of_work(self._sessions) as session:
+            done = await executions.finish_execution(
+                session,
+                request.execution_id,
+                result.status,
+                result.output,
+                result.error,
+                result.cause,
+                datetime.fromisoformat(request.stop_date),
+            )
+            if not done:
+                await executions.get_execution(session, request.execution_id)  # raises when missing
+
+    def all(self) -> list[object]:
+        """Every activity, for ``temporalio.worker.Worker(activities=...)``."""
+        return [self.invoke_function, self.record_history, self.finish_execution]
+
+
+def _can_heartbeat() -> bool:
+    return not activity.info().is_local
+
+
+async def _heartbeat(every: float | None) -> None:
+    interval = max(0.5, (every or 30.0) / 3)
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(interval)

@@ -1,0 +1,176 @@
+"""What crosses the Temporal boundary: names, and one dataclass in and out of each workflow, signal,
+query and activity. The API imports only this module from ``workers``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from statemachine.host import FunctionCall, FunctionResult
+
+WORKFLOW_NAME = "StateMachineExecution"
+STOP_SIGNAL = "stop"
+HISTORY_QUERY = "history"
+INVOKE_FUNCTION = "invoke_function"
+RECORD_HISTORY = "record_history"
+FINISH_EXECUTION = "finish_execution"
+
+ARN_PREFIX = "arn:aws:states:local:000000000000"
+
+
+def state_machine_arn(name: str) -> str:
+    """The state machine's ARN, as ``$$.StateMachine.Id`` shows it."""
+    return f"{ARN_PREFIX}:stateMachine:{name}"
+
+
+def execution_arn(state_machine: str, name: str) -> str:
+    """The execution's ARN, as ``$$.Execution.Id`` shows it."""
+    return f"{ARN_PREFIX}:execution:{state_machine}:{name}"
+
+
+@dataclass(frozen=True)
+class ExecutionInput:
+    """Everything one execution needs; the definition travels with it so updates never affect it."""
+
+    execution_id: str
+    execution_name: str
+    state_machine_name: str
+    state_machine_version: int
+    definition: str
+    """The ASL definition, JSON text."""
+    input: str
+    """The execution's input, JSON text."""
+    start_time: str
+    """ISO-8601, as the API recorded it (``$$.Execution.StartTime``)."""
+    role_arn: str = ""
+    local_task_max_seconds: float = 60.0
+    """Task states without HeartbeatSeconds whose timeout is at most this run as local activities:
+    no task-queue round trip, and a worker crash re-runs them on the next worker."""
+    default_task_timeout_seconds: float = 900.0
+    """start-to-close of a Task state without TimeoutSeconds (Lambda's maximum function timeout)."""
+    report_chunk_bytes: int = 512 * 1024
+    """History is written to PostgreSQL in activity calls of about this size."""
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """The workflow's result (also written to PostgreSQL)."""
+
+    status: str
+    output: str | None = None
+    """JSON text."""
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class StopRequest:
+    """Signal ``stop``: end the execution as ABORTED."""
+
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """Query ``history``: a page of the events recorded so far."""
+
+    after_id: int | None = None
+    """Events after this id (before it when ``reverse``); None starts at the first (or last)."""
+    limit: int = 100
+    reverse: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """A page of Step Functions history events in their JSON shape."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    more: bool = False
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    """Activity ``invoke_function``: ``statemachine.host.FunctionCall`` with text payloads."""
+
+    function: str
+    payload: str
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    state_name: str = ""
+    execution_id: str = ""
+
+    @staticmethod
+    def from_call(call: FunctionCall, execution_id: str) -> InvokeRequest:
+        return InvokeRequest(
+            function=call.function,
+            payload=call.payload.decode(),
+            timeout_seconds=call.timeout_seconds,
+            heartbeat_seconds=call.heartbeat_seconds,
+            state_name=call.state_name,
+            execution_id=execution_id,
+        )
+
+    def to_call(self) -> FunctionCall:
+        return FunctionCall(
+            function=self.function,
+            payload=self.payload.encode(),
+            timeout_seconds=self.timeout_seconds,
+            heartbeat_seconds=self.heartbeat_seconds,
+            state_name=self.state_name,
+        )
+
+
+@dataclass(frozen=True)
+class InvokeResponse:
+    """``statemachine.host.FunctionResult`` with a text payload."""
+
+    payload: str
+    function_error: str | None = None
+    executed_version: str = "$LATEST"
+    request_id: str = ""
+    status_code: int = 200
+
+    @staticmethod
+    def from_result(result: FunctionResult) -> InvokeResponse:
+        return InvokeResponse(
+            payload=result.payload.decode(),
+            function_error=result.function_error,
+            executed_version=result.executed_version,
+            request_id=result.request_id,
+            status_code=result.status_code,
+        )
+
+    def to_result(self) -> FunctionResult:
+        return FunctionResult(
+            payload=self.payload.encode(),
+            function_error=self.function_error,
+            executed_version=self.executed_version,
+            request_id=self.request_id,
+            status_code=self.status_code,
+        )
+
+
+@dataclass(frozen=True)
+class HistoryChunk:
+    """Activity ``record_history``: events (a JSON array, text) of a finished execution."""
+
+    execution_id: str
+    events: str
+
+
+@dataclass(frozen=True)
+class FinishRequest:
+    """Activity ``finish_execution``: the outcome, written once."""
+
+    execution_id: str
+    result: ExecutionResult
+    stop_date: str
+    """ISO-8601."""
+
+
+class Invoker(Protocol):
+    """Runs user functions for Task states (the function runtime implements it)."""
+
+    async def invoke_for_state_machine(self, call: FunctionCall) -> FunctionResult: ...

@@ -1,0 +1,87 @@
+"""The durable ``statemachine.host.Host``: Temporal's clock, randomness, timers and activities.
+
+Kept thin on purpose; every ASL rule (Retry, Catch, timeouts, history) lives in the interpreter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
+
+from statemachine.errors import StatesError
+from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
+from workers.contracts import INVOKE_FUNCTION, ExecutionInput, InvokeRequest, InvokeResponse
+
+ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
+"""ASL Retry is the only retry authority."""
+
+
+class TemporalHost:
+    """Implements ``statemachine.host.Host`` inside the ``StateMachineExecution`` workflow."""
+
+    def __init__(self, execution: ExecutionInput) -> None:
+        self._execution = execution
+        self.events: list[HistoryEvent] = []
+
+    def now(self) -> datetime:
+        return workflow.now()
+
+    def uuid4(self) -> str:
+        return str(workflow.uuid4())
+
+    def random(self) -> float:
+        return workflow.random().random()
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            await asyncio.sleep(seconds)  # a durable timer in the workflow's event loop
+
+    async def invoke_function(self, call: FunctionCall) -> FunctionResult:
+        """Short Tasks run as local activities (no task-queue round trip, one marker event); Tasks
+        with HeartbeatSeconds or long timeouts as ordinary activities, so Temporal can watch them."""
+        request = InvokeRequest.from_call(call, self._execution.execution_id)
+        seconds = call.timeout_seconds or self._execution.default_task_timeout_seconds
+        try:
+            if call.heartbeat_seconds is None and seconds <= self._execution.local_task_max_seconds:
+                response = await workflow.execute_local_activity(
+                    INVOKE_FUNCTION,
+                    request,
+                    result_type=InvokeResponse,
+                    start_to_close_timeout=timedelta(seconds=seconds),
+                    retry_policy=ONE_ATTEMPT,
+                    summary=call.state_name or None,
+                )
+            else:
+                response = await workflow.execute_activity(
+                    INVOKE_FUNCTION,
+                    request,
+                    result_type=InvokeResponse,
+                    start_to_close_timeout=timedelta(seconds=seconds),
+                    heartbeat_timeout=(
+                        timedelta(seconds=call.heartbeat_seconds) if call.heartbeat_seconds else None
+                    ),
+                    retry_policy=ONE_ATTEMPT,
+                    summary=call.state_name or None,
+                )
+        except ActivityError as exc:
+            raise states_error(exc) from None
+        return response.to_result()
+
+    def record(self, event: HistoryEvent) -> None:
+        self.events.append(event)
+
+
+def states_error(exc: ActivityError) -> StatesError:
+    """The ASL error for a failed activity: timeouts by kind, application errors by their type."""
+    cause = exc.cause
+    if isinstance(cause, TimeoutError):
+        if cause.type == TimeoutType.HEARTBEAT:
+            return StatesError("States.HeartbeatTimeout", "the task did not send a heartbeat in time")
+        return StatesError("States.Timeout", "the task did not finish within its TimeoutSeconds")
+    if isinstance(cause, ApplicationError):
+        return StatesError(cause.type or "States.TaskFailed", cause.message or None)
+    return StatesError("States.TaskFailed", str(cause or exc))

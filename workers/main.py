@@ -1,0 +1,58 @@
+"""``stepline worker``: run a worker until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from temporalio.client import Client
+
+from stepline.db import DatabaseNotMigrated, check_migrated
+from stepline.registry.database import create_engine, session_maker
+from stepline.settings import Settings
+from workers.activities import Activities
+from workers.contracts import Invoker
+from workers.worker import build_worker
+
+
+@asynccontextmanager
+async def function_runtime(settings: Settings) -> AsyncIterator[Invoker | None]:
+    """The function runtime for Task states (None until ``workers/functions`` provides one)."""
+    yield None
+
+
+async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Poll ``settings.temporal.task_queue`` until ``stop`` is set."""
+    engine = create_engine(settings.database.url.get_secret_value(), settings.database.pool_size)
+    try:
+        await check_migrated(engine)
+        client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
+        async with function_runtime(settings) as invoker:
+            worker = build_worker(
+                client, settings.temporal.task_queue, Activities(session_maker(engine), invoker)
+            )
+            async with worker:
+                await stop.wait()
+    finally:
+        await engine.dispose()
+
+
+def run_worker(settings: Settings | None = None) -> None:
+    """Entry point of ``stepline worker``."""
+    settings = settings or Settings()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"stepline worker: task queue {settings.temporal.task_queue!r} at {settings.temporal.address}")
+        await serve_worker(settings, stop)
+
+    try:
+        asyncio.run(main())
+    except DatabaseNotMigrated as exc:
+        sys.exit(f"stepline worker: {exc}")

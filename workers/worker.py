@@ -1,0 +1,42 @@
+"""The Temporal worker of Stepline: the workflow, its activities, and the sandbox pass-through."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from workers.activities import Activities
+from workers.workflow import StateMachineWorkflow
+
+PASSTHROUGH_MODULES = (
+    "statemachine",
+    "workers.contracts",
+    "workers.host",
+    "jsonpath_ng",
+    "jsonata",
+    "pydantic",
+)
+"""Imported once per process instead of once per workflow run (they are deterministic)."""
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The workflow sandbox with the interpreter and its libraries passed through."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+def build_worker(
+    client: Client, task_queue: str, activities: Activities, max_concurrent_activities: int = 200
+) -> Worker:
+    """A worker for ``StateMachineExecution`` on ``task_queue``."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[StateMachineWorkflow],
+        activities=activities.all(),
+        workflow_runner=sandbox_runner(),
+        max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_local_activities=max_concurrent_activities,
+    )

@@ -1,0 +1,151 @@
+"""``StateMachineExecution``: one execution of a state machine, hosting the interpreter unchanged.
+
+The workflow runs the interpreter with ``TemporalHost``, answers the ``history`` query while it runs,
+ends as ABORTED on the ``stop`` signal, and at the end writes its history and outcome to PostgreSQL
+through local activities (their arguments stay out of the Temporal history, so a large history costs
+only one small marker per chunk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from statemachine.interpreter import ExecutionContext, execute
+
+    from statemachine.errors import DefinitionError
+    from statemachine.host import HistoryEvent
+    from statemachine.limits import Limits
+    from statemachine.loader import load_program
+    from workers.contracts import (
+        FINISH_EXECUTION,
+        HISTORY_QUERY,
+        RECORD_HISTORY,
+        STOP_SIGNAL,
+        WORKFLOW_NAME,
+        ExecutionInput,
+        ExecutionResult,
+        FinishRequest,
+        HistoryChunk,
+        HistoryPage,
+        HistoryQuery,
+        StopRequest,
+        execution_arn,
+        state_machine_arn,
+    )
+    from workers.host import TemporalHost
+
+DURABLE_LIMITS = Limits(max_history_events=1_000_000)
+"""Step Functions stops at 25,000 events; here large Maps must finish, so only runaway loops stop."""
+
+REPORT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+"""Writing the outcome retries until PostgreSQL answers (the writes are idempotent)."""
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class StateMachineWorkflow:
+    """Runs one execution; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._host: TemporalHost | None = None
+        self._stop: StopRequest | None = None
+
+    @workflow.run
+    async def run(self, execution: ExecutionInput) -> ExecutionResult:
+        host = self._host = TemporalHost(execution)
+        try:
+            program = load_program(execution.definition)
+        except DefinitionError as exc:
+            result = ExecutionResult("FAILED", error="States.Runtime", cause=str(exc))
+        else:
+            context = ExecutionContext(
+                execution_id=execution_arn(execution.state_machine_name, execution.execution_name),
+                execution_name=execution.execution_name,
+                state_machine_id=state_machine_arn(execution.state_machine_name),
+                state_machine_name=execution.state_machine_name,
+                role_arn=execution.role_arn,
+                start_time=datetime.fromisoformat(execution.start_time),
+            )
+            running = asyncio.create_task(
+                execute(program, json.loads(execution.input), context, host, DURABLE_LIMITS)
+            )
+            await workflow.wait_condition(lambda: running.done() or self._stop is not None)
+            if running.done():
+                outcome = running.result()
+                output = json.dumps(outcome.output) if outcome.status == "SUCCEEDED" else None
+                result = ExecutionResult(outcome.status, output, outcome.error, outcome.cause)
+            else:
+                running.cancel()
+                await asyncio.wait([running])
+                result = self._abort(host)
+        await self._report(execution, host.events, result)
+        return result
+
+    @workflow.signal(name=STOP_SIGNAL)
+    def stop(self, request: StopRequest) -> None:
+        if self._stop is None:
+            self._stop = request
+
+    @workflow.query(name=HISTORY_QUERY)
+    def history(self, query: HistoryQuery) -> HistoryPage:
+        events = self._host.events if self._host is not None else []
+        return page_of(events, query)
+
+    def _abort(self, host: TemporalHost) -> ExecutionResult:
+        stop = self._stop or StopRequest()
+        last = host.events[-1].id if host.events else 0
+        details = {k: v for k, v in (("error", stop.error), ("cause", stop.cause)) if v is not None}
+        host.record(
+            HistoryEvent(
+                last + 1, last, workflow.now(), "ExecutionAborted", "executionAbortedEventDetails", details
+            )
+        )
+        return ExecutionResult("ABORTED", error=stop.error, cause=stop.cause)
+
+    async def _report(
+        self, execution: ExecutionInput, events: list[HistoryEvent], result: ExecutionResult
+    ) -> None:
+        for chunk in chunks(events, execution.report_chunk_bytes):
+            await workflow.execute_local_activity(
+                RECORD_HISTORY,
+                HistoryChunk(execution.execution_id, chunk),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=REPORT_RETRY,
+            )
+        await workflow.execute_local_activity(
+            FINISH_EXECUTION,
+            FinishRequest(execution.execution_id, result, workflow.now().isoformat()),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=REPORT_RETRY,
+        )
+
+
+def chunks(events: list[HistoryEvent], max_bytes: int) -> list[str]:
+    """The events as JSON arrays of about ``max_bytes`` each (always at least one event per chunk)."""
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    for event in events:
+        text = json.dumps(event.to_json(), separators=(",", ":"), ensure_ascii=False)
+        if current and size + len(text) > max_bytes:
+            out.append("[" + ",".join(current) + "]")
+            current, size = [], 0
+        current.append(text)
+        size += len(text) + 1
+    if current:
+        out.append("[" + ",".join(current) + "]")
+    return out
+
+
+def page_of(events: list[HistoryEvent], query: HistoryQuery) -> HistoryPage:
+    """One page of events by id, forwards or backwards from ``query.after_id``."""
+    if query.reverse:
+        selected = [e for e in reversed(events) if query.after_id is None or e.id < query.after_id]
+    else:
+        selected = [e for e in events if query.after_id is None or e.id > query.after_id]
+    return HistoryPage([e.to_json() for e in selected[: query.limit]], more=len(selected) > query.limit)
