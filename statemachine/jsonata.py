@@ -1,0 +1,301 @@
+"""JSONata, the second query language of ASL: ``{% ... %}`` expressions and the templates holding them.
+
+    expr = compile_expression("$states.input.n + 1")        # cached by text; JsonataSyntaxError
+    evaluate(expr, bindings, field="Output")                 # -> plain JSON, never shared
+    render(compile_template({"a": "{% $x %}"}, "Output"), bindings)
+
+Evaluation binds ``$states`` (input, result, errorOutput, context: include only the keys that
+exist for the state) and every workflow variable as ``$name``, plus Step Functions' functions
+($partition, $range, $hash, $random, $uuid, $parse; $now/$millis read ``Bindings.now``; $eval is
+refused as on AWS). Nothing is copied per evaluation: variables are looked up in the caller's
+mapping, and the registered functions read the evaluation's effects from a context variable.
+
+Errors are ``StatesError("States.QueryEvaluationError", cause)``. The cause is AWS's text from the
+expression on: ``The JSONata expression '$x' specified for the field 'Output' returned nothing
+(undefined).`` An expression that yields *undefined* is always such an error (AWS fails the state
+in every field: Arguments, Output, Assign, Items, nested template values). The interpreter puts
+AWS's state prefix in front: ``An error occurred while executing the state 'S' (entered at the
+event id #2). `` (see ``with_state_context``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final
+
+from jsonata import jsonata as jsonata_engine
+from jsonata.jexception import JException
+from jsonata.utils import Utils
+
+from statemachine import jsonata_functions
+from statemachine.errors import StatesError
+from statemachine.host import JSON
+from statemachine.intrinsics_functions import json_type
+
+QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
+_Engine = jsonata_engine.Jsonata
+_MISSING: Final = object()
+
+
+class JsonataSyntaxError(ValueError):
+    """An expression that does not compile; names the expression, the problem and its position."""
+
+    def __init__(self, expression: str, problem: str, position: int | None = None) -> None:
+        self.expression = expression
+        self.problem = problem
+        self.position = position
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"invalid JSONata expression {expression!r}{where}: {problem}")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledExpression:
+    """A parsed expression, ready to evaluate any number of times."""
+
+    text: str
+    """The expression between the delimiters, trimmed (as AWS quotes it in error causes)."""
+    program: Any
+    """The jsonata-python program (its AST is evaluated directly, without a copy per call)."""
+
+
+@dataclass(frozen=True)
+class Bindings:
+    """What an expression can see: ``$states``, the variables in scope, and the effects."""
+
+    states: Mapping[str, JSON]
+    """``$states``: input, result, errorOutput, context (only those that exist for the state)."""
+    variables: Mapping[str, JSON]
+    """Workflow variables by name (without the ``$``)."""
+    uuid4: Callable[[], str]
+    random: Callable[[], float]
+    now: Callable[[], datetime] | None = None
+    """The host's clock for $now/$millis; without one they fail (no wall-clock reads here)."""
+
+
+def is_expression(value: object) -> bool:
+    """Whether a definition value is a JSONata expression: a string in ``{% ... %}``."""
+    return isinstance(value, str) and len(value) >= 4 and value.startswith("{%") and value.endswith("%}")
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(text: str) -> CompiledExpression:
+    """Compile the text between the delimiters (the delimiters themselves are also accepted)."""
+    inner = (text[2:-2] if is_expression(text) else text).strip()
+    if not inner:
+        raise JsonataSyntaxError(inner, "the expression is empty")
+    try:
+        program = _Engine(inner)
+    except JException as err:
+        raise JsonataSyntaxError(inner, _message(err), err.location) from None
+    except (RecursionError, ValueError, TypeError, IndexError) as err:
+        raise JsonataSyntaxError(inner, str(err) or type(err).__name__) from None
+    if program.errors:
+        raise JsonataSyntaxError(inner, "; ".join(str(error) for error in program.errors))
+    program.set_validate_input(False)
+    return CompiledExpression(inner, program)
+
+
+def evaluate(expr: CompiledExpression, bindings: Bindings, field: str = "") -> JSON:
+    """Evaluate to a fresh plain JSON value; ``field`` names the ASL field in error causes."""
+    token = jsonata_functions.CURRENT.set(_effects(bindings))
+    try:
+        return _evaluate(expr, _states_value(bindings.states), bindings.variables, field)
+    finally:
+        jsonata_functions.CURRENT.reset(token)
+
+
+def with_state_context(error: StatesError, state_name: str, entered_event_id: int) -> StatesError:
+    """The same error with AWS's prefix naming the state, for the execution's failure cause."""
+    prefix = (
+        f"An error occurred while executing the state '{state_name}' "
+        f"(entered at the event id #{entered_event_id})."
+    )
+    return StatesError(error.name, f"{prefix} {error.cause}" if error.cause else prefix)
+
+
+def check_result_type(value: JSON, expected: str, expr: CompiledExpression, field: str) -> None:
+    """Fail as AWS does when a field's expression gives the wrong JSON type (e.g. Map Items).
+
+    ``expected`` is a JSON type name: array, object, string, number, boolean or null.
+    """
+    actual = json_type(value)
+    if actual != expected:
+        detail = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        problem = f"Expected '{expected}', but was '{actual}' for value: {detail}"
+        raise _error(expr, field, f"returned an unexpected result type. {problem}")
+
+
+class _Scope:
+    """The bindings of the evaluation frame: reads fall through to ``$states`` and the caller's
+    variables without copying them; assignments made by the expression stay local."""
+
+    __slots__ = ("_local", "_states", "_variables")
+
+    def __init__(self, states: Any, variables: Mapping[str, JSON]) -> None:
+        # The engine looks these two hooks up at every node; answering here skips the parent chain.
+        self._local: dict[str, Any] = {"__evaluate_entry": None, "__evaluate_exit": None, "$": None}
+        self._states = states
+        self._variables = variables
+
+    def get(self, name: str, default: Any) -> Any:
+        value = self._local.get(name, _MISSING)
+        if value is not _MISSING:
+            return value
+        if name == "states":
+            return self._states
+        value = self._variables.get(name, _MISSING)
+        if value is _MISSING:
+            return default
+        return Utils.NULL_VALUE if value is None else value  # a null variable is not undefined
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._local[name] = value
+
+    def items(self) -> Any:
+        return self._local.items()
+
+
+def _base_frame() -> Any:
+    frame = _Engine.Frame(_Engine.static_frame)
+    jsonata_functions.bind_all(frame)
+    return frame
+
+
+_BASE: Final = _base_frame()
+
+
+def _evaluate(expr: CompiledExpression, states: Any, variables: Mapping[str, JSON], field: str) -> JSON:
+    frame = _Engine.Frame(_BASE)
+    frame.bindings = _Scope(states, variables)
+    program = expr.program
+    try:
+        result = program.eval(program.ast, None, frame)
+    except JException as err:
+        raise _error(expr, field, f"threw an error during evaluation: {_message(err)}") from None
+    except jsonata_functions.FunctionError as err:
+        raise _error(expr, field, f"threw an error during evaluation: {err}") from None
+    except RecursionError:
+        raise _error(expr, field, "threw an error during evaluation: recursion too deep") from None
+    if result is None:
+        raise _error(expr, field, "returned nothing (undefined).")
+    try:
+        return jsonata_functions.to_json(result)
+    except TypeError:
+        raise _error(expr, field, "returned an unsupported result type.") from None
+
+
+def _error(expr: CompiledExpression, field: str, problem: str) -> StatesError:
+    where = f" specified for the field '{field}'" if field else ""
+    return StatesError(QUERY_EVALUATION_ERROR, f"The JSONata expression '{expr.text}'{where} {problem}")
+
+
+def _message(err: JException) -> str:
+    text = str(err)
+    return text if text.startswith(err.error) else f"{err.error}: {text}"
+
+
+def _states_value(states: Mapping[str, JSON]) -> Any:
+    return states if isinstance(states, dict) else dict(states)
+
+
+def _effects(bindings: Bindings) -> jsonata_functions.Effects:
+    return jsonata_functions.Effects(bindings.uuid4, bindings.random, bindings.now)
+
+
+# ----------------------------------------------------------------------------------------------
+# Templates: JSON values whose strings may be expressions, compiled once, rendered per state.
+
+
+@dataclass(frozen=True, slots=True)
+class _Literal:
+    value: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class _Expression:
+    expr: CompiledExpression
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Object:
+    items: tuple[tuple[str, _Node], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Array:
+    items: tuple[_Node, ...]
+
+
+_Node = _Literal | _Expression | _Object | _Array
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A compiled template; literal subtrees are kept whole and copied when rendered."""
+
+    root: _Node
+    field: str
+
+
+def compile_template(template: JSON, field: str = "") -> Template:
+    """Compile every ``{% %}`` string in a JSON value; ``field`` (e.g. ``Output``) names its place
+    in error causes, extended by the keys below it (``Arguments/Payload/x``)."""
+    return Template(_compile_node(template, field), field)
+
+
+def render(template: Template, bindings: Bindings) -> JSON:
+    """The template's value with each expression evaluated: a fresh JSON value every call."""
+    root = template.root
+    if isinstance(root, _Literal):
+        return _copy(root.value)
+    token = jsonata_functions.CURRENT.set(_effects(bindings))
+    try:
+        return _render(root, _states_value(bindings.states), bindings.variables)
+    finally:
+        jsonata_functions.CURRENT.reset(token)
+
+
+def _compile_node(value: JSON, field: str) -> _Node:
+    if is_expression(value):
+        return _Expression(compile_expression(value), field)
+    if isinstance(value, dict):
+        items = tuple((key, _compile_node(item, _join(field, key))) for key, item in value.items())
+        if all(isinstance(node, _Literal) for _, node in items):
+            return _Literal(value)
+        return _Object(items)
+    if isinstance(value, list):
+        elements = tuple(_compile_node(item, _join(field, str(index))) for index, item in enumerate(value))
+        if all(isinstance(node, _Literal) for node in elements):
+            return _Literal(value)
+        return _Array(elements)
+    return _Literal(value)
+
+
+def _join(field: str, key: str) -> str:
+    return f"{field}/{key}" if field else key
+
+
+def _render(node: _Node, states: Any, variables: Mapping[str, JSON]) -> JSON:
+    match node:
+        case _Expression(expr, field):
+            return _evaluate(expr, states, variables, field)
+        case _Object(items):
+            return {key: _render(child, states, variables) for key, child in items}
+        case _Array(items):
+            return [_render(child, states, variables) for child in items]
+        case _Literal(value):
+            return _copy(value)
+
+
+def _copy(value: JSON) -> JSON:
+    """A deep copy of a JSON value, much faster than copy.deepcopy for this shape."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value

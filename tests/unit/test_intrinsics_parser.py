@@ -1,0 +1,168 @@
+"""The intrinsic call parser: shapes it accepts, AST it builds, and errors naming the position."""
+
+from __future__ import annotations
+
+import pytest
+
+from statemachine.intrinsics import (
+    IntrinsicCall,
+    IntrinsicSyntaxError,
+    Literal,
+    PathArgument,
+    StringLiteral,
+    is_intrinsic,
+    parse_intrinsic,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("States.UUID()", IntrinsicCall("States.UUID", ())),
+        ("States.Array( )", IntrinsicCall("States.Array", ())),
+        (
+            "States.Format('Hello {}', $.name)",
+            IntrinsicCall("States.Format", (StringLiteral("Hello {}", "Hello {}"), PathArgument("$.name"))),
+        ),
+        (
+            "States.Array(1, -2, 3.5, -0.25, 1e3, true, false, null)",
+            IntrinsicCall(
+                "States.Array",
+                (
+                    Literal(1),
+                    Literal(-2),
+                    Literal(3.5),
+                    Literal(-0.25),
+                    Literal(1000.0),
+                    Literal(True),
+                    Literal(False),
+                    Literal(None),
+                ),
+            ),
+        ),
+        (
+            "States.Array($, $$.Execution.Id, $var, $var.x[0], $.a['b,c'], $.l[1:2], $..x)",
+            IntrinsicCall(
+                "States.Array",
+                (
+                    PathArgument("$"),
+                    PathArgument("$$.Execution.Id"),
+                    PathArgument("$var"),
+                    PathArgument("$var.x[0]"),
+                    PathArgument("$.a['b,c']"),
+                    PathArgument("$.l[1:2]"),
+                    PathArgument("$..x"),
+                ),
+            ),
+        ),
+        (
+            "States.Array($.items[?(@.price < 10)])",
+            IntrinsicCall("States.Array", (PathArgument("$.items[?(@.price < 10)]"),)),
+        ),
+        (
+            "States.MathAdd(States.ArrayLength($.a), -1)",
+            IntrinsicCall(
+                "States.MathAdd",
+                (IntrinsicCall("States.ArrayLength", (PathArgument("$.a"),)), Literal(-1)),
+            ),
+        ),
+        (
+            r"States.Format('it\'s \{\} \\ {}', 'x')",
+            IntrinsicCall(
+                "States.Format",
+                (StringLiteral("it's {} \\ {}", r"it\'s \{\} \\ {}"), StringLiteral("x", "x")),
+            ),
+        ),
+        (
+            "States.StringSplit('Hello\nWorld', '\n')",
+            IntrinsicCall(
+                "States.StringSplit",
+                (StringLiteral("Hello\nWorld", "Hello\nWorld"), StringLiteral("\n", "\n")),
+            ),
+        ),
+        ("  States.ArrayLength( $.a )  ", IntrinsicCall("States.ArrayLength", (PathArgument("$.a"),))),
+    ],
+    ids=[
+        "no-args",
+        "space-only",
+        "string-and-path",
+        "literals",
+        "paths",
+        "filter-path",
+        "nested",
+        "escapes",
+        "newline",
+        "spaces",
+    ],
+)
+def test_parse_builds_the_call_tree(text: str, expected: IntrinsicCall) -> None:
+    assert parse_intrinsic(text) == expected
+
+
+def test_parse_is_cached_by_text() -> None:
+    assert parse_intrinsic("States.Array($.x)") is parse_intrinsic("States.Array($.x)")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "position"),
+    [
+        # AWS rejects \" in an intrinsic string (ESCAPE_SEQUENCES_ILLEGAL_INTRINSIC_FUNCTION_2)
+        (r"""States.Format('He said, \"Hello, {}!\"', 'Test')""", "invalid escape sequence", 24),
+        ("States.Nope(1)", "unknown intrinsic function 'States.Nope'", 0),
+        ("States.Format('x'", "missing ')' to close States.Format", 17),
+        ("States.Format('x',)", "missing argument", 18),
+        ("States.Format('x) ", "unterminated string literal", 14),
+        ("States.Array(1 2)", "expected ',' or ')'", 15),
+        ("States.Array(1) x", "unexpected text after the closing parenthesis", 16),
+        ("States.Array(foo)", "unexpected character 'f'", 13),
+        ("States.Array", "expected '(' after States.Array", 12),
+        ("$.x", "expected an intrinsic function name", 0),
+        ("States.Array($.a['b)", "unterminated quote in a path", 13),
+        ("States.Array(" * 11 + ")" * 11, "more than 10 nested intrinsic functions", 130),
+    ],
+    ids=[
+        "escaped-double-quote",
+        "unknown-function",
+        "unclosed-call",
+        "trailing-comma",
+        "unterminated-string",
+        "missing-comma",
+        "trailing-text",
+        "bare-word",
+        "no-parenthesis",
+        "not-a-call",
+        "unterminated-path-quote",
+        "too-deep",
+    ],
+)
+def test_parse_rejects_malformed_calls(text: str, problem: str, position: int) -> None:
+    with pytest.raises(IntrinsicSyntaxError) as caught:
+        parse_intrinsic(text)
+    assert problem in caught.value.problem
+    assert caught.value.position == position
+    assert f"at position {position}" in str(caught.value)
+
+
+def test_ten_nested_calls_are_allowed() -> None:
+    call = parse_intrinsic("States.Array(" * 10 + ")" * 10)
+    depth = 0
+    node: object = call
+    while isinstance(node, IntrinsicCall):
+        depth += 1
+        node = node.args[0] if node.args else None
+    assert depth == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("States.Format('{}', $.a)", True),
+        ("  States.UUID()  ", True),
+        ("States.Array", False),
+        ("$.States.Array()", False),
+        ("States.Format('x') tail", False),
+        ("Statesx.Array()", False),
+    ],
+)
+def test_is_intrinsic_checks_the_shape(text: str, expected: bool) -> None:
+    assert is_intrinsic(text) is expected

@@ -1,0 +1,278 @@
+"""JSONata evaluation as Step Functions does it; rows marked aws come from the conformance corpus."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+
+from statemachine.errors import StatesError
+from statemachine.host import JSON
+from statemachine.jsonata import (
+    Bindings,
+    JsonataSyntaxError,
+    check_result_type,
+    compile_expression,
+    evaluate,
+    is_expression,
+    with_state_context,
+)
+
+INPUT: dict[str, JSON] = {
+    "input_value": "string literal",
+    "input_values": [1, 2, 3],
+    "nothing": None,
+    "part1": {"hello": "world"},
+    "part2": {"foo": "bar"},
+    "FunctionInput": '{"Arg1": 1, "Arg2": []}',
+    "type": "Private",
+    "value": 22,
+    "quote": '"',
+}
+CONTEXT: dict[str, JSON] = {
+    "Execution": {"Id": "arn:exec", "Name": "exec"},
+    "Map": {"Item": {"Value": "Item1"}},
+}
+VARIABLES: dict[str, JSON] = {
+    "var_input_value": "string literal",
+    "var_constant_1": 1,
+    "nullVar": None,
+    "ItemsVar": ["Item1", "Item2"],
+    "var": '"',
+}
+
+
+def bindings(**overrides: object) -> Bindings:
+    values: dict[str, object] = {
+        "states": {"input": INPUT, "context": CONTEXT},
+        "variables": VARIABLES,
+        "uuid4": lambda: "11111111-2222-4333-8444-555555555555",
+        "random": lambda: 0.25,
+        "now": lambda: datetime(2024, 1, 1, tzinfo=UTC),
+    }
+    values.update(overrides)
+    return Bindings(**values)  # type: ignore[arg-type]
+
+
+def run(text: str, bound: Bindings | None = None, field: str = "Output") -> JSON:
+    return evaluate(compile_expression(text), bound or bindings(), field)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # aws: arguments / outputdecl BASE_EXPR and BASE_DIRECT_EXPR
+        ("$sum($states.input.input_values) + $var_constant_1", 7),
+        ("$var_input_value", "string literal"),
+        ("$states.input.input_values", [1, 2, 3]),
+        # aws: evaluate_jsonata regular expressions
+        ('$contains("hello$world", /^hello\\$/)', True),
+        ("$contains('hello$world', /^hello\\$/)", True),
+        ("$contains('hello$world', /^hello\\ /)", False),
+        # aws: map items, merge with dynamic args
+        ('$number("2")', 2),
+        ("$merge([$states.input.part1, $states.input.part2])", {"hello": "world", "foo": "bar"}),
+        ("[]", []),
+        ("[1, 'two', 3]", [1, "two", 3]),
+        ("$variable := 1", 1),
+        # aws: choice conditions
+        ("$not($states.input.type = 'Private')", False),
+        ("$states.input.value >= 20 and $states.input.value < 30", True),
+        # aws: escape sequences
+        ("$var = '\"'", True),
+        ("$states.input.quote = '\"'", True),
+        # aws: $partition, $range, $parse
+        ("$partition([0], 1)", [[0]]),
+        ("$partition([0], 2)", [[0]]),
+        ("$partition([0, 1, 2], 1)", [[0], [1], [2]]),
+        ("$partition([0, 1, 2], 5)", [[0, 1, 2]]),
+        ("$partition([0, 1, 2, 3], 2)", [[0, 1], [2, 3]]),
+        ("$range(0, 9, 3)", [0, 3, 6, 9]),
+        ("$range(0, 10, 3)", [0, 3, 6, 9]),
+        ("$range(1, 9, 9)", 1),  # a one-item sequence collapses to its item, as AWS returned
+        ("$range(1, 9, 2)", [1, 3, 5, 7, 9]),
+        ("$parse('1.1')", 1.1),
+        ("$parse('\"HelloWorld\"')", "HelloWorld"),
+        ("$parse($states.input.FunctionInput)", {"Arg1": 1, "Arg2": []}),
+        # context, null handling, numbers
+        ("$states.context.Map.Item.Value", "Item1"),
+        ("$states.input.nothing", None),
+        ("$nullVar", None),
+        ("$nullVar = null", True),
+        ("null", None),
+        ("1 + 1", 2),
+        ("1.5 + 1.5", 3),
+        ("10 / 4", 2.5),
+        ("$ItemsVar", ["Item1", "Item2"]),
+        ("{'a': $nothing, 'b': 1}", {"b": 1}),
+        ("$hash('input data', 'SHA-1')", "aaff4a450a104cd177d28d18d74485e8cae074b7"),
+        ("$random(42)", 0.7275636800328681),  # java.util.Random(42).nextDouble()
+        ("$random()", 0.25),
+        ("$uuid()", "11111111-2222-4333-8444-555555555555"),
+        ("$now()", "2024-01-01T00:00:00.000Z"),
+        ("$millis()", 1704067200000),
+    ],
+)
+def test_expressions_evaluate_like_aws(text: str, expected: JSON) -> None:
+    result = run(text)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+def test_ints_stay_ints() -> None:
+    assert isinstance(run("1 + 1"), int)
+    assert isinstance(run("$sum($states.input.input_values)"), int)
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        # aws: assign.test_undefined_reference__BASE_UNDEFINED_OUTPUT
+        (
+            "$doesNotExist",
+            "The JSONata expression '$doesNotExist' specified for the field 'Output' "
+            "returned nothing (undefined).",
+        ),
+        # aws: map items eval fail (function)
+        (
+            "$fn := function($x){$x}",
+            "The JSONata expression '$fn := function($x){$x}' specified for the field 'Output' "
+            "returned an unsupported result type.",
+        ),
+        (
+            "$states.result",
+            "The JSONata expression '$states.result' specified for the field 'Output' "
+            "returned nothing (undefined).",
+        ),
+        (
+            '1 + "a"',
+            "The JSONata expression '1 + \"a\"' specified for the field 'Output' threw an error during "
+            "evaluation: T2002: The right side of the + operator must evaluate to a number",
+        ),
+        (
+            "$eval('1')",
+            "The JSONata expression '$eval('1')' specified for the field 'Output' threw an error during "
+            "evaluation: $eval is not supported in Step Functions; use $parse instead",
+        ),
+    ],
+)
+def test_evaluation_errors_carry_aws_causes(text: str, cause: str) -> None:
+    with pytest.raises(StatesError) as caught:
+        run(text)
+    assert caught.value.name == "States.QueryEvaluationError"
+    assert caught.value.cause == cause
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$partition(1, 2)",
+        "$partition([1], 0)",
+        "$range(0, 1000, 1)",
+        "$range(0, 10, 0)",
+        "$hash('x', 'SHA-3')",
+        "$hash(1, 'MD5')",
+        "$parse('{')",
+        "$parse(1)",
+        "$random('x')",
+        "$uuid(1)",
+    ],
+)
+def test_step_functions_functions_reject_bad_arguments(text: str) -> None:
+    with pytest.raises(StatesError) as caught:
+        run(text)
+    assert caught.value.name == "States.QueryEvaluationError"
+    assert "threw an error during evaluation" in (caught.value.cause or "")
+
+
+def test_now_without_a_clock_is_an_error_not_a_wall_clock_read() -> None:
+    with pytest.raises(StatesError, match="need a clock"):
+        run("$now()", bindings(now=None))
+
+
+def test_effects_are_called_per_evaluation() -> None:
+    counter = itertools.count()
+    bound = bindings(uuid4=lambda: f"u{next(counter)}")
+    assert run("[$uuid(), $uuid()]", bound) == ["u0", "u1"]
+    assert run("$uuid()", bound) == "u2"
+
+
+def test_results_are_copies_not_views_of_the_bindings() -> None:
+    result = run("$states.input.input_values")
+    assert isinstance(result, list)
+    result.append(4)
+    assert INPUT["input_values"] == [1, 2, 3]
+    nested = run("$states.context")
+    assert isinstance(nested, dict)
+    nested["Execution"]["Id"] = "changed"
+    assert CONTEXT["Execution"] == {"Id": "arn:exec", "Name": "exec"}
+
+
+def test_assignments_inside_an_expression_do_not_leak() -> None:
+    assert run("($var_constant_1 := 5; $var_constant_1)") == 5
+    assert run("$var_constant_1") == 1
+    assert VARIABLES["var_constant_1"] == 1
+
+
+def test_check_result_type_uses_aws_wording() -> None:
+    expr = compile_expression("$ItemsVar")
+    check_result_type(["a"], "array", expr, "Items")
+    with pytest.raises(StatesError) as caught:
+        check_result_type({"foo": "bar"}, "array", expr, "Items")
+    assert caught.value.cause == (
+        "The JSONata expression '$ItemsVar' specified for the field 'Items' returned an unexpected result "
+        "type. Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}"
+    )
+
+
+def test_with_state_context_prefixes_like_aws() -> None:
+    error = StatesError(
+        "States.QueryEvaluationError", "The JSONata expression 'x' returned nothing (undefined)."
+    )
+    wrapped = with_state_context(error, "State0", 2)
+    assert wrapped.name == "States.QueryEvaluationError"
+    assert wrapped.cause == (
+        "An error occurred while executing the state 'State0' (entered at the event id #2). "
+        "The JSONata expression 'x' returned nothing (undefined)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("{% $x %}", True),
+        ("{%$x%}", True),
+        (" {% states.input %} ", False),
+        ("{% x", False),
+        ("$states.input", False),
+        ("{%}", False),
+        (1, False),
+        (None, False),
+    ],
+)
+def test_is_expression_needs_both_delimiters_at_the_ends(value: object, expected: bool) -> None:
+    assert is_expression(value) is expected
+
+
+def test_compile_strips_delimiters_and_caches() -> None:
+    assert compile_expression("{% $x %}").text == "$x"
+    assert compile_expression(" $x ").text == "$x"
+    assert compile_expression("$states.input") is compile_expression("$states.input")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("(", "S0203"),
+        ("1 +", "S0207"),
+        ("'a", "S0101"),
+        ("", "the expression is empty"),
+        ("{%  %}", "the expression is empty"),
+        ("$foo(", "S0203"),
+    ],
+)
+def test_compile_rejects_bad_syntax(text: str, problem: str) -> None:
+    with pytest.raises(JsonataSyntaxError) as caught:
+        compile_expression(text)
+    assert problem in str(caught.value)
