@@ -103,7 +103,7 @@ def evaluate(expr: CompiledExpression, bindings: Bindings, field: str = "") -> J
     """Evaluate to a fresh plain JSON value; ``field`` names the ASL field in error causes."""
     token = jsonata_functions.CURRENT.set(_effects(bindings))
     try:
-        return _evaluate(expr, _states_value(bindings.states), bindings.variables, field)
+        return _evaluate(expr, _states_value(bindings.states), bindings.variables, field, "")
     finally:
         jsonata_functions.CURRENT.reset(token)
 
@@ -168,7 +168,11 @@ def _base_frame() -> Any:
 _BASE: Final = _base_frame()
 
 
-def _evaluate(expr: CompiledExpression, states: Any, variables: Mapping[str, JSON], field: str) -> JSON:
+def _evaluate(
+    expr: CompiledExpression, states: Any, variables: Mapping[str, JSON], root: str, subpath: str
+) -> JSON:
+    """Evaluate once; an error names the field ``root/subpath`` (joined only when raising)."""
+    field = _FieldName(root, subpath)
     frame = _Engine.Frame(_BASE)
     frame.bindings = _Scope(states, variables)
     program = expr.program
@@ -188,8 +192,22 @@ def _evaluate(expr: CompiledExpression, states: Any, variables: Mapping[str, JSO
         raise _error(expr, field, "returned an unsupported result type.") from None
 
 
-def _error(expr: CompiledExpression, field: str, problem: str) -> StatesError:
-    where = f" specified for the field '{field}'" if field else ""
+class _FieldName:
+    """A field name joined lazily: the happy path never builds the string."""
+
+    __slots__ = ("root", "subpath")
+
+    def __init__(self, root: str, subpath: str) -> None:
+        self.root = root
+        self.subpath = subpath
+
+    def __str__(self) -> str:
+        return _join(self.root, self.subpath)
+
+
+def _error(expr: CompiledExpression, field: str | _FieldName, problem: str) -> StatesError:
+    name = str(field)
+    where = f" specified for the field '{name}'" if name else ""
     return StatesError(QUERY_EVALUATION_ERROR, f"The JSONata expression '{expr.text}'{where} {problem}")
 
 
@@ -218,7 +236,8 @@ class _Literal:
 @dataclass(frozen=True, slots=True)
 class _Expression:
     expr: CompiledExpression
-    field: str
+    subpath: str
+    """Where the expression sits below the template's field: ``""``, ``result``, ``Payload/x``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,22 +259,27 @@ class Template:
 
     root: _Node
     field: str
+    """The ASL field the template fills (``Output``, ``Arguments``, ...), for error causes."""
 
 
 def compile_template(template: JSON, field: str = "") -> Template:
     """Compile every ``{% %}`` string in a JSON value; ``field`` (e.g. ``Output``) names its place
     in error causes, extended by the keys below it (``Arguments/Payload/x``)."""
-    return Template(_compile_node(template, field), field)
+    return Template(_compile_node(template, ""), field)
 
 
-def render(template: Template, bindings: Bindings) -> JSON:
-    """The template's value with each expression evaluated: a fresh JSON value every call."""
+def render(template: Template, bindings: Bindings, field: str | None = None) -> JSON:
+    """The template's value with each expression evaluated: a fresh JSON value every call.
+
+    ``field`` overrides the field name given at compile time (for error causes).
+    """
     root = template.root
     if isinstance(root, _Literal):
         return _copy(root.value)
     token = jsonata_functions.CURRENT.set(_effects(bindings))
     try:
-        return _render(root, _states_value(bindings.states), bindings.variables)
+        name = template.field if field is None else field
+        return _render(root, _states_value(bindings.states), bindings.variables, name)
     finally:
         jsonata_functions.CURRENT.reset(token)
 
@@ -277,17 +301,17 @@ def _compile_node(value: JSON, field: str) -> _Node:
 
 
 def _join(field: str, key: str) -> str:
-    return f"{field}/{key}" if field else key
+    return f"{field}/{key}" if field and key else field or key
 
 
-def _render(node: _Node, states: Any, variables: Mapping[str, JSON]) -> JSON:
+def _render(node: _Node, states: Any, variables: Mapping[str, JSON], field: str) -> JSON:
     match node:
-        case _Expression(expr, field):
-            return _evaluate(expr, states, variables, field)
+        case _Expression(expr, subpath):
+            return _evaluate(expr, states, variables, field, subpath)
         case _Object(items):
-            return {key: _render(child, states, variables) for key, child in items}
+            return {key: _render(child, states, variables, field) for key, child in items}
         case _Array(items):
-            return [_render(child, states, variables) for child in items]
+            return [_render(child, states, variables, field) for child in items]
         case _Literal(value):
             return _copy(value)
 
