@@ -1,0 +1,340 @@
+"""Parallel and Map: branches and iterations as asyncio tasks in the host's event loop.
+
+Results keep branch/item order. A failing branch cancels its siblings. Map never has more than
+``MaxConcurrency`` (or ``Limits.max_map_in_flight`` when unbounded) iterations alive: a fixed pool
+of workers pulls item indexes, so a million items cost a million small results, not a million tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from statemachine import dataflow, ir
+from statemachine.context import Frame, StateContext
+from statemachine.errors import StatesError
+from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
+from statemachine.host import JSON
+
+RunBlock = Callable[[ir.Block, JSON, Frame], Awaitable[JSON]]
+Outcome = tuple[JSON, dict[str, JSON] | None]
+
+
+async def run_parallel(
+    state: ir.Parallel, raw: JSON, frame: Frame, ctx: StateContext, run_block: RunBlock
+) -> Outcome:
+    """Run every branch on the same input; the result is the list of branch outputs."""
+    jsonata = state.query_language == "JSONata"
+    if jsonata:
+        env = dataflow.bindings(frame, ctx, raw)
+        branch_input = (
+            raw if state.arguments is None else dataflow.evaluate_jsonata(state.arguments, env, "Arguments")
+        )
+    else:
+        effective = dataflow.select(state.input_path, raw, frame, ctx)
+        branch_input = effective
+        if state.parameters is not None:
+            branch_input = dataflow.render(state.parameters, effective, frame, ctx)
+    frame.record("ParallelStateStarted")
+    children = [frame.child() for _ in state.branches]
+    try:
+        results = await _all_or_first_error(
+            [
+                run_block(branch, branch_input, child)
+                for branch, child in zip(state.branches, children, strict=True)
+            ]
+        )
+    except StatesError:
+        frame.last_event = max([frame.last_event, *(c.last_event for c in children)])
+        frame.record("ParallelStateFailed")
+        raise
+    frame.last_event = max([frame.last_event, *(c.last_event for c in children)])
+    frame.record("ParallelStateSucceeded")
+    return _finish(state, raw, results, frame, ctx)
+
+
+def _finish(state: ir.Parallel | ir.Map, raw: JSON, result: JSON, frame: Frame, ctx: StateContext) -> Outcome:
+    if state.query_language == "JSONata":
+        env = dataflow.bindings(frame, ctx, raw, result=result)
+        assigned = dataflow.assignments(state.assign, frame, ctx, raw, env)
+        output = result if state.output is None else dataflow.evaluate_jsonata(state.output, env, "Output")
+        return output, dataflow.apply_assignments(frame, assigned)
+    if state.result_selector is not None:
+        result = dataflow.render(state.result_selector, result, frame, ctx)
+    assigned = dataflow.assignments(state.assign, frame, ctx, result)
+    output = dataflow.merge_result(raw, result, state.result_path)
+    output = dataflow.select(state.output_path, output, frame, ctx)
+    return output, dataflow.apply_assignments(frame, assigned)
+
+
+async def _all_or_first_error(coroutines: list[Coroutine[Any, Any, JSON]]) -> list[JSON]:
+    """Await all; on the first failure cancel the rest and raise it."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except asyncio.CancelledError:
+        await _cancel(tasks)
+        raise
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            await _cancel(tasks)
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() for task in tasks]
+
+
+async def _cancel(tasks: list[asyncio.Future[Any]]) -> None:
+    pending = [t for t in tasks if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _int_field(
+    state: ir.Map,
+    field: str,
+    constant: Any,
+    path: Any,
+    expr: Any,
+    effective: JSON,
+    frame: Frame,
+    ctx: StateContext,
+    env: Any,
+    kind: str = "integer",
+) -> Any:
+    if expr is not None:
+        value = dataflow.evaluate_jsonata(expr, env, field)
+        if kind == "integer" and type(value) is float and value.is_integer():
+            value = int(value)
+        ok = type(value) is int if kind == "integer" else type(value) in (int, float)
+        if not ok:
+            raise EvaluationFault(
+                QUERY_EVALUATION,
+                f"The {field} field must be a valid {kind}, but was: {dataflow.dumps(value)}",
+                field,
+            )
+        return value
+    if path is not None:
+        value = dataflow.select(path, effective, frame, ctx)
+        ok = type(value) is int if kind == "integer" else type(value) in (int, float)
+        if not ok:
+            raise runtime_fault(
+                f'The {field}Path field refers to value "{_shown(value)}" which is not a valid {kind}: {path.text}'
+            )
+        return value
+    return constant
+
+
+def _shown(value: JSON) -> str:
+    return value if isinstance(value, str) else dataflow.dumps(value)
+
+
+async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run_block: RunBlock) -> Outcome:
+    """Run the item processor over every item; the result lists iteration outputs in item order."""
+    run = frame.run
+    jsonata = state.query_language == "JSONata"
+    env = dataflow.bindings(frame, ctx, raw) if jsonata else None
+    effective = raw if jsonata else dataflow.select(state.input_path, raw, frame, ctx)
+    items = _items(state, raw, effective, frame, ctx, env)
+    max_concurrency = _int_field(
+        state,
+        "MaxConcurrency",
+        state.max_concurrency,
+        state.max_concurrency_path,
+        state.max_concurrency_expr,
+        effective,
+        frame,
+        ctx,
+        env,
+    )
+    count = _int_field(
+        state,
+        "ToleratedFailureCount",
+        state.tolerated_failure_count,
+        state.tolerated_failure_count_path,
+        state.tolerated_failure_count_expr,
+        effective,
+        frame,
+        ctx,
+        env,
+    )
+    percentage = _int_field(
+        state,
+        "ToleratedFailurePercentage",
+        state.tolerated_failure_percentage,
+        state.tolerated_failure_percentage_path,
+        state.tolerated_failure_percentage_expr,
+        effective,
+        frame,
+        ctx,
+        env,
+        kind="float",
+    )
+    if percentage is not None and not 0 <= percentage <= 100:
+        raise runtime_fault("ToleratedFailurePercentage must be between 0 and 100.")
+    if count is not None and count < 0:
+        raise runtime_fault("ToleratedFailureCount must be a non-negative integer.")
+    if len(items) > run.limits.max_map_items:
+        raise StatesError(
+            DATA_LIMIT,
+            f"The Map state '{state.name}' has {len(items)} items, more than the limit of "
+            f"{run.limits.max_map_items}.",
+        )
+    tolerated = _tolerated(len(items), count, percentage)
+    frame.record("MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
+    if state.distributed:
+        arn = (
+            run.context.execution_id.replace(":execution:", ":mapRun:") + f"/{state.name}:{run.host.uuid4()}"
+        )
+        frame.record("MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn})
+    mapper = _Mapper(state, frame, ctx, effective, items, run_block, tolerated, env)
+    limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight
+    try:
+        results = await mapper.run(min(limit, run.limits.max_map_in_flight))
+    except StatesError:
+        frame.last_event = max(frame.last_event, mapper.last_event)
+        if state.distributed:
+            frame.record("MapRunFailed")
+        frame.record("MapStateFailed")
+        raise
+    frame.last_event = max(frame.last_event, mapper.last_event)
+    if state.distributed:
+        frame.record("MapRunSucceeded")
+    frame.record("MapStateSucceeded")
+    return _finish(state, raw, results, frame, ctx)
+
+
+def _tolerated(length: int, count: int | None, percentage: float | None) -> int:
+    tolerated = -1 if count is None and percentage is None else 0
+    if count is not None:
+        tolerated = max(tolerated, count)
+    if percentage is not None:
+        tolerated = max(tolerated, math.floor(length * percentage / 100))
+    return tolerated
+
+
+def _items(
+    state: ir.Map, raw: JSON, effective: JSON, frame: Frame, ctx: StateContext, env: Any
+) -> list[JSON]:
+    if state.query_language == "JSONata":
+        if state.items is None:
+            value = raw
+            if not isinstance(value, list):
+                raise EvaluationFault(
+                    QUERY_EVALUATION, f"Map state input must be an array but was: {dataflow.dumps(value)}"
+                )
+            return value
+        value = dataflow.evaluate_jsonata(state.items, env, "Items")
+        if not isinstance(value, list):
+            raise EvaluationFault(
+                QUERY_EVALUATION,
+                f"The JSONata expression specified for the field 'Items' returned an unexpected result type. "
+                f"Expected 'array', but was '{_type(value)}' for value: {dataflow.dumps(value)}",
+                "Items",
+            )
+        return value
+    value = dataflow.select(state.items_path, effective, frame, ctx)
+    if not isinstance(value, list):
+        raise runtime_fault(f"Map state input must be an array but was: {dataflow.dumps(value)}")
+    return value
+
+
+def _type(value: JSON) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "object")
+
+
+class _Mapper:
+    """A bounded pool of workers running one Map state's iterations."""
+
+    def __init__(
+        self,
+        state: ir.Map,
+        frame: Frame,
+        ctx: StateContext,
+        effective: JSON,
+        items: list[JSON],
+        run_block: RunBlock,
+        tolerated: int,
+        env: Any,
+    ) -> None:
+        self.state, self.frame, self.ctx, self.effective = state, frame, ctx, effective
+        self.items, self.run_block, self.tolerated, self.env = items, run_block, tolerated, env
+        self.results: list[JSON] = [None] * len(items)
+        self.next_index = 0
+        self.failures = 0
+        self.last_event = frame.last_event
+        self.size = 0
+
+    async def run(self, workers: int) -> list[JSON]:
+        if not self.items:
+            return []
+        count = max(1, min(workers, len(self.items)))
+        await _all_or_first_error([self._worker() for _ in range(count)])
+        return self.results
+
+    async def _worker(self) -> None:
+        while self.next_index < len(self.items):
+            index = self.next_index
+            self.next_index += 1
+            await self._iteration(index)
+
+    def _item_input(self, index: int, frame: Frame) -> JSON:
+        state, item = self.state, self.items[index]
+        map_item = {"Index": index, "Value": item}
+        if state.item_selector is not None:
+            ctx = StateContext(frame, state.name, self.ctx.entered_time, map_item=map_item)
+            return dataflow.render(state.item_selector, self.effective, frame, ctx)
+        if state.item_selector_jsonata is not None:
+            ctx = StateContext(frame, state.name, self.ctx.entered_time, map_item=map_item)
+            env = dataflow.bindings(frame, ctx, self.effective)
+            return dataflow.evaluate_jsonata(state.item_selector_jsonata, env, "ItemSelector")
+        return item
+
+    async def _iteration(self, index: int) -> None:
+        state = self.state
+        child = self.frame.child()
+        child.last_event = self.frame.last_event
+        item_input = self._item_input(index, self.frame)
+        detail = {"index": index, "name": state.name}
+        if not state.distributed:
+            child.record("MapIterationStarted", "mapIterationStartedEventDetails", detail)
+        try:
+            result = await self.run_block(state.processor, item_input, child)
+        except StatesError as error:
+            if not state.distributed:
+                child.record("MapIterationFailed", "mapIterationFailedEventDetails", detail)
+            self.last_event = max(self.last_event, child.last_event)
+            self.failures += 1
+            if self.tolerated < 0 or self.failures > self.tolerated:
+                if self.tolerated < 0:
+                    raise
+                raise StatesError(
+                    "States.ExceedToleratedFailureThreshold",
+                    "The specified tolerated failure threshold was exceeded",
+                ) from error
+            self.results[index] = {"Error": error.name, **({"Cause": error.cause} if error.cause else {})}
+            return
+        except asyncio.CancelledError:
+            if not state.distributed:
+                child.record("MapIterationAborted", "mapIterationAbortedEventDetails", detail)
+            raise
+        if not state.distributed:
+            child.record("MapIterationSucceeded", "mapIterationSucceededEventDetails", detail)
+        self.last_event = max(self.last_event, child.last_event)
+        self.results[index] = result
+        if isinstance(result, (dict, list, str)):
+            self.size += len(dataflow.dumps(result)) if not isinstance(result, str) else len(result)
+            if self.size > self.frame.run.limits.max_payload_bytes:
+                raise StatesError(
+                    DATA_LIMIT,
+                    f"The state/task '{state.name}' returned a result with a size exceeding "
+                    "the maximum number of bytes service limit.",
+                )

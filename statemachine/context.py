@@ -1,0 +1,121 @@
+"""Execution-wide and per-branch run state, and the context object (``$$``) built from it."""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from statemachine.history import NOT_TRUNCATED, History
+from statemachine.host import JSON, Host
+from statemachine.intrinsics import IntrinsicEffects
+from statemachine.limits import Limits
+from statemachine.timestamps import format_timestamp
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """Who and what is running: the identity parts of the context object."""
+
+    execution_id: str
+    """The execution ARN (``$$.Execution.Id``)."""
+    execution_name: str
+    state_machine_id: str
+    """The state machine ARN."""
+    state_machine_name: str
+    role_arn: str
+    start_time: datetime
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    """How an execution ended."""
+
+    status: Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+    output: JSON | None
+    error: str | None
+    cause: str | None
+
+
+@dataclass(slots=True)
+class Run:
+    """What every state of one execution shares."""
+
+    host: Host
+    limits: Limits
+    history: History
+    context: ExecutionContext
+    input: JSON
+    effects: IntrinsicEffects
+    start_time: str = ""
+    """``$$.Execution.StartTime`` as text."""
+
+    def __post_init__(self) -> None:
+        self.start_time = format_timestamp(self.context.start_time)
+
+
+@dataclass(slots=True)
+class Frame:
+    """One thread of states: the top level, a Parallel branch or a Map iteration."""
+
+    run: Run
+    variables: ChainMap[str, JSON]
+    """Variables in scope; assignments go to ``maps[0]``, the innermost scope."""
+    last_event: int = 0
+    """The id of the last event this thread recorded (the next event's previousEventId)."""
+    map_item: dict[str, JSON] | None = None
+    """``$$.Map.Item`` while an iteration's ItemSelector is evaluated."""
+
+    def record(
+        self, type_: str, details_key: str | None = None, details: dict[str, JSON] | None = None
+    ) -> int:
+        """Record an event in this thread."""
+        self.last_event = self.run.history.record(type_, self.last_event, details_key, details)
+        return self.last_event
+
+    def child(self) -> Frame:
+        """A frame for a branch or iteration: inner variable scope, same run."""
+        return Frame(self.run, self.variables.new_child(), self.last_event)
+
+
+@dataclass(slots=True)
+class StateContext:
+    """``$$`` for one state, built only if a field reads it."""
+
+    frame: Frame
+    name: str
+    entered_time: datetime
+    retry_count: int = 0
+    map_item: dict[str, JSON] | None = None
+    _cached: dict[str, JSON] | None = field(default=None)
+
+    def __call__(self) -> JSON:
+        if self._cached is None:
+            run = self.frame.run
+            ctx = run.context
+            cached: dict[str, JSON] = {
+                "Execution": {
+                    "Id": ctx.execution_id,
+                    "Input": run.input,
+                    "StartTime": run.start_time,
+                    "Name": ctx.execution_name,
+                    "RoleArn": ctx.role_arn,
+                    "RedriveCount": 0,
+                },
+                "StateMachine": {"Id": ctx.state_machine_id, "Name": ctx.state_machine_name},
+                "State": {
+                    "EnteredTime": format_timestamp(self.entered_time),
+                    "Name": self.name,
+                    "RetryCount": self.retry_count,
+                },
+            }
+            if self.map_item is not None:
+                cached["Map"] = {"Item": self.map_item}
+            self._cached = cached
+        return self._cached
+
+
+def entered_details(name: str, value: JSON) -> dict[str, JSON]:
+    """``stateEnteredEventDetails``."""
+    return {"name": name, "input": value, "inputDetails": NOT_TRUNCATED}

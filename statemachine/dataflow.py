@@ -1,0 +1,159 @@
+"""Input and output processing (InputPath, ResultPath, OutputPath, Assign, JSONata bindings) as
+pure functions of plain JSON values. Nothing here mutates a value it did not create."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from statemachine import ir
+from statemachine.context import Frame, StateContext
+from statemachine.errors import StatesError
+from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
+from statemachine.host import JSON
+from statemachine.paths import Path, PathNotFound, set_path
+from statemachine.templates import Scope, Template, resolve
+
+_MISSING: Any = object()
+_FIELD = re.compile(r"specified for the field '([^']*)'")
+
+
+def scope(frame: Frame, ctx: StateContext, value: JSON) -> Scope:
+    """The scope JSONPath fields of a state see, with ``$`` bound to ``value``."""
+    return Scope(value, frame.variables, ctx, frame.run.effects)
+
+
+def select(path: Path | None, value: JSON, frame: Frame, ctx: StateContext) -> JSON:
+    """InputPath / OutputPath / ItemsPath: ``null`` gives ``{}``, ``$`` the value itself.
+
+    Raises:
+        EvaluationFault: States.Runtime when the path selects nothing.
+    """
+    if path is None:
+        return {}
+    if path.is_root:
+        return value
+    try:
+        return resolve(path, scope(frame, ctx, value))
+    except PathNotFound:
+        raise runtime_fault(f"Invalid path '{path.text}' : No results for path: {path.canonical()}") from None
+
+
+def render(template: Template, value: JSON, frame: Frame, ctx: StateContext) -> JSON:
+    """A JSONPath payload template (Parameters, ResultSelector, ItemSelector) applied to ``value``."""
+    return template.render(scope(frame, ctx, value))
+
+
+def merge_result(raw_input: JSON, result: JSON, path: Path | None) -> JSON:
+    """ResultPath: where the result goes in the state's raw input (``null``: discard it).
+
+    Raises:
+        EvaluationFault: States.ResultPathMatchFailure when the path cannot be applied.
+    """
+    if path is None:
+        return raw_input
+    if path.is_root:
+        return result
+    try:
+        return set_path(raw_input, path, result)
+    except PathNotFound:
+        raise EvaluationFault(
+            "States.ResultPathMatchFailure",
+            f"Unable to apply ReferencePath {path.text} to input {dumps(raw_input)}",
+        ) from None
+
+
+def dumps(value: JSON) -> str:
+    """Compact JSON, as AWS prints values in messages and history."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def check_size(value: JSON, limit: int, state_name: str) -> None:
+    """Raise States.DataLimitExceeded when ``value`` serialises to more than ``limit`` bytes."""
+    if isinstance(value, (dict, list, str)) and _too_big(value, limit):
+        raise StatesError(
+            DATA_LIMIT,
+            f"The state/task '{state_name}' returned a result with a size exceeding "
+            "the maximum number of bytes service limit.",
+        )
+
+
+def _too_big(value: JSON, limit: int) -> bool:
+    if isinstance(value, str):
+        return len(value) * 4 > limit and len(value.encode()) > limit
+    if isinstance(value, (dict, list)) and len(value) < 8 and not _has_big_leaf(value):
+        return False
+    return len(dumps(value).encode()) > limit
+
+
+def _has_big_leaf(value: JSON) -> bool:
+    """A cheap pre-check: a small container of short scalars cannot be large."""
+    items = value.values() if isinstance(value, dict) else value
+    for item in items:
+        if isinstance(item, (dict, list)):
+            return True
+        if isinstance(item, str) and len(item) > 1024:
+            return True
+    return False
+
+
+def bindings(
+    frame: Frame,
+    ctx: StateContext,
+    raw_input: JSON,
+    result: JSON = _MISSING,
+    error_output: JSON = _MISSING,
+) -> Any:
+    """JSONata's ``$states`` and variables for one evaluation."""
+    from statemachine import jsonata
+
+    states: dict[str, JSON] = {"input": raw_input, "context": ctx()}
+    if result is not _MISSING:
+        states["result"] = result
+    if error_output is not _MISSING:
+        states["errorOutput"] = error_output
+    run = frame.run
+    return jsonata.Bindings(states, frame.variables, run.host.uuid4, run.host.random, run.host.now)
+
+
+def evaluate_jsonata(template: Any, env: Any, location: str) -> JSON:
+    """Render a compiled JSONata template; its errors become faults located at ``location``."""
+    from statemachine import jsonata
+
+    try:
+        return jsonata.render(template, env, location)
+    except EvaluationFault:
+        raise
+    except StatesError as exc:
+        cause = exc.cause or ""
+        match = _FIELD.search(cause)
+        raise EvaluationFault(exc.name, cause, match.group(1) if match else location) from None
+
+
+def assignments(
+    assign: ir.Assign | None,
+    frame: Frame,
+    ctx: StateContext,
+    value: JSON,
+    env: Any = None,
+) -> dict[str, JSON] | None:
+    """The variables ``Assign`` sets (evaluated now, applied by ``apply_assignments`` later)."""
+    if assign is None:
+        return None
+    if assign.jsonpath is not None:
+        out = assign.jsonpath.render(scope(frame, ctx, value))
+    else:
+        out = evaluate_jsonata(assign.jsonata, env, "Assign")
+    if not isinstance(out, dict):
+        raise EvaluationFault(QUERY_EVALUATION, "Assign must evaluate to an object", "Assign")
+    return out
+
+
+def apply_assignments(frame: Frame, assigned: Mapping[str, JSON] | None) -> dict[str, JSON] | None:
+    """Set variables in the innermost scope; returns the ``assignedVariables`` history detail."""
+    if assigned is None:
+        return None
+    frame.variables.maps[0].update(assigned)
+    return {name: dumps(value) for name, value in assigned.items()}

@@ -1,0 +1,51 @@
+"""Step Functions history events: ids, previous ids and timestamps assigned in one place.
+
+Details are kept as Python values (never serialised here): hosts serialise lazily when a client
+asks, so recording costs a small dict per event on the hot path.
+"""
+
+from __future__ import annotations
+
+from statemachine.errors import StatesError
+from statemachine.faults import RUNTIME
+from statemachine.host import JSON, HistoryEvent, Host
+
+NOT_TRUNCATED: dict[str, JSON] = {"truncated": False}
+"""The ``inputDetails``/``outputDetails`` of every event (shared: never mutated)."""
+
+
+class HistoryLimitExceeded(StatesError):
+    """The execution recorded more events than the limit allows (an endless loop, usually)."""
+
+
+class History:
+    """Numbers events and hands them to the host; fails the run past ``max_events``."""
+
+    __slots__ = ("_host", "_max_events", "last_id")
+
+    def __init__(self, host: Host, max_events: int) -> None:
+        self._host = host
+        self._max_events = max_events
+        self.last_id = 0
+
+    def record(
+        self,
+        type_: str,
+        previous: int,
+        details_key: str | None = None,
+        details: dict[str, JSON] | None = None,
+    ) -> int:
+        """Record one event after event ``previous``; returns the new event's id.
+
+        Raises:
+            HistoryLimitExceeded: the event would exceed the history limit.
+        """
+        event_id = self.last_id + 1
+        if event_id > self._max_events and not type_.startswith("Execution"):
+            raise HistoryLimitExceeded(
+                RUNTIME,
+                f"The execution reached the maximum number of history events ({self._max_events}).",
+            )
+        self.last_id = event_id
+        self._host.record(HistoryEvent(event_id, previous, self._host.now(), type_, details_key, details))
+        return event_id

@@ -1,0 +1,293 @@
+"""The ASL interpreter: walks an ``ir.Program`` through a ``Host``, recording Step Functions history.
+
+Deterministic given the host (no clock, no randomness, no threads: asyncio tasks only), so the same
+code runs in tests, in-process and inside a Temporal workflow. Cancellation propagates untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import ChainMap
+from typing import Any, assert_never
+
+from statemachine import choice, dataflow, ir, states
+from statemachine.context import ExecutionContext, ExecutionOutcome, Frame, Run, StateContext, entered_details
+from statemachine.errors import StatesError
+from statemachine.faults import DATA_LIMIT, EvaluationFault, with_state
+from statemachine.history import NOT_TRUNCATED, History
+from statemachine.host import JSON, Host
+from statemachine.intrinsics import IntrinsicEffects
+from statemachine.limits import Limits
+from statemachine.retry import backoff_seconds, error_matches
+
+__all__ = ["ExecutionContext", "ExecutionOutcome", "execute", "run_block"]
+
+_TIMEOUT = object()
+
+
+async def execute(
+    program: ir.Program,
+    input: JSON,
+    context: ExecutionContext,
+    host: Host,
+    limits: Limits = Limits(),  # noqa: B008 - frozen, shared default is safe
+) -> ExecutionOutcome:
+    """Run one execution to its end and record its whole history through ``host.record``."""
+    history = History(host, limits.max_history_events)
+    run = Run(host, limits, history, context, input, IntrinsicEffects(uuid4=host.uuid4, random=host.random))
+    history.record(
+        "ExecutionStarted",
+        0,
+        "executionStartedEventDetails",
+        {"input": input, "inputDetails": NOT_TRUNCATED, "roleArn": context.role_arn},
+    )
+    frame = Frame(run, ChainMap({}))
+    try:
+        dataflow.check_size(input, limits.max_payload_bytes, "ExecutionStarted")
+        if program.timeout_seconds is None:
+            output = await run_block(program.block, input, frame)
+        else:
+            output = await _with_timeout(
+                run_block(program.block, input, frame), program.timeout_seconds, host
+            )
+    except StatesError as error:
+        if error.name == "States.Timeout" and isinstance(error, _ExecutionTimeout):
+            details = {"error": error.name}
+            history.record("ExecutionTimedOut", frame.last_event, "executionTimedOutEventDetails", details)
+            return ExecutionOutcome("TIMED_OUT", None, error.name, None)
+        details = {"error": error.name}
+        if error.cause is not None:
+            details["cause"] = error.cause
+        history.record("ExecutionFailed", frame.last_event, "executionFailedEventDetails", details)
+        return ExecutionOutcome("FAILED", None, error.name, error.cause)
+    history.record(
+        "ExecutionSucceeded",
+        frame.last_event,
+        "executionSucceededEventDetails",
+        {"output": output, "outputDetails": NOT_TRUNCATED},
+    )
+    return ExecutionOutcome("SUCCEEDED", output, None, None)
+
+
+class _ExecutionTimeout(StatesError):
+    """The top-level TimeoutSeconds elapsed."""
+
+
+async def _with_timeout(work: Any, seconds: float, host: Host) -> JSON:
+    """Race the run against ``host.sleep`` so that both hosts time out the same way."""
+    run_task = asyncio.ensure_future(work)
+    timer = asyncio.ensure_future(host.sleep(seconds))
+    try:
+        done, _ = await asyncio.wait({run_task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        run_task.cancel()
+        timer.cancel()
+        raise
+    if run_task in done:
+        timer.cancel()
+        return run_task.result()
+    run_task.cancel()
+    try:
+        await run_task
+    except (asyncio.CancelledError, StatesError):
+        pass
+    raise _ExecutionTimeout("States.Timeout", None)
+
+
+async def run_block(block: ir.Block, value: JSON, frame: Frame) -> JSON:
+    """Run states from ``StartAt`` until one ends the block; returns the block's output."""
+    states_ = block.states
+    name: str | None = block.start_at
+    while name is not None:
+        name, value = await run_state(states_[name], value, frame)
+    return value
+
+
+async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | None, JSON]:
+    """Run one state: record it, evaluate it, handle Retry/Catch. Returns (next state, output)."""
+    run = frame.run
+    kind = type(state).__name__
+    entered = frame.record(
+        f"{kind}StateEntered", "stateEnteredEventDetails", entered_details(state.name, raw)
+    )
+    ctx = StateContext(frame, state.name, run.host.now())
+    try:
+        match state:
+            case ir.Pass():
+                return _exit(state, frame, *_pass(state, raw, frame, ctx))
+            case ir.Choice():
+                return _choice(state, raw, frame, ctx)
+            case ir.Succeed():
+                return _exit(state, frame, *_output_only(state, raw, frame, ctx))
+            case ir.Fail():
+                raise states.fail_error(state, raw, frame, ctx)
+            case ir.Wait():
+                output, assigned = await states.wait(state, raw, frame, ctx)
+                return _exit(state, frame, output, assigned)
+            case ir.Task() | ir.Parallel() | ir.Map():
+                return await _with_retry(state, raw, frame, ctx, entered)
+            case _:
+                assert_never(state)
+    except EvaluationFault as fault:
+        raise _located(fault, state, frame, entered) from None
+    except asyncio.CancelledError:
+        if isinstance(state, (ir.Task, ir.Wait, ir.Map, ir.Parallel)):
+            frame.record(f"{kind}StateAborted")
+        raise
+
+
+def _located(fault: EvaluationFault, state: ir.State, frame: Frame, entered: int) -> StatesError:
+    error = with_state(fault, state.name, entered)
+    if state.query_language == "JSONata" or fault.location is not None:
+        details: dict[str, JSON] = {"error": error.name, "cause": error.cause, "state": state.name}
+        if fault.location is not None:
+            details["location"] = fault.location
+        frame.run.history.record("EvaluationFailed", 0, "evaluationFailedEventDetails", details)
+    return error
+
+
+def _exit(
+    state: ir.State, frame: Frame, output: JSON, assigned: dict[str, JSON] | None, next_: str | None = None
+) -> tuple[str | None, JSON]:
+    run = frame.run
+    details: dict[str, JSON] = {"name": state.name, "output": output, "outputDetails": NOT_TRUNCATED}
+    if assigned is not None:
+        details["assignedVariables"] = assigned
+        details["assignedVariablesDetails"] = NOT_TRUNCATED
+    dataflow.check_size(output, run.limits.max_payload_bytes, state.name)
+    frame.record(f"{type(state).__name__}StateExited", "stateExitedEventDetails", details)
+    return (next_ if next_ is not None else state.next), output
+
+
+def _pass(state: ir.Pass, raw: JSON, frame: Frame, ctx: StateContext) -> tuple[JSON, dict[str, JSON] | None]:
+    if state.query_language == "JSONata":
+        return _output_only(state, raw, frame, ctx)
+    effective = dataflow.select(state.input_path, raw, frame, ctx)
+    if state.has_result:
+        result = state.result
+    elif state.parameters is not None:
+        result = dataflow.render(state.parameters, effective, frame, ctx)
+    else:
+        result = effective
+    assigned = dataflow.assignments(state.assign, frame, ctx, result)
+    output = dataflow.merge_result(raw, result, state.result_path)
+    output = dataflow.select(state.output_path, output, frame, ctx)
+    return output, dataflow.apply_assignments(frame, assigned)
+
+
+def _output_only(
+    state: ir.State, raw: JSON, frame: Frame, ctx: StateContext
+) -> tuple[JSON, dict[str, JSON] | None]:
+    """States without a result (Succeed, Wait, JSONata Pass): Assign, then Output/OutputPath."""
+    if state.query_language == "JSONata":
+        env = dataflow.bindings(frame, ctx, raw)
+        assigned = dataflow.assignments(state.assign, frame, ctx, raw, env)
+        output = raw if state.output is None else dataflow.evaluate_jsonata(state.output, env, "Output")
+        return output, dataflow.apply_assignments(frame, assigned)
+    effective = dataflow.select(state.input_path, raw, frame, ctx)
+    assigned = dataflow.assignments(state.assign, frame, ctx, effective)
+    output = dataflow.select(state.output_path, effective, frame, ctx)
+    return output, dataflow.apply_assignments(frame, assigned)
+
+
+def _choice(state: ir.Choice, raw: JSON, frame: Frame, ctx: StateContext) -> tuple[str | None, JSON]:
+    jsonata = state.query_language == "JSONata"
+    env = dataflow.bindings(frame, ctx, raw) if jsonata else None
+    effective = raw if jsonata else dataflow.select(state.input_path, raw, frame, ctx)
+    target: str | None = None
+    branch: ir.ChoiceBranch | None = None
+    for candidate in state.choices:
+        if candidate.rule is not None:
+            holds = choice.evaluate(candidate.rule, dataflow.scope(frame, ctx, effective))
+        else:
+            holds = states.condition(candidate.condition, env)
+        if holds:
+            target, branch = candidate.next, candidate
+            break
+    if target is None:
+        if state.default is None:
+            raise StatesError("States.NoChoiceMatched", f"No Matches! at state '{state.name}'")
+        target = state.default
+    assign = branch.assign if branch is not None and branch.assign is not None else state.assign
+    if jsonata:
+        assigned = dataflow.assignments(assign, frame, ctx, raw, env)
+        output_template = branch.output if branch is not None and branch.output is not None else state.output
+        output = raw if output_template is None else dataflow.evaluate_jsonata(output_template, env, "Output")
+    else:
+        assigned = dataflow.assignments(assign, frame, ctx, effective)
+        output = dataflow.select(state.output_path, effective, frame, ctx)
+    return _exit(state, frame, output, dataflow.apply_assignments(frame, assigned), target)
+
+
+async def _with_retry(
+    state: ir.Task | ir.Parallel | ir.Map, raw: JSON, frame: Frame, ctx: StateContext, entered: int
+) -> tuple[str | None, JSON]:
+    from statemachine import branches, tasks
+
+    run = frame.run
+    counts = [0] * len(state.retry)
+    while True:
+        try:
+            match state:
+                case ir.Task():
+                    output, assigned = await tasks.run_task(state, raw, frame, ctx)
+                case ir.Parallel():
+                    output, assigned = await branches.run_parallel(state, raw, frame, ctx, run_block)
+                case ir.Map():
+                    output, assigned = await branches.run_map(state, raw, frame, ctx, run_block)
+                case _:
+                    assert_never(state)
+            return _exit(state, frame, output, assigned)
+        except StatesError as raised:
+            error = _located(raised, state, frame, entered) if isinstance(raised, EvaluationFault) else raised
+            if isinstance(error, states.Terminal):
+                raise
+            for index, retrier in enumerate(state.retry):
+                if error_matches(retrier.error_equals, error.name):
+                    if counts[index] < retrier.max_attempts:
+                        delay = backoff_seconds(
+                            counts[index],
+                            retrier.interval_seconds,
+                            retrier.backoff_rate,
+                            retrier.max_delay_seconds,
+                            retrier.full_jitter,
+                            run.host.random,
+                        )
+                        counts[index] += 1
+                        ctx = StateContext(frame, state.name, ctx.entered_time, ctx.retry_count + 1)
+                        if delay > 0:
+                            await run.host.sleep(delay)
+                        break
+                    index = -1
+                    break
+            else:
+                index = -1
+            if index >= 0:
+                continue
+            return _catch(state, raw, frame, ctx, error)
+
+
+def _catch(
+    state: ir.Task | ir.Parallel | ir.Map, raw: JSON, frame: Frame, ctx: StateContext, error: StatesError
+) -> tuple[str | None, JSON]:
+    for catcher in state.catch:
+        if not error_matches(catcher.error_equals, error.name):
+            continue
+        error_output: dict[str, JSON] = {"Error": error.name}
+        if error.cause is not None:
+            error_output["Cause"] = error.cause
+        if state.query_language == "JSONata":
+            env = dataflow.bindings(frame, ctx, raw, error_output=error_output)
+            assigned = dataflow.assignments(catcher.assign, frame, ctx, raw, env)
+            output = (
+                error_output
+                if catcher.output is None
+                else dataflow.evaluate_jsonata(catcher.output, env, "Output")
+            )
+        else:
+            assigned = dataflow.assignments(catcher.assign, frame, ctx, error_output)
+            output = dataflow.merge_result(raw, error_output, catcher.result_path)
+        return _exit(state, frame, output, dataflow.apply_assignments(frame, assigned), catcher.next)
+    if error.name == DATA_LIMIT or not isinstance(error, StatesError):
+        raise error
+    raise error

@@ -1,0 +1,21 @@
+"""Service limits the interpreter enforces, so that no definition or input can exhaust the host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Quotas of one execution. The Temporal host passes a larger ``max_history_events``."""
+
+    max_payload_bytes: int = 262_144
+    """Largest state input/output, task result or execution input (256 KiB): States.DataLimitExceeded."""
+    max_history_events: int = 25_000
+    """Events after which the execution fails with States.Runtime (stops endless Choice loops)."""
+    max_map_in_flight: int = 1_000
+    """Map iterations running at once when MaxConcurrency is 0 (unbounded in ASL)."""
+    max_map_items: int = 100_000
+    """Items an inline Map accepts before failing with States.DataLimitExceeded."""
+    max_wait_seconds: float = 99_999_999.0
+    """Longest Wait (AWS: one year for Standard); longer fails with States.Runtime."""

@@ -1,0 +1,132 @@
+"""The in-memory host: tests, the conformance runner, synchronous executions and the benchmark.
+
+Time is virtual by default (``sleep`` advances ``now()`` at once, so a Wait of a day takes no time),
+uuids and random numbers come from a seeded generator, and history stays in a list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random as _random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from statemachine.errors import StatesError
+from statemachine.host import JSON, FunctionCall, FunctionResult, HistoryEvent
+from statemachine.interpreter import ExecutionContext, ExecutionOutcome, execute
+from statemachine.limits import Limits
+from statemachine.loader import load_program
+
+FunctionInvoker = Callable[[FunctionCall], Awaitable[FunctionResult]]
+"""Runs one user function (the conformance runner's handlers, a worker's sandbox, a test double)."""
+
+DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
+ACCOUNT = "111111111111"
+REGION = "us-east-1"
+
+
+async def _no_functions(call: FunctionCall) -> FunctionResult:
+    raise StatesError(
+        "Lambda.ResourceNotFoundException", f"Function not found: {call.function} (no invoker configured)"
+    )
+
+
+class LocalHost:
+    """A ``Host`` living in memory."""
+
+    def __init__(
+        self,
+        *,
+        invoker: FunctionInvoker | None = None,
+        start_time: datetime | None = None,
+        seed: int = 0,
+        virtual_time: bool = True,
+    ) -> None:
+        self.history: list[HistoryEvent] = []
+        self._invoker = invoker or _no_functions
+        self._now = start_time or DEFAULT_START
+        self._virtual = virtual_time
+        self._loop_start: float | None = None
+        self._rng = _random.Random(seed)
+
+    def now(self) -> datetime:
+        if self._virtual:
+            return self._now
+        if self._loop_start is None:
+            self._loop_start = asyncio.get_running_loop().time()
+        return self._now + timedelta(seconds=asyncio.get_running_loop().time() - self._loop_start)
+
+    def uuid4(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def random(self) -> float:
+        return self._rng.random()
+
+    async def sleep(self, seconds: float) -> None:
+        if self._virtual:
+            self._now += timedelta(seconds=seconds)
+            await asyncio.sleep(0)
+        else:
+            await asyncio.sleep(seconds)
+
+    async def invoke_function(self, call: FunctionCall) -> FunctionResult:
+        if call.timeout_seconds is None:
+            return await self._invoker(call)
+        try:
+            async with asyncio.timeout(call.timeout_seconds):
+                return await self._invoker(call)
+        except TimeoutError:
+            raise StatesError("States.Timeout", None) from None
+
+    def record(self, event: HistoryEvent) -> None:
+        self.history.append(event)
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """One finished local execution."""
+
+    outcome: ExecutionOutcome
+    history: list[HistoryEvent] = field(default_factory=list)
+    context: ExecutionContext | None = None
+
+
+def execution_context(state_machine_name: str, execution_name: str, start_time: datetime) -> ExecutionContext:
+    """ARNs and names as Step Functions would give them in the local account."""
+    machine_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{state_machine_name}"
+    return ExecutionContext(
+        execution_id=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{state_machine_name}:{execution_name}",
+        execution_name=execution_name,
+        state_machine_id=machine_arn,
+        state_machine_name=state_machine_name,
+        role_arn=f"arn:aws:iam::{ACCOUNT}:role/StepFunctionsRole",
+        start_time=start_time,
+    )
+
+
+async def run_local(
+    definition: str | Mapping[str, Any],
+    input: JSON,
+    *,
+    invoker: FunctionInvoker | None = None,
+    state_machine_name: str = "StateMachine",
+    execution_name: str | None = None,
+    start_time: datetime | None = None,
+    state_machine_type: str = "STANDARD",
+    limits: Limits | None = None,
+    virtual_time: bool = True,
+) -> LocalRun:
+    """Load, validate and run a definition on a fresh ``LocalHost``.
+
+    Raises:
+        DefinitionError: the definition does not validate.
+    """
+    program = load_program(definition)
+    host = LocalHost(invoker=invoker, start_time=start_time, virtual_time=virtual_time)
+    name = execution_name or host.uuid4()
+    context = execution_context(state_machine_name, name, host.now())
+    outcome = await execute(program, input, context, host, limits or Limits())
+    return LocalRun(outcome, host.history, context)

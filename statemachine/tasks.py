@@ -1,0 +1,263 @@
+"""Task states invoking Lambda functions, both ways AWS offers, with their history events.
+
+* ``Resource: arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]``: the result is the decoded
+  payload; events LambdaFunctionScheduled/Started/Succeeded/Failed/TimedOut.
+* ``Resource: arn:aws:states:::lambda:invoke``: ``FunctionName``/``Payload`` from Parameters or
+  Arguments; the result wraps the payload as the Lambda Invoke API answers; events Task*.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from statemachine import dataflow, ir
+from statemachine.context import Frame, StateContext
+from statemachine.errors import StatesError
+from statemachine.faults import DATA_LIMIT, runtime_fault
+from statemachine.history import NOT_TRUNCATED
+from statemachine.host import JSON, FunctionCall, FunctionResult
+
+DEFAULT_REGION = "us-east-1"
+
+
+async def run_task(
+    state: ir.Task, raw: JSON, frame: Frame, ctx: StateContext
+) -> tuple[JSON, dict[str, JSON] | None]:
+    """Run a Task state's I/O processing around one invocation; returns (output, assignedVariables)."""
+    jsonata = state.query_language == "JSONata"
+    if jsonata:
+        env = dataflow.bindings(frame, ctx, raw)
+        payload = (
+            raw if state.arguments is None else dataflow.evaluate_jsonata(state.arguments, env, "Arguments")
+        )
+        timeout = _jsonata_number(state.timeout_seconds_expr, env, "TimeoutSeconds", state.timeout_seconds)
+        heartbeat = _jsonata_number(
+            state.heartbeat_seconds_expr, env, "HeartbeatSeconds", state.heartbeat_seconds
+        )
+    else:
+        effective = dataflow.select(state.input_path, raw, frame, ctx)
+        payload = effective
+        if state.parameters is not None:
+            payload = dataflow.render(state.parameters, effective, frame, ctx)
+        timeout = _path_number(state.timeout_seconds_path, effective, frame, ctx, state.timeout_seconds)
+        heartbeat = _path_number(state.heartbeat_seconds_path, effective, frame, ctx, state.heartbeat_seconds)
+    if state.integration:
+        result = await _invoke_integration(state, payload, frame, timeout, heartbeat)
+    else:
+        result = await _invoke_function(state, payload, frame, timeout, heartbeat)
+    if jsonata:
+        env = dataflow.bindings(frame, ctx, raw, result=result)
+        assigned = dataflow.assignments(state.assign, frame, ctx, raw, env)
+        output = result if state.output is None else dataflow.evaluate_jsonata(state.output, env, "Output")
+        return output, dataflow.apply_assignments(frame, assigned)
+    if state.result_selector is not None:
+        result = dataflow.render(state.result_selector, result, frame, ctx)
+    assigned = dataflow.assignments(state.assign, frame, ctx, result)
+    output = dataflow.merge_result(raw, result, state.result_path)
+    output = dataflow.select(state.output_path, output, frame, ctx)
+    return output, dataflow.apply_assignments(frame, assigned)
+
+
+def _jsonata_number(expr: Any, env: Any, field: str, constant: int | None) -> int | None:
+    if expr is None:
+        return constant
+    value = dataflow.evaluate_jsonata(expr, env, field)
+    if type(value) is float and value.is_integer():
+        value = int(value)
+    if type(value) is not int or value <= 0:
+        raise runtime_fault(f"The {field} field must be a positive integer, but was: {dataflow.dumps(value)}")
+    return value
+
+
+def _path_number(
+    path: Any, effective: JSON, frame: Frame, ctx: StateContext, constant: int | None
+) -> int | None:
+    if path is None:
+        return constant
+    value = dataflow.select(path, effective, frame, ctx)
+    if type(value) is not int or value <= 0:
+        raise runtime_fault(
+            f"The value at {path.text} must be a positive integer, but was: {dataflow.dumps(value)}"
+        )
+    return value
+
+
+def _region(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else DEFAULT_REGION
+
+
+async def _call(
+    frame: Frame, function: str, payload: JSON, state: ir.Task, timeout: int | None, heartbeat: int | None
+) -> FunctionResult:
+    call = FunctionCall(
+        function=function,
+        payload=dataflow.dumps(payload).encode(),
+        timeout_seconds=float(timeout) if timeout is not None else None,
+        heartbeat_seconds=float(heartbeat) if heartbeat is not None else None,
+        state_name=state.name,
+    )
+    return await frame.run.host.invoke_function(call)
+
+
+def _function_error(result: FunctionResult) -> StatesError:
+    text = result.payload.decode(errors="replace")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    name = document.get("errorType") if isinstance(document, dict) else None
+    return StatesError(name if isinstance(name, str) and name else "Lambda.Unknown", text)
+
+
+def _decode(result: FunctionResult, frame: Frame, state: ir.Task) -> JSON:
+    if len(result.payload) > frame.run.limits.max_payload_bytes:
+        raise StatesError(
+            DATA_LIMIT,
+            f"The state/task '{state.name}' returned a result with a size exceeding "
+            "the maximum number of bytes service limit.",
+        )
+    if not result.payload.strip():
+        return None
+    try:
+        return json.loads(result.payload)
+    except ValueError:
+        return result.payload.decode(errors="replace")
+
+
+async def _invoke_function(
+    state: ir.Task, payload: JSON, frame: Frame, timeout: int | None, heartbeat: int | None
+) -> JSON:
+    details: dict[str, JSON] = {"resource": state.resource, "input": payload, "inputDetails": NOT_TRUNCATED}
+    if timeout is not None:
+        details["timeoutInSeconds"] = timeout
+    frame.record("LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", details)
+    frame.record("LambdaFunctionStarted")
+    try:
+        result = await _call(frame, state.resource, payload, state, timeout, heartbeat)
+    except StatesError as error:
+        if error.name in ("States.Timeout", "States.HeartbeatTimeout"):
+            failed: dict[str, JSON] = {"error": error.name}
+            if error.cause is not None:
+                failed["cause"] = error.cause
+            frame.record("LambdaFunctionTimedOut", "lambdaFunctionTimedOutEventDetails", failed)
+        else:
+            _record_lambda_failure(frame, error)
+        raise
+    if result.function_error is not None:
+        error = _function_error(result)
+        _record_lambda_failure(frame, error)
+        raise error
+    try:
+        output = _decode(result, frame, state)
+    except StatesError as error:
+        _record_lambda_failure(frame, error)
+        raise
+    frame.record(
+        "LambdaFunctionSucceeded",
+        "lambdaFunctionSucceededEventDetails",
+        {"output": output, "outputDetails": NOT_TRUNCATED},
+    )
+    return output
+
+
+def _record_lambda_failure(frame: Frame, error: StatesError) -> None:
+    details: dict[str, JSON] = {"error": error.name}
+    if error.cause is not None:
+        details["cause"] = error.cause
+    frame.record("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails", details)
+
+
+async def _invoke_integration(
+    state: ir.Task, parameters: JSON, frame: Frame, timeout: int | None, heartbeat: int | None
+) -> JSON:
+    base = {"resource": "invoke", "resourceType": "lambda"}
+    details: dict[str, JSON] = {**base, "region": DEFAULT_REGION, "parameters": parameters}
+    if timeout is not None:
+        details["timeoutInSeconds"] = timeout
+    if heartbeat is not None:
+        details["heartbeatInSeconds"] = heartbeat
+    frame.record("TaskScheduled", "taskScheduledEventDetails", details)
+    frame.record("TaskStarted", "taskStartedEventDetails", dict(base))
+    try:
+        function, payload = _integration_arguments(parameters)
+        if isinstance(function, str) and function.startswith("arn:"):
+            details["region"] = _region(function)
+        result = await _call(frame, function, payload, state, timeout, heartbeat)
+    except StatesError as error:
+        if error.name in ("States.Timeout", "States.HeartbeatTimeout"):
+            frame.record("TaskTimedOut", "taskTimedOutEventDetails", {**base, "error": error.name})
+        else:
+            _record_task_failure(frame, error, base)
+        raise
+    if result.function_error is not None:
+        error = _function_error(result)
+        _record_task_failure(frame, error, base)
+        raise error
+    try:
+        decoded = _decode(result, frame, state)
+    except StatesError as error:
+        _record_task_failure(frame, error, base)
+        raise
+    output = _invoke_response(result, decoded)
+    frame.record(
+        "TaskSucceeded",
+        "taskSucceededEventDetails",
+        {**base, "output": output, "outputDetails": NOT_TRUNCATED},
+    )
+    return output
+
+
+def _record_task_failure(frame: Frame, error: StatesError, base: dict[str, str]) -> None:
+    details: dict[str, JSON] = {**base, "error": error.name}
+    if error.cause is not None:
+        details["cause"] = error.cause
+    frame.record("TaskFailed", "taskFailedEventDetails", details)
+
+
+def _integration_arguments(parameters: JSON) -> tuple[str, JSON]:
+    if not isinstance(parameters, dict) or not isinstance(parameters.get("FunctionName"), str):
+        raise StatesError(
+            "States.Runtime",
+            "The field 'FunctionName' is required by the lambda:invoke integration and must be a string.",
+        )
+    function = parameters["FunctionName"]
+    qualifier = parameters.get("Qualifier")
+    if isinstance(qualifier, str) and qualifier:
+        function = f"{function}:{qualifier}"
+    payload = parameters.get("Payload", {})
+    return function, payload
+
+
+def _invoke_response(result: FunctionResult, payload: JSON) -> dict[str, JSON]:
+    """The lambda:invoke result, shaped as Step Functions returns the Invoke API's answer."""
+    length = str(len(result.payload))
+    request_id = result.request_id
+    return {
+        "ExecutedVersion": result.executed_version,
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "X-Amz-Executed-Version": [result.executed_version],
+                "x-amzn-Remapped-Content-Length": ["0"],
+                "Connection": ["keep-alive"],
+                "x-amzn-RequestId": [request_id],
+                "Content-Length": [length],
+                "Date": ["Thu, 01 Jan 1970 00:00:00 GMT"],
+                "Content-Type": ["application/json"],
+            },
+            "HttpHeaders": {
+                "Connection": "keep-alive",
+                "Content-Length": length,
+                "Content-Type": "application/json",
+                "Date": "Thu, 01 Jan 1970 00:00:00 GMT",
+                "X-Amz-Executed-Version": result.executed_version,
+                "x-amzn-Remapped-Content-Length": "0",
+                "x-amzn-RequestId": request_id,
+            },
+            "HttpStatusCode": result.status_code,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": result.status_code,
+    }
