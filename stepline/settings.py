@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    secret_key: SecretStr | None = None
+    """Seals stored secrets (db proxy target URLs); None: a key file in ``data_dir`` (one machine)."""
+    file_system_roots: list[Path] = []
+    """Host directories an operator allows file systems to live in (besides ``data_dir``)."""
     api_token: SecretStr | None = None
     """Shortcut for ``STEPLINE_API__TOKEN`` (``STEPLINE_API_TOKEN``)."""
     temporal_address: str | None = None
