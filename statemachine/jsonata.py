@@ -21,6 +21,7 @@ event id #2). `` (see ``with_state_context``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,8 @@ from statemachine.intrinsics_functions import json_type
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 _Engine = jsonata_engine.Jsonata
 _MISSING: Final = object()
+_SIMPLE_PATH: Final = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_KEYWORDS: Final = frozenset({"and", "or", "in", "true", "false", "null", "function"})
 
 
 class JsonataSyntaxError(ValueError):
@@ -60,6 +63,8 @@ class CompiledExpression:
     """The expression between the delimiters, trimmed (as AWS quotes it in error causes)."""
     program: Any
     """The jsonata-python program (its AST is evaluated directly, without a copy per call)."""
+    simple_path: tuple[str, ...] | None = None
+    """For ``$name.a.b`` (the most common shape): the names, navigated without the engine."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,10 @@ def compile_expression(text: str) -> CompiledExpression:
     if program.errors:
         raise JsonataSyntaxError(inner, "; ".join(str(error) for error in program.errors))
     program.set_validate_input(False)
+    simple = _SIMPLE_PATH.fullmatch(inner)
+    steps = tuple(simple.group().lstrip("$").split(".")) if simple else ()
+    if steps and _KEYWORDS.isdisjoint(steps):
+        return CompiledExpression(inner, program, steps)
     return CompiledExpression(inner, program)
 
 
@@ -172,6 +181,10 @@ def _evaluate(
     expr: CompiledExpression, states: Any, variables: Mapping[str, JSON], root: str, subpath: str
 ) -> JSON:
     """Evaluate once; an error names the field ``root/subpath`` (joined only when raising)."""
+    if expr.simple_path is not None:
+        found = _navigate(expr.simple_path, states, variables)
+        if found is not _MISSING:
+            return _copy(found)
     field = _FieldName(root, subpath)
     frame = _Engine.Frame(_BASE)
     frame.bindings = _Scope(states, variables)
@@ -190,6 +203,22 @@ def _evaluate(
         return jsonata_functions.to_json(result)
     except TypeError:
         raise _error(expr, field, "returned an unsupported result type.") from None
+
+
+def _navigate(steps: tuple[str, ...], states: Any, variables: Mapping[str, JSON]) -> Any:
+    """``$name.a.b`` through objects only, as JSONata would; _MISSING sends it to the engine
+    (arrays on the way or at the end, absent names, anything JSONata treats specially)."""
+    name = steps[0]
+    value = states if name == "states" else variables.get(name, _MISSING)
+    for key in steps[1:]:
+        if not isinstance(value, dict):
+            return _MISSING
+        value = value.get(key, _MISSING)
+        if value is _MISSING:
+            return _MISSING
+    if isinstance(value, list) and len(steps) > 1:
+        return _MISSING  # JSONata flattens arrays met on a path; let the engine do it
+    return value
 
 
 class _FieldName:

@@ -11,6 +11,7 @@ from statemachine.errors import StatesError
 from statemachine.host import JSON
 from statemachine.jsonata import (
     Bindings,
+    CompiledExpression,
     JsonataSyntaxError,
     check_result_type,
     compile_expression,
@@ -276,3 +277,41 @@ def test_compile_rejects_bad_syntax(text: str, problem: str) -> None:
     with pytest.raises(JsonataSyntaxError) as caught:
         compile_expression(text)
     assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$states.input.input_value",
+        "$states.input.input_values",
+        "$states.input.nothing",
+        "$states.input.nothing.deeper",
+        "$states.input.part1",
+        "$states.input.absent",
+        "$states.context.Execution.Id",
+        "$var_constant_1",
+        "$nullVar",
+        "$ItemsVar",
+        "$undefinedVar",
+        "$sum",
+    ],
+)
+def test_simple_paths_take_a_shortcut_with_the_engines_results(text: str) -> None:
+    fast = compile_expression(text)
+    assert fast.simple_path is not None
+    engine_only = CompiledExpression(fast.text, fast.program)
+
+    def outcome(expr: CompiledExpression) -> object:
+        try:
+            return evaluate(expr, bindings(), "Output")
+        except StatesError as err:
+            return (err.name, err.cause)
+
+    assert outcome(fast) == outcome(engine_only)
+
+
+def test_paths_through_arrays_use_the_engine() -> None:
+    bound = bindings(variables={"orders": {"lines": [{"sku": "a"}, {"sku": "b"}], "one": [{"sku": "c"}]}})
+    assert run("$orders.lines.sku", bound) == ["a", "b"]
+    assert run("$orders.one.sku", bound) == "c"
+    assert run("$orders.one", bound) == [{"sku": "c"}]
