@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 
@@ -74,7 +75,7 @@ class Activities:
             if not done:
                 await executions.get_execution(session, request.execution_id)  # raises when missing
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., object]]:
         """Every activity, for ``temporalio.worker.Worker(activities=...)``."""
         return [self.invoke_function, self.record_history, self.finish_execution]
 

@@ -69,7 +69,8 @@ class TemporalHost:
                 )
         except ActivityError as exc:
             raise states_error(exc) from None
-        return response.to_result()
+        result: FunctionResult = response.to_result()
+        return result
 
     def record(self, event: HistoryEvent) -> None:
         self.events.append(event)

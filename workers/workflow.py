@@ -16,10 +16,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from statemachine.interpreter import ExecutionContext, execute
-
     from statemachine.errors import DefinitionError
     from statemachine.host import HistoryEvent
+    from statemachine.interpreter import ExecutionContext, execute
     from statemachine.limits import Limits
     from statemachine.loader import load_program
     from workers.contracts import (
@@ -81,7 +80,7 @@ class StateMachineWorkflow:
                 result = ExecutionResult(outcome.status, output, outcome.error, outcome.cause)
             else:
                 running.cancel()
-                await asyncio.wait([running])
+                await workflow.wait([running])
                 result = self._abort(host)
         await self._report(execution, host.events, result)
         return result

@@ -45,7 +45,7 @@ def started(row: Execution) -> schemas.ExecutionStarted:
         state_machine=row.state_machine_name,
         version=row.state_machine_version,
         start_date=row.start_date,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
     )
 
 
@@ -54,7 +54,7 @@ def public(row: Execution) -> schemas.ExecutionPublic:
         execution_id=row.id,
         execution_arn=execution_arn(row.state_machine_name, row.name),
         name=row.name,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         input=json.loads(row.input),
         output=json.loads(row.output) if row.output is not None else None,
         error=row.error,
@@ -141,7 +141,7 @@ async def list_page(
                 execution_id=r.id,
                 execution_arn=execution_arn(r.state_machine_name, r.name),
                 name=r.name,
-                status=r.status,  # type: ignore[arg-type]
+                status=r.status,
                 state_machine=r.state_machine_name,
                 version=r.state_machine_version,
                 start_date=r.start_date,
@@ -180,7 +180,8 @@ def _history(events: list[dict[str, object]], more: bool) -> schemas.History:
 async def _query_history(state: AppState, execution_id: str, query: HistoryQuery) -> HistoryPage | None:
     handle: WorkflowHandle[object, object] = state.temporal.get_workflow_handle(execution_id)
     try:
-        return await handle.query(HISTORY_QUERY, query, result_type=HistoryPage)
+        page: HistoryPage = await handle.query(HISTORY_QUERY, query, result_type=HistoryPage)
+        return page
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return None
@@ -207,4 +208,4 @@ async def stop(state: AppState, execution_id: str, body: schemas.StopExecution) 
                 )
         async with unit_of_work(state.sessions) as session:
             row = await registry.get_execution(session, execution_id)
-    return schemas.StopResult(status=row.status, stop_date=row.stop_date)  # type: ignore[arg-type]
+    return schemas.StopResult(status=row.status, stop_date=row.stop_date)

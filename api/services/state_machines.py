@@ -18,7 +18,7 @@ def _public(machine: StateMachine, version: StateMachineVersion) -> schemas.Stat
     return schemas.StateMachinePublic(
         name=machine.name,
         state_machine_arn=state_machine_arn(machine.name),
-        type=machine.type,  # type: ignore[arg-type]
+        type=machine.type,
         version=version.version,
         latest_version=machine.latest_version,
         definition=json.loads(version.definition),
@@ -57,7 +57,7 @@ async def list_page(session: AsyncSession, limit: int, next_token: str | None) -
             schemas.StateMachineSummary(
                 name=m.name,
                 state_machine_arn=state_machine_arn(m.name),
-                type=m.type,  # type: ignore[arg-type]
+                type=m.type,
                 latest_version=m.latest_version,
                 creation_date=m.created_at,
             )

@@ -66,7 +66,6 @@ async def run(
 ) -> schemas.SyncExecutionResult:
     """Run the latest version of an EXPRESS machine to its end (or to TIMED_OUT after five minutes)."""
     from statemachine.interpreter import ExecutionContext, execute
-
     from statemachine.loader import load_program
     from statemachine.start import check_start
 
@@ -105,7 +104,7 @@ async def run(
         name=name,
         state_machine=machine_name,
         version=version.version,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         input=json.loads(input_text),
         output=output if status == "SUCCEEDED" else None,
         error=error,

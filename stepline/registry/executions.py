@@ -78,11 +78,11 @@ def execution_id(state_machine: str, name: str) -> str:
 async def insert_execution(session: AsyncSession, execution: Execution) -> Execution | None:
     """Insert a RUNNING execution; None when one with that id exists already."""
     values = execution.model_dump()
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         insert(Execution)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["id"])
-        .returning(Execution.id)
+        .returning(col(Execution.id))
     )
     if result.first() is None:
         return None
@@ -127,7 +127,7 @@ async def add_history_events(
     if not events:
         return
     rows = [{"execution_id": execution_id, "event_id": int(e["id"]), "event": e} for e in events]
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         insert(ExecutionHistoryEvent)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["execution_id", "event_id"])
@@ -144,11 +144,11 @@ async def finish_execution(
     stop_date: datetime,
 ) -> bool:
     """Record the outcome once: a finished execution is never changed again. True if this call did it."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Execution)
         .where(col(Execution.id) == execution_id, col(Execution.status) == RUNNING)
         .values(status=status, output=output, error=error, cause=cause, stop_date=stop_date)
-        .returning(Execution.id)
+        .returning(col(Execution.id))
     )
     return result.first() is not None
 

@@ -1,15 +1,22 @@
-"""Real services for integration tests: a Temporal dev server and a fresh PostgreSQL database."""
+"""Real services for integration tests: a Temporal dev server, fresh PostgreSQL databases, a worker on
+a fresh task queue, and the API through httpx with its lifespan entered."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
+import httpx
 import pytest
+from pydantic import SecretStr
+from temporalio.client import Client
 
 from stepline.embedded import temporal_dev_server
+from stepline.settings import Settings
+from tests.integration.functions import TestInvoker
 
 ADMIN_URL = os.environ.get("STEPLINE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -25,19 +32,91 @@ def temporal_address() -> Iterator[str]:
         yield address
 
 
-@pytest.fixture(scope="session")
-async def empty_database_url() -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database (plain ``postgresql://`` URL), dropped after the session."""
+async def create_database() -> str:
+    """A new, empty database on the test server (plain ``postgresql://`` URL)."""
     name = f"stepline_test_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(ADMIN_URL)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
+    return f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+async def drop_database(url: str) -> None:
     admin = await asyncpg.connect(ADMIN_URL)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def empty_database_url() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database (plain ``postgresql://`` URL), dropped after the session."""
+    url = await create_database()
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A fresh database at the latest migration, shared by the session's tests."""
+    from stepline.db import upgrade
+
+    url = await create_database()
+    await asyncio.to_thread(upgrade, url)
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture
+def settings(database_url: str, temporal_address: str) -> Settings:
+    """Settings for one test: the migrated database, the dev server, a task queue of its own."""
+    return Settings(
+        database_url=SecretStr(database_url),
+        temporal_address=temporal_address,
+        temporal={"task_queue": f"test-{uuid.uuid4().hex[:12]}"},
+    )
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_address: str) -> Client:
+    return await Client.connect(temporal_address)
+
+
+@pytest.fixture
+def test_functions() -> TestInvoker:
+    return TestInvoker()
+
+
+@pytest.fixture
+async def worker(
+    settings: Settings, temporal_client: Client, test_functions: TestInvoker
+) -> AsyncIterator[None]:
+    """A worker on the test's own task queue, with the built-in test functions."""
+    from stepline.registry.database import create_engine, session_maker
+    from workers.activities import Activities
+    from workers.worker import build_worker
+
+    engine = create_engine(settings.database.url.get_secret_value(), pool_size=5)
+    activities = Activities(session_maker(engine), test_functions)
+    try:
+        async with build_worker(temporal_client, settings.temporal.task_queue, activities):
+            yield
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def api(settings: Settings, test_functions: TestInvoker) -> AsyncIterator[httpx.AsyncClient]:
+    """The API (lifespan entered) through httpx, against the test's database and task queue; its
+    synchronous executions use the built-in test functions."""
+    from api.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        app.state.stepline.function_invoker = test_functions
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://stepline.test") as client:
+            yield client

@@ -1,0 +1,215 @@
+"""Executions end to end: the API, a real worker, Temporal and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests.integration.functions import TestInvoker
+from tests.integration.helpers import all_history, create_machine, start, unique, wait_until_done
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
+
+FIVE_STATES = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Parameters": {"a.$": "$.x", "b": 2}, "Next": "Big?"},
+        "Big?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.a", "NumericGreaterThan": 100, "Next": "Done"}],
+            "Default": "Add",
+        },
+        "Add": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:local:000000000000:function:add",
+            "Next": "Shape",
+        },
+        "Shape": {"Type": "Pass", "Parameters": {"sum.$": "$"}, "Next": "Done"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+WAIT = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 60, "End": True}}}
+
+
+async def test_execution_succeeds_with_output_and_history(api: httpx.AsyncClient) -> None:
+    machine = await create_machine(api, FIVE_STATES)
+    started = await start(api, machine, {"x": 40})
+    assert started["status"] == "RUNNING"
+    done = await wait_until_done(api, started["executionId"])
+    assert (done["status"], done["output"], done["input"]) == ("SUCCEEDED", {"sum": 42}, {"x": 40})
+    assert done["stopDate"] >= done["startDate"]
+    events = await all_history(api, started["executionId"], limit=3)
+    types = [e["type"] for e in events]
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
+    assert "TaskSucceeded" in types
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    backwards = await all_history(api, started["executionId"], limit=4, reverseOrder=True)
+    assert backwards == list(reversed(events))
+
+
+async def test_function_error_fails_the_execution_with_its_type(api: httpx.AsyncClient) -> None:
+    definition = {
+        "StartAt": "Boom",
+        "States": {"Boom": {"Type": "Task", "Resource": "fail", "End": True}},
+    }
+    machine = await create_machine(api, definition)
+    done = await wait_until_done(api, (await start(api, machine, {"errorType": "Oops"}))["executionId"])
+    assert (done["status"], done["error"]) == ("FAILED", "Oops")
+
+
+async def test_task_timeout_is_states_timeout(api: httpx.AsyncClient) -> None:
+    definition = {
+        "StartAt": "Slow",
+        "States": {"Slow": {"Type": "Task", "Resource": "sleep", "TimeoutSeconds": 1, "End": True}},
+    }
+    machine = await create_machine(api, definition)
+    done = await wait_until_done(api, (await start(api, machine, {"seconds": 5}))["executionId"])
+    assert (done["status"], done["error"]) == ("FAILED", "States.Timeout")
+
+
+async def test_heartbeat_task_runs_as_an_activity(api: httpx.AsyncClient) -> None:
+    definition = {
+        "StartAt": "Beat",
+        "States": {
+            "Beat": {
+                "Type": "Task",
+                "Resource": "sleep",
+                "TimeoutSeconds": 10,
+                "HeartbeatSeconds": 2,
+                "End": True,
+            }
+        },
+    }
+    machine = await create_machine(api, definition)
+    done = await wait_until_done(api, (await start(api, machine, {"seconds": 0.2}))["executionId"])
+    assert (done["status"], done["output"]) == ("SUCCEEDED", {"seconds": 0.2})
+
+
+async def test_retry_then_catch_on_throttling(api: httpx.AsyncClient, test_functions: TestInvoker) -> None:
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "throttle",
+                "Retry": [
+                    {
+                        "ErrorEquals": ["Lambda.TooManyRequestsException"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 2,
+                        "BackoffRate": 1,
+                    }
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Fallback"}],
+                "End": True,
+            },
+            "Fallback": {"Type": "Pass", "Result": "caught", "End": True},
+        },
+    }
+    machine = await create_machine(api, definition)
+    done = await wait_until_done(api, (await start(api, machine))["executionId"])
+    assert (done["status"], done["output"]) == ("SUCCEEDED", "caught")
+    assert test_functions.calls["throttle"] == 3
+
+
+async def test_history_while_running_then_stop_aborts(api: httpx.AsyncClient) -> None:
+    machine = await create_machine(api, WAIT)
+    execution = (await start(api, machine, {"k": 1}))["executionId"]
+    for _ in range(100):
+        events = await all_history(api, execution)
+        if any(e["type"] == "WaitStateEntered" for e in events):
+            break
+        await asyncio.sleep(0.05)
+    assert [e["type"] for e in events][:2] == ["ExecutionStarted", "WaitStateEntered"]
+    stopped = await api.post(f"/v1/executions/{execution}/stop", json={"error": "Manual", "cause": "test"})
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["status"] == "ABORTED"
+    done = (await api.get(f"/v1/executions/{execution}")).json()
+    assert (done["status"], done["error"], done["cause"]) == ("ABORTED", "Manual", "test")
+    events = await all_history(api, execution)
+    assert events[-1]["type"] == "ExecutionAborted"
+    assert events[-1]["executionAbortedEventDetails"] == {"error": "Manual", "cause": "test"}
+
+
+async def test_execution_timeout_is_timed_out(api: httpx.AsyncClient) -> None:
+    machine = await create_machine(api, {**WAIT, "TimeoutSeconds": 1})
+    done = await wait_until_done(api, (await start(api, machine))["executionId"])
+    assert (done["status"], done["error"]) == ("TIMED_OUT", "States.Timeout")
+
+
+async def test_start_by_name_is_idempotent_and_conflicts_on_other_input(api: httpx.AsyncClient) -> None:
+    machine = await create_machine(api, WAIT)
+    name = unique("run")
+    first = await start(api, machine, {"a": 1}, name=name)
+    again = await start(api, machine, {"a": 1}, name=name)
+    assert again["executionId"] == first["executionId"] == f"{machine}:{name}"
+    assert again["startDate"] == first["startDate"]
+    other = await api.post(f"/v1/state-machines/{machine}/executions", json={"input": {"a": 2}, "name": name})
+    assert other.status_code == 409
+    await api.post(f"/v1/executions/{first['executionId']}/stop", json={})
+
+
+async def test_running_executions_keep_their_version(api: httpx.AsyncClient) -> None:
+    gated = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {"Type": "Wait", "Seconds": 1, "Next": "V"},
+            "V": {"Type": "Pass", "Result": "v1", "End": True},
+        },
+    }
+    machine = await create_machine(api, gated)
+    execution = (await start(api, machine))["executionId"]
+    gated["States"]["V"]["Result"] = "v2"
+    assert (await api.put(f"/v1/state-machines/{machine}", json={"definition": gated})).status_code == 200
+    done = await wait_until_done(api, execution)
+    assert (done["output"], done["version"]) == ("v1", 1)
+
+
+async def test_input_over_256_kib_is_413(api: httpx.AsyncClient) -> None:
+    machine = await create_machine(api, WAIT)
+    response = await api.post(f"/v1/state-machines/{machine}/executions", json={"input": "x" * 262_200})
+    assert response.status_code == 413
+
+
+async def test_unknown_machine_and_execution_are_404(api: httpx.AsyncClient) -> None:
+    assert (await api.post("/v1/state-machines/none-such/executions", json={})).status_code == 404
+    assert (await api.get("/v1/executions/none:such")).status_code == 404
+    assert (await api.get("/v1/executions/none:such/history")).status_code == 404
+    assert (await api.post("/v1/executions/none:such/stop", json={})).status_code == 404
+
+
+async def test_list_filters_and_pages(api: httpx.AsyncClient) -> None:
+    machine = await create_machine(api, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    ids = {(await start(api, machine, {"i": i}))["executionId"] for i in range(5)}
+    for execution in ids:
+        await wait_until_done(api, execution)
+    seen: list[str] = []
+    token = None
+    while True:
+        params = {"stateMachine": machine, "status": "SUCCEEDED", "limit": 2}
+        page = (
+            await api.get("/v1/executions", params=params | ({"nextToken": token} if token else {}))
+        ).json()
+        seen += [e["executionId"] for e in page["executions"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert sorted(seen) == sorted(ids)
+    running = (await api.get("/v1/executions", params={"stateMachine": machine, "status": "RUNNING"})).json()
+    assert running["executions"] == []
+
+
+async def test_sync_execution_of_express_machine(api: httpx.AsyncClient) -> None:
+    machine = await create_machine(api, FIVE_STATES, type="EXPRESS")
+    response = await api.post(f"/v1/state-machines/{machine}/sync-executions", json={"input": {"x": 1}})
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["output"]) == ("SUCCEEDED", {"sum": 3})
+
+
+async def test_sync_execution_of_standard_machine_is_refused(api: httpx.AsyncClient) -> None:
+    machine = await create_machine(api, FIVE_STATES)
+    response = await api.post(f"/v1/state-machines/{machine}/sync-executions", json={"input": {}})
+    assert response.status_code == 400
+    assert "StateMachineTypeNotSupported" in response.json()["detail"]
