@@ -1,16 +1,32 @@
 """What a function's configuration attaches to its sandboxes: file systems and database proxies.
 
 The function runtime calls ``resolve_attachments`` when it creates an execution environment and
-applies the result (bind mounts, environment variables, the POSIX identity to run as). The database
-proxy and file system features fill this in; with neither configured it attaches nothing.
+applies the result (bind mounts, environment variables, the POSIX identity to run as). With neither
+``dbProxies`` nor ``fileSystemConfigs`` configured it attaches nothing and needs nothing running;
+otherwise the process must be inside ``serve_attachments`` (the worker's and the API's lifespans),
+which runs the proxies and gives access to the registry.
+
+In the sandbox, proxy ``orders`` appears as the directory ``/run/stepline/db/orders`` holding the
+PostgreSQL socket ``.s.PGSQL.5432`` (drivers: ``host=/run/stepline/db/orders``) and
+``stepline.sock`` (the bundled clients), announced by ``STEPLINE_DB_ORDERS_HOST``, ``..._URL`` and
+``..._SOCKET``; with exactly one proxy, ``PGHOST``/``PGUSER``/``PGDATABASE`` point at it too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stepline.registry.database import SessionMaker
+    from stepline.settings import Settings
+    from workers.dbproxy.manager import ProxyManager
+
+DB_MOUNT_PARENT = "/run/stepline/db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +48,141 @@ class Attachments:
     """(uid, gid) the sandboxed process runs as, e.g. an access point's POSIX user."""
 
 
+class AttachmentError(ValueError):
+    """A function configuration whose attachments cannot be provided; the message says which field."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Runtime:
+    sessions: SessionMaker
+    proxies: ProxyManager
+
+
+_runtime: _Runtime | None = None
+
+
+@asynccontextmanager
+async def serve_attachments(settings: Settings, sessions: SessionMaker) -> AsyncIterator[None]:
+    """Run this process's db proxies and let ``resolve_attachments`` read the registry."""
+    global _runtime
+    from stepline.registry import resources
+    from workers.dbproxy.manager import ProxyManager, ProxySpec, remove_stale_roots, socket_root
+    from workers.dbproxy.sealing import Sealer
+
+    secret = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+    sealer = Sealer.from_settings(secret, settings.data_dir)
+
+    async def load(name: str) -> ProxySpec:
+        async with sessions() as session:
+            row = await resources.get_db_proxy(session, name)
+        return ProxySpec(
+            name, sealer.open(row.target_sealed), row.pool_size, row.borrow_timeout, row.idle_timeout
+        )
+
+    root = socket_root(settings.data_dir)
+    remove_stale_roots(root.parent)
+    manager = ProxyManager(root, load)
+    manager.start_housekeeping()
+    previous, _runtime = _runtime, _Runtime(sessions, manager)
+    try:
+        yield
+    finally:
+        _runtime = previous
+        await manager.close()
+
+
+def running_proxies() -> ProxyManager | None:
+    """The proxy manager of this process (inside ``serve_attachments``), for metrics and tests."""
+    return _runtime.proxies if _runtime is not None else None
+
+
+def env_name(name: str) -> str:
+    """Proxy name -> the part of its environment variables' names (``orders-db`` -> ``ORDERS_DB``)."""
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
 async def resolve_attachments(function_config: Mapping[str, Any], data_dir: Path) -> Attachments:
     """The attachments for a function's configuration (``fileSystemConfigs``, ``dbProxies``)."""
-    return Attachments()
+    proxies = _list(function_config, "dbProxies")
+    file_systems = _list(function_config, "fileSystemConfigs")
+    if not proxies and not file_systems:
+        return Attachments()
+    runtime = _runtime
+    if runtime is None:
+        raise AttachmentError("dbProxies/fileSystemConfigs need serve_attachments() running in this process")
+    mounts: list[BindMount] = []
+    environment: dict[str, str] = {}
+    for index, name in enumerate(proxies):
+        if not isinstance(name, str):
+            raise AttachmentError(f"dbProxies[{index}] must be a proxy name (string)")
+        mounts.append(await _proxy_mount(runtime, name, environment))
+    if len(proxies) == 1:
+        environment.update(PGHOST=f"{DB_MOUNT_PARENT}/{proxies[0]}", PGUSER="stepline", PGDATABASE=proxies[0])
+    run_as: tuple[int, int] | None = None
+    for index, config in enumerate(file_systems):
+        mount, identity = await _file_system_mount(runtime, config, data_dir, f"fileSystemConfigs[{index}]")
+        mounts.append(mount)
+        if identity is not None:
+            if run_as is not None and run_as != identity:
+                raise AttachmentError(
+                    "fileSystemConfigs: access points with different uid/gid in one function"
+                )
+            run_as = identity
+    return Attachments(mounts=tuple(mounts), environment=environment, run_as=run_as)
+
+
+def _list(config: Mapping[str, Any], key: str) -> list[Any]:
+    value = config.get(key) or []
+    if not isinstance(value, list):
+        raise AttachmentError(f"{key} must be a list")
+    return value
+
+
+async def _proxy_mount(runtime: _Runtime, name: str, environment: dict[str, str]) -> BindMount:
+    from stepline.registry.resources import ResourceNotFound
+
+    try:
+        proxy = await runtime.proxies.ensure(name)
+    except ResourceNotFound as exc:
+        raise AttachmentError(f"dbProxies: {exc.detail}") from None
+    inside = f"{DB_MOUNT_PARENT}/{name}"
+    key = env_name(name)
+    environment[f"STEPLINE_DB_{key}_HOST"] = inside
+    environment[f"STEPLINE_DB_{key}_SOCKET"] = f"{inside}/stepline.sock"
+    environment[f"STEPLINE_DB_{key}_URL"] = f"postgresql://stepline@/{name}?host={inside}"
+    return BindMount(source=proxy.directory, target=inside, read_only=True)
+
+
+async def _file_system_mount(
+    runtime: _Runtime, config: Any, data_dir: Path, where: str
+) -> tuple[BindMount, tuple[int, int] | None]:
+    from stepline.registry import resources
+    from workers import filesystems
+
+    if not isinstance(config, Mapping) or not isinstance(config.get("fileSystem"), str):
+        raise AttachmentError(f"{where} must be an object with 'fileSystem' (a file system name)")
+    access_point_name = config.get("accessPoint")
+    read_only = bool(config.get("readOnly", False))
+    try:
+        target = filesystems.mount_target(str(config.get("localMountPath", "")), where)
+        async with runtime.sessions() as session:
+            row = await resources.get_file_system(session, config["fileSystem"])
+            access_point = (
+                await resources.get_access_point(session, row.name, str(access_point_name))
+                if access_point_name is not None
+                else None
+            )
+        root = filesystems.prepare_file_system(
+            filesystems.file_system_path(data_dir, row.name, row.host_path)
+        )
+        if access_point is None:
+            return BindMount(root, target, read_only), None
+        spec = filesystems.AccessPointSpec(
+            access_point.root_directory, access_point.uid, access_point.gid, access_point.permissions
+        )
+        source = filesystems.prepare_access_point(root, spec)
+    except resources.ResourceNotFound as exc:
+        raise AttachmentError(f"{where}: {exc.detail}") from None
+    except filesystems.FileSystemError as exc:
+        raise AttachmentError(f"{where}: {exc}") from None
+    return BindMount(source, target, read_only), (spec.uid, spec.gid)

@@ -1,0 +1,146 @@
+"""The proxies running in this process, started on first use and kept in step with the registry.
+
+Each process (API, worker) serves its own sockets under its own directory, so several processes on
+one machine never fight over a socket; each one's pool is capped at the proxy's pool size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from workers.dbproxy.pool import PoolConfig, PoolStats
+from workers.dbproxy.proxy import Proxy
+from workers.dbproxy.server import Target
+
+log = logging.getLogger(__name__)
+
+MAX_ROOT_LENGTH = 60
+"""Socket roots longer than this fall back to the temporary directory (Unix socket path limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySpec:
+    """A proxy as registered; ``target_url`` is the opened (decrypted) URL."""
+
+    name: str
+    target_url: str
+    pool_size: int = 10
+    borrow_timeout: float = 5.0
+    idle_timeout: float = 300.0
+
+    def pool_config(self) -> PoolConfig:
+        return PoolConfig(
+            name=self.name,
+            target=Target.from_url(self.target_url),
+            size=self.pool_size,
+            borrow_timeout=self.borrow_timeout,
+            idle_timeout=self.idle_timeout,
+        )
+
+
+Loader = Callable[[str], Awaitable[ProxySpec]]
+"""Looks a proxy up by name; raises the registry's not-found error when it is gone."""
+
+
+def socket_root(data_dir: Path) -> Path:
+    """This process's socket directory: under ``data_dir`` when short enough, else under /tmp."""
+    root = data_dir.resolve() / "run" / f"db-{os.getpid()}"
+    if len(str(root)) > MAX_ROOT_LENGTH:
+        root = Path(tempfile.gettempdir()) / f"stepline-db-{os.getuid()}" / str(os.getpid())
+    return root
+
+
+def remove_stale_roots(parent: Path) -> None:
+    """Delete socket directories left by processes that no longer exist."""
+    if not parent.is_dir():
+        return
+    for child in parent.iterdir():
+        pid = child.name.removeprefix("db-")
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(child, ignore_errors=True)
+
+
+class ProxyManager:
+    """Starts a proxy on first ``ensure``; ``sync`` stops or restarts those changed in the registry."""
+
+    def __init__(self, root: Path, load: Loader) -> None:
+        self.root = root
+        self._load = load
+        self._running: dict[str, tuple[ProxySpec, Proxy]] = {}
+        self._lock = asyncio.Lock()
+        self._housekeeper: asyncio.Task[None] | None = None
+
+    def directory(self, name: str) -> Path:
+        return self.root / name
+
+    async def ensure(self, name: str) -> Proxy:
+        """The running proxy ``name``, started (or restarted with new settings) as needed."""
+        spec = await self._load(name)
+        async with self._lock:
+            running = self._running.get(name)
+            if running is not None and running[0] == spec:
+                return running[1]
+            if running is not None:
+                await running[1].close()
+            proxy = Proxy(spec.pool_config(), self.directory(name))
+            await proxy.start()
+            self._running[name] = (spec, proxy)
+            log.info("db proxy %s: serving %s (pool %d)", name, proxy.directory, spec.pool_size)
+            return proxy
+
+    def stats(self) -> dict[str, PoolStats]:
+        return {name: proxy.pool.stats() for name, (_, proxy) in self._running.items()}
+
+    async def sync(self) -> None:
+        """Stop proxies deleted from the registry; restart those whose settings changed."""
+        for name in list(self._running):
+            try:
+                spec = await self._load(name)
+            except LookupError:
+                spec = None
+            except Exception as exc:  # the registry is unreachable: keep serving what runs
+                log.warning("db proxy %s: cannot check the registry: %s", name, exc)
+                continue
+            async with self._lock:
+                running = self._running.get(name)
+                if running is None or running[0] == spec:
+                    continue
+                await running[1].close()
+                del self._running[name]
+            if spec is not None:
+                await self.ensure(name)
+
+    def start_housekeeping(self, sync_every: float = 10.0) -> None:
+        """Close idle connections each second and re-check the registry every ``sync_every`` s."""
+
+        async def loop() -> None:
+            ticks = 0
+            while True:
+                await asyncio.sleep(1.0)
+                for _, proxy in list(self._running.values()):
+                    proxy.pool.close_idle(proxy.config.idle_timeout)
+                ticks += 1
+                if ticks * 1.0 >= sync_every:
+                    ticks = 0
+                    await self.sync()
+
+        self._housekeeper = asyncio.get_running_loop().create_task(loop())
+
+    async def close(self) -> None:
+        if self._housekeeper is not None:
+            self._housekeeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeper
+        async with self._lock:
+            for _, proxy in self._running.values():
+                await proxy.close()
+            self._running.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
