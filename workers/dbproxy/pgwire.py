@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 _HEADER = struct.Struct("!cI")
 _INT32 = struct.Struct("!I")
@@ -19,6 +19,10 @@ HIGH_WATER = 1 << 20
 
 class StreamClosed(ConnectionError):
     """The peer closed the connection (or it broke)."""
+
+
+class Interrupted(Exception):
+    """A read was interrupted on purpose (the other side of the relay went away)."""
 
 
 class ProtocolViolation(ValueError):
@@ -39,6 +43,9 @@ class MessageStream(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self._paused = False
+        self._interrupted = False
+        self.on_lost: Callable[[], None] | None = None
+        """Called once when the peer goes away (used to stop waiting on the other side)."""
 
     # asyncio.Protocol callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -53,13 +60,11 @@ class MessageStream(asyncio.Protocol):
         self._wake()
 
     def eof_received(self) -> bool | None:
-        self.closed = True
-        self._wake()
+        self._lost()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self._wake()
+        self._lost()
         if self._drain is not None and not self._drain.done():
             self._drain.set_result(None)
 
@@ -71,11 +76,29 @@ class MessageStream(asyncio.Protocol):
             self._drain.set_result(None)
         self._drain = None
 
+    def _lost(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.on_lost is not None:
+                self.on_lost()
+        self._wake()
+
+    def interrupt(self) -> None:
+        """Make the pending (or next) wait for data raise ``Interrupted``."""
+        self._interrupted = True
+        self._wake()
+
+    def clear_interrupt(self) -> None:
+        self._interrupted = False
+
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
     async def _wait(self) -> None:
+        if self._interrupted:
+            self._interrupted = False
+            raise Interrupted
         if self.closed:
             raise StreamClosed("connection closed")
         if self._paused and self.transport is not None:
@@ -86,6 +109,9 @@ class MessageStream(asyncio.Protocol):
             await self._waiter
         finally:
             self._waiter = None
+        if self._interrupted:
+            self._interrupted = False
+            raise Interrupted
 
     # reading
     @property

@@ -65,7 +65,7 @@ class Proxy:
         for name, handler in ((WIRE_SOCKET, self._serve_wire), (NATIVE_SOCKET, self._serve_native)):
             path = self.directory / name
             path.unlink(missing_ok=True)
-            server = await loop.create_unix_server(lambda h=handler: self._accept(h), str(path))  # type: ignore[misc]
+            server = await loop.create_unix_server(lambda h=handler: self._accept(h), str(path), backlog=1024)  # type: ignore[misc]
             os.chmod(
                 path, 0o777
             )  # the sandboxed user may be anyone; the directory is only bound where allowed

@@ -236,11 +236,19 @@ class WireSession:
         while self.pending and any(entry is last for entry in self.pending):
             if server is None:
                 raise RuntimeError("responses owed without a server connection")
+            if self.client.closed:
+                raise pgwire.StreamClosed("the client left mid-request")
+            self.client.on_lost = server.stream.interrupt
             try:
                 batch = await server.stream.read_many()
             except pgwire.StreamClosed:
                 self._server_lost(server)
                 return
+            except pgwire.Interrupted:
+                raise pgwire.StreamClosed("the client left mid-request") from None
+            finally:
+                self.client.on_lost = None
+                server.stream.clear_interrupt()
             for kind, payload in batch:
                 if kind == b"G":  # CopyInResponse: the client streams rows next
                     self._out.append(pgwire.message(kind, payload))
