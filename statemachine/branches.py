@@ -46,12 +46,8 @@ async def run_parallel(
                 for branch, child in zip(state.branches, children, strict=True)
             ]
         )
-    except StatesError:
+    finally:
         frame.last_event = max([frame.last_event, *(c.last_event for c in children)])
-        frame.record("ParallelStateFailed")
-        raise
-    frame.last_event = max([frame.last_event, *(c.last_event for c in children)])
-    frame.record("ParallelStateSucceeded")
     return _finish(state, raw, results, frame, ctx)
 
 
@@ -92,8 +88,7 @@ async def _cancel(tasks: list[asyncio.Future[Any]]) -> None:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _int_field(
-    state: ir.Map,
+def _number_field(
     field: str,
     constant: Any,
     path: Any,
@@ -104,27 +99,40 @@ def _int_field(
     env: Any,
     kind: str = "integer",
 ) -> Any:
+    """MaxConcurrency / ToleratedFailure*: a constant, a path (numeric text accepted) or JSONata."""
     if expr is not None:
-        value = dataflow.evaluate_jsonata(expr, env, field)
-        if kind == "integer" and type(value) is float and value.is_integer():
-            value = int(value)
-        ok = type(value) is int if kind == "integer" else type(value) in (int, float)
-        if not ok:
+        found = dataflow.evaluate_jsonata(expr, env, field)
+        value = _as_number(found, kind)
+        if value is None:
             raise EvaluationFault(
                 QUERY_EVALUATION,
-                f"The {field} field must be a valid {kind}, but was: {dataflow.dumps(value)}",
+                f"The {field} field must be a valid {kind}, but was: {dataflow.dumps(found)}",
                 field,
             )
         return value
     if path is not None:
-        value = dataflow.select(path, effective, frame, ctx)
-        ok = type(value) is int if kind == "integer" else type(value) in (int, float)
-        if not ok:
+        found = dataflow.select(path, effective, frame, ctx)
+        value = _as_number(found, kind)
+        if value is None:
             raise runtime_fault(
-                f'The {field}Path field refers to value "{_shown(value)}" which is not a valid {kind}: {path.text}'
+                f'The {field}Path field refers to value "{_shown(found)}" which is not a valid {kind}: '
+                f"{path.text}"
             )
         return value
     return constant
+
+
+def _as_number(value: JSON, kind: str) -> int | float | None:
+    if isinstance(value, str):
+        try:
+            value = int(value) if kind == "integer" else float(value)
+        except ValueError:
+            return None
+    if type(value) is float and kind == "integer" and value.is_integer():
+        value = int(value)
+    if type(value) is int or (kind == "float" and type(value) is float):
+        return value
+    return None
 
 
 def _shown(value: JSON) -> str:
@@ -138,8 +146,7 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     env = dataflow.bindings(frame, ctx, raw) if jsonata else None
     effective = raw if jsonata else dataflow.select(state.input_path, raw, frame, ctx)
     items = _items(state, raw, effective, frame, ctx, env)
-    max_concurrency = _int_field(
-        state,
+    max_concurrency = _number_field(
         "MaxConcurrency",
         state.max_concurrency,
         state.max_concurrency_path,
@@ -149,8 +156,14 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         ctx,
         env,
     )
-    count = _int_field(
-        state,
+    if len(items) > run.limits.max_map_items:
+        raise StatesError(
+            DATA_LIMIT,
+            f"The Map state '{state.name}' has {len(items)} items, more than the limit of "
+            f"{run.limits.max_map_items}.",
+        )
+    frame.record("MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
+    count = _number_field(
         "ToleratedFailureCount",
         state.tolerated_failure_count,
         state.tolerated_failure_count_path,
@@ -160,8 +173,7 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         ctx,
         env,
     )
-    percentage = _int_field(
-        state,
+    percentage = _number_field(
         "ToleratedFailurePercentage",
         state.tolerated_failure_percentage,
         state.tolerated_failure_percentage_path,
@@ -176,14 +188,7 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         raise runtime_fault("ToleratedFailurePercentage must be between 0 and 100.")
     if count is not None and count < 0:
         raise runtime_fault("ToleratedFailureCount must be a non-negative integer.")
-    if len(items) > run.limits.max_map_items:
-        raise StatesError(
-            DATA_LIMIT,
-            f"The Map state '{state.name}' has {len(items)} items, more than the limit of "
-            f"{run.limits.max_map_items}.",
-        )
     tolerated = _tolerated(len(items), count, percentage)
-    frame.record("MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
     if state.distributed:
         arn = (
             run.context.execution_id.replace(":execution:", ":mapRun:") + f"/{state.name}:{run.host.uuid4()}"
@@ -197,7 +202,6 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         frame.last_event = max(frame.last_event, mapper.last_event)
         if state.distributed:
             frame.record("MapRunFailed")
-        frame.record("MapStateFailed")
         raise
     frame.last_event = max(frame.last_event, mapper.last_event)
     if state.distributed:
@@ -227,28 +231,12 @@ def _items(
                 )
             return value
         value = dataflow.evaluate_jsonata(state.items, env, "Items")
-        if not isinstance(value, list):
-            raise EvaluationFault(
-                QUERY_EVALUATION,
-                f"The JSONata expression specified for the field 'Items' returned an unexpected result type. "
-                f"Expected 'array', but was '{_type(value)}' for value: {dataflow.dumps(value)}",
-                "Items",
-            )
-        return value
+        dataflow.expect_type(value, "array", state.items, "Items")
+        return value  # type: ignore[no-any-return]
     value = dataflow.select(state.items_path, effective, frame, ctx)
     if not isinstance(value, list):
         raise runtime_fault(f"Map state input must be an array but was: {dataflow.dumps(value)}")
     return value
-
-
-def _type(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "object")
 
 
 class _Mapper:
@@ -300,8 +288,7 @@ class _Mapper:
 
     async def _iteration(self, index: int) -> None:
         state = self.state
-        child = self.frame.child()
-        child.last_event = self.frame.last_event
+        child = self.frame.detached() if state.distributed else self.frame.child()
         item_input = self._item_input(index, self.frame)
         detail = {"index": index, "name": state.name}
         if not state.distributed:

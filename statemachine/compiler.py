@@ -73,8 +73,11 @@ def _template(spec: Mapping[str, Any], key: str) -> Template | None:
 
 
 def _jsonata(value: JSON) -> Any:
+    """A JSONata field: one expression when the whole value is ``{% %}``, else a template."""
     from statemachine import jsonata
 
+    if jsonata.is_expression(value):
+        return jsonata.compile_expression(value)
     return jsonata.compile_template(value)
 
 

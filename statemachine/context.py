@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import ChainMap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -78,6 +78,13 @@ class Frame:
         """A frame for a branch or iteration: inner variable scope, same run."""
         return Frame(self.run, self.variables.new_child(), self.last_event)
 
+    def detached(self) -> Frame:
+        """A frame for a distributed Map's child run: its own (unrecorded) history."""
+        run = replace(
+            self.run, history=History(self.run.host, self.run.limits.max_history_events, sink=False)
+        )
+        return Frame(run, self.variables.new_child())
+
 
 @dataclass(slots=True)
 class StateContext:
@@ -86,7 +93,8 @@ class StateContext:
     frame: Frame
     name: str
     entered_time: datetime
-    retry_count: int = 0
+    retry_count: int | None = None
+    """``$$.State.RetryCount`` (None for states without Retry, where AWS leaves it out)."""
     map_item: dict[str, JSON] | None = None
     _cached: dict[str, JSON] | None = field(default=None)
 
@@ -104,12 +112,10 @@ class StateContext:
                     "RedriveCount": 0,
                 },
                 "StateMachine": {"Id": ctx.state_machine_id, "Name": ctx.state_machine_name},
-                "State": {
-                    "EnteredTime": format_timestamp(self.entered_time),
-                    "Name": self.name,
-                    "RetryCount": self.retry_count,
-                },
+                "State": {"EnteredTime": format_timestamp(self.entered_time), "Name": self.name},
             }
+            if self.retry_count is not None:
+                cached["State"]["RetryCount"] = self.retry_count
             if self.map_item is not None:
                 cached["Map"] = {"Item": self.map_item}
             self._cached = cached

@@ -11,7 +11,7 @@ from typing import Any
 from statemachine import ir
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
-from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
+from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, TerminalError, runtime_fault
 from statemachine.host import JSON
 from statemachine.paths import Path, PathNotFound, set_path
 from statemachine.templates import Scope, Template, resolve
@@ -73,7 +73,7 @@ def dumps(value: JSON) -> str:
 def check_size(value: JSON, limit: int, state_name: str) -> None:
     """Raise States.DataLimitExceeded when ``value`` serialises to more than ``limit`` bytes."""
     if isinstance(value, (dict, list, str)) and _too_big(value, limit):
-        raise StatesError(
+        raise TerminalError(
             DATA_LIMIT,
             f"The state/task '{state_name}' returned a result with a size exceeding "
             "the maximum number of bytes service limit.",
@@ -123,6 +123,8 @@ def evaluate_jsonata(template: Any, env: Any, location: str) -> JSON:
     from statemachine import jsonata
 
     try:
+        if isinstance(template, jsonata.CompiledExpression):
+            return jsonata.evaluate(template, env, location)
         return jsonata.render(template, env, location)
     except EvaluationFault:
         raise
@@ -130,6 +132,37 @@ def evaluate_jsonata(template: Any, env: Any, location: str) -> JSON:
         cause = exc.cause or ""
         match = _FIELD.search(cause)
         raise EvaluationFault(exc.name, cause, match.group(1) if match else location) from None
+
+
+def expect_type(value: JSON, expected: str, compiled: Any, field: str) -> None:
+    """Fail with AWS's message when a JSONata field yields the wrong JSON type (Items, Condition)."""
+    from statemachine import jsonata
+
+    if isinstance(compiled, jsonata.CompiledExpression):
+        try:
+            jsonata.check_result_type(value, expected, compiled, field)
+        except StatesError as exc:
+            raise EvaluationFault(exc.name, exc.cause or "", field) from None
+    elif jsonata_type(value) != expected:
+        raise EvaluationFault(
+            QUERY_EVALUATION,
+            f"The field '{field}' returned an unexpected result type. Expected '{expected}', "
+            f"but was '{jsonata_type(value)}' for value: {dumps(value)}",
+            field,
+        )
+
+
+def jsonata_type(value: JSON) -> str:
+    """The JSON type name of a value, as AWS's messages spell it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
 
 
 def assignments(

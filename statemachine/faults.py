@@ -12,6 +12,8 @@ from statemachine.errors import StatesError
 RUNTIME = "States.Runtime"
 QUERY_EVALUATION = "States.QueryEvaluationError"
 DATA_LIMIT = "States.DataLimitExceeded"
+TIMEOUT = "States.Timeout"
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
 
 
 class EvaluationFault(StatesError):
@@ -38,3 +40,7 @@ def with_state(error: StatesError, state_name: str, entered_event_id: int) -> St
     cause = f"{prefix} {error.cause}" if error.cause else prefix
     out = StatesError(error.name, cause)
     return out
+
+
+class TerminalError(StatesError):
+    """An error no Retry or Catch may handle (an oversized state output, the history limit)."""

@@ -6,26 +6,27 @@ asks, so recording costs a small dict per event on the hot path.
 
 from __future__ import annotations
 
-from statemachine.errors import StatesError
-from statemachine.faults import RUNTIME
+from statemachine.faults import RUNTIME, TerminalError
 from statemachine.host import JSON, HistoryEvent, Host
 
 NOT_TRUNCATED: dict[str, JSON] = {"truncated": False}
 """The ``inputDetails``/``outputDetails`` of every event (shared: never mutated)."""
 
 
-class HistoryLimitExceeded(StatesError):
+class HistoryLimitExceeded(TerminalError):
     """The execution recorded more events than the limit allows (an endless loop, usually)."""
 
 
 class History:
     """Numbers events and hands them to the host; fails the run past ``max_events``."""
 
-    __slots__ = ("_host", "_max_events", "last_id")
+    __slots__ = ("_host", "_max_events", "_sink", "last_id")
 
-    def __init__(self, host: Host, max_events: int) -> None:
+    def __init__(self, host: Host, max_events: int, *, sink: bool = True) -> None:
         self._host = host
         self._max_events = max_events
+        self._sink = sink
+        """False for a distributed Map's child runs: counted (for the limit) but not recorded."""
         self.last_id = 0
 
     def record(
@@ -47,5 +48,6 @@ class History:
                 f"The execution reached the maximum number of history events ({self._max_events}).",
             )
         self.last_id = event_id
-        self._host.record(HistoryEvent(event_id, previous, self._host.now(), type_, details_key, details))
+        if self._sink:
+            self._host.record(HistoryEvent(event_id, previous, self._host.now(), type_, details_key, details))
         return event_id

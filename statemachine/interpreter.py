@@ -13,7 +13,7 @@ from typing import Any, assert_never
 from statemachine import choice, dataflow, ir, states
 from statemachine.context import ExecutionContext, ExecutionOutcome, Frame, Run, StateContext, entered_details
 from statemachine.errors import StatesError
-from statemachine.faults import DATA_LIMIT, EvaluationFault, with_state
+from statemachine.faults import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, EvaluationFault, with_state
 from statemachine.history import NOT_TRUNCATED, History
 from statemachine.host import JSON, Host
 from statemachine.intrinsics import IntrinsicEffects
@@ -55,11 +55,12 @@ async def execute(
             details = {"error": error.name}
             history.record("ExecutionTimedOut", frame.last_event, "executionTimedOutEventDetails", details)
             return ExecutionOutcome("TIMED_OUT", None, error.name, None)
-        details = {"error": error.name}
+        name = error.name or None
+        details = {} if name is None else {"error": name}
         if error.cause is not None:
             details["cause"] = error.cause
         history.record("ExecutionFailed", frame.last_event, "executionFailedEventDetails", details)
-        return ExecutionOutcome("FAILED", None, error.name, error.cause)
+        return ExecutionOutcome("FAILED", None, name, error.cause)
     history.record(
         "ExecutionSucceeded",
         frame.last_event,
@@ -110,7 +111,8 @@ async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | Non
     entered = frame.record(
         f"{kind}StateEntered", "stateEnteredEventDetails", entered_details(state.name, raw)
     )
-    ctx = StateContext(frame, state.name, run.host.now())
+    retryable = isinstance(state, (ir.Task, ir.Parallel, ir.Map))
+    ctx = StateContext(frame, state.name, run.host.now(), 0 if retryable else None)
     try:
         match state:
             case ir.Pass():
@@ -254,7 +256,7 @@ async def _with_retry(
                             run.host.random,
                         )
                         counts[index] += 1
-                        ctx = StateContext(frame, state.name, ctx.entered_time, ctx.retry_count + 1)
+                        ctx = StateContext(frame, state.name, ctx.entered_time, counts[index])
                         if delay > 0:
                             await run.host.sleep(delay)
                         break
@@ -264,6 +266,8 @@ async def _with_retry(
                 index = -1
             if index >= 0:
                 continue
+            if not isinstance(state, ir.Task) and error.name != RUNTIME:
+                frame.record(f"{type(state).__name__}StateFailed")
             return _catch(state, raw, frame, ctx, error)
 
 
@@ -276,6 +280,8 @@ def _catch(
         error_output: dict[str, JSON] = {"Error": error.name}
         if error.cause is not None:
             error_output["Cause"] = error.cause
+        elif error.name in (TIMEOUT, HEARTBEAT_TIMEOUT):
+            error_output["Cause"] = ""
         if state.query_language == "JSONata":
             env = dataflow.bindings(frame, ctx, raw, error_output=error_output)
             assigned = dataflow.assignments(catcher.assign, frame, ctx, raw, env)
@@ -288,6 +294,4 @@ def _catch(
             assigned = dataflow.assignments(catcher.assign, frame, ctx, error_output)
             output = dataflow.merge_result(raw, error_output, catcher.result_path)
         return _exit(state, frame, output, dataflow.apply_assignments(frame, assigned), catcher.next)
-    if error.name == DATA_LIMIT or not isinstance(error, StatesError):
-        raise error
     raise error

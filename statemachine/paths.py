@@ -155,9 +155,10 @@ def _simple_steps(rest: str) -> tuple[Step, ...] | None:
             steps.append(int(match.group("index")))
         else:
             quoted = match.group("squoted")
-            if quoted is None:
-                quoted = match.group("dquoted")
-            steps.append(re.sub(r"\\(.)", r"\1", quoted))
+            if quoted is not None:
+                steps.append(quoted.replace("\\'", "'"))
+            else:
+                steps.append(re.sub(r'\\(["\\])', r"\1", match.group("dquoted")))
         pos = match.end()
     return tuple(steps)
 

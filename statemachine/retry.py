@@ -7,10 +7,16 @@ from collections.abc import Callable, Iterable
 ALL = "States.ALL"
 TASK_FAILED = "States.TaskFailed"
 
-UNCATCHABLE_BY_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
-"""Errors that States.ALL does not match (AWS treats them as terminal)."""
+UNCATCHABLE_BY_ALL = frozenset({"States.Runtime"})
+"""Errors that States.ALL does not match. (AWS's recorded behaviour: States.ALL does catch a
+States.DataLimitExceeded raised by a task result; an oversized *state output* is terminal instead,
+see ``faults.TerminalError``.)"""
 
-NOT_TASK_FAILED = UNCATCHABLE_BY_ALL | {"States.Timeout", "States.HeartbeatTimeout"}
+NOT_TASK_FAILED = UNCATCHABLE_BY_ALL | {
+    "States.Timeout",
+    "States.HeartbeatTimeout",
+    "States.DataLimitExceeded",
+}
 """Errors that the States.TaskFailed wildcard does not match."""
 
 

@@ -8,42 +8,21 @@ from typing import Any
 from statemachine import dataflow, ir
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
-from statemachine.faults import QUERY_EVALUATION, EvaluationFault, runtime_fault
-from statemachine.history import HistoryLimitExceeded
+from statemachine.faults import QUERY_EVALUATION, EvaluationFault, TerminalError, runtime_fault
 from statemachine.host import JSON
 from statemachine.paths import PathNotFound
 from statemachine.templates import resolve
 from statemachine.timestamps import parse_timestamp
 
-Terminal = HistoryLimitExceeded
+Terminal = TerminalError
 """Errors no Retry or Catch may handle."""
 
 
 def condition(expression: Any, env: Any) -> bool:
     """A JSONata ``Condition``; anything but a boolean is an error, as in AWS."""
     value = dataflow.evaluate_jsonata(expression, env, "Condition")
-    if type(value) is not bool:
-        raise EvaluationFault(
-            QUERY_EVALUATION,
-            f"The JSONata expression specified for the field 'Condition' returned an unexpected result "
-            f"type. Expected 'boolean', but was '{_type_name(value)}' for value: {dataflow.dumps(value)}",
-            "Condition",
-        )
-    return value
-
-
-def _type_name(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    dataflow.expect_type(value, "boolean", expression, "Condition")
+    return bool(value)
 
 
 def fail_error(state: ir.Fail, raw: JSON, frame: Frame, ctx: StateContext) -> StatesError:
@@ -56,13 +35,21 @@ def fail_error(state: ir.Fail, raw: JSON, frame: Frame, ctx: StateContext) -> St
                 error = _text(dataflow.evaluate_jsonata(state.error_expr, env, "Error"))
             if state.cause_expr is not None:
                 cause = _text(dataflow.evaluate_jsonata(state.cause_expr, env, "Cause"))
-        return StatesError(error or "", cause)
+        return FailError(error, cause)
     scope = dataflow.scope(frame, ctx, raw)
     if state.error_path is not None:
         error = _text(state.error_path.render(scope))
     if state.cause_path is not None:
         cause = _text(state.cause_path.render(scope))
-    return StatesError(error or "", cause)
+    return FailError(error, cause)
+
+
+class FailError(StatesError):
+    """The error of a Fail state; ``Error`` may be absent (reported as no error name at all)."""
+
+    def __init__(self, error: str | None, cause: str | None) -> None:
+        super().__init__(error or "", cause)
+        self.error = error
 
 
 def _text(value: JSON) -> str:

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 from statemachine import dataflow, ir
@@ -108,14 +110,16 @@ def _function_error(result: FunctionResult) -> StatesError:
     except ValueError:
         document = None
     name = document.get("errorType") if isinstance(document, dict) else None
-    return StatesError(name if isinstance(name, str) and name else "Lambda.Unknown", text)
+    cause = dataflow.dumps(document) if document is not None else text
+    return StatesError(name if isinstance(name, str) and name else "Lambda.Unknown", cause)
 
 
 def _decode(result: FunctionResult, frame: Frame, state: ir.Task) -> JSON:
     if len(result.payload) > frame.run.limits.max_payload_bytes:
+        task = "lambda" if state.integration else state.resource
         raise StatesError(
             DATA_LIMIT,
-            f"The state/task '{state.name}' returned a result with a size exceeding "
+            f"The state/task '{task}' returned a result with a size exceeding "
             "the maximum number of bytes service limit.",
         )
     if not result.payload.strip():
@@ -200,7 +204,7 @@ async def _invoke_integration(
     except StatesError as error:
         _record_task_failure(frame, error, base)
         raise
-    output = _invoke_response(result, decoded)
+    output = _invoke_response(result, decoded, frame.run.host.now())
     frame.record(
         "TaskSucceeded",
         "taskSucceededEventDetails",
@@ -230,10 +234,12 @@ def _integration_arguments(parameters: JSON) -> tuple[str, JSON]:
     return function, payload
 
 
-def _invoke_response(result: FunctionResult, payload: JSON) -> dict[str, JSON]:
+def _invoke_response(result: FunctionResult, payload: JSON, now: datetime) -> dict[str, JSON]:
     """The lambda:invoke result, shaped as Step Functions returns the Invoke API's answer."""
     length = str(len(result.payload))
     request_id = result.request_id
+    date = format_datetime(now, usegmt=True)
+    trace = f"Root=1-{int(now.timestamp()):08x}-{request_id.replace('-', '')[:24]:0<24}"
     return {
         "ExecutedVersion": result.executed_version,
         "Payload": payload,
@@ -244,17 +250,19 @@ def _invoke_response(result: FunctionResult, payload: JSON) -> dict[str, JSON]:
                 "Connection": ["keep-alive"],
                 "x-amzn-RequestId": [request_id],
                 "Content-Length": [length],
-                "Date": ["Thu, 01 Jan 1970 00:00:00 GMT"],
+                "Date": [date],
+                "X-Amzn-Trace-Id": [trace],
                 "Content-Type": ["application/json"],
             },
             "HttpHeaders": {
                 "Connection": "keep-alive",
                 "Content-Length": length,
                 "Content-Type": "application/json",
-                "Date": "Thu, 01 Jan 1970 00:00:00 GMT",
+                "Date": date,
                 "X-Amz-Executed-Version": result.executed_version,
                 "x-amzn-Remapped-Content-Length": "0",
                 "x-amzn-RequestId": request_id,
+                "X-Amzn-Trace-Id": trace,
             },
             "HttpStatusCode": result.status_code,
         },
