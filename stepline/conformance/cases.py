@@ -67,6 +67,8 @@ class Case:
     """(pattern, replacement) the recorder applied to the recorded text."""
     accept_decoded_strings: bool = False
     """The recorder may have decoded nested JSON strings one level (custom transformers)."""
+    parallel_events_sorted: bool = False
+    """The recorder sorted and deduplicated the history after ParallelStateStarted."""
     wait_budget_seconds: float = 0.0
     """How long the case may legitimately wait (Wait states, retry back-off)."""
 
@@ -168,6 +170,7 @@ def _parse_case(raw: dict[str, JSON], path: Path) -> Case:
         regex_transformers=tuple(regexes),
         accept_decoded_strings="custom_snapshot_transformer" in tags
         or any(t.get("type") == "generic" for t in transformers),
+        parallel_events_sorted=any(t.get("type") == "parallel_events_sorted" for t in transformers),
         wait_budget_seconds=float(timing.get("max_wait_seconds") or 0)
         + float(timing.get("retry_max_total_seconds") or 0),
     )

@@ -10,6 +10,7 @@ an unknown name raises ``Lambda.ResourceNotFoundException`` and TimeoutSeconds r
 from __future__ import annotations
 
 import asyncio
+import builtins as builtins_module
 import json
 import threading
 import time
@@ -17,6 +18,7 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from statemachine.errors import StatesError
@@ -47,72 +49,88 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
-    def sleep(self, seconds: float) -> None:
-        """``time.sleep`` that ends early when the invocation is abandoned (no thread outlives a case)."""
-        self.abandoned.wait(seconds)
 
+HANDLER_FILE = "/var/task/handler.py"
+"""Where Lambda loads a Python handler from; tracebacks name it, as AWS's error documents do."""
+
+SOURCES: Mapping[str, str] = {
+    "identity": "def handler(event, context):\n    return event\n",
+    "constant": 'def handler(event, context):\n    return {"Return": "HelloWorld"}\n',
+    "constant_bytes": "def handler(event, context):\n    return b'\"HelloWorld!\"'\n",
+    "format": 'def handler(event, context):\n    return "input-event-" + str(event)\n',
+    "raise": 'def handler(event, context):\n    raise Exception("Some exception was raised.")\n',
+    "raise_custom": (
+        "class CustomException(Exception):\n"
+        "    message: str\n"
+        "\n"
+        "    def __init__(self):\n"
+        '        self.message = "Some custom exception was raised."\n'
+        "\n"
+        "\n"
+        "def handler(event, context):\n"
+        "    raise CustomException()\n"
+    ),
+    "large_output": 'def handler(event, context):\n    return b"a" * (257 * 1024)\n',
+    "sleep_then_identity": (
+        "import time\n\n\ndef handler(event, context):\n    time.sleep(60)\n    return event\n"
+    ),
+}
+"""The handlers the corpus describes, as the Python source a function would ship."""
 
 Handler = Callable[[JSON, LambdaContext], JSON]
 
 
-class CustomException(Exception):
-    """A user-defined exception whose str() is empty: its message is only an attribute."""
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A loaded handler and the source lines its tracebacks quote."""
 
-    def __init__(self, message: str = "Some custom exception was raised.") -> None:
-        super().__init__()
-        self.message = message
-
-
-def identity(event: JSON, context: LambdaContext) -> JSON:
-    return event
+    handler: Handler
+    lines: tuple[str, ...]
 
 
-def constant(event: JSON, context: LambdaContext) -> JSON:
-    return {"Return": "HelloWorld"}
+class _SandboxTime:
+    """The ``time`` module a handler sees: ``sleep`` returns early once its invocation is abandoned,
+    so no worker thread outlives the case that started it (Lambda would kill the sandbox)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        abandoned = getattr(_invocation, "abandoned", None)
+        if abandoned is None:
+            time.sleep(seconds)
+        else:
+            abandoned.wait(seconds)
 
 
-def constant_bytes(event: JSON, context: LambdaContext) -> JSON:
-    return b'"HelloWorld!"'
+_invocation = threading.local()
+_SANDBOX_TIME = _SandboxTime()
 
 
-def format_event(event: JSON, context: LambdaContext) -> JSON:
-    return "input-event-" + str(event)
+@lru_cache(maxsize=64)
+def load_function(source: str) -> Function:
+    """Compile handler source as Lambda would load ``handler.handler`` from /var/task.
+
+    The module's ``import time`` yields the sandbox clock, whose sleep an abandoned invocation ends.
+    """
+    builtins = dict(vars(builtins_module))
+    real_import = builtins_module.__import__
+
+    def sandbox_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        return _SANDBOX_TIME if name == "time" else real_import(name, *args, **kwargs)
+
+    builtins["__import__"] = sandbox_import
+    namespace: dict[str, Any] = {"__name__": "handler", "__builtins__": builtins}
+    exec(compile(source, HANDLER_FILE, "exec"), namespace)
+    return Function(namespace["handler"], tuple(source.splitlines()))
 
 
-def raise_exception(event: JSON, context: LambdaContext) -> JSON:
-    raise Exception("Some exception was raised.")
-
-
-def raise_custom_exception(event: JSON, context: LambdaContext) -> JSON:
-    raise CustomException()
-
-
-def large_output(event: JSON, context: LambdaContext) -> JSON:
-    return b"a" * LARGE_OUTPUT_BYTES
-
-
-def sleep_then_identity(event: JSON, context: LambdaContext) -> JSON:
-    context.sleep(60)
-    return event
-
-
-BEHAVIOURS: Mapping[str, Handler] = {
-    "identity": identity,
-    "constant": constant,
-    "constant_bytes": constant_bytes,
-    "format": format_event,
-    "raise": raise_exception,
-    "large_output": large_output,
-    "sleep_then_identity": sleep_then_identity,
-}
-
-
-def handler_for(behaviour_kind: str, behaviour: str = "") -> Handler:
-    """The handler for a case's described behaviour; KeyError names an unknown kind."""
-    if behaviour_kind == "raise" and "CustomException" in behaviour:
-        return raise_custom_exception
+def source_for(behaviour_kind: str, behaviour: str = "") -> str:
+    """The handler source for a case's described behaviour; KeyError names an unknown kind."""
+    key = "raise_custom" if behaviour_kind == "raise" and "CustomException" in behaviour else behaviour_kind
     try:
-        return BEHAVIOURS[behaviour_kind]
+        return SOURCES[key]
     except KeyError:
         raise KeyError(f"unknown function behaviour_kind {behaviour_kind!r}") from None
 
@@ -131,14 +149,19 @@ def function_arn(name: str, qualifier: str | None = None) -> str:
     return f"{arn}:{qualifier}" if qualifier else arn
 
 
-def error_document(exc: BaseException, request_id: str) -> dict[str, JSON]:
-    """The Lambda Python runtime's error payload for an exception raised by a handler."""
-    frames = traceback.extract_tb(exc.__traceback__)[1:]  # drop the invoker's own frame
+def error_document(exc: BaseException, request_id: str, lines: tuple[str, ...]) -> dict[str, JSON]:
+    """The Lambda Python runtime's error payload: only the handler's own frames in the trace."""
+    trace = [
+        f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n'
+        f"    {lines[frame.lineno - 1].strip() if frame.lineno and frame.lineno <= len(lines) else ''}\n"
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if frame.filename == HANDLER_FILE
+    ]
     return {
         "errorMessage": str(exc),
         "errorType": type(exc).__name__,
         "requestId": request_id,
-        "stackTrace": traceback.format_list(frames),
+        "stackTrace": trace,
     }
 
 
@@ -148,19 +171,19 @@ Invoker = Callable[[FunctionCall], Awaitable[FunctionResult]]
 class InProcessInvoker:
     """Calls Python handlers by function name, with Lambda's invocation semantics."""
 
-    def __init__(self, handlers: Mapping[str, Handler]) -> None:
-        self._handlers = dict(handlers)
+    def __init__(self, functions: Mapping[str, Function]) -> None:
+        self._functions = dict(functions)
 
     @classmethod
     def from_behaviours(cls, functions: Iterable[tuple[str, str, str]]) -> InProcessInvoker:
         """From (name, behaviour_kind, behaviour description) triples."""
-        return cls({name: handler_for(kind, text) for name, kind, text in functions})
+        return cls({name: load_function(source_for(kind, text)) for name, kind, text in functions})
 
     async def __call__(self, call: FunctionCall) -> FunctionResult:
         name, qualifier = function_name(call.function)
         request_id = str(uuid.uuid4())
-        handler = self._handlers.get(name)
-        if handler is None:
+        function = self._functions.get(name)
+        if function is None:
             raise StatesError(
                 "Lambda.ResourceNotFoundException",
                 f"Function not found: {function_arn(name, qualifier or '$LATEST')} (Service: AWSLambda; "
@@ -168,7 +191,7 @@ class InProcessInvoker:
                 "Proxy: null)",
             )
         try:
-            event = json.loads(call.payload) if call.payload.strip() else None
+            event = json.loads(call.payload) if call.payload.strip() else {}  # Lambda's default event
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StatesError(
                 "Lambda.InvalidRequestContentException", f"Could not parse request body: {exc}"
@@ -180,7 +203,7 @@ class InProcessInvoker:
             aws_request_id=request_id,
             deadline=time.monotonic() + (timeout if timeout is not None else 900.0),
         )
-        work = asyncio.get_running_loop().run_in_executor(None, _run_handler, handler, event, context)
+        work = asyncio.get_running_loop().run_in_executor(None, _run_handler, function, event, context)
         try:
             payload, failed = await asyncio.wait_for(work, timeout)
         except TimeoutError:
@@ -192,12 +215,15 @@ class InProcessInvoker:
         )
 
 
-def _run_handler(handler: Handler, event: JSON, context: LambdaContext) -> tuple[bytes, bool]:
+def _run_handler(function: Function, event: JSON, context: LambdaContext) -> tuple[bytes, bool]:
     """Run one handler in a worker thread: (response bytes, whether the function failed)."""
+    _invocation.abandoned = context.abandoned
     try:
-        result = handler(event, context)
+        result = function.handler(event, context)
     except Exception as exc:
-        return json.dumps(error_document(exc, context.aws_request_id)).encode(), True
+        return json.dumps(error_document(exc, context.aws_request_id, function.lines)).encode(), True
+    finally:
+        _invocation.abandoned = None
     if isinstance(result, (bytes, bytearray)):
         return bytes(result), False
     try:

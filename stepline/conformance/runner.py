@@ -188,7 +188,12 @@ def compare(case: Case, actual: Actual) -> list[Difference]:
         diffs.append(Difference("error", "", expected.error, actual.error))
     diffs += _compare_cause(case, matcher, actual.cause)
     if case.expected_history_types is not None and actual.history is not None:
-        diffs += compare_history(case.expected_history_types, actual.history, prefix_only=False)
+        diffs += compare_history(
+            case.expected_history_types,
+            actual.history,
+            prefix_only=False,
+            parallel_sorted=case.parallel_events_sorted,
+        )
     return diffs
 
 

@@ -16,7 +16,11 @@ def corpus_dir() -> Path:
 
 
 def read_known_failures(path: Path = KNOWN_FAILURES) -> dict[str, str]:
-    """Case id -> reason, from lines ``<id>  # <reason>`` (blank lines and ``#`` lines ignored)."""
+    """Case id -> reason, from lines ``<id>  # <reason>`` (blank lines and ``#`` lines ignored).
+
+    A reason written as ``#! <reason>`` is a human's explanation and survives regeneration; plain
+    ``# <reason>`` lines are regenerated from the latest run.
+    """
     known: dict[str, str] = {}
     if not path.exists():
         return known

@@ -126,3 +126,19 @@ def test_unclosed_region_extends_to_the_end() -> None:
         "a",
         "b",
     ]
+
+
+def test_sorted_parallel_history_compares_types_after_the_start() -> None:
+    expected = ["ExecutionStarted", "ParallelStateStarted", "B", "A", "ParallelStateExited"]
+    actual = [
+        "ExecutionStarted",
+        "ParallelStateStarted",
+        "A",
+        "B",
+        "A",
+        "ParallelStateSucceeded",
+        "ParallelStateExited",
+    ]
+    assert compare_history(expected, actual, prefix_only=False, parallel_sorted=True) == []
+    (diff,) = compare_history(expected, actual[:-1], prefix_only=False, parallel_sorted=True)
+    assert diff.expected == ["A", "B", "ParallelStateExited"]

@@ -9,7 +9,7 @@ import pytest
 
 from statemachine.errors import StatesError
 from statemachine.host import FunctionCall
-from stepline.conformance.functions import InProcessInvoker, function_name, handler_for
+from stepline.conformance.functions import InProcessInvoker, function_name, source_for
 
 ARN = "arn:aws:lambda:us-east-1:111111111111:function:fn1"
 
@@ -69,7 +69,8 @@ async def test_raise_gives_the_lambda_error_document(behaviour: str, error_type:
         message,
         result.request_id,
     )
-    assert "raise" in document["stackTrace"][-1]
+    assert document["stackTrace"][-1].startswith('  File "/var/task/handler.py", line ')
+    assert "raise " in document["stackTrace"][-1]
 
 
 async def test_unknown_function_is_resource_not_found() -> None:
@@ -89,4 +90,4 @@ async def test_timeout_abandons_the_sleeping_handler() -> None:
 
 def test_unknown_behaviour_is_named() -> None:
     with pytest.raises(KeyError, match="teleport"):
-        handler_for("teleport")
+        source_for("teleport")
