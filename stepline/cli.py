@@ -26,11 +26,18 @@ def conformance(
 
 
 @app.command()
-def dev() -> None:
-    """Start everything on this machine: PostgreSQL, Temporal, migrations, the API and a worker."""
+def dev(
+    temporal_port: Annotated[
+        int | None, typer.Option(help="Port of the embedded Temporal server (default: 7233).")
+    ] = None,
+) -> None:
+    """Start everything on this machine: PostgreSQL, Temporal, migrations, the API and a worker.
+
+    Data lives in STEPLINE_DATA_DIR (./.stepline); the API port is STEPLINE_API__PORT (8000).
+    """
     from stepline.dev import run_dev
 
-    run_dev()
+    run_dev(temporal_port=temporal_port)
 
 
 @app.command()

@@ -21,7 +21,7 @@ class DatabaseNotMigrated(RuntimeError):
 def alembic_config(url: str | None = None) -> Config:
     """Alembic's configuration, independent of the working directory."""
     config = Config()
-    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.set_main_option("script_location", str(Path(next(iter(migrations.__path__)))))
     if url is not None:
         config.attributes["url"] = url
     return config

@@ -53,7 +53,7 @@ def upgrade() -> None:
         "execution_history_event",
         sa.Column("execution_id", sa.Text(), nullable=False),
         sa.Column("event_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("event", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("event", postgresql.JSON(astext_type=sa.Text()), nullable=False),
         sa.ForeignKeyConstraint(
             ["execution_id"],
             ["execution.id"],

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, update
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSON, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,7 +59,8 @@ class ExecutionHistoryEvent(SQLModel, table=True):
         )
     )
     event_id: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False, autoincrement=False))
-    event: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    event: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    """Kept as JSON text (not JSONB), so keys stay in Step Functions' order."""
 
 
 class ExecutionNotFound(Exception):
