@@ -40,6 +40,8 @@ from statemachine.intrinsics_functions import json_type
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 _Engine = jsonata_engine.Jsonata
 _MISSING: Final = object()
+MAX_STEPS: Final = 1_000_000
+"""Evaluation steps one expression may take (a few seconds); beyond, it fails instead of hanging."""
 _SIMPLE_PATH: Final = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _KEYWORDS: Final = frozenset({"and", "or", "in", "true", "false", "null", "function"})
 
@@ -126,16 +128,50 @@ def with_state_context(error: StatesError, state_name: str, entered_event_id: in
     return StatesError(error.name, f"{prefix} {error.cause}" if error.cause else prefix)
 
 
-def check_result_type(value: JSON, expected: str, expr: CompiledExpression, field: str) -> None:
-    """Fail as AWS does when a field's expression gives the wrong JSON type (e.g. Map Items).
+def check_result_type(
+    value: JSON, expected: str, source: CompiledExpression | Template, field: str | None = None
+) -> None:
+    """Fail as AWS does when a field's value has the wrong JSON type (Map ``Items``: array,
+    Choice ``Condition``: boolean), quoting the expression that produced it.
 
-    ``expected`` is a JSON type name: array, object, string, number, boolean or null.
+    ``expected`` is a JSON type name: array, object, string, number, boolean or null. ``field``
+    defaults to the template's own field.
     """
     actual = json_type(value)
-    if actual != expected:
-        detail = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        problem = f"Expected '{expected}', but was '{actual}' for value: {detail}"
-        raise _error(expr, field, f"returned an unexpected result type. {problem}")
+    if actual == expected:
+        return
+    detail = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    problem = (
+        f"returned an unexpected result type. Expected '{expected}', but was '{actual}' for value: {detail}"
+    )
+    if isinstance(source, CompiledExpression):
+        raise _error(source, field or "", problem)
+    name = source.field if field is None else field
+    root = source.root
+    if isinstance(root, _Expression):
+        raise _error(root.expr, _join(name, root.subpath), problem)
+    raise StatesError(
+        QUERY_EVALUATION_ERROR, f"The JSONata expression specified for the field '{name}' {problem}"
+    )
+
+
+class _StepsExceeded(Exception):
+    """An expression ran longer than MAX_STEPS."""
+
+
+class _Budget:
+    """Counts evaluation steps so a runaway expression (JSONata optimises tail calls, so
+    ``$f := function(){$f()}`` would loop forever) fails deterministically, without a clock."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def __call__(self, _expr: object, _input: object, _environment: object) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise _StepsExceeded
 
 
 class _Scope:
@@ -146,7 +182,7 @@ class _Scope:
 
     def __init__(self, states: Any, variables: Mapping[str, JSON]) -> None:
         # The engine looks these two hooks up at every node; answering here skips the parent chain.
-        self._local: dict[str, Any] = {"__evaluate_entry": None, "__evaluate_exit": None, "$": None}
+        self._local: dict[str, Any] = {"__evaluate_entry": _Budget(), "__evaluate_exit": None, "$": None}
         self._states = states
         self._variables = variables
 
@@ -197,6 +233,9 @@ def _evaluate(
         raise _error(expr, field, f"threw an error during evaluation: {err}") from None
     except RecursionError:
         raise _error(expr, field, "threw an error during evaluation: recursion too deep") from None
+    except _StepsExceeded:
+        problem = f"threw an error during evaluation: it took more than {MAX_STEPS} steps"
+        raise _error(expr, field, problem) from None
     if result is None:
         raise _error(expr, field, "returned nothing (undefined).")
     try:

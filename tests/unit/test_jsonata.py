@@ -315,3 +315,29 @@ def test_paths_through_arrays_use_the_engine() -> None:
     assert run("$orders.lines.sku", bound) == ["a", "b"]
     assert run("$orders.one.sku", bound) == "c"
     assert run("$orders.one", bound) == [{"sku": "c"}]
+
+
+def test_runaway_tail_recursion_fails_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("statemachine.jsonata.MAX_STEPS", 2_000)
+    with pytest.raises(StatesError) as caught:
+        run("($f := function($n){$f($n+1)}; $f(0))")
+    assert caught.value.name == "States.QueryEvaluationError"
+    assert caught.value.cause is not None
+    assert caught.value.cause.endswith("threw an error during evaluation: it took more than 2000 steps")
+
+
+def test_the_step_budget_is_per_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("statemachine.jsonata.MAX_STEPS", 2_000)
+    expr = compile_expression("$sum([1..100])")
+    for _ in range(50):
+        assert evaluate(expr, bindings(), "Output") == 5050
+
+
+def test_deep_recursion_is_an_error_not_a_crash() -> None:
+    with pytest.raises(StatesError, match="recursion too deep"):
+        run("($f := function($n){$n = 0 ? 0 : 1 + $f($n - 1)}; $f(100000))")
+
+
+def test_huge_ranges_are_refused_by_the_engine() -> None:
+    with pytest.raises(StatesError, match="D2014"):
+        run("$count([1..100000000])")

@@ -6,7 +6,7 @@ import pytest
 
 from statemachine.errors import StatesError
 from statemachine.host import JSON
-from statemachine.jsonata import Bindings, JsonataSyntaxError, compile_template, render
+from statemachine.jsonata import Bindings, JsonataSyntaxError, check_result_type, compile_template, render
 
 STATE_INPUT: dict[str, JSON] = {"input_value": "string literal", "input_values": [1, 2, 3]}
 
@@ -121,3 +121,36 @@ def test_null_variables_are_null_not_undefined() -> None:
 def test_compile_template_reports_the_bad_expression() -> None:
     with pytest.raises(JsonataSyntaxError, match="invalid JSONata expression '\\$foo\\('"):
         compile_template({"ok": "{% 1 %}", "bad": ["{% $foo( %}"]})
+
+
+@pytest.mark.parametrize(
+    ("items", "value", "cause"),
+    [
+        # aws: scenarios.test_map_state_items_eval_jsonata_fail__* and *_variable_sampling__*
+        (
+            "{% true %}",
+            True,
+            "The JSONata expression 'true' specified for the field 'Items' returned an unexpected "
+            "result type. Expected 'array', but was 'boolean' for value: true",
+        ),
+        (
+            "{% $ItemsVar %}",
+            {"foo": "bar"},
+            "The JSONata expression '$ItemsVar' specified for the field 'Items' returned an unexpected result "
+            "type. Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}",
+        ),
+        (
+            "{% $ItemsVar %}",
+            "string",
+            "The JSONata expression '$ItemsVar' specified for the field 'Items' returned an unexpected "
+            "result type. Expected 'array', but was 'string' for value: \"string\"",
+        ),
+    ],
+)
+def test_check_result_type_quotes_the_templates_expression(items: str, value: JSON, cause: str) -> None:
+    template = compile_template(items, "Items")
+    check_result_type([1], "array", template)
+    with pytest.raises(StatesError) as caught:
+        check_result_type(value, "array", template)
+    assert caught.value.name == "States.QueryEvaluationError"
+    assert caught.value.cause == cause
