@@ -136,8 +136,8 @@ def test_compile_template_reports_the_bad_expression() -> None:
         (
             "{% $ItemsVar %}",
             {"foo": "bar"},
-            "The JSONata expression '$ItemsVar' specified for the field 'Items' returned an unexpected result "
-            "type. Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}",
+            "The JSONata expression '$ItemsVar' specified for the field 'Items' returned an unexpected "
+            "result type. Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}",
         ),
         (
             "{% $ItemsVar %}",
