@@ -38,7 +38,7 @@ async def run_parallel(
         if state.parameters is not None:
             branch_input = dataflow.render(state.parameters, effective, frame, ctx)
     frame.record("ParallelStateStarted")
-    children = [frame.child() for _ in state.branches]
+    children = [frame.branch() for _ in state.branches]
     try:
         results = await _all_or_first_error(
             [

@@ -64,8 +64,8 @@ class Frame:
     """Variables in scope; assignments go to ``maps[0]``, the innermost scope."""
     last_event: int = 0
     """The id of the last event this thread recorded (the next event's previousEventId)."""
-    map_item: dict[str, JSON] | None = None
-    """``$$.Map.Item`` while an iteration's ItemSelector is evaluated."""
+    in_parallel: bool = False
+    """A Parallel branch: a Task failing out of it is recorded as aborted, as AWS does."""
 
     def record(
         self, type_: str, details_key: str | None = None, details: dict[str, JSON] | None = None
@@ -77,6 +77,10 @@ class Frame:
     def child(self) -> Frame:
         """A frame for a branch or iteration: inner variable scope, same run."""
         return Frame(self.run, self.variables.new_child(), self.last_event)
+
+    def branch(self) -> Frame:
+        """A frame for a Parallel branch."""
+        return Frame(self.run, self.variables.new_child(), self.last_event, in_parallel=True)
 
     def detached(self) -> Frame:
         """A frame for a distributed Map's child run: its own (unrecorded) history."""

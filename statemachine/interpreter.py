@@ -136,6 +136,10 @@ async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | Non
         if isinstance(state, (ir.Task, ir.Wait, ir.Map, ir.Parallel)):
             frame.record(f"{kind}StateAborted")
         raise
+    except StatesError:
+        if frame.in_parallel and isinstance(state, ir.Task):
+            frame.record("TaskStateAborted")
+        raise
 
 
 def _located(fault: EvaluationFault, state: ir.State, frame: Frame, entered: int) -> StatesError:

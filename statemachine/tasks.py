@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 from email.utils import format_datetime
@@ -95,12 +96,24 @@ async def _call(
 ) -> FunctionResult:
     call = FunctionCall(
         function=function,
-        payload=dataflow.dumps(payload).encode(),
+        payload=_event_bytes(payload),
         timeout_seconds=float(timeout) if timeout is not None else None,
         heartbeat_seconds=float(heartbeat) if heartbeat is not None else None,
         state_name=state.name,
     )
     return await frame.run.host.invoke_function(call)
+
+
+def _event_bytes(payload: JSON) -> bytes:
+    """The event as Lambda receives it: JSON text, except that a string holding JSON goes as is."""
+    if isinstance(payload, str):
+        try:
+            json.loads(payload)
+        except ValueError:
+            pass
+        else:
+            return payload.encode()
+    return dataflow.dumps(payload).encode()
 
 
 def _function_error(result: FunctionResult) -> StatesError:
@@ -205,6 +218,8 @@ async def _invoke_integration(
         _record_task_failure(frame, error, base)
         raise
     output = _invoke_response(result, decoded, frame.run.host.now())
+    if isinstance(parameters, dict) and parameters.get("LogType") == "Tail":
+        _add_log_result(output, result)
     frame.record(
         "TaskSucceeded",
         "taskSucceededEventDetails",
@@ -230,8 +245,18 @@ def _integration_arguments(parameters: JSON) -> tuple[str, JSON]:
     qualifier = parameters.get("Qualifier")
     if isinstance(qualifier, str) and qualifier:
         function = f"{function}:{qualifier}"
-    payload = parameters.get("Payload", {})
-    return function, payload
+    payload = parameters.get("Payload")
+    return function, {} if payload is None else payload
+
+
+def _add_log_result(output: dict[str, JSON], result: FunctionResult) -> None:
+    """``LogType: Tail``: the invocation's log tail, base64-encoded, as the Invoke API returns it."""
+    tail = f"START RequestId: {result.request_id}\nEND RequestId: {result.request_id}\n"
+    encoded = base64.b64encode(tail.encode()).decode()
+    output["LogResult"] = encoded
+    metadata = output["SdkHttpMetadata"]
+    metadata["AllHttpHeaders"]["X-Amz-Log-Result"] = [encoded]
+    metadata["HttpHeaders"]["X-Amz-Log-Result"] = encoded
 
 
 def _invoke_response(result: FunctionResult, payload: JSON, now: datetime) -> dict[str, JSON]:
