@@ -17,10 +17,11 @@ def md5_password(user: str, password: str, salt: bytes) -> bytes:
 class ScramClient:
     """One SCRAM-SHA-256 exchange: ``first()``, ``final(server_first)``, ``verify(server_final)``."""
 
-    def __init__(self, password: str, nonce: str | None = None) -> None:
+    def __init__(self, password: str, nonce: str | None = None, user: str = "") -> None:
+        """PostgreSQL sends an empty user name (it takes the startup message's); RFC examples do not."""
         self._password = password
         self._nonce = nonce or base64.b64encode(secrets.token_bytes(18)).decode()
-        self._bare = f"n=,r={self._nonce}"
+        self._bare = f"n={user},r={self._nonce}"
         self._server_signature = b""
 
     def first(self) -> bytes:
