@@ -76,7 +76,15 @@ _PURE: Final[dict[str, Callable[[Sequence[JSON]], JSON]]] = {
 def evaluate_intrinsic(
     call: IntrinsicCall, resolve: Callable[[str], JSON], effects: IntrinsicEffects
 ) -> JSON:
-    """Evaluate a parsed call: arguments left to right, nested calls first, then the function."""
+    """Evaluate a parsed call: arguments left to right, nested calls first, then the function.
+
+    The result shares no list or object with what ``resolve`` returned, so callers may mutate it.
+    """
+    result = _call(call, resolve, effects)
+    return _copy(result) if isinstance(result, list | dict) else result
+
+
+def _call(call: IntrinsicCall, resolve: Callable[[str], JSON], effects: IntrinsicEffects) -> JSON:
     args = [_argument(arg, resolve, effects) for arg in call.args]
     name = call.name
     if name == "States.Format" and call.args and isinstance(call.args[0], StringLiteral):
@@ -102,4 +110,12 @@ def _argument(arg: Argument, resolve: Callable[[str], JSON], effects: IntrinsicE
         case Literal(value):
             return value
         case IntrinsicCall():
-            return evaluate_intrinsic(arg, resolve, effects)
+            return _call(arg, resolve, effects)
+
+
+def _copy(value: JSON) -> JSON:
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value

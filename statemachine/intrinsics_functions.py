@@ -183,14 +183,34 @@ def string_to_json(args: Sequence[JSON]) -> JSON:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant)
     except ValueError as err:
         fail("States.StringToJson", f"the string is not valid JSON ({err.args[0]})")
 
 
+def _reject_constant(name: str) -> JSON:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def json_to_string(args: Sequence[JSON]) -> JSON:
     check_count("States.JsonToString", args, 1)
-    return json.dumps(args[0], separators=(",", ":"), ensure_ascii=False)
+    return java_json(args[0])
+
+
+def java_json(value: JSON) -> str:
+    """Compact JSON as AWS's Jackson writes it: like json.dumps, but doubles as Java prints them
+    (``1.0E20``, not ``1e+20``)."""
+    if isinstance(value, float):
+        return java_double(value)
+    if isinstance(value, list):
+        return "[" + ",".join(java_json(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_quote(key)}:{java_json(item)}" for key, item in value.items()) + "}"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _quote(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
 
 
 def array(args: Sequence[JSON]) -> JSON:

@@ -233,6 +233,11 @@ def test_functions_return_what_aws_returned(text: str, data: JSON, expected: JSO
         ("States.JsonMerge($.fst, $.snd, false)", two({}, {"a": None}), {"a": None}),
         ("States.JsonToString($)", "x\u00e9", '"x\u00e9"'),
         ("States.JsonToString($)", None, "null"),
+        (
+            "States.JsonToString($)",
+            {"big": 1e20, "l": [2.0, 1e-5, "\n"]},
+            '{"big":1.0E20,"l":[2.0,1.0E-5,"\\n"]}',
+        ),
         ("States.Base64Decode($)", "w6k=", "\u00e9"),
         ("States.Base64Encode($)", "\u00e9", "w6k="),
         ("States.StringSplit($, '')", "abc", ["abc"]),
@@ -291,6 +296,7 @@ BAD_ARGUMENTS: list[tuple[str, JSON, str]] = [
     ("States.Format('{}', 1, 2)", None, "the template has 1 placeholder(s) but 2 argument(s) were given"),
     ("States.StringToJson($)", "{nope", "the string is not valid JSON"),
     ("States.StringToJson($)", 1, "the argument must be a string, but was number"),
+    ("States.StringToJson($)", "NaN", "NaN is not a JSON value"),
     ("States.JsonToString(1, 2)", None, "expected 1 argument(s) but got 2"),
     ("States.ArrayPartition($, 0)", [1], "the chunk size must be a positive integer, but was 0"),
     ("States.ArrayPartition($, 1.5)", [1], "the chunk size must be an integer, but was 1.5"),
@@ -335,9 +341,29 @@ def test_bad_arguments_raise_intrinsic_failure(text: str, data: JSON, problem: s
     assert problem in caught.value.cause
 
 
-def test_array_results_are_new_lists() -> None:
-    data = {"fst": [1, 2], "snd": 1}
-    parts = run("States.ArrayPartition($.fst, $.snd)", data)
-    assert isinstance(parts, list)
-    parts[0].append("x")
-    assert data["fst"] == [1, 2]
+@pytest.mark.parametrize(
+    "text",
+    [
+        "States.Array($.fst)",
+        "States.ArrayPartition($.fst, 1)",
+        "States.ArrayGetItem(States.Array($.fst), 0)",
+        "States.ArrayUnique($.fst)",
+        "States.JsonMerge($.snd, $.snd, false)",
+    ],
+)
+def test_results_share_nothing_with_the_resolved_arguments(text: str) -> None:
+    data: dict[str, JSON] = {"fst": [{"deep": [1]}], "snd": {"deep": {"x": [1]}}}
+    result = run(text, data)
+
+    def scribble(value: JSON) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                scribble(item)
+            value["scribbled"] = True
+        elif isinstance(value, list):
+            for item in value:
+                scribble(item)
+            value.append("scribbled")
+
+    scribble(result)
+    assert data == {"fst": [{"deep": [1]}], "snd": {"deep": {"x": [1]}}}
