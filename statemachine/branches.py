@@ -278,10 +278,9 @@ class _Mapper:
         state, item = self.state, self.items[index]
         map_item = {"Index": index, "Value": item}
         if state.item_selector is not None:
-            ctx = StateContext(frame, state.name, self.ctx.entered_time, map_item=map_item)
-            return dataflow.render(state.item_selector, self.effective, frame, ctx)
+            return dataflow.render(state.item_selector, self.effective, frame, self.ctx.for_item(map_item))
         if state.item_selector_jsonata is not None:
-            ctx = StateContext(frame, state.name, self.ctx.entered_time, map_item=map_item)
+            ctx = self.ctx.for_item(map_item)
             env = dataflow.bindings(frame, ctx, self.effective)
             return dataflow.evaluate_jsonata(state.item_selector_jsonata, env, "ItemSelector")
         return item

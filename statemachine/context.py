@@ -102,6 +102,13 @@ class StateContext:
     map_item: dict[str, JSON] | None = None
     _cached: dict[str, JSON] | None = field(default=None)
 
+    def for_item(self, map_item: dict[str, JSON]) -> StateContext:
+        """The same context plus ``Map.Item`` (ItemSelector), sharing everything already built."""
+        base = self()
+        item = StateContext(self.frame, self.name, self.entered_time, self.retry_count, map_item)
+        item._cached = {**base, "Map": {"Item": map_item}}
+        return item
+
     def __call__(self) -> JSON:
         if self._cached is None:
             run = self.frame.run

@@ -65,9 +65,12 @@ def merge_result(raw_input: JSON, result: JSON, path: Path | None) -> JSON:
         ) from None
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(value: JSON) -> str:
     """Compact JSON, as AWS prints values in messages and history."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _encode(value)
 
 
 def check_size(value: JSON, limit: int, state_name: str) -> None:
@@ -80,23 +83,18 @@ def check_size(value: JSON, limit: int, state_name: str) -> None:
         )
 
 
+def check_input_size(value: JSON, limit: int) -> None:
+    """Raise States.DataLimitExceeded when the execution input is over ``limit`` bytes."""
+    if _too_big(value, limit):
+        raise TerminalError(
+            DATA_LIMIT, f"The execution input exceeds the maximum number of bytes service limit ({limit})."
+        )
+
+
 def _too_big(value: JSON, limit: int) -> bool:
-    if isinstance(value, str):
-        return len(value) * 4 > limit and len(value.encode()) > limit
-    if isinstance(value, (dict, list)) and len(value) < 8 and not _has_big_leaf(value):
-        return False
-    return len(dumps(value).encode()) > limit
-
-
-def _has_big_leaf(value: JSON) -> bool:
-    """A cheap pre-check: a small container of short scalars cannot be large."""
-    items = value.values() if isinstance(value, dict) else value
-    for item in items:
-        if isinstance(item, (dict, list)):
-            return True
-        if isinstance(item, str) and len(item) > 1024:
-            return True
-    return False
+    text = value if isinstance(value, str) else _encode(value)
+    # UTF-8 takes 1 to 4 bytes a character: only text near the limit needs encoding to be sure.
+    return len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit)
 
 
 def bindings(

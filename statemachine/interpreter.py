@@ -43,7 +43,7 @@ async def execute(
     )
     frame = Frame(run, ChainMap({}))
     try:
-        dataflow.check_size(input, limits.max_payload_bytes, "ExecutionStarted")
+        dataflow.check_input_size(input, limits.max_payload_bytes)
         if program.timeout_seconds is None:
             output = await run_block(program.block, input, frame)
         else:
@@ -116,16 +116,16 @@ async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | Non
     try:
         match state:
             case ir.Pass():
-                return _exit(state, frame, *_pass(state, raw, frame, ctx))
+                return _exit(state, frame, raw, *_pass(state, raw, frame, ctx))
             case ir.Choice():
                 return _choice(state, raw, frame, ctx)
             case ir.Succeed():
-                return _exit(state, frame, *_output_only(state, raw, frame, ctx))
+                return _exit(state, frame, raw, *_output_only(state, raw, frame, ctx))
             case ir.Fail():
                 raise states.fail_error(state, raw, frame, ctx)
             case ir.Wait():
                 output, assigned = await states.wait(state, raw, frame, ctx)
-                return _exit(state, frame, output, assigned)
+                return _exit(state, frame, raw, output, assigned)
             case ir.Task() | ir.Parallel() | ir.Map():
                 return await _with_retry(state, raw, frame, ctx, entered)
             case _:
@@ -153,14 +153,21 @@ def _located(fault: EvaluationFault, state: ir.State, frame: Frame, entered: int
 
 
 def _exit(
-    state: ir.State, frame: Frame, output: JSON, assigned: dict[str, JSON] | None, next_: str | None = None
+    state: ir.State,
+    frame: Frame,
+    raw: JSON,
+    output: JSON,
+    assigned: dict[str, JSON] | None,
+    next_: str | None = None,
 ) -> tuple[str | None, JSON]:
+    """Record the state's exit; an output other than its input is checked against the size limit."""
     run = frame.run
     details: dict[str, JSON] = {"name": state.name, "output": output, "outputDetails": NOT_TRUNCATED}
     if assigned is not None:
         details["assignedVariables"] = assigned
         details["assignedVariablesDetails"] = NOT_TRUNCATED
-    dataflow.check_size(output, run.limits.max_payload_bytes, state.name)
+    if output is not raw:
+        dataflow.check_size(output, run.limits.max_payload_bytes, state.name)
     frame.record(f"{type(state).__name__}StateExited", "stateExitedEventDetails", details)
     return (next_ if next_ is not None else state.next), output
 
@@ -222,7 +229,7 @@ def _choice(state: ir.Choice, raw: JSON, frame: Frame, ctx: StateContext) -> tup
     else:
         assigned = dataflow.assignments(assign, frame, ctx, effective)
         output = dataflow.select(state.output_path, effective, frame, ctx)
-    return _exit(state, frame, output, dataflow.apply_assignments(frame, assigned), target)
+    return _exit(state, frame, raw, output, dataflow.apply_assignments(frame, assigned), target)
 
 
 async def _with_retry(
@@ -243,7 +250,7 @@ async def _with_retry(
                     output, assigned = await branches.run_map(state, raw, frame, ctx, run_block)
                 case _:
                     assert_never(state)
-            return _exit(state, frame, output, assigned)
+            return _exit(state, frame, raw, output, assigned)
         except StatesError as raised:
             error = _located(raised, state, frame, entered) if isinstance(raised, EvaluationFault) else raised
             if isinstance(error, states.Terminal):
@@ -297,5 +304,5 @@ def _catch(
         else:
             assigned = dataflow.assignments(catcher.assign, frame, ctx, error_output)
             output = dataflow.merge_result(raw, error_output, catcher.result_path)
-        return _exit(state, frame, output, dataflow.apply_assignments(frame, assigned), catcher.next)
+        return _exit(state, frame, raw, output, dataflow.apply_assignments(frame, assigned), catcher.next)
     raise error

@@ -11,14 +11,21 @@ from statemachine.compiler import CompileError, compile_program
 from statemachine.errors import DefinitionError, Diagnostic
 
 
+MAX_DEFINITION_BYTES = 1_048_576
+"""Step Functions' limit on a definition's size (1 MiB)."""
+
+
 def decode_definition(definition: str | Mapping[str, Any]) -> dict[str, Any]:
     """The definition as a dict.
 
     Raises:
-        DefinitionError: malformed JSON (the diagnostic names line and column) or not an object.
+        DefinitionError: malformed JSON (the diagnostic names line and column), not an object,
+            or larger than ``MAX_DEFINITION_BYTES``.
     """
     if isinstance(definition, Mapping):
+        _check_size(len(json.dumps(definition, separators=(",", ":")).encode()))
         return dict(definition)
+    _check_size(len(definition.encode()))
     try:
         decoded = json.loads(definition)
     except json.JSONDecodeError as exc:
@@ -41,6 +48,20 @@ def decode_definition(definition: str | Mapping[str, Any]) -> dict[str, Any]:
             (Diagnostic("ERROR", "SCHEMA_VALIDATION_FAILED", "The definition must be a JSON object", ""),)
         )
     return decoded
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_DEFINITION_BYTES:
+        raise DefinitionError(
+            (
+                Diagnostic(
+                    "ERROR",
+                    "SCHEMA_VALIDATION_FAILED",
+                    f"The definition is {size} bytes; the limit is {MAX_DEFINITION_BYTES} bytes",
+                    "",
+                ),
+            )
+        )
 
 
 def load_program(definition: str | Mapping[str, Any]) -> ir.Program:
