@@ -6,9 +6,13 @@
 
 Evaluation binds ``$states`` (input, result, errorOutput, context: include only the keys that
 exist for the state) and every workflow variable as ``$name``, plus Step Functions' functions
-($partition, $range, $hash, $random, $uuid, $parse; $now/$millis read ``Bindings.now``; $eval is
-refused as on AWS). Nothing is copied per evaluation: variables are looked up in the caller's
-mapping, and the registered functions read the evaluation's effects from a context variable.
+($partition, $range, $hash, $random, $uuid, $parse). $now/$millis read ``Bindings.now`` and
+$shuffle the host's random source, so replays are deterministic; $eval is refused as on AWS.
+Nothing is copied per evaluation: variables are looked up in the caller's mapping, and the
+registered functions read the evaluation's effects from a context variable. A runaway expression
+stops after MAX_STEPS evaluation steps (counted, not timed). In a Temporal workflow the
+``jsonata`` package must come from outside the sandbox (it reads ``time.time`` when compiling),
+which passing ``statemachine`` through already ensures.
 
 Errors are ``StatesError("States.QueryEvaluationError", cause)``. The cause is AWS's text from the
 expression on: ``The JSONata expression '$x' specified for the field 'Output' returned nothing

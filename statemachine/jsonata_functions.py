@@ -1,5 +1,8 @@
 """Step Functions' own JSONata functions: $partition, $range, $hash, $random, $uuid, $parse.
 
+Also replaced: JSONata's $now, $millis and $shuffle, which read the wall clock or Python's global
+random generator (non-deterministic in a workflow), and $eval, which Step Functions removes.
+
 They mirror the intrinsics they replace (same limits, same determinism: a seeded ``$random``
 uses ``java.util.Random`` like AWS), and take their effects (uuid4, random, now) from the
 ``Effects`` of the evaluation in progress, so that one registered function object serves every
@@ -134,6 +137,21 @@ def parse(text: Any = None, *extra: Any) -> Any:
     return Utils.NULL_VALUE if parsed is None else parsed
 
 
+def shuffle(array: Any = None, *extra: Any) -> Any:
+    """$shuffle(array): JSONata's shuffle, drawing from the host's random source (Fisher-Yates),
+    so that replaying a workflow shuffles the same way."""
+    if extra:
+        raise FunctionError("$shuffle: expected 1 argument")
+    if array is None:
+        return None
+    items = list(array) if isinstance(array, list) else [array]
+    draw = CURRENT.get().random
+    for last in range(len(items) - 1, 0, -1):
+        other = min(int(draw() * (last + 1)), last)
+        items[last], items[other] = items[other], items[last]
+    return items
+
+
 def eval_(*_args: Any) -> Any:
     """$eval is removed in Step Functions (use $parse); calling it is an error, as on AWS."""
     raise FunctionError("$eval is not supported in Step Functions; use $parse instead")
@@ -161,6 +179,7 @@ FUNCTIONS: Final[Mapping[str, Callable[..., Any]]] = {
     "range": range_,
     "hash": hash_,
     "random": random,
+    "shuffle": shuffle,
     "uuid": uuid,
     "parse": parse,
     "eval": eval_,

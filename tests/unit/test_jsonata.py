@@ -341,3 +341,12 @@ def test_deep_recursion_is_an_error_not_a_crash() -> None:
 def test_huge_ranges_are_refused_by_the_engine() -> None:
     with pytest.raises(StatesError, match="D2014"):
         run("$count([1..100000000])")
+
+
+def test_shuffle_draws_from_the_injected_random_source() -> None:
+    first = run("$shuffle([1, 2, 3, 4, 5])", bindings(random=lambda: 0.0))
+    assert first == [2, 3, 4, 5, 1]
+    assert run("$shuffle([1, 2, 3, 4, 5])", bindings(random=lambda: 0.0)) == first
+    assert run("$shuffle([1, 2, 3, 4, 5])", bindings(random=lambda: 0.999)) == [1, 2, 3, 4, 5]
+    assert run("$shuffle([null, 'a'])", bindings(random=lambda: 0.0)) == ["a", None]
+    assert run("$shuffle(7)") == [7]
