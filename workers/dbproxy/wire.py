@@ -61,6 +61,8 @@ class WireSession:
         self.unsynced = False
         """Extended-protocol messages were sent since the last Sync: the batch is still open."""
         self._out: list[bytes] = []
+        self._to_server: list[bytes] = []
+        """Messages for the server, written once per client batch (one send instead of several)."""
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -98,6 +100,7 @@ class WireSession:
 
     async def _drain_to(self, last: Expect | None, wanted: bool) -> None:
         """Relay server responses until every entry up to ``last`` is answered, then maybe release."""
+        self._push()
         try:
             if wanted and last is not None:
                 await self._drain(last)
@@ -180,7 +183,7 @@ class WireSession:
     def _send(
         self, server: ServerConnection, kind: bytes, payload: bytes, entry: Expect | None
     ) -> Expect | None:
-        server.stream.write(pgwire.message(kind, payload))
+        self._to_server.append(pgwire.message(kind, payload))
         self.unsynced = kind not in b"SQF"
         if entry is not None:
             self.pending.append(entry)
@@ -316,6 +319,12 @@ class WireSession:
         else:
             self.skipping = True
 
+    def _push(self) -> None:
+        if self._to_server and self.server is not None:
+            data = b"".join(self._to_server)
+            self._to_server.clear()
+            self.server.stream.write(data)
+
     def _flush_out(self) -> None:
         if self._out:
             data = b"".join(self._out)
@@ -337,6 +346,8 @@ class WireSession:
         server = self.server
         if server is None:
             return
+        with contextlib.suppress(pgwire.StreamClosed):
+            self._push()
         self.server = None
         if not server.alive and not self.pending:
             self.pool.discard(server)
