@@ -264,3 +264,40 @@ CHOICE_RULE: Final[dict[str, Kind]] = {
     "Variable": Kind.PATH,
     "Condition": Kind.JSONATA_VALUE,
 }
+
+ITEM_READER: Final[dict[str, Kind]] = {
+    "Resource": Kind.STRING,
+    "ReaderConfig": Kind.OBJECT,
+    "Parameters": Kind.PAYLOAD_TEMPLATE,
+    "Arguments": Kind.JSONATA_VALUE,
+}
+READER_CONFIG: Final = frozenset(
+    {
+        "InputType",
+        "CSVHeaderLocation",
+        "CSVHeaders",
+        "CSVDelimiter",
+        "MaxItems",
+        "MaxItemsPath",
+        "ManifestType",
+    }
+)
+ITEM_BATCHER: Final[dict[str, Kind]] = {
+    "MaxItemsPerBatch": Kind.POSITIVE_INT,
+    "MaxItemsPerBatchPath": Kind.REFERENCE_PATH,
+    "MaxInputBytesPerBatch": Kind.POSITIVE_INT,
+    "MaxInputBytesPerBatchPath": Kind.REFERENCE_PATH,
+    "BatchInput": Kind.PAYLOAD_TEMPLATE,
+}
+RESULT_WRITER: Final[dict[str, Kind]] = {
+    "Resource": Kind.STRING,
+    "Parameters": Kind.PAYLOAD_TEMPLATE,
+    "Arguments": Kind.JSONATA_VALUE,
+    "WriterConfig": Kind.OBJECT,
+}
+DISTRIBUTED_PARTS: Final[dict[str, dict[str, Kind]]] = {
+    "ItemReader": ITEM_READER,
+    "ItemBatcher": ITEM_BATCHER,
+    "ResultWriter": RESULT_WRITER,
+}
+"""Distributed Map's reader, batcher and writer: validated here, run by the Temporal host."""

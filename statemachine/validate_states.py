@@ -327,6 +327,9 @@ def _check_map(ctx: StateContext, state: dict[str, Any], location: str, language
         ctx.container(processor, where, asl.PROCESSOR)
         if isinstance(processor, dict):
             _check_processor_config(report, processor.get("ProcessorConfig"), at(where, "ProcessorConfig"))
+    for part, fields in asl.DISTRIBUTED_PARTS.items():
+        if isinstance(state.get(part), dict):
+            _check_part(ctx, state[part], at(location, part), fields, language)
     percentage = state.get("ToleratedFailurePercentage")
     if (
         isinstance(percentage, (int, float))
@@ -346,6 +349,25 @@ def _check_map(ctx: StateContext, state: dict[str, Any], location: str, language
             "The value for the field 'Label' is not a valid label",
             at(location, "Label"),
         )
+
+
+def _check_part(
+    ctx: StateContext, part: dict[str, Any], location: str, fields: dict[str, Kind], language: str
+) -> None:
+    """ItemReader, ItemBatcher or ResultWriter: known fields, each by its kind and query language."""
+    if "Resource" in fields and "Resource" not in part:
+        ctx.report.schema("These fields are required: [Resource]", location)
+    for key, value in part.items():
+        kind = fields.get(key)
+        if kind is None:
+            ctx.report.schema(f"Field '{key}' is not supported", location)
+        elif _language_allows(ctx.report, key, language, location):
+            _check_field(ctx, key, kind, value, at(location, key), language, [])
+    config = part.get("ReaderConfig")
+    if isinstance(config, dict):
+        for key in config:
+            if key not in asl.READER_CONFIG:
+                ctx.report.schema(f"Field '{key}' is not supported", at(location, "ReaderConfig"))
 
 
 _LABEL_FORBIDDEN = frozenset(' <>{}[]?*"#%\\^|~`$&,;:/')

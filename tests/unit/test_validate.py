@@ -479,6 +479,46 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str, str]]] = [
         ),
     ),
     (
+        "item-reader-unknown-config",
+        one(
+            {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "I", "States": {"I": PASS_END}},
+                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"Bogus": 1}},
+                "End": True,
+            }
+        ),
+        (SCHEMA, "/States/S/ItemReader/ReaderConfig", "Field 'Bogus' is not supported"),
+    ),
+    (
+        "item-batcher-zero",
+        one(
+            {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "I", "States": {"I": PASS_END}},
+                "ItemBatcher": {"MaxItemsPerBatch": 0},
+                "End": True,
+            }
+        ),
+        (
+            SCHEMA,
+            "/States/S/ItemBatcher/MaxItemsPerBatch",
+            "The value for the field 'MaxItemsPerBatch' must be between 1 and 99999999",
+        ),
+    ),
+    (
+        "result-writer-without-resource",
+        one(
+            {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "I", "States": {"I": PASS_END}},
+                "ResultWriter": {"WriterConfig": {}},
+                "End": True,
+            }
+        ),
+        (SCHEMA, "/States/S/ResultWriter", "These fields are required: [Resource]"),
+    ),
+    (
         "fail-error-and-error-path",
         one({"Type": "Fail", "Error": "E", "ErrorPath": "$.e"}),
         (SCHEMA, "/States/S", "Only one of the fields ['Error', 'ErrorPath'] may be set"),
