@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -28,9 +30,17 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(
-    client: Client, task_queue: str, activities: Activities, max_concurrent_activities: int = 200
+    client: Client,
+    task_queue: str,
+    activities: Activities,
+    max_concurrent_activities: int = 200,
+    sticky_queue_timeout: timedelta = timedelta(seconds=10),
 ) -> Worker:
-    """A worker for ``StateMachineExecution`` on ``task_queue``."""
+    """A worker for ``StateMachineExecution`` on ``task_queue``.
+
+    ``sticky_queue_timeout``: how long a workflow task waits for this worker's cache before any worker
+    may take it (what a crashed worker costs its executions).
+    """
     return Worker(
         client,
         task_queue=task_queue,
@@ -39,4 +49,5 @@ def build_worker(
         workflow_runner=sandbox_runner(),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=max_concurrent_activities,
+        sticky_queue_schedule_to_start_timeout=sticky_queue_timeout,
     )

@@ -1,0 +1,31 @@
+"""A worker in its own process (so a test can SIGKILL it), with the built-in test functions.
+
+python -m tests.integration.worker_process TEMPORAL_ADDRESS DATABASE_URL TASK_QUEUE
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import timedelta
+
+from temporalio.client import Client
+
+from stepline.registry.database import create_engine, session_maker
+from tests.integration.functions import TestInvoker
+from workers.activities import Activities
+from workers.worker import build_worker
+
+
+async def main(address: str, database_url: str, task_queue: str) -> None:
+    engine = create_engine(database_url, pool_size=2)
+    client = await Client.connect(address)
+    activities = Activities(session_maker(engine), TestInvoker())
+    worker = build_worker(client, task_queue, activities, sticky_queue_timeout=timedelta(seconds=1))
+    async with worker:
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:4]))
