@@ -16,7 +16,6 @@ import json
 import os
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +53,20 @@ class NativeClient:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def wire_op(conn: asyncpg.Connection) -> Op:
+    async def op(i: int) -> Any:
+        return await conn.fetchrow(QUERY, i)
+
+    return op
+
+
+def native_op(client: NativeClient) -> Op:
+    async def op(i: int) -> Any:
+        return await client.query(QUERY, [i])
+
+    return op
 
 
 async def run_clients(ops: list[Op], seconds: float) -> dict[str, float]:
@@ -94,12 +107,18 @@ async def bench(clients: int, pool_size: int, seconds: float) -> dict[str, Any]:
             "INSERT INTO bench_item SELECT g, 'item ' || g FROM generate_series(1, 1000) g"
         )
         await setup.close()
-        proxy = subprocess.Popen(
-            [sys.executable, "-m", "workers.dbproxy", url, str(directory), "--size", str(pool_size)],
-            stdout=subprocess.PIPE,
+        proxy = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "workers.dbproxy",
+            url,
+            str(directory),
+            "--size",
+            str(pool_size),
+            stdout=asyncio.subprocess.PIPE,
         )
         assert proxy.stdout is not None
-        proxy.stdout.readline()  # the banner: sockets are ready
+        await proxy.stdout.readline()  # the banner: sockets are ready
         results: dict[str, Any] = {"clients": clients, "pool_size": pool_size, "seconds": seconds}
 
         pool = await asyncpg.create_pool(url, min_size=pool_size, max_size=pool_size)
@@ -115,14 +134,12 @@ async def bench(clients: int, pool_size: int, seconds: float) -> dict[str, Any]:
         wire_conns = [
             await asyncpg.connect(host=str(directory), user="fn", database="any") for _ in range(clients)
         ]
-        results["wire"] = await run_clients(
-            [lambda i, c=c: c.fetchrow(QUERY, i) for c in wire_conns], seconds
-        )
+        results["wire"] = await run_clients([wire_op(c) for c in wire_conns], seconds)
         for conn in wire_conns:
             await conn.close()
 
         native = [await NativeClient.connect(str(directory / "stepline.sock")) for _ in range(clients)]
-        results["native"] = await run_clients([lambda i, c=c: c.query(QUERY, [i]) for c in native], seconds)
+        results["native"] = await run_clients([native_op(c) for c in native], seconds)
         for client in native:
             client.close()
 
@@ -132,7 +149,7 @@ async def bench(clients: int, pool_size: int, seconds: float) -> dict[str, Any]:
     finally:
         if proxy is not None:
             proxy.terminate()
-            proxy.wait(10)
+            await proxy.wait()
         admin = await asyncpg.connect(ADMIN_URL)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -151,9 +168,8 @@ def main() -> None:
     for way in ("direct", "wire", "native"):
         r = results[way]
         print(f"{way:7} {r['qps']:>9.1f} q/s   p50 {r['p50_ms']:>7.2f} ms   p99 {r['p99_ms']:>7.2f} ms")
-    print(
-        f"through the proxy vs direct: wire {results['wire_vs_direct']}x, native {results['native_vs_direct']}x"
-    )
+    wire, native = results["wire_vs_direct"], results["native_vs_direct"]
+    print(f"through the proxy vs direct: wire {wire}x, native {native}x")
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
