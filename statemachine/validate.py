@@ -71,6 +71,8 @@ class _Walker:
     def __init__(self, report: Report, top_language: str) -> None:
         self.report = report
         self.top_language = top_language
+        self.names: dict[str, str] = {}
+        """Every state name seen so far -> its location (names are unique across the whole machine)."""
 
     def container(self, value: Any, location: str, fields: dict[str, Kind], depth: int) -> None:
         report = self.report
@@ -107,7 +109,11 @@ class _Walker:
         for name, state in states.items():
             if report.full:
                 return
-            check_state(ctx, name, state, at(location, "States", name), edges)
+            where = at(location, "States", name)
+            first = self.names.setdefault(name, where)
+            if first != where:
+                report.add("DUPLICATE_STATE_NAME", f"State name '{name}' is already used at {first}", where)
+            check_state(ctx, name, state, where, edges)
         self._graph(value.get("StartAt"), states, location, edges, depth)
 
     def _graph(self, start: Any, states: dict[str, Any], location: str, edges: Edges, depth: int) -> None:

@@ -542,6 +542,23 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str, str]]] = [
         ),
     ),
     (
+        "duplicate-name-in-branch",
+        machine(
+            {
+                "S": {
+                    "Type": "Parallel",
+                    "Branches": [{"StartAt": "S", "States": {"S": PASS_END}}],
+                    "End": True,
+                }
+            }
+        ),
+        (
+            "DUPLICATE_STATE_NAME",
+            "/States/S/Branches/0/States/S",
+            "State name 'S' is already used at /States/S",
+        ),
+    ),
+    (
         "pointer-escaping",
         machine({"a/b~c": {"Type": "Pass", "Next": "x"}}),
         ("MISSING_TRANSITION_TARGET", "/States/a~1b~0c/Next", "Missing 'Next' target: x"),
@@ -657,15 +674,23 @@ def test_definition_text(text: str, expected: Diagnostic) -> None:
 
 def test_parallel_nested_fifty_deep_is_bounded() -> None:
     state: dict[str, Any] = PASS_END
-    for _ in range(50):
-        state = {"Type": "Parallel", "Branches": [{"StartAt": "S", "States": {"S": state}}], "End": True}
+    for depth in range(50):
+        state = {
+            "Type": "Parallel",
+            "Branches": [{"StartAt": f"S{depth}", "States": {f"S{depth}": state}}],
+            "End": True,
+        }
     assert validate_definition(one(state)) == ()
 
 
 def test_nesting_beyond_the_limit_is_a_diagnostic_not_a_crash() -> None:
     state: dict[str, Any] = PASS_END
-    for _ in range(300):
-        state = {"Type": "Parallel", "Branches": [{"StartAt": "S", "States": {"S": state}}], "End": True}
+    for depth in range(300):
+        state = {
+            "Type": "Parallel",
+            "Branches": [{"StartAt": f"S{depth}", "States": {f"S{depth}": state}}],
+            "End": True,
+        }
     assert "TOO_DEEPLY_NESTED" in {d.code for d in validate_definition(one(state))}
 
 
