@@ -24,6 +24,7 @@ from statemachine.validate_values import (
     check_path,
     check_path_or_intrinsic,
     check_payload_template,
+    looks_dynamic,
 )
 
 Targets = list[tuple[str, str]]
@@ -90,11 +91,36 @@ def check_state(ctx: StateContext, name: str, state: Any, location: str, edges: 
         "Choice": _check_choice,
         "Parallel": _check_parallel,
         "Map": _check_map,
+        "Pass": _check_pass,
+        "Fail": _check_fail,
     }.get(state_type, _no_more)(ctx, state, location, language, out)
 
 
 def _no_more(ctx: StateContext, state: dict[str, Any], location: str, language: str, out: Targets) -> None:
-    """Pass, Succeed and Fail need nothing beyond their fields."""
+    """Succeed needs nothing beyond its fields."""
+
+
+def _check_pass(ctx: StateContext, state: dict[str, Any], location: str, language: str, out: Targets) -> None:
+    result = state.get("Result")
+    if isinstance(result, dict) and any(k.endswith(".$") for k in result if isinstance(k, str)):
+        ctx.report.add(
+            "PASS_RESULT_IS_STATIC",
+            "The Result of a Pass state is not evaluated: its '.$' fields stay literal (use Parameters)",
+            at(location, "Result"),
+            "WARNING",
+        )
+
+
+def _check_fail(ctx: StateContext, state: dict[str, Any], location: str, language: str, out: Targets) -> None:
+    for key in ("Error", "Cause"):
+        if language == asl.JSONPATH and looks_dynamic(state.get(key)):
+            ctx.report.add(
+                "NO_PATH",
+                f"The value for the field '{key}' looks like a path, but the field name does not end with "
+                f"'Path', so it is used as a literal (use '{key}Path')",
+                at(location, key),
+                "WARNING",
+            )
 
 
 def _language(ctx: StateContext, state: dict[str, Any], location: str) -> str:

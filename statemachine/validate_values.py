@@ -94,22 +94,45 @@ def check_path_or_intrinsic(report: Report, value: Any, name: str, location: str
 
 
 def check_payload_template(report: Report, template: Any, location: str) -> None:
-    """Every ``.$`` key in a payload template holds a path or an intrinsic call (AWS points at the field)."""
-    for key, value in _dynamic_entries(template):
-        check_path_or_intrinsic(report, value, key, location)
+    """Every ``.$`` key in a payload template holds a path or an intrinsic call (AWS points at the field);
+    a plain key whose string looks like one gets a NO_DOLLAR warning (it will not be evaluated)."""
+    for key, value, dynamic in _entries(template):
+        if dynamic:
+            check_path_or_intrinsic(report, value, key, location)
+        elif looks_dynamic(value):
+            report.add(
+                "NO_DOLLAR",
+                f"The value for the field '{key}' looks like a JSONPath or an intrinsic function call, "
+                f"but the field name does not end with '.$', so it is used as a literal",
+                location,
+                "WARNING",
+            )
         if report.full:
             return
 
 
-def _dynamic_entries(template: Any) -> Iterator[tuple[str, Any]]:
+def looks_dynamic(value: Any) -> bool:
+    """A string a user most likely meant to evaluate (``$.a``, ``$$.Execution.Id``, ``States.X(...)``)."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return (
+        text == "$"
+        or text.startswith(("$.", "$$.", "$["))
+        or (text.startswith("States.") and text.endswith(")"))
+    )
+
+
+def _entries(template: Any) -> Iterator[tuple[str, Any, bool]]:
+    """(key, value, is ``.$`` key) for every object entry in a template, at any depth."""
     stack = [template]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
-                if isinstance(key, str) and key.endswith(".$"):
-                    yield key, value
-                else:
+                dynamic = isinstance(key, str) and key.endswith(".$")
+                yield str(key), value, dynamic
+                if not dynamic:
                     stack.append(value)
         elif isinstance(node, list):
             stack.extend(node)

@@ -576,6 +576,27 @@ def test_diagnostic(definition: dict[str, Any], expected: tuple[str, str, str | 
     assert all(d.severity == "ERROR" for d in found)
 
 
+WARNINGS = [
+    (
+        "no-dollar",
+        one({**PASS_END, "Parameters": {"a": {"b": "$.x"}}}),
+        ("NO_DOLLAR", "/States/S/Parameters"),
+    ),
+    ("no-path", one({"Type": "Fail", "Error": "$.error"}), ("NO_PATH", "/States/S/Error")),
+    (
+        "pass-result-is-static",
+        one({**PASS_END, "Result": {"a.$": "$.x"}}),
+        ("PASS_RESULT_IS_STATIC", "/States/S/Result"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("definition", "expected"), [w[1:] for w in WARNINGS], ids=[w[0] for w in WARNINGS])
+def test_warning_does_not_fail_validation(definition: dict[str, Any], expected: tuple[str, str]) -> None:
+    (diagnostic,) = validate_definition(definition)
+    assert (diagnostic.severity, diagnostic.code, diagnostic.location) == ("WARNING", *expected)
+
+
 VALID = [
     ("pass", one(PASS_END)),
     (
