@@ -44,6 +44,8 @@ class Edges:
 
 @dataclass(frozen=True, slots=True)
 class StateContext:
+    """What every state check needs: where to report, the machine's language, how to recurse."""
+
     report: Report
     top_language: str
     container: ContainerCheck
@@ -77,7 +79,7 @@ def check_state(ctx: StateContext, name: str, state: Any, location: str, edges: 
         kind = allowed.get(key)
         if kind is None:
             report.schema(f"Field '{key}' is not supported", location)
-        elif _language_allows(report, key, language, location):
+        elif key != "QueryLanguage" and _language_allows(report, key, language, location):
             _check_field(ctx, key, kind, value, at(location, key), language, out)
     _check_exclusive(report, state, location)
     if state_type in ("Choice", "Succeed", "Fail"):
@@ -185,8 +187,6 @@ def _check_field(
         case Kind.STRING:
             if not isinstance(value, str):
                 report.schema(f"The value for the field '{key}' must be a string", location)
-            elif key == "QueryLanguage" and value not in asl.QUERY_LANGUAGES:
-                pass  # reported by _language
         case Kind.BOOLEAN:
             if not isinstance(value, bool):
                 report.schema(f"The value for the field '{key}' must be a boolean", location)
