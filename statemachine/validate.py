@@ -20,7 +20,7 @@ from statemachine.validate_values import Report, at
 
 MAX_DEFINITION_BYTES: Final = 1024 * 1024
 """Step Functions' limit on a definition's size (1 MiB)."""
-MAX_NESTING: Final = 200
+MAX_NESTING: Final = 100
 """Parallel/Map nesting deeper than this is refused (TOO_DEEPLY_NESTED) instead of recursed into."""
 
 
@@ -61,7 +61,10 @@ def validate_definition(definition: Mapping[str, Any]) -> tuple[Diagnostic, ...]
             "/QueryLanguage",
         )
         top_language = asl.JSONPATH
-    _Walker(report, str(top_language)).container(definition, "/", asl.TOP_LEVEL, depth=0)
+    try:
+        _Walker(report, str(top_language)).container(definition, "/", asl.TOP_LEVEL, depth=0)
+    except RecursionError:  # only when called with little stack left: a diagnostic, never a crash
+        report.add("TOO_DEEPLY_NESTED", "The definition is nested too deeply to validate", "/")
     return tuple(report.diagnostics)
 
 
