@@ -70,11 +70,14 @@ async def serve_attachments(settings: Settings, sessions: SessionMaker) -> Async
     from workers.dbproxy.sealing import Sealer
 
     secret = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
-    sealer = Sealer.from_settings(secret, settings.data_dir)
+    sealers: list[Sealer] = []  # made on first use: nothing is written to data_dir unless needed
 
     async def load(name: str) -> ProxySpec:
         async with sessions() as session:
             row = await resources.get_db_proxy(session, name)
+        if not sealers:
+            sealers.append(Sealer.from_settings(secret, settings.data_dir))
+        sealer = sealers[0]
         return ProxySpec(
             name, sealer.open(row.target_sealed), row.pool_size, row.borrow_timeout, row.idle_timeout
         )

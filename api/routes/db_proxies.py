@@ -1,0 +1,34 @@
+"""Routes for db proxies (thin: schema in, service call, schema out)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from api import resource_schemas as schemas
+from api.deps import SessionDep, SettingsDep
+from api.services import resources as service
+
+router = APIRouter(prefix="/v1/db-proxies", tags=["db proxies"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_db_proxy(
+    body: schemas.DbProxyCreate, session: SessionDep, settings: SettingsDep
+) -> schemas.DbProxyPublic:
+    return await service.create_db_proxy(session, settings, body)
+
+
+@router.get("")
+async def list_db_proxies(session: SessionDep) -> schemas.DbProxyList:
+    return await service.list_db_proxies(session)
+
+
+@router.get("/{name}")
+async def describe_db_proxy(name: str, session: SessionDep) -> schemas.DbProxyPublic:
+    return await service.describe_db_proxy(session, name)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_db_proxy(name: str, session: SessionDep) -> Response:
+    await service.delete_db_proxy(session, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

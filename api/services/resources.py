@@ -1,0 +1,153 @@
+"""Use cases for db proxies, file systems and access points."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api import resource_schemas as schemas
+from api.services.errors import Conflict, InvalidRequest
+from stepline.registry import resources
+from stepline.settings import Settings
+from workers.attachments import DB_MOUNT_PARENT
+from workers.dbproxy.sealing import Sealer
+from workers.dbproxy.server import Target, TargetError
+from workers.filesystems import FileSystemError, check_host_path, check_root_directory
+
+
+def _sealer(settings: Settings) -> Sealer:
+    secret = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+    return Sealer.from_settings(secret, settings.data_dir)
+
+
+def _proxy_public(row: resources.DbProxy) -> schemas.DbProxyPublic:
+    return schemas.DbProxyPublic(
+        name=row.name,
+        target=row.target_summary,
+        pool_size=row.pool_size,
+        borrow_timeout=row.borrow_timeout,
+        idle_timeout=row.idle_timeout,
+        socket_directory=f"{DB_MOUNT_PARENT}/{row.name}",
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def create_db_proxy(
+    session: AsyncSession, settings: Settings, body: schemas.DbProxyCreate
+) -> schemas.DbProxyPublic:
+    try:
+        target = Target.from_url(body.target_url)
+    except TargetError as exc:
+        raise InvalidRequest(str(exc), [{"location": "/targetUrl", "message": str(exc)}]) from None
+    now = resources.utcnow()
+    row = resources.DbProxy(
+        name=body.name,
+        target_sealed=_sealer(settings).seal(body.target_url),
+        target_summary=target.describe(),
+        pool_size=body.pool_size,
+        borrow_timeout=body.borrow_timeout,
+        idle_timeout=body.idle_timeout,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        return _proxy_public(await resources.add_db_proxy(session, row))
+    except resources.ResourceExists as exc:
+        raise Conflict(exc.detail) from None
+
+
+async def list_db_proxies(session: AsyncSession) -> schemas.DbProxyList:
+    return schemas.DbProxyList(
+        db_proxies=[_proxy_public(r) for r in await resources.list_db_proxies(session)]
+    )
+
+
+async def describe_db_proxy(session: AsyncSession, name: str) -> schemas.DbProxyPublic:
+    return _proxy_public(await resources.get_db_proxy(session, name))
+
+
+async def delete_db_proxy(session: AsyncSession, name: str) -> None:
+    await resources.delete_db_proxy(session, name)
+
+
+def _fs_public(row: resources.FileSystem) -> schemas.FileSystemPublic:
+    return schemas.FileSystemPublic(name=row.name, host_path=row.host_path, created_at=row.created_at)
+
+
+async def create_file_system(
+    session: AsyncSession, settings: Settings, body: schemas.FileSystemCreate
+) -> schemas.FileSystemPublic:
+    host_path = None
+    if body.host_path is not None:
+        try:
+            host_path = str(check_host_path(body.host_path, settings.file_system_roots))
+        except FileSystemError as exc:
+            raise InvalidRequest(str(exc), [{"location": "/hostPath", "message": str(exc)}]) from None
+    row = resources.FileSystem(name=body.name, host_path=host_path, created_at=resources.utcnow())
+    try:
+        return _fs_public(await resources.add_file_system(session, row))
+    except resources.ResourceExists as exc:
+        raise Conflict(exc.detail) from None
+
+
+async def list_file_systems(session: AsyncSession) -> schemas.FileSystemList:
+    return schemas.FileSystemList(
+        file_systems=[_fs_public(r) for r in await resources.list_file_systems(session)]
+    )
+
+
+async def describe_file_system(session: AsyncSession, name: str) -> schemas.FileSystemPublic:
+    return _fs_public(await resources.get_file_system(session, name))
+
+
+async def delete_file_system(session: AsyncSession, name: str) -> None:
+    """Forget the file system (and its access points); its files stay on disk."""
+    await resources.delete_file_system(session, name)
+
+
+def _ap_public(row: resources.AccessPoint) -> schemas.AccessPointPublic:
+    return schemas.AccessPointPublic(
+        file_system=row.file_system_name,
+        name=row.name,
+        root_directory=row.root_directory,
+        posix_user=schemas.PosixUser(uid=row.uid, gid=row.gid),
+        permissions=f"{row.permissions:04o}",
+        created_at=row.created_at,
+    )
+
+
+async def create_access_point(
+    session: AsyncSession, file_system: str, body: schemas.AccessPointCreate
+) -> schemas.AccessPointPublic:
+    try:
+        root = str(check_root_directory(body.root_directory))
+    except FileSystemError as exc:
+        raise InvalidRequest(str(exc), [{"location": "/rootDirectory", "message": str(exc)}]) from None
+    row = resources.AccessPoint(
+        file_system_name=file_system,
+        name=body.name,
+        root_directory=root,
+        uid=body.posix_user.uid,
+        gid=body.posix_user.gid,
+        permissions=int(body.permissions, 8),
+        created_at=resources.utcnow(),
+    )
+    try:
+        return _ap_public(await resources.add_access_point(session, row))
+    except resources.ResourceExists as exc:
+        raise Conflict(exc.detail) from None
+
+
+async def list_access_points(session: AsyncSession, file_system: str) -> schemas.AccessPointList:
+    rows = await resources.list_access_points(session, file_system)
+    return schemas.AccessPointList(access_points=[_ap_public(r) for r in rows])
+
+
+async def describe_access_point(
+    session: AsyncSession, file_system: str, name: str
+) -> schemas.AccessPointPublic:
+    return _ap_public(await resources.get_access_point(session, file_system, name))
+
+
+async def delete_access_point(session: AsyncSession, file_system: str, name: str) -> None:
+    await resources.delete_access_point(session, file_system, name)
