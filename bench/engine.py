@@ -140,12 +140,12 @@ def run_stepline(name: str, size: int, repeat: int = 3) -> Figure:
 
 def run_moto(name: str, size: int) -> Figure:
     """One run on moto's ASL interpreter (LocalStack-derived), polling describe_execution."""
-    import boto3
+    import boto3  # type: ignore[import-untyped]
     from moto import mock_aws
 
     build, _ = WORKLOADS[name]
     definition, input_ = build(size)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         client = boto3.client("stepfunctions", region_name="us-east-1")
         machine = client.create_state_machine(
             name=f"bench-{name}",

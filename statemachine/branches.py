@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from statemachine import dataflow, ir
@@ -65,7 +65,7 @@ def _finish(state: ir.Parallel | ir.Map, raw: JSON, result: JSON, frame: Frame, 
     return output, dataflow.apply_assignments(frame, assigned)
 
 
-async def _all_or_first_error(coroutines: list[Coroutine[Any, Any, JSON]]) -> list[JSON]:
+async def _all_or_first_error(coroutines: Sequence[Awaitable[Any]]) -> list[JSON]:
     """Await all; on the first failure cancel the rest and raise it."""
     tasks = [asyncio.ensure_future(c) for c in coroutines]
     try:
@@ -80,7 +80,7 @@ async def _all_or_first_error(coroutines: list[Coroutine[Any, Any, JSON]]) -> li
     return [task.result() for task in tasks]
 
 
-async def _cancel(tasks: list[asyncio.Future[Any]]) -> None:
+async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> None:
     pending = [t for t in tasks if not t.done()]
     for task in pending:
         task.cancel()

@@ -7,6 +7,7 @@ code runs in tests, in-process and inside a Temporal workflow. Cancellation prop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import ChainMap
 from typing import Any, assert_never
 
@@ -88,10 +89,8 @@ async def _with_timeout(work: Any, seconds: float, host: Host) -> JSON:
         timer.cancel()
         return run_task.result()
     run_task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError, StatesError):
         await run_task
-    except (asyncio.CancelledError, StatesError):
-        pass
     raise _ExecutionTimeout("States.Timeout", None)
 
 

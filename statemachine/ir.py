@@ -187,13 +187,13 @@ class Fail(StateBase):
 
     error: str | None = None
     """``Error`` (a constant)."""
-    error_path: Path | Template | None = None
-    """``ErrorPath`` (a path, or an intrinsic call compiled as a template)."""
+    error_path: Template | None = None
+    """``ErrorPath`` (a path or an intrinsic call, compiled as a one-value template)."""
     error_expr: JSONataExpression | None = None
     """``Error`` given as a JSONata expression."""
     cause: str | None = None
     """``Cause``."""
-    cause_path: Path | Template | None = None
+    cause_path: Template | None = None
     """``CausePath``."""
     cause_expr: JSONataExpression | None = None
     """``Cause`` given as a JSONata expression."""

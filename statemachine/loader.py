@@ -10,7 +10,6 @@ from statemachine import ir
 from statemachine.compiler import CompileError, compile_program
 from statemachine.errors import DefinitionError, Diagnostic
 
-
 MAX_DEFINITION_BYTES = 1_048_576
 """Step Functions' limit on a definition's size (1 MiB)."""
 

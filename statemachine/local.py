@@ -7,6 +7,8 @@ uuids and random numbers come from a seeded generator, and history stays in a li
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import random as _random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +28,14 @@ FunctionInvoker = Callable[[FunctionCall], Awaitable[FunctionResult]]
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
+
+
+async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
+    """Yield until no other callback is ready to run (bounded, in case something never settles)."""
+    for _ in range(10_000):
+        await asyncio.sleep(0)
+        if not getattr(loop, "_ready", ()):
+            return
 
 
 async def _no_functions(call: FunctionCall) -> FunctionResult:
@@ -51,6 +61,9 @@ class LocalHost:
         self._virtual = virtual_time
         self._loop_start: float | None = None
         self._rng = _random.Random(seed)
+        self._sleepers: list[tuple[datetime, int, asyncio.Future[None]]] = []
+        self._sequence = itertools.count()
+        self._driver: asyncio.Task[None] | None = None
 
     def now(self) -> datetime:
         if self._virtual:
@@ -66,11 +79,28 @@ class LocalHost:
         return self._rng.random()
 
     async def sleep(self, seconds: float) -> None:
-        if self._virtual:
-            self._now += timedelta(seconds=seconds)
-            await asyncio.sleep(0)
-        else:
+        """Real time: asyncio.sleep. Virtual time: wake sleepers in deadline order, each as soon as
+        every other task is blocked, moving ``now()`` to its deadline."""
+        if not self._virtual:
             await asyncio.sleep(seconds)
+            return
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[None] = loop.create_future()
+        deadline = self._now + timedelta(seconds=max(0.0, seconds))
+        heapq.heappush(self._sleepers, (deadline, next(self._sequence), wake))
+        if self._driver is None or self._driver.done():
+            self._driver = loop.create_task(self._drive())
+        await wake
+
+    async def _drive(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._sleepers:
+            await _until_idle(loop)
+            deadline, _, wake = heapq.heappop(self._sleepers)
+            if wake.done():
+                continue
+            self._now = max(self._now, deadline)
+            wake.set_result(None)
 
     async def invoke_function(self, call: FunctionCall) -> FunctionResult:
         if call.timeout_seconds is None:

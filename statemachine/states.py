@@ -93,7 +93,8 @@ def _seconds_from_jsonpath(state: ir.Wait, effective: JSON, frame: Frame, ctx: S
                 value = int(value)
             else:
                 raise runtime_fault(
-                    f"The SecondsPath parameter cannot be parsed as a long value: {path.text} == {_shown(value)}"
+                    "The SecondsPath parameter cannot be parsed as a long value: "
+                    f"{path.text} == {_shown(value)}"
                 )
         if value < 0:
             raise runtime_fault(

@@ -92,12 +92,17 @@ def _region(arn: str) -> str:
 
 
 async def _call(
-    frame: Frame, function: str, payload: JSON, state: ir.Task, timeout: int | None, heartbeat: int | None
+    frame: Frame,
+    function: str,
+    payload: JSON,
+    state: ir.Task,
+    timeout_seconds: int | None,
+    heartbeat: int | None,
 ) -> FunctionResult:
     call = FunctionCall(
         function=function,
         payload=_event_bytes(payload),
-        timeout_seconds=float(timeout) if timeout is not None else None,
+        timeout_seconds=float(timeout_seconds) if timeout_seconds is not None else None,
         heartbeat_seconds=float(heartbeat) if heartbeat is not None else None,
         state_name=state.name,
     )
@@ -144,15 +149,15 @@ def _decode(result: FunctionResult, frame: Frame, state: ir.Task) -> JSON:
 
 
 async def _invoke_function(
-    state: ir.Task, payload: JSON, frame: Frame, timeout: int | None, heartbeat: int | None
+    state: ir.Task, payload: JSON, frame: Frame, timeout_seconds: int | None, heartbeat: int | None
 ) -> JSON:
     details: dict[str, JSON] = {"resource": state.resource, "input": payload, "inputDetails": NOT_TRUNCATED}
-    if timeout is not None:
-        details["timeoutInSeconds"] = timeout
+    if timeout_seconds is not None:
+        details["timeoutInSeconds"] = timeout_seconds
     frame.record("LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", details)
     frame.record("LambdaFunctionStarted")
     try:
-        result = await _call(frame, state.resource, payload, state, timeout, heartbeat)
+        result = await _call(frame, state.resource, payload, state, timeout_seconds, heartbeat)
     except StatesError as error:
         if error.name in ("States.Timeout", "States.HeartbeatTimeout"):
             failed: dict[str, JSON] = {"error": error.name}
@@ -163,9 +168,9 @@ async def _invoke_function(
             _record_lambda_failure(frame, error)
         raise
     if result.function_error is not None:
-        error = _function_error(result)
-        _record_lambda_failure(frame, error)
-        raise error
+        function_error = _function_error(result)
+        _record_lambda_failure(frame, function_error)
+        raise function_error
     try:
         output = _decode(result, frame, state)
     except StatesError as error:
@@ -187,12 +192,12 @@ def _record_lambda_failure(frame: Frame, error: StatesError) -> None:
 
 
 async def _invoke_integration(
-    state: ir.Task, parameters: JSON, frame: Frame, timeout: int | None, heartbeat: int | None
+    state: ir.Task, parameters: JSON, frame: Frame, timeout_seconds: int | None, heartbeat: int | None
 ) -> JSON:
     base = {"resource": "invoke", "resourceType": "lambda"}
     details: dict[str, JSON] = {**base, "region": DEFAULT_REGION, "parameters": parameters}
-    if timeout is not None:
-        details["timeoutInSeconds"] = timeout
+    if timeout_seconds is not None:
+        details["timeoutInSeconds"] = timeout_seconds
     if heartbeat is not None:
         details["heartbeatInSeconds"] = heartbeat
     frame.record("TaskScheduled", "taskScheduledEventDetails", details)
@@ -201,7 +206,7 @@ async def _invoke_integration(
         function, payload = _integration_arguments(parameters)
         if isinstance(function, str) and function.startswith("arn:"):
             details["region"] = _region(function)
-        result = await _call(frame, function, payload, state, timeout, heartbeat)
+        result = await _call(frame, function, payload, state, timeout_seconds, heartbeat)
     except StatesError as error:
         if error.name in ("States.Timeout", "States.HeartbeatTimeout"):
             frame.record("TaskTimedOut", "taskTimedOutEventDetails", {**base, "error": error.name})
@@ -209,9 +214,9 @@ async def _invoke_integration(
             _record_task_failure(frame, error, base)
         raise
     if result.function_error is not None:
-        error = _function_error(result)
-        _record_task_failure(frame, error, base)
-        raise error
+        function_error = _function_error(result)
+        _record_task_failure(frame, function_error, base)
+        raise function_error
     try:
         decoded = _decode(result, frame, state)
     except StatesError as error:

@@ -75,7 +75,7 @@ def resolve(path: Path, scope: Scope) -> JSON:
         return path.find(scope.context())
     name = path.variable
     variables = scope.variables
-    if name not in variables:
+    if name is None or name not in variables:
         raise PathNotFound(path.text)
     return path.find(variables[name])
 

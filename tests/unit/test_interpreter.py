@@ -1,0 +1,406 @@
+"""The interpreter end to end on the local host: data flow, errors, Retry/Catch, history."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from statemachine.host import FunctionCall, FunctionResult
+from statemachine.limits import Limits
+from statemachine.local import LocalRun, run_local
+
+
+def machine(*states: tuple[str, dict[str, Any]], **top: Any) -> dict[str, Any]:
+    return {"StartAt": states[0][0], "States": dict(states), **top}
+
+
+def types(run: LocalRun) -> list[str]:
+    return [event.type for event in run.history]
+
+
+async def test_pass_chain_parameters_and_result_path() -> None:
+    run = await run_local(
+        machine(
+            ("A", {"Type": "Pass", "Parameters": {"v.$": "$.x", "k": 1}, "ResultPath": "$.r", "Next": "B"}),
+            (
+                "B",
+                {"Type": "Pass", "InputPath": "$.r", "ResultPath": "$.copy", "OutputPath": "$.copy"}
+                | {"End": True},
+            ),
+        ),
+        {"x": 7},
+    )
+    assert run.outcome.status == "SUCCEEDED"
+    assert run.outcome.output == {"v": 7, "k": 1}
+    assert types(run) == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert [e.id for e in run.history] == [1, 2, 3, 4, 5, 6]
+    assert [e.previous_event_id for e in run.history] == [0, 0, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ({"Type": "Pass", "Result": 1, "ResultPath": None}, {"a": 1}),
+        ({"Type": "Pass", "Result": 1, "ResultPath": "$.b.c"}, {"a": 1, "b": {"c": 1}}),
+        ({"Type": "Pass", "InputPath": None}, {}),
+        ({"Type": "Pass", "OutputPath": None}, {}),
+        ({"Type": "Pass"}, {"a": 1}),
+    ],
+    ids=["result-path-null", "result-path-nested", "input-path-null", "output-path-null", "identity"],
+)
+async def test_result_and_io_paths(state: dict[str, Any], expected: Any) -> None:
+    run = await run_local(machine(("S", state | {"End": True})), {"a": 1})
+    assert run.outcome.output == expected
+
+
+async def test_invalid_input_path_fails_with_aws_message() -> None:
+    run = await run_local(machine(("P", {"Type": "Pass", "InputPath": "$.nope", "End": True})), {"a": 1})
+    assert run.outcome.status == "FAILED"
+    assert run.outcome.error == "States.Runtime"
+    assert run.outcome.cause == (
+        "An error occurred while executing the state 'P' (entered at the event id #2). "
+        "Invalid path '$.nope' : No results for path: $['nope']"
+    )
+
+
+async def test_choice_default_and_no_match() -> None:
+    definition = machine(
+        ("C", {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 1, "Next": "Big"}]}),
+        ("Big", {"Type": "Succeed"}),
+    )
+    assert (await run_local(definition, {"n": 2})).outcome.status == "SUCCEEDED"
+    failed = await run_local(definition, {"n": 0})
+    assert (failed.outcome.status, failed.outcome.error) == ("FAILED", "States.NoChoiceMatched")
+
+
+async def test_endless_choice_loop_stops_at_history_limit() -> None:
+    definition = machine(
+        (
+            "C",
+            {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "IsPresent": True, "Next": "C"}],
+                "Default": "D",
+            },
+        ),
+        ("D", {"Type": "Succeed"}),
+    )
+    run = await run_local(definition, {"n": 1}, limits=Limits(max_history_events=500))
+    assert (run.outcome.status, run.outcome.error) == ("FAILED", "States.Runtime")
+    assert "500" in (run.outcome.cause or "")
+    assert len(run.history) == 501
+
+
+async def test_wait_uses_the_host_clock() -> None:
+    definition = machine(
+        ("W", {"Type": "Wait", "Seconds": 3600, "Next": "T"}),
+        ("T", {"Type": "Wait", "TimestampPath": "$.until", "End": True}),
+    )
+    run = await run_local(definition, {"until": "2024-01-01T05:00:00Z"})
+    assert run.outcome.status == "SUCCEEDED"
+    assert run.history[-1].timestamp.isoformat() == "2024-01-01T05:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(-1, "references a negative value"), (1.5, "cannot be parsed as a long value")],
+    ids=["negative", "fraction"],
+)
+async def test_wait_seconds_path_rejects_bad_values(value: Any, message: str) -> None:
+    run = await run_local(machine(("W", {"Type": "Wait", "SecondsPath": "$.s", "End": True})), {"s": value})
+    assert run.outcome.error == "States.Runtime"
+    assert message in (run.outcome.cause or "")
+
+
+async def test_top_level_timeout_times_out() -> None:
+    definition = machine(("W", {"Type": "Wait", "Seconds": 100, "End": True}), TimeoutSeconds=10)
+    run = await run_local(definition, {})
+    assert (run.outcome.status, run.outcome.error) == ("TIMED_OUT", "States.Timeout")
+    assert types(run)[-1] == "ExecutionTimedOut"
+
+
+def _invoker(behaviour: dict[str, Any]) -> Any:
+    calls: list[FunctionCall] = []
+
+    async def invoke(call: FunctionCall) -> FunctionResult:
+        calls.append(call)
+        action = behaviour.get(call.function.rsplit(":", 1)[-1], "identity")
+        if action == "identity":
+            return FunctionResult(call.payload, request_id="req-1")
+        if action == "fail":
+            body = {"errorType": "Boom", "errorMessage": "it broke", "requestId": "req-1", "stackTrace": []}
+            return FunctionResult(json.dumps(body).encode(), function_error="Unhandled")
+        if action == "sleep":
+            await asyncio.sleep(60)
+        raise AssertionError(action)
+
+    invoke.calls = calls  # type: ignore[attr-defined]
+    return invoke
+
+
+async def test_lambda_arn_task_returns_decoded_payload() -> None:
+    arn = "arn:aws:lambda:us-east-1:111111111111:function:echo"
+    run = await run_local(
+        machine(("T", {"Type": "Task", "Resource": arn, "End": True})), {"a": 1}, invoker=_invoker({})
+    )
+    assert run.outcome.output == {"a": 1}
+    assert types(run)[2:6] == [
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+        "TaskStateExited",
+    ]
+
+
+async def test_lambda_invoke_integration_wraps_result() -> None:
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "echo", "Payload.$": "$"},
+        "End": True,
+    }
+    run = await run_local(machine(("T", state)), {"a": 1}, invoker=_invoker({}))
+    output = run.outcome.output
+    assert output["Payload"] == {"a": 1}
+    assert output["StatusCode"] == 200
+    assert output["SdkHttpMetadata"]["HttpStatusCode"] == 200
+    assert output["SdkResponseMetadata"] == {"RequestId": "req-1"}
+    assert types(run)[2:5] == ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
+
+
+async def test_function_error_is_named_by_error_type_and_caught() -> None:
+    arn = "arn:aws:lambda:us-east-1:111111111111:function:bad"
+    state = {
+        "Type": "Task",
+        "Resource": arn,
+        "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.err", "Next": "Done"}],
+        "End": True,
+    }
+    run = await run_local(
+        machine(("T", state), ("Done", {"Type": "Succeed"})), {"a": 1}, invoker=_invoker({"bad": "fail"})
+    )
+    assert run.outcome.status == "SUCCEEDED"
+    error = run.outcome.output["err"]
+    assert error["Error"] == "Boom"
+    assert json.loads(error["Cause"])["errorMessage"] == "it broke"
+
+
+async def test_retry_backs_off_then_fails_with_the_last_error() -> None:
+    arn = "arn:aws:lambda:us-east-1:111111111111:function:bad"
+    state = {
+        "Type": "Task",
+        "Resource": arn,
+        "End": True,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 2}],
+    }
+    invoker = _invoker({"bad": "fail"})
+    run = await run_local(machine(("T", state)), {}, invoker=invoker)
+    assert (run.outcome.status, run.outcome.error) == ("FAILED", "Boom")
+    assert len(invoker.calls) == 3
+    failures = [e.timestamp for e in run.history if e.type == "LambdaFunctionFailed"]
+    assert [(b - a).total_seconds() for a, b in zip(failures, failures[1:], strict=False)] == [2.0, 6.0]
+
+
+async def test_max_attempts_zero_never_retries() -> None:
+    arn = "arn:aws:lambda:us-east-1:111111111111:function:bad"
+    state = {
+        "Type": "Task",
+        "Resource": arn,
+        "End": True,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 0}],
+    }
+    invoker = _invoker({"bad": "fail"})
+    await run_local(machine(("T", state)), {}, invoker=invoker)
+    assert len(invoker.calls) == 1
+
+
+async def test_states_all_does_not_catch_runtime_errors() -> None:
+    state = {
+        "Type": "Parallel",
+        "End": True,
+        "Branches": [machine(("P", {"Type": "Pass", "InputPath": "$.nope", "End": True}))],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+    }
+    run = await run_local(machine(("Par", state), ("Caught", {"Type": "Succeed"})), {})
+    assert (run.outcome.status, run.outcome.error) == ("FAILED", "States.Runtime")
+
+
+async def test_task_timeout_is_states_timeout_not_task_failed() -> None:
+    arn = "arn:aws:lambda:us-east-1:111111111111:function:slow"
+    state = {
+        "Type": "Task",
+        "Resource": arn,
+        "TimeoutSeconds": 1,
+        "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}],
+        "End": True,
+    }
+    run = await run_local(
+        machine(("T", state), ("Caught", {"Type": "Succeed"})), {}, invoker=_invoker({"slow": "sleep"})
+    )
+    assert (run.outcome.status, run.outcome.error) == ("FAILED", "States.Timeout")
+    assert "LambdaFunctionTimedOut" in types(run)
+
+
+async def test_parallel_keeps_branch_order_and_a_failure_cancels_siblings() -> None:
+    ok = machine(
+        ("W", {"Type": "Wait", "Seconds": 5, "Next": "P"}), ("P", {"Type": "Pass", "Result": 1, "End": True})
+    )
+    fast = machine(("Q", {"Type": "Pass", "Result": 2, "End": True}))
+    run = await run_local(machine(("Par", {"Type": "Parallel", "Branches": [ok, fast], "End": True})), {})
+    assert run.outcome.output == [1, 2]
+    failing = machine(("F", {"Type": "Fail", "Error": "Nope", "Cause": "because"}))
+    run = await run_local(machine(("Par", {"Type": "Parallel", "Branches": [ok, failing], "End": True})), {})
+    assert (run.outcome.status, run.outcome.error, run.outcome.cause) == ("FAILED", "Nope", "because")
+    assert "WaitStateAborted" in types(run)
+    assert "ParallelStateFailed" in types(run)
+
+
+async def test_parallel_nested_fifty_deep() -> None:
+    block: dict[str, Any] = machine(("P", {"Type": "Pass", "End": True}))
+    for depth in range(50):
+        block = machine((f"Par{depth}", {"Type": "Parallel", "Branches": [block], "End": True}))
+    run = await run_local(block, {"x": 1})
+    assert run.outcome.status == "SUCCEEDED"
+    output = run.outcome.output
+    for _ in range(50):
+        output = output[0]
+    assert output == {"x": 1}
+
+
+def _map(**fields: Any) -> dict[str, Any]:
+    processor = machine(("P", {"Type": "Pass", "End": True}))
+    return machine(("M", {"Type": "Map", "ItemProcessor": processor, "End": True} | fields))
+
+
+async def test_map_item_selector_and_order() -> None:
+    run = await run_local(
+        _map(
+            ItemsPath="$.items",
+            ItemSelector={"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index", "k.$": "$.k"},
+        ),
+        {"items": ["a", "b"], "k": 1},
+    )
+    assert run.outcome.output == [{"v": "a", "i": 0, "k": 1}, {"v": "b", "i": 1, "k": 1}]
+    assert types(run).count("MapIterationSucceeded") == 2
+
+
+async def test_map_respects_max_concurrency() -> None:
+    in_flight = peak = 0
+
+    async def invoke(call: FunctionCall) -> FunctionResult:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)
+        in_flight -= 1
+        return FunctionResult(call.payload)
+
+    task = {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:f", "End": True}
+    definition = machine(
+        ("M", {"Type": "Map", "MaxConcurrency": 3, "End": True, "ItemProcessor": machine(("T", task))})
+    )
+    run = await run_local(definition, list(range(20)), invoker=invoke)
+    assert run.outcome.output == list(range(20))
+    assert peak == 3
+
+
+async def test_map_tolerated_failures() -> None:
+    processor = machine(
+        (
+            "C",
+            {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "F"}],
+                "Default": "P",
+            },
+        ),
+        ("F", {"Type": "Fail", "Error": "One"}),
+        ("P", {"Type": "Pass", "End": True}),
+    )
+    base = {"Type": "Map", "ItemProcessor": processor, "End": True}
+    tolerated = await run_local(machine(("M", base | {"ToleratedFailureCount": 1})), [0, 1, 2])
+    assert tolerated.outcome.status == "SUCCEEDED"
+    assert tolerated.outcome.output[0] == 0 and tolerated.outcome.output[1]["Error"] == "One"
+    exceeded = await run_local(machine(("M", base | {"ToleratedFailurePercentage": 10})), [0, 1, 2])
+    assert exceeded.outcome.error == "States.ExceedToleratedFailureThreshold"
+    strict = await run_local(machine(("M", base)), [0, 1, 2])
+    assert strict.outcome.error == "One"
+
+
+async def test_map_over_too_many_items_fails_cleanly() -> None:
+    run = await run_local(
+        machine(
+            ("R", {"Type": "Pass", "Parameters": {"items.$": "States.ArrayRange(1, 1000, 1)"}, "Next": "M"}),
+            ("M", _map(ItemsPath="$.items")["States"]["M"]),
+        ),
+        {},
+        limits=Limits(max_map_items=100),
+    )
+    assert (run.outcome.status, run.outcome.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+async def test_state_output_over_the_payload_limit_fails() -> None:
+    grow = {"Type": "Pass", "Parameters": {"s.$": "States.Format('{}{}', $.s, $.s)"}, "Next": "C"}
+    loop = {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.s", "IsPresent": True, "Next": "G"}],
+        "Default": "D",
+    }
+    run = await run_local(machine(("G", grow), ("C", loop), ("D", {"Type": "Succeed"})), {"s": "ab"})
+    assert (run.outcome.status, run.outcome.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+async def test_variables_are_scoped_to_branches() -> None:
+    inner = machine(
+        ("In", {"Type": "Pass", "Assign": {"inner": 2}, "Parameters": {"seen.$": "$outer"}, "End": True})
+    )
+    definition = machine(
+        ("Set", {"Type": "Pass", "Assign": {"outer": 1}, "Next": "Par"}),
+        ("Par", {"Type": "Parallel", "Branches": [inner], "Next": "Check"}),
+        ("Check", {"Type": "Pass", "Parameters": {"outer.$": "$outer", "branch.$": "$[0]"}, "End": True}),
+    )
+    run = await run_local(definition, {})
+    assert run.outcome.output == {"outer": 1, "branch": {"seen": 1}}
+    leaked = {"Type": "Pass", "Parameters": {"x.$": "$inner"}, "End": True}
+    check = await run_local(definition | {"States": definition["States"] | {"Check": leaked}}, {})
+    assert check.outcome.error == "States.Runtime"
+
+
+async def test_jsonata_state_with_assign_and_output() -> None:
+    definition = machine(
+        (
+            "A",
+            {
+                "Type": "Pass",
+                "QueryLanguage": "JSONata",
+                "Assign": {"total": "{% $states.input.a + 1 %}"},
+                "Output": {"doubled": "{% $states.input.a * 2 %}"},
+                "Next": "B",
+            },
+        ),
+        ("B", {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $total %}", "End": True}),
+    )
+    run = await run_local(definition, {"a": 3})
+    assert run.outcome.output == 4
+    exited = [e for e in run.history if e.type == "PassStateExited"][0]
+    assert exited.details is not None and exited.details["assignedVariables"] == {"total": "4"}
+
+
+async def test_cancellation_propagates() -> None:
+    task = asyncio.ensure_future(
+        run_local(machine(("W", {"Type": "Wait", "Seconds": 10, "End": True})), {}, virtual_time=False)
+    )
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
