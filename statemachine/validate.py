@@ -47,6 +47,14 @@ def validate_definition_text(text: str) -> tuple[Diagnostic, ...]:
     return diagnostics
 
 
+def invalid_definition_message(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> str:
+    """CreateStateMachine's InvalidDefinition message for these diagnostics (errors only), as AWS words it."""
+    parts = ", ".join(
+        f"{d.code}: {d.message} at {d.location or 'null'}" for d in diagnostics if d.severity == "ERROR"
+    )
+    return f"Invalid State Machine Definition: '{parts}'"
+
+
 def _not_an_object() -> Diagnostic:
     return Diagnostic("ERROR", "SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object", "")
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from statemachine.errors import Diagnostic
 from statemachine.start import check_start
-from statemachine.validate import validate_definition_text
+from statemachine.validate import invalid_definition_message, validate_definition_text
 from stepline.conformance.cases import Case
 from stepline.conformance.compare import Difference, Matcher, compare_history
 from stepline.conformance.functions import InProcessInvoker
@@ -108,7 +108,7 @@ async def _perform(case: Case) -> Actual:
         }
         return Actual(result, output=output)
     if errors:
-        return Actual("CREATE_FAILED", error="InvalidDefinition", cause=create_failure_cause(errors))
+        return Actual("CREATE_FAILED", error="InvalidDefinition", cause=invalid_definition_message(errors))
     if case.kind == "create_error":
         return Actual("CREATED")
     refused = check_start(case.state_machine_type, case.input_text, case.sync)
@@ -158,12 +158,6 @@ def _diagnostic_json(d: Diagnostic) -> dict[str, str]:
     if d.location:
         out["location"] = d.location
     return out
-
-
-def create_failure_cause(errors: Sequence[Diagnostic]) -> str:
-    """CreateStateMachine's message for a rejected definition."""
-    parts = ", ".join(f"{d.code}: {d.message}" + (f" at {d.location}" if d.location else "") for d in errors)
-    return f"Invalid State Machine Definition: '{parts}'"
 
 
 def compare(case: Case, actual: Actual) -> list[Difference]:

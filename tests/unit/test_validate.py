@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from statemachine.errors import Diagnostic
-from statemachine.validate import validate_definition, validate_definition_text
+from statemachine.validate import invalid_definition_message, validate_definition, validate_definition_text
 
 PASS_END = {"Type": "Pass", "End": True}
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
@@ -729,3 +729,11 @@ def test_ten_megabyte_definition_is_fast_and_reported() -> None:
 def test_a_flood_of_problems_is_capped() -> None:
     states = {f"S{i}": {"Type": "Pass", "Next": "Missing"} for i in range(5000)}
     assert len(validate_definition(machine(states))) == 1000
+
+
+def test_invalid_definition_message_joins_errors_like_aws() -> None:
+    diagnostics = validate_definition(machine({"A": {"Type": "Pass", "Next": "B"}}))
+    assert invalid_definition_message(diagnostics) == (
+        "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: B "
+        "at /States/A/Next, MISSING_END_STATE: Workflow has no terminal state at null'"
+    )
