@@ -29,15 +29,19 @@ OPEN_PATHS = frozenset({"/healthz"})
 
 
 def _include_routers(app: FastAPI) -> None:
-    from api.routes import executions, health, state_machines
+    from api.routes import db_proxies, executions, file_systems, health, state_machines
 
     app.include_router(health.router)
     app.include_router(state_machines.router)
     app.include_router(executions.router)
+    app.include_router(db_proxies.router)
+    app.include_router(file_systems.router)
 
 
 def _lifespan_hooks() -> list[LifespanHook]:
-    return []
+    from workers.attachments import serve_attachments
+
+    return [lambda state: serve_attachments(state.settings, state.sessions)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

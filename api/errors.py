@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge, Unavailable
 from statemachine.errors import DefinitionError
 from stepline.registry.executions import ExecutionNotFound
+from stepline.registry.resources import ResourceNotFound
 from stepline.registry.state_machines import StateMachineExists, StateMachineNotFound
 
 PROBLEM_JSON = "application/problem+json"
@@ -95,6 +96,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(StateMachineNotFound, handler(404, "Not found"))
     app.add_exception_handler(ExecutionNotFound, handler(404, "Not found"))
+    app.add_exception_handler(ResourceNotFound, handler(404, "Not found"))
     app.add_exception_handler(StateMachineExists, handler(409, "Conflict"))
     app.add_exception_handler(Conflict, handler(409, "Conflict"))
     app.add_exception_handler(PayloadTooLarge, handler(413, "Payload too large"))

@@ -1,0 +1,148 @@
+"""Registering proxies, file systems and access points over HTTP, then attaching them to a function."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from stepline.registry import resources
+from stepline.registry.database import create_engine, session_maker
+from stepline.settings import Settings
+from tests.integration.helpers import unique
+from workers.attachments import AttachmentError, resolve_attachments, running_proxies, serve_attachments
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def registry(settings: Settings) -> AsyncIterator[Settings]:
+    """The test's settings with a short, traversable data directory and the resource tables present."""
+    engine = create_engine(settings.database.url.get_secret_value(), pool_size=2)
+    async with engine.begin() as conn:
+        tables = [
+            resources.DbProxy.__table__,
+            resources.FileSystem.__table__,
+            resources.AccessPoint.__table__,
+        ]
+        await conn.run_sync(lambda sync: resources.SQLModel.metadata.create_all(sync, tables=tables))  # type: ignore[arg-type]
+    await engine.dispose()
+    data_dir = Path(tempfile.mkdtemp(prefix="sl-api-"))
+    yield settings.model_copy(update={"data_dir": data_dir, "secret_key": SecretStr("test-secret")})
+
+
+async def test_db_proxy_lifecycle_never_shows_the_password(
+    registry: Settings, api: httpx.AsyncClient
+) -> None:
+    name = unique("orders").replace("-", "_")
+    body = {"name": name, "targetUrl": "postgresql://app:s3cret@db.internal:6432/shop", "poolSize": 5}
+    created = await api.post("/v1/db-proxies", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["target"] == "app@db.internal:6432/shop"
+    assert created.json()["socketDirectory"] == f"/run/stepline/db/{name}"
+    assert "s3cret" not in created.text
+    listed = await api.get("/v1/db-proxies")
+    assert name in [p["name"] for p in listed.json()["dbProxies"]] and "s3cret" not in listed.text
+    assert (await api.post("/v1/db-proxies", json=body)).status_code == 409
+    bad = await api.post("/v1/db-proxies", json={**body, "name": unique("x"), "targetUrl": "mysql://a@b/c"})
+    assert bad.status_code == 400 and "postgresql://" in bad.json()["detail"]
+    assert (await api.delete(f"/v1/db-proxies/{name}")).status_code == 204
+    missing = await api.get(f"/v1/db-proxies/{name}")
+    assert missing.status_code == 404 and f"db proxy {name!r} does not exist" in missing.json()["detail"]
+
+
+async def test_file_systems_and_access_points_over_http(registry: Settings, api: httpx.AsyncClient) -> None:
+    fs = unique("media")
+    assert (await api.post("/v1/file-systems", json={"name": fs})).status_code == 201
+    outside = await api.post("/v1/file-systems", json={"name": unique("host"), "hostPath": "/etc"})
+    assert outside.status_code == 400 and "outside the allowed roots" in outside.json()["detail"]
+    ap = {"name": "tenant-a", "rootDirectory": "/tenants/a", "posixUser": {"uid": 1001, "gid": 1002}}
+    created = await api.post(f"/v1/file-systems/{fs}/access-points", json={**ap, "permissions": "0750"})
+    assert created.status_code == 201, created.text
+    assert created.json()["permissions"] == "0750"
+    escape = await api.post(
+        f"/v1/file-systems/{fs}/access-points", json={**ap, "name": "b", "rootDirectory": "/a/../.."}
+    )
+    assert escape.status_code == 400 and "'..'" in escape.json()["detail"]
+    listed = await api.get(f"/v1/file-systems/{fs}/access-points")
+    assert [a["name"] for a in listed.json()["accessPoints"]] == ["tenant-a"]
+    assert (await api.get(f"/v1/file-systems/{unique('nope')}/access-points")).status_code == 404
+    assert (await api.delete(f"/v1/file-systems/{fs}")).status_code == 204
+    assert (await api.get(f"/v1/file-systems/{fs}/access-points/tenant-a")).status_code == 404
+
+
+async def test_attachments_mount_the_proxy_and_the_access_point(
+    registry: Settings, database_url: str
+) -> None:
+    engine = create_engine(registry.database.url.get_secret_value(), pool_size=2)
+    sessions = session_maker(engine)
+    proxy_name, fs_name = unique("db"), unique("fs")
+    from workers.dbproxy.sealing import Sealer
+
+    sealer = Sealer.from_settings("test-secret", registry.data_dir)
+    async with sessions() as session, session.begin():
+        now = resources.utcnow()
+        await resources.add_db_proxy(
+            session,
+            resources.DbProxy(
+                name=proxy_name,
+                target_sealed=sealer.seal(database_url),
+                target_summary="x",
+                pool_size=2,
+                borrow_timeout=5.0,
+                idle_timeout=60.0,
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+        await resources.add_file_system(session, resources.FileSystem(name=fs_name, created_at=now))
+        await resources.add_access_point(
+            session,
+            resources.AccessPoint(
+                file_system_name=fs_name,
+                name="ap",
+                root_directory="/data/ap",
+                uid=1500,
+                gid=1600,
+                permissions=0o750,
+                created_at=now,
+            ),
+        )
+    config = {
+        "dbProxies": [proxy_name],
+        "fileSystemConfigs": [{"fileSystem": fs_name, "accessPoint": "ap", "localMountPath": "/mnt/work"}],
+    }
+    try:
+        with pytest.raises(AttachmentError, match="serve_attachments"):
+            await resolve_attachments(config, registry.data_dir)
+        async with serve_attachments(registry, sessions):
+            attached = await resolve_attachments(config, registry.data_dir)
+            db_mount, fs_mount = attached.mounts
+            assert db_mount.target == f"/run/stepline/db/{proxy_name}" and db_mount.read_only
+            key = proxy_name.upper().replace("-", "_")
+            assert attached.environment[f"STEPLINE_DB_{key}_HOST"] == db_mount.target
+            assert attached.environment["PGHOST"] == db_mount.target
+            conn = await asyncpg.connect(host=str(db_mount.source), user="fn", database="x")
+            assert await conn.fetchval("SELECT current_database()") == database_url.rsplit("/", 1)[1]
+            await conn.close()
+            assert (fs_mount.target, fs_mount.read_only) == ("/mnt/work", False)
+            assert fs_mount.source == (registry.data_dir / "fs" / fs_name / "data" / "ap").resolve()
+            assert attached.run_as == (1500, 1600)
+            manager = running_proxies()
+            assert manager is not None and proxy_name in manager.stats()
+            async with sessions() as session, session.begin():
+                await resources.delete_db_proxy(session, proxy_name)
+            await manager.sync()
+            assert proxy_name not in manager.stats()
+            with pytest.raises(AttachmentError, match="does not exist"):
+                await resolve_attachments({"dbProxies": [proxy_name]}, registry.data_dir)
+            bad_mount = {"fileSystemConfigs": [{"fileSystem": fs_name, "localMountPath": "/etc"}]}
+            with pytest.raises(AttachmentError, match=r"fileSystemConfigs\[0\]\.localMountPath"):
+                await resolve_attachments(bad_mount, registry.data_dir)
+    finally:
+        await engine.dispose()
