@@ -156,6 +156,9 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         ctx,
         env,
     )
+    if max_concurrency is not None and max_concurrency < 0:
+        # AWS leaves such an execution running forever; a clear failure serves users better.
+        raise runtime_fault(f"MaxConcurrency must be a non-negative integer, but was: {max_concurrency}")
     if len(items) > run.limits.max_map_items:
         raise StatesError(
             DATA_LIMIT,

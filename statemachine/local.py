@@ -124,11 +124,14 @@ class LocalRun:
     context: ExecutionContext | None = None
 
 
-def execution_context(state_machine_name: str, execution_name: str, start_time: datetime) -> ExecutionContext:
+def execution_context(
+    state_machine_name: str, execution_name: str, start_time: datetime, state_machine_type: str = "STANDARD"
+) -> ExecutionContext:
     """ARNs and names as Step Functions would give them in the local account."""
     machine_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{state_machine_name}"
+    kind = "express" if state_machine_type == "EXPRESS" else "execution"
     return ExecutionContext(
-        execution_id=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{state_machine_name}:{execution_name}",
+        execution_id=f"arn:aws:states:{REGION}:{ACCOUNT}:{kind}:{state_machine_name}:{execution_name}",
         execution_name=execution_name,
         state_machine_id=machine_arn,
         state_machine_name=state_machine_name,
@@ -157,6 +160,6 @@ async def run_local(
     program = load_program(definition)
     host = LocalHost(invoker=invoker, start_time=start_time, virtual_time=virtual_time)
     name = execution_name or host.uuid4()
-    context = execution_context(state_machine_name, name, host.now())
+    context = execution_context(state_machine_name, name, host.now(), state_machine_type)
     outcome = await execute(program, input, context, host, limits or Limits())
     return LocalRun(outcome, host.history, context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -208,7 +209,7 @@ async def test_retry_backs_off_then_fails_with_the_last_error() -> None:
     assert (run.outcome.status, run.outcome.error) == ("FAILED", "Boom")
     assert len(invoker.calls) == 3
     failures = [e.timestamp for e in run.history if e.type == "LambdaFunctionFailed"]
-    assert [(b - a).total_seconds() for a, b in zip(failures, failures[1:], strict=False)] == [2.0, 6.0]
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(failures)] == [2.0, 6.0]
 
 
 async def test_max_attempts_zero_never_retries() -> None:
@@ -392,7 +393,7 @@ async def test_jsonata_state_with_assign_and_output() -> None:
     )
     run = await run_local(definition, {"a": 3})
     assert run.outcome.output == 4
-    exited = [e for e in run.history if e.type == "PassStateExited"][0]
+    exited = next(e for e in run.history if e.type == "PassStateExited")
     assert exited.details is not None and exited.details["assignedVariables"] == {"total": "4"}
 
 
