@@ -202,14 +202,16 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     try:
         results = await mapper.run(min(limit, run.limits.max_map_in_flight))
     except StatesError:
-        frame.last_event = max(frame.last_event, mapper.last_event)
+        # AWS links what follows a failed Map to the failed iteration's last state event.
+        frame.last_event = mapper.failed_prev if mapper.failed_prev is not None else mapper.latest
         if state.distributed:
             frame.record("MapRunFailed")
         raise
-    frame.last_event = max(frame.last_event, mapper.last_event)
     if state.distributed:
         frame.record("MapRunSucceeded")
-    frame.record("MapStateSucceeded")
+    else:
+        frame.last_event = mapper.latest
+    frame.record("MapStateSucceeded", advance=False)
     return _finish(state, raw, results, frame, ctx)
 
 
@@ -261,7 +263,11 @@ class _Mapper:
         self.results: list[JSON] = [None] * len(items)
         self.next_index = 0
         self.failures = 0
-        self.last_event = frame.last_event
+        self.chain = frame.last_event
+        """Where the next iteration links to: the previous iteration's last state event."""
+        self.latest = frame.last_event
+        """The newest event any iteration recorded."""
+        self.failed_prev: int | None = None
         self.size = 0
 
     async def run(self, workers: int) -> list[JSON]:
@@ -291,6 +297,8 @@ class _Mapper:
     async def _iteration(self, index: int) -> None:
         state = self.state
         child = self.frame.detached() if state.distributed else self.frame.child()
+        if not state.distributed:
+            child.last_event = self.chain
         item_input = self._item_input(index, self.frame)
         detail = {"index": index, "name": state.name}
         if not state.distributed:
@@ -298,11 +306,15 @@ class _Mapper:
         try:
             result = await self.run_block(state.processor, item_input, child)
         except StatesError as error:
+            before = child.last_event
             if not state.distributed:
-                child.record("MapIterationFailed", "mapIterationFailedEventDetails", detail)
-            self.last_event = max(self.last_event, child.last_event)
+                failed = child.record(
+                    "MapIterationFailed", "mapIterationFailedEventDetails", detail, advance=False
+                )
+                self.chain, self.latest = before, max(self.latest, failed)
             self.failures += 1
             if self.tolerated < 0 or self.failures > self.tolerated:
+                self.failed_prev = before
                 if self.tolerated < 0:
                     raise
                 raise StatesError(
@@ -316,8 +328,11 @@ class _Mapper:
                 child.record("MapIterationAborted", "mapIterationAbortedEventDetails", detail)
             raise
         if not state.distributed:
-            child.record("MapIterationSucceeded", "mapIterationSucceededEventDetails", detail)
-        self.last_event = max(self.last_event, child.last_event)
+            before = child.last_event
+            done = child.record(
+                "MapIterationSucceeded", "mapIterationSucceededEventDetails", detail, advance=False
+            )
+            self.chain, self.latest = before, max(self.latest, done)
         self.results[index] = result
         if isinstance(result, (dict, list, str)):
             self.size += len(dataflow.dumps(result)) if not isinstance(result, str) else len(result)

@@ -68,11 +68,22 @@ class Frame:
     """A Parallel branch: a Task failing out of it is recorded as aborted, as AWS does."""
 
     def record(
-        self, type_: str, details_key: str | None = None, details: dict[str, JSON] | None = None
+        self,
+        type_: str,
+        details_key: str | None = None,
+        details: dict[str, JSON] | None = None,
+        *,
+        advance: bool = True,
     ) -> int:
-        """Record an event in this thread."""
-        self.last_event = self.run.history.record(type_, self.last_event, details_key, details)
-        return self.last_event
+        """Record an event in this thread.
+
+        ``advance=False`` leaves the thread's last event where it was, for the events AWS skips
+        when it links the next event (MapIterationSucceeded, MapStateSucceeded, ...).
+        """
+        event_id = self.run.history.record(type_, self.last_event, details_key, details)
+        if advance:
+            self.last_event = event_id
+        return event_id
 
     def child(self) -> Frame:
         """A frame for a branch or iteration: inner variable scope, same run."""

@@ -6,6 +6,8 @@ asks, so recording costs a small dict per event on the hot path.
 
 from __future__ import annotations
 
+import json
+
 from statemachine.faults import RUNTIME, TerminalError
 from statemachine.host import JSON, HistoryEvent, Host
 
@@ -51,3 +53,21 @@ class History:
         if self._sink:
             self._host.record(HistoryEvent(event_id, previous, self._host.now(), type_, details_key, details))
         return event_id
+
+
+_TEXT_FIELDS = frozenset({"input", "output", "parameters"})
+"""Detail fields that Step Functions returns as JSON text rather than as JSON values."""
+
+
+def event_json(event: HistoryEvent) -> dict[str, JSON]:
+    """The event exactly as GetExecutionHistory returns it: ``input``/``output``/``parameters``
+    details serialised to JSON text (kept as Python values in memory until a client asks)."""
+    out = event.to_json()
+    if event.details_key is not None and event.details:
+        out[event.details_key] = {
+            key: json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            if key in _TEXT_FIELDS
+            else value
+            for key, value in event.details.items()
+        }
+    return out

@@ -107,6 +107,7 @@ async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | Non
     """Run one state: record it, evaluate it, handle Retry/Catch. Returns (next state, output)."""
     run = frame.run
     kind = type(state).__name__
+    entered_prev = frame.last_event
     entered = frame.record(
         f"{kind}StateEntered", "stateEnteredEventDetails", entered_details(state.name, raw)
     )
@@ -126,11 +127,11 @@ async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | Non
                 output, assigned = await states.wait(state, raw, frame, ctx)
                 return _exit(state, frame, raw, output, assigned)
             case ir.Task() | ir.Parallel() | ir.Map():
-                return await _with_retry(state, raw, frame, ctx, entered)
+                return await _with_retry(state, raw, frame, ctx, entered, entered_prev)
             case _:
                 assert_never(state)
     except EvaluationFault as fault:
-        raise _located(fault, state, frame, entered) from None
+        raise _located(fault, state, frame, entered, entered_prev) from None
     except asyncio.CancelledError:
         if isinstance(state, (ir.Task, ir.Wait, ir.Map, ir.Parallel)):
             frame.record(f"{kind}StateAborted")
@@ -141,13 +142,21 @@ async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | Non
         raise
 
 
-def _located(fault: EvaluationFault, state: ir.State, frame: Frame, entered: int) -> StatesError:
+def _located(
+    fault: EvaluationFault, state: ir.State, frame: Frame, entered: int, entered_prev: int
+) -> StatesError:
+    """The fault with AWS's state prefix; JSONata faults also get an EvaluationFailed event, which
+    AWS links to the event before the state was entered."""
     error = with_state(fault, state.name, entered)
     if state.query_language == "JSONata" or fault.location is not None:
         details: dict[str, JSON] = {"error": error.name, "cause": error.cause, "state": state.name}
         if fault.location is not None:
             details["location"] = fault.location
-        frame.run.history.record("EvaluationFailed", 0, "evaluationFailedEventDetails", details)
+        # AWS links it to the event before the state's entry, except for a Wait's (to the entry).
+        previous = entered if isinstance(state, ir.Wait) else entered_prev
+        frame.last_event = frame.run.history.record(
+            "EvaluationFailed", previous, "evaluationFailedEventDetails", details
+        )
     return error
 
 
@@ -232,7 +241,12 @@ def _choice(state: ir.Choice, raw: JSON, frame: Frame, ctx: StateContext) -> tup
 
 
 async def _with_retry(
-    state: ir.Task | ir.Parallel | ir.Map, raw: JSON, frame: Frame, ctx: StateContext, entered: int
+    state: ir.Task | ir.Parallel | ir.Map,
+    raw: JSON,
+    frame: Frame,
+    ctx: StateContext,
+    entered: int,
+    entered_prev: int,
 ) -> tuple[str | None, JSON]:
     from statemachine import branches, tasks
 
@@ -251,7 +265,10 @@ async def _with_retry(
                     assert_never(state)
             return _exit(state, frame, raw, output, assigned)
         except StatesError as raised:
-            error = _located(raised, state, frame, entered) if isinstance(raised, EvaluationFault) else raised
+            if isinstance(raised, EvaluationFault):
+                error = _located(raised, state, frame, entered, entered_prev)
+            else:
+                error = raised
             if isinstance(error, states.Terminal):
                 raise
             for index, retrier in enumerate(state.retry):

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from statemachine.history import event_json
 from statemachine.host import FunctionCall, FunctionResult
 from statemachine.limits import Limits
 from statemachine.local import LocalRun, run_local
@@ -405,3 +406,26 @@ async def test_cancellation_propagates() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_history_links_and_aws_text_fields() -> None:
+    run = await run_local(_map(ItemsPath="$.items"), {"items": [1, 2]})
+    links = [(e.type, e.id, e.previous_event_id) for e in run.history]
+    assert links == [
+        ("ExecutionStarted", 1, 0),
+        ("MapStateEntered", 2, 0),
+        ("MapStateStarted", 3, 2),
+        ("MapIterationStarted", 4, 3),
+        ("PassStateEntered", 5, 4),
+        ("PassStateExited", 6, 5),
+        ("MapIterationSucceeded", 7, 6),
+        ("MapIterationStarted", 8, 6),
+        ("PassStateEntered", 9, 8),
+        ("PassStateExited", 10, 9),
+        ("MapIterationSucceeded", 11, 10),
+        ("MapStateSucceeded", 12, 11),
+        ("MapStateExited", 13, 11),
+        ("ExecutionSucceeded", 14, 13),
+    ]
+    started = event_json(run.history[0])
+    assert started["executionStartedEventDetails"]["input"] == '{"items":[1,2]}'
