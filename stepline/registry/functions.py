@@ -1,1 +1,329 @@
-"""Registry tables: functions (being written)."""
+"""Functions, their published versions, their logs and their queued (Event) invocations.
+
+``$LATEST`` is the ``function`` row itself; ``publish_version`` copies it into an immutable numbered
+``function_version``. Code is referenced by its SHA-256 (the code store keeps the bytes).
+Repositories never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Text, delete, func, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import stepline.registry.database  # noqa: F401  (naming convention before any table)
+
+LATEST = "$LATEST"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = False) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+class FunctionSettings(SQLModel):
+    """The configuration a version freezes (shared by ``Function`` and ``FunctionVersion``)."""
+
+    runtime: str = Field(max_length=32)
+    handler: str = Field(max_length=128)
+    description: str = Field(default="", sa_type=Text)
+    memory_size: int = 128
+    timeout: int = 3
+    ephemeral_storage: int = 512
+    """/tmp size in MB."""
+    network: bool = False
+    environment: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    file_system_configs: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    db_proxies: list[str] = Field(default_factory=list, sa_type=JSON)
+    code_sha256: str = Field(max_length=64)
+    code_size: int = 0
+
+
+class Function(FunctionSettings, table=True):
+    """A function; its columns are the ``$LATEST`` version."""
+
+    __tablename__ = "function"
+
+    name: str = Field(primary_key=True, max_length=64)
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int = 0
+    latest_published: int = 0
+    revision_id: str = Field(max_length=36)
+    """Changes on every update (optimistic checks, cache invalidation)."""
+    created_at: datetime = _ts()
+    last_modified: datetime = _ts()
+
+
+class FunctionVersion(FunctionSettings, table=True):
+    """An immutable published version."""
+
+    __tablename__ = "function_version"
+
+    function_name: str = Field(
+        sa_column=Column(Text, ForeignKey("function.name", ondelete="CASCADE"), primary_key=True)
+    )
+    version: int = Field(primary_key=True)
+    created_at: datetime = _ts()
+
+
+class FunctionLog(SQLModel, table=True):
+    """One log line of an invocation (START/END/REPORT or the function's own output)."""
+
+    __tablename__ = "function_log"
+    __table_args__ = (
+        Index("ix_function_log_function_time", "function_name", "timestamp"),
+        Index("ix_function_log_request", "request_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    function_name: str = Field(max_length=64)
+    request_id: str = Field(max_length=36)
+    timestamp: datetime = _ts()
+    message: str = Field(sa_type=Text)
+
+
+class FunctionEvent(SQLModel, table=True):
+    """An asynchronous (Event) invocation: queued durably, retried twice on a function error."""
+
+    __tablename__ = "function_event"
+    __table_args__ = (Index("ix_function_event_status_available", "status", "available_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    function_name: str = Field(max_length=64)
+    qualifier: str | None = Field(default=None, max_length=32)
+    payload: str = Field(sa_type=Text)
+    status: str = Field(max_length=16)
+    """QUEUED, RUNNING, SUCCEEDED or FAILED."""
+    attempts: int = 0
+    response: str | None = Field(default=None, sa_type=Text)
+    function_error: str | None = Field(default=None, max_length=128)
+    available_at: datetime = _ts()
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class FunctionExists(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"function {name!r} already exists")
+
+
+class FunctionNotFound(Exception):
+    def __init__(self, name: str, qualifier: str | None = None) -> None:
+        self.name = name
+        self.qualifier = qualifier
+        what = f"function {name!r}" + (f" version {qualifier}" if qualifier not in (None, LATEST) else "")
+        super().__init__(f"{what} does not exist")
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedFunction:
+    """What an invocation needs: the version's settings plus the function's concurrency."""
+
+    name: str
+    version: str
+    settings: FunctionSettings
+    reserved_concurrency: int | None
+    provisioned_concurrency: int
+    revision_id: str
+
+
+SETTINGS_FIELDS = tuple(FunctionSettings.model_fields)
+
+
+def _settings_of(row: FunctionSettings) -> FunctionSettings:
+    return FunctionSettings.model_validate({name: getattr(row, name) for name in SETTINGS_FIELDS})
+
+
+async def create_function(session: AsyncSession, name: str, settings: FunctionSettings) -> Function:
+    if await session.get(Function, name) is not None:
+        raise FunctionExists(name)
+    now = utcnow()
+    row = Function(
+        name=name, revision_id=str(uuid.uuid4()), created_at=now, last_modified=now, **settings.model_dump()
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_function(session: AsyncSession, name: str, *, for_update: bool = False) -> Function:
+    query = select(Function).where(Function.name == name)
+    row = (await session.exec(query.with_for_update() if for_update else query)).first()
+    if row is None:
+        raise FunctionNotFound(name)
+    return row
+
+
+async def list_functions(session: AsyncSession, limit: int, after_name: str | None = None) -> list[Function]:
+    query = select(Function).order_by(col(Function.name)).limit(limit)
+    if after_name is not None:
+        query = query.where(col(Function.name) > after_name)
+    return list((await session.exec(query)).all())
+
+
+async def update_function(session: AsyncSession, name: str, changes: dict[str, Any]) -> Function:
+    """Change ``$LATEST`` settings (only keys of ``FunctionSettings``)."""
+    row = await get_function(session, name, for_update=True)
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"not function settings: {sorted(unknown)}")
+    for key, value in changes.items():
+        setattr(row, key, value)
+    row.revision_id = str(uuid.uuid4())
+    row.last_modified = utcnow()
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def set_concurrency(
+    session: AsyncSession, name: str, reserved: int | None, provisioned: int
+) -> Function:
+    row = await get_function(session, name, for_update=True)
+    row.reserved_concurrency = reserved
+    row.provisioned_concurrency = provisioned
+    row.revision_id = str(uuid.uuid4())
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def delete_function(session: AsyncSession, name: str) -> None:
+    row = await get_function(session, name)
+    await session.delete(row)
+    await session.flush()
+
+
+async def publish_version(session: AsyncSession, name: str, description: str | None) -> FunctionVersion:
+    """Freeze ``$LATEST`` as the next numbered version (the row lock serialises publishers)."""
+    row = await get_function(session, name, for_update=True)
+    row.latest_published += 1
+    data = _settings_of(row).model_dump()
+    if description is not None:
+        data["description"] = description
+    version = FunctionVersion(function_name=name, version=row.latest_published, created_at=utcnow(), **data)
+    session.add(row)
+    session.add(version)
+    await session.flush()
+    return version
+
+
+async def list_versions(session: AsyncSession, name: str) -> list[FunctionVersion]:
+    await get_function(session, name)
+    query = select(FunctionVersion).where(FunctionVersion.function_name == name)
+    return list((await session.exec(query.order_by(col(FunctionVersion.version)))).all())
+
+
+async def resolve_function(session: AsyncSession, name: str, qualifier: str | None) -> ResolvedFunction:
+    """The settings an invocation of ``name[:qualifier]`` runs with."""
+    row = await session.get(Function, name)
+    if row is None:
+        raise FunctionNotFound(name, qualifier)
+    if qualifier in (None, LATEST):
+        return ResolvedFunction(
+            name, LATEST, _settings_of(row), row.reserved_concurrency, row.provisioned_concurrency,
+            row.revision_id,
+        )  # fmt: skip
+    if not qualifier.isdigit():
+        raise FunctionNotFound(name, qualifier)
+    version = await session.get(FunctionVersion, (name, int(qualifier)))
+    if version is None:
+        raise FunctionNotFound(name, qualifier)
+    return ResolvedFunction(
+        name, qualifier, _settings_of(version), row.reserved_concurrency, 0, row.revision_id
+    )
+
+
+# logs ---------------------------------------------------------------------------------------
+
+
+async def add_log_lines(session: AsyncSession, lines: Sequence[tuple[str, str, datetime, str]]) -> None:
+    """Append (function, request id, timestamp, message) rows."""
+    session.add_all(
+        FunctionLog(function_name=f, request_id=r, timestamp=t, message=m) for f, r, t, m in lines
+    )
+    await session.flush()
+
+
+async def read_logs(
+    session: AsyncSession, name: str, *, request_id: str | None, since: datetime | None, limit: int
+) -> list[FunctionLog]:
+    query = select(FunctionLog).where(FunctionLog.function_name == name)
+    if request_id is not None:
+        query = query.where(FunctionLog.request_id == request_id)
+    if since is not None:
+        query = query.where(col(FunctionLog.timestamp) >= since)
+    query = query.order_by(col(FunctionLog.timestamp), col(FunctionLog.id)).limit(limit)
+    return list((await session.exec(query)).all())
+
+
+# Event invocations --------------------------------------------------------------------------
+
+
+async def enqueue_event(
+    session: AsyncSession, name: str, qualifier: str | None, payload: str
+) -> FunctionEvent:
+    now = utcnow()
+    event = FunctionEvent(
+        id=str(uuid.uuid4()), function_name=name, qualifier=qualifier, payload=payload, status="QUEUED",
+        available_at=now, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def claim_events(session: AsyncSession, limit: int, lease_seconds: float) -> list[FunctionEvent]:
+    """Take due events (QUEUED, or RUNNING with an expired lease after a worker crash)."""
+    now = utcnow()
+    query = (
+        select(FunctionEvent)
+        .where(col(FunctionEvent.status).in_(("QUEUED", "RUNNING")), col(FunctionEvent.available_at) <= now)
+        .order_by(col(FunctionEvent.available_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    events = list((await session.exec(query)).all())
+    for event in events:
+        event.status = "RUNNING"
+        event.attempts += 1
+        event.available_at = now + timedelta(seconds=lease_seconds)
+        event.updated_at = now
+        session.add(event)
+    await session.flush()
+    return events
+
+
+async def finish_event(
+    session: AsyncSession, event_id: str, *, response: str, function_error: str | None, retry_in: float | None
+) -> None:
+    """Record an attempt's outcome; ``retry_in`` queues another attempt."""
+    now = utcnow()
+    values: dict[str, Any] = {"response": response, "function_error": function_error, "updated_at": now}
+    if retry_in is not None:
+        values.update(status="QUEUED", available_at=now + timedelta(seconds=retry_in))
+    else:
+        values.update(status="FAILED" if function_error else "SUCCEEDED")
+    await session.exec(update(FunctionEvent).where(col(FunctionEvent.id) == event_id).values(**values))
+
+
+async def get_event(session: AsyncSession, event_id: str) -> FunctionEvent | None:
+    return await session.get(FunctionEvent, event_id)
+
+
+async def prune_logs(session: AsyncSession, older_than: datetime) -> None:
+    await session.exec(delete(FunctionLog).where(col(FunctionLog.timestamp) < older_than))
+
+
+async def count_functions(session: AsyncSession) -> int:
+    return int((await session.exec(select(func.count()).select_from(Function))).one())

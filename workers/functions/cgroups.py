@@ -1,0 +1,124 @@
+"""Memory and process limits for sandboxes through cgroups (v2 or v1), where the worker may write them.
+
+Each environment gets its own group; the sandbox's first process is moved into it before it runs
+any code (bubblewrap waits on ``--block-fd``), so everything it forks inherits the limits. Where no
+cgroup hierarchy is writable, ``detect`` returns None and the bootstrap applies RLIMIT_AS itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupDriver:
+    """Where to create groups: one directory (v2) or one per controller (v1)."""
+
+    version: int
+    memory_root: Path
+    pids_root: Path
+
+    def create(self, name: str, memory_bytes: int, pids_max: int) -> Cgroup:
+        """A new group with the limits applied (no process in it yet)."""
+        memory = self.memory_root / name
+        pids = self.pids_root / name
+        memory.mkdir(parents=True, exist_ok=True)
+        if pids != memory:
+            pids.mkdir(parents=True, exist_ok=True)
+        if self.version == 2:
+            (memory / "memory.max").write_text(str(memory_bytes))
+            with contextlib.suppress(OSError):
+                (memory / "memory.swap.max").write_text("0")
+            (pids / "pids.max").write_text(str(pids_max))
+        else:
+            (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
+            with contextlib.suppress(OSError):
+                (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+            (pids / "pids.max").write_text(str(pids_max))
+        return Cgroup(self.version, memory, pids)
+
+
+@dataclass(frozen=True, slots=True)
+class Cgroup:
+    """One environment's group."""
+
+    version: int
+    memory: Path
+    pids: Path
+
+    def add(self, pid: int) -> None:
+        """Move a process (and so its future children) into the group."""
+        (self.memory / "cgroup.procs").write_text(str(pid))
+        if self.pids != self.memory:
+            (self.pids / "cgroup.procs").write_text(str(pid))
+
+    def oom_killed(self) -> bool:
+        """Whether the kernel killed a process here for exceeding the memory limit."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        try:
+            text = (self.memory / name).read_text()
+        except OSError:
+            return False
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip() != "0":
+                return True
+        return False
+
+    def peak_memory_bytes(self) -> int | None:
+        """The most memory the group has used so far."""
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        try:
+            return int((self.memory / name).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def kill_all(self) -> None:
+        """SIGKILL every process in the group."""
+        if self.version == 2:
+            with contextlib.suppress(OSError):
+                (self.pids / "cgroup.kill").write_text("1")
+                return
+        try:
+            pids = (self.pids / "cgroup.procs").read_text().split()
+        except OSError:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+
+    def remove(self) -> None:
+        """Delete the group (after its processes are gone)."""
+        for path in {self.memory, self.pids}:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
+def detect(prefix: str) -> CgroupDriver | None:
+    """The writable cgroup hierarchy, with groups under ``prefix``, or None."""
+    v2_controllers = ROOT / "cgroup.controllers"
+    if v2_controllers.exists():
+        base = ROOT / prefix
+        try:
+            base.mkdir(exist_ok=True)
+            (ROOT / "cgroup.subtree_control").write_text("+memory +pids")
+            (base / "cgroup.subtree_control").write_text("+memory +pids")
+        except OSError:
+            return None
+        return CgroupDriver(2, base, base)
+    memory = ROOT / "memory" / prefix
+    pids = ROOT / "pids" / prefix
+    try:
+        memory.mkdir(exist_ok=True)
+        pids.mkdir(exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(memory, os.W_OK) or not os.access(pids, os.W_OK):
+        return None
+    return CgroupDriver(1, memory, pids)

@@ -1,0 +1,94 @@
+"""What one execution environment needs to know about the function it runs.
+
+A ``FunctionConfig`` is resolved once per function version (from the registry) and then travels
+through the pool unchanged: environments built from one config are interchangeable, and a changed
+config (new ``revision``) gets new environments while the old ones drain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RUNTIMES = ("python3.11", "nodejs20", "provided")
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+"""Lambda's synchronous request and response limit (6 MB)."""
+
+
+def function_arn(name: str, qualifier: str | None = None) -> str:
+    """The Lambda-style ARN of a function (with ``:qualifier`` when given)."""
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def parse_function_ref(ref: str) -> tuple[str, str | None]:
+    """``name``, ``name:qualifier`` or an ARN ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:Q]``."""
+    if ref.startswith("arn:"):
+        parts = ref.split(":")
+        if len(parts) not in (7, 8) or parts[2] != "lambda" or parts[5] != "function":
+            raise ValueError(f"not a Lambda function ARN: {ref!r}")
+        name, qualifier = parts[6], parts[7] if len(parts) == 8 else None
+    else:
+        name, _, rest = ref.partition(":")
+        qualifier = rest or None
+    if not name:
+        raise ValueError(f"no function name in {ref!r}")
+    return name, qualifier
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionConfig:
+    """One runnable function version."""
+
+    name: str
+    runtime: str
+    handler: str
+    code_dir: Path
+    """Unpacked code, bound read-only at /var/task."""
+    version: str = "$LATEST"
+    memory_mb: int = 128
+    timeout_seconds: float = 3.0
+    environment: Mapping[str, str] = field(default_factory=dict)
+    tmp_mb: int = 512
+    network: bool = False
+    """Give the sandbox the host's network (off: only a private loopback)."""
+    file_system_configs: Sequence[Mapping[str, Any]] = ()
+    db_proxies: Sequence[str] = ()
+    reserved_concurrency: int | None = None
+    """None: unreserved; 0: every invocation is throttled."""
+    provisioned_concurrency: int = 0
+
+    @property
+    def revision(self) -> str:
+        """A digest of everything that shapes an environment; environments are reused only within one."""
+        doc = {
+            "runtime": self.runtime,
+            "handler": self.handler,
+            "code": str(self.code_dir),
+            "memory": self.memory_mb,
+            "timeout": self.timeout_seconds,
+            "env": dict(self.environment),
+            "tmp": self.tmp_mb,
+            "network": self.network,
+            "fs": [dict(c) for c in self.file_system_configs],
+            "db": list(self.db_proxies),
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def arn(self) -> str:
+        return function_arn(self.name)
+
+    def attachment_config(self) -> dict[str, Any]:
+        """The configuration as ``workers.attachments.resolve_attachments`` reads it."""
+        return {
+            "FunctionName": self.name,
+            "fileSystemConfigs": [dict(c) for c in self.file_system_configs],
+            "dbProxies": list(self.db_proxies),
+        }

@@ -1,0 +1,310 @@
+"""One execution environment: a sandbox, its Runtime API, its output, its lifecycle.
+
+INIT runs once when the sandbox starts (module code, globals); each ``invoke`` hands one event to
+the waiting bootstrap and waits for its response, its error, the deadline or the sandbox's death.
+A timed-out, crashed or out-of-memory environment is killed and never reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workers.attachments import Attachments
+from workers.functions import sandbox
+from workers.functions.cgroups import Cgroup, CgroupDriver
+from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
+from workers.functions.runtime_api import RuntimeConnection
+
+INIT_TIMEOUT_SECONDS = 10.0
+"""Lambda's limit on the init phase of an on-demand environment."""
+PIDS_MAX = 256
+MEMORY_SLACK_BYTES = 16 * 1024 * 1024
+"""Room for the sandbox's own processes (bubblewrap's init) above the function's memory."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one invocation produced inside the environment."""
+
+    payload: bytes
+    error_type: str | None
+    """None on success; the errorType of a function error otherwise."""
+    duration_ms: float
+    logs: list[str] = field(default_factory=list)
+    max_memory_mb: int = 0
+
+
+def error_document(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+class EnvironmentDead(Exception):
+    """The environment cannot take invocations any more; ``outcome`` says why."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        super().__init__(outcome.payload.decode(errors="replace"))
+
+
+class Environment:
+    """A sandbox running one function version; at most one invocation at a time."""
+
+    def __init__(
+        self, config: FunctionConfig, env_id: str, run_dir: Path, bwrap: str, cgroups: CgroupDriver | None
+    ) -> None:
+        self.config = config
+        self.env_id = env_id
+        self._run_dir = run_dir / env_id
+        self._bwrap = bwrap
+        self._cgroups = cgroups
+        self._proc: sandbox.SandboxProcess | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._pidfd: int | None = None
+        self._waiting: RuntimeConnection | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._asked: asyncio.Future[None] | None = None
+        """Resolved when the runtime asks for its next event after an invocation."""
+        self._current_id: str | None = None
+        self._current: asyncio.Future[tuple[bytes, str | None]] | None = None
+        self._partial = b""
+        self._logs: list[str] = []
+        self.dead = False
+        self.started_at = 0.0
+        self.init_duration_ms: float | None = None
+        self.last_used = time.monotonic()
+        self._exit_reason: Outcome | None = None
+
+    # lifecycle -----------------------------------------------------------------------------
+
+    async def start(self, attachments: Attachments) -> None:
+        """Spawn the sandbox and wait until INIT finished (the bootstrap asks for its first event)."""
+        loop = asyncio.get_running_loop()
+        self.started_at = time.perf_counter()
+        self._run_dir.mkdir(parents=True, exist_ok=True)
+        self._ready = loop.create_future()
+        self._server = await loop.create_unix_server(
+            lambda: RuntimeConnection(self), str(self._run_dir / sandbox.SOCKET_NAME)
+        )
+        cgroup: Cgroup | None = None
+        rlimit_as: int | None = None
+        memory = self.config.memory_mb * 1024 * 1024
+        if self._cgroups is not None:
+            cgroup = self._cgroups.create(self.env_id, memory + MEMORY_SLACK_BYTES, PIDS_MAX)
+        else:
+            rlimit_as = memory + 256 * 1024 * 1024
+        info_r, info_w = os.pipe()
+        block = os.pipe() if cgroup is not None else None
+        argv = sandbox.bwrap_argv(
+            self._bwrap, self.config, self._run_dir, attachments,
+            sandbox.runtime_command(self.config, rlimit_as),
+            info_fd=info_w, block_fd=block[0] if block else None,
+        )  # fmt: skip
+        try:
+            self._proc = await sandbox.spawn(argv, info_r, info_w, block, cgroup)
+        except BaseException:
+            await self.close()
+            raise
+        self._pidfd = os.pidfd_open(self._proc.process.pid)
+        loop.add_reader(self._pidfd, self._on_exit)
+        loop.add_reader(self._proc.output_fd, self._read_output)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), INIT_TIMEOUT_SECONDS)
+        except TimeoutError:
+            self.kill()
+            raise EnvironmentDead(self._fail("Runtime.InitTimeout", "Init phase timed out")) from None
+        self.init_duration_ms = (time.perf_counter() - self.started_at) * 1000
+
+    def kill(self) -> None:
+        """Kill the sandbox now (SHUTDOWN, timeouts, crashes)."""
+        self.dead = True
+        if self._proc is not None:
+            self._proc.kill()
+
+    async def close(self) -> None:
+        """Kill the sandbox and release everything it held."""
+        self.kill()
+        loop = asyncio.get_running_loop()
+        if self._proc is not None:
+            proc = self._proc
+            await loop.run_in_executor(None, proc.process.wait)
+            self._read_output()
+            if self._pidfd is not None:
+                loop.remove_reader(self._pidfd)
+                os.close(self._pidfd)
+                self._pidfd = None
+            loop.remove_reader(proc.output_fd)
+            with contextlib.suppress(OSError):
+                os.close(proc.output_fd)
+            if proc.cgroup is not None:
+                proc.cgroup.remove()
+            self._proc = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        shutil.rmtree(self._run_dir, ignore_errors=True)
+
+    # invoking ------------------------------------------------------------------------------
+
+    async def invoke(self, request_id: str, payload: bytes, seconds: float) -> Outcome:
+        """Run one event; a dead environment's failure comes back as an outcome with an error."""
+        loop = asyncio.get_running_loop()
+        if self._waiting is None and not self.dead:
+            self._asked = loop.create_future()
+            try:
+                await self._asked
+            finally:
+                self._asked = None
+        if self.dead or self._waiting is None:
+            raise EnvironmentDead(self._exit_reason or self._fail("Runtime.ExitError", "Runtime exited"))
+        self._current_id = request_id
+        self._current = loop.create_future()
+        started = time.perf_counter()
+        deadline_ms = int((time.time() + seconds) * 1000)
+        waiting, self._waiting = self._waiting, None
+        waiting.send_event(request_id, deadline_ms, self.config.arn, payload)
+        timer = loop.call_later(seconds, self._on_timeout, request_id, seconds)
+        try:
+            body, error_type = await self._current
+        finally:
+            timer.cancel()
+            self._current = None
+            self._current_id = None
+        duration = (time.perf_counter() - started) * 1000
+        self._read_output()
+        logs, self._logs = self._logs, []
+        self.last_used = time.monotonic()
+        return Outcome(body, error_type, duration, logs, self._max_memory_mb())
+
+    def _on_timeout(self, request_id: str, timeout: float) -> None:
+        if self._current is not None and not self._current.done() and self._current_id == request_id:
+            message = f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"
+            self._current.set_result((error_document("Sandbox.Timedout", message), "Sandbox.Timedout"))
+            self.kill()
+
+    def _fail(self, error_type: str, message: str) -> Outcome:
+        return Outcome(error_document(error_type, message), error_type, 0.0, self._take_logs())
+
+    def _take_logs(self) -> list[str]:
+        self._read_output()
+        logs, self._logs = self._logs, []
+        return logs
+
+    # RuntimeHandler ------------------------------------------------------------------------
+
+    def next_invocation(self, conn: RuntimeConnection) -> None:
+        self._waiting = conn
+        if self._asked is not None and not self._asked.done():
+            self._asked.set_result(None)
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+
+    def invocation_response(self, request_id: str, body: bytes) -> int:
+        if self._current is None or request_id != self._current_id or self._current.done():
+            return 400
+        if len(body) > MAX_PAYLOAD_BYTES:
+            message = (
+                f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size "
+                f"({MAX_PAYLOAD_BYTES} bytes)."
+            )
+            doc = error_document("Function.ResponseSizeTooLarge", message)
+            self._current.set_result((doc, "Function.ResponseSizeTooLarge"))
+            return 413
+        self._current.set_result((body, None))
+        return 202
+
+    def invocation_error(self, request_id: str, error_type: str | None, body: bytes) -> int:
+        if self._current is None or request_id != self._current_id or self._current.done():
+            return 400
+        self._current.set_result((body, _error_type(error_type, body)))
+        return 202
+
+    def init_error(self, error_type: str | None, body: bytes) -> int:
+        kind = _error_type(error_type, body)
+        self._exit_reason = Outcome(body, kind, 0.0)
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(EnvironmentDead(self._exit_reason))
+        self.kill()
+        return 202
+
+    # process events ------------------------------------------------------------------------
+
+    def _read_output(self) -> None:
+        if self._proc is None:
+            return
+        chunks = [self._partial]
+        while True:
+            try:
+                chunk = os.read(self._proc.output_fd, 65536)
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        *lines, self._partial = data.split(b"\n")
+        self._logs.extend(line.decode(errors="replace") for line in lines)
+        if self.dead and self._partial:
+            self._logs.append(self._partial.decode(errors="replace"))
+            self._partial = b""
+
+    def _on_exit(self) -> None:
+        assert self._proc is not None and self._pidfd is not None
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._pidfd)
+        code = self._proc.process.poll()
+        if code is None:
+            code = self._proc.process.wait()
+        was_killed = self.dead
+        self.dead = True
+        self._read_output()
+        oom = self._proc.cgroup is not None and self._proc.cgroup.oom_killed()
+        if self._exit_reason is None:
+            request = self._current_id or ""
+            if oom:
+                message = f"RequestId: {request} Error: Runtime exited with error: signal: killed"
+                self._exit_reason = self._fail("Runtime.OutOfMemory", message)
+            elif not was_killed:
+                message = f"RequestId: {request} Error: Runtime exited with error: {_status(code)}"
+                self._exit_reason = self._fail("Runtime.ExitError", message)
+        reason = self._exit_reason or self._fail("Runtime.ExitError", "Runtime was shut down")
+        if self._current is not None and not self._current.done():
+            self._current.set_result((reason.payload, reason.error_type))
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(EnvironmentDead(reason))
+        if self._asked is not None and not self._asked.done():
+            self._asked.set_result(None)
+
+    def _max_memory_mb(self) -> int:
+        cgroup = self._proc.cgroup if self._proc is not None else None
+        peak = cgroup.peak_memory_bytes() if cgroup is not None else None
+        return (peak or 0) // (1024 * 1024)
+
+
+def _status(code: int) -> str:
+    number = -code if code < 0 else code - 128 if code > 128 else 0
+    if number == signal.SIGKILL:
+        return "signal: killed"
+    if number:
+        with contextlib.suppress(ValueError):
+            return f"signal: {signal.Signals(number).name.lower().removeprefix('sig')}"
+    return f"exit status {code}"
+
+
+def _error_type(header: str | None, body: bytes) -> str:
+    """The error's type: the runtime's header, else the document's errorType, else Unhandled."""
+    if header:
+        return header
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return "Unhandled"
+    kind = doc.get("errorType") if isinstance(doc, dict) else None
+    return kind if isinstance(kind, str) and kind else "Unhandled"

@@ -1,0 +1,198 @@
+"""The warm pool: execution environments per function version, reused while their config holds.
+
+An invocation takes a concurrency slot, then the most recently used idle environment of its
+function version (warm), or starts one (cold). Environments built from an older revision of the
+configuration are shut down as soon as they are idle (drain); idle ones are reaped after
+``idle_seconds`` except the provisioned ones; ``close`` shuts everything down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workers.attachments import Attachments
+from workers.functions.cgroups import CgroupDriver
+from workers.functions.config import FunctionConfig
+from workers.functions.environment import Environment, EnvironmentDead, Outcome
+from workers.functions.slots import SlotTable
+
+AttachmentResolver = Callable[[FunctionConfig], Awaitable[Attachments]]
+
+
+@dataclass(slots=True)
+class PoolResult:
+    outcome: Outcome
+    cold: bool
+    init_duration_ms: float | None
+    env_id: str
+
+
+@dataclass(slots=True)
+class _Versions:
+    """The environments of one function version."""
+
+    revision: str
+    idle: list[Environment] = field(default_factory=list)
+    busy: int = 0
+    provisioned: int = 0
+
+
+class EnvironmentPool:
+    """Every environment this worker process runs."""
+
+    def __init__(
+        self,
+        *,
+        run_dir: Path,
+        bwrap: str,
+        cgroups: CgroupDriver | None,
+        slots: SlotTable,
+        attachments: AttachmentResolver,
+        idle_seconds: float,
+        max_environments: int,
+    ) -> None:
+        self._run_dir = run_dir
+        self._bwrap = bwrap
+        self._cgroups = cgroups
+        self._slots = slots
+        self._attachments = attachments
+        self._idle_seconds = idle_seconds
+        self._max_environments = max_environments
+        self._versions: dict[tuple[str, str], _Versions] = {}
+        self._all: set[Environment] = set()
+        self._ids = itertools.count()
+        self._prefix = f"{os.getpid()}-{int(time.time() * 1000) % 10**9}"
+        self._reaper: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def size(self) -> int:
+        return len(self._all)
+
+    def start_reaper(self) -> None:
+        self._reaper = asyncio.create_task(self._reap_forever(), name="stepline-env-reaper")
+
+    async def invoke(
+        self, config: FunctionConfig, request_id: str, payload: bytes, seconds: float
+    ) -> PoolResult:
+        """Run one event in an environment of ``config`` (raises TooManyRequestsError when throttled)."""
+        slot = self._slots.acquire(config.name, config.reserved_concurrency)
+        try:
+            versions = self._versions_for(config)
+            env = versions.idle.pop() if versions.idle else None
+            cold = env is None
+            if env is None:
+                try:
+                    env = await self._start(config)
+                except EnvironmentDead as dead:
+                    return PoolResult(dead.outcome, True, None, "")
+            versions.busy += 1
+            try:
+                outcome = await env.invoke(request_id, payload, seconds)
+            except EnvironmentDead as dead:
+                outcome = dead.outcome
+            finally:
+                versions.busy -= 1
+                self._give_back(config, env)
+            return PoolResult(outcome, cold, env.init_duration_ms if cold else None, env.env_id)
+        finally:
+            self._slots.release(slot)
+
+    async def provision(self, config: FunctionConfig, count: int) -> None:
+        """Keep ``count`` initialised environments of this version ready (provisioned concurrency)."""
+        versions = self._versions_for(config)
+        versions.provisioned = count
+        missing = count - len(versions.idle) - versions.busy
+        starts = [self._start(config) for _ in range(max(missing, 0))]
+        for env in await asyncio.gather(*starts, return_exceptions=True):
+            if isinstance(env, Environment):
+                self._give_back(config, env)
+
+    async def retire(self, name: str, version: str | None = None) -> None:
+        """Shut down the idle environments of a function (all versions unless one is named)."""
+        for key, versions in list(self._versions.items()):
+            if key[0] == name and version in (None, key[1]):
+                idle, versions.idle = versions.idle, []
+                versions.provisioned = 0
+                await asyncio.gather(*(self._close(env) for env in idle))
+
+    async def close(self) -> None:
+        """SHUTDOWN everything (worker stop)."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        await asyncio.gather(*(self._close(env) for env in list(self._all)))
+        self._versions.clear()
+
+    # internals ------------------------------------------------------------------------------
+
+    def _versions_for(self, config: FunctionConfig) -> _Versions:
+        key = (config.name, config.version)
+        versions = self._versions.get(key)
+        if versions is None:
+            versions = self._versions[key] = _Versions(config.revision)
+        elif versions.revision != config.revision:
+            stale, versions.idle = versions.idle, []
+            versions.revision = config.revision
+            for env in stale:
+                self._close_later(env)
+        return versions
+
+    async def _start(self, config: FunctionConfig) -> Environment:
+        if len(self._all) >= self._max_environments:
+            self._evict_one()
+        env_id = f"{self._prefix}-{next(self._ids)}"
+        env = Environment(config, env_id, self._run_dir, self._bwrap, self._cgroups)
+        self._all.add(env)
+        try:
+            await env.start(await self._attachments(config))
+        except BaseException:
+            self._all.discard(env)
+            await env.close()
+            raise
+        return env
+
+    def _give_back(self, config: FunctionConfig, env: Environment) -> None:
+        versions = self._versions.get((config.name, config.version))
+        if env.dead or versions is None or versions.revision != config.revision:
+            self._close_later(env)
+        else:
+            versions.idle.append(env)
+
+    def _evict_one(self) -> None:
+        """Make room under the per-process cap by shutting down the least recently used idle one."""
+        candidates = [(env.last_used, key, env) for key, v in self._versions.items() for env in v.idle]
+        if not candidates:
+            return
+        _, key, env = min(candidates, key=lambda c: c[0])
+        self._versions[key].idle.remove(env)
+        self._close_later(env)
+
+    def _close_later(self, env: Environment) -> None:
+        task = asyncio.create_task(self._close(env))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _close(self, env: Environment) -> None:
+        self._all.discard(env)
+        await env.close()
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self._idle_seconds))
+            now = time.monotonic()
+            for versions in self._versions.values():
+                keep = max(versions.provisioned - versions.busy, 0)
+                idle = sorted(versions.idle, key=lambda e: e.last_used, reverse=True)
+                stale = [e for e in idle[keep:] if now - e.last_used > self._idle_seconds]
+                for env in stale:
+                    versions.idle.remove(env)
+                    self._close_later(env)

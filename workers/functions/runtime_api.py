@@ -1,0 +1,134 @@
+"""The Lambda Runtime API, served by the worker to one sandbox over a Unix socket.
+
+A deliberately small HTTP/1.1 server (an ``asyncio.Protocol``): the only client is the bootstrap
+in one sandbox, keep-alive, one request at a time, so a full HTTP stack would add latency to every
+invocation for nothing. Paths and headers are those of the Runtime API (2018-06-01).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+PREFIX = "/2018-06-01/runtime"
+MAX_BODY = 64 * 1024 * 1024
+"""Anything bigger is not a sane runtime request: the connection is dropped."""
+
+
+class RuntimeHandler(Protocol):
+    """What the Runtime API asks of an execution environment."""
+
+    def next_invocation(self, conn: RuntimeConnection) -> None:
+        """The runtime waits for an event; answer through ``conn.send_event`` (now or later)."""
+
+    def invocation_response(self, request_id: str, body: bytes) -> int:
+        """The handler's result; returns the HTTP status for the runtime."""
+
+    def invocation_error(self, request_id: str, error_type: str | None, body: bytes) -> int:
+        """The handler failed; returns the HTTP status for the runtime."""
+
+    def init_error(self, error_type: str | None, body: bytes) -> int:
+        """Initialisation failed; returns the HTTP status for the runtime."""
+
+
+REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large"}
+
+
+def _response(status: int, body: bytes, extra: bytes = b"") -> bytes:
+    head = f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
+    return b"%s%sContent-Length: %d\r\n\r\n%s" % (head.encode(), extra, len(body), body)
+
+
+ACCEPTED = _response(202, b'{"status":"OK"}')
+
+
+class RuntimeConnection(asyncio.Protocol):
+    """One connection from the bootstrap."""
+
+    def __init__(self, handler: RuntimeHandler) -> None:
+        self._handler = handler
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+
+    @property
+    def open(self) -> bool:
+        return self._transport is not None and not self._transport.is_closing()
+
+    def send_event(self, request_id: str, deadline_ms: int, arn: str, payload: bytes) -> None:
+        """Answer a pending ``GET /invocation/next`` with an event."""
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Lambda-Runtime-Aws-Request-Id: {request_id}\r\n"
+            f"Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n"
+            f"Lambda-Runtime-Invoked-Function-Arn: {arn}\r\n"
+            f"Lambda-Runtime-Trace-Id: Root={request_id}\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        )
+        if self._transport is not None:
+            self._transport.write(head.encode() + payload)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while self._transport is not None:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self._buffer) > 65536:
+                    self._transport.close()
+                return
+            head = bytes(self._buffer[:end]).decode("latin-1").split("\r\n")
+            headers: dict[str, str] = {}
+            for line in head[1:]:
+                key, _, value = line.partition(":")
+                headers[key.strip().lower()] = value.strip()
+            parts = head[0].split(" ")
+            if len(parts) != 3:
+                self._transport.close()
+                return
+            method, path = parts[0], parts[1]
+            if headers.get("expect", "").lower() == "100-continue":
+                self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                headers.pop("expect")
+            length = int(headers.get("content-length", "0") or 0)
+            if length > MAX_BODY or "chunked" in headers.get("transfer-encoding", ""):
+                self._transport.write(_response(413, b'{"errorType":"RequestEntityTooLarge"}'))
+                self._transport.close()
+                return
+            if len(self._buffer) < end + 4 + length:
+                return
+            body = bytes(self._buffer[end + 4 : end + 4 + length])
+            del self._buffer[: end + 4 + length]
+            self._dispatch(method, path, headers, body)
+
+    def _dispatch(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
+        assert self._transport is not None
+        if not path.startswith(PREFIX):
+            self._transport.write(_response(404, b'{"errorType":"NotFound"}'))
+            return
+        route = path[len(PREFIX) :].split("/")
+        error_type = headers.get("lambda-runtime-function-error-type")
+        status: int | None
+        if method == "GET" and route == ["", "invocation", "next"]:
+            self._handler.next_invocation(self)
+            return
+        if method == "POST" and len(route) == 4 and route[1] == "invocation" and route[3] == "response":
+            status = self._handler.invocation_response(route[2], body)
+        elif method == "POST" and len(route) == 4 and route[1] == "invocation" and route[3] == "error":
+            status = self._handler.invocation_error(route[2], error_type, body)
+        elif method == "POST" and route == ["", "init", "error"]:
+            status = self._handler.init_error(error_type, body)
+        else:
+            self._transport.write(_response(404, b'{"errorType":"NotFound"}'))
+            return
+        if status == 202:
+            self._transport.write(ACCEPTED)
+        elif status == 413:
+            self._transport.write(_response(413, b'{"errorType":"RequestEntityTooLarge"}'))
+        else:
+            self._transport.write(_response(400, b'{"errorType":"InvalidRequestID"}'))

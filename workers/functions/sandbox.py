@@ -1,0 +1,236 @@
+"""Launching one bubblewrap sandbox: the argument list and the process.
+
+The sandbox sees a read-only base system (/usr and the interpreter), the function's code read-only
+at /var/task, the bootstraps at /var/runtime, Stepline's client libraries at /opt/stepline, the
+Runtime API socket in /run/lambda, a private size-limited /tmp, and nothing else of the host: no
+/etc/shadow, no worker code, no other function's code. It runs in fresh user, PID, IPC, UTS, mount,
+cgroup and network namespaces as an unprivileged uid with no capabilities, with a cleared
+environment holding only the variables Lambda documents plus the user's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from workers.attachments import Attachments
+from workers.functions.cgroups import Cgroup
+from workers.functions.config import REGION, FunctionConfig
+
+BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
+SANDBOX_LIB_DIR = Path(__file__).resolve().parents[1] / "sandbox_lib"
+SOCKET_DIR_IN_SANDBOX = "/run/lambda"
+SOCKET_NAME = "runtime.sock"
+RUNTIME_API_ADDRESS = "127.0.0.1:9001"
+"""AWS_LAMBDA_RUNTIME_API inside the sandbox (served by the relay for ``provided`` runtimes)."""
+SANDBOX_UID = 993
+SANDBOX_GID = 990
+ETC_FILES = (
+    "ld.so.cache", "localtime", "nsswitch.conf", "hosts", "resolv.conf", "passwd", "group",
+    "ssl", "ca-certificates", "alternatives",
+)  # fmt: skip
+
+
+def python_executable() -> Path:
+    """The real interpreter (not a pyenv shim or a venv link)."""
+    return Path(sys.executable).resolve()
+
+
+def node_executable() -> Path:
+    found = shutil.which("node")
+    if found is None:
+        raise FileNotFoundError("node is not installed (needed by the nodejs20 runtime)")
+    return Path(found).resolve()
+
+
+def runtime_command(config: FunctionConfig, rlimit_as: int | None) -> list[str]:
+    """The command the sandbox runs for the function's runtime."""
+    if config.runtime == "python3.11":
+        cmd = [str(python_executable()), "-S", "-B", "/var/runtime/python_bootstrap.py"]
+        return [*cmd, "--rlimit-as", str(rlimit_as)] if rlimit_as else cmd
+    if config.runtime == "nodejs20":
+        heap = max(config.memory_mb - 32, 32)
+        return [str(node_executable()), f"--max-old-space-size={heap}", "/var/runtime/node_bootstrap.js"]
+    if config.runtime == "provided":
+        return [str(python_executable()), "-S", "-B", "/var/runtime/provided_relay.py", "/var/task/bootstrap"]
+    raise ValueError(f"unknown runtime {config.runtime!r}")
+
+
+def sandbox_environment(config: FunctionConfig, extra: Mapping[str, str]) -> dict[str, str]:
+    """Exactly the variables a Lambda function sees: the documented ones, then the user's own."""
+    env = dict(config.environment)
+    env.update(extra)
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": config.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": config.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{config.version}/{config.revision}",
+            "AWS_LAMBDA_RUNTIME_API": RUNTIME_API_ADDRESS,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "_HANDLER": config.handler,
+            "LAMBDA_TASK_ROOT": "/var/task",
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": "/usr/local/bin:/usr/bin:/bin:/opt/bin",
+            "PYTHONPATH": "/var/task:/opt/stepline/python",
+            "NODE_PATH": "/opt/stepline/node:/var/task/node_modules",
+        }
+    )
+    return env
+
+
+def bwrap_argv(
+    bwrap: str,
+    config: FunctionConfig,
+    socket_dir: Path,
+    attachments: Attachments,
+    command: Sequence[str],
+    *,
+    info_fd: int,
+    block_fd: int | None,
+) -> list[str]:
+    """The full bubblewrap command line for one environment."""
+    argv = [bwrap, "--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib64", "sbin"):
+        path = Path("/") / name
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.exists():
+            argv += ["--ro-bind", str(path), f"/{name}"]
+    for name in ETC_FILES:
+        argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    prefix = Path(sys.base_prefix).resolve()
+    if not prefix.is_relative_to("/usr"):
+        argv += ["--ro-bind", str(prefix), str(prefix)]
+    argv += [
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--size", str(config.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp",
+        "--ro-bind", str(config.code_dir), "/var/task",
+        "--ro-bind", str(BOOTSTRAP_DIR), "/var/runtime",
+        "--ro-bind", str(SANDBOX_LIB_DIR), "/opt/stepline",
+        "--ro-bind", str(socket_dir), SOCKET_DIR_IN_SANDBOX,
+    ]  # fmt: skip
+    for mount in attachments.mounts:
+        argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
+    uid, gid = attachments.run_as or (SANDBOX_UID, SANDBOX_GID)
+    argv += ["--unshare-all", *([] if not config.network else ["--share-net"])]
+    argv += [
+        "--uid", str(uid), "--gid", str(gid),
+        "--hostname", "sandbox",
+        "--cap-drop", "ALL",
+        "--die-with-parent", "--new-session",
+        "--clearenv",
+        "--chdir", "/var/task",
+        "--info-fd", str(info_fd),
+    ]  # fmt: skip
+    if block_fd is not None:
+        argv += ["--block-fd", str(block_fd)]
+    for key, value in sandbox_environment(config, attachments.environment).items():
+        argv += ["--setenv", key, value]
+    return [*argv, "--", *command]
+
+
+@dataclass(slots=True)
+class SandboxProcess:
+    """A running sandbox: bubblewrap's pid, its child's (the namespace's init), the output pipe."""
+
+    process: subprocess.Popen[bytes]
+    child_pid: int
+    output_fd: int
+    cgroup: Cgroup | None
+
+    def kill(self) -> None:
+        """Kill everything in the sandbox (its PID namespace dies with its init)."""
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+        for pid in (self.child_pid, self.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+async def spawn(
+    argv: list[str], info_r: int, info_w: int, block: tuple[int, int] | None, cgroup: Cgroup | None
+) -> SandboxProcess:
+    """Start bubblewrap; move its child into the cgroup before it runs anything; return the handle.
+
+    ``Popen`` without ``preexec_fn`` uses vfork, so spawning costs the same however big the worker is.
+    """
+    out_r, out_w = os.pipe()
+    pass_fds = [info_w] + ([block[0]] if block else [])
+    try:
+        process = subprocess.Popen(  # noqa: ASYNC220 (vfork: returns in about a millisecond)
+            argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=pass_fds, close_fds=True
+        )
+    except BaseException:
+        os.close(out_r)
+        raise
+    finally:
+        os.close(out_w)
+        os.close(info_w)
+        if block:
+            os.close(block[0])
+    try:
+        info = await _read_info(info_r)
+        child_pid = int(str(info["child-pid"]))
+        if cgroup is not None:
+            cgroup.add(child_pid)
+        if block:
+            os.write(block[1], b"1")
+    except BaseException:
+        process.kill()
+        process.wait()
+        os.close(out_r)
+        raise
+    finally:
+        os.close(info_r)
+        if block:
+            os.close(block[1])
+    os.set_blocking(out_r, False)
+    return SandboxProcess(process, child_pid, out_r, cgroup)
+
+
+async def _read_info(fd: int) -> dict[str, object]:
+    """Read bubblewrap's ``--info-fd`` JSON (written once the sandbox's init exists)."""
+    loop = asyncio.get_running_loop()
+    os.set_blocking(fd, False)
+    data = b""
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def on_readable() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            ready = loop.create_future()
+            loop.add_reader(fd, on_readable)
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
+            continue
+        if not chunk:
+            raise RuntimeError("bubblewrap exited before starting the sandbox")
+        data += chunk
+        try:
+            parsed: dict[str, object] = json.loads(data)
+            return parsed
+        except ValueError:
+            continue
