@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from statemachine import intrinsics
+from statemachine.errors import StatesError
 from statemachine.faults import EvaluationFault, runtime_fault
 from statemachine.host import JSON
 from statemachine.paths import Path, PathNotFound, PathSyntaxError, parse_path
@@ -174,6 +175,12 @@ def _intrinsic_render(call: Any) -> Render:
                     f"Invalid path '{text}' : No results for path: {path.canonical()}"
                 ) from None
 
-        return intrinsics.evaluate_intrinsic(call, lookup, scope.effects)
+        try:
+            return intrinsics.evaluate_intrinsic(call, lookup, scope.effects)
+        except EvaluationFault:
+            raise
+        except StatesError as error:
+            # Reported like any field evaluation: prefixed with the state that failed.
+            raise EvaluationFault(error.name, error.cause or "") from None
 
     return render_intrinsic

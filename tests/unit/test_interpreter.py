@@ -429,3 +429,60 @@ async def test_history_links_and_aws_text_fields() -> None:
     ]
     started = event_json(run.history[0])
     assert started["executionStartedEventDetails"]["input"] == '{"items":[1,2]}'
+
+
+async def test_intrinsic_failure_names_the_state() -> None:
+    state = {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.a, 1)"}, "End": True}
+    run = await run_local(machine(("Add", state)), {"a": "not a number"})
+    assert run.outcome.error == "States.IntrinsicFailure"
+    assert (run.outcome.cause or "").startswith(
+        "An error occurred while executing the state 'Add' (entered at the event id #2)."
+    )
+
+
+async def test_catch_assign_and_jsonata_error_output() -> None:
+    arn = "arn:aws:lambda:us-east-1:111111111111:function:bad"
+    state = {
+        "Type": "Task",
+        "QueryLanguage": "JSONata",
+        "Resource": arn,
+        "End": True,
+        "Catch": [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "Next": "After",
+                "Assign": {"failure": "{% $states.errorOutput.Error %}"},
+                "Output": {"input": "{% $states.input %}"},
+            }
+        ],
+    }
+    after = {
+        "Type": "Pass",
+        "QueryLanguage": "JSONata",
+        "Output": {"failure": "{% $failure %}", "was": "{% $states.input %}"},
+        "End": True,
+    }
+    run = await run_local(
+        machine(("T", state), ("After", after)), {"k": 1}, invoker=_invoker({"bad": "fail"})
+    )
+    assert run.outcome.output == {"failure": "Boom", "was": {"input": {"k": 1}}}
+
+
+async def test_map_items_from_jsonata() -> None:
+    definition = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "QueryLanguage": "JSONata",
+                "Items": "{% $states.input.xs %}",
+                "ItemProcessor": machine(("P", {"Type": "Pass", "End": True})),
+                "End": True,
+            },
+        )
+    )
+    run = await run_local(definition, {"xs": [1, 2, 3]})
+    assert run.outcome.output == [1, 2, 3]
+    bad = await run_local(definition, {"xs": 5})
+    assert bad.outcome.error == "States.QueryEvaluationError"
+    assert "EvaluationFailed" in types(bad)
