@@ -17,5 +17,5 @@ class Limits:
     """Map iterations running at once when MaxConcurrency is 0 (unbounded in ASL)."""
     max_map_items: int = 100_000
     """Items an inline Map accepts before failing with States.DataLimitExceeded."""
-    max_wait_seconds: float = 99_999_999.0
-    """Longest Wait (AWS: one year for Standard); longer fails with States.Runtime."""
+    max_wait_seconds: float = 2_147_483_647.0
+    """Longest Wait AWS accepts (2^31 - 1 seconds, about 68 years); longer fails with States.Runtime."""
