@@ -53,12 +53,15 @@ _KEYWORDS: Final = frozenset({"and", "or", "in", "true", "false", "null", "funct
 class JsonataSyntaxError(ValueError):
     """An expression that does not compile; names the expression, the problem and its position."""
 
-    def __init__(self, expression: str, problem: str, position: int | None = None) -> None:
+    def __init__(self, expression: str, problem: str, position: int | None = None, subpath: str = "") -> None:
         self.expression = expression
         self.problem = problem
         self.position = position
+        self.subpath = subpath
+        """Where a template held the expression, below its field: ``Payload/x`` (``""``: the top)."""
         where = f" at position {position}" if position is not None else ""
-        super().__init__(f"invalid JSONata expression {expression!r}{where}: {problem}")
+        inside = f" (at {subpath})" if subpath else ""
+        super().__init__(f"invalid JSONata expression {expression!r}{inside}{where}: {problem}")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -358,7 +361,10 @@ def render(template: Template, bindings: Bindings, field: str | None = None) -> 
 
 def _compile_node(value: JSON, field: str) -> _Node:
     if is_expression(value):
-        return _Expression(compile_expression(value), field)
+        try:
+            return _Expression(compile_expression(value), field)
+        except JsonataSyntaxError as err:
+            raise JsonataSyntaxError(err.expression, err.problem, err.position, field) from None
     if isinstance(value, dict):
         items = tuple((key, _compile_node(item, _join(field, key))) for key, item in value.items())
         if all(isinstance(node, _Literal) for _, node in items):

@@ -118,9 +118,15 @@ def test_null_variables_are_null_not_undefined() -> None:
     assert render(compile_template({"v": "{% $nothing %}"}), bindings({"nothing": None})) == {"v": None}
 
 
-def test_compile_template_reports_the_bad_expression() -> None:
-    with pytest.raises(JsonataSyntaxError, match="invalid JSONata expression '\\$foo\\('"):
-        compile_template({"ok": "{% 1 %}", "bad": ["{% $foo( %}"]})
+def test_compile_template_reports_the_bad_expression_and_where_it_is() -> None:
+    with pytest.raises(JsonataSyntaxError) as caught:
+        compile_template({"ok": "{% 1 %}", "bad": ["x", "{% $foo( %}"]}, "Output")
+    assert caught.value.expression == "$foo("
+    assert caught.value.subpath == "bad/1"
+    assert str(caught.value) == (
+        "invalid JSONata expression '$foo(' (at bad/1) at position 5: "
+        "S0203: Expected ) before end of expression"
+    )
 
 
 @pytest.mark.parametrize(
