@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, NoReturn
 
 from statemachine.host import JSON
 
@@ -121,7 +121,7 @@ class _Parser:
         self.text = text
         self.pos = 0
 
-    def fail(self, problem: str, position: int | None = None) -> None:
+    def fail(self, problem: str, position: int | None = None) -> NoReturn:
         raise IntrinsicSyntaxError(self.text, self.pos if position is None else position, problem)
 
     def skip_space(self) -> None:
@@ -140,7 +140,6 @@ class _Parser:
         match = _NAME.match(self.text, self.pos)
         if match is None:
             self.fail("expected an intrinsic function name such as States.Format")
-            raise AssertionError  # unreachable: fail() raises
         name = match.group()
         if name not in FUNCTION_NAMES:
             self.fail(f"unknown intrinsic function {name!r}", start)
@@ -185,7 +184,6 @@ class _Parser:
         if char in ("", ",", ")"):
             self.fail("missing argument")
         self.fail(f"unexpected character {char!r}")
-        raise AssertionError  # unreachable: fail() raises
 
     def string(self) -> StringLiteral:
         start = self.pos
@@ -199,7 +197,7 @@ class _Parser:
                 return StringLiteral("".join(chars), text[start + 1 : pos])
             if char == "\\":
                 escaped = text[pos + 1 : pos + 2]
-                if escaped not in _ESCAPABLE or escaped == "":
+                if escaped not in _ESCAPABLE:
                     self.fail(f"invalid escape sequence '\\{escaped}' in a string literal", pos)
                 chars.append(escaped)
                 pos += 2
@@ -207,13 +205,11 @@ class _Parser:
             chars.append(char)
             pos += 1
         self.fail("unterminated string literal", start)
-        raise AssertionError  # unreachable: fail() raises
 
     def number(self) -> Literal:
         match = _NUMBER.match(self.text, self.pos)
         if match is None:
             self.fail("malformed number")
-            raise AssertionError  # unreachable: fail() raises
         self.pos = match.end()
         literal = match.group()
         if match.group(1) or match.group(2):
