@@ -145,7 +145,11 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     jsonata = state.query_language == "JSONata"
     env = dataflow.bindings(frame, ctx, raw) if jsonata else None
     effective = raw if jsonata else dataflow.select(state.input_path, raw, frame, ctx)
-    items = _items(state, raw, effective, frame, ctx, env)
+    if state.unsupported is not None:
+        raise runtime_fault(
+            f"The Map field '{state.unsupported}' needs Amazon S3, which Stepline does not offer."
+        )
+    items = _batched(state, _items(state, raw, effective, frame, ctx, env))
     max_concurrency = _number_field(
         "MaxConcurrency",
         state.max_concurrency,
@@ -213,6 +217,15 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         frame.last_event = mapper.latest
     frame.record("MapStateSucceeded", advance=False)
     return _finish(state, raw, results, frame, ctx)
+
+
+def _batched(state: ir.Map, items: list[JSON]) -> list[JSON]:
+    """ItemBatcher: groups of ``MaxItemsPerBatch`` items, each ``{"Items": [...], "BatchInput"?}``."""
+    size = state.max_items_per_batch
+    if not size or size < 1:
+        return items
+    extra = {} if state.batch_input is None else {"BatchInput": state.batch_input}
+    return [{**extra, "Items": items[start : start + size]} for start in range(0, len(items), size)]
 
 
 def _tolerated(length: int, count: int | None, percentage: float | None) -> int:

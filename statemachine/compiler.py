@@ -283,6 +283,8 @@ def _map(
     max_concurrency, max_concurrency_expr = _number_or_expr(spec, "MaxConcurrency", language)
     count, count_expr = _number_or_expr(spec, "ToleratedFailureCount", language)
     percentage, percentage_expr = _number_or_expr(spec, "ToleratedFailurePercentage", language)
+    batcher = spec.get("ItemBatcher") or {}
+    unsupported = next((key for key in ("ItemReader", "ResultWriter") if key in spec), None)
     return ir.Map(
         **common,
         **io,
@@ -301,4 +303,7 @@ def _map(
         tolerated_failure_percentage=percentage,
         tolerated_failure_percentage_path=_path(spec, "ToleratedFailurePercentagePath", None),
         tolerated_failure_percentage_expr=percentage_expr,
+        max_items_per_batch=batcher.get("MaxItemsPerBatch") if batcher else None,
+        batch_input=batcher.get("BatchInput"),
+        unsupported=unsupported,
     )

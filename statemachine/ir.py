@@ -271,6 +271,12 @@ class Map(StateBase):
     """``Retry``."""
     catch: tuple[Catcher, ...] = ()
     """``Catch``."""
+    max_items_per_batch: int | None = None
+    """``ItemBatcher.MaxItemsPerBatch``: iterations get ``{"Items": [...], "BatchInput": ...}``."""
+    batch_input: Any = None
+    """``ItemBatcher.BatchInput`` (a constant object)."""
+    unsupported: str | None = None
+    """A field Stepline validates but cannot run (``ItemReader``, ``ResultWriter``: they need S3)."""
 
 
 State = Pass | Task | Choice | Wait | Succeed | Fail | Parallel | Map

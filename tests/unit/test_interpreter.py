@@ -486,3 +486,15 @@ async def test_map_items_from_jsonata() -> None:
     bad = await run_local(definition, {"xs": 5})
     assert bad.outcome.error == "States.QueryEvaluationError"
     assert "EvaluationFailed" in types(bad)
+
+
+async def test_item_batcher_groups_items_and_s3_readers_fail_clearly() -> None:
+    batched = await run_local(_map(ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"k": 1}}), [1, 2, 3])
+    assert batched.outcome.output == [
+        {"BatchInput": {"k": 1}, "Items": [1, 2]},
+        {"BatchInput": {"k": 1}, "Items": [3]},
+    ]
+    reader = {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}}
+    run = await run_local(_map(ItemReader=reader), [])
+    assert run.outcome.error == "States.Runtime"
+    assert "ItemReader" in (run.outcome.cause or "")
