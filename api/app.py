@@ -29,19 +29,21 @@ OPEN_PATHS = frozenset({"/healthz"})
 
 
 def _include_routers(app: FastAPI) -> None:
-    from api.routes import db_proxies, executions, file_systems, health, state_machines
+    from api.routes import db_proxies, executions, file_systems, functions, health, state_machines
 
     app.include_router(health.router)
     app.include_router(state_machines.router)
     app.include_router(executions.router)
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)
+    app.include_router(functions.router)
 
 
 def _lifespan_hooks() -> list[LifespanHook]:
+    from api.routes.functions import serve_functions
     from workers.attachments import serve_attachments
 
-    return [lambda state: serve_attachments(state.settings, state.sessions)]
+    return [lambda state: serve_attachments(state.settings, state.sessions), serve_functions]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -3,6 +3,7 @@
 DefinitionError        400  every diagnostic listed
 InvalidRequest         400  malformed JSON, bad fields (also FastAPI's RequestValidationError)
 *NotFound              404
+InvokeError            its status (404, 413, 429 TooManyRequestsException, 500), X-Amzn-ErrorType header
 StateMachineExists     409
 Conflict               409
 PayloadTooLarge        413
@@ -22,8 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge, Unavailable
 from statemachine.errors import DefinitionError
 from stepline.registry.executions import ExecutionNotFound
+from stepline.registry.functions import FunctionExists, FunctionNotFound
 from stepline.registry.resources import ResourceNotFound
 from stepline.registry.state_machines import StateMachineExists, StateMachineNotFound
+from workers.functions.errors import InvokeError
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -90,7 +93,16 @@ def install(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
+    async def invoke_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InvokeError)
+        response = problem(exc.status, exc.code, exc.message)
+        response.headers["X-Amzn-ErrorType"] = exc.code
+        return response
+
     app.add_exception_handler(DefinitionError, definition_error)
+    app.add_exception_handler(InvokeError, invoke_error)
+    app.add_exception_handler(FunctionNotFound, handler(404, "Not found"))
+    app.add_exception_handler(FunctionExists, handler(409, "Conflict"))
     app.add_exception_handler(InvalidRequest, invalid_request)
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,0 +1,141 @@
+"""Request and response bodies for functions (camelCase JSON, Lambda's field names where it has them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from api.schemas import Schema
+
+FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+ENV_KEY = r"^[A-Za-z][A-Za-z0-9_]*$"
+RESERVED_ENV = frozenset(
+    {
+        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    }
+)  # fmt: skip
+"""Variables Lambda reserves: a function may not set them."""
+Runtime = Literal["python3.11", "nodejs20", "provided"]
+
+
+class FunctionCode(Schema):
+    """Exactly one of a base64 zip archive or a map of file names to their text."""
+
+    zip_file: str | None = None
+    files: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> FunctionCode:
+        if (self.zip_file is None) == (self.files is None):
+            raise ValueError("give exactly one of zipFile (base64) or files ({name: text})")
+        if self.files is not None and not self.files:
+            raise ValueError("files is empty")
+        return self
+
+
+def _check_environment(env: dict[str, str] | None) -> dict[str, str] | None:
+    if env is None:
+        return env
+    import re
+
+    for key in env:
+        if not re.match(ENV_KEY, key):
+            raise ValueError(f"environment variable name {key!r} must match {ENV_KEY}")
+        if key in RESERVED_ENV:
+            raise ValueError(f"environment variable {key} is reserved")
+    size = sum(len(k) + len(v) for k, v in env.items())
+    if size > 4096:
+        raise ValueError(f"environment variables take {size} bytes; the limit is 4096")
+    return env
+
+
+class FunctionConfigFields(Schema):
+    """Configuration shared by create and update (all optional for update)."""
+
+    handler: str | None = Field(default=None, min_length=1, max_length=128)
+    memory_size: int | None = Field(default=None, ge=128, le=10240)
+    timeout: int | None = Field(default=None, ge=1, le=900)
+    environment: dict[str, str] | None = None
+    ephemeral_storage: int | None = Field(default=None, ge=512, le=10240)
+    """/tmp size in MB."""
+    description: str | None = Field(default=None, max_length=256)
+    network: bool | None = None
+    """Give the function the host's network (off by default)."""
+    file_system_configs: list[dict[str, Any]] | None = None
+    db_proxies: list[str] | None = None
+
+    _env = field_validator("environment")(_check_environment)
+
+
+class FunctionCreate(FunctionConfigFields):
+    name: str = Field(pattern=FUNCTION_NAME)
+    runtime: Runtime
+    handler: str = Field(min_length=1, max_length=128)
+    code: FunctionCode
+
+
+class FunctionUpdate(FunctionConfigFields):
+    runtime: Runtime | None = None
+    code: FunctionCode | None = None
+
+
+class FunctionPublic(Schema):
+    function_name: str
+    function_arn: str
+    runtime: str
+    handler: str
+    version: str
+    code_sha256: str
+    code_size: int
+    memory_size: int
+    timeout: int
+    ephemeral_storage: int
+    environment: dict[str, str]
+    description: str
+    network: bool
+    file_system_configs: list[dict[str, Any]]
+    db_proxies: list[str]
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int = 0
+    revision_id: str | None = None
+    last_modified: datetime
+
+
+class FunctionList(Schema):
+    functions: list[FunctionPublic]
+    next_token: str | None = None
+
+
+class PublishVersion(Schema):
+    description: str | None = Field(default=None, max_length=256)
+
+
+class VersionList(Schema):
+    versions: list[FunctionPublic]
+
+
+class ConcurrencyUpdate(Schema):
+    reserved: int | None = Field(default=None, ge=0, le=100_000)
+    """None removes the reservation; 0 throttles every invocation."""
+    provisioned: int = Field(default=0, ge=0, le=1000)
+
+
+class Concurrency(Schema):
+    reserved: int | None
+    provisioned: int
+
+
+class LogEvent(Schema):
+    timestamp: datetime
+    request_id: str
+    message: str
+
+
+class LogList(Schema):
+    events: list[LogEvent]

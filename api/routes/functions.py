@@ -1,0 +1,144 @@
+"""Routes for functions (thin: schema in, use case or runtime call, schema out) and the lifespan hook
+that runs the function runtime inside the API process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response, status
+
+from api import function_schemas as schemas
+from api.deps import SessionDep, StateDep
+from api.services import functions as use_cases
+from api.services.errors import Unavailable
+from api.state import AppState
+from stepline.registry import functions as registry
+from workers.functions.service import FunctionService
+
+router = APIRouter(prefix="/v1/functions", tags=["functions"])
+
+
+@asynccontextmanager
+async def serve_functions(state: AppState) -> AsyncIterator[None]:
+    """Lifespan hook: the runtime for invocations (and for synchronous executions' Task states)."""
+    async with FunctionService(
+        state.settings, sessions=state.sessions, metrics_registry=state.metrics.registry
+    ) as svc:
+        state.function_invoker = svc
+        try:
+            yield
+        finally:
+            state.function_invoker = None
+
+
+def get_runtime(state: StateDep) -> FunctionService:
+    runtime = state.function_invoker
+    if not isinstance(runtime, FunctionService):
+        raise Unavailable("the function runtime is not running in this API process")
+    return runtime
+
+
+RuntimeDep = Annotated[FunctionService, Depends(get_runtime)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_function(
+    body: schemas.FunctionCreate, session: SessionDep, runtime: RuntimeDep
+) -> schemas.FunctionPublic:
+    return await use_cases.create_function(session, runtime.code, body)
+
+
+@router.get("")
+async def list_functions(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100, next_token: str | None = None
+) -> schemas.FunctionList:
+    return await use_cases.list_functions(session, limit, next_token)
+
+
+@router.get("/{name}")
+async def get_function(
+    name: str, session: SessionDep, qualifier: str | None = None
+) -> schemas.FunctionPublic:
+    return await use_cases.get_function(session, name, qualifier)
+
+
+@router.put("/{name}")
+async def update_function(
+    name: str,
+    body: schemas.FunctionUpdate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> schemas.FunctionPublic:
+    updated = await use_cases.update_function(session, runtime.code, name, body)
+    background.add_task(runtime.forget, name, retire=True)
+    return updated
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_function(
+    name: str, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
+) -> Response:
+    await registry.delete_function(session, name)
+    background.add_task(runtime.forget, name, retire=True)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{name}/versions", status_code=status.HTTP_201_CREATED)
+async def publish_version(
+    name: str, session: SessionDep, body: schemas.PublishVersion | None = None
+) -> schemas.FunctionPublic:
+    return await use_cases.publish_version(session, name, body or schemas.PublishVersion())
+
+
+@router.get("/{name}/versions")
+async def list_versions(name: str, session: SessionDep) -> schemas.VersionList:
+    return await use_cases.list_versions(session, name)
+
+
+@router.put("/{name}/concurrency")
+async def set_concurrency(
+    name: str, body: schemas.ConcurrencyUpdate, session: SessionDep, runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> schemas.Concurrency:  # fmt: skip
+    result = await use_cases.set_concurrency(session, name, body)
+    background.add_task(runtime.provision, name)
+    return result
+
+
+@router.post("/{name}/invocations")
+async def invoke_function(
+    name: str, request: Request, runtime: RuntimeDep, qualifier: str | None = None,
+    x_invocation_type: Annotated[str, Header()] = "RequestResponse",
+    x_amz_log_type: Annotated[str | None, Header()] = None,
+) -> Response:  # fmt: skip
+    """The body is the event; the response body is the function's payload, untouched."""
+    result = await runtime.invoke(
+        name, await request.body(), qualifier=qualifier, invocation_type=x_invocation_type
+    )
+    headers = {"X-Amz-Executed-Version": result.executed_version, "X-Amzn-RequestId": result.request_id}
+    if result.function_error is not None:
+        headers["X-Amz-Function-Error"] = result.function_error
+    if x_amz_log_type == "Tail" and result.log_result:
+        headers["X-Amz-Log-Result"] = result.log_result
+    media_type = "application/json" if result.status_code == 200 else None
+    return Response(result.payload, status_code=result.status_code, headers=headers, media_type=media_type)
+
+
+@router.get("/{name}/logs")
+async def read_logs(
+    name: str, session: SessionDep, runtime: RuntimeDep,
+    request_id: Annotated[str | None, Query(alias="requestId")] = None,
+    since: datetime | None = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> schemas.LogList:  # fmt: skip
+    await registry.get_function(session, name)
+    await runtime.logs.flush()
+    rows = await registry.read_logs(session, name, request_id=request_id, since=since, limit=limit)
+    return schemas.LogList(
+        events=[
+            schemas.LogEvent(timestamp=r.timestamp, request_id=r.request_id, message=r.message) for r in rows
+        ]
+    )

@@ -1,0 +1,138 @@
+"""Function use cases: store the code, write the registry, tell the runtime what changed.
+
+Code is checked and stored (content-addressed) before the registry row is written, so a broken
+package is a 400 and never a half-created function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api import function_schemas as schemas
+from api.services.errors import InvalidRequest
+from stepline.registry import functions as registry
+from workers.functions.codestore import CodeStore, InvalidCode, StoredCode, decode_zip, zip_files
+from workers.functions.config import function_arn
+
+LIST_LIMIT = 100
+
+
+def public(row: registry.Function | registry.FunctionVersion) -> schemas.FunctionPublic:
+    """The API view of ``$LATEST`` (a ``Function``) or of a published version."""
+    if isinstance(row, registry.Function):
+        name, version, extra = (
+            row.name,
+            registry.LATEST,
+            {
+                "reserved_concurrency": row.reserved_concurrency,
+                "provisioned_concurrency": row.provisioned_concurrency,
+                "revision_id": row.revision_id,
+                "last_modified": row.last_modified,
+            },
+        )
+    else:
+        name, version, extra = row.function_name, str(row.version), {"last_modified": row.created_at}
+    return schemas.FunctionPublic(
+        function_name=name,
+        function_arn=function_arn(name, None if version == registry.LATEST else version),
+        version=version,
+        **{field: getattr(row, field) for field in registry.SETTINGS_FIELDS},
+        **extra,
+    )
+
+
+def store_code(code: schemas.FunctionCode, store: CodeStore, runtime: str, handler: str) -> StoredCode:
+    """Check and store a package; problems are a 400 naming the field."""
+    try:
+        data = decode_zip(code.zip_file) if code.zip_file is not None else zip_files(code.files or {})
+        stored = store.put(data)
+    except InvalidCode as exc:
+        raise InvalidRequest(str(exc), [{"location": "/code", "message": str(exc)}]) from None
+    check_package(stored, runtime, handler)
+    return stored
+
+
+def check_package(stored: StoredCode, runtime: str, handler: str) -> None:
+    """What Lambda checks before accepting a package (the handler module is only found at INIT)."""
+    problems: list[dict[str, Any]] = []
+    if runtime == "provided":
+        bootstrap = stored.path / "bootstrap"
+        if not bootstrap.is_file():
+            problems.append({"location": "/code", "message": "the provided runtime needs a 'bootstrap' file"})
+    elif "." not in handler.strip(".") or handler.startswith(".") or handler.endswith("."):
+        what = "module.function" if runtime.startswith("python") else "file.export"
+        problems.append({"location": "/handler", "message": f"handler {handler!r} must look like {what}"})
+    if problems:
+        raise InvalidRequest("; ".join(f"{p['location']}: {p['message']}" for p in problems), problems)
+
+
+def _settings_fields(body: schemas.FunctionConfigFields) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if k in registry.SETTINGS_FIELDS and v is not None
+    }
+
+
+async def create_function(
+    session: AsyncSession, store: CodeStore, body: schemas.FunctionCreate
+) -> schemas.FunctionPublic:
+    stored = store_code(body.code, store, body.runtime, body.handler)
+    fields = _settings_fields(body) | {"code_sha256": stored.sha256, "code_size": stored.size}
+    row = await registry.create_function(session, body.name, registry.FunctionSettings(**fields))
+    return public(row)
+
+
+async def update_function(
+    session: AsyncSession, store: CodeStore, name: str, body: schemas.FunctionUpdate
+) -> schemas.FunctionPublic:
+    current = await registry.get_function(session, name, for_update=True)
+    changes = _settings_fields(body)
+    runtime = changes.get("runtime", current.runtime)
+    handler = changes.get("handler", current.handler)
+    if body.code is not None:
+        stored = store_code(body.code, store, runtime, handler)
+        changes |= {"code_sha256": stored.sha256, "code_size": stored.size}
+    elif "runtime" in changes or "handler" in changes:
+        code = StoredCode(current.code_sha256, current.code_size, store.path(current.code_sha256))
+        check_package(code, runtime, handler)
+    return public(await registry.update_function(session, name, changes))
+
+
+async def get_function(session: AsyncSession, name: str, qualifier: str | None) -> schemas.FunctionPublic:
+    if qualifier in (None, registry.LATEST):
+        return public(await registry.get_function(session, name))
+    versions = {str(v.version): v for v in await registry.list_versions(session, name)}
+    if qualifier not in versions:
+        raise registry.FunctionNotFound(name, qualifier)
+    return public(versions[qualifier])
+
+
+async def list_functions(session: AsyncSession, limit: int, next_token: str | None) -> schemas.FunctionList:
+    rows = await registry.list_functions(session, limit, next_token)
+    token = rows[-1].name if len(rows) == limit else None
+    return schemas.FunctionList(functions=[public(r) for r in rows], next_token=token)
+
+
+async def publish_version(
+    session: AsyncSession, name: str, body: schemas.PublishVersion
+) -> schemas.FunctionPublic:
+    return public(await registry.publish_version(session, name, body.description))
+
+
+async def list_versions(session: AsyncSession, name: str) -> schemas.VersionList:
+    latest = await registry.get_function(session, name)
+    published = await registry.list_versions(session, name)
+    return schemas.VersionList(versions=[public(latest), *(public(v) for v in published)])
+
+
+async def set_concurrency(
+    session: AsyncSession, name: str, body: schemas.ConcurrencyUpdate
+) -> schemas.Concurrency:
+    if body.reserved is not None and body.provisioned > body.reserved:
+        message = "provisioned concurrency cannot exceed reserved concurrency"
+        raise InvalidRequest(message, [{"location": "/provisioned", "message": message}])
+    row = await registry.set_concurrency(session, name, body.reserved, body.provisioned)
+    return schemas.Concurrency(reserved=row.reserved_concurrency, provisioned=row.provisioned_concurrency)

@@ -1,0 +1,12 @@
+"""The function runtime: Lambda-style functions in bubblewrap sandboxes from a warm pool.
+
+``FunctionService`` (service.py) is the entry point; below it: ``pool`` (warm environments and
+concurrency), ``environment`` (one sandbox and its lifecycle), ``runtime_api`` (the Runtime API the
+bootstraps talk to), ``sandbox`` and ``cgroups`` (isolation and limits), ``slots`` (limits across
+worker processes), ``codestore``, ``logs``, ``metrics``. The bootstraps that run inside the sandbox
+live in ``bootstrap/``.
+"""
+
+from workers.functions.service import FunctionService, InvocationResult
+
+__all__ = ["FunctionService", "InvocationResult"]
