@@ -34,7 +34,6 @@ from typing import Any, Final
 
 from jsonata import jsonata as jsonata_engine
 from jsonata.jexception import JException
-from jsonata.utils import Utils
 
 from statemachine import jsonata_functions
 from statemachine.errors import StatesError
@@ -198,11 +197,16 @@ class _Scope:
         if value is not _MISSING:
             return value
         if name == "states":
-            return self._states
-        value = self._variables.get(name, _MISSING)
-        if value is _MISSING:
-            return default
-        return Utils.NULL_VALUE if value is None else value  # a null variable is not undefined
+            value = self._states
+        else:
+            value = self._variables.get(name, _MISSING)
+            if value is _MISSING:
+                return default
+        # JSON nulls must reach the engine as its null marker (None means undefined to it);
+        # converted once per evaluation, and only the names the expression uses.
+        value = jsonata_functions.to_engine(value)
+        self._local[name] = value
+        return value
 
     def __setitem__(self, name: str, value: Any) -> None:
         self._local[name] = value

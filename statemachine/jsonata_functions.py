@@ -63,6 +63,33 @@ def to_json(value: Any) -> JSON:
     raise TypeError(f"unsupported result type {type(value).__name__}")
 
 
+def to_engine(value: JSON) -> Any:
+    """A JSON value as the engine expects it: nulls in arrays (and a top-level null) become its
+    null marker, since it reads None as *undefined*. Returns ``value`` itself when nothing changes,
+    so the common case copies nothing."""
+    if value is None:
+        return Utils.NULL_VALUE
+    if isinstance(value, dict):
+        changed: dict[str, Any] | None = None
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                converted = to_engine(item)
+                if converted is not item:
+                    changed = changed if changed is not None else dict(value)
+                    changed[key] = converted
+        return value if changed is None else changed
+    if isinstance(value, list):
+        replaced: list[Any] | None = None
+        for index, item in enumerate(value):
+            if item is None or isinstance(item, dict | list):
+                converted = to_engine(item)
+                if converted is not item:
+                    replaced = replaced if replaced is not None else list(value)
+                    replaced[index] = converted
+        return value if replaced is None else replaced
+    return value
+
+
 def _number(function: str, value: JSON, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
         raise FunctionError(f"{function}: the {what} must be an integer, but was {json.dumps(value)}")

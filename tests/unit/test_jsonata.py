@@ -350,3 +350,29 @@ def test_shuffle_draws_from_the_injected_random_source() -> None:
     assert run("$shuffle([1, 2, 3, 4, 5])", bindings(random=lambda: 0.999)) == [1, 2, 3, 4, 5]
     assert run("$shuffle([null, 'a'])", bindings(random=lambda: 0.0)) == ["a", None]
     assert run("$shuffle(7)") == [7]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$map($list, function($x){$x})", [None, 1]),
+        ("$list.$string()", ["null", "1"]),
+        ("$count($list)", 2),
+        ("$list[0] = null", True),
+        ("$states.input.rows.$string()", ["null", "2"]),
+        ("$deep.inner[0]", None),
+        ("$deep.inner", [None]),
+    ],
+)
+def test_nulls_inside_arrays_stay_null_not_undefined(text: str, expected: JSON) -> None:
+    bound = bindings(
+        states={"input": {"rows": [None, 2]}},
+        variables={"list": [None, 1], "deep": {"inner": [None]}},
+    )
+    assert run(text, bound) == expected
+
+
+def test_null_conversion_leaves_the_callers_values_alone() -> None:
+    variables: dict[str, JSON] = {"list": [None, {"a": [None]}]}
+    run("$map($list, function($x){$x})", bindings(variables=variables))
+    assert variables == {"list": [None, {"a": [None]}]}
