@@ -6,6 +6,7 @@ whatever it still cannot compile raises ``CompileError`` naming the JSON locatio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ from statemachine.paths import Path, parse_path, parse_reference_path
 from statemachine.templates import Template, compile_template, compile_value
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+FUNCTION_ARN = re.compile(r"arn:[\w-]+:lambda:[\w-]*:\d*:function:[\w-]+(:[\w$-]+)?")
+"""``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]``."""
 _ROOT = parse_path("$")
 
 
@@ -201,7 +204,8 @@ def _task(
         **common,
         **io,
         resource=resource,
-        integration=resource.startswith(LAMBDA_INVOKE),
+        integration=resource == LAMBDA_INVOKE,
+        supported=resource == LAMBDA_INVOKE or FUNCTION_ARN.fullmatch(resource) is not None,
         parameters=_template(spec, "Parameters") if jsonpath else None,
         arguments=None if jsonpath else _jsonata_field(spec, "Arguments"),
         timeout_seconds=timeout,

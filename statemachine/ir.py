@@ -106,6 +106,8 @@ class Task(StateBase):
     """``Resource``."""
     integration: bool
     """True for ``arn:aws:states:::lambda:invoke`` (the service integration), False for a function ARN."""
+    supported: bool = True
+    """False for any other resource (other AWS services, activities, ``.waitForTaskToken``)."""
     parameters: Template | None = None
     """``Parameters``."""
     arguments: JSONataTemplate | None = None

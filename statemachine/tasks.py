@@ -28,6 +28,11 @@ async def run_task(
     state: ir.Task, raw: JSON, frame: Frame, ctx: StateContext
 ) -> tuple[JSON, dict[str, JSON] | None]:
     """Run a Task state's I/O processing around one invocation; returns (output, assignedVariables)."""
+    if not state.supported:
+        raise runtime_fault(
+            f"The resource '{state.resource}' is not supported: Task states invoke Lambda functions "
+            "(a function ARN or arn:aws:states:::lambda:invoke)."
+        )
     jsonata = state.query_language == "JSONata"
     if jsonata:
         env = dataflow.bindings(frame, ctx, raw)
