@@ -134,7 +134,8 @@ async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | Non
         raise _located(fault, state, frame, entered, entered_prev) from None
     except asyncio.CancelledError:
         if isinstance(state, (ir.Task, ir.Wait, ir.Map, ir.Parallel)):
-            frame.record(f"{kind}StateAborted")
+            with contextlib.suppress(StatesError):  # the cancellation must propagate, whatever happens
+                frame.record(f"{kind}StateAborted")
         raise
     except StatesError:
         if frame.in_parallel and isinstance(state, ir.Task):
