@@ -76,7 +76,8 @@ def _string(function: str, value: JSON, what: str) -> str:
 
 def _array(function: str, value: JSON, what: str) -> list[JSON]:
     _expect(function, value, list, "an array", what)
-    return list(value)
+    items: list[JSON] = value
+    return items
 
 
 def _integer(function: str, value: JSON, what: str) -> int:
@@ -94,8 +95,9 @@ def _rounded(function: str, value: JSON, what: str) -> int:
         return value
     if not math.isfinite(value):
         fail(function, f"the {what} must be a finite number")
-    rounded: int = math.floor(value + 0.5)
-    return rounded
+    number: float = value
+    floor = math.floor(number)
+    return floor + 1 if number - floor >= 0.5 else floor  # exact, unlike floor(number + 0.5)
 
 
 def json_key(value: JSON) -> object:

@@ -243,6 +243,9 @@ def test_functions_return_what_aws_returned(text: str, data: JSON, expected: JSO
         ("States.StringSplit($, '')", "abc", ["abc"]),
         ("States.StringSplit($, ',')", "", []),
         ("States.MathAdd(2147483647, 0)", None, 2147483647),
+        ("States.MathAdd($, 0)", 0.49999999999999994, 0),  # Java's Math.round, not floor(x + 0.5)
+        ("States.MathAdd($, 0)", 2.5, 3),
+        ("States.MathAdd($, 0)", -2.5, -2),
         ("States.MathAdd(-2147483648, -1)", None, -2147483649),
     ],
 )
