@@ -1,0 +1,125 @@
+"""The Runtime API server's HTTP handling, fed bytes directly (no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from workers.functions.runtime_api import RuntimeConnection
+
+API = "/2018-06-01/runtime"
+
+
+class Recorder(asyncio.Transport):
+    """A transport that keeps what is written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+class Handler:
+    """A RuntimeHandler that records calls and accepts request id ``r1`` only."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.waiting: RuntimeConnection | None = None
+
+    def next_invocation(self, conn: RuntimeConnection) -> None:
+        self.calls.append(("next",))
+        self.waiting = conn
+
+    def invocation_response(self, request_id: str, body: bytes) -> int:
+        self.calls.append(("response", request_id, body.decode()))
+        return 202 if request_id == "r1" else 400
+
+    def invocation_error(self, request_id: str, error_type: str | None, body: bytes) -> int:
+        self.calls.append(("error", request_id, error_type or "", body.decode()))
+        return 202
+
+    def init_error(self, error_type: str | None, body: bytes) -> int:
+        self.calls.append(("init", error_type or "", body.decode()))
+        return 202
+
+
+def connect() -> tuple[RuntimeConnection, Handler, Recorder]:
+    handler = Handler()
+    conn = RuntimeConnection(handler)
+    transport = Recorder()
+    conn.connection_made(transport)
+    return conn, handler, transport
+
+
+def request(method: str, path: str, body: bytes = b"", headers: str = "") -> bytes:
+    return (
+        f"{method} {API}{path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+def test_next_waits_until_an_event_is_sent_with_lambda_headers() -> None:
+    conn, handler, transport = connect()
+    conn.data_received(request("GET", "/invocation/next"))
+    assert handler.calls == [("next",)] and transport.written == b""
+    conn.send_event("r1", 1700000000000, "arn:aws:lambda:us-east-1:0:function:f", b'{"a":1}')
+    text = transport.written.decode()
+    assert text.startswith("HTTP/1.1 200 OK\r\n")
+    assert "Lambda-Runtime-Aws-Request-Id: r1\r\n" in text
+    assert "Lambda-Runtime-Deadline-Ms: 1700000000000\r\n" in text
+    assert "Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:0:function:f\r\n" in text
+    assert text.endswith('Content-Length: 7\r\n\r\n{"a":1}')
+
+
+@pytest.mark.parametrize("split", [1, 7, 30, 1000], ids=["bytewise", "small", "mid", "whole"])
+def test_requests_split_across_reads_are_reassembled(split: int) -> None:
+    conn, handler, transport = connect()
+    data = request("POST", "/invocation/r1/response", b'{"ok": true}') + request("GET", "/invocation/next")
+    for i in range(0, len(data), split):
+        conn.data_received(data[i : i + split])
+    assert handler.calls == [("response", "r1", '{"ok": true}'), ("next",)]
+    assert transport.written.startswith(b"HTTP/1.1 202 Accepted\r\n")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected_call", "status"),
+    [
+        (request("POST", "/invocation/r1/error", b"{}", "Lambda-Runtime-Function-Error-Type: Oops\r\n"),
+         ("error", "r1", "Oops", "{}"), b"202"),
+        (request("POST", "/init/error", b"{}", "Lambda-Runtime-Function-Error-Type: Runtime.X\r\n"),
+         ("init", "Runtime.X", "{}"), b"202"),
+        (request("POST", "/invocation/zz/response", b"1"), ("response", "zz", "1"), b"400"),
+        (request("GET", "/unknown"), None, b"404"),
+    ],
+    ids=["error", "init-error", "unknown-request-id", "unknown-path"],
+)  # fmt: skip
+def test_routes(raw: bytes, expected_call: tuple[str, ...] | None, status: bytes) -> None:
+    conn, handler, transport = connect()
+    conn.data_received(raw)
+    assert handler.calls == ([expected_call] if expected_call else [])
+    assert transport.written.split(b" ")[1] == status
+
+
+def test_expect_continue_is_answered_before_the_body() -> None:
+    conn, handler, transport = connect()
+    head = request("POST", "/invocation/r1/response", b"12", "Expect: 100-continue\r\n")
+    conn.data_received(head[:-2])
+    assert transport.written == b"HTTP/1.1 100 Continue\r\n\r\n"
+    conn.data_received(head[-2:])
+    assert handler.calls == [("response", "r1", "12")]
+
+
+def test_chunked_bodies_are_refused_and_the_connection_closed() -> None:
+    conn, _, transport = connect()
+    conn.data_received(b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert b" 413 " in transport.written and transport.closed
