@@ -74,7 +74,13 @@ class EnvironmentPool:
 
     @property
     def size(self) -> int:
+        """Live environments (idle, busy or starting)."""
         return len(self._all)
+
+    @property
+    def run_dir(self) -> Path:
+        """Where the environments' Runtime API sockets live."""
+        return self._run_dir
 
     def start_reaper(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever(), name="stepline-env-reaper")

@@ -8,9 +8,9 @@ exits with the bootstrap's status.
 
 from __future__ import annotations
 
-import socket as _socket
 import os
 import select
+import socket
 import sys
 
 SOCKET = "/run/lambda/runtime.sock"
@@ -18,8 +18,8 @@ SOCKET = "/run/lambda/runtime.sock"
 
 def main() -> None:
     host, _, port = os.environ["AWS_LAMBDA_RUNTIME_API"].partition(":")
-    listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-    listener.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, int(port)))
     listener.listen(16)
     child = os.fork()
@@ -30,7 +30,7 @@ def main() -> None:
         except OSError as exc:
             os.write(2, f"cannot run {sys.argv[1]}: {exc}\n".encode())
             os._exit(127)
-    pairs: dict[int, tuple[_socket.socket, _socket.socket]] = {}
+    pairs: dict[int, tuple[socket.socket, socket.socket]] = {}
     while True:
         pid, status = os.waitpid(child, os.WNOHANG)
         if pid:
@@ -39,7 +39,7 @@ def main() -> None:
         for sock in readable:
             if sock is listener:
                 client, _ = listener.accept()
-                upstream = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+                upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 upstream.connect(SOCKET)
                 pairs[client.fileno()] = (client, upstream)
                 pairs[upstream.fileno()] = (upstream, client)
