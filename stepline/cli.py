@@ -18,11 +18,19 @@ def conformance(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here.")] = None,
     only: Annotated[str | None, typer.Option(help="Run only cases whose id contains this text.")] = None,
     quiet: Annotated[bool, typer.Option(help="Do not print each failing case's difference.")] = False,
+    api_url: Annotated[
+        str | None, typer.Option("--api", help="Run end to end through the Stepline API at this URL.")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="STEPLINE_API_TOKEN", help="Bearer token for --api.")
+    ] = None,
 ) -> None:
-    """Run ASL conformance cases through the local host and report what differs."""
+    """Run ASL conformance cases through the local host (or a running API) and report what differs."""
     from stepline.conformance.cli import run_conformance
 
-    raise typer.Exit(run_conformance(directory, json_out=json_out, only=only, quiet=quiet))
+    raise typer.Exit(
+        run_conformance(directory, json_out=json_out, only=only, quiet=quiet, api_url=api_url, token=token)
+    )
 
 
 @app.command()

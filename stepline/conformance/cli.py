@@ -1,4 +1,4 @@
-"""``stepline conformance DIR``: run every case of a corpus directory and report."""
+"""``stepline conformance DIR [--api URL]``: run every case of a corpus directory and report."""
 
 from __future__ import annotations
 
@@ -6,13 +6,24 @@ import asyncio
 import sys
 from pathlib import Path
 
+import httpx
+
 from stepline.conformance.cases import CaseFormatError, load_cases
 from stepline.conformance.report import print_report, write_json
 from stepline.conformance.runner import run_cases
 
 
-def run_conformance(directory: Path, *, json_out: Path | None, only: str | None, quiet: bool) -> int:
-    """Exit code: 0 when every case passed, 1 when some failed, 2 when the corpus is unreadable."""
+def run_conformance(
+    directory: Path,
+    *,
+    json_out: Path | None,
+    only: str | None,
+    quiet: bool,
+    api_url: str | None = None,
+    token: str | None = None,
+) -> int:
+    """Exit code: 0 when every case passed, 1 when some failed, 2 when the corpus is unreadable (or
+    the API at ``api_url``, which runs the cases end to end when given, cannot be reached)."""
     try:
         cases = load_cases(directory, only)
     except CaseFormatError as exc:
@@ -21,7 +32,16 @@ def run_conformance(directory: Path, *, json_out: Path | None, only: str | None,
     if not cases:
         print(f"error: no cases in {directory}" + (f" matching {only!r}" if only else ""), file=sys.stderr)
         return 2
-    results = asyncio.run(run_cases(cases))
+    if api_url is None:
+        results = asyncio.run(run_cases(cases))
+    else:
+        from stepline.conformance.remote import run_remote
+
+        try:
+            results = asyncio.run(run_remote(cases, api_url, token=token))
+        except httpx.TransportError as exc:
+            print(f"error: cannot reach the API at {api_url}: {exc}", file=sys.stderr)
+            return 2
     print_report(results, sys.stdout, quiet=quiet)
     if json_out is not None:
         try:

@@ -1,0 +1,75 @@
+"""The product in one process for end-to-end runs: the API over HTTP and a worker whose Task states
+invoke functions through the sandboxed function runtime.
+
+``stepline dev`` runs the same pieces, but its worker gets its function runtime from
+``workers.main.function_runtime``; this wires ``workers.functions.FunctionService`` in directly, so
+the corpus' function cases run through bubblewrap whatever that hook provides. Both the API's and
+the worker's runtime use ``settings.data_dir``, where the API stores the code the worker runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import uvicorn
+from temporalio.client import Client
+
+from stepline.embedded import free_port
+from stepline.registry.database import create_engine, session_maker
+from stepline.settings import Settings
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without signal handlers: its owner stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        yield
+
+
+@contextlib.asynccontextmanager
+async def function_worker(settings: Settings, client: Client | None = None) -> AsyncIterator[None]:
+    """A worker on ``settings.temporal.task_queue`` whose Task states run real sandboxed functions."""
+    from workers.activities import Activities
+    from workers.functions.service import FunctionService
+    from workers.worker import build_worker
+
+    client = client or await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
+    engine = create_engine(settings.database.url.get_secret_value(), settings.database.pool_size)
+    try:
+        sessions = session_maker(engine)
+        # No configuration cache: a function registered a moment ago through the API is found at once.
+        async with FunctionService(settings, sessions=sessions, config_cache_seconds=0.0) as runtime:
+            async with build_worker(client, settings.temporal.task_queue, Activities(sessions, runtime)):
+                yield
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def api_server(settings: Settings) -> AsyncIterator[str]:
+    """The API on a free loopback port (uvicorn, lifespan entered); yields its base URL."""
+    from api.app import create_app
+
+    port = free_port()
+    server = _Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()
+                raise RuntimeError("the API stopped before it started listening")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
+
+
+@contextlib.asynccontextmanager
+async def stack(settings: Settings, client: Client | None = None) -> AsyncIterator[str]:
+    """API + function worker against ``settings`` (a migrated database, a reachable Temporal)."""
+    async with function_worker(settings, client), api_server(settings) as url:
+        yield url
