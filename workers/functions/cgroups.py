@@ -1,7 +1,8 @@
 """Memory and process limits for sandboxes through cgroups (v2 or v1), where the worker may write them.
 
-Each environment gets its own group; the sandbox's first process is moved into it before it runs
-any code (bubblewrap waits on ``--block-fd``), so everything it forks inherits the limits. Where no
+Each environment gets its own group and the sandbox is in it before it runs any code, so
+everything it forks inherits the limits: with v1 the spawning thread enters the group for the
+spawn (``entered_by_thread``); with v2 bubblewrap waits on ``--block-fd`` until its child is moved. Where no
 cgroup hierarchy is writable, ``detect`` returns None and the bootstrap applies RLIMIT_AS itself.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,15 @@ class CgroupDriver:
     version: int
     memory_root: Path
     pids_root: Path
+
+    def remove_stale(self) -> None:
+        """Delete groups left by workers that are gone (names start with the worker's pid)."""
+        for root in {self.memory_root, self.pids_root}:
+            for group in root.iterdir():
+                pid = group.name.split("-", 1)[0]
+                if group.is_dir() and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                    with contextlib.suppress(OSError):
+                        group.rmdir()
 
     def create(self, name: str, memory_bytes: int, pids_max: int) -> Cgroup:
         """A new group with the limits applied (no process in it yet)."""
@@ -57,6 +69,24 @@ class Cgroup:
         (self.memory / "cgroup.procs").write_text(str(pid))
         if self.pids != self.memory:
             (self.pids / "cgroup.procs").write_text(str(pid))
+
+    @contextlib.contextmanager
+    def entered_by_thread(self) -> Iterator[None]:
+        """Put the calling thread in the group while the block runs (cgroup v1 only).
+
+        v1 places threads, not processes, and a child starts where the thread that forked it is:
+        a sandbox spawned inside this block is in the group from its first instruction, with no
+        round trip to move it there afterwards.
+        """
+        tid = threading.get_native_id()
+        home = _thread_home(tid)
+        for directory in (self.memory, self.pids):
+            (directory / "tasks").write_text(str(tid))
+        try:
+            yield
+        finally:
+            for tasks in home:
+                tasks.write_text(str(tid))
 
     def oom_killed(self) -> bool:
         """Whether the kernel killed a process here for exceeding the memory limit."""
@@ -93,11 +123,28 @@ class Cgroup:
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid), signal.SIGKILL)
 
-    def remove(self) -> None:
-        """Delete the group (after its processes are gone)."""
+    def remove(self) -> bool:
+        """Delete the group; False while processes remain in it."""
+        done = True
         for path in {self.memory, self.pids}:
-            with contextlib.suppress(OSError):
+            try:
                 path.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                done = False
+        return done
+
+
+def _thread_home(tid: int) -> list[Path]:
+    """The v1 ``tasks`` files of the thread's memory and pids groups (to return to)."""
+    home: list[Path] = []
+    for line in Path(f"/proc/self/task/{tid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in ("memory", "pids"):
+            if controller in controllers.split(","):
+                home.append(ROOT / controller / path.lstrip("/") / "tasks")
+    return home
 
 
 def detect(prefix: str) -> CgroupDriver | None:

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,9 +59,11 @@ class Environment:
     """A sandbox running one function version; at most one invocation at a time."""
 
     def __init__(
-        self, config: FunctionConfig, env_id: str, run_dir: Path, bwrap: str, cgroups: CgroupDriver | None
-    ) -> None:
+        self, config: FunctionConfig, env_id: str, run_dir: Path, bwrap: str, cgroups: CgroupDriver | None,
+        spawner: Executor,
+    ) -> None:  # fmt: skip
         self.config = config
+        self._spawner = spawner
         self.env_id = env_id
         self._run_dir = run_dir / env_id
         self._bwrap = bwrap
@@ -101,14 +104,14 @@ class Environment:
         else:
             rlimit_as = memory + 256 * 1024 * 1024
         info_r, info_w = os.pipe()
-        block = os.pipe() if cgroup is not None else None
+        block = os.pipe() if cgroup is not None and cgroup.version == 2 else None
         argv = sandbox.bwrap_argv(
             self._bwrap, self.config, self._run_dir, attachments,
             sandbox.runtime_command(self.config, rlimit_as),
             info_fd=info_w, block_fd=block[0] if block else None,
         )  # fmt: skip
         try:
-            self._proc = await sandbox.spawn(argv, info_r, info_w, block, cgroup)
+            self._proc = await sandbox.spawn(argv, info_r, info_w, block, cgroup, self._spawner)
         except BaseException:
             await self.close()
             raise
@@ -144,7 +147,10 @@ class Environment:
             with contextlib.suppress(OSError):
                 os.close(proc.output_fd)
             if proc.cgroup is not None:
-                proc.cgroup.remove()
+                for _ in range(50):  # the namespace's last processes may still be exiting
+                    if proc.cgroup.remove():
+                        break
+                    await asyncio.sleep(0.02)
             self._proc = None
         if self._server is not None:
             self._server.close()

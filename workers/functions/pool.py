@@ -14,6 +14,7 @@ import itertools
 import os
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,8 @@ class EnvironmentPool:
         self._prefix = f"{os.getpid()}-{int(time.time() * 1000) % 10**9}"
         self._reaper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
+        """One thread spawns every sandbox (it may step into a sandbox's cgroup to do so)."""
 
     @property
     def size(self) -> int:
@@ -137,6 +140,7 @@ class EnvironmentPool:
                 await self._reaper
         await asyncio.gather(*(self._close(env) for env in list(self._all)))
         self._versions.clear()
+        self._spawner.shutdown(wait=False)
 
     # internals ------------------------------------------------------------------------------
 
@@ -156,7 +160,7 @@ class EnvironmentPool:
         if len(self._all) >= self._max_environments:
             self._evict_one()
         env_id = f"{self._prefix}-{next(self._ids)}"
-        env = Environment(config, env_id, self._run_dir, self._bwrap, self._cgroups)
+        env = Environment(config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner)
         self._all.add(env)
         try:
             await env.start(await self._attachments(config))

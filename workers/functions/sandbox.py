@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,18 +165,29 @@ class SandboxProcess:
 
 
 async def spawn(
-    argv: list[str], info_r: int, info_w: int, block: tuple[int, int] | None, cgroup: Cgroup | None
-) -> SandboxProcess:
-    """Start bubblewrap; move its child into the cgroup before it runs anything; return the handle.
+    argv: list[str], info_r: int, info_w: int, block: tuple[int, int] | None, cgroup: Cgroup | None,
+    spawner: Executor,
+) -> SandboxProcess:  # fmt: skip
+    """Start bubblewrap with the sandbox inside ``cgroup`` from its start; return the handle.
 
-    ``Popen`` without ``preexec_fn`` uses vfork, so spawning costs the same however big the worker is.
+    ``Popen`` without ``preexec_fn`` uses vfork, so spawning costs the same however big the worker
+    is. It runs on ``spawner``, a thread of its own, which may enter the cgroup for the spawn (v1);
+    otherwise (v2) bubblewrap's child waits on ``block`` until it has been moved.
     """
     out_r, out_w = os.pipe()
     pass_fds = [info_w] + ([block[0]] if block else [])
-    try:
-        process = subprocess.Popen(  # noqa: ASYNC220 (vfork: returns in about a millisecond)
-            argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=pass_fds, close_fds=True
+
+    def launch() -> subprocess.Popen[bytes]:
+        inside = (
+            cgroup.entered_by_thread() if cgroup is not None and block is None else contextlib.nullcontext()
         )
+        with inside:
+            return subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=pass_fds, close_fds=True
+            )
+
+    try:
+        process = await asyncio.get_running_loop().run_in_executor(spawner, launch)
     except BaseException:
         os.close(out_r)
         raise
@@ -187,9 +199,8 @@ async def spawn(
     try:
         info = await _read_info(info_r)
         child_pid = int(str(info["child-pid"]))
-        if cgroup is not None:
+        if cgroup is not None and block:
             cgroup.add(child_pid)
-        if block:
             os.write(block[1], b"1")
     except BaseException:
         process.kill()

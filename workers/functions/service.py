@@ -111,6 +111,8 @@ class FunctionService:
         self._stack.callback(slots.close)
         run_dir = Path(self._stack.enter_context(_temporary_directory()))
         driver = cgroups.detect("stepline")
+        if driver is not None:
+            driver.remove_stale()
         self.pool = EnvironmentPool(
             run_dir=run_dir, bwrap=self.settings.sandbox.bwrap_path, cgroups=driver, slots=slots,
             attachments=self._attachments, idle_seconds=self.settings.sandbox.idle_seconds,
