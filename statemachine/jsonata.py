@@ -43,6 +43,8 @@ from statemachine.intrinsics_functions import json_type
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 _Engine = jsonata_engine.Jsonata
 _MISSING: Final = object()
+_ENGINE_FAULTS: Final = (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, re.error)
+"""What jsonata-python lets escape on odd input besides its own JException (found by fuzzing)."""
 MAX_STEPS: Final = 1_000_000
 """Evaluation steps one expression may take (a few seconds); beyond, it fails instead of hanging."""
 _SIMPLE_PATH: Final = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -104,7 +106,7 @@ def compile_expression(text: str) -> CompiledExpression:
         program = _Engine(inner)
     except JException as err:
         raise JsonataSyntaxError(inner, _message(err), err.location) from None
-    except (RecursionError, ValueError, TypeError, IndexError) as err:
+    except (RecursionError, *_ENGINE_FAULTS) as err:
         raise JsonataSyntaxError(inner, str(err) or type(err).__name__) from None
     if program.errors:
         raise JsonataSyntaxError(inner, "; ".join(str(error) for error in program.errors))
@@ -244,6 +246,9 @@ def _evaluate(
         raise _error(expr, field, f"threw an error during evaluation: {err}") from None
     except RecursionError:
         raise _error(expr, field, "threw an error during evaluation: recursion too deep") from None
+    except _ENGINE_FAULTS as err:
+        detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        raise _error(expr, field, f"threw an error during evaluation: {detail}") from None
     except _StepsExceeded:
         problem = f"threw an error during evaluation: it took more than {MAX_STEPS} steps"
         raise _error(expr, field, problem) from None

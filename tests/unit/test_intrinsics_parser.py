@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from statemachine.intrinsics import (
@@ -166,3 +168,33 @@ def test_ten_nested_calls_are_allowed() -> None:
 )
 def test_is_intrinsic_checks_the_shape(text: str, expected: bool) -> None:
     assert is_intrinsic(text) is expected
+
+
+def test_mutated_calls_parse_or_raise_a_syntax_error() -> None:
+    seeds = [
+        r"States.Format('it\'s {} \{x\}', $.a[0], $$.Execution.Id)",
+        "States.ArrayGetItem(States.StringSplit($var.x, ','), States.MathAdd(-1, 2.5e1))",
+        "States.Array(true, false, null, $['a b'], $.l[?(@.n > 1)])",
+    ]
+    alphabet = "States.()',\\{}$[]@?-0123456789e truefalsnul\n"
+    rng = random.Random(7)
+    outcomes = {"parsed": 0, "rejected": 0}
+    for _ in range(3000):
+        text = list(rng.choice(seeds))
+        for _ in range(rng.randint(1, 3)):
+            position = rng.randrange(len(text))
+            match rng.randrange(3):
+                case 0:
+                    del text[position]
+                case 1:
+                    text.insert(position, rng.choice(alphabet))
+                case _:
+                    text[position] = rng.choice(alphabet)
+        mutated = "".join(text)
+        try:
+            parse_intrinsic(mutated)
+            outcomes["parsed"] += 1
+        except IntrinsicSyntaxError as err:
+            assert 0 <= err.position <= len(mutated)
+            outcomes["rejected"] += 1
+    assert outcomes["parsed"] > 100 and outcomes["rejected"] > 100, outcomes
