@@ -376,3 +376,15 @@ def test_null_conversion_leaves_the_callers_values_alone() -> None:
     variables: dict[str, JSON] = {"list": [None, {"a": [None]}]}
     run("$map($list, function($x){$x})", bindings(variables=variables))
     assert variables == {"list": [None, {"a": [None]}]}
+
+
+def test_a_bad_regex_is_a_syntax_error() -> None:
+    with pytest.raises(JsonataSyntaxError, match="nothing to repeat"):
+        compile_expression("/?a/")
+
+
+def test_engine_type_errors_become_query_evaluation_errors() -> None:
+    with pytest.raises(StatesError) as caught:
+        run("$var_constant_1 & /re/")
+    assert caught.value.name == "States.QueryEvaluationError"
+    assert "threw an error during evaluation: TypeError" in (caught.value.cause or "")
