@@ -19,7 +19,7 @@ expression on: ``The JSONata expression '$x' specified for the field 'Output' re
 (undefined).`` An expression that yields *undefined* is always such an error (AWS fails the state
 in every field: Arguments, Output, Assign, Items, nested template values). The interpreter puts
 AWS's state prefix in front: ``An error occurred while executing the state 'S' (entered at the
-event id #2). `` (see ``with_state_context``).
+event id #2). `` (``statemachine.faults.with_state``).
 """
 
 from __future__ import annotations
@@ -125,15 +125,6 @@ def evaluate(expr: CompiledExpression, bindings: Bindings, field: str = "") -> J
         return _evaluate(expr, _states_value(bindings.states), bindings.variables, field, "")
     finally:
         jsonata_functions.CURRENT.reset(token)
-
-
-def with_state_context(error: StatesError, state_name: str, entered_event_id: int) -> StatesError:
-    """The same error with AWS's prefix naming the state, for the execution's failure cause."""
-    prefix = (
-        f"An error occurred while executing the state '{state_name}' "
-        f"(entered at the event id #{entered_event_id})."
-    )
-    return StatesError(error.name, f"{prefix} {error.cause}" if error.cause else prefix)
 
 
 def check_result_type(

@@ -17,7 +17,6 @@ from statemachine.jsonata import (
     compile_expression,
     evaluate,
     is_expression,
-    with_state_context,
 )
 
 INPUT: dict[str, JSON] = {
@@ -224,18 +223,6 @@ def test_check_result_type_uses_aws_wording() -> None:
     assert caught.value.cause == (
         "The JSONata expression '$ItemsVar' specified for the field 'Items' returned an unexpected result "
         "type. Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}"
-    )
-
-
-def test_with_state_context_prefixes_like_aws() -> None:
-    error = StatesError(
-        "States.QueryEvaluationError", "The JSONata expression 'x' returned nothing (undefined)."
-    )
-    wrapped = with_state_context(error, "State0", 2)
-    assert wrapped.name == "States.QueryEvaluationError"
-    assert wrapped.cause == (
-        "An error occurred while executing the state 'State0' (entered at the event id #2). "
-        "The JSONata expression 'x' returned nothing (undefined)."
     )
 
 
