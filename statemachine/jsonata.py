@@ -122,7 +122,7 @@ def evaluate(expr: CompiledExpression, bindings: Bindings, field: str = "") -> J
     """Evaluate to a fresh plain JSON value; ``field`` names the ASL field in error causes."""
     token = jsonata_functions.CURRENT.set(_effects(bindings))
     try:
-        return _evaluate(expr, _states_value(bindings.states), bindings.variables, field, "")
+        return _evaluate(expr, _Data(bindings), field, "")
     finally:
         jsonata_functions.CURRENT.reset(token)
 
@@ -173,33 +173,50 @@ class _Budget:
             raise _StepsExceeded
 
 
+class _Data:
+    """``$states`` and the variables for one evaluate() or render() call, with the engine's view
+    of each name (see ``to_engine``) made once per call, and only for the names expressions use."""
+
+    __slots__ = ("engine_values", "states", "variables")
+
+    def __init__(self, bindings: Bindings) -> None:
+        states = bindings.states
+        self.states: Any = states if isinstance(states, dict) else dict(states)
+        self.variables = bindings.variables
+        self.engine_values: dict[str, Any] = {}
+
+    def lookup(self, name: str) -> Any:
+        """The plain JSON value of ``$name``, or _MISSING."""
+        return self.states if name == "states" else self.variables.get(name, _MISSING)
+
+    def engine_value(self, name: str) -> Any:
+        value = self.engine_values.get(name, _MISSING)
+        if value is _MISSING:
+            value = self.lookup(name)
+            if value is not _MISSING:
+                # JSON nulls must reach the engine as its null marker (None means undefined to it).
+                value = jsonata_functions.to_engine(value)
+                self.engine_values[name] = value
+        return value
+
+
 class _Scope:
     """The bindings of the evaluation frame: reads fall through to ``$states`` and the caller's
     variables without copying them; assignments made by the expression stay local."""
 
-    __slots__ = ("_local", "_states", "_variables")
+    __slots__ = ("_data", "_local")
 
-    def __init__(self, states: Any, variables: Mapping[str, JSON]) -> None:
+    def __init__(self, data: _Data) -> None:
         # The engine looks these two hooks up at every node; answering here skips the parent chain.
         self._local: dict[str, Any] = {"__evaluate_entry": _Budget(), "__evaluate_exit": None, "$": None}
-        self._states = states
-        self._variables = variables
+        self._data = data
 
     def get(self, name: str, default: Any) -> Any:
         value = self._local.get(name, _MISSING)
         if value is not _MISSING:
             return value
-        if name == "states":
-            value = self._states
-        else:
-            value = self._variables.get(name, _MISSING)
-            if value is _MISSING:
-                return default
-        # JSON nulls must reach the engine as its null marker (None means undefined to it);
-        # converted once per evaluation, and only the names the expression uses.
-        value = jsonata_functions.to_engine(value)
-        self._local[name] = value
-        return value
+        value = self._data.engine_value(name)
+        return default if value is _MISSING else value
 
     def __setitem__(self, name: str, value: Any) -> None:
         self._local[name] = value
@@ -217,17 +234,15 @@ def _base_frame() -> Any:
 _BASE: Final = _base_frame()
 
 
-def _evaluate(
-    expr: CompiledExpression, states: Any, variables: Mapping[str, JSON], root: str, subpath: str
-) -> JSON:
+def _evaluate(expr: CompiledExpression, data: _Data, root: str, subpath: str) -> JSON:
     """Evaluate once; an error names the field ``root/subpath`` (joined only when raising)."""
     if expr.simple_path is not None:
-        found = _navigate(expr.simple_path, states, variables)
+        found = _navigate(expr.simple_path, data)
         if found is not _MISSING:
             return _copy(found)
     field = _FieldName(root, subpath)
     frame = _Engine.Frame(_BASE)
-    frame.bindings = _Scope(states, variables)
+    frame.bindings = _Scope(data)
     program = expr.program
     try:
         result = program.eval(program.ast, None, frame)
@@ -251,11 +266,10 @@ def _evaluate(
         raise _error(expr, field, "returned an unsupported result type.") from None
 
 
-def _navigate(steps: tuple[str, ...], states: Any, variables: Mapping[str, JSON]) -> Any:
+def _navigate(steps: tuple[str, ...], data: _Data) -> Any:
     """``$name.a.b`` through objects only, as JSONata would; _MISSING sends it to the engine
     (arrays on the way or at the end, absent names, anything JSONata treats specially)."""
-    name = steps[0]
-    value = states if name == "states" else variables.get(name, _MISSING)
+    value = data.lookup(steps[0])
     for key in steps[1:]:
         if not isinstance(value, dict):
             return _MISSING
@@ -289,10 +303,6 @@ def _error(expr: CompiledExpression, field: str | _FieldName, problem: str) -> S
 def _message(err: JException) -> str:
     text = str(err)
     return text if text.startswith(err.error) else f"{err.error}: {text}"
-
-
-def _states_value(states: Mapping[str, JSON]) -> Any:
-    return states if isinstance(states, dict) else dict(states)
 
 
 def _effects(bindings: Bindings) -> jsonata_functions.Effects:
@@ -354,7 +364,7 @@ def render(template: Template, bindings: Bindings, field: str | None = None) -> 
     token = jsonata_functions.CURRENT.set(_effects(bindings))
     try:
         name = template.field if field is None else field
-        return _render(root, _states_value(bindings.states), bindings.variables, name)
+        return _render(root, _Data(bindings), name)
     finally:
         jsonata_functions.CURRENT.reset(token)
 
@@ -382,14 +392,14 @@ def _join(field: str, key: str) -> str:
     return f"{field}/{key}" if field and key else field or key
 
 
-def _render(node: _Node, states: Any, variables: Mapping[str, JSON], field: str) -> JSON:
+def _render(node: _Node, data: _Data, field: str) -> JSON:
     match node:
         case _Expression(expr, subpath):
-            return _evaluate(expr, states, variables, field, subpath)
+            return _evaluate(expr, data, field, subpath)
         case _Object(items):
-            return {key: _render(child, states, variables, field) for key, child in items}
+            return {key: _render(child, data, field) for key, child in items}
         case _Array(items):
-            return [_render(child, states, variables, field) for child in items]
+            return [_render(child, data, field) for child in items]
         case _Literal(value):
             return _copy(value)
 
