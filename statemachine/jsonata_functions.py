@@ -66,28 +66,34 @@ def to_json(value: Any) -> JSON:
 def to_engine(value: JSON) -> Any:
     """A JSON value as the engine expects it: nulls in arrays (and a top-level null) become its
     null marker, since it reads None as *undefined*. Returns ``value`` itself when nothing changes,
-    so the common case copies nothing."""
-    if value is None:
-        return Utils.NULL_VALUE
-    if isinstance(value, dict):
+    so the common case copies nothing. (Hot: exact type checks, no recursion into scalars.)"""
+    kind = type(value)
+    if kind is dict:
         changed: dict[str, Any] | None = None
         for key, item in value.items():
-            if isinstance(item, dict | list):
+            item_kind = type(item)
+            if item_kind is dict or item_kind is list:
                 converted = to_engine(item)
                 if converted is not item:
                     changed = changed if changed is not None else dict(value)
                     changed[key] = converted
         return value if changed is None else changed
-    if isinstance(value, list):
+    if kind is list:
         replaced: list[Any] | None = None
         for index, item in enumerate(value):
-            if item is None or isinstance(item, dict | list):
+            if item is None:
+                converted = Utils.NULL_VALUE
+            else:
+                item_kind = type(item)
+                if item_kind is not dict and item_kind is not list:
+                    continue
                 converted = to_engine(item)
-                if converted is not item:
-                    replaced = replaced if replaced is not None else list(value)
-                    replaced[index] = converted
+                if converted is item:
+                    continue
+            replaced = replaced if replaced is not None else list(value)
+            replaced[index] = converted
         return value if replaced is None else replaced
-    return value
+    return Utils.NULL_VALUE if value is None else value
 
 
 def _number(function: str, value: JSON, what: str) -> int:
