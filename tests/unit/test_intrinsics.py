@@ -200,7 +200,9 @@ AWS_CASES: list[tuple[str, JSON, JSON]] = [
 
 
 @pytest.mark.parametrize(
-    ("text", "data", "expected"), AWS_CASES, ids=[f"aws-{i}" for i in range(len(AWS_CASES))]
+    ("text", "data", "expected"),
+    AWS_CASES,
+    ids=[f"{text.split('(')[0]}-{index}" for index, (text, _, _) in enumerate(AWS_CASES)],
 )
 def test_functions_return_what_aws_returned(text: str, data: JSON, expected: JSON) -> None:
     result = run(text, data)
