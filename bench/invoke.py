@@ -1,0 +1,289 @@
+"""Function invocation speed: cold starts, warm invokes, throughput, and the floors they sit on.
+
+    python bench/invoke.py [--json FILE] [--rounds N] [--no-http]
+
+Everything goes through the public invoke path (``FunctionService.invoke``), with a real
+PostgreSQL (a scratch database on ``STEPLINE_BENCH_ADMIN_URL``, default the local server) and real
+bubblewrap sandboxes. Measured in the same run, interleaved so that machine load hits all alike:
+
+- floors: a bare ``bwrap ... python3 -c pass`` (and with ``-S``, as the bootstrap starts), and a
+  bare Unix-socket round trip of 1 KB of JSON between this event loop and another process;
+- cold start (new environment to first response) and warm invoke, p50/p95, Python and Node.js;
+- warm invoke through the HTTP API (uvicorn on loopback, httpx client, same process);
+- throughput with 2, 8 and 32 concurrent callers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from pydantic import SecretStr
+
+from stepline.registry import functions as registry
+from stepline.registry.database import unit_of_work
+from stepline.settings import Settings
+from workers.functions.codestore import zip_files
+from workers.functions.sandbox import python_executable
+from workers.functions.service import FunctionService
+
+ADMIN_URL = os.environ.get("STEPLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+EVENT = json.dumps({"data": "x" * 1000}).encode()[:1024]
+PYTHON_HELLO = {"app.py": "def handler(event, context):\n    return {'hello': 'world'}\n"}
+NODE_HELLO = {"index.js": "exports.handler = async () => ({ hello: 'world' });\n"}
+ECHO_SERVER = """
+import socket, sys
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[1]); server.listen(1)
+print("ready", flush=True)
+conn, _ = server.accept()
+while True:
+    data = conn.recv(65536)
+    if not data:
+        break
+    conn.sendall(data)
+"""
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50": round(statistics.median(ordered), 3),
+        "p95": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 3),
+        "n": len(ordered),
+    }
+
+
+async def timed(action: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await action()
+    return (time.perf_counter() - started) * 1000
+
+
+def bare_bwrap(args: list[str]) -> float:
+    """One bare sandbox spawn: read-only /usr and interpreter, fresh namespaces, ``python3 args``."""
+    prefix = str(Path(sys.base_prefix).resolve())
+    cmd = ["bwrap", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64",
+           "/lib64", "--symlink", "usr/bin", "/bin", "--ro-bind", prefix, prefix, "--proc", "/proc",
+           "--dev", "/dev", "--tmpfs", "/tmp", "--unshare-all", "--die-with-parent", "--clearenv",
+           str(python_executable()), *args]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return (time.perf_counter() - started) * 1000
+
+
+@asynccontextmanager
+async def echo_peer(directory: Path) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A Unix-socket echo server in another process, connected."""
+    path = str(directory / "echo.sock")
+    peer = await asyncio.create_subprocess_exec(
+        sys.executable, "-S", "-c", ECHO_SERVER, path, stdout=asyncio.subprocess.PIPE
+    )
+    assert peer.stdout is not None
+    await peer.stdout.readline()
+    reader, writer = await asyncio.open_unix_connection(path)
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
+        await peer.wait()
+
+
+@asynccontextmanager
+async def scratch_database() -> AsyncIterator[str]:
+    from stepline.db import upgrade
+
+    name = f"stepline_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        admin = await asyncpg.connect(ADMIN_URL)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def deploy(service: FunctionService, runtime: str, files: dict[str, str], handler: str) -> str:
+    name = f"bench-{runtime.replace('.', '')}-{uuid.uuid4().hex[:6]}"
+    stored = service.code.put(zip_files(files))
+    settings = registry.FunctionSettings(
+        runtime=runtime, handler=handler, code_sha256=stored.sha256, code_size=stored.size
+    )
+    async with unit_of_work(service.sessions) as session:
+        await registry.create_function(session, name, settings)
+    return name
+
+
+async def throughput(service: FunctionService, name: str, callers: int, seconds: float) -> float:
+    """Invocations per second with ``callers`` concurrent callers (environments warmed first)."""
+    await asyncio.gather(*(service.invoke(name, EVENT) for _ in range(callers)))
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def caller() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await service.invoke(name, EVENT)
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(callers)))
+    return round(done / (time.perf_counter() - started), 1)
+
+
+async def http_warm(settings: Settings, name: str, rounds: int) -> dict[str, list[float]]:
+    """Warm invokes through the HTTP API: uvicorn on loopback in this process; clients: httpx and a
+    minimal keep-alive HTTP/1.1 client (which shows the API's own cost without httpx's)."""
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+    from stepline.embedded import free_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)
+        await asyncio.sleep(0.05)
+    samples: dict[str, list[float]] = {"httpx_client": [], "raw_keepalive_client": []}
+    url = f"/v1/functions/{name}/invocations"
+    request = (
+        f"POST {url} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(EVENT)}\r\n\r\n"
+    ).encode() + EVENT
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+        async def raw_post() -> None:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(5):
+                (await client.post(url, content=EVENT)).raise_for_status()
+                await raw_post()
+            for _ in range(rounds):
+                samples["httpx_client"].append(await timed(lambda: client.post(url, content=EVENT)))
+                samples["raw_keepalive_client"].append(await timed(raw_post))
+        writer.close()
+    finally:
+        server.should_exit = True
+        await serving
+    return samples
+
+
+@contextmanager
+def temporal() -> Iterator[str]:
+    """STEPLINE_TEMPORAL_ADDRESS, or a dev server for the run (the API's lifespan connects to it)."""
+    from stepline.embedded import temporal_dev_server
+
+    existing = os.environ.get("STEPLINE_TEMPORAL_ADDRESS")
+    if existing:
+        yield existing
+        return
+    with temporal_dev_server() as address:
+        yield address
+
+
+async def run(rounds: int, with_http: bool) -> dict[str, Any]:
+    results: dict[str, Any] = {"rounds": rounds, "load_average": os.getloadavg()[0]}
+    work = Path(tempfile.mkdtemp(prefix="stepline-bench-"))
+    try:
+        async with scratch_database() as url:
+            settings = Settings(database_url=SecretStr(url), data_dir=work / "data")
+            async with FunctionService(settings, run_events=False) as service:
+                python = await deploy(service, "python3.11", PYTHON_HELLO, "app.handler")
+                node = await deploy(service, "nodejs20", NODE_HELLO, "index.handler")
+                floors: dict[str, list[float]] = {"bwrap_python_c_pass": [], "bwrap_python_S_c_pass": []}
+                cold: dict[str, list[float]] = {"python": [], "node": []}
+                for _ in range(max(rounds // 10, 10)):
+                    floors["bwrap_python_c_pass"].append(await asyncio.to_thread(bare_bwrap, ["-c", "pass"]))
+                    floors["bwrap_python_S_c_pass"].append(
+                        await asyncio.to_thread(bare_bwrap, ["-S", "-c", "pass"])
+                    )
+                    for label, name in (("python", python), ("node", node)):
+                        await service.pool.retire(name)
+                        cold[label].append(await timed(lambda n=name: service.invoke(n, EVENT)))  # type: ignore[misc]
+                socket_rtt: list[float] = []
+                warm: dict[str, list[float]] = {"python": [], "node": []}
+                async with echo_peer(work) as (reader, writer):
+                    for _ in range(rounds):
+
+                        async def round_trip() -> None:
+                            writer.write(EVENT)
+                            await reader.readexactly(len(EVENT))
+
+                        socket_rtt.append(await timed(round_trip))
+                        warm["python"].append(await timed(lambda: service.invoke(python, EVENT)))
+                        warm["node"].append(await timed(lambda: service.invoke(node, EVENT)))
+                results["floors_ms"] = {k: percentiles(v) for k, v in floors.items()}
+                results["floors_ms"]["unix_socket_rtt_1kb"] = percentiles(socket_rtt)
+                results["cold_start_ms"] = {k: percentiles(v) for k, v in cold.items()}
+                results["warm_invoke_ms"] = {k: percentiles(v) for k, v in warm.items()}
+                results["throughput_per_s"] = {
+                    f"python_{n}_callers": await throughput(service, python, n, 2.0) for n in (2, 8, 32)
+                }
+            if with_http:
+                with temporal() as address:
+                    api_settings = settings.model_copy(update={"temporal_address": address})
+                    api_settings.temporal.address = address
+                    samples = await http_warm(api_settings, python, rounds)
+                results["http_warm_invoke_ms"] = {f"python_{k}": percentiles(v) for k, v in samples.items()}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    floor = results["floors_ms"]
+    results["goals"] = {
+        "warm_p50_minus_socket_rtt_ms": round(
+            results["warm_invoke_ms"]["python"]["p50"] - floor["unix_socket_rtt_1kb"]["p50"], 3
+        ),
+        "cold_p50_over_bwrap_python_c_pass": round(
+            results["cold_start_ms"]["python"]["p50"] / floor["bwrap_python_c_pass"]["p50"], 2
+        ),
+        "cold_p50_over_bwrap_python_S_c_pass": round(
+            results["cold_start_ms"]["python"]["p50"] / floor["bwrap_python_S_c_pass"]["p50"], 2
+        ),
+    }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--rounds", type=int, default=300, help="warm invocations per kind (default 300)")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP API (it needs Temporal)")
+    args = parser.parse_args()
+    if shutil.which("bwrap") is None:
+        sys.exit("bench/invoke.py needs bubblewrap (bwrap)")
+    results = asyncio.run(run(args.rounds, not args.no_http))
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
