@@ -10,9 +10,9 @@ exist for the state) and every workflow variable as ``$name``, plus Step Functio
 $shuffle the host's random source, so replays are deterministic; $eval is refused as on AWS.
 Nothing is copied per evaluation: variables are looked up in the caller's mapping, and the
 registered functions read the evaluation's effects from a context variable. A runaway expression
-stops after MAX_STEPS evaluation steps (counted, not timed). In a Temporal workflow the
-``jsonata`` package must come from outside the sandbox (it reads ``time.time`` when compiling),
-which passing ``statemachine`` through already ensures.
+stops after MAX_STEPS evaluation steps (counted, not timed; see ``jsonata_engine``). In a Temporal
+workflow the ``jsonata`` package must be passed through the sandbox as well as ``statemachine``
+(it imports itself lazily and reads ``time.time`` when compiling).
 
 Errors are ``StatesError("States.QueryEvaluationError", cause)``. The cause is AWS's text from the
 expression on: ``The JSONata expression '$x' specified for the field 'Output' returned nothing
@@ -30,23 +30,43 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Final
 
-from jsonata import jsonata as jsonata_engine
 from jsonata.jexception import JException
+from jsonata.jsonata import Jsonata
 
 from statemachine import jsonata_functions
 from statemachine.errors import StatesError
 from statemachine.host import JSON
 from statemachine.intrinsics_functions import json_type
+from statemachine.jsonata_engine import (
+    ENGINE_FAULTS,
+    MAX_STEPS,
+    QUERY_EVALUATION_ERROR,
+    CompiledExpression,
+    Data,
+    copy_json,
+    error,
+    join,
+    message,
+    run,
+)
 
-QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
-_Engine = jsonata_engine.Jsonata
-_MISSING: Final = object()
-_ENGINE_FAULTS: Final = (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, re.error)
-"""What jsonata-python lets escape on odd input besides its own JException (found by fuzzing)."""
-MAX_STEPS: Final = 1_000_000
-"""Evaluation steps one expression may take (a few seconds); beyond, it fails instead of hanging."""
+__all__ = [
+    "MAX_STEPS",
+    "QUERY_EVALUATION_ERROR",
+    "Bindings",
+    "CompiledExpression",
+    "JsonataSyntaxError",
+    "Template",
+    "check_result_type",
+    "compile_expression",
+    "compile_template",
+    "evaluate",
+    "is_expression",
+    "render",
+]
+
 _SIMPLE_PATH: Final = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _KEYWORDS: Final = frozenset({"and", "or", "in", "true", "false", "null", "function"})
 
@@ -63,18 +83,6 @@ class JsonataSyntaxError(ValueError):
         where = f" at position {position}" if position is not None else ""
         inside = f" (at {subpath})" if subpath else ""
         super().__init__(f"invalid JSONata expression {expression!r}{inside}{where}: {problem}")
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class CompiledExpression:
-    """A parsed expression, ready to evaluate any number of times."""
-
-    text: str
-    """The expression between the delimiters, trimmed (as AWS quotes it in error causes)."""
-    program: Any
-    """The jsonata-python program (its AST is evaluated directly, without a copy per call)."""
-    simple_path: tuple[str, ...] | None = None
-    """For ``$name.a.b`` (the most common shape): the names, navigated without the engine."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +111,10 @@ def compile_expression(text: str) -> CompiledExpression:
     if not inner:
         raise JsonataSyntaxError(inner, "the expression is empty")
     try:
-        program = _Engine(inner)
+        program = Jsonata(inner)
     except JException as err:
-        raise JsonataSyntaxError(inner, _message(err), err.location) from None
-    except (RecursionError, *_ENGINE_FAULTS) as err:
+        raise JsonataSyntaxError(inner, message(err), err.location) from None
+    except (RecursionError, *ENGINE_FAULTS) as err:
         raise JsonataSyntaxError(inner, str(err) or type(err).__name__) from None
     if program.errors:
         raise JsonataSyntaxError(inner, "; ".join(str(error) for error in program.errors))
@@ -122,7 +130,7 @@ def evaluate(expr: CompiledExpression, bindings: Bindings, field: str = "") -> J
     """Evaluate to a fresh plain JSON value; ``field`` names the ASL field in error causes."""
     token = jsonata_functions.CURRENT.set(_effects(bindings))
     try:
-        return _evaluate(expr, _Data(bindings), field, "")
+        return run(expr, Data(bindings.states, bindings.variables), field, "")
     finally:
         jsonata_functions.CURRENT.reset(token)
 
@@ -144,165 +152,14 @@ def check_result_type(
         f"returned an unexpected result type. Expected '{expected}', but was '{actual}' for value: {detail}"
     )
     if isinstance(source, CompiledExpression):
-        raise _error(source, field or "", problem)
+        raise error(source, field or "", problem)
     name = source.field if field is None else field
     root = source.root
     if isinstance(root, _Expression):
-        raise _error(root.expr, _join(name, root.subpath), problem)
+        raise error(root.expr, join(name, root.subpath), problem)
     raise StatesError(
         QUERY_EVALUATION_ERROR, f"The JSONata expression specified for the field '{name}' {problem}"
     )
-
-
-class _StepsExceeded(Exception):
-    """An expression ran longer than MAX_STEPS."""
-
-
-class _Budget:
-    """Counts evaluation steps so a runaway expression (JSONata optimises tail calls, so
-    ``$f := function(){$f()}`` would loop forever) fails deterministically, without a clock."""
-
-    __slots__ = ("steps",)
-
-    def __init__(self) -> None:
-        self.steps = 0
-
-    def __call__(self, _expr: object, _input: object, _environment: object) -> None:
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise _StepsExceeded
-
-
-class _Data:
-    """``$states`` and the variables for one evaluate() or render() call, with the engine's view
-    of each name (see ``to_engine``) made once per call, and only for the names expressions use."""
-
-    __slots__ = ("engine_values", "states", "variables")
-
-    def __init__(self, bindings: Bindings) -> None:
-        states = bindings.states
-        self.states: Any = states if isinstance(states, dict) else dict(states)
-        self.variables = bindings.variables
-        self.engine_values: dict[str, Any] = {}
-
-    def lookup(self, name: str) -> Any:
-        """The plain JSON value of ``$name``, or _MISSING."""
-        return self.states if name == "states" else self.variables.get(name, _MISSING)
-
-    def engine_value(self, name: str) -> Any:
-        value = self.engine_values.get(name, _MISSING)
-        if value is _MISSING:
-            value = self.lookup(name)
-            if value is not _MISSING:
-                # JSON nulls must reach the engine as its null marker (None means undefined to it).
-                value = jsonata_functions.to_engine(value)
-                self.engine_values[name] = value
-        return value
-
-
-class _Scope:
-    """The bindings of the evaluation frame: reads fall through to ``$states`` and the caller's
-    variables without copying them; assignments made by the expression stay local."""
-
-    __slots__ = ("_data", "_local")
-
-    def __init__(self, data: _Data) -> None:
-        # The engine looks these two hooks up at every node; answering here skips the parent chain.
-        self._local: dict[str, Any] = {"__evaluate_entry": _Budget(), "__evaluate_exit": None, "$": None}
-        self._data = data
-
-    def get(self, name: str, default: Any) -> Any:
-        value = self._local.get(name, _MISSING)
-        if value is not _MISSING:
-            return value
-        value = self._data.engine_value(name)
-        return default if value is _MISSING else value
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        self._local[name] = value
-
-    def items(self) -> Any:
-        return self._local.items()
-
-
-def _base_frame() -> Any:
-    frame = _Engine.Frame(_Engine.static_frame)
-    jsonata_functions.bind_all(frame)
-    return frame
-
-
-_BASE: Final = _base_frame()
-
-
-def _evaluate(expr: CompiledExpression, data: _Data, root: str, subpath: str) -> JSON:
-    """Evaluate once; an error names the field ``root/subpath`` (joined only when raising)."""
-    if expr.simple_path is not None:
-        found = _navigate(expr.simple_path, data)
-        if found is not _MISSING:
-            return _copy(found)
-    field = _FieldName(root, subpath)
-    frame = _Engine.Frame(_BASE)
-    frame.bindings = _Scope(data)
-    program = expr.program
-    try:
-        result = program.eval(program.ast, None, frame)
-    except JException as err:
-        raise _error(expr, field, f"threw an error during evaluation: {_message(err)}") from None
-    except jsonata_functions.FunctionError as err:
-        raise _error(expr, field, f"threw an error during evaluation: {err}") from None
-    except RecursionError:
-        raise _error(expr, field, "threw an error during evaluation: recursion too deep") from None
-    except _ENGINE_FAULTS as err:
-        detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-        raise _error(expr, field, f"threw an error during evaluation: {detail}") from None
-    except _StepsExceeded:
-        problem = f"threw an error during evaluation: it took more than {MAX_STEPS} steps"
-        raise _error(expr, field, problem) from None
-    if result is None:
-        raise _error(expr, field, "returned nothing (undefined).")
-    try:
-        return jsonata_functions.to_json(result)
-    except TypeError:
-        raise _error(expr, field, "returned an unsupported result type.") from None
-
-
-def _navigate(steps: tuple[str, ...], data: _Data) -> Any:
-    """``$name.a.b`` through objects only, as JSONata would; _MISSING sends it to the engine
-    (arrays on the way or at the end, absent names, anything JSONata treats specially)."""
-    value = data.lookup(steps[0])
-    for key in steps[1:]:
-        if not isinstance(value, dict):
-            return _MISSING
-        value = value.get(key, _MISSING)
-        if value is _MISSING:
-            return _MISSING
-    if isinstance(value, list) and len(steps) > 1:
-        return _MISSING  # JSONata flattens arrays met on a path; let the engine do it
-    return value
-
-
-class _FieldName:
-    """A field name joined lazily: the happy path never builds the string."""
-
-    __slots__ = ("root", "subpath")
-
-    def __init__(self, root: str, subpath: str) -> None:
-        self.root = root
-        self.subpath = subpath
-
-    def __str__(self) -> str:
-        return _join(self.root, self.subpath)
-
-
-def _error(expr: CompiledExpression, field: str | _FieldName, problem: str) -> StatesError:
-    name = str(field)
-    where = f" specified for the field '{name}'" if name else ""
-    return StatesError(QUERY_EVALUATION_ERROR, f"The JSONata expression '{expr.text}'{where} {problem}")
-
-
-def _message(err: JException) -> str:
-    text = str(err)
-    return text if text.startswith(err.error) else f"{err.error}: {text}"
 
 
 def _effects(bindings: Bindings) -> jsonata_functions.Effects:
@@ -360,11 +217,11 @@ def render(template: Template, bindings: Bindings, field: str | None = None) -> 
     """
     root = template.root
     if isinstance(root, _Literal):
-        return _copy(root.value)
+        return copy_json(root.value)
     token = jsonata_functions.CURRENT.set(_effects(bindings))
     try:
         name = template.field if field is None else field
-        return _render(root, _Data(bindings), name)
+        return _render(root, Data(bindings.states, bindings.variables), name)
     finally:
         jsonata_functions.CURRENT.reset(token)
 
@@ -376,38 +233,25 @@ def _compile_node(value: JSON, field: str) -> _Node:
         except JsonataSyntaxError as err:
             raise JsonataSyntaxError(err.expression, err.problem, err.position, field) from None
     if isinstance(value, dict):
-        items = tuple((key, _compile_node(item, _join(field, key))) for key, item in value.items())
+        items = tuple((key, _compile_node(item, join(field, key))) for key, item in value.items())
         if all(isinstance(node, _Literal) for _, node in items):
-            return _Literal(value)
+            return _Literal(copy_json(value))
         return _Object(items)
     if isinstance(value, list):
-        elements = tuple(_compile_node(item, _join(field, str(index))) for index, item in enumerate(value))
+        elements = tuple(_compile_node(item, join(field, str(index))) for index, item in enumerate(value))
         if all(isinstance(node, _Literal) for node in elements):
-            return _Literal(value)
+            return _Literal(copy_json(value))
         return _Array(elements)
     return _Literal(value)
 
 
-def _join(field: str, key: str) -> str:
-    return f"{field}/{key}" if field and key else field or key
-
-
-def _render(node: _Node, data: _Data, field: str) -> JSON:
+def _render(node: _Node, data: Data, field: str) -> JSON:
     match node:
         case _Expression(expr, subpath):
-            return _evaluate(expr, data, field, subpath)
+            return run(expr, data, field, subpath)
         case _Object(items):
             return {key: _render(child, data, field) for key, child in items}
         case _Array(items):
             return [_render(child, data, field) for child in items]
         case _Literal(value):
-            return _copy(value)
-
-
-def _copy(value: JSON) -> JSON:
-    """A deep copy of a JSON value, much faster than copy.deepcopy for this shape."""
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
+            return copy_json(value)
