@@ -160,3 +160,10 @@ def test_check_result_type_quotes_the_templates_expression(items: str, value: JS
         check_result_type(value, "array", template)
     assert caught.value.name == "States.QueryEvaluationError"
     assert caught.value.cause == cause
+
+
+def test_a_compiled_template_does_not_follow_later_changes_to_the_definition() -> None:
+    definition: dict[str, JSON] = {"fixed": {"list": [1]}, "expr": "{% 1 %}"}
+    template = compile_template(definition, "Output")
+    definition["fixed"]["list"].append(2)
+    assert render(template, bindings()) == {"fixed": {"list": [1]}, "expr": 1}
