@@ -27,6 +27,7 @@ from statemachine.intrinsics_parser import (
     StringLiteral,
     is_intrinsic,
     parse_intrinsic,
+    path_arguments,
 )
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "evaluate_intrinsic",
     "is_intrinsic",
     "parse_intrinsic",
+    "path_arguments",
 ]
 
 

@@ -11,6 +11,7 @@ intrinsics are parsed once however often they run.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, NoReturn
@@ -92,6 +93,15 @@ class IntrinsicCall:
 
 
 Argument = StringLiteral | Literal | PathArgument | IntrinsicCall
+
+
+def path_arguments(call: IntrinsicCall) -> Iterator[str]:
+    """Every path argument in the call tree, left to right (for validators to check them)."""
+    for arg in call.args:
+        if isinstance(arg, PathArgument):
+            yield arg.text
+        elif isinstance(arg, IntrinsicCall):
+            yield from path_arguments(arg)
 
 
 def is_intrinsic(text: str) -> bool:

@@ -14,6 +14,7 @@ from statemachine.intrinsics import (
     StringLiteral,
     is_intrinsic,
     parse_intrinsic,
+    path_arguments,
 )
 
 
@@ -198,3 +199,9 @@ def test_mutated_calls_parse_or_raise_a_syntax_error() -> None:
             assert 0 <= err.position <= len(mutated)
             outcomes["rejected"] += 1
     assert outcomes["parsed"] > 100 and outcomes["rejected"] > 100, outcomes
+
+
+def test_path_arguments_lists_every_path_in_the_tree() -> None:
+    call = parse_intrinsic("States.Format('{} {}', $.a, States.ArrayGetItem($$.Map.Item.Value, $var.i))")
+    assert list(path_arguments(call)) == ["$.a", "$$.Map.Item.Value", "$var.i"]
+    assert list(path_arguments(parse_intrinsic("States.UUID()"))) == []
