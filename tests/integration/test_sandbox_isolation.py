@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
+from workers.attachments import Attachments
+from workers.functions.config import FunctionConfig
+from workers.functions.pool import EnvironmentPool
 from workers.functions.service import FunctionService
+from workers.functions.slots import SlotTable
 
 __all__ = ["fn_settings", "service"]
 pytestmark = [requires_bwrap]
@@ -162,3 +167,48 @@ async def test_infinite_loop_times_out_and_next_call_gets_a_fresh_environment(
     after = await call(service, name, {})
     assert after.function_error is None and after.init_duration_ms is not None
     assert first.init_duration_ms is not None
+
+
+LIBRARIES = """
+import os, sys
+def handler(event, context):
+    try:
+        open("/opt/stepline/README.md", "a")
+        writable = True
+    except OSError:
+        writable = False
+    return {"path": sys.path[:3], "node_path": os.environ["NODE_PATH"], "writable": writable,
+            "listing": sorted(os.listdir("/opt/stepline"))}
+"""
+
+
+async def test_stepline_client_libraries_are_mounted_read_only(service: FunctionService) -> None:
+    name = await deploy(service, unique("libs"), {"app.py": LIBRARIES})
+    found = body(await call(service, name, {}))
+    assert found["path"][:2] == ["/var/task", "/opt/stepline/python"]
+    assert found["node_path"].split(":")[0] == "/opt/stepline/node"
+    assert found["writable"] is False
+    assert {"python", "node"} <= set(found["listing"])
+
+
+async def test_without_cgroups_the_memory_limit_is_rlimit_as(tmp_path: Path) -> None:
+    """Where no cgroup hierarchy is writable, the Python bootstrap limits its address space."""
+
+    async def no_attachments(config: FunctionConfig) -> Attachments:
+        return Attachments()
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "app.py").write_text(HOG)
+    pool = EnvironmentPool(
+        run_dir=tmp_path / "run", bwrap="bwrap", cgroups=None, slots=SlotTable(tmp_path / "slots", 4),
+        attachments=no_attachments, idle_seconds=60, max_environments=4,
+    )  # fmt: skip
+    config = FunctionConfig(name="hog", runtime="python3.11", handler="app.handler", code_dir=code)
+    try:
+        ran = await pool.invoke(config, "r1", b'{"mb": 512}', 10)
+        assert ran.outcome.error_type == "Runtime.OutOfMemory"
+        fine = await pool.invoke(config, "r2", b'{"mb": 16}', 10)
+        assert fine.outcome.payload == b"16" and fine.cold, (ran, fine)
+    finally:
+        await pool.close()

@@ -27,6 +27,7 @@ from workers.functions.runtime_api import RuntimeConnection
 INIT_TIMEOUT_SECONDS = 10.0
 """Lambda's limit on the init phase of an on-demand environment."""
 PIDS_MAX = 256
+FATAL_ERRORS = frozenset({"Runtime.OutOfMemory", "Runtime.ExitError", "Sandbox.Timedout"})
 MEMORY_SLACK_BYTES = 16 * 1024 * 1024
 """Room for the sandbox's own processes (bubblewrap's init) above the function's memory."""
 
@@ -184,6 +185,8 @@ class Environment:
             self._current = None
             self._current_id = None
         duration = (time.perf_counter() - started) * 1000
+        if error_type in FATAL_ERRORS:
+            self.kill()  # Lambda resets the environment after these; never reuse it
         self._read_output()
         logs, self._logs = self._logs, []
         self.last_used = time.monotonic()

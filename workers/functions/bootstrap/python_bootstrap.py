@@ -225,19 +225,18 @@ def main() -> None:
         try:
             result = dumps(handler(loads(payload) if payload else None, context)).encode()
         except MemoryError:
-            flush()
-            message = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
-            post_error(
-                client,
-                f"/invocation/{request_id}/error",
-                {
+            try:
+                flush()
+                message = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+                doc = {
                     "errorType": "Runtime.OutOfMemory",
                     "requestId": request_id,
                     "stackTrace": [],
                     "errorMessage": message,
-                },
-            )
-            os._exit(137)
+                }
+                post_error(client, f"/invocation/{request_id}/error", doc)
+            finally:
+                os._exit(137)
         except (TypeError, ValueError) as e:
             flush()
             doc = error_document(e, request_id)
