@@ -3,8 +3,10 @@
 Behaviour follows what AWS Step Functions does (recorded in the conformance corpus): States.MathAdd
 rounds each operand half-up like Java's ``Math.round``, States.StringSplit drops empty tokens like
 Java's ``StringTokenizer``, States.Format prints objects and arrays the way Java's ``toString``
-does (``{a=1, b=[]}``), and a seeded States.MathRandom uses ``java.util.Random`` so the same seed
-gives the same number. Every bad argument raises ``StatesError("States.IntrinsicFailure", ...)``.
+does (``{a=1, b=[]}``). A seeded States.MathRandom uses ``java.util.Random``'s sequence, so the
+same seed always gives the same number (AWS runs on the JVM; the corpus masks the value, so the
+exact numbers are unverified). Every bad argument raises ``StatesError("States.IntrinsicFailure",
+...)``; the cause texts are ours (the corpus has no IntrinsicFailure case to copy them from).
 """
 
 from __future__ import annotations

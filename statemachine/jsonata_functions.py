@@ -3,11 +3,12 @@
 Also replaced: JSONata's $now, $millis and $shuffle, which read the wall clock or Python's global
 random generator (non-deterministic in a workflow), and $eval, which Step Functions removes.
 
-They mirror the intrinsics they replace (same limits, same determinism: a seeded ``$random``
-uses ``java.util.Random`` like AWS), and take their effects (uuid4, random, now) from the
-``Effects`` of the evaluation in progress, so that one registered function object serves every
-evaluation without re-binding. Bad arguments raise ``FunctionError``; ``statemachine.jsonata``
-turns it into States.QueryEvaluationError.
+They mirror the intrinsics they replace (same limits; a seeded ``$random`` uses the
+``java.util.Random`` sequence, see ``intrinsics_functions.JavaRandom``), and take their effects
+(uuid4, random, now) from the ``Effects`` of the evaluation in progress, so that one registered
+function object serves every evaluation without re-binding. Bad arguments raise
+``FunctionError``, which ``statemachine.jsonata_engine`` turns into States.QueryEvaluationError.
+Also here: the conversions between plain JSON and the engine's values (``to_engine``, ``to_json``).
 """
 
 from __future__ import annotations
