@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from pydantic import SecretStr
 
 from stepline.conformance.cases import load_cases

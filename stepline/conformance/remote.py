@@ -13,6 +13,10 @@ the input is a whole function reference (a name, ``name:qualifier`` or a Lambda 
 shows unmasked in what AWS recorded. Cases that cannot be rewritten that way run one at a time
 afterwards, with the names as written, re-registered before each case.
 
+Time-relative inputs (tag ``time_relative_input``): the recorder computed their timestamps from
+its clock, frozen at ``runner.RECORDING_CLOCK``; the local runner starts executions at that instant,
+but the API starts them now, so those timestamps are moved forward by the same distance.
+
 Account id: the recorder replaced AWS's account id with ``111111111111`` in every string it stored
 (corpus README, placeholders), so the same masking is applied to Stepline's account id in what the
 API returns (``ARN``s in ``$$`` context values) before comparing; nothing else is masked.
@@ -29,6 +33,7 @@ import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -37,7 +42,13 @@ from statemachine.errors import Diagnostic
 from statemachine.validate import invalid_definition_message
 from stepline.conformance.cases import Case, FunctionSpec
 from stepline.conformance.functions import function_name, source_for
-from stepline.conformance.runner import BASE_TIMEOUT_SECONDS, Actual, CaseResult, compare
+from stepline.conformance.runner import (
+    BASE_TIMEOUT_SECONDS,
+    RECORDING_CLOCK,
+    Actual,
+    CaseResult,
+    compare,
+)
 from workers.contracts import ARN_PREFIX
 
 JSON = Any
@@ -55,6 +66,7 @@ RECORDED_ACCOUNT = "111111111111"
 ACCOUNT_MASK = (rf"\b{re.escape(ARN_PREFIX.split(':')[4])}\b", RECORDED_ACCOUNT)
 """The recorder's account-id masking, as a regex transformer over Stepline's account id."""
 
+_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z?)$")
 _ARN = re.compile(r"^(arn:[^:]+:lambda:[^:]*:[^:]*:function:)([^:]+)(:[^:]+)?$")
 
 
@@ -104,6 +116,19 @@ def _rename(value: JSON, names: dict[str, str]) -> JSON:
     if name in names and value in (name, f"{name}:{qualifier}"):
         return names[name] + (f":{qualifier}" if qualifier else "")
     return value
+
+
+def shift_timestamps(value: JSON, delta: timedelta) -> JSON:
+    """Every ``YYYY-MM-DDTHH:MM:SS[.fff][Z]`` string moved by ``delta`` (whole seconds), format kept."""
+    if isinstance(value, dict):
+        return {k: shift_timestamps(v, delta) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shift_timestamps(v, delta) for v in value]
+    found = _TIMESTAMP.match(value) if isinstance(value, str) else None
+    if found is None:
+        return value
+    moved = datetime.fromisoformat(found.group(1)) + timedelta(seconds=int(delta.total_seconds()))
+    return moved.strftime("%Y-%m-%dT%H:%M:%S") + (found.group(2) or "") + found.group(3)
 
 
 def _mentions(text: str, names: dict[str, str]) -> bool:
@@ -199,7 +224,10 @@ class RemoteRunner:
     async def _start(self, case: Case, prepared: Prepared, machine: str) -> httpx.Response:
         url = f"/v1/state-machines/{machine}/executions"
         if case.input_raw is None:
-            return await self._client.post(url, json={"input": prepared.input})
+            value = prepared.input
+            if "time_relative_input" in case.tags:
+                value = shift_timestamps(value, datetime.now(UTC) - RECORDING_CLOCK)
+            return await self._client.post(url, json={"input": value})
         # Input that is not JSON text can only reach the API as a malformed request body.
         content = '{"input": ' + case.input_raw + "}"
         return await self._client.post(url, content=content, headers={"content-type": "application/json"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from temporalio.client import Client
@@ -25,7 +25,7 @@ class _Server(uvicorn.Server):
     """uvicorn without signal handlers: its owner stops it."""
 
     @contextlib.contextmanager
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         yield
 
 
@@ -41,9 +41,9 @@ async def function_worker(settings: Settings, client: Client | None = None) -> A
     try:
         sessions = session_maker(engine)
         # No configuration cache: a function registered a moment ago through the API is found at once.
-        async with FunctionService(settings, sessions=sessions, config_cache_seconds=0.0) as runtime:
-            async with build_worker(client, settings.temporal.task_queue, Activities(sessions, runtime)):
-                yield
+        runtime = FunctionService(settings, sessions=sessions, config_cache_seconds=0.0)
+        async with runtime, build_worker(client, settings.temporal.task_queue, Activities(sessions, runtime)):
+            yield
     finally:
         await engine.dispose()
 
@@ -59,13 +59,13 @@ async def api_server(settings: Settings) -> AsyncIterator[str]:
     try:
         while not server.started:
             if serving.done():
-                serving.result()
-                raise RuntimeError("the API stopped before it started listening")
+                raise RuntimeError(f"the API did not start on port {port} (uvicorn logged why)")
             await asyncio.sleep(0.02)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await serving
+        with contextlib.suppress(SystemExit):  # uvicorn exits this way when its lifespan failed
+            await serving
 
 
 @contextlib.asynccontextmanager

@@ -82,7 +82,15 @@ def settings(database_url: str, temporal_address: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def temporal_client(temporal_address: str) -> Client:
-    return await Client.connect(temporal_address)
+    """A client, once the dev server's frontend is healthy (its port opens a little earlier)."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        try:
+            return await Client.connect(temporal_address)
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 @pytest.fixture

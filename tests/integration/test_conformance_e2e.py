@@ -1,0 +1,136 @@
+"""Conformance cases end to end on the real product: the API over HTTP (uvicorn), PostgreSQL, Temporal,
+and a worker whose Task states invoke the cases' functions as real ``python3.11`` functions,
+registered through ``POST /v1/functions`` and run in bubblewrap sandboxes.
+
+CI runs a tagged subset (``ci_subset``): about 40 cases without functions chosen to cover every
+group, state type, kind, outcome, Map/Wait variant and raised error of the corpus, plus every case
+with functions that ends within 5 s. All of them: ``python3 scripts/conformance_e2e.py DIR``.
+
+Known failures are strict: the local runner's list (tests/conformance/known_failures.txt) plus
+conformance_e2e_known_failures.txt beside this file, differences of the end-to-end path alone, each
+naming where the product differs. Fixing one fails this test until its line goes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from stepline.conformance.cases import Case, load_cases
+from stepline.conformance.remote import run_remote
+from stepline.conformance.runner import CaseResult
+from stepline.conformance.stack import stack
+from stepline.settings import Settings
+from tests.conformance.conftest import corpus_dir, read_known_failures
+from tests.integration.function_kit import requires_bwrap
+
+pytestmark = [pytest.mark.integration, pytest.mark.sandbox, requires_bwrap]
+
+CASES_DIR = corpus_dir()
+if not CASES_DIR.is_dir():
+    pytest.skip(f"no conformance corpus at {CASES_DIR}", allow_module_level=True)
+
+CI_SECONDS = 5.0
+"""Cases that may wait longer than this (Wait states, retry back-off, sleeping functions) stay out."""
+COVERED_PREFIXES = ("group:", "state:", "kind:", "outcome:", "map:", "wait:", "raises:")
+COVERED_TAGS = ("jsonata", "intrinsic", "variables", "context_object", "retry", "catch")
+
+E2E_KNOWN_FAILURES = read_known_failures(Path(__file__).with_name("conformance_e2e_known_failures.txt"))
+
+
+def quick(case: Case) -> bool:
+    """Ends within CI_SECONDS: no long waits or back-off, no sleeping function, not stalled by design."""
+    return (
+        case.wait_budget_seconds <= CI_SECONDS
+        and "nonterminal" not in case.tags
+        and not any(f.behaviour_kind.startswith("sleep") for f in case.functions)
+    )
+
+
+def ci_subset(cases: Sequence[Case]) -> list[Case]:
+    """Every quick case with functions, and for each covered tag the first quick case without
+    functions that carries it (unless one already picked does): a greedy cover, in id order."""
+    fast = [c for c in cases if quick(c)]
+    plain = [c for c in fast if not c.functions]
+    tags = sorted({t for c in plain for t in c.tags if t.startswith(COVERED_PREFIXES)} | set(COVERED_TAGS))
+    picked: list[Case] = []
+    for tag in tags:
+        if not any(tag in c.tags for c in picked):
+            picked.append(next(c for c in plain if tag in c.tags))
+    chosen = {c.id for c in picked} | {c.id for c in fast if c.functions}
+    return [c for c in cases if c.id in chosen]
+
+
+ALL_CASES = load_cases(CASES_DIR)
+CASES = ci_subset(ALL_CASES)
+KNOWN = read_known_failures() | E2E_KNOWN_FAILURES
+
+
+def _params() -> list[object]:
+    return [
+        pytest.param(
+            case,
+            id=case.id,
+            marks=[pytest.mark.xfail(reason=KNOWN[case.id], strict=True)] if case.id in KNOWN else [],
+        )
+        for case in CASES
+    ]
+
+
+@pytest.fixture(scope="module")
+async def conformance_api(
+    database_url: str,
+    temporal_address: str,
+    temporal_client: Client,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[str]:
+    """The product on a fresh task queue: API URL, with a worker running the function runtime."""
+    settings = Settings(
+        database_url=SecretStr(database_url),
+        temporal_address=temporal_address,
+        data_dir=tmp_path_factory.mktemp("conformance") / "data",
+        temporal={"task_queue": f"conformance-{uuid.uuid4().hex[:12]}"},
+        sandbox={"idle_seconds": 20.0},
+    )
+    async with stack(settings, temporal_client) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def results(conformance_api: str, request: pytest.FixtureRequest) -> dict[str, CaseResult]:
+    """The selected cases, run concurrently through the API once per module."""
+    selected = {
+        item.callspec.params["case"].id
+        for item in request.session.items
+        if hasattr(item, "callspec") and isinstance(item.callspec.params.get("case"), Case)
+    }
+    todo = [case for case in CASES if case.id in selected]
+    return {r.case.id: r for r in await run_remote(todo, conformance_api)}
+
+
+def test_subset_covers_the_corpus() -> None:
+    """The CI subset holds every quick function case and about 40 others across the covered tags."""
+    with_functions = [c for c in CASES if c.functions]
+    assert len(with_functions) == sum(1 for c in ALL_CASES if c.functions and quick(c))
+    assert 30 <= len(CASES) - len(with_functions) <= 60
+    covered = {t for c in CASES for t in c.tags}
+    wanted = {t for c in ALL_CASES if quick(c) for t in c.tags if t.startswith(COVERED_PREFIXES)}
+    assert wanted <= covered
+
+
+def test_known_failures_name_existing_cases() -> None:
+    assert sorted(set(E2E_KNOWN_FAILURES) - {case.id for case in ALL_CASES}) == []
+
+
+@pytest.mark.parametrize("case", _params())
+def test_case_end_to_end(case: Case, results: dict[str, CaseResult]) -> None:
+    result = results[case.id]
+    lines = [d.describe() for d in result.differences if not d.warning]
+    if result.crash:
+        lines.append("runner raised:\n" + result.crash)
+    assert result.passed, f"{case.id}:\n" + "\n".join(lines)
