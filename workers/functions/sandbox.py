@@ -202,6 +202,16 @@ async def spawn(
         if cgroup is not None and block:
             cgroup.add(child_pid)
             os.write(block[1], b"1")
+    except RuntimeError as exc:
+        process.kill()
+        process.wait()
+        os.set_blocking(out_r, False)
+        try:
+            said = os.read(out_r, 4096).decode(errors="replace").strip()
+        except BlockingIOError:
+            said = ""
+        os.close(out_r)
+        raise RuntimeError(f"{exc}: {said}" if said else str(exc)) from None
     except BaseException:
         process.kill()
         process.wait()
