@@ -35,12 +35,12 @@ def run_conformance(
     if api_url is None:
         results = asyncio.run(run_cases(cases))
     else:
-        from stepline.conformance.remote import run_remote
+        from stepline.conformance.remote import RemoteError, run_remote
 
         try:
             results = asyncio.run(run_remote(cases, api_url, token=token))
-        except httpx.TransportError as exc:
-            print(f"error: cannot reach the API at {api_url}: {exc}", file=sys.stderr)
+        except (httpx.TransportError, RemoteError) as exc:
+            print(f"error: cannot use the API at {api_url}: {exc}", file=sys.stderr)
             return 2
     print_report(results, sys.stdout, quiet=quiet)
     if json_out is not None:

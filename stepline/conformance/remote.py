@@ -340,4 +340,13 @@ async def run_remote(
     headers = {"authorization": f"Bearer {token}"} if token else {}
     limits = httpx.Limits(max_connections=concurrency * 2)
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits) as client:
+        await probe(client)
         return await RemoteRunner(client).run_cases(cases, concurrency)
+
+
+async def probe(client: httpx.AsyncClient) -> None:
+    """Fail once, clearly, when the API cannot be reached (httpx.TransportError) or refuses us
+    (RemoteError), instead of once per case."""
+    response = await client.get("/v1/state-machines", params={"limit": 1})
+    if response.status_code != 200:
+        raise RemoteError(f"GET /v1/state-machines: {response.status_code} {response.text[:200]}")

@@ -13,6 +13,9 @@ naming where the product differs. Fixing one fails this test until its line goes
 
 from __future__ import annotations
 
+import asyncio
+import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -134,3 +137,23 @@ def test_case_end_to_end(case: Case, results: dict[str, CaseResult]) -> None:
     if result.crash:
         lines.append("runner raised:\n" + result.crash)
     assert result.passed, f"{case.id}:\n" + "\n".join(lines)
+
+
+async def test_cli_runs_cases_through_the_api(conformance_api: str, tmp_path: Path) -> None:
+    """``stepline conformance DIR --api URL``: exit code, report and --json from the remote runner."""
+    from stepline.conformance.cli import run_conformance
+
+    corpus = tmp_path / "cases"
+    corpus.mkdir()
+    for wanted in ("services.test_lambda_task__test_invoke_pipe", "base.test_base__test_state_fail"):
+        shutil.copy(CASES_DIR / f"{wanted}.json", corpus)
+    out = tmp_path / "results.json"
+    code = await asyncio.to_thread(
+        run_conformance, corpus, json_out=out, only=None, quiet=False, api_url=conformance_api
+    )
+    assert code == 0
+    assert json.loads(out.read_text())["summary"] == {"cases": 2, "passed": 2, "failed": 0}
+    unreachable = await asyncio.to_thread(
+        run_conformance, corpus, json_out=None, only=None, quiet=True, api_url="http://127.0.0.1:9"
+    )
+    assert unreachable == 2
