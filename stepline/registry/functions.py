@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Text, delete, func, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Text,
+    delete,
+    func,
+    insert,
+    update,
+)
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -248,11 +260,10 @@ async def resolve_function(session: AsyncSession, name: str, qualifier: str | No
 
 
 async def add_log_lines(session: AsyncSession, lines: Sequence[tuple[str, str, datetime, str]]) -> None:
-    """Append (function, request id, timestamp, message) rows."""
-    session.add_all(
-        FunctionLog(function_name=f, request_id=r, timestamp=t, message=m) for f, r, t, m in lines
-    )
-    await session.flush()
+    """Append (function, request id, timestamp, message) rows (one multi-row INSERT, no ORM objects)."""
+    if lines:
+        rows = [{"function_name": f, "request_id": r, "timestamp": t, "message": m} for f, r, t, m in lines]
+        await session.execute(insert(FunctionLog), rows)
 
 
 async def read_logs(
