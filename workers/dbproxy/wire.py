@@ -62,6 +62,8 @@ class WireSession:
         """Extended-protocol messages were sent since the last Sync: the batch is still open."""
         self._out: list[bytes] = []
         self._to_server: list[bytes] = []
+        self._copy_ends_sent = 0
+        """CopyDone/CopyFail forwarded before the server asked for the data (clients pipeline COPY)."""
         """Messages for the server, written once per client batch (one send instead of several)."""
 
     # lifecycle ----------------------------------------------------------------------------------
@@ -176,8 +178,10 @@ class WireSession:
             if kind == b"Q":
                 server.dirty |= statements.changes_session(payload)
             entry = Expect(b"Z", sync=True, query=True)
-        else:  # Flush, stray copy messages: no response of their own
+        else:  # Flush, copy data sent ahead of CopyInResponse: no response of their own
             entry = None
+            if kind in b"cf":
+                self._copy_ends_sent += 1
         return self._send(server, kind, payload, entry)
 
     def _send(
@@ -253,10 +257,13 @@ class WireSession:
                 self.client.on_lost = None
                 server.stream.clear_interrupt()
             for kind, payload in batch:
-                if kind == b"G":  # CopyInResponse: the client streams rows next
+                if kind == b"G":  # CopyInResponse: the client streams rows (unless it already did)
                     self._out.append(pgwire.message(kind, payload))
                     self._flush_out()
-                    await self._copy_in(server)
+                    if self._copy_ends_sent:
+                        self._copy_ends_sent -= 1
+                    else:
+                        await self._copy_in(server)
                     continue
                 self._on_server(server, kind, payload)
             self._flush_out()
