@@ -35,7 +35,7 @@ from typing import Final
 from jsonata.jexception import JException
 from jsonata.jsonata import Jsonata
 
-from statemachine import jsonata_functions
+from statemachine import jsonata_fast, jsonata_functions
 from statemachine.errors import StatesError
 from statemachine.host import JSON
 from statemachine.intrinsics_functions import json_type
@@ -123,7 +123,7 @@ def compile_expression(text: str) -> CompiledExpression:
     steps = tuple(simple.group().lstrip("$").split(".")) if simple else ()
     if steps and _KEYWORDS.isdisjoint(steps):
         return CompiledExpression(inner, program, steps)
-    return CompiledExpression(inner, program)
+    return CompiledExpression(inner, program, condition=jsonata_fast.compile_condition(inner))
 
 
 def evaluate(expr: CompiledExpression, bindings: Bindings, field: str = "") -> JSON:

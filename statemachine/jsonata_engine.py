@@ -15,7 +15,7 @@ from typing import Any, Final
 from jsonata.jexception import JException
 from jsonata.jsonata import Jsonata
 
-from statemachine import jsonata_functions
+from statemachine import jsonata_fast, jsonata_functions
 from statemachine.errors import StatesError
 from statemachine.host import JSON
 
@@ -37,6 +37,8 @@ class CompiledExpression:
     """The jsonata-python program (its AST is evaluated directly, without a copy per call)."""
     simple_path: tuple[str, ...] | None = None
     """For ``$name.a.b`` (the most common shape): the names, navigated without the engine."""
+    condition: jsonata_fast.Condition | None = None
+    """For comparisons of paths and literals (Choice conditions): decided without the engine."""
 
 
 class _StepsExceeded(Exception):
@@ -72,6 +74,13 @@ class Data:
     def lookup(self, name: str) -> Any:
         """The plain JSON value of ``$name``, or _MISSING."""
         return self.states if name == "states" else self.variables.get(name, _MISSING)
+
+    def resolve(self, steps: tuple[str, ...]) -> Any:
+        """A simple path's value for ``jsonata_fast``; Fallback when the engine must decide."""
+        value = _navigate(steps, self)
+        if value is _MISSING:
+            raise jsonata_fast.Fallback
+        return value
 
     def engine_value(self, name: str) -> Any:
         value = self.engine_values.get(name, _MISSING)
@@ -124,6 +133,11 @@ def run(expr: CompiledExpression, data: Data, root: str, subpath: str) -> JSON:
         found = _navigate(expr.simple_path, data)
         if found is not _MISSING:
             return copy_json(found)
+    elif expr.condition is not None:
+        try:
+            return jsonata_fast.decide(expr.condition, data.resolve)
+        except jsonata_fast.Fallback:
+            pass
     field = _FieldName(root, subpath)
     frame = Jsonata.Frame(_BASE)
     frame.bindings = _Scope(data)
