@@ -30,6 +30,7 @@ JSONATA = [
     "$states.input.order.id",
     "$states.input",
     "$states.input.n + 1",
+    "$states.input.n >= 1 and $states.input.name = 'x'",
     "$sum($states.input.items)",
     "{'id': $states.input.order.id, 'n': $v3}",
     "$partition($states.input.items, 3)",

@@ -9,7 +9,9 @@ exist for the state) and every workflow variable as ``$name``, plus Step Functio
 ($partition, $range, $hash, $random, $uuid, $parse). $now/$millis read ``Bindings.now`` and
 $shuffle the host's random source, so replays are deterministic; $eval is refused as on AWS.
 Nothing is copied per evaluation: variables are looked up in the caller's mapping, and the
-registered functions read the evaluation's effects from a context variable. A runaway expression
+registered functions read the evaluation's effects from a context variable. Simple paths and
+path/literal comparisons (most Choice conditions) are answered without the engine when the answer
+is unambiguous (``jsonata_fast``); otherwise the engine decides. A runaway expression
 stops after MAX_STEPS evaluation steps (counted, not timed; see ``jsonata_engine``). In a Temporal
 workflow the ``jsonata`` package must be passed through the sandbox as well as ``statemachine``
 (it imports itself lazily and reads ``time.time`` when compiling).
