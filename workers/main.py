@@ -14,6 +14,7 @@ from stepline.db import DatabaseNotMigrated, check_migrated
 from stepline.registry.database import create_engine, session_maker
 from stepline.settings import Settings
 from workers.activities import Activities
+from workers.attachments import serve_attachments
 from workers.contracts import Invoker
 from workers.worker import build_worker
 
@@ -30,7 +31,7 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
     try:
         await check_migrated(engine)
         client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
-        async with function_runtime(settings) as invoker:
+        async with serve_attachments(settings, session_maker(engine)), function_runtime(settings) as invoker:
             worker = build_worker(
                 client, settings.temporal.task_queue, Activities(session_maker(engine), invoker)
             )
