@@ -261,9 +261,9 @@ async def resolve_function(session: AsyncSession, name: str, qualifier: str | No
 
 async def add_log_lines(session: AsyncSession, lines: Sequence[tuple[str, str, datetime, str]]) -> None:
     """Append (function, request id, timestamp, message) rows (one multi-row INSERT, no ORM objects)."""
-    if lines:
-        rows = [{"function_name": f, "request_id": r, "timestamp": t, "message": m} for f, r, t, m in lines]
-        await session.execute(insert(FunctionLog), rows)
+    rows = [{"function_name": f, "request_id": r, "timestamp": t, "message": m} for f, r, t, m in lines]
+    for start in range(0, len(rows), 5000):  # PostgreSQL takes at most 32767 parameters per statement
+        await session.exec(insert(FunctionLog).values(rows[start : start + 5000]))
 
 
 async def read_logs(
