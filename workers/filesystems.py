@@ -81,20 +81,16 @@ def prepare_access_point(fs_root: Path, spec: AccessPointSpec) -> Path:
     """The access point's host directory, created with its owner and mode on first use."""
     relative = check_root_directory(spec.root_directory).relative_to("/")
     fs_root = fs_root.resolve()
-    target = fs_root / relative
-    inside = _inside(fs_root, target)
+    target = (fs_root / relative).resolve()  # symlinks in the existing part are followed here...
+    if not target.is_relative_to(fs_root):  # ...so a planted one is caught before anything is made
+        raise FileSystemError(f"access point root {spec.root_directory!r} leaves its file system")
     if not target.exists():
         target.mkdir(parents=True)
         os.chown(target, spec.uid, spec.gid)
         target.chmod(spec.permissions)
-    resolved = target.resolve()
-    if not inside or not _inside(fs_root, resolved) or not resolved.is_dir():
-        raise FileSystemError(f"access point root {spec.root_directory!r} leaves its file system")
-    return resolved
-
-
-def _inside(root: Path, path: Path) -> bool:
-    return path.resolve().is_relative_to(root)
+    if not target.is_dir():
+        raise FileSystemError(f"access point root {spec.root_directory!r} is not a directory")
+    return target
 
 
 def mount_target(local_mount_path: str, where: str) -> str:
