@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -21,19 +22,11 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def registry(settings: Settings) -> AsyncIterator[Settings]:
-    """The test's settings with a short, traversable data directory and the resource tables present."""
-    engine = create_engine(settings.database.url.get_secret_value(), pool_size=2)
-    async with engine.begin() as conn:
-        tables = [
-            resources.DbProxy.__table__,
-            resources.FileSystem.__table__,
-            resources.AccessPoint.__table__,
-        ]
-        await conn.run_sync(lambda sync: resources.SQLModel.metadata.create_all(sync, tables=tables))  # type: ignore[arg-type]
-    await engine.dispose()
+def registry(settings: Settings) -> Iterator[Settings]:
+    """The test's settings with a short data directory that sandboxed users could traverse."""
     data_dir = Path(tempfile.mkdtemp(prefix="sl-api-"))
     yield settings.model_copy(update={"data_dir": data_dir, "secret_key": SecretStr("test-secret")})
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def test_db_proxy_lifecycle_never_shows_the_password(
