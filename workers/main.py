@@ -21,8 +21,11 @@ from workers.worker import build_worker
 
 @asynccontextmanager
 async def function_runtime(settings: Settings) -> AsyncIterator[Invoker | None]:
-    """The function runtime for Task states (None until ``workers/functions`` provides one)."""
-    yield None
+    """The function runtime for Task states: sandboxes from a warm pool (``workers/functions``)."""
+    from workers.functions import FunctionService
+
+    async with FunctionService(settings) as service:
+        yield service
 
 
 async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
