@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import pytest
 from prometheus_client import REGISTRY
 
 from stepline.registry import functions as registry
 from stepline.registry.database import unit_of_work
 from stepline.settings import Settings
 from tests.integration.function_kit import call, deploy, fn_settings, requires_bwrap, service, unique
-from workers.functions.errors import TooManyRequestsError
+from workers.functions.errors import InvalidParameterError, TooManyRequestsError
 from workers.functions.service import FunctionService
 
 __all__ = ["fn_settings", "service"]
@@ -110,3 +111,10 @@ async def test_idle_environments_are_reaped_and_stop_shuts_everything_down(fn_se
         assert sandbox_processes(run_dir)
     assert sandbox_processes(run_dir) == []
     assert not run_dir.exists()
+
+
+async def test_unusable_attachments_are_a_clear_invalid_parameter(service: FunctionService) -> None:
+    name = await deploy(service, unique("attach"), {"app.py": CODE}, handler="app.ok",
+                        file_system_configs=[{"fileSystem": 5}])  # fmt: skip
+    with pytest.raises(InvalidParameterError, match="fileSystemConfigs"):
+        await call(service, name, {})

@@ -31,7 +31,7 @@ from statemachine.host import FunctionCall, FunctionResult
 from stepline.registry import functions as registry
 from stepline.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
 from stepline.settings import Settings
-from workers.attachments import Attachments, resolve_attachments
+from workers.attachments import AttachmentError, Attachments, resolve_attachments
 from workers.functions import cgroups
 from workers.functions.codestore import CodeStore
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig, function_arn, parse_function_ref
@@ -199,6 +199,8 @@ class FunctionService:
         except TooManyRequestsError:
             metrics.throttles.labels(label).inc()
             raise
+        except AttachmentError as exc:
+            raise InvalidParameterError(str(exc)) from None
         except (OSError, RuntimeError) as exc:
             raise ServiceError(f"could not start an execution environment: {exc}") from exc
         finally:
