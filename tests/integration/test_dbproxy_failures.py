@@ -35,10 +35,31 @@ if sys.argv[2] == "sleep":
 time.sleep(60)
 """
 
+HOLD_LOCK_NATIVE = """
+import sys, time
+sys.path.insert(0, sys.argv[3])
+import stepline_db
+db = stepline_db.Connection(sys.argv[1] + "/stepline.sock")
+db.begin()
+db.query("UPDATE locked SET n = n + 1 WHERE id = 1")
+print("locked", flush=True)
+if sys.argv[2] == "sleep":
+    db.query("SELECT pg_sleep(60)")
+time.sleep(60)
+"""
+SANDBOX_PYTHON = str(Path(__file__).resolve().parents[2] / "workers" / "sandbox_lib" / "python")
 
-async def hold_lock_then_get_killed(proxy: Proxy, mode: str) -> None:
+
+async def hold_lock_then_get_killed(proxy: Proxy, mode: str, way: str) -> None:
+    script = HOLD_LOCK if way == "wire" else HOLD_LOCK_NATIVE
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", HOLD_LOCK, str(proxy.directory), mode, stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-c",
+        script,
+        str(proxy.directory),
+        mode,
+        SANDBOX_PYTHON,
+        stdout=asyncio.subprocess.PIPE,
     )
     assert child.stdout is not None
     assert (await asyncio.wait_for(child.stdout.readline(), 10)).strip() == b"locked"
@@ -47,14 +68,15 @@ async def hold_lock_then_get_killed(proxy: Proxy, mode: str) -> None:
     await child.wait()
 
 
+@pytest.mark.parametrize("way", ["wire", "native"])
 @pytest.mark.parametrize("mode", ["idle", "sleep"], ids=["idle-in-transaction", "mid-query"])
 async def test_killed_client_mid_transaction_leaves_no_lock_and_no_leaked_connection(
-    proxy: Proxy, target_url: str, mode: str
+    proxy: Proxy, target_url: str, mode: str, way: str
 ) -> None:
     direct = await asyncpg.connect(target_url)
     await direct.execute("CREATE TABLE IF NOT EXISTS locked (id int PRIMARY KEY, n int); TRUNCATE locked;")
     await direct.execute("INSERT INTO locked VALUES (1, 0)")
-    await hold_lock_then_get_killed(proxy, mode)
+    await hold_lock_then_get_killed(proxy, mode, way)
     await direct.execute("SET lock_timeout = '3s'")
     await direct.execute("UPDATE locked SET n = n + 10 WHERE id = 1")  # would time out if the lock leaked
     assert await direct.fetchval("SELECT n FROM locked WHERE id = 1") == 10  # the killed update rolled back

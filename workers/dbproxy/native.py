@@ -20,7 +20,7 @@ from typing import Any
 
 from workers.dbproxy import codec, pgwire, statements
 from workers.dbproxy.pool import Pool
-from workers.dbproxy.server import ServerConnection, ServerError
+from workers.dbproxy.server import ServerConnection, ServerError, cancel
 
 FRAME = b"J"
 MAX_CACHED = 256
@@ -60,6 +60,8 @@ class NativeSession:
         self.stream = stream
         self.pool = pool
         self.server: ServerConnection | None = None
+        self.owed = 0
+        """ReadyForQuery messages still owed by the server (a request is in flight)."""
 
     async def serve(self) -> None:
         try:
@@ -108,13 +110,13 @@ class NativeSession:
 
     async def _maybe_release(self) -> None:
         server = self.server
-        if server is not None and (server.status == b"I" or not server.alive):
+        if server is not None and not self.owed and (server.status == b"I" or not server.alive):
             self.server = None
             await self.pool.release(server)
 
     async def _simple(self, sql: str) -> dict[str, Any]:
         server = await self._borrow()
-        server.stream.write(pgwire.query(sql))
+        self._request(server, pgwire.query(sql))
         tag = ""
         failure: dict[str, str] | None = None
         async for kind, payload in self._responses(server):
@@ -141,7 +143,7 @@ class NativeSession:
                 f"the statement takes {len(described.params)} parameters, not {len(params)}"
             )
         values = [codec.encode(value, oid) for value, oid in zip(params, described.params, strict=True)]
-        server.stream.write(pgwire.bind_text(name, values) + pgwire.EXECUTE_UNNAMED + pgwire.SYNC)
+        self._request(server, pgwire.bind_text(name, values) + pgwire.EXECUTE_UNNAMED + pgwire.SYNC)
         rows: list[dict[str, Any]] = []
         columns = described.columns
         tag = ""
@@ -165,7 +167,7 @@ class NativeSession:
         }
 
     async def _prepare(self, server: ServerConnection, name: bytes, sql: bytes) -> Described:
-        server.stream.write(pgwire.parse(name, sql) + pgwire.describe(b"S", name) + pgwire.SYNC)
+        self._request(server, pgwire.parse(name, sql) + pgwire.describe(b"S", name) + pgwire.SYNC)
         params: tuple[int, ...] = ()
         columns: tuple[tuple[str, int], ...] = ()
         failure: dict[str, str] | None = None
@@ -184,12 +186,23 @@ class NativeSession:
             server.prepared[name] = described
         return described
 
+    def _request(self, server: ServerConnection, messages: bytes) -> None:
+        """Send messages that end in one Sync (or a simple Query)."""
+        server.stream.write(messages)
+        self.owed += 1
+
     async def _responses(self, server: ServerConnection) -> Any:
-        """Server messages up to and including ReadyForQuery (which sets the status)."""
+        """Server messages up to ReadyForQuery (which sets the status); the client leaving interrupts."""
         while True:
+            if self.stream.closed:
+                raise pgwire.StreamClosed("the client left mid-request")
+            self.stream.on_lost = server.stream.interrupt
             try:
                 kind, payload = await server.stream.read()
+            except pgwire.Interrupted:
+                raise pgwire.StreamClosed("the client left mid-request") from None
             except pgwire.StreamClosed:
+                self.owed = 0
                 self.server = None
                 in_transaction = server.status != b"I"
                 self.pool.discard(server)
@@ -197,26 +210,35 @@ class NativeSession:
                 raise ServerError(
                     "08006", lost + (" (the transaction is gone)" if in_transaction else "")
                 ) from None
+            finally:
+                self.stream.on_lost = None
+                server.stream.clear_interrupt()
             if kind == b"Z":
                 server.status = payload[:1]
+                self.owed -= 1
                 return
             yield kind, payload
 
     async def _abandon(self) -> None:
+        """The client left: cancel what runs, roll back what it held, return the connection clean."""
         server = self.server
         if server is None:
             return
         self.server = None
         try:
             async with asyncio.timeout(self.pool.config.connect_timeout):
-                if server.status != b"I":
+                if self.owed:
+                    await cancel(self.pool.config.target, server.pid, server.secret)
+                if server.status != b"I" or self.owed:
                     server.stream.write(pgwire.query("ROLLBACK"))
-                    async for _ in self._responses(server):
-                        pass
+                    self.owed += 1
+                while self.owed:
+                    kind, payload = await server.stream.read()
+                    if kind == b"Z":
+                        server.status = payload[:1]
+                        self.owed -= 1
             await self.pool.release(server)
-        except ServerError:
-            pass  # already discarded
-        except (TimeoutError, pgwire.StreamClosed):
+        except (TimeoutError, OSError, pgwire.StreamClosed):
             self.pool.discard(server)
 
 
