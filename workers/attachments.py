@@ -148,6 +148,8 @@ async def _proxy_mount(runtime: _Runtime, name: str, environment: dict[str, str]
         proxy = await runtime.proxies.ensure(name)
     except ResourceNotFound as exc:
         raise AttachmentError(f"dbProxies: {exc.detail}") from None
+    except ValueError as exc:  # unreadable sealed target, bad URL, socket path too long
+        raise AttachmentError(f"dbProxies: {name}: {exc}") from None
     inside = f"{DB_MOUNT_PARENT}/{name}"
     key = env_name(name)
     environment[f"STEPLINE_DB_{key}_HOST"] = inside
