@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,13 @@ requires_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubbl
 
 
 @pytest.fixture
-def fn_settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings with the migrated test database and a data directory of the test's own."""
-    return Settings(database_url=SecretStr(database_url), data_dir=tmp_path / "data")
+def fn_settings(database_url: str) -> Iterator[Settings]:
+    """Settings with the migrated test database and a data directory of the test's own, reachable by
+    the sandbox users (pytest's own temporary directories are private to root)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="stepline-test-"))
+    data_dir.chmod(0o711)
+    yield Settings(database_url=SecretStr(database_url), data_dir=data_dir)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from stepline.settings import Settings
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
 from workers.attachments import Attachments
 from workers.functions.config import FunctionConfig
@@ -99,9 +100,47 @@ async def test_no_stepline_setting_is_visible(service: FunctionService, monkeypa
 
 async def test_runs_unprivileged_in_its_own_pid_namespace(service: FunctionService) -> None:
     found = await probe(service, "whoami", {})
-    assert found["uid"] != 0
+    assert found["uid"] == 993
     assert found["caps"] == "0000000000000000"
     assert isinstance(found["pid"], int) and found["pid"] < 10
+    assert service.unprivileged
+    assert host_uids(service.pool.run_dir) == {993}  # an unprivileged host user, not root in disguise
+
+
+async def test_falls_back_to_a_mapped_root_when_the_data_dir_is_private(
+    fn_settings: Settings, tmp_path: Path
+) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    settings = fn_settings.model_copy(update={"data_dir": private / "data"})
+    async with FunctionService(settings, config_cache_seconds=0.0, run_events=False) as svc:
+        assert not svc.unprivileged
+        found = await probe(svc, "whoami", {})
+        assert 0 in host_uids(svc.pool.run_dir)
+    assert found["uid"] == 993 and found["caps"] == "0000000000000000"
+
+
+def host_uids(run_dir: Path) -> set[int]:
+    """The host uids of a pool's sandbox processes (bubblewrap's command line names the run dir)."""
+    pids = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _mentions(p, str(run_dir))]
+    seen: set[int] = set()
+    while pids:
+        proc = pids.pop()
+        try:
+            status = (proc / "status").read_text()
+            children = (proc / "task" / proc.name / "children").read_text().split()
+        except OSError:
+            continue
+        seen.add(int(status.split("Uid:")[1].split()[1]))
+        pids += [Path("/proc") / c for c in children]
+    return seen
+
+
+def _mentions(proc: Path, text: str) -> bool:
+    try:
+        return text.encode() in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 FORK_BOMB = """

@@ -61,9 +61,10 @@ class Environment:
 
     def __init__(
         self, config: FunctionConfig, env_id: str, run_dir: Path, bwrap: str, cgroups: CgroupDriver | None,
-        spawner: Executor,
+        spawner: Executor, unprivileged: bool = False,
     ) -> None:  # fmt: skip
         self.config = config
+        self._unprivileged = unprivileged
         self._spawner = spawner
         self.env_id = env_id
         self._run_dir = run_dir / env_id
@@ -94,9 +95,9 @@ class Environment:
         self.started_at = time.perf_counter()
         self._run_dir.mkdir(parents=True, exist_ok=True)
         self._ready = loop.create_future()
-        self._server = await loop.create_unix_server(
-            lambda: RuntimeConnection(self), str(self._run_dir / sandbox.SOCKET_NAME)
-        )
+        socket_path = self._run_dir / sandbox.SOCKET_NAME
+        self._server = await loop.create_unix_server(lambda: RuntimeConnection(self), str(socket_path))
+        socket_path.chmod(0o777)  # an unprivileged sandbox user connects to it
         cgroup: Cgroup | None = None
         rlimit_as: int | None = None
         memory = self.config.memory_mb * 1024 * 1024
@@ -109,7 +110,7 @@ class Environment:
         argv = sandbox.bwrap_argv(
             self._bwrap, self.config, self._run_dir, attachments,
             sandbox.runtime_command(self.config, rlimit_as),
-            info_fd=info_w, block_fd=block[0] if block else None,
+            info_fd=info_w, block_fd=block[0] if block else None, unprivileged=self._unprivileged,
         )  # fmt: skip
         try:
             self._proc = await sandbox.spawn(argv, info_r, info_w, block, cgroup, self._spawner)

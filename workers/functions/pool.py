@@ -58,6 +58,7 @@ class EnvironmentPool:
         attachments: AttachmentResolver,
         idle_seconds: float,
         max_environments: int,
+        unprivileged: bool = False,
     ) -> None:
         self._run_dir = run_dir
         self._bwrap = bwrap
@@ -66,6 +67,9 @@ class EnvironmentPool:
         self._attachments = attachments
         self._idle_seconds = idle_seconds
         self._max_environments = max_environments
+        self._unprivileged = unprivileged
+        if unprivileged:
+            run_dir.chmod(0o711)  # the sandbox users reach their socket directories through it
         self._versions: dict[tuple[str, str], _Versions] = {}
         self._all: set[Environment] = set()
         self._ids = itertools.count()
@@ -160,7 +164,9 @@ class EnvironmentPool:
         if len(self._all) >= self._max_environments:
             self._evict_one()
         env_id = f"{self._prefix}-{next(self._ids)}"
-        env = Environment(config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner)
+        env = Environment(
+            config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged
+        )
         self._all.add(env)
         try:
             await env.start(await self._attachments(config))

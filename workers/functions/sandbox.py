@@ -33,6 +33,8 @@ SOCKET_DIR_IN_SANDBOX = "/run/lambda"
 SOCKET_NAME = "runtime.sock"
 RUNTIME_API_ADDRESS = "127.0.0.1:9001"
 """AWS_LAMBDA_RUNTIME_API inside the sandbox (served by the relay for ``provided`` runtimes)."""
+SETPRIV = "setpriv"
+"""util-linux's setpriv: sets the sandbox user's identity, then execs bubblewrap (no fork)."""
 SANDBOX_UID = 993
 SANDBOX_GID = 990
 ETC_FILES = (
@@ -103,9 +105,18 @@ def bwrap_argv(
     *,
     info_fd: int,
     block_fd: int | None,
+    unprivileged: bool = False,
 ) -> list[str]:
-    """The full bubblewrap command line for one environment."""
-    argv = [bwrap, "--ro-bind", "/usr", "/usr"]
+    """The full bubblewrap command line for one environment.
+
+    ``unprivileged`` (for a root worker): bubblewrap itself runs as the sandbox user (993, or the
+    attachments' ``run_as``) through ``setpriv``, so the sandbox is that unprivileged host user
+    rather than root mapped into a user namespace, and files it creates on attached file systems
+    belong to that user. Every bound path must then be reachable by that user (``traversable``).
+    """
+    uid, gid = attachments.run_as or (SANDBOX_UID, SANDBOX_GID)
+    launcher = [SETPRIV, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"] if unprivileged else []
+    argv = [*launcher, bwrap, "--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         path = Path("/") / name
         if path.is_symlink():
@@ -128,10 +139,10 @@ def bwrap_argv(
     ]  # fmt: skip
     for mount in attachments.mounts:
         argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
-    uid, gid = attachments.run_as or (SANDBOX_UID, SANDBOX_GID)
     argv += ["--unshare-all", *([] if not config.network else ["--share-net"])]
+    if not unprivileged:
+        argv += ["--uid", str(uid), "--gid", str(gid)]
     argv += [
-        "--uid", str(uid), "--gid", str(gid),
         "--hostname", "sandbox",
         "--cap-drop", "ALL",
         "--die-with-parent", "--new-session",
@@ -144,6 +155,24 @@ def bwrap_argv(
     for key, value in sandbox_environment(config, attachments.environment).items():
         argv += ["--setenv", key, value]
     return [*argv, "--", *command]
+
+
+def traversable(path: Path) -> bool:
+    """Whether every user can reach ``path`` (the search bit for others on it and its ancestors)."""
+    resolved = path.resolve()
+    try:
+        return all(os.stat(p).st_mode & 0o001 for p in (resolved, *resolved.parents))
+    except OSError:
+        return False
+
+
+def can_drop_root(data_dir: Path) -> bool:
+    """Whether sandboxes can run as unprivileged host users: the worker is root and setpriv exists,
+    and the sandbox user can reach everything bound into sandboxes."""
+    if os.geteuid() != 0 or shutil.which(SETPRIV) is None:
+        return False
+    needed = (data_dir, BOOTSTRAP_DIR, SANDBOX_LIB_DIR, Path(sys.base_prefix), python_executable())
+    return all(traversable(p) for p in needed)
 
 
 @dataclass(slots=True)

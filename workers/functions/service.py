@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -32,7 +33,7 @@ from stepline.registry import functions as registry
 from stepline.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
 from stepline.settings import Settings
 from workers.attachments import AttachmentError, Attachments, resolve_attachments
-from workers.functions import cgroups
+from workers.functions import cgroups, sandbox
 from workers.functions.codestore import CodeStore
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig, function_arn, parse_function_ref
 from workers.functions.errors import (
@@ -94,6 +95,8 @@ class FunctionService:
         self._stack = contextlib.AsyncExitStack()
         self._background: set[asyncio.Task[None]] = set()
         self.pool: EnvironmentPool
+        self.unprivileged = False
+        """Whether sandboxes run as unprivileged host users (see ``sandbox.can_drop_root``)."""
         self.logs: LogBook
 
     @property
@@ -110,6 +113,13 @@ class FunctionService:
         slots = SlotTable(data_dir / "concurrency", self.settings.sandbox.max_environments)
         self._stack.callback(slots.close)
         run_dir = Path(self._stack.enter_context(_temporary_directory()))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.unprivileged = sandbox.can_drop_root(data_dir)
+        if not self.unprivileged and os.geteuid() == 0:
+            log.warning(
+                "sandboxes run as root mapped into a user namespace: make %s and its parents searchable "
+                "by others (chmod o+x) to run them as unprivileged users", data_dir,
+            )  # fmt: skip
         driver = cgroups.detect("stepline")
         if driver is not None:
             driver.remove_stale()
@@ -117,6 +127,7 @@ class FunctionService:
             run_dir=run_dir, bwrap=self.settings.sandbox.bwrap_path, cgroups=driver, slots=slots,
             attachments=self._attachments, idle_seconds=self.settings.sandbox.idle_seconds,
             max_environments=self.settings.sandbox.max_environments,
+            unprivileged=self.unprivileged,
         )  # fmt: skip
         self._stack.push_async_callback(self.pool.close)
         self.pool.start_reaper()
