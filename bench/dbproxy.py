@@ -1,6 +1,6 @@
 """Throughput and latency through the db proxy (both ways in) against direct asyncpg, same run.
 
-    python bench/dbproxy.py [--clients 100] [--pool 10] [--seconds 5] [--json FILE]
+    python bench/dbproxy.py [--clients 100] [--pool 10] [--seconds 6] [--rounds 3] [--json FILE]
 
 Every client loops on a primary-key lookup for ``--seconds``. ``direct``: one asyncpg pool of
 ``--pool`` connections in this process. ``wire``: each client its own asyncpg connection to the
@@ -69,8 +69,8 @@ def native_op(client: NativeClient) -> Op:
     return op
 
 
-async def run_clients(ops: list[Op], seconds: float) -> dict[str, float]:
-    latencies: list[float] = []
+async def run_clients(ops: list[Op], seconds: float, latencies: list[float]) -> float:
+    """Every op loops for ``seconds``; latencies are appended; returns the elapsed time."""
     deadline = time.perf_counter() + seconds
 
     async def loop(op: Op, k: int) -> None:
@@ -82,7 +82,10 @@ async def run_clients(ops: list[Op], seconds: float) -> dict[str, float]:
 
     began = time.perf_counter()
     await asyncio.gather(*(loop(op, k) for k, op in enumerate(ops)))
-    elapsed = time.perf_counter() - began
+    return time.perf_counter() - began
+
+
+def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
     latencies.sort()
     return {
         "queries": len(latencies),
@@ -92,7 +95,8 @@ async def run_clients(ops: list[Op], seconds: float) -> dict[str, float]:
     }
 
 
-async def bench(clients: int, pool_size: int, seconds: float) -> dict[str, Any]:
+async def bench(clients: int, pool_size: int, seconds: float, rounds: int) -> dict[str, Any]:
+    """The three ways take turns for ``rounds`` rounds, so a busy machine slows them alike."""
     name = f"stepline_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -107,19 +111,10 @@ async def bench(clients: int, pool_size: int, seconds: float) -> dict[str, Any]:
             "INSERT INTO bench_item SELECT g, 'item ' || g FROM generate_series(1, 1000) g"
         )
         await setup.close()
-        proxy = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "workers.dbproxy",
-            url,
-            str(directory),
-            "--size",
-            str(pool_size),
-            stdout=asyncio.subprocess.PIPE,
-        )
+        command = [sys.executable, "-m", "workers.dbproxy", url, str(directory), "--size", str(pool_size)]
+        proxy = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
         assert proxy.stdout is not None
         await proxy.stdout.readline()  # the banner: sockets are ready
-        results: dict[str, Any] = {"clients": clients, "pool_size": pool_size, "seconds": seconds}
 
         pool = await asyncpg.create_pool(url, min_size=pool_size, max_size=pool_size)
         assert pool is not None
@@ -128,21 +123,29 @@ async def bench(clients: int, pool_size: int, seconds: float) -> dict[str, Any]:
             async with pool.acquire() as conn:
                 return await conn.fetchrow(QUERY, i)
 
-        results["direct"] = await run_clients([direct] * clients, seconds)
-        await pool.close()
-
         wire_conns = [
             await asyncpg.connect(host=str(directory), user="fn", database="any") for _ in range(clients)
         ]
-        results["wire"] = await run_clients([wire_op(c) for c in wire_conns], seconds)
+        native = [await NativeClient.connect(str(directory / "stepline.sock")) for _ in range(clients)]
+        ways: dict[str, list[Op]] = {
+            "direct": [direct] * clients,
+            "wire": [wire_op(c) for c in wire_conns],
+            "native": [native_op(c) for c in native],
+        }
+        latencies: dict[str, list[float]] = {way: [] for way in ways}
+        elapsed = dict.fromkeys(ways, 0.0)
+        for _ in range(rounds):
+            for way, ops in ways.items():
+                elapsed[way] += await run_clients(ops, seconds / rounds, latencies[way])
+        await pool.close()
         for conn in wire_conns:
             await conn.close()
-
-        native = [await NativeClient.connect(str(directory / "stepline.sock")) for _ in range(clients)]
-        results["native"] = await run_clients([native_op(c) for c in native], seconds)
         for client in native:
             client.close()
 
+        results: dict[str, Any] = {"clients": clients, "pool_size": pool_size, "seconds": seconds}
+        for way in ways:
+            results[way] = summary(latencies[way], elapsed[way])
         for way in ("wire", "native"):
             results[f"{way}_vs_direct"] = round(results[way]["qps"] / results["direct"]["qps"], 2)
         return results
@@ -161,10 +164,11 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--pool", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=6.0, help="per way, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    results = asyncio.run(bench(args.clients, args.pool, args.seconds))
+    results = asyncio.run(bench(args.clients, args.pool, args.seconds, args.rounds))
     for way in ("direct", "wire", "native"):
         r = results[way]
         print(f"{way:7} {r['qps']:>9.1f} q/s   p50 {r['p50_ms']:>7.2f} ms   p99 {r['p99_ms']:>7.2f} ms")
