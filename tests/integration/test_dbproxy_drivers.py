@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import asyncpg
 import psycopg
@@ -14,6 +15,7 @@ from tests.integration.test_dbproxy_wire import (  # noqa: F401
     proxy,
     psycopg_client,
     socket_dir,
+    start_proxy,
     target_url,
 )
 from workers.dbproxy.proxy import Proxy
@@ -97,3 +99,20 @@ async def test_psycopg_server_side_cursor_in_a_transaction(proxy: Proxy, numbers
             assert [r[0] for r in await cur.fetchmany(5)] == [1, 2, 3, 4, 5]
             assert len(await cur.fetchall()) == 45
     await conn.close()
+
+
+async def test_connection_is_released_right_after_copy_and_flush(
+    target_url: str, socket_dir: Path, numbers: str
+) -> None:
+    proxy = await start_proxy(target_url, socket_dir, size=1, borrow_timeout=1.0)
+    try:
+        first = await psycopg_client(proxy)
+        async with first.cursor() as cur, cur.copy("COPY numbers FROM STDIN") as copy:
+            await copy.write_row((1, "one"))
+        second = await asyncpg_client(proxy)  # would wait out the borrow timeout if COPY kept the connection
+        assert await second.fetchval("SELECT label FROM numbers WHERE n = 1") == "one"
+        await asyncio.wait_for(second.execute("SELECT 1"), 2)
+        await first.close()
+        await second.close()
+    finally:
+        await proxy.close()

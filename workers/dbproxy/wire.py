@@ -62,9 +62,9 @@ class WireSession:
         """Extended-protocol messages were sent since the last Sync: the batch is still open."""
         self._out: list[bytes] = []
         self._to_server: list[bytes] = []
+        """Messages for the server, written once per client batch (one send instead of several)."""
         self._copy_ends_sent = 0
         """CopyDone/CopyFail forwarded before the server asked for the data (clients pipeline COPY)."""
-        """Messages for the server, written once per client batch (one send instead of several)."""
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -188,7 +188,10 @@ class WireSession:
         self, server: ServerConnection, kind: bytes, payload: bytes, entry: Expect | None
     ) -> Expect | None:
         self._to_server.append(pgwire.message(kind, payload))
-        self.unsynced = kind not in b"SQF"
+        if kind in b"PBDEC":
+            self.unsynced = True
+        elif kind in b"SQF":
+            self.unsynced = False
         if entry is not None:
             self.pending.append(entry)
         return entry
