@@ -210,10 +210,14 @@ def temporal() -> Iterator[str]:
 async def run(rounds: int, with_http: bool) -> dict[str, Any]:
     results: dict[str, Any] = {"rounds": rounds, "load_average": os.getloadavg()[0]}
     work = Path(tempfile.mkdtemp(prefix="stepline-bench-"))
+    os.chmod(work, 0o711)  # reachable by the sandbox users: sandboxes run unprivileged, as in production
     try:
         async with scratch_database() as url:
             settings = Settings(database_url=SecretStr(url), data_dir=work / "data")
             async with FunctionService(settings, run_events=False) as service:
+                results["sandbox_user"] = (
+                    "unprivileged uid 993" if service.unprivileged else "root mapped to 993"
+                )
                 python = await deploy(service, "python3.11", PYTHON_HELLO, "app.handler")
                 node = await deploy(service, "nodejs20", NODE_HELLO, "index.handler")
                 floors: dict[str, list[float]] = {"bwrap_python_c_pass": [], "bwrap_python_S_c_pass": []}
