@@ -97,7 +97,12 @@ async def test_worker_killed_mid_task(
     definition = {
         "StartAt": "Slow",
         "States": {
-            "Slow": {"Type": "Task", "Resource": "sleep", "TimeoutSeconds": 30, "Next": "Done"},
+            "Slow": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:local:000000000000:function:sleep",
+                "TimeoutSeconds": 30,
+                "Next": "Done",
+            },
             "Done": {"Type": "Pass", "Parameters": {"slept.$": "$.seconds"}, "End": True},
         },
     }
@@ -122,7 +127,7 @@ async def test_worker_killed_mid_heartbeat_task_retries_by_asl(
         "States": {
             "Slow": {
                 "Type": "Task",
-                "Resource": "sleep",
+                "Resource": "arn:aws:lambda:local:000000000000:function:sleep",
                 "TimeoutSeconds": 30,
                 "HeartbeatSeconds": 2,
                 "Retry": [

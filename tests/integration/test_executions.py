@@ -52,7 +52,13 @@ async def test_execution_succeeds_with_output_and_history(api: httpx.AsyncClient
 async def test_function_error_fails_the_execution_with_its_type(api: httpx.AsyncClient) -> None:
     definition = {
         "StartAt": "Boom",
-        "States": {"Boom": {"Type": "Task", "Resource": "fail", "End": True}},
+        "States": {
+            "Boom": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:local:000000000000:function:fail",
+                "End": True,
+            }
+        },
     }
     machine = await create_machine(api, definition)
     done = await wait_until_done(api, (await start(api, machine, {"errorType": "Oops"}))["executionId"])
@@ -62,7 +68,14 @@ async def test_function_error_fails_the_execution_with_its_type(api: httpx.Async
 async def test_task_timeout_is_states_timeout(api: httpx.AsyncClient) -> None:
     definition = {
         "StartAt": "Slow",
-        "States": {"Slow": {"Type": "Task", "Resource": "sleep", "TimeoutSeconds": 1, "End": True}},
+        "States": {
+            "Slow": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:local:000000000000:function:sleep",
+                "TimeoutSeconds": 1,
+                "End": True,
+            }
+        },
     }
     machine = await create_machine(api, definition)
     done = await wait_until_done(api, (await start(api, machine, {"seconds": 5}))["executionId"])
@@ -75,7 +88,7 @@ async def test_heartbeat_task_runs_as_an_activity(api: httpx.AsyncClient) -> Non
         "States": {
             "Beat": {
                 "Type": "Task",
-                "Resource": "sleep",
+                "Resource": "arn:aws:lambda:local:000000000000:function:sleep",
                 "TimeoutSeconds": 10,
                 "HeartbeatSeconds": 2,
                 "End": True,
@@ -93,7 +106,7 @@ async def test_retry_then_catch_on_throttling(api: httpx.AsyncClient, test_funct
         "States": {
             "Call": {
                 "Type": "Task",
-                "Resource": "throttle",
+                "Resource": "arn:aws:lambda:local:000000000000:function:throttle",
                 "Retry": [
                     {
                         "ErrorEquals": ["Lambda.TooManyRequestsException"],
@@ -213,3 +226,37 @@ async def test_sync_execution_of_standard_machine_is_refused(api: httpx.AsyncCli
     response = await api.post(f"/v1/state-machines/{machine}/sync-executions", json={"input": {}})
     assert response.status_code == 400
     assert "StateMachineTypeNotSupported" in response.json()["detail"]
+
+
+async def test_parallel_and_map_run_in_the_workflow(api: httpx.AsyncClient) -> None:
+    add = "arn:aws:lambda:local:000000000000:function:add"
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "Each",
+                        "States": {
+                            "Each": {
+                                "Type": "Map",
+                                "MaxConcurrency": 2,
+                                "ItemSelector": {"a.$": "$$.Map.Item.Value", "b": 10},
+                                "ItemProcessor": {
+                                    "StartAt": "Add",
+                                    "States": {"Add": {"Type": "Task", "Resource": add, "End": True}},
+                                },
+                                "End": True,
+                            }
+                        },
+                    },
+                    {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 1, "End": True}}},
+                ],
+                "End": True,
+            }
+        },
+    }
+    machine = await create_machine(api, definition)
+    done = await wait_until_done(api, (await start(api, machine, [1, 2, 3]))["executionId"])
+    assert (done["status"], done["output"]) == ("SUCCEEDED", [[11, 12, 13], [1, 2, 3]])
