@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
+import tempfile
 import uuid
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +124,20 @@ async def target() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def service(database_url: str, tmp_path: Path) -> AsyncIterator[FunctionService]:
+def data_dir() -> Iterator[Path]:
+    """A data directory the sandbox users can traverse, so sandboxes run as unprivileged host users
+    (as in production) rather than root mapped into a user namespace."""
+    path = Path(tempfile.mkdtemp(prefix="sl-fn-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+async def service(database_url: str, data_dir: Path) -> AsyncIterator[FunctionService]:
+    """The function runtime with attachments served, as in the worker."""
     settings = Settings(
-        database_url=SecretStr(database_url), data_dir=tmp_path / "data", secret_key=SecretStr("t"),
+        database_url=SecretStr(database_url), data_dir=data_dir, secret_key=SecretStr("t"),
         sandbox={"max_environments": 50},
     )  # fmt: skip
     async with (

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +51,20 @@ def read(event, context):
 
 
 @pytest.fixture
-async def service(database_url: str, tmp_path: Path) -> AsyncIterator[FunctionService]:
-    """The function runtime with attachments served (as in the worker)."""
+def data_dir() -> Iterator[Path]:
+    """A data directory the sandbox users can traverse, so sandboxes run as unprivileged host users
+    (as in production) rather than root mapped into a user namespace."""
+    path = Path(tempfile.mkdtemp(prefix="sl-fn-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+async def service(database_url: str, data_dir: Path) -> AsyncIterator[FunctionService]:
+    """The function runtime with attachments served, as in the worker."""
     settings = Settings(
-        database_url=SecretStr(database_url), data_dir=tmp_path / "data", secret_key=SecretStr("t"),
+        database_url=SecretStr(database_url), data_dir=data_dir, secret_key=SecretStr("t"),
         sandbox={"max_environments": 40},
     )  # fmt: skip
     async with (
@@ -139,11 +151,6 @@ async def test_access_point_confines_the_function_to_its_root(service: FunctionS
     assert escape.function_error is not None and body(escape)["errorType"] == "FileNotFoundError"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runtime maps --uid inside a user namespace created by the worker's uid, so files land on the "
-    "host as the worker's uid; it must start bwrap as run_as (Popen user=/group=) for host-level identity",
-)
 async def test_files_are_created_with_the_access_points_uid_gid(service: FunctionService) -> None:
     ap = {"name": "owned", "root_directory": "/owned", "uid": 2101, "gid": 2202, "permissions": 0o750}
     fs = await file_system(service, ap)
