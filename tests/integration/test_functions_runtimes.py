@@ -33,6 +33,8 @@ def exits(event, context):
     sys.exit(3)
 def huge(event, context):
     return "x" * (7 * 1024 * 1024)
+def raw(event, context):
+    return b'"HelloWorld!"'
 def talk(event, context):
     print("to stdout")
     print("to stderr", file=sys.stderr)
@@ -81,6 +83,12 @@ async def test_python_errors_are_named_as_lambda_names_them(
     assert message in doc["errorMessage"]
     if error_type == "KeyError":
         assert doc["stackTrace"] and "app.py" in doc["stackTrace"][0]
+
+
+async def test_bytes_results_are_sent_as_they_are(service: FunctionService) -> None:
+    name = await deploy(service, unique("raw"), {"app.py": PYTHON}, handler="app.raw")
+    result = await call(service, name, {})
+    assert result.function_error is None and result.payload == b'"HelloWorld!"'
 
 
 async def test_request_over_6_mb_is_refused(service: FunctionService) -> None:

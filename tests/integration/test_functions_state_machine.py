@@ -62,6 +62,12 @@ async def test_invocation_failures_raise_states_errors_named_by_step_functions(
     with pytest.raises(StatesError) as missing:
         await service.invoke_for_state_machine(FunctionCall("no-such-function", b"{}"))
     assert missing.value.name == "Lambda.ResourceNotFoundException"
+    assert missing.value.cause is not None
+    assert missing.value.cause.startswith(
+        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:no-such-function:$LATEST "
+        "(Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: "
+    )
+    assert missing.value.cause.endswith("; Proxy: null)")
 
     name = await deploy(service, unique("slow"), {"app.py": CODE}, handler="app.slow", timeout=30)
     with pytest.raises(StatesError) as timeout:

@@ -186,7 +186,7 @@ class FunctionService:
             state_timeout = limit is not None and limit < config.timeout_seconds
             result = await self._run(config, call.payload, limit if state_timeout else None)
         except InvokeError as exc:
-            raise StatesError(f"Lambda.{exc.code}", exc.message) from None
+            raise StatesError(f"Lambda.{exc.code}", sdk_cause(exc, name, qualifier)) from None
         if state_timeout and result.error_type == "Sandbox.Timedout":
             raise StatesError("States.Timeout", f"Task timed out after {limit} seconds")
         return FunctionResult(
@@ -337,6 +337,17 @@ class FunctionService:
         for task in list(self._background):
             with contextlib.suppress(asyncio.CancelledError, OSError):
                 await task
+
+
+def sdk_cause(exc: InvokeError, name: str, qualifier: str | None) -> str:
+    """The cause Step Functions gives a failed Lambda call: the SDK's message and its details."""
+    message = exc.message
+    if isinstance(exc, ResourceNotFoundError):
+        message = f"Function not found: {function_arn(name, qualifier or registry.LATEST)}"
+    return (
+        f"{message} (Service: AWSLambda; Status Code: {exc.status}; Error Code: {exc.code}; "
+        f"Request ID: {uuid.uuid4()}; Proxy: null)"
+    )
 
 
 @contextlib.contextmanager

@@ -223,7 +223,9 @@ def main() -> None:
             fields.get("lambda-runtime-invoked-function-arn", ""),
         )
         try:
-            result = dumps(handler(loads(payload) if payload else None, context)).encode()
+            value = handler(loads(payload) if payload else None, context)
+            # bytes go out as they are, as Lambda's Python runtime sends them
+            result = bytes(value) if isinstance(value, (bytes, bytearray)) else dumps(value).encode()
         except MemoryError:
             try:
                 flush()
