@@ -107,6 +107,13 @@ class FunctionService:
         return self._sessions
 
     async def __aenter__(self) -> Self:
+        try:
+            return await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+
+    async def _start(self) -> Self:
         if self._engine is not None:
             self._stack.push_async_callback(self._engine.dispose)  # last out
         data_dir = self.settings.data_dir.resolve()
