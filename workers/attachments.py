@@ -114,13 +114,6 @@ async def resolve_attachments(function_config: Mapping[str, Any], data_dir: Path
     if runtime is None:
         raise AttachmentError("dbProxies/fileSystemConfigs need serve_attachments() running in this process")
     mounts: list[BindMount] = []
-    environment: dict[str, str] = {}
-    for index, name in enumerate(proxies):
-        if not isinstance(name, str):
-            raise AttachmentError(f"dbProxies[{index}] must be a proxy name (string)")
-        mounts.append(await _proxy_mount(runtime, name, environment))
-    if len(proxies) == 1:
-        environment.update(PGHOST=f"{DB_MOUNT_PARENT}/{proxies[0]}", PGUSER="stepline", PGDATABASE=proxies[0])
     run_as: tuple[int, int] | None = None
     for index, config in enumerate(file_systems):
         mount, identity = await _file_system_mount(runtime, config, data_dir, f"fileSystemConfigs[{index}]")
@@ -131,7 +124,24 @@ async def resolve_attachments(function_config: Mapping[str, Any], data_dir: Path
                     "fileSystemConfigs: access points with different uid/gid in one function"
                 )
             run_as = identity
+    environment: dict[str, str] = {}
+    uid = run_as[0] if run_as is not None else _default_sandbox_uid()
+    for index, name in enumerate(proxies):
+        if not isinstance(name, str):
+            raise AttachmentError(f"dbProxies[{index}] must be a proxy name (string)")
+        mounts.insert(index, await _proxy_mount(runtime, name, environment, uid))
+    if len(proxies) == 1:
+        environment.update(PGHOST=f"{DB_MOUNT_PARENT}/{proxies[0]}", PGUSER="stepline", PGDATABASE=proxies[0])
     return Attachments(mounts=tuple(mounts), environment=environment, run_as=run_as)
+
+
+def _default_sandbox_uid() -> int | None:
+    """The host user sandboxes run as without an access point (the function runtime's choice)."""
+    try:
+        from workers.functions.sandbox import SANDBOX_UID
+    except ImportError:
+        return None
+    return SANDBOX_UID
 
 
 def _list(config: Mapping[str, Any], key: str) -> list[Any]:
@@ -141,11 +151,14 @@ def _list(config: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-async def _proxy_mount(runtime: _Runtime, name: str, environment: dict[str, str]) -> BindMount:
+async def _proxy_mount(
+    runtime: _Runtime, name: str, environment: dict[str, str], uid: int | None
+) -> BindMount:
+    """Start (or find) the proxy, let the sandbox's host user in, and say where it is."""
     from stepline.registry.resources import ResourceNotFound
 
     try:
-        proxy = await runtime.proxies.ensure(name)
+        proxy = await runtime.proxies.ensure(name, uid)
     except ResourceNotFound as exc:
         raise AttachmentError(f"dbProxies: {exc.detail}") from None
     except ValueError as exc:  # unreadable sealed target, bad URL, socket path too long

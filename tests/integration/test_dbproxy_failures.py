@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -154,3 +157,38 @@ async def test_unreachable_database_gives_a_clear_error_and_the_proxy_recovers(
         await client.close()
     finally:
         await proxy.close()
+
+
+PEER = """
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+body = struct.pack("!I", 196608) + b"user\\0fn\\0database\\0x\\0\\0"
+try:
+    s.sendall(struct.pack("!I", len(body) + 4) + body)
+    print((s.recv(1) or b"closed").decode())
+except ConnectionError:
+    print("closed")
+"""
+
+
+async def test_only_this_process_and_allowed_sandbox_users_may_connect(target_url: str) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="sl-peer-"))
+    os.chmod(directory, 0o755)
+    running = await start_proxy(target_url, directory)
+
+    async def answer_as(uid: int) -> str:
+        child = await asyncio.create_subprocess_exec(
+            "/usr/bin/python3", "-c", PEER, str(directory / ".s.PGSQL.5432"),
+            stdout=asyncio.subprocess.PIPE, user=uid, group=uid, extra_groups=[],
+        )  # fmt: skip
+        out, _ = await child.communicate()
+        return out.decode().strip()
+
+    try:
+        assert await answer_as(4444) == "closed"
+        running.allow(4444)
+        assert await answer_as(4444) == "R"  # AuthenticationOk
+    finally:
+        await running.close()
+        shutil.rmtree(directory, ignore_errors=True)

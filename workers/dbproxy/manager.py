@@ -75,22 +75,29 @@ class ProxyManager:
         self.root = root
         self._load = load
         self._running: dict[str, tuple[ProxySpec, Proxy]] = {}
+        self._allowed: dict[str, set[int]] = {}
+        """Sandbox uids let in per proxy; kept across restarts so warm sandboxes stay connected."""
         self._lock = asyncio.Lock()
         self._housekeeper: asyncio.Task[None] | None = None
 
     def directory(self, name: str) -> Path:
         return self.root / name
 
-    async def ensure(self, name: str) -> Proxy:
-        """The running proxy ``name``, started (or restarted with new settings) as needed."""
+    async def ensure(self, name: str, allow_uid: int | None = None) -> Proxy:
+        """The running proxy ``name``, started (or restarted with new settings) as needed;
+        ``allow_uid`` is a host user (a sandbox's) that may connect from now on."""
         spec = await self._load(name)
+        allowed = self._allowed.setdefault(name, set())
+        if allow_uid is not None:
+            allowed.add(allow_uid)
         async with self._lock:
             running = self._running.get(name)
             if running is not None and running[0] == spec:
+                running[1].allowed_uids |= allowed
                 return running[1]
             if running is not None:
                 await running[1].close()
-            proxy = Proxy(spec.pool_config(), self.directory(name))
+            proxy = Proxy(spec.pool_config(), self.directory(name), allowed)
             await proxy.start()
             self._running[name] = (spec, proxy)
             log.info("db proxy %s: serving %s (pool %d)", name, proxy.directory, spec.pool_size)

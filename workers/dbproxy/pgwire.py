@@ -36,7 +36,8 @@ Message = tuple[bytes, bytes]
 class MessageStream(asyncio.Protocol):
     """One connection carrying PostgreSQL messages, with back-pressure in both directions."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_connect: Callable[[MessageStream], None] | None = None) -> None:
+        self._on_connect = on_connect
         self._buffer = bytearray()
         self._waiter: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
@@ -51,6 +52,8 @@ class MessageStream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self._on_connect is not None:
+            self._on_connect(self)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
+import socket
+import struct
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
+from typing import Any
 
 from workers.dbproxy import native, pgwire
 from workers.dbproxy.pool import Pool, PoolConfig
@@ -37,6 +42,18 @@ REPORTED_PARAMETERS = (
 )
 
 
+Handler = Callable[[pgwire.MessageStream], Coroutine[Any, Any, None]]
+
+
+def peer_uid(stream: pgwire.MessageStream) -> int | None:
+    """The host uid of the process at the other end of a Unix socket (None if unknown)."""
+    sock = stream.transport.get_extra_info("socket") if stream.transport is not None else None
+    if sock is None:
+        return None
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
 class SocketPathTooLong(ValueError):
     """The socket directory is too deep for a Unix socket path."""
 
@@ -44,7 +61,7 @@ class SocketPathTooLong(ValueError):
 class Proxy:
     """Serves one proxy's sockets in ``directory`` over a pool of ``config.size`` connections."""
 
-    def __init__(self, config: PoolConfig, directory: Path) -> None:
+    def __init__(self, config: PoolConfig, directory: Path, allowed_uids: Iterable[int] = ()) -> None:
         longest = directory / NATIVE_SOCKET
         if len(str(longest)) > MAX_SOCKET_PATH:
             raise SocketPathTooLong(
@@ -57,6 +74,8 @@ class Proxy:
         self._sessions: dict[tuple[int, int], WireSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._parameters: dict[str, str] = {}
+        self.allowed_uids = {os.geteuid(), *allowed_uids}
+        """Host users that may connect (checked with SO_PEERCRED): this process and the sandbox users."""
 
     async def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -65,24 +84,26 @@ class Proxy:
         for name, handler in ((WIRE_SOCKET, self._serve_wire), (NATIVE_SOCKET, self._serve_native)):
             path = self.directory / name
             path.unlink(missing_ok=True)
-            server = await loop.create_unix_server(lambda h=handler: self._accept(h), str(path), backlog=1024)  # type: ignore[misc]
-            os.chmod(
-                path, 0o777
-            )  # the sandboxed user may be anyone; the directory is only bound where allowed
+            on_connect = functools.partial(self._accepted, handler)
+            server = await loop.create_unix_server(
+                functools.partial(pgwire.MessageStream, on_connect), str(path), backlog=1024
+            )
+            os.chmod(path, 0o777)  # sandbox users differ; who may connect is checked on accept
             self._servers.append(server)
 
-    def _accept(self, handler: object) -> pgwire.MessageStream:
-        stream = pgwire.MessageStream()
-        original = stream.connection_made
+    def allow(self, uid: int) -> None:
+        """Let host user ``uid`` (a sandbox's) connect."""
+        self.allowed_uids.add(uid)
 
-        def made(transport: asyncio.BaseTransport) -> None:
-            original(transport)
-            task = asyncio.get_running_loop().create_task(handler(stream))  # type: ignore[operator]
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-        stream.connection_made = made  # type: ignore[method-assign]
-        return stream
+    def _accepted(self, handler: Handler, stream: pgwire.MessageStream) -> None:
+        uid = peer_uid(stream)
+        if uid not in self.allowed_uids:
+            log.warning("db proxy %s: refused a connection from uid %s", self.config.name, uid)
+            stream.close()
+            return
+        task = asyncio.get_running_loop().create_task(handler(stream))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def parameters(self) -> dict[str, str]:
         """The server's reported parameters, learnt from the first connection."""
