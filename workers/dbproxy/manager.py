@@ -97,6 +97,9 @@ class ProxyManager:
                 return running[1]
             if running is not None:
                 await running[1].close()
+            for directory in (self.root.parent, self.root):  # sandbox users must traverse them
+                directory.mkdir(parents=True, exist_ok=True)
+                directory.chmod(0o755)
             proxy = Proxy(spec.pool_config(), self.directory(name), allowed)
             await proxy.start()
             self._running[name] = (spec, proxy)
