@@ -1,0 +1,79 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_dbproxy_wire)
+"""The proxies of a process: started on first use, idle connections closed, registry changes followed."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.integration.test_dbproxy_wire import server_connections, target_url  # noqa: F401
+from workers.dbproxy.manager import ProxyManager, ProxySpec
+
+pytestmark = pytest.mark.integration
+
+
+class Registry:
+    """Stands in for the registry table: what ``load`` returns, changed by the test."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, ProxySpec] = {}
+
+    async def load(self, name: str) -> ProxySpec:
+        try:
+            return self.specs[name]
+        except KeyError:
+            raise LookupError(f"db proxy {name!r} does not exist") from None
+
+
+@pytest.fixture
+async def manager() -> AsyncIterator[tuple[ProxyManager, Registry]]:
+    registry = Registry()
+    root = Path(tempfile.mkdtemp(prefix="sl-mgr-")) / "db-1"
+    running = ProxyManager(root, registry.load)
+    running.start_housekeeping(sync_every=1.0)
+    yield running, registry
+    await running.close()
+    shutil.rmtree(root.parent, ignore_errors=True)
+
+
+async def test_idle_connections_close_after_the_idle_timeout(
+    manager: tuple[ProxyManager, Registry], target_url: str
+) -> None:
+    proxies, registry = manager
+    registry.specs["idle"] = ProxySpec("idle", target_url, pool_size=3, idle_timeout=0.5)
+    proxy = await proxies.ensure("idle")
+    conn = await asyncpg.connect(host=str(proxy.directory), user="fn", database="x")
+    assert await conn.fetchval("SELECT 1") == 1
+    assert await server_connections(target_url, proxy.config.application_name) == 1
+    await asyncio.sleep(2.0)
+    assert proxies.stats()["idle"].open == 0
+    assert await server_connections(target_url, proxy.config.application_name) == 0
+    assert await conn.fetchval("SELECT 2") == 2  # a new connection is opened on demand
+    await conn.close()
+
+
+async def test_changed_settings_restart_the_proxy_and_deleted_proxies_stop(
+    manager: tuple[ProxyManager, Registry], target_url: str
+) -> None:
+    proxies, registry = manager
+    registry.specs["orders"] = ProxySpec("orders", target_url, pool_size=2)
+    first = await proxies.ensure("orders", allow_uid=4321)
+    assert (await proxies.ensure("orders")) is first
+    registry.specs["orders"] = ProxySpec("orders", target_url, pool_size=5)
+    await proxies.sync()
+    second = await proxies.ensure("orders")
+    assert second is not first and second.config.size == 5
+    assert 4321 in second.allowed_uids  # sandboxes let in before the restart still get in
+    conn = await asyncpg.connect(host=str(second.directory), user="fn", database="x")
+    assert await conn.fetchval("SELECT 3") == 3
+    await conn.close()
+    del registry.specs["orders"]
+    await asyncio.sleep(1.5)  # housekeeping notices
+    assert "orders" not in proxies.stats()
+    assert not (second.directory / ".s.PGSQL.5432").exists()
