@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
@@ -56,7 +55,7 @@ class Activities:
     async def record_history(self, chunk: HistoryChunk) -> None:
         """Store a chunk of a finished execution's history (idempotent)."""
         async with unit_of_work(self._sessions) as session:
-            await executions.add_history_events(session, chunk.execution_id, json.loads(chunk.events))
+            await executions.add_history_events(session, chunk.execution_id, chunk.events)
 
     @activity.defn(name=FINISH_EXECUTION)
     async def finish_execution(self, request: FinishRequest) -> None:

@@ -5,6 +5,7 @@ query and activity. The API imports only this module from ``workers``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from statemachine.host import FunctionCall, FunctionResult
@@ -15,6 +16,9 @@ HISTORY_QUERY = "history"
 INVOKE_FUNCTION = "invoke_function"
 RECORD_HISTORY = "record_history"
 FINISH_EXECUTION = "finish_execution"
+
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=20)
+"""Leaves room for local activities' workflow-task heartbeats on a busy machine (Temporal: 10 s)."""
 
 ARN_PREFIX = "arn:aws:states:local:000000000000"
 
@@ -47,6 +51,10 @@ class ExecutionInput:
     local_task_max_seconds: float = 60.0
     """Task states without HeartbeatSeconds whose timeout is at most this run as local activities:
     no task-queue round trip, and a worker crash re-runs them on the next worker."""
+    local_task_max_in_flight: int = 8
+    """At most this many local activities at once; further Tasks (wide Maps) run as ordinary
+    activities, whose workflow tasks stay short (many local activities hold one workflow task open,
+    and under CPU starvation it times out and the whole history replays)."""
     default_task_timeout_seconds: float = 900.0
     """start-to-close of a Task state without TimeoutSeconds (Lambda's maximum function timeout)."""
     report_chunk_bytes: int = 512 * 1024

@@ -109,13 +109,17 @@ class StateMachineWorkflow:
     async def _report(
         self, execution: ExecutionInput, events: list[HistoryEvent], result: ExecutionResult
     ) -> None:
-        for chunk in chunks(events, execution.report_chunk_bytes):
-            await workflow.execute_local_activity(
-                RECORD_HISTORY,
-                HistoryChunk(execution.execution_id, chunk),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=REPORT_RETRY,
+        await asyncio.gather(
+            *(
+                workflow.execute_local_activity(
+                    RECORD_HISTORY,
+                    HistoryChunk(execution.execution_id, chunk),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=REPORT_RETRY,
+                )
+                for chunk in chunks(events, execution.report_chunk_bytes)
             )
+        )
         await workflow.execute_local_activity(
             FINISH_EXECUTION,
             FinishRequest(execution.execution_id, result, workflow.now().isoformat()),

@@ -26,6 +26,7 @@ from workers.contracts import (
     HISTORY_QUERY,
     STOP_SIGNAL,
     WORKFLOW_NAME,
+    WORKFLOW_TASK_TIMEOUT,
     ExecutionInput,
     HistoryPage,
     HistoryQuery,
@@ -106,6 +107,7 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
             task_queue=state.settings.temporal.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            task_timeout=WORKFLOW_TASK_TIMEOUT,
         )
     except WorkflowAlreadyStartedError:
         pass  # it ran already and is reporting (or has reported) its outcome

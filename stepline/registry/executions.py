@@ -7,11 +7,10 @@ workflow never duplicates anything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, update
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, text, update
 from sqlalchemy.dialects.postgresql import JSON, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -121,18 +120,18 @@ async def list_executions(
     return list((await session.exec(query)).all())
 
 
-async def add_history_events(
-    session: AsyncSession, execution_id: str, events: Sequence[dict[str, Any]]
-) -> None:
-    """Store events (JSON shape, with ``id``); events already stored are left alone."""
-    if not events:
-        return
-    rows = [{"execution_id": execution_id, "event_id": int(e["id"]), "event": e} for e in events]
-    await session.exec(
-        insert(ExecutionHistoryEvent)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["execution_id", "event_id"])
-    )
+async def add_history_events(session: AsyncSession, execution_id: str, events_json: str) -> None:
+    """Store events given as a JSON array (text); events already stored are left alone.
+
+    PostgreSQL splits the array itself: a chunk of thousands of events costs one statement and no
+    Python-side parsing, so the worker's event loop stays free for Temporal.
+    """
+    statement = text(
+        "INSERT INTO execution_history_event (execution_id, event_id, event) "
+        "SELECT :execution_id, (e ->> 'id')::int, e FROM json_array_elements(CAST(:events AS json)) AS e "
+        "ON CONFLICT (execution_id, event_id) DO NOTHING"
+    ).bindparams(execution_id=execution_id, events=events_json)
+    await session.exec(statement)  # type: ignore[call-overload]  # sqlmodel types only select/DML
 
 
 async def finish_execution(

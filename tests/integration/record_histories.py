@@ -1,0 +1,148 @@
+"""Record the Temporal histories that ``test_replay.py`` replays (run again after a deliberate,
+compatible change to the workflow; never to paper over a replay failure).
+
+    python -m tests.integration.record_histories
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from api.app import create_app
+from stepline.db import upgrade
+from stepline.embedded import temporal_dev_server
+from stepline.registry.database import create_engine, session_maker
+from stepline.settings import Settings
+from tests.integration.conftest import create_database, drop_database
+from tests.integration.functions import TestInvoker
+from workers.activities import Activities
+from workers.worker import build_worker
+
+HERE = Path(__file__).parent / "histories"
+FN = "arn:aws:lambda:local:000000000000:function:"
+
+CASES: dict[str, tuple[dict[str, Any], Any, str | None]] = {
+    "task_retry_catch": (
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": FN + "throttle",
+                    "Retry": [
+                        {
+                            "ErrorEquals": ["Lambda.TooManyRequestsException"],
+                            "IntervalSeconds": 1,
+                            "MaxAttempts": 1,
+                        }
+                    ],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Add"}],
+                    "End": True,
+                },
+                "Add": {"Type": "Task", "Resource": FN + "add", "Parameters": {"a": 1, "b": 2}, "End": True},
+            },
+        },
+        {},
+        None,
+    ),
+    "wait_parallel_map": (
+        {
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Both"},
+                "Both": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {
+                            "StartAt": "Each",
+                            "States": {
+                                "Each": {
+                                    "Type": "Map",
+                                    "MaxConcurrency": 2,
+                                    "ItemSelector": {"a.$": "$$.Map.Item.Value", "b": 1},
+                                    "ItemProcessor": {
+                                        "StartAt": "Add",
+                                        "States": {
+                                            "Add": {"Type": "Task", "Resource": FN + "add", "End": True}
+                                        },
+                                    },
+                                    "End": True,
+                                }
+                            },
+                        },
+                        {"StartAt": "Id", "States": {"Id": {"Type": "Pass", "End": True}}},
+                    ],
+                    "End": True,
+                },
+            },
+        },
+        [1, 2, 3],
+        None,
+    ),
+    "heartbeat_activity_then_stop": (
+        {
+            "StartAt": "Beat",
+            "States": {
+                "Beat": {
+                    "Type": "Task",
+                    "Resource": FN + "sleep",
+                    "TimeoutSeconds": 10,
+                    "HeartbeatSeconds": 5,
+                    "Next": "Wait",
+                },
+                "Wait": {"Type": "Wait", "Seconds": 60, "End": True},
+            },
+        },
+        {"seconds": 0.1},
+        "stop",
+    ),
+}
+
+
+async def record() -> None:
+    url = await create_database()
+    try:
+        await asyncio.to_thread(upgrade, url)
+        with temporal_dev_server() as address:
+            queue = f"record-{uuid.uuid4().hex[:6]}"
+            settings = Settings(
+                database_url=SecretStr(url), temporal_address=address, temporal={"task_queue": queue}
+            )
+            client = await Client.connect(address)
+            engine = create_engine(url, pool_size=2)
+            app = create_app(settings)
+            worker = build_worker(client, queue, Activities(session_maker(engine), TestInvoker()))
+            async with app.router.lifespan_context(app), worker:
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://record") as api:
+                    for name, (definition, payload, action) in CASES.items():
+                        machine = f"replay-{name.replace('_', '-')}"
+                        await api.post("/v1/state-machines", json={"name": machine, "definition": definition})
+                        started = await api.post(
+                            f"/v1/state-machines/{machine}/executions", json={"input": payload}
+                        )
+                        execution = started.json()["executionId"]
+                        handle = client.get_workflow_handle(execution)
+                        if action == "stop":
+                            await asyncio.sleep(2)
+                            await api.post(
+                                f"/v1/executions/{execution}/stop", json={"error": "E", "cause": "C"}
+                            )
+                        await handle.result()
+                        history = await handle.fetch_history()
+                        (HERE / f"{name}.json").write_text(history.to_json() + "\n")
+                        print("recorded", name, len(history.events), "events")
+            await engine.dispose()
+    finally:
+        await drop_database(url)
+
+
+if __name__ == "__main__":
+    asyncio.run(record())

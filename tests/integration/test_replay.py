@@ -1,0 +1,28 @@
+"""Recorded workflow histories replay against today's workflow code: a change that would break
+running executions fails here. Re-record with ``python -m tests.integration.record_histories``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from workers.worker import sandbox_runner
+from workers.workflow import StateMachineWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+TEXTS = {path.stem: path.read_text() for path in HISTORIES}
+
+
+def test_histories_are_recorded() -> None:
+    assert len(HISTORIES) >= 3
+
+
+@pytest.mark.parametrize("name", sorted(TEXTS))
+async def test_history_replays(name: str) -> None:
+    history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
+    replayer = Replayer(workflows=[StateMachineWorkflow], workflow_runner=sandbox_runner())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
