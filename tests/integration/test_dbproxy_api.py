@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -23,15 +23,26 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def registry(settings: Settings) -> Iterator[Settings]:
-    """The test's settings with a short data directory that sandboxed users could traverse."""
+    """The test's settings with a data directory of its own (the sealing key must not land in the
+    working directory) and a secret key."""
     data_dir = Path(tempfile.mkdtemp(prefix="sl-api-"))
     yield settings.model_copy(update={"data_dir": data_dir, "secret_key": SecretStr("test-secret")})
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
-async def test_db_proxy_lifecycle_never_shows_the_password(
-    registry: Settings, api: httpx.AsyncClient
-) -> None:
+@pytest.fixture
+async def api(registry: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API (lifespan entered) on the test's own data directory."""
+    from api.app import create_app
+
+    app = create_app(registry)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://stepline.test") as client:
+            yield client
+
+
+async def test_db_proxy_lifecycle_never_shows_the_password(api: httpx.AsyncClient) -> None:
     name = unique("orders").replace("-", "_")
     body = {"name": name, "targetUrl": "postgresql://app:s3cret@db.internal:6432/shop", "poolSize": 5}
     created = await api.post("/v1/db-proxies", json=body)
@@ -49,7 +60,7 @@ async def test_db_proxy_lifecycle_never_shows_the_password(
     assert missing.status_code == 404 and f"db proxy {name!r} does not exist" in missing.json()["detail"]
 
 
-async def test_file_systems_and_access_points_over_http(registry: Settings, api: httpx.AsyncClient) -> None:
+async def test_file_systems_and_access_points_over_http(api: httpx.AsyncClient) -> None:
     fs = unique("media")
     assert (await api.post("/v1/file-systems", json={"name": fs})).status_code == 201
     outside = await api.post("/v1/file-systems", json={"name": unique("host"), "hostPath": "/etc"})
