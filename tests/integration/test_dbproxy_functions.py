@@ -25,6 +25,7 @@ from tests.integration.function_kit import body, call, requires_bwrap, unique
 from tests.integration.test_dbproxy_wire import ADMIN_URL
 from workers.attachments import running_proxies, serve_attachments
 from workers.dbproxy.sealing import Sealer
+from workers.functions.codestore import zip_files
 from workers.functions.service import FunctionService
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
@@ -232,4 +233,37 @@ async def test_timed_out_invocation_mid_transaction_leaves_no_lock_or_connection
     assert [s["state"] for s in states] == ["idle"] * len(states)
     manager = running_proxies()
     assert manager is not None and manager.stats()[proxy].open == len(states) <= 2
+    await direct.close()
+
+
+NODE = """
+const { connect } = require('stepline-db');
+const db = connect();
+exports.handler = async (event) => {
+  const rows = await db.query('SELECT $1::int * 2 AS x, $2::jsonb AS doc', [event.n, { n: event.n }]);
+  await db.transaction(async (tx) => {
+    await tx.query('INSERT INTO ledger VALUES ($1, $2)', [event.n, 1]);
+  });
+  try { await db.query('SELECT * FROM nowhere'); } catch (e) { return { rows, code: e.code }; }
+};
+"""
+
+
+async def test_node_function_uses_the_bundled_client(service: FunctionService, target: str) -> None:
+    proxy = await register_proxy(service, target)
+    stored = service.code.put(zip_files({"index.js": NODE}))
+    fields = registry.FunctionSettings(
+        runtime="nodejs20", handler="index.handler", code_sha256=stored.sha256, code_size=stored.size,
+        db_proxies=[proxy], timeout=30,
+    )  # fmt: skip
+    name = unique("node")
+    async with unit_of_work(service.sessions) as session:
+        await registry.create_function(session, name, fields)
+    results = [body(await call(service, name, {"n": n})) for n in (1, 2)]
+    assert results == [
+        {"rows": [{"x": 2, "doc": {"n": 1}}], "code": "42P01"},
+        {"rows": [{"x": 4, "doc": {"n": 2}}], "code": "42P01"},
+    ]
+    direct = await asyncpg.connect(target)
+    assert [r["client"] for r in await direct.fetch("SELECT client FROM ledger ORDER BY client")] == [1, 2]
     await direct.close()
