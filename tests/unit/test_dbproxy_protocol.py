@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ssl
 from pathlib import Path
 
 import pytest
@@ -129,9 +130,30 @@ def test_target_from_url(url: str, expected: Target) -> None:
     assert "p@ss" not in Target.from_url(url).describe()
 
 
-def test_target_rejects_other_schemes() -> None:
+def test_target_rejects_other_schemes_and_unknown_ssl_modes() -> None:
     with pytest.raises(TargetError, match="must start with postgresql://"):
         Target.from_url("mysql://u@h/db")
+    with pytest.raises(TargetError, match="sslmode=always; expected one of disable, allow, prefer"):
+        Target.from_url("postgresql://u@h/db?sslmode=always")
+
+
+@pytest.mark.parametrize(
+    ("mode", "required", "verify", "hostname"),
+    [
+        ("prefer", False, False, False),
+        ("require", True, False, False),
+        ("verify-ca", True, True, False),
+        ("verify-full", True, True, True),
+    ],
+)
+def test_ssl_modes(mode: str, required: bool, verify: bool, hostname: bool) -> None:
+    target = Target.from_url(f"postgresql://u@db.example/app?sslmode={mode}")
+    context = target.ssl_context()
+    assert (target.tls_required, context.verify_mode == ssl.CERT_REQUIRED, context.check_hostname) == (
+        required,
+        verify,
+        hostname,
+    )
 
 
 def test_sealing_round_trips_and_refuses_another_key(tmp_path: Path) -> None:

@@ -122,6 +122,14 @@ class MessageStream(asyncio.Protocol):
         """Whether unread bytes are waiting (on an idle server connection: something went wrong)."""
         return bool(self._buffer)
 
+    async def read_byte(self) -> bytes:
+        """One raw byte (the server's answer to SSLRequest)."""
+        while not self._buffer:
+            await self._wait()
+        first = bytes(self._buffer[:1])
+        del self._buffer[:1]
+        return first
+
     async def read_startup(self) -> bytes:
         """A message without a type byte (StartupMessage, SSLRequest, CancelRequest)."""
         while True:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from workers.dbproxy import pgwire
 from workers.dbproxy.auth import ScramClient, md5_password
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+SSL_REQUEST = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
 
 
 class TargetError(ValueError):
@@ -37,6 +41,10 @@ class Target:
     user: str
     password: str | None
     database: str
+    sslmode: str = "prefer"
+    """As libpq spells it: disable, allow/prefer (TLS if offered), require, verify-ca, verify-full."""
+    sslrootcert: str | None = None
+    """CA bundle for verify-ca/verify-full (default: the system's)."""
 
     @classmethod
     def from_url(cls, url: str) -> Target:
@@ -53,7 +61,23 @@ class Target:
         user = unquote(parts.username or "postgres")
         password = unquote(parts.password) if parts.password is not None else None
         database = unquote(parts.path.lstrip("/")) or user
-        return cls(host=host, port=port, user=user, password=password, database=database)
+        sslmode = query.get("sslmode", ["prefer"])[0]
+        if sslmode not in SSL_MODES:
+            raise TargetError(f"target URL has sslmode={sslmode}; expected one of {', '.join(SSL_MODES)}")
+        rootcert = query.get("sslrootcert", [None])[0]
+        return cls(host, port, user, password, database, sslmode, rootcert)
+
+    @property
+    def tls_required(self) -> bool:
+        return self.sslmode in ("require", "verify-ca", "verify-full")
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS settings ``sslmode`` asks for."""
+        context = ssl.create_default_context(cafile=self.sslrootcert)
+        context.check_hostname = self.sslmode == "verify-full"
+        if self.sslmode not in ("verify-ca", "verify-full"):
+            context.verify_mode = ssl.CERT_NONE
+        return context
 
     def describe(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.database}"
@@ -98,6 +122,8 @@ async def connect(target: Target, application_name: str, seconds: float) -> Serv
                 _, stream = await loop.create_unix_connection(pgwire.MessageStream, path)
             else:
                 _, stream = await loop.create_connection(pgwire.MessageStream, target.host, target.port)
+                if target.sslmode != "disable":
+                    await _start_tls(stream, target)
             conn = ServerConnection(stream)
             await _login(conn, target, application_name)
             return conn
@@ -105,10 +131,30 @@ async def connect(target: Target, application_name: str, seconds: float) -> Serv
         raise ServerError(
             "08001", f"database {target.describe()} did not answer within {seconds} s"
         ) from None
+    except ssl.SSLError as exc:
+        raise ServerError("08001", f"TLS with database {target.describe()} failed: {exc}") from None
     except (OSError, pgwire.StreamClosed) as exc:
         if isinstance(exc, ServerError):
             raise
         raise ServerError("08001", f"cannot reach database {target.describe()}: {exc}") from None
+
+
+async def _start_tls(stream: pgwire.MessageStream, target: Target) -> None:
+    """Ask for TLS (SSLRequest) and wrap the connection if the server agrees."""
+    stream.write(SSL_REQUEST)
+    if await stream.read_byte() != b"S":
+        if target.tls_required:
+            stream.close()
+            raise ServerError(
+                "08001", f"database {target.describe()} does not accept TLS (sslmode={target.sslmode})"
+            )
+        return
+    assert stream.transport is not None
+    hostname = target.host if target.sslmode == "verify-full" else None
+    loop = asyncio.get_running_loop()
+    stream.transport = await loop.start_tls(
+        stream.transport, stream, target.ssl_context(), server_hostname=hostname
+    )
 
 
 async def _login(conn: ServerConnection, target: Target, application_name: str) -> None:
