@@ -234,3 +234,10 @@ async def test_waiters_queue_then_get_a_clear_error_after_the_borrow_timeout(
         await waiter.close()
     finally:
         await proxy.close()
+
+
+async def test_startup_options_that_cannot_be_honoured_are_refused_clearly(proxy: Proxy) -> None:
+    with pytest.raises(psycopg.OperationalError, match="options='-c search_path=other' is not supported"):
+        await psycopg.AsyncConnection.connect(
+            host=str(proxy.directory), user="fn", dbname="any", options="-c search_path=other"
+        )

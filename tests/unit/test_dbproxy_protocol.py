@@ -12,6 +12,7 @@ from workers.dbproxy import pgwire, statements
 from workers.dbproxy.auth import ScramClient, md5_password
 from workers.dbproxy.sealing import Sealer, SealError
 from workers.dbproxy.server import Target, TargetError
+from workers.dbproxy.wire import startup_refusal
 
 
 def test_scram_sha_256_matches_rfc_7677() -> None:
@@ -165,3 +166,26 @@ def test_sealing_round_trips_and_refuses_another_key(tmp_path: Path) -> None:
     first = Sealer.from_settings(None, tmp_path)
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
     assert Sealer.from_settings(None, tmp_path).open(first.seal("x")) == "x"
+
+
+@pytest.mark.parametrize(
+    ("params", "refused"),
+    [
+        ({"user": "fn", "database": "d", "client_encoding": "'utf-8'"}, None),  # asyncpg
+        ({"user": "fn", "database": "d", "client_encoding": "UTF8", "application_name": "x"}, None),
+        ({"user": "fn", "database": "d", "DateStyle": "ISO, MDY", "extra_float_digits": "3"}, None),
+        ({"user": "fn", "options": "-c search_path=other"}, "options="),
+        ({"user": "fn", "TimeZone": "UTC"}, "TimeZone="),
+        ({"user": "fn", "client_encoding": "LATIN1"}, "client_encoding="),
+        ({"user": "fn", "replication": "database"}, "replication connections"),
+    ],
+    ids=["asyncpg", "libpq", "datestyle", "options", "timezone", "latin1", "replication"],
+)
+def test_startup_settings_that_cannot_follow_a_client_are_refused(
+    params: dict[str, str], refused: str | None
+) -> None:
+    reason = startup_refusal(params)
+    if refused is None:
+        assert reason is None
+    else:
+        assert reason is not None and refused in reason and "not supported" in reason

@@ -21,7 +21,14 @@ from typing import Any
 from workers.dbproxy import native, pgwire
 from workers.dbproxy.pool import Pool, PoolConfig
 from workers.dbproxy.server import ServerError
-from workers.dbproxy.wire import CANCEL_REQUEST, GSS_REQUEST, PROTOCOL_3, SSL_REQUEST, WireSession
+from workers.dbproxy.wire import (
+    CANCEL_REQUEST,
+    GSS_REQUEST,
+    PROTOCOL_3,
+    SSL_REQUEST,
+    WireSession,
+    startup_refusal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +140,11 @@ class Proxy:
                         "0A000", f"unsupported protocol {code >> 16}.{code & 0xFFFF}", "FATAL"
                     )
                 )
+                stream.close()
+                return
+            refusal = startup_refusal(pgwire.startup_params(body))
+            if refusal is not None:
+                stream.write(pgwire.error_response("0A000", refusal, "FATAL"))
                 stream.close()
                 return
             try:

@@ -28,6 +28,32 @@ CANCEL_REQUEST = 80877102
 PROTOCOL_3 = 196608
 
 
+HARMLESS_STARTUP = frozenset({"user", "database", "application_name", "extra_float_digits", "replication"})
+
+
+def startup_refusal(params: dict[str, str]) -> str | None:
+    """Why a client's start-up settings cannot be honoured under transaction pooling (None: fine).
+
+    Server connections are shared, so settings such as ``options=-c search_path=...`` or ``TimeZone``
+    cannot follow one client; ignoring them silently could write to the wrong schema, so they are
+    refused with a clear message instead."""
+    for name, raw in params.items():
+        value = raw.strip().strip("'\"")  # asyncpg quotes its values: client_encoding='utf-8'
+        if name in HARMLESS_STARTUP:
+            if name == "replication" and value.lower() not in ("false", "off", "no", "0"):
+                return "replication connections are not supported by the db proxy"
+            continue
+        if name == "client_encoding" and value.upper().replace("-", "") in ("UTF8", "UNICODE"):
+            continue
+        if name == "DateStyle" and value.upper().startswith("ISO"):
+            continue
+        return (
+            f"start-up setting {name}={raw!r} is not supported by the db proxy (connections are shared); "
+            "use SET LOCAL inside a transaction"
+        )
+    return None
+
+
 @dataclass(slots=True)
 class Expect:
     """The response owed for one forwarded (or locally answered) message."""
