@@ -129,6 +129,7 @@ def test_error_fields_and_startup_params_parse() -> None:
 def test_target_from_url(url: str, expected: Target) -> None:
     assert Target.from_url(url) == expected
     assert "p@ss" not in Target.from_url(url).describe()
+    assert "p@ss" not in repr(Target.from_url(url))  # tracebacks and logs never show the password
 
 
 def test_target_rejects_other_schemes_and_unknown_ssl_modes() -> None:

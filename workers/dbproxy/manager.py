@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.dbproxy.pool import PoolConfig, PoolStats
@@ -31,7 +31,7 @@ class ProxySpec:
     """A proxy as registered; ``target_url`` is the opened (decrypted) URL."""
 
     name: str
-    target_url: str
+    target_url: str = field(repr=False)
     pool_size: int = 10
     borrow_timeout: float = 5.0
     idle_timeout: float = 300.0

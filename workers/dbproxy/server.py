@@ -39,7 +39,7 @@ class Target:
     host: str
     port: int
     user: str
-    password: str | None
+    password: str | None = field(repr=False)
     database: str
     sslmode: str = "prefer"
     """As libpq spells it: disable, allow/prefer (TLS if offered), require, verify-ca, verify-full."""
