@@ -254,13 +254,12 @@ class WireSession:
         try:
             self.server = await self.pool.acquire()
         except ServerError as exc:
+            # Answer as the server would: an error, then ReadyForQuery at the next Sync.
             self._out.append(pgwire.error_response(exc.code, str(exc)))
-            if kind == b"Q" or kind == b"F":
+            if kind in b"QFS":
                 self._out.append(pgwire.ready_for_query(b"I"))
-            elif kind != b"S":
-                self.skipping = True
             else:
-                self._out.append(pgwire.ready_for_query(b"I"))
+                self.skipping = True
             return None
         return self.server
 
@@ -319,6 +318,7 @@ class WireSession:
         elif kind in head.terminals:
             self.pending.popleft()
             if head.swallow:
+                self._emit_synthesized()
                 return
         self._out.append(pgwire.message(kind, payload))
         self._emit_synthesized()
