@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import struct
 import sys
@@ -153,6 +154,7 @@ async def bench(clients: int, pool_size: int, seconds: float, rounds: int) -> di
         if proxy is not None:
             proxy.terminate()
             await proxy.wait()
+        shutil.rmtree(directory, ignore_errors=True)
         admin = await asyncpg.connect(ADMIN_URL)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
