@@ -1,8 +1,10 @@
 """What crosses the Temporal boundary: names, and one dataclass in and out of each workflow, signal,
 query and activity. The API imports only this module from ``workers``.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Temporal's converter reads these dataclasses' type
+hints for every payload, and string annotations would be evaluated again each time (it showed up as
+half of a large Map's replay time).
+"""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,7 +19,7 @@ INVOKE_FUNCTION = "invoke_function"
 RECORD_HISTORY = "record_history"
 FINISH_EXECUTION = "finish_execution"
 
-WORKFLOW_TASK_TIMEOUT = timedelta(seconds=20)
+WORKFLOW_TASK_TIMEOUT = timedelta(seconds=30)
 """Leaves room for local activities' workflow-task heartbeats on a busy machine (Temporal: 10 s)."""
 
 ARN_PREFIX = "arn:aws:states:local:000000000000"
@@ -51,10 +53,12 @@ class ExecutionInput:
     local_task_max_seconds: float = 60.0
     """Task states without HeartbeatSeconds whose timeout is at most this run as local activities:
     no task-queue round trip, and a worker crash re-runs them on the next worker."""
-    local_task_max_in_flight: int = 8
-    """At most this many local activities at once; further Tasks (wide Maps) run as ordinary
-    activities, whose workflow tasks stay short (many local activities hold one workflow task open,
-    and under CPU starvation it times out and the whole history replays)."""
+    local_task_max_in_flight: int = 1
+    """A Task runs as a local activity only while fewer than this many invocations are in flight:
+    with the default, sequential Tasks are local and the Tasks of a wide Map or Parallel are ordinary
+    activities. Local activities hold the workflow task open while they run; a Map keeping them busy
+    would keep it open for good, and on a starved CPU a late heartbeat times it out and the whole
+    history replays."""
     default_task_timeout_seconds: float = 900.0
     """start-to-close of a Task state without TimeoutSeconds (Lambda's maximum function timeout)."""
     report_chunk_bytes: int = 512 * 1024
@@ -110,7 +114,7 @@ class InvokeRequest:
     execution_id: str = ""
 
     @staticmethod
-    def from_call(call: FunctionCall, execution_id: str) -> InvokeRequest:
+    def from_call(call: FunctionCall, execution_id: str) -> "InvokeRequest":
         return InvokeRequest(
             function=call.function,
             payload=call.payload.decode(),
@@ -141,7 +145,7 @@ class InvokeResponse:
     status_code: int = 200
 
     @staticmethod
-    def from_result(result: FunctionResult) -> InvokeResponse:
+    def from_result(result: FunctionResult) -> "InvokeResponse":
         return InvokeResponse(
             payload=result.payload.decode(),
             function_error=result.function_error,

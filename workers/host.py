@@ -25,7 +25,7 @@ class TemporalHost:
 
     def __init__(self, execution: ExecutionInput) -> None:
         self._execution = execution
-        self._local_in_flight = 0
+        self._in_flight = 0
         self.events: list[HistoryEvent] = []
 
     def now(self) -> datetime:
@@ -42,19 +42,19 @@ class TemporalHost:
             await asyncio.sleep(seconds)  # a durable timer in the workflow's event loop
 
     async def invoke_function(self, call: FunctionCall) -> FunctionResult:
-        """Short Tasks run as local activities (no task-queue round trip, one marker event), a few at
-        a time; Tasks with HeartbeatSeconds or long timeouts, and the rest of a wide fan-out, as
+        """Short sequential Tasks run as local activities (no task-queue round trip, one marker
+        event); Tasks with HeartbeatSeconds or long timeouts, and concurrent ones (Map, Parallel), as
         ordinary activities, so Temporal watches them and workflow tasks stay short."""
         request = InvokeRequest.from_call(call, self._execution.execution_id)
         seconds = call.timeout_seconds or self._execution.default_task_timeout_seconds
         local = (
             call.heartbeat_seconds is None
             and seconds <= self._execution.local_task_max_seconds
-            and self._local_in_flight < self._execution.local_task_max_in_flight
+            and self._in_flight < self._execution.local_task_max_in_flight
         )
+        self._in_flight += 1
         try:
             if local:
-                self._local_in_flight += 1
                 response = await workflow.execute_local_activity(
                     INVOKE_FUNCTION,
                     request,
@@ -78,8 +78,7 @@ class TemporalHost:
         except ActivityError as exc:
             raise states_error(exc) from None
         finally:
-            if local:
-                self._local_in_flight -= 1
+            self._in_flight -= 1
         result: FunctionResult = response.to_result()
         return result
 
