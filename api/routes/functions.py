@@ -53,7 +53,9 @@ async def create_function(
 
 @router.get("")
 async def list_functions(
-    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100, next_token: str | None = None
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: Annotated[str | None, Query(alias="nextToken")] = None,
 ) -> schemas.FunctionList:
     return await use_cases.list_functions(session, limit, next_token)
 

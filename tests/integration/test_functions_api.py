@@ -8,6 +8,7 @@ import io
 import json
 import zipfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -186,3 +187,25 @@ async def test_unknown_function_and_oversized_payload(client: httpx.AsyncClient)
     assert too_large.status_code == 413
     assert (await client.delete(f"/v1/functions/{fn['functionName']}")).status_code == 204
     assert (await client.get(f"/v1/functions/{fn['functionName']}")).status_code == 404
+
+
+async def test_list_pages_with_next_token_and_logs_filter_by_time(client: httpx.AsyncClient) -> None:
+    names = sorted([(await create(client))["functionName"] for _ in range(3)])
+    seen: list[str] = []
+    token = None
+    for _ in range(100):
+        params = {"limit": 2} | ({"nextToken": token} if token else {})
+        page = (await client.get("/v1/functions", params=params)).json()
+        seen += [f["functionName"] for f in page["functions"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert [n for n in seen if n in names] == names
+    first = await client.post(f"/v1/functions/{names[0]}/invocations", json={"who": "early"})
+    await asyncio.sleep(0.01)
+    cutoff = datetime.now(UTC).isoformat()
+    await client.post(f"/v1/functions/{names[0]}/invocations", json={"who": "late"})
+    later = (await client.get(f"/v1/functions/{names[0]}/logs", params={"since": cutoff})).json()["events"]
+    messages = [e["message"] for e in later]
+    assert "hello late" in messages and "hello early" not in messages
+    assert first.headers["x-amzn-requestid"] not in {e["requestId"] for e in later[1:]}
