@@ -57,11 +57,14 @@ class LogBook:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
-    def add(self, function: str, request_id: str, lines: list[str]) -> None:
+    def add(self, function: str, request_id: str, lines: list[str], started: datetime | None = None) -> None:
+        """Keep an invocation's lines: the first (START) at ``started``, the others at the end."""
         now = datetime.now(UTC)
         if len(self._rows) + len(lines) > self._max_buffer:
             return  # the database is not keeping up: drop rather than grow without bound
         self._rows.extend((function, request_id, now, line) for line in lines)
+        if started is not None and lines:
+            self._rows[-len(lines)] = (function, request_id, started, lines[0])
 
     def start(self) -> None:
         if self._sessions is not None:

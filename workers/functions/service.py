@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -212,6 +213,7 @@ class FunctionService:
         gauge = metrics.concurrent.labels(label)
         gauge.inc()
         started = time.perf_counter()
+        started_at = datetime.now(UTC)
         try:
             ran = await self.pool.invoke(config, request_id, payload, seconds)
         except TooManyRequestsError:
@@ -230,7 +232,7 @@ class FunctionService:
             request_id, config.version, outcome.logs, duration_ms=duration, memory_mb=config.memory_mb,
             max_memory_mb=outcome.max_memory_mb, init_duration_ms=ran.init_duration_ms,
         )  # fmt: skip
-        self.logs.add(config.name, request_id, lines)
+        self.logs.add(config.name, request_id, lines, started_at)
         metrics.duration.labels(label).observe(duration / 1000)
         metrics.billed_gb_seconds.labels(label).inc(billed_ms(duration) / 1000 * config.memory_mb / 1024)
         if ran.cold:
