@@ -51,8 +51,9 @@ class ExecutionInput:
     """ISO-8601, as the API recorded it (``$$.Execution.StartTime``)."""
     role_arn: str = ""
     local_task_max_seconds: float = 60.0
-    """Task states without HeartbeatSeconds whose timeout is at most this run as local activities:
-    no task-queue round trip, and a worker crash re-runs them on the next worker."""
+    """Task states without HeartbeatSeconds whose TimeoutSeconds is absent (the function's own
+    timeout bounds them) or at most this run as local activities: no task-queue round trip, and a
+    worker crash re-runs them on the next worker."""
     local_task_max_in_flight: int = 1
     """A Task runs as a local activity only while fewer than this many invocations are in flight:
     with the default, sequential Tasks are local and the Tasks of a wide Map or Parallel are ordinary

@@ -49,7 +49,9 @@ class TemporalHost:
         seconds = call.timeout_seconds or self._execution.default_task_timeout_seconds
         local = (
             call.heartbeat_seconds is None
-            and seconds <= self._execution.local_task_max_seconds
+            and (
+                call.timeout_seconds is None or call.timeout_seconds <= self._execution.local_task_max_seconds
+            )
             and self._in_flight < self._execution.local_task_max_in_flight
         )
         self._in_flight += 1
@@ -75,7 +77,7 @@ class TemporalHost:
                     retry_policy=ONE_ATTEMPT,
                     summary=call.state_name or None,
                 )
-        except ActivityError as exc:
+        except (ActivityError, ApplicationError, TimeoutError) as exc:
             raise states_error(exc) from None
         finally:
             self._in_flight -= 1
@@ -86,9 +88,13 @@ class TemporalHost:
         self.events.append(event)
 
 
-def states_error(exc: ActivityError) -> StatesError:
-    """The ASL error for a failed activity: timeouts by kind, application errors by their type."""
-    cause = exc.cause
+def states_error(exc: ActivityError | ApplicationError | TimeoutError) -> StatesError:
+    """The ASL error for a failed activity: timeouts by kind, application errors by their type.
+
+    Ordinary activities fail with an ``ActivityError`` wrapping the cause; local activities may
+    raise the cause itself.
+    """
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
     if isinstance(cause, TimeoutError):
         if cause.type == TimeoutType.HEARTBEAT:
             return StatesError("States.HeartbeatTimeout", "the task did not send a heartbeat in time")

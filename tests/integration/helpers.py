@@ -36,7 +36,7 @@ async def wait_until_done(api: httpx.AsyncClient, execution_id: str, seconds: fl
         if body["status"] != "RUNNING":
             return body
         if time.monotonic() > deadline:
-            raise AssertionError(f"still running after {seconds} s: {body}")
+            raise AssertionError(f"still running after {seconds} s: {body['executionId']}")
         await asyncio.sleep(0.05)
 
 

@@ -106,6 +106,16 @@ CASES: dict[str, tuple[dict[str, Any], Any, str | None]] = {
 }
 
 
+async def connect(address: str) -> Client:
+    """A client, once the dev server's frontend is healthy (its port opens a little earlier)."""
+    for _ in range(150):
+        try:
+            return await Client.connect(address)
+        except RuntimeError:
+            await asyncio.sleep(0.2)
+    return await Client.connect(address)
+
+
 async def record() -> None:
     url = await create_database()
     try:
@@ -115,7 +125,7 @@ async def record() -> None:
             settings = Settings(
                 database_url=SecretStr(url), temporal_address=address, temporal={"task_queue": queue}
             )
-            client = await Client.connect(address)
+            client = await connect(address)
             engine = create_engine(url, pool_size=2)
             app = create_app(settings)
             worker = build_worker(client, queue, Activities(session_maker(engine), TestInvoker()))
