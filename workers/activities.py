@@ -59,9 +59,11 @@ class Activities:
 
     @activity.defn(name=FINISH_EXECUTION)
     async def finish_execution(self, request: FinishRequest) -> None:
-        """Record the outcome once; an execution row that does not exist yet fails (and is retried)."""
+        """Record the last events and the outcome once; an execution row that does not exist yet
+        fails (and is retried)."""
         result = request.result
         async with unit_of_work(self._sessions) as session:
+            await executions.add_history_events(session, request.execution_id, request.events)
             done = await executions.finish_execution(
                 session,
                 request.execution_id,

@@ -175,12 +175,14 @@ class HistoryChunk:
 
 @dataclass(frozen=True)
 class FinishRequest:
-    """Activity ``finish_execution``: the outcome, written once."""
+    """Activity ``finish_execution``: the outcome, written once, with the last history chunk."""
 
     execution_id: str
     result: ExecutionResult
     stop_date: str
     """ISO-8601."""
+    events: str = "[]"
+    """The history's last chunk (a JSON array, text), stored in the same transaction."""
 
 
 class Invoker(Protocol):

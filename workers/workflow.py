@@ -109,6 +109,8 @@ class StateMachineWorkflow:
     async def _report(
         self, execution: ExecutionInput, events: list[HistoryEvent], result: ExecutionResult
     ) -> None:
+        """History chunks concurrently, then the outcome with the last chunk (one call when small)."""
+        *earlier, last = chunks(events, execution.report_chunk_bytes) or ["[]"]
         await asyncio.gather(
             *(
                 workflow.execute_local_activity(
@@ -117,12 +119,12 @@ class StateMachineWorkflow:
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=REPORT_RETRY,
                 )
-                for chunk in chunks(events, execution.report_chunk_bytes)
+                for chunk in earlier
             )
         )
         await workflow.execute_local_activity(
             FINISH_EXECUTION,
-            FinishRequest(execution.execution_id, result, workflow.now().isoformat()),
+            FinishRequest(execution.execution_id, result, workflow.now().isoformat(), last),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=REPORT_RETRY,
         )
