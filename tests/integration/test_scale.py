@@ -26,8 +26,10 @@ ADD = "arn:aws:lambda:local:000000000000:function:add"
 
 
 async def temporal_events(client: Client, execution_id: str) -> int:
-    history = await client.get_workflow_handle(execution_id).fetch_history()
-    return len(history.events)
+    """Events once the workflow has closed (the outcome reaches PostgreSQL a workflow task earlier)."""
+    handle = client.get_workflow_handle(execution_id)
+    await handle.result()
+    return len((await handle.fetch_history()).events)
 
 
 async def test_wide_map_history_fits_10000_items(api: httpx.AsyncClient, temporal_client: Client) -> None:
