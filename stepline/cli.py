@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Stepline: ASL state machines on Temporal with sandboxed functions.", no_args_is_help=True)
+app = typer.Typer(
+    help="Stepline: ASL state machines on Temporal with sandboxed functions.", no_args_is_help=True
+)
 db_app = typer.Typer(help="The registry database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

@@ -36,7 +36,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    host: str, port: int, timeout: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until ``host:port`` accepts connections, or raise after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -48,6 +50,22 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+def wait_until_serving(address: str, timeout: float) -> None:
+    """Block until the frontend at ``address`` reports SERVING.
+
+    The dev server opens its port before its frontend is healthy; clients connecting in between
+    fail with "Frontend is not healthy yet".
+    """
+    deadline = time.monotonic() + timeout
+    command = [temporal_binary(), "operator", "cluster", "health", "--address", address]
+    while time.monotonic() < deadline:
+        probe = subprocess.run(command, capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and "SERVING" in probe.stdout:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"Temporal at {address} is not serving after {timeout} s")
 
 
 @contextmanager
@@ -68,7 +86,7 @@ def temporal_dev_server(
         "--ip", "127.0.0.1", "--port", str(port),
         "--dynamic-config-value", FAST_DISPATCH,
         "--log-level", "error",
-    ]
+    ]  # fmt: skip
     if headless:
         cmd.append("--headless")
     else:
@@ -80,6 +98,7 @@ def temporal_dev_server(
     process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for_port("127.0.0.1", port, 60, process)
+        wait_until_serving(f"127.0.0.1:{port}", 60)
         yield f"127.0.0.1:{port}"
     finally:
         process.terminate()
