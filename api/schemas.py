@@ -26,7 +26,8 @@ class Diagnostic(Schema):
     severity: str
     code: str
     message: str
-    location: str
+    location: str | None = None
+    """Absent when the problem has no place (e.g. the text is not a JSON object), as in Step Functions."""
 
 
 class StateMachineCreate(Schema):
@@ -74,6 +75,8 @@ class ValidateRequest(Schema):
 class ValidateResponse(Schema):
     result: Literal["OK", "FAIL"]
     diagnostics: list[Diagnostic]
+    truncated: bool = False
+    """Whether diagnostics were cut short (never, here), as ValidateStateMachineDefinition says."""
 
 
 class StartExecution(Schema):

@@ -98,7 +98,7 @@ def states_error(exc: ActivityError | ApplicationError | TimeoutError) -> States
     if isinstance(cause, TimeoutError):
         if cause.type == TimeoutType.HEARTBEAT:
             return StatesError("States.HeartbeatTimeout", "the task did not send a heartbeat in time")
-        return StatesError("States.Timeout", "the task did not finish within its TimeoutSeconds")
+        return StatesError("States.Timeout", None)  # Step Functions records no cause
     if isinstance(cause, ApplicationError):
         return StatesError(cause.type or "States.TaskFailed", cause.message or None)
     return StatesError("States.TaskFailed", str(cause or exc))

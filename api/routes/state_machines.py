@@ -29,7 +29,7 @@ async def list_state_machines(
     return await service.list_page(session, limit, next_token)
 
 
-@router.post("/validate")
+@router.post("/validate", response_model_exclude_none=True)
 async def validate_definition(body: schemas.ValidateRequest) -> schemas.ValidateResponse:
     return service.validate(body)
 

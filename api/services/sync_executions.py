@@ -52,9 +52,7 @@ class InProcessHost:
                     self._invoker.invoke_for_state_machine(call), call.timeout_seconds
                 )
             except TimeoutError:
-                raise StatesError(
-                    "States.Timeout", "the task did not finish within its TimeoutSeconds"
-                ) from None
+                raise StatesError("States.Timeout", None) from None  # Step Functions records no cause
         return await self._invoker.invoke_for_state_machine(call)
 
     def record(self, event: HistoryEvent) -> None:

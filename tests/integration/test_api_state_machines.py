@@ -60,9 +60,29 @@ async def test_invalid_definition_lists_every_problem(api: httpx.AsyncClient) ->
 
 async def test_validate_reports_ok_and_fail(api: httpx.AsyncClient) -> None:
     ok = (await api.post("/v1/state-machines/validate", json={"definition": HELLO})).json()
-    assert ok == {"result": "OK", "diagnostics": []}
+    assert ok == {"result": "OK", "diagnostics": [], "truncated": False}
     fail = (await api.post("/v1/state-machines/validate", json={"definition": {"States": {}}})).json()
-    assert fail["result"] == "FAIL" and fail["diagnostics"]
+    assert fail["result"] == "FAIL" and fail["diagnostics"] and fail["truncated"] is False
+
+
+async def test_validate_text_that_is_not_a_definition_fails_with_diagnostics(api: httpx.AsyncClient) -> None:
+    """As ValidateStateMachineDefinition: a FAIL answer, not 400; no location when there is no place."""
+    garbled = await api.post("/v1/state-machines/validate", json={"definition": "not a definition"})
+    assert garbled.status_code == 200
+    [bad_json] = garbled.json()["diagnostics"]
+    assert bad_json["code"] == "INVALID_JSON_DESCRIPTION" and "line: 1, column: 4" in bad_json["location"]
+    blank = (await api.post("/v1/state-machines/validate", json={"definition": " "})).json()
+    assert blank == {
+        "result": "FAIL",
+        "diagnostics": [
+            {
+                "severity": "ERROR",
+                "code": "SCHEMA_VALIDATION_FAILED",
+                "message": "Definition must be a valid JSON object",
+            }
+        ],
+        "truncated": False,
+    }
 
 
 async def test_definition_text_that_is_not_json_names_the_position(api: httpx.AsyncClient) -> None:
