@@ -4,8 +4,11 @@
         result = await service.invoke("hello", b'{"a": 1}')
 
 The hot path (a warm invocation) touches no database: function configurations are cached for
-``config_cache_seconds`` (and dropped at once by ``forget`` when this process changes them), logs
-are written in batches, Event invocations are queued in PostgreSQL and run by a background task.
+``config_cache_seconds`` (0: not cached) and dropped at once by ``forget`` when this process
+changes them; an expired entry keeps serving for up to ``stale_seconds`` while one background
+lookup refreshes it, and concurrent misses share one lookup, so however many invocations are in
+flight, resolving needs at most one registry connection per function. Logs are written in
+batches, Event invocations are queued in PostgreSQL and run by a background task.
 """
 
 from __future__ import annotations
@@ -80,7 +83,8 @@ class FunctionService:
     def __init__(
         self, settings: Settings, *, sessions: SessionMaker | None = None,
         metrics_registry: CollectorRegistry | None = None, config_cache_seconds: float = 1.0,
-        run_events: bool = True, event_retry_delays: tuple[float, ...] = (60.0, 120.0),
+        stale_seconds: float = 30.0, run_events: bool = True,
+        event_retry_delays: tuple[float, ...] = (60.0, 120.0),
     ) -> None:  # fmt: skip
         self.settings = settings
         self._sessions = sessions
@@ -90,7 +94,13 @@ class FunctionService:
         self.code = CodeStore(settings.data_dir.resolve() / "code")
         self.metrics = function_metrics(metrics_registry)
         self._cache_seconds = config_cache_seconds
+        self._stale_seconds = stale_seconds
         self._cache: dict[tuple[str, str], tuple[FunctionConfig, float]] = {}
+        """(name, qualifier) -> (configuration, fresh until (monotonic))."""
+        self._lookups: dict[tuple[str, str], asyncio.Future[FunctionConfig]] = {}
+        """Registry lookups in flight, shared by every caller that needs the same key."""
+        self._generation = 0
+        """Bumped by ``forget``: a lookup started before it must not fill the cache."""
         self._run_events = run_events
         self._retry_delays = event_retry_delays
         self._stack = contextlib.AsyncExitStack()
@@ -250,19 +260,43 @@ class FunctionService:
     # configuration ---------------------------------------------------------------------------
 
     async def resolve(self, name: str, qualifier: str | None) -> FunctionConfig:
-        """The runnable configuration of ``name[:qualifier]`` (cached briefly)."""
+        """The runnable configuration of ``name[:qualifier]``: from the cache while fresh; stale for
+        up to ``stale_seconds`` while a background lookup refreshes it; else one shared lookup."""
         key = (name, qualifier or registry.LATEST)
         cached = self._cache.get(key)
         now = time.monotonic()
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        if cached is not None:
+            config, fresh_until = cached
+            if fresh_until > now:
+                return config
+            if fresh_until + self._stale_seconds > now:
+                self._lookup(key)  # refreshed behind this invocation
+                return config
+        return await asyncio.shield(self._lookup(key))
+
+    def _lookup(self, key: tuple[str, str]) -> asyncio.Future[FunctionConfig]:
+        """The registry lookup of ``key``, started unless one is already running."""
+        running = self._lookups.get(key)
+        if running is not None:
+            return running
+        task = asyncio.ensure_future(self._fetch(key))
+        self._lookups[key] = task
+        task.add_done_callback(_consume)
+        task.add_done_callback(lambda _: self._lookups.pop(key) if self._lookups.get(key) is task else None)
+        return task
+
+    async def _fetch(self, key: tuple[str, str]) -> FunctionConfig:
+        name, qualifier = key
+        generation = self._generation
         try:
             async with self.sessions() as session:
                 found = await registry.resolve_function(session, name, qualifier)
         except registry.FunctionNotFound as exc:
+            self._cache.pop(key, None)
             raise ResourceNotFoundError(f"Function not found: {function_arn(name, qualifier)}") from exc
         config = self.config_of(found)
-        self._cache[key] = (config, now + self._cache_seconds)
+        if self._cache_seconds > 0 and generation == self._generation:  # not overtaken by ``forget``
+            self._cache[key] = (config, time.monotonic() + self._cache_seconds)
         return config
 
     def config_of(self, found: registry.ResolvedFunction) -> FunctionConfig:
@@ -280,8 +314,11 @@ class FunctionService:
 
     async def forget(self, name: str, *, retire: bool = False) -> None:
         """Drop the cached configuration of ``name``; ``retire`` also stops its idle environments."""
+        self._generation += 1
         for key in [k for k in self._cache if k[0] == name]:
             del self._cache[key]
+        for key in [k for k in self._lookups if k[0] == name]:
+            del self._lookups[key]  # callers from now on look up afresh
         if retire:
             await self.pool.retire(name)
 
@@ -357,6 +394,12 @@ def sdk_cause(exc: InvokeError, name: str, qualifier: str | None) -> str:
         f"{message} (Service: AWSLambda; Status Code: {exc.status}; Error Code: {exc.code}; "
         f"Request ID: {uuid.uuid4()}; Proxy: null)"
     )
+
+
+def _consume(task: asyncio.Future[FunctionConfig]) -> None:
+    """Retrieve a background refresh's failure (a later call will see it again) so none goes unlogged."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("refreshing a function configuration failed: %s", task.exception())
 
 
 @contextlib.contextmanager
