@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from statemachine import dataflow, ir
+from statemachine.concurrency import all_or_first_error
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
@@ -40,7 +41,7 @@ async def run_parallel(
     frame.record("ParallelStateStarted")
     children = [frame.branch() for _ in state.branches]
     try:
-        results = await _all_or_first_error(
+        results = await all_or_first_error(
             [
                 run_block(branch, branch_input, child)
                 for branch, child in zip(state.branches, children, strict=True)
@@ -63,29 +64,6 @@ def _finish(state: ir.Parallel | ir.Map, raw: JSON, result: JSON, frame: Frame, 
     output = dataflow.merge_result(raw, result, state.result_path)
     output = dataflow.select(state.output_path, output, frame, ctx)
     return output, dataflow.apply_assignments(frame, assigned)
-
-
-async def _all_or_first_error(coroutines: Sequence[Awaitable[Any]]) -> list[JSON]:
-    """Await all; on the first failure cancel the rest and raise it."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    except asyncio.CancelledError:
-        await _cancel(tasks)
-        raise
-    for task in tasks:
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            await _cancel(tasks)
-            raise task.exception()  # type: ignore[misc]
-    return [task.result() for task in tasks]
-
-
-async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> None:
-    pending = [t for t in tasks if not t.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _number_field(
@@ -203,8 +181,15 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         frame.record("MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn})
     mapper = _Mapper(state, frame, ctx, effective, items, run_block, tolerated, env)
     limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight
+    from statemachine import offload  # it imports this module
+
+    offloader = offload.offloader_for(state, run.host, len(items), run.limits)
+    limit = min(limit, run.limits.max_map_in_flight)
     try:
-        results = await mapper.run(min(limit, run.limits.max_map_in_flight))
+        if offloader is None:
+            results = await mapper.run(limit)
+        else:
+            results = await offload.run_offloaded(mapper, offloader, limit)
     except StatesError:
         # AWS links what follows a failed Map to the failed iteration's last state event.
         frame.last_event = mapper.failed_prev if mapper.failed_prev is not None else mapper.latest
@@ -287,7 +272,7 @@ class _Mapper:
         if not self.items:
             return []
         count = max(1, min(workers, len(self.items)))
-        await _all_or_first_error([self._worker() for _ in range(count)])
+        await all_or_first_error([self._worker() for _ in range(count)])
         return self.results
 
     async def _worker(self) -> None:
@@ -296,7 +281,7 @@ class _Mapper:
             self.next_index += 1
             await self._iteration(index)
 
-    def _item_input(self, index: int, frame: Frame) -> JSON:
+    def item_input(self, index: int, frame: Frame) -> JSON:
         state, item = self.state, self.items[index]
         map_item = {"Index": index, "Value": item}
         if state.item_selector is not None:
@@ -308,50 +293,79 @@ class _Mapper:
         return item
 
     async def _iteration(self, index: int) -> None:
-        state = self.state
-        child = self.frame.detached() if state.distributed else self.frame.child()
-        if not state.distributed:
-            child.last_event = self.chain
-        item_input = self._item_input(index, self.frame)
-        detail = {"index": index, "name": state.name}
-        if not state.distributed:
-            child.record("MapIterationStarted", "mapIterationStartedEventDetails", detail)
+        item_input = self.item_input(index, self.frame)
+        child = self.started(index)
         try:
-            result = await self.run_block(state.processor, item_input, child)
+            result = await self.run_block(self.state.processor, item_input, child)
         except StatesError as error:
-            before = child.last_event
-            if not state.distributed:
-                failed = child.record(
-                    "MapIterationFailed", "mapIterationFailedEventDetails", detail, advance=False
-                )
-                self.chain, self.latest = before, max(self.latest, failed)
-            self.failures += 1
-            if self.tolerated < 0 or self.failures > self.tolerated:
-                self.failed_prev = before
-                if self.tolerated < 0:
-                    raise
-                raise StatesError(
-                    "States.ExceedToleratedFailureThreshold",
-                    "The specified tolerated failure threshold was exceeded",
-                ) from error
-            self.results[index] = {"Error": error.name, **({"Cause": error.cause} if error.cause else {})}
+            self.failed(index, child, error)
             return
         except asyncio.CancelledError:
-            if not state.distributed:
-                child.record("MapIterationAborted", "mapIterationAbortedEventDetails", detail)
+            self.aborted(index, child)
             raise
+        self.succeeded(index, child, result)
+
+    def started(self, index: int) -> Frame:
+        """The iteration's frame, after its MapIterationStarted event (inline Maps)."""
+        if self.state.distributed:
+            return self.frame.detached()
+        child = self.frame.child()
+        child.last_event = self.chain
+        child.record("MapIterationStarted", "mapIterationStartedEventDetails", self._detail(index))
+        return child
+
+    def _detail(self, index: int) -> dict[str, JSON]:
+        return {"index": index, "name": self.state.name}
+
+    def failed(self, index: int, child: Frame, error: StatesError) -> None:
+        """Count a failed iteration; raises once failures pass the tolerated threshold."""
+        before = child.last_event
+        if not self.state.distributed:
+            failed = child.record(
+                "MapIterationFailed", "mapIterationFailedEventDetails", self._detail(index), advance=False
+            )
+            self.chain, self.latest = before, max(self.latest, failed)
+        self.failures += 1
+        if self.tolerated < 0 or self.failures > self.tolerated:
+            self.failed_prev = before
+            if self.tolerated < 0:
+                raise error
+            raise StatesError(
+                "States.ExceedToleratedFailureThreshold",
+                "The specified tolerated failure threshold was exceeded",
+            ) from error
+        self.results[index] = {"Error": error.name, **({"Cause": error.cause} if error.cause else {})}
+
+    def aborted(self, index: int, child: Frame) -> None:
+        if not self.state.distributed:
+            child.record("MapIterationAborted", "mapIterationAbortedEventDetails", self._detail(index))
+
+    def succeeded(self, index: int, child: Frame, result: JSON) -> None:
+        """Keep an iteration's result; raises once the results together pass the payload limit."""
+        state = self.state
         if not state.distributed:
             before = child.last_event
             done = child.record(
-                "MapIterationSucceeded", "mapIterationSucceededEventDetails", detail, advance=False
+                "MapIterationSucceeded",
+                "mapIterationSucceededEventDetails",
+                self._detail(index),
+                advance=False,
             )
             self.chain, self.latest = before, max(self.latest, done)
         self.results[index] = result
-        if isinstance(result, (dict, list, str)):
-            self.size += len(dataflow.dumps(result)) if not isinstance(result, str) else len(result)
-            if self.size > self.frame.run.limits.max_payload_bytes:
-                raise StatesError(
-                    DATA_LIMIT,
-                    f"The state/task '{state.name}' returned a result with a size exceeding "
-                    "the maximum number of bytes service limit.",
-                )
+        self.size += result_size(result)
+        if self.size > self.frame.run.limits.max_payload_bytes:
+            raise StatesError(
+                DATA_LIMIT,
+                f"The state/task '{state.name}' returned a result with a size exceeding "
+                "the maximum number of bytes service limit.",
+            )
+
+
+def result_size(result: JSON) -> int:
+    """What one iteration's result counts towards the Map's payload limit."""
+    if isinstance(result, str):
+        return len(result)
+    if isinstance(result, (dict, list)):
+        return len(dataflow.dumps(result))
+    return 0

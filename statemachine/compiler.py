@@ -310,4 +310,9 @@ def _map(
         max_items_per_batch=batcher.get("MaxItemsPerBatch") if batcher else None,
         batch_input=batcher.get("BatchInput"),
         unsupported=unsupported,
+        processor_definition={
+            "QueryLanguage": top,
+            "StartAt": processor_spec["StartAt"],
+            "States": processor_spec["States"],
+        },
     )

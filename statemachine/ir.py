@@ -6,7 +6,7 @@ dispatches with ``match`` over ``State``. Docstrings name the ASL field each att
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from statemachine.choice import Rule
@@ -279,6 +279,9 @@ class Map(StateBase):
     """``ItemBatcher.BatchInput`` (a constant object)."""
     unsupported: str | None = None
     """A field Stepline validates but cannot run (``ItemReader``, ``ResultWriter``: they need S3)."""
+    processor_definition: Any = field(default=None, compare=False)
+    """The item processor as a standalone definition (``QueryLanguage``, ``StartAt``, ``States``),
+    for hosts that run chunks of iterations elsewhere (``statemachine.offload``)."""
 
 
 State = Pass | Task | Choice | Wait | Succeed | Fail | Parallel | Map

@@ -17,5 +17,11 @@ class Limits:
     """Map iterations running at once when MaxConcurrency is 0 (unbounded in ASL)."""
     max_map_items: int = 100_000
     """Items an inline Map accepts before failing with States.DataLimitExceeded."""
+    map_offload_min_items: int = 200
+    """A Map with more items than this runs in chunks through a host's ``run_map_chunk`` (if any)."""
+    map_chunk_items: int = 250
+    """Items per offloaded chunk."""
+    map_max_chunks_in_flight: int = 4
+    """Chunks running at once (MaxConcurrency is shared among them)."""
     max_wait_seconds: float = 2_147_483_647.0
     """Longest Wait AWS accepts (2^31 - 1 seconds, about 68 years); longer fails with States.Runtime."""

@@ -1,0 +1,232 @@
+"""Large Maps in chunks: a host may run groups of iterations elsewhere (a Temporal child workflow).
+
+A Map with more than ``Limits.map_offload_min_items`` items, in a host that implements
+``MapOffloader``, hands its iterations over in chunks of ``Limits.map_chunk_items``. A chunk carries
+everything its iterations need to run standalone (``run_chunk``): the item processor's definition,
+the item inputs (after ItemSelector), the variables in scope, the context object's execution part
+and the limits. The parent keeps every Map rule: MapIteration* events, ToleratedFailure*, result
+order and the payload limit, applied to the chunk's outcomes as if the iterations had run inline.
+The processor's own state events stay with the chunk (as a Distributed Map's child executions do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+from collections import ChainMap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from statemachine import branches, ir
+from statemachine.compiler import compile_program
+from statemachine.concurrency import all_or_first_error
+from statemachine.context import ExecutionContext, Frame, Run
+from statemachine.errors import StatesError
+from statemachine.faults import RUNTIME, TerminalError
+from statemachine.history import History
+from statemachine.host import JSON, Host
+from statemachine.interpreter import run_block
+from statemachine.intrinsics import IntrinsicEffects
+from statemachine.limits import Limits
+
+if TYPE_CHECKING:
+    from statemachine.branches import _Mapper
+
+
+@dataclass(frozen=True)
+class MapChunk:
+    """Some iterations of one Map state, with everything needed to run them standalone."""
+
+    state_name: str
+    processor: dict[str, JSON]
+    """The item processor as a definition: ``QueryLanguage``, ``StartAt``, ``States``."""
+    items: list[tuple[int, JSON]]
+    """(item index, iteration input after ItemSelector/ItemBatcher)."""
+    variables: dict[str, JSON]
+    """Variables visible to the processor."""
+    context: ExecutionContext
+    execution_input: JSON
+    """``$$.Execution.Input`` (None when the processor never reads the context object)."""
+    max_concurrency: int
+    """Iterations of this chunk running at once (its share of the Map's MaxConcurrency)."""
+    tolerated: int
+    """Stop the chunk once more iterations than this have failed (-1: at the first failure)."""
+    limits: Limits
+
+    def to_json(self) -> str:
+        """JSON text (what crosses a process boundary)."""
+        context = dataclasses.asdict(self.context)
+        context["start_time"] = self.context.start_time.isoformat()
+        body = {
+            "state_name": self.state_name,
+            "processor": self.processor,
+            "items": self.items,
+            "variables": self.variables,
+            "context": context,
+            "execution_input": self.execution_input,
+            "max_concurrency": self.max_concurrency,
+            "tolerated": self.tolerated,
+            "limits": dataclasses.asdict(self.limits),
+        }
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+    @staticmethod
+    def from_json(text: str) -> MapChunk:
+        body = json.loads(text)
+        context = dict(body["context"])
+        context["start_time"] = datetime.fromisoformat(context["start_time"])
+        return MapChunk(
+            state_name=body["state_name"],
+            processor=body["processor"],
+            items=[(index, value) for index, value in body["items"]],
+            variables=body["variables"],
+            context=ExecutionContext(**context),
+            execution_input=body["execution_input"],
+            max_concurrency=body["max_concurrency"],
+            tolerated=body["tolerated"],
+            limits=Limits(**body["limits"]),
+        )
+
+
+@dataclass(frozen=True)
+class IterationOutcome:
+    """How one iteration ended: its output, or its error and cause."""
+
+    index: int
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+    terminal: bool = False
+    """The error is a ``TerminalError`` (no Retry or Catch may handle it)."""
+
+    def to_error(self) -> StatesError:
+        kind = TerminalError if self.terminal else StatesError
+        return kind(self.error or "", self.cause)
+
+
+def outcomes_to_json(outcomes: Sequence[IterationOutcome]) -> str:
+    return json.dumps([dataclasses.asdict(o) for o in outcomes], separators=(",", ":"), ensure_ascii=False)
+
+
+def outcomes_from_json(text: str) -> list[IterationOutcome]:
+    return [IterationOutcome(**o) for o in json.loads(text)]
+
+
+@runtime_checkable
+class MapOffloader(Protocol):
+    """An optional Host extension: run a chunk of a large Map's iterations (e.g. in a child workflow).
+
+    Returns the outcomes in the order the iterations finished. A chunk stops early (outcomes for
+    some items missing) once its failures pass ``chunk.tolerated`` or its outputs together pass the
+    payload limit; cancelling the call must cancel the chunk's iterations.
+    """
+
+    async def run_map_chunk(self, chunk: MapChunk) -> Sequence[IterationOutcome]: ...
+
+
+class _Stop(Exception):
+    """The chunk cannot change the Map's fate any more (too many failures, results too large)."""
+
+
+async def run_chunk(chunk: MapChunk, host: Host) -> list[IterationOutcome]:
+    """Run a chunk's iterations on ``host`` (the child's side); their events are not recorded."""
+    program = compile_program(chunk.processor)
+    limits = chunk.limits
+    history = History(host, limits.max_history_events, sink=False)
+    effects = IntrinsicEffects(uuid4=host.uuid4, random=host.random)
+    run = Run(host, limits, history, chunk.context, chunk.execution_input, effects)
+    frame = Frame(run, ChainMap(dict(chunk.variables)))
+    outcomes: list[IterationOutcome] = []
+    pending = list(reversed(chunk.items))
+    failures = size = 0
+
+    async def worker() -> None:
+        nonlocal failures, size
+        while pending:
+            index, value = pending.pop()
+            try:
+                output = await run_block(program.block, value, frame.child())
+            except StatesError as error:
+                terminal = isinstance(error, TerminalError)
+                outcomes.append(IterationOutcome(index, None, error.name, error.cause, terminal))
+                failures += 1
+                if chunk.tolerated < 0 or failures > chunk.tolerated:
+                    raise _Stop from None
+                continue
+            outcomes.append(IterationOutcome(index, output))
+            size += branches.result_size(output)
+            if size > limits.max_payload_bytes:
+                raise _Stop
+
+    workers = max(1, min(chunk.max_concurrency, len(chunk.items)))
+    with contextlib.suppress(_Stop):
+        await all_or_first_error([worker() for _ in range(workers)])
+    return outcomes
+
+
+def _reads_context(processor: dict[str, JSON]) -> bool:
+    """Whether the processor may read ``$$`` / ``$states.context`` (else the input stays home)."""
+    text = json.dumps(processor)
+    return "$$" in text or "context" in text
+
+
+async def run_offloaded(mapper: _Mapper, offloader: MapOffloader, limit: int) -> list[JSON]:
+    """The parent's side: run ``mapper``'s iterations in chunks, at most ``limit`` at once overall."""
+    frame, state, limits = mapper.frame, mapper.state, mapper.frame.run.limits
+    processor = state.processor_definition
+    if processor is None:
+        raise StatesError(RUNTIME, f"The Map state '{state.name}' has no processor definition to offload.")
+    size, count = max(1, limits.map_chunk_items), len(mapper.items)
+    chunks = [range(start, min(start + size, count)) for start in range(0, count, size)]
+    in_flight = max(1, min(len(chunks), limits.map_max_chunks_in_flight, limit))
+    per_chunk = max(1, limit // in_flight)
+    variables = dict(frame.variables)
+    execution_input = frame.run.input if _reads_context(processor) else None
+    queue = list(reversed(chunks))
+
+    async def one(indexes: range) -> None:
+        inputs = [(index, mapper.item_input(index, frame)) for index in indexes]
+        frames = {index: mapper.started(index) for index in indexes}
+        chunk = MapChunk(
+            state.name, processor, inputs, variables, frame.run.context, execution_input,
+            per_chunk, mapper.tolerated, limits,
+        )  # fmt: skip
+        try:
+            outcomes = await offloader.run_map_chunk(chunk)
+        except asyncio.CancelledError:
+            for index, child in frames.items():
+                mapper.aborted(index, child)
+            raise
+        try:
+            for outcome in outcomes:
+                child = frames.pop(outcome.index)
+                if outcome.error is not None:
+                    mapper.failed(outcome.index, child, outcome.to_error())
+                else:
+                    mapper.succeeded(outcome.index, child, outcome.output)
+            if frames:
+                raise StatesError(
+                    RUNTIME, f"A chunk of the Map state '{state.name}' stopped early without a failure."
+                )
+        except StatesError:
+            for index, child in frames.items():
+                mapper.aborted(index, child)
+            raise
+
+    async def worker() -> None:
+        while queue:
+            await one(queue.pop())
+
+    await all_or_first_error([worker() for _ in range(in_flight)])
+    return mapper.results
+
+
+def offloader_for(state: ir.Map, host: Host, items: int, limits: Limits) -> MapOffloader | None:
+    """The host's offloader when this Map is large enough to use it."""
+    if items <= limits.map_offload_min_items or state.processor_definition is None:
+        return None
+    return host if isinstance(host, MapOffloader) else None
