@@ -217,6 +217,8 @@ class NativeSession:
                 server.status = payload[:1]
                 self.owed -= 1
                 return
+            if kind == b"A" and self.pool.signal(server, payload):
+                continue
             yield kind, payload
 
     async def _abandon(self) -> None:

@@ -1,20 +1,24 @@
 """A fixed-size pool of server connections with a fair borrow queue.
 
 Borrowers wait in FIFO order up to the borrow timeout; a returned connection goes straight to the
-longest waiter. Connections come back clean: one still inside a transaction, broken, or holding
-unread bytes is closed; one whose session state may have changed is reset with ``DISCARD ALL``
-(which also drops its prepared statements, so their record is cleared too).
+longest waiter. ``size`` caps the proxy's connections across every process (``slots``): a new
+connection keeps only if it wins a slot, else the pool backs off and tries again, one attempt at a
+time, until the borrow timeout. Connections come back clean: one still inside a transaction, broken,
+or holding unread bytes is closed; one whose session state may have changed is reset with
+DISCARD ALL's list minus the slot (which also drops its prepared statements, so their record is
+cleared too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections import deque
 from dataclasses import dataclass
 
-from workers.dbproxy import pgwire
+from workers.dbproxy import pgwire, slots
 from workers.dbproxy.server import ServerConnection, ServerError, Target, connect
 
 
@@ -44,89 +48,200 @@ class PoolStats:
     open: int
     idle: int
     waiting: int
+    busy: int = 0
+    borrows: int = 0
+    borrow_timeouts: int = 0
+    slot_refusals: int = 0
+    """Connections opened and closed again because every cluster-wide slot was taken."""
+    slot_yields: int = 0
+    """Connections given back because another process asked for a slot."""
+
+
+MAX_BACKOFF = 0.1
+"""Longest pause between attempts to win a slot while every slot is taken (seconds)."""
+YIELD_HOLDOFF = 0.25
+"""After giving a slot back, this process opens no connection for so long, so the asker gets it."""
 
 
 class Pool:
-    """Server connections for one proxy: at most ``size`` open at any moment."""
+    """Server connections for one proxy: at most ``size`` open at any moment, cluster-wide."""
 
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
+        self.key = slots.proxy_key(config.name)
         self._idle: list[ServerConnection] = []
         self._waiters: deque[asyncio.Future[ServerConnection | None]] = deque()
         self._open = 0
+        self._opening = 0
         self._closed = False
+        self._saturated = False
+        """The last attempt found every slot taken: attempts go one at a time, spaced out."""
+        self._backoff = 0.0
+        self._holdoff_until = 0.0
+        self._counts = {"borrows": 0, "borrow_timeouts": 0, "slot_refusals": 0, "slot_yields": 0}
 
     def stats(self) -> PoolStats:
-        return PoolStats(self.config.size, self._open, len(self._idle), len(self._waiters))
+        return PoolStats(
+            self.config.size,
+            self._open,
+            len(self._idle),
+            len(self._waiters),
+            busy=self._open - len(self._idle) - self._opening,
+            **self._counts,
+        )
 
     async def acquire(self) -> ServerConnection:
         """A clean connection; waits up to the borrow timeout, raises ``ServerError`` otherwise."""
         deadline = time.monotonic() + self.config.borrow_timeout
-        while True:
-            if self._closed:
-                raise ServerError("57P01", f"db proxy {self.config.name!r} is shutting down")
-            while self._idle:
-                conn = self._idle.pop()
-                if conn.alive:
-                    return conn
-                self._discard(conn)
-            if self._open < self.config.size:
-                return await self._open_one()
-            waiter: asyncio.Future[ServerConnection | None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                    conn_or_slot = await waiter
-            except TimeoutError:
-                if waiter.done() and not waiter.cancelled():
-                    conn_or_slot = waiter.result()  # handed over just as the timeout fired
-                else:
-                    with contextlib.suppress(ValueError):
-                        self._waiters.remove(waiter)
-                    raise BorrowTimeout(
-                        "53300",
-                        f"db proxy {self.config.name!r}: no connection free within "
-                        f"{self.config.borrow_timeout} s (pool size {self.config.size})",
-                    ) from None
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    handed = waiter.result()
-                    if handed is not None:
-                        await self.release(handed)
-                    else:
-                        self._wake_slot()
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
-                raise
-            if conn_or_slot is not None:
-                return conn_or_slot
-            # A slot was freed for us: loop and open a connection in it.
-
-    async def _open_one(self) -> ServerConnection:
-        self._open += 1
+        waiter: asyncio.Future[ServerConnection | None] | None = None
         try:
-            return await connect(
+            while True:
+                if self._closed:
+                    raise ServerError("57P01", f"db proxy {self.config.name!r} is shutting down")
+                if waiter is not None and waiter.done():
+                    handed, waiter = waiter.result(), None
+                    if handed is not None:
+                        return self._borrowed(handed)
+                if waiter is None and (conn := self._take_idle()) is not None:
+                    return self._borrowed(conn)
+                if self._may_open():
+                    conn = await self._open_one()
+                    if conn is not None:
+                        if waiter is not None:
+                            self._forget(waiter)
+                            waiter = None
+                        if self._open < self.config.size:
+                            self._wake_slot()  # the next waiter takes over trying
+                        return self._borrowed(conn)
+                    continue
+                now = time.monotonic()
+                if now >= deadline:
+                    raise self._timed_out()
+                if waiter is None:
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._waiters.append(waiter)
+                wait = deadline - now
+                if self._open < self.config.size and self._waiters[0] is waiter:
+                    # Blocked by the backoff, not by local use: the first waiter retries.
+                    wait = min(wait, max(0.002, self._holdoff_until - now))
+                await asyncio.wait({waiter}, timeout=wait)
+        except BaseException:
+            if waiter is not None:
+                self._forget(waiter)
+            raise
+
+    def _borrowed(self, conn: ServerConnection) -> ServerConnection:
+        self._counts["borrows"] += 1
+        return conn
+
+    def _timed_out(self) -> BorrowTimeout:
+        self._counts["borrow_timeouts"] += 1
+        return BorrowTimeout(
+            "53300",
+            f"db proxy {self.config.name!r}: no connection free within "
+            f"{self.config.borrow_timeout} s (pool size {self.config.size})",
+        )
+
+    def _forget(self, waiter: asyncio.Future[ServerConnection | None]) -> None:
+        """A waiter that stops waiting: pass on whatever it was handed."""
+        if not waiter.done():
+            first = bool(self._waiters) and self._waiters[0] is waiter
+            waiter.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+            if first and self._open < self.config.size:
+                self._wake_slot()  # it was the one retrying for a slot
+        elif not waiter.cancelled():
+            handed = waiter.result()
+            if handed is not None:
+                self._hand_over(handed)
+            else:
+                self._wake_slot()
+
+    def _take_idle(self) -> ServerConnection | None:
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.alive and not conn.yield_requested:
+                return conn
+            self._give_back(conn)
+        return None
+
+    def _may_open(self) -> bool:
+        if self._open >= self.config.size or time.monotonic() < self._holdoff_until:
+            return False
+        return not (self._saturated and self._opening)
+
+    async def _open_one(self) -> ServerConnection | None:
+        """A new connection holding a slot, or None when every slot is taken (after backing off)."""
+        self._open += 1
+        self._opening += 1
+        try:
+            conn = await connect(
                 self.config.target, self.config.application_name, self.config.connect_timeout
             )
+            try:
+                async with asyncio.timeout(self.config.connect_timeout):
+                    rows, failed = await slots.run(conn, slots.claim_sql(self.key, self.config.size))
+            except (TimeoutError, pgwire.StreamClosed):
+                conn.close()
+                raise ServerError(
+                    "08006", f"database {self.config.target.describe()} did not grant a pool slot"
+                ) from None
         except BaseException:
             self._open -= 1
             self._wake_slot()
             raise
+        finally:
+            self._opening -= 1
+        won = rows[-1][0] if rows and not failed else None
+        if won is None:
+            with contextlib.suppress(pgwire.StreamClosed):
+                conn.stream.write(slots.notify_sql(self.key))
+            conn.counted = False
+            conn.close()
+            self._open -= 1
+            self._counts["slot_refusals"] += 1
+            self._saturated = True
+            self._backoff = min(MAX_BACKOFF, max(0.005, self._backoff * 2))
+            self._holdoff_until = time.monotonic() + random.uniform(0.5, 1.0) * self._backoff
+            return None
+        conn.slot = int(won)
+        conn.yield_requested = False  # our own claim's neighbours may have signalled; not for us
+        self._saturated = False
+        self._backoff = 0.0
+        return conn
 
     async def release(self, conn: ServerConnection) -> None:
         """Give a connection back: reset it if needed, else close it."""
         if conn.alive and conn.status == b"I" and conn.dirty:
             await self._reset(conn)
-        if self._closed or not conn.alive or conn.status != b"I":
-            self._discard(conn)
+        if self._closed or not conn.alive or conn.status != b"I" or conn.yield_requested:
+            self._give_back(conn)
             return
         conn.idle_since = time.monotonic()
+        self._hand_over(conn)
+
+    def _hand_over(self, conn: ServerConnection) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(conn)
                 return
         self._idle.append(conn)
+
+    def _give_back(self, conn: ServerConnection) -> None:
+        """Close a connection; if another process asked for a slot, leave it the slot for a while."""
+        if conn.yield_requested or (conn.alive is False and not conn.stream.closed):
+            self._counts["slot_yields"] += 1
+            self._holdoff_until = max(self._holdoff_until, time.monotonic() + YIELD_HOLDOFF)
+        self._discard(conn)
+
+    def signal(self, conn: ServerConnection, payload: bytes) -> bool:
+        """A NotificationResponse read on ``conn``: True (and the connection marked) if it is ours."""
+        if slots.is_signal(payload, self.key):
+            conn.yield_requested = True
+            return True
+        return False
 
     def discard(self, conn: ServerConnection) -> None:
         """Close a connection that cannot be reused (broken, or abandoned mid-query)."""
@@ -149,26 +264,25 @@ class Pool:
     async def _reset(self, conn: ServerConnection) -> None:
         try:
             async with asyncio.timeout(self.config.connect_timeout):
-                conn.stream.write(pgwire.query("DISCARD ALL"))
-                while True:
-                    kind, payload = await conn.stream.read()
-                    if kind == b"Z":
-                        conn.status = payload[:1]
-                        break
+                rows, failed = await slots.run(conn, slots.reset_sql(self.key, conn.slot))
             conn.prepared.clear()
             conn.dirty = False
+            if failed or not rows or rows[-1][1] != b"t":  # the slot went to someone else meanwhile
+                conn.stream.close()
         except (TimeoutError, pgwire.StreamClosed):
             conn.stream.close()
 
     def close_idle(self, older_than: float | None = None) -> int:
-        """Close idle connections unused for ``older_than`` seconds (all if None); how many closed."""
+        """Close idle connections unused for ``older_than`` seconds (all if None), or asked for by
+        another process; how many closed."""
         now = time.monotonic()
         keep: list[ServerConnection] = []
         closed = 0
         for conn in self._idle:
-            if older_than is None or now - conn.idle_since >= older_than or not conn.alive:
+            stale = older_than is None or now - conn.idle_since >= older_than
+            if stale or not conn.alive or conn.yield_requested:
                 closed += 1
-                self._discard(conn)
+                self._give_back(conn)
             else:
                 keep.append(conn)
         self._idle = keep

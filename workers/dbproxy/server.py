@@ -100,6 +100,10 @@ class ServerConnection:
     idle_since: float = field(default_factory=time.monotonic)
     counted: bool = True
     """Still counted among the pool's open connections."""
+    slot: int = -1
+    """The cluster-wide slot (``slots``) this connection holds."""
+    yield_requested: bool = False
+    """Another process wants a slot: close this connection rather than reuse it."""
 
     @property
     def alive(self) -> bool:

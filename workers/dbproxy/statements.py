@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 SESSION_STATE = re.compile(
     rb"(?:^|;)\s*(?:SET|RESET|LISTEN|PREPARE|DISCARD|LOAD|DECLARE)\b"
-    rb"|\bTEMP(?:ORARY)?\b|\bset_config\b|\bpg_(?:try_)?advisory_lock|\bWITH\s+HOLD\b",
+    rb"|\bTEMP(?:ORARY)?\b|\bset_config\b|\bpg_(?:try_)?advisory_lock|\bpg_advisory_unlock|\bWITH\s+HOLD\b",
     re.IGNORECASE,
 )
 """Statements that may change session state, which must not leak to the next client.

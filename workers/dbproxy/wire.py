@@ -297,6 +297,8 @@ class WireSession:
             self._flush_out()
 
     def _on_server(self, server: ServerConnection, kind: bytes, payload: bytes) -> None:
+        if kind == b"A" and self.pool.signal(server, payload):
+            return  # another process asks for a slot: not the client's business
         if kind in b"NAS" or not self.pending:
             self._out.append(pgwire.message(kind, payload))
             return
