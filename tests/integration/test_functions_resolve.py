@@ -42,10 +42,10 @@ async def test_concurrent_misses_share_one_lookup(fn_settings: Settings, lookups
     async with FunctionService(fn_settings, config_cache_seconds=60.0) as svc:
         name = await deploy(svc, unique("herd"), CODE)
         configs = await asyncio.gather(*(svc.resolve(name, None) for _ in range(250)))
-        assert lookups == [name]
+        assert lookups.count(name) == 1  # (other tests' functions may be provisioned at start)
         assert {c.name for c in configs} == {name}
         await svc.resolve(name, None)
-        assert lookups == [name]  # cached
+        assert lookups.count(name) == 1  # cached
 
 
 async def test_expired_entries_serve_while_one_lookup_refreshes_them(
@@ -63,7 +63,7 @@ async def test_expired_entries_serve_while_one_lookup_refreshes_them(
                 break
             await asyncio.sleep(0.01)
         assert (await svc.resolve(name, None)).timeout_seconds == 7
-        assert len(lookups) == 2  # the first miss and a single refresh
+        assert lookups.count(name) == 2  # the first miss and a single refresh
 
 
 async def test_a_function_deleted_elsewhere_stops_resolving_after_the_refresh(fn_settings: Settings) -> None:

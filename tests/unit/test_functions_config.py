@@ -126,3 +126,17 @@ def test_bootstrap_json_errors_are_the_json_modules() -> None:
         module.dumps({1})
     assert math.isnan(module.loads("NaN"))
     assert "python_bootstrap_under_test" not in sys.modules
+
+
+def test_the_python_bootstrap_runs_from_byte_code_compiled_from_the_current_source() -> None:
+    import marshal
+
+    from workers.functions import sandbox
+
+    inside = sandbox.python_bootstrap()
+    assert inside.startswith("/var/runtime/__pycache__/python_bootstrap.") and inside.endswith(".pyc")
+    compiled = sandbox.BOOTSTRAP_DIR / inside.removeprefix("/var/runtime/")
+    source = sandbox.BOOTSTRAP_DIR / "python_bootstrap.py"
+    assert compiled.stat().st_mtime >= source.stat().st_mtime
+    code = marshal.loads(compiled.read_bytes()[16:])
+    assert code.co_filename == "/var/runtime/python_bootstrap.py"  # tracebacks name the sandbox path

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import importlib.util
 import json
 import os
+import py_compile
 import shutil
 import signal
 import subprocess
@@ -55,10 +58,31 @@ def node_executable() -> Path:
     return Path(found).resolve()
 
 
+@functools.cache
+def python_bootstrap() -> str:
+    """The Python bootstrap's path inside the sandbox: its byte code, compiled once per worker.
+
+    A script named on the command line is compiled from source at every start (about 3 ms of a
+    cold start, the runtime being read-only and ``-B``); a ``.pyc`` runs as it is. The source is
+    the fallback when the bootstrap directory is not writable.
+    """
+    source = BOOTSTRAP_DIR / "python_bootstrap.py"
+    compiled = Path(importlib.util.cache_from_source(str(source)))
+    inside = "/var/runtime/python_bootstrap.py"
+    try:
+        if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
+            py_compile.compile(str(source), str(compiled), dfile=inside, doraise=True)
+            compiled.chmod(0o644)
+            compiled.parent.chmod(0o755)
+    except (OSError, py_compile.PyCompileError):
+        return inside
+    return f"/var/runtime/{compiled.relative_to(BOOTSTRAP_DIR)}"
+
+
 def runtime_command(config: FunctionConfig, rlimit_as: int | None) -> list[str]:
     """The command the sandbox runs for the function's runtime."""
     if config.runtime == "python3.11":
-        cmd = [str(python_executable()), "-S", "-B", "/var/runtime/python_bootstrap.py"]
+        cmd = [str(python_executable()), "-S", "-B", python_bootstrap()]
         return [*cmd, "--rlimit-as", str(rlimit_as)] if rlimit_as else cmd
     if config.runtime == "nodejs20":
         heap = max(config.memory_mb - 32, 32)

@@ -194,7 +194,7 @@ def main() -> None:
 
         limit = int(sys.argv[2])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    if sys.path and sys.path[0] == "/var/runtime":
+    if sys.path and sys.path[0].startswith("/var/runtime"):  # the script's directory (or __pycache__)
         sys.path.pop(0)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
