@@ -18,6 +18,8 @@ HISTORY_QUERY = "history"
 INVOKE_FUNCTION = "invoke_function"
 RECORD_HISTORY = "record_history"
 FINISH_EXECUTION = "finish_execution"
+MAP_CHUNK_WORKFLOW = "MapChunk"
+"""Child workflow running a chunk of a large Map's iterations (``workers.map_chunk``)."""
 
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=30)
 """Leaves room for local activities' workflow-task heartbeats on a busy machine (Temporal: 10 s)."""
@@ -64,6 +66,15 @@ class ExecutionInput:
     """start-to-close of a Task state without TimeoutSeconds (Lambda's maximum function timeout)."""
     report_chunk_bytes: int = 512 * 1024
     """History is written to PostgreSQL in activity calls of about this size."""
+
+
+@dataclass(frozen=True)
+class MapChunkInput:
+    """Child workflow ``MapChunk``: the parent's input (without definition and input text) and a
+    ``statemachine.offload.MapChunk`` as JSON text. Its result: the outcomes, JSON text."""
+
+    execution: ExecutionInput
+    chunk: str
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,32 @@ Kept thin on purpose; every ASL rule (Retry, Catch, timeouts, history) lives in 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    TimeoutError,
+    TimeoutType,
+)
 
 from statemachine.errors import StatesError
 from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
-from workers.contracts import INVOKE_FUNCTION, ExecutionInput, InvokeRequest, InvokeResponse
+from statemachine.offload import IterationOutcome, MapChunk, outcomes_from_json
+from workers.contracts import (
+    INVOKE_FUNCTION,
+    MAP_CHUNK_WORKFLOW,
+    WORKFLOW_TASK_TIMEOUT,
+    ExecutionInput,
+    InvokeRequest,
+    InvokeResponse,
+    MapChunkInput,
+)
 
 ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 """ASL Retry is the only retry authority."""
@@ -26,6 +43,7 @@ class TemporalHost:
     def __init__(self, execution: ExecutionInput) -> None:
         self._execution = execution
         self._in_flight = 0
+        self._chunks = 0
         self.events: list[HistoryEvent] = []
 
     def now(self) -> datetime:
@@ -86,6 +104,24 @@ class TemporalHost:
 
     def record(self, event: HistoryEvent) -> None:
         self.events.append(event)
+
+    async def run_map_chunk(self, chunk: MapChunk) -> list[IterationOutcome]:
+        """``statemachine.offload.MapOffloader``: the chunk as a ``MapChunk`` child workflow, with a
+        deterministic id; cancelling this call cancels the child (and its activities)."""
+        self._chunks += 1
+        child_id = f"{workflow.info().workflow_id}/map/{chunk.state_name}/{self._chunks}"
+        request = MapChunkInput(
+            dataclasses.replace(self._execution, definition="", input=""), chunk.to_json()
+        )
+        try:
+            text = await workflow.execute_child_workflow(
+                MAP_CHUNK_WORKFLOW, request, id=child_id, result_type=str, task_timeout=WORKFLOW_TASK_TIMEOUT
+            )
+        except ChildWorkflowError as exc:
+            if isinstance(exc.cause, CancelledError):
+                raise asyncio.CancelledError from None
+            raise StatesError("States.Runtime", f"Map chunk {child_id} failed: {exc.cause or exc}") from None
+        return outcomes_from_json(text)
 
 
 def states_error(exc: ActivityError | ApplicationError | TimeoutError) -> StatesError:

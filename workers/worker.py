@@ -12,6 +12,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import statemachine
 from workers.activities import Activities
+from workers.map_chunk import MapChunkWorkflow
 from workers.workflow import StateMachineWorkflow
 
 PASSTHROUGH_MODULES = (
@@ -58,7 +59,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[StateMachineWorkflow],
+        workflows=[StateMachineWorkflow, MapChunkWorkflow],
         activities=activities.all(),
         workflow_runner=sandbox_runner(),
         max_concurrent_activities=max_concurrent_activities,
