@@ -12,8 +12,9 @@ import asyncio
 import signal
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from pydantic import SecretStr
@@ -77,19 +78,79 @@ async def _serve(settings: Settings) -> None:
     await asyncio.gather(worker, api)
 
 
+class _StopSignals:
+    """SIGINT and SIGTERM outside the event loop: the first one raises ``KeyboardInterrupt`` so the
+    ``ExitStack`` stops whatever already started; later ones are ignored so that cleanup finishes.
+
+    Inside ``deferred()`` (pgserver starting PostgreSQL, before it hands back a handle to stop it) a
+    signal waits until the block ends, so no server is left running without an owner.
+    """
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self._deferring = False
+        self._pending = False
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping:
+            return
+        if self._deferring:
+            self._pending = True
+            return
+        self.stopping = True
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        if self._pending and not self.stopping:
+            self.stopping = True
+            raise KeyboardInterrupt
+
+
 def run_dev(settings: Settings | None = None, temporal_port: int | None = None) -> None:
-    """Entry point of ``stepline dev``; returns after Ctrl-C once everything has stopped."""
-    settings = settings or Settings()
+    """Entry point of ``stepline dev``; returns once everything has stopped after Ctrl-C or SIGTERM
+    (also when either arrives while the services are still starting)."""
+    signals = _StopSignals()
+    signals.install()
+    with suppress(KeyboardInterrupt):
+        _run_dev(settings or Settings(), temporal_port, signals)
+    print("stepline dev: stopped", flush=True)
+
+
+def _run_dev(settings: Settings, temporal_port: int | None, signals: _StopSignals) -> None:
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        if not _uses(settings, "database_url"):
-            print(f"stepline dev: starting PostgreSQL in {data_dir / 'postgres'}", flush=True)
-            settings.database.url = SecretStr(stack.enter_context(embedded_postgres(data_dir)))
-        if not _uses(settings, "temporal_address"):
-            port = temporal_port or int(settings.temporal.address.rsplit(":", 1)[1])
-            print(f"stepline dev: starting Temporal (data in {data_dir / 'temporal.db'})", flush=True)
-            settings.temporal.address = stack.enter_context(
+        try:
+            _start_and_serve(settings, temporal_port, signals, stack, data_dir)
+        finally:
+            signals.stopping = True  # the stack's cleanup is not interrupted by further signals
+            signals.install()  # asyncio.run put back the default handlers
+
+
+def _start_and_serve(
+    settings: Settings, temporal_port: int | None, signals: _StopSignals, stack: ExitStack, data_dir: Path
+) -> None:
+    """Start what is not configured elsewhere (each registered on ``stack``), migrate, then serve."""
+    if not _uses(settings, "database_url"):
+        print(f"stepline dev: starting PostgreSQL in {data_dir / 'postgres'}", flush=True)
+        with signals.deferred():
+            url = stack.enter_context(embedded_postgres(data_dir))
+        settings.database.url = SecretStr(url)
+    if not _uses(settings, "temporal_address"):
+        port = temporal_port or int(settings.temporal.address.rsplit(":", 1)[1])
+        print(f"stepline dev: starting Temporal (data in {data_dir / 'temporal.db'})", flush=True)
+        with signals.deferred():
+            address = stack.enter_context(
                 temporal_dev_server(
                     port=port,
                     ui_port=settings.temporal.ui_port,
@@ -98,16 +159,16 @@ def run_dev(settings: Settings | None = None, temporal_port: int | None = None) 
                     headless=False,
                 )
             )
-        upgrade(settings.database.url.get_secret_value())
-        print(
-            f"stepline dev: API        http://{settings.api.host}:{settings.api.port} (docs at /docs)\n"
-            f"stepline dev: Temporal   {settings.temporal.address} "
-            f"(UI http://127.0.0.1:{settings.temporal.ui_port})\n"
-            "stepline dev: Ctrl-C stops everything",
-            flush=True,
-        )
-        try:
-            asyncio.run(_serve(settings))
-        except Exception as exc:
-            sys.exit(f"stepline dev: {exc.__class__.__name__}: {exc}")
-    print("stepline dev: stopped", flush=True)
+        settings.temporal.address = address
+    upgrade(settings.database.url.get_secret_value())
+    print(
+        f"stepline dev: API        http://{settings.api.host}:{settings.api.port} (docs at /docs)\n"
+        f"stepline dev: Temporal   {settings.temporal.address} "
+        f"(UI http://127.0.0.1:{settings.temporal.ui_port})\n"
+        "stepline dev: Ctrl-C stops everything",
+        flush=True,
+    )
+    try:
+        asyncio.run(_serve(settings))  # the loop handles SIGINT/SIGTERM itself meanwhile
+    except Exception as exc:
+        sys.exit(f"stepline dev: {exc.__class__.__name__}: {exc}")

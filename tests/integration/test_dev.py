@@ -1,9 +1,11 @@
-"""``stepline dev`` on a fresh data directory: Ctrl-C mid-execution, start again, nothing is lost."""
+"""``stepline dev`` on a fresh data directory: Ctrl-C mid-execution, start again, nothing is lost;
+SIGTERM stops the embedded PostgreSQL and Temporal too, even mid-start."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,7 +37,7 @@ class Dev:
         self.url = f"http://127.0.0.1:{self.api_port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")},
             "STEPLINE_DATA_DIR": str(self.data_dir),
@@ -47,6 +49,8 @@ class Dev:
         log = open(self.data_dir.parent / "dev.log", "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
+        if not wait:
+            return
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log()
@@ -58,15 +62,22 @@ class Dev:
             time.sleep(0.5)
         raise AssertionError(f"stepline dev did not become healthy:\n{self.log()}")
 
-    def stop(self) -> int:
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
         assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(sig)
         try:
             return self.process.wait(60)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"stepline dev did not stop on SIGINT:\n{self.log()}") from None
+            raise AssertionError(f"stepline dev did not stop on {sig.name}:\n{self.log()}") from None
+
+    def services_stopped(self) -> bool:
+        """PostgreSQL removed its pid file and nothing listens on Temporal's port any more."""
+        if (self.data_dir / "postgres" / "postmaster.pid").exists():
+            return False
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", self.temporal_port)) != 0
 
     def log(self) -> str:
         return (self.data_dir.parent / "dev.log").read_text(errors="replace")[-4000:]
@@ -104,3 +115,25 @@ def test_restart_mid_execution_loses_nothing(dev: Dev) -> None:
     history = httpx.get(f"{dev.url}/v1/executions/waiter:e1/history").json()["events"]
     assert [e["type"] for e in history].count("WaitStateExited") == 1
     assert dev.stop() == 0
+    assert dev.services_stopped()
+
+
+def test_sigterm_stops_postgres_and_temporal(dev: Dev) -> None:
+    """What a service manager or ``kill`` sends: everything stops, as on Ctrl-C."""
+    dev.start()
+    assert not dev.services_stopped()
+    assert dev.stop(signal.SIGTERM) == 0
+    assert "stepline dev: stopped" in dev.log()
+    assert dev.services_stopped(), dev.log()
+
+
+def test_sigterm_while_starting_stops_what_started(dev: Dev) -> None:
+    """A SIGTERM before the API is up (PostgreSQL or Temporal still starting) leaves nothing behind."""
+    dev.start(wait=False)
+    assert dev.process is not None
+    deadline = time.monotonic() + 60
+    while not (dev.data_dir / "postgres" / "postmaster.pid").exists():
+        assert time.monotonic() < deadline and dev.process.poll() is None, dev.log()
+        time.sleep(0.05)
+    assert dev.stop(signal.SIGTERM) == 0
+    assert dev.services_stopped(), dev.log()
