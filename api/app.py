@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import errors
@@ -80,20 +81,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     token = settings.api.token.get_secret_value() if settings.api.token is not None else None
-    metrics: Metrics = app.state.metrics
+    app.add_middleware(_AuthenticateAndMeasure, token=token, metrics=app.state.metrics)
 
-    @app.middleware("http")
-    async def authenticate_and_measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if token and request.url.path not in OPEN_PATHS and not _authorized(request, token):
-            return problem(401, "Unauthorized", "a valid 'Authorization: Bearer <token>' header is required")
+
+class _AuthenticateAndMeasure:
+    """Bearer-token check and request metrics as a plain ASGI middleware: Starlette's
+    ``@app.middleware("http")`` (BaseHTTPMiddleware) costs about 0.5 ms per request, a sixth of the
+    budget of a warm function invocation through the API."""
+
+    def __init__(self, app: ASGIApp, *, token: str | None, metrics: Metrics) -> None:
+        self.app = app
+        self.token = token
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.token and scope["path"] not in OPEN_PATHS and not _authorized(Request(scope), self.token):
+            detail = "a valid 'Authorization: Bearer <token>' header is required"
+            await problem(401, "Unauthorized", detail)(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
-        return response
+        status = [500]
+
+        async def send_measured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_measured)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], route, str(status[0])).inc()
+            self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 def _authorized(request: Request, token: str) -> bool:
