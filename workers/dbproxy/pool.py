@@ -2,11 +2,13 @@
 
 Borrowers wait in FIFO order up to the borrow timeout; a returned connection goes straight to the
 longest waiter. ``size`` caps the proxy's connections across every process (``slots``): a new
-connection keeps only if it wins a slot, else the pool backs off and tries again, one attempt at a
-time, until the borrow timeout. Connections come back clean: one still inside a transaction, broken,
-or holding unread bytes is closed; one whose session state may have changed is reset with
-DISCARD ALL's list minus the slot (which also drops its prepared statements, so their record is
-cleared too).
+connection stays only if it wins a slot, else the pool backs off and tries again until the borrow
+timeout. Connections are opened one at a time, so the database sees at most one connection per
+process beyond ``size``, and that one only while it learns that there is no slot.
+
+Connections come back clean: one still inside a transaction, broken, or holding unread bytes is
+closed; one whose session state may have changed is reset with DISCARD ALL's list minus the slot
+(which also drops its prepared statements, so their record is cleared too).
 """
 
 from __future__ import annotations
@@ -74,10 +76,9 @@ class Pool:
         self._open = 0
         self._opening = 0
         self._closed = False
-        self._saturated = False
-        """The last attempt found every slot taken: attempts go one at a time, spaced out."""
         self._backoff = 0.0
         self._holdoff_until = 0.0
+        self._retry: asyncio.TimerHandle | None = None
         self._counts = {"borrows": 0, "borrow_timeouts": 0, "slot_refusals": 0, "slot_yields": 0}
 
     def stats(self) -> PoolStats:
@@ -120,15 +121,23 @@ class Pool:
                 if waiter is None:
                     waiter = asyncio.get_running_loop().create_future()
                     self._waiters.append(waiter)
-                wait = deadline - now
-                if self._open < self.config.size and self._waiters[0] is waiter:
-                    # Blocked by the backoff, not by local use: the first waiter retries.
-                    wait = min(wait, max(0.002, self._holdoff_until - now))
-                await asyncio.wait({waiter}, timeout=wait)
+                self._schedule_retry()
+                await asyncio.wait({waiter}, timeout=deadline - now)
         except BaseException:
             if waiter is not None:
                 self._forget(waiter)
             raise
+
+    def _schedule_retry(self) -> None:
+        """Blocked by the backoff rather than by local use: wake a waiter when it ends."""
+        blocked = self._open < self.config.size and not self._opening
+        if self._retry is None and self._waiters and blocked:
+            delay = max(0.001, self._holdoff_until - time.monotonic())
+            self._retry = asyncio.get_running_loop().call_later(delay, self._retry_now)
+
+    def _retry_now(self) -> None:
+        self._retry = None
+        self._wake_slot()
 
     def _borrowed(self, conn: ServerConnection) -> ServerConnection:
         self._counts["borrows"] += 1
@@ -145,12 +154,9 @@ class Pool:
     def _forget(self, waiter: asyncio.Future[ServerConnection | None]) -> None:
         """A waiter that stops waiting: pass on whatever it was handed."""
         if not waiter.done():
-            first = bool(self._waiters) and self._waiters[0] is waiter
             waiter.cancel()
             with contextlib.suppress(ValueError):
                 self._waiters.remove(waiter)
-            if first and self._open < self.config.size:
-                self._wake_slot()  # it was the one retrying for a slot
         elif not waiter.cancelled():
             handed = waiter.result()
             if handed is not None:
@@ -169,7 +175,7 @@ class Pool:
     def _may_open(self) -> bool:
         if self._open >= self.config.size or time.monotonic() < self._holdoff_until:
             return False
-        return not (self._saturated and self._opening)
+        return not self._opening  # one at a time: at most one slot-less connection per process
 
     async def _open_one(self) -> ServerConnection | None:
         """A new connection holding a slot, or None when every slot is taken (after backing off)."""
@@ -201,13 +207,11 @@ class Pool:
             conn.close()
             self._open -= 1
             self._counts["slot_refusals"] += 1
-            self._saturated = True
             self._backoff = min(MAX_BACKOFF, max(0.005, self._backoff * 2))
             self._holdoff_until = time.monotonic() + random.uniform(0.5, 1.0) * self._backoff
             return None
         conn.slot = int(won)
         conn.yield_requested = False  # our own claim's neighbours may have signalled; not for us
-        self._saturated = False
         self._backoff = 0.0
         return conn
 
@@ -290,6 +294,8 @@ class Pool:
 
     async def close(self) -> None:
         self._closed = True
+        if self._retry is not None:
+            self._retry.cancel()
         self.close_idle()
         while self._waiters:
             waiter = self._waiters.popleft()
