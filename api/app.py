@@ -44,7 +44,10 @@ def _lifespan_hooks() -> list[LifespanHook]:
     from api.routes.functions import serve_functions
     from workers.attachments import serve_attachments
 
-    return [lambda state: serve_attachments(state.settings, state.sessions), serve_functions]
+    return [
+        lambda state: serve_attachments(state.settings, state.sessions, state.metrics.registry),
+        serve_functions,
+    ]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from stepline.registry.database import SessionMaker
     from stepline.settings import Settings
     from workers.dbproxy.manager import ProxyManager
@@ -62,10 +64,14 @@ _runtime: _Runtime | None = None
 
 
 @asynccontextmanager
-async def serve_attachments(settings: Settings, sessions: SessionMaker) -> AsyncIterator[None]:
-    """Run this process's db proxies and let ``resolve_attachments`` read the registry."""
+async def serve_attachments(
+    settings: Settings, sessions: SessionMaker, metrics: CollectorRegistry | None = None
+) -> AsyncIterator[None]:
+    """Run this process's db proxies and let ``resolve_attachments`` read the registry; the pools'
+    figures go to the Prometheus registry ``metrics`` (default: prometheus_client's)."""
     global _runtime
     from stepline.registry import resources
+    from workers.dbproxy import metrics as proxy_metrics
     from workers.dbproxy.manager import ProxyManager, ProxySpec, remove_stale_roots, socket_root
     from workers.dbproxy.sealing import Sealer
 
@@ -85,6 +91,7 @@ async def serve_attachments(settings: Settings, sessions: SessionMaker) -> Async
     root = socket_root(settings.data_dir)
     remove_stale_roots(root.parent)
     manager = ProxyManager(root, load)
+    proxy_metrics.track(manager, metrics)
     manager.start_housekeeping()
     previous, _runtime = _runtime, _Runtime(sessions, manager)
     try:

@@ -116,6 +116,7 @@ class NativeSession:
 
     async def _simple(self, sql: str) -> dict[str, Any]:
         server = await self._borrow()
+        self.pool.count_query()
         self._request(server, pgwire.query(sql))
         tag = ""
         failure: dict[str, str] | None = None
@@ -130,6 +131,7 @@ class NativeSession:
 
     async def _query(self, sql: str, params: list[Any]) -> dict[str, Any]:
         server = await self._borrow()
+        self.pool.count_query()
         encoded_sql = sql.encode()
         server.dirty |= statements.changes_session(encoded_sql)
         name = b"sn_" + hashlib.blake2b(encoded_sql, digest_size=10).hexdigest().encode()

@@ -53,6 +53,7 @@ class PoolStats:
     busy: int = 0
     borrows: int = 0
     borrow_timeouts: int = 0
+    queries: int = 0
     slot_refusals: int = 0
     """Connections opened and closed again because every cluster-wide slot was taken."""
     slot_yields: int = 0
@@ -79,7 +80,13 @@ class Pool:
         self._backoff = 0.0
         self._holdoff_until = 0.0
         self._retry: asyncio.TimerHandle | None = None
-        self._counts = {"borrows": 0, "borrow_timeouts": 0, "slot_refusals": 0, "slot_yields": 0}
+        self._counts = {
+            "borrows": 0,
+            "borrow_timeouts": 0,
+            "queries": 0,
+            "slot_refusals": 0,
+            "slot_yields": 0,
+        }
 
     def stats(self) -> PoolStats:
         return PoolStats(
@@ -127,6 +134,10 @@ class Pool:
             if waiter is not None:
                 self._forget(waiter)
             raise
+
+    def count_query(self) -> None:
+        """A client's query was relayed (for the metrics)."""
+        self._counts["queries"] += 1
 
     def _schedule_retry(self) -> None:
         """Blocked by the backoff rather than by local use: wake a waiter when it ends."""

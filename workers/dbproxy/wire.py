@@ -195,12 +195,14 @@ class WireSession:
                 payload = b"S" + known.server_name + b"\0"
             return self._send(server, kind, payload, Expect(b"Tn"))
         if kind == b"E":
+            self.pool.count_query()
             entry = Expect(b"CIs")
         elif kind == b"C":
             entry = Expect(b"3")
         elif kind == b"S":
             entry = Expect(b"Z", sync=True)
         elif kind in b"QF":
+            self.pool.count_query()
             if kind == b"Q":
                 server.dirty |= statements.changes_session(payload)
             entry = Expect(b"Z", sync=True, query=True)
