@@ -110,9 +110,12 @@ class TemporalHost:
         deterministic id; cancelling this call cancels the child (and its activities)."""
         self._chunks += 1
         child_id = f"{workflow.info().workflow_id}/map/{chunk.state_name}/{self._chunks}"
-        request = MapChunkInput(
-            dataclasses.replace(self._execution, definition="", input=""), chunk.to_json()
+        # Iterations of a chunk run side by side: their Tasks are ordinary activities (see invoke_function).
+        local = self._execution.local_task_max_in_flight if chunk.max_concurrency == 1 else 0
+        execution = dataclasses.replace(
+            self._execution, definition="", input="", local_task_max_in_flight=local
         )
+        request = MapChunkInput(execution, chunk.to_json())
         try:
             text = await workflow.execute_child_workflow(
                 MAP_CHUNK_WORKFLOW, request, id=child_id, result_type=str, task_timeout=WORKFLOW_TASK_TIMEOUT

@@ -1,0 +1,115 @@
+"""Large Maps run their iterations in ``MapChunk`` child workflows: same results as inline, and a
+failed or stopped Map cancels its chunks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from statemachine.local import run_local
+from tests.integration.functions import TestInvoker
+from tests.integration.helpers import all_history, create_machine, start, wait_until_done
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
+
+ITEMS = 300
+"""Above ``Limits.map_offload_min_items`` (200): two chunks of at most 250."""
+FN = "arn:aws:lambda:local:000000000000:function:"
+
+
+def machine(**map_fields: Any) -> dict[str, Any]:
+    """A Map calling ``fail`` for items with ``bad``, ``sleep`` for items with ``seconds``, else ``add``."""
+    return {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "StartAt": "Which",
+                    "States": {
+                        "Which": {
+                            "Type": "Choice",
+                            "Choices": [
+                                {"Variable": "$.bad", "IsPresent": True, "Next": "Fail"},
+                                {"Variable": "$.seconds", "IsPresent": True, "Next": "Sleep"},
+                            ],
+                            "Default": "Add",
+                        },
+                        "Fail": {"Type": "Task", "Resource": FN + "fail", "End": True},
+                        "Sleep": {"Type": "Task", "Resource": FN + "sleep", "End": True},
+                        "Add": {"Type": "Task", "Resource": FN + "add", "End": True},
+                    },
+                },
+                **map_fields,
+                "End": True,
+            }
+        },
+    }
+
+
+async def chunk_statuses(client: Client, execution_id: str) -> list[WorkflowExecutionStatus | None]:
+    history = await client.get_workflow_handle(execution_id).fetch_history()
+    ids = [
+        e.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        for e in history.events
+        if e.HasField("start_child_workflow_execution_initiated_event_attributes")
+    ]
+    return [(await client.get_workflow_handle(i).describe()).status for i in ids]
+
+
+async def test_tolerated_failures_match_the_inline_run(
+    api: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    definition = machine(ToleratedFailureCount=3, MaxConcurrency=20)
+    items = [{"a": i, "b": 1, **({"bad": True} if i in (5, 150, 290) else {})} for i in range(ITEMS)]
+    name = await create_machine(api, definition)
+    execution = (await start(api, name, items))["executionId"]
+    done = await wait_until_done(api, execution, seconds=120)
+    inline = await run_local(definition, items, invoker=TestInvoker().invoke_for_state_machine)
+    assert done["status"] == inline.outcome.status == "SUCCEEDED", done
+    assert done["output"] == inline.outcome.output
+    assert done["output"][150]["Error"] == "CustomError"
+    assert await chunk_statuses(temporal_client, execution) == [WorkflowExecutionStatus.COMPLETED] * 2
+    types = Counter(e["type"] for e in await all_history(api, execution, limit=1000))
+    assert (types["MapIterationStarted"], types["MapIterationSucceeded"], types["MapIterationFailed"]) == (
+        300,
+        297,
+        3,
+    )
+
+
+async def test_a_failed_map_cancels_its_chunks(api: httpx.AsyncClient, temporal_client: Client) -> None:
+    items: list[dict[str, Any]] = [{"seconds": 60}] * ITEMS
+    items[0] = {"bad": True}
+    name = await create_machine(api, machine(MaxConcurrency=4))
+    execution = (await start(api, name, items))["executionId"]
+    done = await wait_until_done(api, execution, seconds=45)
+    assert (done["status"], done["error"]) == ("FAILED", "CustomError"), done
+    await temporal_client.get_workflow_handle(execution).result()
+    # The first chunk stops itself at its failure; the second is cancelled mid-way.
+    assert await chunk_statuses(temporal_client, execution) == [
+        WorkflowExecutionStatus.COMPLETED,
+        WorkflowExecutionStatus.CANCELED,
+    ]
+
+
+async def test_stopping_the_execution_cancels_its_chunks(
+    api: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    name = await create_machine(api, machine(MaxConcurrency=10))
+    execution = (await start(api, name, [{"seconds": 60}] * ITEMS))["executionId"]
+    for _ in range(200):
+        if len(await chunk_statuses(temporal_client, execution)) == 2:
+            break
+        await asyncio.sleep(0.1)
+    stopped = await api.post(f"/v1/executions/{execution}/stop", json={"error": "Manual"})
+    assert stopped.status_code == 200, stopped.text
+    done = await wait_until_done(api, execution, seconds=45)
+    assert done["status"] == "ABORTED", done
+    await temporal_client.get_workflow_handle(execution).result()
+    assert await chunk_statuses(temporal_client, execution) == [WorkflowExecutionStatus.CANCELED] * 2
