@@ -76,7 +76,8 @@ async def update_function(
     background: BackgroundTasks,
 ) -> schemas.FunctionPublic:
     updated = await use_cases.update_function(session, runtime.code, name, body)
-    background.add_task(runtime.forget, name, retire=True)
+    background.add_task(runtime.forget, name, retire=True)  # old environments drain
+    background.add_task(runtime.provision, name)  # provisioned ones restart on the new revision
     return updated
 
 

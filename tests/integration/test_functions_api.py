@@ -209,3 +209,28 @@ async def test_list_pages_with_next_token_and_logs_filter_by_time(client: httpx.
     messages = [e["message"] for e in later]
     assert "hello late" in messages and "hello early" not in messages
     assert first.headers["x-amzn-requestid"] not in {e["requestId"] for e in later[1:]}
+
+
+async def test_provisioned_environments_restart_on_the_new_code_after_an_update(
+    client: httpx.AsyncClient,
+) -> None:
+    fn = await create(client)
+    name = fn["functionName"]
+    runtime = client._transport.app.state.stepline.function_invoker  # type: ignore[attr-defined]
+    response = await client.put(f"/v1/functions/{name}/concurrency", json={"reserved": 4, "provisioned": 2})
+    assert response.status_code == 200, response.text
+    assert runtime.pool.size == 2
+    new_code = {"files": {"app.py": "def handler(event, context):\n    return 'new'\n"}}
+    response = await client.put(f"/v1/functions/{name}", json={"code": new_code})
+    assert response.status_code == 200, response.text
+    for _ in range(100):  # the retired environments close in the background
+        if runtime.pool.size == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert runtime.pool.size == 2
+    result = await client.post(f"/v1/functions/{name}/invocations", json={})
+    assert result.json() == "new"
+    assert "Init Duration" not in base64.b64decode(
+        (await client.post(f"/v1/functions/{name}/invocations", json={}, headers={"X-Amz-Log-Type": "Tail"}))
+        .headers["x-amz-log-result"]
+    ).decode()
