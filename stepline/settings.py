@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STEPLINE_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Path(".stepline")
+    region: str = "us-east-1"
+    """The region in every ARN Stepline shows (state machines, executions, functions)."""
     temporal: TemporalSettings = TemporalSettings()
     database: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()

@@ -24,17 +24,20 @@ MAP_CHUNK_WORKFLOW = "MapChunk"
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=30)
 """Leaves room for local activities' workflow-task heartbeats on a busy machine (Temporal: 10 s)."""
 
-ARN_PREFIX = "arn:aws:states:local:000000000000"
+ACCOUNT = "000000000000"
+"""The account in every ARN; the region is ``Settings.region``."""
+EXECUTION_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/StepFunctionsRole"
+"""``roleArn`` of ExecutionStarted and ``$$.Execution.RoleArn`` (IAM ARNs have no region)."""
 
 
-def state_machine_arn(name: str) -> str:
+def state_machine_arn(name: str, region: str) -> str:
     """The state machine's ARN, as ``$$.StateMachine.Id`` shows it."""
-    return f"{ARN_PREFIX}:stateMachine:{name}"
+    return f"arn:aws:states:{region}:{ACCOUNT}:stateMachine:{name}"
 
 
-def execution_arn(state_machine: str, name: str) -> str:
+def execution_arn(state_machine: str, name: str, region: str) -> str:
     """The execution's ARN, as ``$$.Execution.Id`` shows it."""
-    return f"{ARN_PREFIX}:execution:{state_machine}:{name}"
+    return f"arn:aws:states:{region}:{ACCOUNT}:execution:{state_machine}:{name}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class ExecutionInput:
     start_time: str
     """ISO-8601, as the API recorded it (``$$.Execution.StartTime``)."""
     role_arn: str = ""
+    region: str = "us-east-1"
+    """``Settings.region`` of the API that started it, for the ARNs in ``$$``."""
     local_task_max_seconds: float = 60.0
     """Task states without HeartbeatSeconds whose TimeoutSeconds is absent (the function's own
     timeout bounds them) or at most this run as local activities: no task-queue round trip, and a

@@ -63,9 +63,11 @@ class StateMachineWorkflow:
             result = ExecutionResult("FAILED", error="States.Runtime", cause=str(exc))
         else:
             context = ExecutionContext(
-                execution_id=execution_arn(execution.state_machine_name, execution.execution_name),
+                execution_id=execution_arn(
+                    execution.state_machine_name, execution.execution_name, execution.region
+                ),
                 execution_name=execution.execution_name,
-                state_machine_id=state_machine_arn(execution.state_machine_name),
+                state_machine_id=state_machine_arn(execution.state_machine_name, execution.region),
                 state_machine_name=execution.state_machine_name,
                 role_arn=execution.role_arn,
                 start_time=datetime.fromisoformat(execution.start_time),

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api import schemas
-from api.deps import SessionDep, StateDep
+from api.deps import SessionDep, SettingsDep, StateDep
 from api.services import executions as service
 from api.services import sync_executions
 
@@ -31,17 +31,20 @@ async def start_sync_execution(
 @router.get("/v1/executions")
 async def list_executions(
     session: SessionDep,
+    settings: SettingsDep,
     state_machine: Annotated[str | None, Query(alias="stateMachine")] = None,
     status: Annotated[schemas.Status | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,
 ) -> schemas.ExecutionList:
-    return await service.list_page(session, limit, next_token, state_machine, status)
+    return await service.list_page(session, limit, next_token, state_machine, status, settings.region)
 
 
 @router.get("/v1/executions/{execution_id}")
-async def describe_execution(execution_id: str, session: SessionDep) -> schemas.ExecutionPublic:
-    return await service.describe(session, execution_id)
+async def describe_execution(
+    execution_id: str, session: SessionDep, settings: SettingsDep
+) -> schemas.ExecutionPublic:
+    return await service.describe(session, execution_id, settings.region)
 
 
 @router.get("/v1/executions/{execution_id}/history")

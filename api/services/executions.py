@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import WorkflowHandle
@@ -17,12 +18,14 @@ from api import schemas
 from api.pagination import decode_token, encode_token
 from api.services.definitions import encode_input
 from api.services.errors import Conflict, Unavailable
+from api.services.history import served_event
 from api.state import AppState
 from stepline.registry import executions as registry
 from stepline.registry.database import unit_of_work
 from stepline.registry.executions import RUNNING, Execution
 from stepline.registry.state_machines import get_state_machine
 from workers.contracts import (
+    EXECUTION_ROLE_ARN,
     HISTORY_QUERY,
     STOP_SIGNAL,
     WORKFLOW_NAME,
@@ -38,10 +41,10 @@ STOP_WAIT_SECONDS = 10.0
 """How long ``stop`` waits for the workflow to write ABORTED before answering."""
 
 
-def started(row: Execution) -> schemas.ExecutionStarted:
+def started(row: Execution, region: str) -> schemas.ExecutionStarted:
     return schemas.ExecutionStarted(
         execution_id=row.id,
-        execution_arn=execution_arn(row.state_machine_name, row.name),
+        execution_arn=execution_arn(row.state_machine_name, row.name, region),
         name=row.name,
         state_machine=row.state_machine_name,
         version=row.state_machine_version,
@@ -50,10 +53,10 @@ def started(row: Execution) -> schemas.ExecutionStarted:
     )
 
 
-def public(row: Execution) -> schemas.ExecutionPublic:
+def public(row: Execution, region: str) -> schemas.ExecutionPublic:
     return schemas.ExecutionPublic(
         execution_id=row.id,
-        execution_arn=execution_arn(row.state_machine_name, row.name),
+        execution_arn=execution_arn(row.state_machine_name, row.name, region),
         name=row.name,
         status=row.status,
         input=json.loads(row.input),
@@ -88,7 +91,7 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
             if json.loads(row.input) != json.loads(input_text):
                 raise Conflict(f"execution {name!r} of {machine_name!r} exists with a different input")
             if row.status != RUNNING:
-                return started(row)
+                return started(row, state.settings.region)
             _, version = await get_state_machine(session, machine_name, row.state_machine_version)
     execution = ExecutionInput(
         execution_id=row.id,
@@ -98,6 +101,8 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
         definition=version.definition,
         input=row.input,
         start_time=row.start_date.isoformat(),
+        role_arn=EXECUTION_ROLE_ARN,
+        region=state.settings.region,
     )
     try:
         await state.temporal.start_workflow(
@@ -114,11 +119,11 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
     except RPCError as exc:
         raise Unavailable(f"Temporal did not start the execution: {exc.message}") from exc
     state.metrics.executions_started.labels(machine.type).inc()
-    return started(row)
+    return started(row, state.settings.region)
 
 
-async def describe(session: AsyncSession, execution_id: str) -> schemas.ExecutionPublic:
-    return public(await registry.get_execution(session, execution_id))
+async def describe(session: AsyncSession, execution_id: str, region: str) -> schemas.ExecutionPublic:
+    return public(await registry.get_execution(session, execution_id), region)
 
 
 async def list_page(
@@ -127,6 +132,7 @@ async def list_page(
     next_token: str | None,
     state_machine: str | None,
     status: str | None,
+    region: str,
 ) -> schemas.ExecutionList:
     before = None
     if next_token:
@@ -141,7 +147,7 @@ async def list_page(
         executions=[
             schemas.ExecutionSummary(
                 execution_id=r.id,
-                execution_arn=execution_arn(r.state_machine_name, r.name),
+                execution_arn=execution_arn(r.state_machine_name, r.name, region),
                 name=r.name,
                 status=r.status,
                 state_machine=r.state_machine_name,
@@ -174,9 +180,9 @@ async def history(
     return _history(page.events, page.more)
 
 
-def _history(events: list[dict[str, object]], more: bool) -> schemas.History:
+def _history(events: list[dict[str, Any]], more: bool) -> schemas.History:
     token = encode_token("history", {"after": events[-1]["id"]}) if more and events else None
-    return schemas.History(events=events, next_token=token)
+    return schemas.History(events=[served_event(e) for e in events], next_token=token)
 
 
 async def _query_history(state: AppState, execution_id: str, query: HistoryQuery) -> HistoryPage | None:

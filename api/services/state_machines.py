@@ -15,10 +15,10 @@ from stepline.registry.state_machines import StateMachine, StateMachineVersion
 from workers.contracts import state_machine_arn
 
 
-def _public(machine: StateMachine, version: StateMachineVersion) -> schemas.StateMachinePublic:
+def _public(machine: StateMachine, version: StateMachineVersion, region: str) -> schemas.StateMachinePublic:
     return schemas.StateMachinePublic(
         name=machine.name,
-        state_machine_arn=state_machine_arn(machine.name),
+        state_machine_arn=state_machine_arn(machine.name, region),
         type=machine.type,
         version=version.version,
         latest_version=machine.latest_version,
@@ -29,27 +29,33 @@ def _public(machine: StateMachine, version: StateMachineVersion) -> schemas.Stat
     )
 
 
-async def create(session: AsyncSession, body: schemas.StateMachineCreate) -> schemas.StateMachinePublic:
+async def create(
+    session: AsyncSession, body: schemas.StateMachineCreate, region: str
+) -> schemas.StateMachinePublic:
     definition = checked_definition(body.definition)
     machine, version = await registry.create_state_machine(
         session, body.name, body.type, definition, body.description
     )
-    return _public(machine, version)
+    return _public(machine, version, region)
 
 
 async def update(
-    session: AsyncSession, name: str, body: schemas.StateMachineUpdate
+    session: AsyncSession, name: str, body: schemas.StateMachineUpdate, region: str
 ) -> schemas.StateMachinePublic:
     definition = checked_definition(body.definition)
     machine, version = await registry.add_version(session, name, definition, body.description)
-    return _public(machine, version)
+    return _public(machine, version, region)
 
 
-async def describe(session: AsyncSession, name: str, version: int | None) -> schemas.StateMachinePublic:
-    return _public(*await registry.get_state_machine(session, name, version))
+async def describe(
+    session: AsyncSession, name: str, version: int | None, region: str
+) -> schemas.StateMachinePublic:
+    return _public(*await registry.get_state_machine(session, name, version), region)
 
 
-async def list_page(session: AsyncSession, limit: int, next_token: str | None) -> schemas.StateMachineList:
+async def list_page(
+    session: AsyncSession, limit: int, next_token: str | None, region: str
+) -> schemas.StateMachineList:
     after = decode_token("state-machines", next_token)["after"] if next_token else None
     rows = await registry.list_state_machines(session, limit + 1, after)
     token = encode_token("state-machines", {"after": rows[limit - 1].name}) if len(rows) > limit else None
@@ -57,7 +63,7 @@ async def list_page(session: AsyncSession, limit: int, next_token: str | None) -
         state_machines=[
             schemas.StateMachineSummary(
                 name=m.name,
-                state_machine_arn=state_machine_arn(m.name),
+                state_machine_arn=state_machine_arn(m.name, region),
                 type=m.type,
                 latest_version=m.latest_version,
                 creation_date=m.created_at,

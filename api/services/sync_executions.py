@@ -17,7 +17,7 @@ from statemachine.errors import StatesError
 from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
 from stepline.registry.database import unit_of_work
 from stepline.registry.state_machines import get_state_machine
-from workers.contracts import Invoker, execution_arn, state_machine_arn
+from workers.contracts import EXECUTION_ROLE_ARN, Invoker, execution_arn, state_machine_arn
 
 SYNC_LIMIT_SECONDS = 300.0
 """Step Functions' limit for a synchronous Express execution."""
@@ -76,11 +76,11 @@ async def run(
     name = str(uuid.uuid4())
     started = datetime.now(UTC)
     context = ExecutionContext(
-        execution_id=execution_arn(machine_name, name),
+        execution_id=execution_arn(machine_name, name, state.settings.region),
         execution_name=name,
-        state_machine_id=state_machine_arn(machine_name),
+        state_machine_id=state_machine_arn(machine_name, state.settings.region),
         state_machine_name=machine_name,
-        role_arn="",
+        role_arn=EXECUTION_ROLE_ARN,
         start_time=started,
     )
     host = InProcessHost(state.function_invoker)

@@ -49,7 +49,7 @@ from stepline.conformance.runner import (
     CaseResult,
     compare,
 )
-from workers.contracts import ARN_PREFIX
+from workers.contracts import ACCOUNT
 
 JSON = Any
 
@@ -63,7 +63,7 @@ HISTORY_PAGE = 100
 POLL_SECONDS = 0.05
 
 RECORDED_ACCOUNT = "111111111111"
-ACCOUNT_MASK = (rf"\b{re.escape(ARN_PREFIX.split(':')[4])}\b", RECORDED_ACCOUNT)
+ACCOUNT_MASK = (rf"\b{re.escape(ACCOUNT)}\b", RECORDED_ACCOUNT)
 """The recorder's account-id masking, as a regex transformer over Stepline's account id."""
 
 _TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z?)$")

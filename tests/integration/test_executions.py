@@ -9,6 +9,7 @@ import pytest
 
 from tests.integration.functions import TestInvoker
 from tests.integration.helpers import all_history, create_machine, start, unique, wait_until_done
+from workers.contracts import ACCOUNT, EXECUTION_ROLE_ARN
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 
@@ -45,6 +46,13 @@ async def test_execution_succeeds_with_output_and_history(api: httpx.AsyncClient
     assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
     assert {"TaskSucceeded", "LambdaFunctionSucceeded"} & set(types)
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    # as GetExecutionHistory: input/output/parameters are JSON text; the role and ARNs share one region
+    assert events[0]["executionStartedEventDetails"]["input"] == '{"x":40}'
+    assert events[0]["executionStartedEventDetails"]["roleArn"] == EXECUTION_ROLE_ARN
+    assert events[-1]["executionSucceededEventDetails"]["output"] == '{"sum":42}'
+    assert (
+        started["executionArn"] == f"arn:aws:states:us-east-1:{ACCOUNT}:execution:{machine}:{started['name']}"
+    )
     backwards = await all_history(api, started["executionId"], limit=4, reverseOrder=True)
     assert backwards == list(reversed(events))
 
@@ -136,6 +144,7 @@ async def test_history_while_running_then_stop_aborts(api: httpx.AsyncClient) ->
             break
         await asyncio.sleep(0.05)
     assert [e["type"] for e in events][:2] == ["ExecutionStarted", "WaitStateEntered"]
+    assert events[1]["stateEnteredEventDetails"]["input"] == '{"k":1}'  # from the workflow query
     stopped = await api.post(f"/v1/executions/{execution}/stop", json={"error": "Manual", "cause": "test"})
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["status"] == "ABORTED"

@@ -21,9 +21,9 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 """Lambda's synchronous request and response limit (6 MB)."""
 
 
-def function_arn(name: str, qualifier: str | None = None) -> str:
-    """The Lambda-style ARN of a function (with ``:qualifier`` when given)."""
-    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+def function_arn(name: str, qualifier: str | None = None, region: str = REGION) -> str:
+    """The Lambda-style ARN of a function (with ``:qualifier`` when given) in ``Settings.region``."""
+    arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
     return f"{arn}:{qualifier}" if qualifier else arn
 
 
@@ -63,6 +63,8 @@ class FunctionConfig:
     reserved_concurrency: int | None = None
     """None: unreserved; 0: every invocation is throttled."""
     provisioned_concurrency: int = 0
+    region: str = REGION
+    """``Settings.region``: the function's ARN and its AWS_REGION."""
 
     @property
     def revision(self) -> str:
@@ -83,7 +85,7 @@ class FunctionConfig:
 
     @property
     def arn(self) -> str:
-        return function_arn(self.name)
+        return function_arn(self.name, region=self.region)
 
     def attachment_config(self) -> dict[str, Any]:
         """The configuration as ``workers.attachments.resolve_attachments`` reads it."""

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from workers.attachments import Attachments
 from workers.functions.cgroups import Cgroup
-from workers.functions.config import REGION, FunctionConfig
+from workers.functions.config import FunctionConfig
 
 BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
 SANDBOX_LIB_DIR = Path(__file__).resolve().parents[1] / "sandbox_lib"
@@ -105,8 +105,8 @@ def sandbox_environment(config: FunctionConfig, extra: Mapping[str, str]) -> dic
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{config.version}/{config.revision}",
             "AWS_LAMBDA_RUNTIME_API": RUNTIME_API_ADDRESS,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": config.region,
+            "AWS_DEFAULT_REGION": config.region,
             "_HANDLER": config.handler,
             "LAMBDA_TASK_ROOT": "/var/task",
             "LAMBDA_RUNTIME_DIR": "/var/runtime",

@@ -293,7 +293,8 @@ class FunctionService:
                 found = await registry.resolve_function(session, name, qualifier)
         except registry.FunctionNotFound as exc:
             self._cache.pop(key, None)
-            raise ResourceNotFoundError(f"Function not found: {function_arn(name, qualifier)}") from exc
+            arn = function_arn(name, qualifier, self.settings.region)
+            raise ResourceNotFoundError(f"Function not found: {arn}") from exc
         config = self.config_of(found)
         if self._cache_seconds > 0 and generation == self._generation:  # not overtaken by ``forget``
             self._cache[key] = (config, time.monotonic() + self._cache_seconds)
@@ -309,7 +310,7 @@ class FunctionService:
             memory_mb=s.memory_size, timeout_seconds=float(s.timeout), environment=dict(s.environment),
             tmp_mb=s.ephemeral_storage, network=s.network, file_system_configs=tuple(s.file_system_configs),
             db_proxies=tuple(s.db_proxies), reserved_concurrency=found.reserved_concurrency,
-            provisioned_concurrency=found.provisioned_concurrency,
+            provisioned_concurrency=found.provisioned_concurrency, region=self.settings.region,
         )  # fmt: skip
 
     async def forget(self, name: str, *, retire: bool = False) -> None:

@@ -1,0 +1,29 @@
+"""History events as GetExecutionHistory serves them.
+
+The workflow and PostgreSQL keep events lossless, with ``input``/``output``/``parameters`` as JSON
+values (``HistoryEvent.to_json``); Step Functions answers with those fields as JSON text, which is
+what ``statemachine.history.event_json`` makes of a ``HistoryEvent``. This is the same rule applied to
+the stored form, so neither store has to change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+TEXT_FIELDS = frozenset({"input", "output", "parameters"})
+"""Detail fields that Step Functions returns as JSON text (``statemachine.history._TEXT_FIELDS``)."""
+
+
+def served_event(event: dict[str, Any]) -> dict[str, Any]:
+    """One stored event in GetExecutionHistory's shape (a new dict; ``event`` is left alone)."""
+    out = dict(event)
+    for key, details in event.items():
+        if key.endswith("EventDetails") and isinstance(details, dict):
+            out[key] = {
+                name: json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                if name in TEXT_FIELDS
+                else value
+                for name, value in details.items()
+            }
+    return out
