@@ -84,3 +84,19 @@ def test_slots_are_shared_between_tables_as_between_processes(tmp_path: Path) ->
 def test_reserved_zero_always_throttles(tmp_path: Path) -> None:
     with pytest.raises(TooManyRequestsError):
         SlotTable(tmp_path, overall=5).acquire("f", 0)
+
+
+def test_python_modules_are_compiled_at_store_time_and_broken_ones_left_to_init(tmp_path: Path) -> None:
+    import importlib.util
+    import marshal
+
+    stored = CodeStore(tmp_path).put(
+        zip_files({"app.py": "X = 1\n", "pkg/mod.py": "Y = 2\n", "broken.py": "def (:\n"})
+    )
+    compiled = Path(importlib.util.cache_from_source(str(stored.path / "pkg" / "mod.py")))
+    assert compiled.stat().st_mode & 0o777 == 0o644
+    assert compiled.parent.stat().st_mode & 0o777 == 0o755
+    code = marshal.loads(compiled.read_bytes()[16:])
+    assert code.co_filename == "/var/task/pkg/mod.py"  # tracebacks name the sandbox path
+    assert Path(importlib.util.cache_from_source(str(stored.path / "app.py"))).is_file()
+    assert not Path(importlib.util.cache_from_source(str(stored.path / "broken.py"))).exists()

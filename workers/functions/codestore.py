@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import compileall
 import hashlib
 import io
 import os
@@ -85,6 +86,7 @@ class CodeStore:
             try:
                 for info in members:
                     _extract(archive, info, staging)
+                _precompile(staging)
                 staging.chmod(0o755)
                 os.rename(staging, target)
             except FileExistsError:
@@ -123,3 +125,16 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path) -> Non
     with archive.open(info) as source, open(destination, "wb") as sink:
         shutil.copyfileobj(source, sink)
     destination.chmod(0o755 if mode & 0o111 else 0o644)
+
+
+def _precompile(root: Path) -> None:
+    """Compile the package's Python modules into ``__pycache__`` (named by their /var/task paths).
+
+    Sandboxes see /var/task read-only and run Python with ``-B``, so without these every cold start
+    would compile every module it imports. A module that does not compile is left as it is: INIT
+    reports it as Lambda does (Runtime.UserCodeSyntaxError).
+    """
+    compileall.compile_dir(root, ddir="/var/task", quiet=2, workers=1)
+    for compiled in root.rglob("__pycache__/*.pyc"):
+        compiled.chmod(0o644)  # readable by the sandbox users whatever the worker's umask
+        compiled.parent.chmod(0o755)
