@@ -27,6 +27,15 @@ class DbProxyCreate(Schema):
     """Seconds an unused server connection stays open."""
 
 
+class DbProxyUpdate(Schema):
+    """Only the fields given change; running proxies follow without dropping their clients."""
+
+    target_url: str | None = Field(default=None, min_length=1, max_length=2000)
+    pool_size: int | None = Field(default=None, ge=1, le=1000)
+    borrow_timeout: float | None = Field(default=None, gt=0, le=3600)
+    idle_timeout: float | None = Field(default=None, gt=0, le=86400)
+
+
 class DbProxyPublic(Schema):
     name: str
     target: str

@@ -28,6 +28,14 @@ async def describe_db_proxy(name: str, session: SessionDep) -> schemas.DbProxyPu
     return await service.describe_db_proxy(session, name)
 
 
+@router.put("/{name}")
+async def update_db_proxy(
+    name: str, body: schemas.DbProxyUpdate, session: SessionDep, settings: SettingsDep
+) -> schemas.DbProxyPublic:
+    """Change pool size, timeouts or target; every process's running proxy follows within ~10 s."""
+    return await service.update_db_proxy(session, settings, name, body)
+
+
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_db_proxy(name: str, session: SessionDep) -> Response:
     await service.delete_db_proxy(session, name)

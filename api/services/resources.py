@@ -56,6 +56,27 @@ async def create_db_proxy(
         raise Conflict(exc.detail) from None
 
 
+async def update_db_proxy(
+    session: AsyncSession, settings: Settings, name: str, body: schemas.DbProxyUpdate
+) -> schemas.DbProxyPublic:
+    row = await resources.get_db_proxy(session, name)
+    if body.target_url is not None:
+        try:
+            target = Target.from_url(body.target_url)
+        except TargetError as exc:
+            raise InvalidRequest(str(exc), [{"location": "/targetUrl", "message": str(exc)}]) from None
+        row.target_sealed = _sealer(settings).seal(body.target_url)
+        row.target_summary = target.describe()
+    if body.pool_size is not None:
+        row.pool_size = body.pool_size
+    if body.borrow_timeout is not None:
+        row.borrow_timeout = body.borrow_timeout
+    if body.idle_timeout is not None:
+        row.idle_timeout = body.idle_timeout
+    row.updated_at = resources.utcnow()
+    return _proxy_public(await resources.update_db_proxy(session, row))
+
+
 async def list_db_proxies(session: AsyncSession) -> schemas.DbProxyList:
     return schemas.DbProxyList(
         db_proxies=[_proxy_public(r) for r in await resources.list_db_proxies(session)]

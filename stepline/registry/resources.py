@@ -100,6 +100,13 @@ async def get_db_proxy(session: AsyncSession, name: str) -> DbProxy:
     return proxy
 
 
+async def update_db_proxy(session: AsyncSession, proxy: DbProxy) -> DbProxy:
+    """Write back a proxy read with ``get_db_proxy`` and changed."""
+    session.add(proxy)
+    await session.flush()
+    return proxy
+
+
 async def list_db_proxies(session: AsyncSession) -> Sequence[DbProxy]:
     return (await session.exec(select(DbProxy).order_by(col(DbProxy.name)))).all()
 

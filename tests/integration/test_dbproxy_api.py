@@ -150,3 +150,38 @@ async def test_attachments_mount_the_proxy_and_the_access_point(
                 await resolve_attachments(bad_mount, registry.data_dir)
     finally:
         await engine.dispose()
+
+
+async def test_put_changes_a_proxy_and_the_running_proxy_follows(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    name = unique("upd").replace("-", "_")
+    created = await api.post("/v1/db-proxies", json={"name": name, "targetUrl": database_url, "poolSize": 2})
+    assert created.status_code == 201, created.text
+    manager = running_proxies()
+    assert manager is not None
+    proxy = await manager.ensure(name)
+    client = await asyncpg.connect(host=str(proxy.directory), user="fn", database="x")
+    try:
+        assert await client.fetchval("SELECT 1") == 1
+        changed = await api.put(f"/v1/db-proxies/{name}", json={"poolSize": 4, "borrowTimeout": 2.5})
+        assert changed.status_code == 200, changed.text
+        assert (changed.json()["poolSize"], changed.json()["borrowTimeout"]) == (4, 2.5)
+        assert changed.json()["idleTimeout"] == created.json()["idleTimeout"]  # untouched fields stay
+        await manager.sync()
+        assert (await manager.ensure(name)) is proxy  # followed in place, not restarted
+        assert (proxy.config.size, proxy.config.borrow_timeout) == (4, 2.5)
+        assert await client.fetchval("SELECT 2") == 2  # the client stayed connected
+        metrics = await api.get("/metrics")
+        assert f'stepline_dbproxy_pool_size{{proxy="{name}"}} 4.0' in metrics.text
+
+        secret_url = database_url.replace("://", "://postgres:hunter2@", 1)
+        moved = await api.put(f"/v1/db-proxies/{name}", json={"targetUrl": secret_url})
+        assert moved.status_code == 200 and "hunter2" not in moved.text
+        bad = await api.put(f"/v1/db-proxies/{name}", json={"targetUrl": "mysql://a@b/c"})
+        assert bad.status_code == 400 and "postgresql://" in bad.json()["detail"]
+        assert (await api.put(f"/v1/db-proxies/{name}", json={"poolSize": 0})).status_code in (400, 422)
+        missing = await api.put(f"/v1/db-proxies/{unique('nope')}", json={"poolSize": 3})
+        assert missing.status_code == 404
+    finally:
+        await client.close()

@@ -58,20 +58,24 @@ async def test_idle_connections_close_after_the_idle_timeout(
     await conn.close()
 
 
-async def test_changed_settings_restart_the_proxy_and_deleted_proxies_stop(
+async def test_changed_settings_are_followed_in_place_and_deleted_proxies_stop(
     manager: tuple[ProxyManager, Registry], target_url: str
 ) -> None:
     proxies, registry = manager
     registry.specs["orders"] = ProxySpec("orders", target_url, pool_size=2)
     first = await proxies.ensure("orders", allow_uid=4321)
     assert (await proxies.ensure("orders")) is first
-    registry.specs["orders"] = ProxySpec("orders", target_url, pool_size=5)
+    conn = await asyncpg.connect(host=str(first.directory), user="fn", database="x")
+    assert await conn.fetchval("SELECT 3") == 3
+    old_backend = await conn.fetchval("SELECT pg_backend_pid()")
+    registry.specs["orders"] = ProxySpec("orders", target_url, pool_size=5, borrow_timeout=1.5)
     await proxies.sync()
     second = await proxies.ensure("orders")
-    assert second is not first and second.config.size == 5
-    assert 4321 in second.allowed_uids  # sandboxes let in before the restart still get in
-    conn = await asyncpg.connect(host=str(second.directory), user="fn", database="x")
-    assert await conn.fetchval("SELECT 3") == 3
+    assert second is first and (second.config.size, second.pool.config.borrow_timeout) == (5, 1.5)
+    assert 4321 in second.allowed_uids
+    assert await conn.fetchval("SELECT 4") == 4  # the client stayed connected
+    # Connections opened under the old settings were closed; new ones serve.
+    assert await conn.fetchval("SELECT pg_backend_pid()") != old_backend
     await conn.close()
     del registry.specs["orders"]
     await asyncio.sleep(1.5)  # housekeeping notices

@@ -69,7 +69,8 @@ def remove_stale_roots(parent: Path) -> None:
 
 
 class ProxyManager:
-    """Starts a proxy on first ``ensure``; ``sync`` stops or restarts those changed in the registry."""
+    """Starts a proxy on first ``ensure``; ``sync`` stops those deleted from the registry and
+    reconfigures those changed (clients stay connected)."""
 
     def __init__(self, root: Path, load: Loader) -> None:
         self.root = root
@@ -92,11 +93,14 @@ class ProxyManager:
             allowed.add(allow_uid)
         async with self._lock:
             running = self._running.get(name)
-            if running is not None and running[0] == spec:
-                running[1].allowed_uids |= allowed
-                return running[1]
             if running is not None:
-                await running[1].close()
+                proxy = running[1]
+                if running[0] != spec:
+                    proxy.reconfigure(spec.pool_config())
+                    self._running[name] = (spec, proxy)
+                    log.info("db proxy %s: settings changed (pool %d)", name, spec.pool_size)
+                proxy.allowed_uids |= allowed
+                return proxy
             for directory in (self.root.parent, self.root):  # sandbox users must traverse them
                 directory.mkdir(parents=True, exist_ok=True)
                 directory.chmod(0o755)
@@ -110,7 +114,7 @@ class ProxyManager:
         return {name: proxy.pool.stats() for name, (_, proxy) in self._running.items()}
 
     async def sync(self) -> None:
-        """Stop proxies deleted from the registry; restart those whose settings changed."""
+        """Stop proxies deleted from the registry; those whose settings changed follow them in place."""
         for name in list(self._running):
             try:
                 spec = await self._load(name)
@@ -123,10 +127,13 @@ class ProxyManager:
                 running = self._running.get(name)
                 if running is None or running[0] == spec:
                     continue
-                await running[1].close()
-                del self._running[name]
-            if spec is not None:
-                await self.ensure(name)
+                if spec is None:
+                    await running[1].close()
+                    del self._running[name]
+                    continue
+                running[1].reconfigure(spec.pool_config())
+                self._running[name] = (spec, running[1])
+                log.info("db proxy %s: settings changed (pool %d)", name, spec.pool_size)
 
     def start_housekeeping(self, sync_every: float = 10.0) -> None:
         """Close idle connections each second and re-check the registry every ``sync_every`` s."""

@@ -80,6 +80,7 @@ class Pool:
         self._backoff = 0.0
         self._holdoff_until = 0.0
         self._retry: asyncio.TimerHandle | None = None
+        self._generation = 0
         self._counts = {
             "borrows": 0,
             "borrow_timeouts": 0,
@@ -134,6 +135,15 @@ class Pool:
             if waiter is not None:
                 self._forget(waiter)
             raise
+
+    def reconfigure(self, config: PoolConfig) -> None:
+        """Follow changed settings in place: clients stay connected; connections opened under the
+        old settings close (idle ones now, lent ones when they come back), new ones use the new."""
+        self.config = config
+        self._generation += 1
+        self.close_idle()
+        if self._open < config.size:
+            self._wake_slot()  # a larger pool: a waiter may open a connection now
 
     def count_query(self) -> None:
         """A client's query was relayed (for the metrics)."""
@@ -222,6 +232,7 @@ class Pool:
             self._holdoff_until = time.monotonic() + random.uniform(0.5, 1.0) * self._backoff
             return None
         conn.slot = int(won)
+        conn.generation = self._generation
         conn.yield_requested = False  # our own claim's neighbours may have signalled; not for us
         self._backoff = 0.0
         return conn
@@ -230,7 +241,8 @@ class Pool:
         """Give a connection back: reset it if needed, else close it."""
         if conn.alive and conn.status == b"I" and conn.dirty:
             await self._reset(conn)
-        if self._closed or not conn.alive or conn.status != b"I" or conn.yield_requested:
+        stale = conn.generation != self._generation
+        if self._closed or not conn.alive or conn.status != b"I" or conn.yield_requested or stale:
             self._give_back(conn)
             return
         conn.idle_since = time.monotonic()

@@ -98,6 +98,13 @@ class Proxy:
             os.chmod(path, 0o777)  # sandbox users differ; who may connect is checked on accept
             self._servers.append(server)
 
+    def reconfigure(self, config: PoolConfig) -> None:
+        """New pool settings (size, timeouts, target) for the same proxy, without a restart."""
+        if config.target != self.config.target:
+            self._parameters = {}
+        self.config = config
+        self.pool.reconfigure(config)
+
     def allow(self, uid: int) -> None:
         """Let host user ``uid`` (a sandbox's) connect."""
         self.allowed_uids.add(uid)

@@ -104,6 +104,8 @@ class ServerConnection:
     """The cluster-wide slot (``slots``) this connection holds."""
     yield_requested: bool = False
     """Another process wants a slot: close this connection rather than reuse it."""
+    generation: int = 0
+    """The pool settings it was opened under; older ones are closed when they come back."""
 
     @property
     def alive(self) -> bool:
