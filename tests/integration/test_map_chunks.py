@@ -4,7 +4,9 @@ failed or stopped Map cancels its chunks."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -14,8 +16,11 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from statemachine.local import run_local
 from tests.integration.functions import TestInvoker
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
+from tests.integration.test_durability import assert_consistent, kill, worker_processes
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
+__all__ = ["worker_processes"]  # a fixture, shared with the crash tests
+
+pytestmark = [pytest.mark.integration]
 
 ITEMS = 300
 """Above ``Limits.map_offload_min_items`` (200): two chunks of at most 250."""
@@ -62,6 +67,7 @@ async def chunk_statuses(client: Client, execution_id: str) -> list[WorkflowExec
     return [(await client.get_workflow_handle(i).describe()).status for i in ids]
 
 
+@pytest.mark.usefixtures("worker")
 async def test_tolerated_failures_match_the_inline_run(
     api: httpx.AsyncClient, temporal_client: Client
 ) -> None:
@@ -83,6 +89,7 @@ async def test_tolerated_failures_match_the_inline_run(
     )
 
 
+@pytest.mark.usefixtures("worker")
 async def test_a_failed_map_cancels_its_chunks(api: httpx.AsyncClient, temporal_client: Client) -> None:
     items: list[dict[str, Any]] = [{"seconds": 60}] * ITEMS
     items[0] = {"bad": True}
@@ -98,6 +105,7 @@ async def test_a_failed_map_cancels_its_chunks(api: httpx.AsyncClient, temporal_
     ]
 
 
+@pytest.mark.usefixtures("worker")
 async def test_stopping_the_execution_cancels_its_chunks(
     api: httpx.AsyncClient, temporal_client: Client
 ) -> None:
@@ -113,3 +121,46 @@ async def test_stopping_the_execution_cancels_its_chunks(
     assert done["status"] == "ABORTED", done
     await temporal_client.get_workflow_handle(execution).result()
     assert await chunk_statuses(temporal_client, execution) == [WorkflowExecutionStatus.CANCELED] * 2
+
+
+@pytest.mark.slow
+async def test_worker_killed_mid_chunk(
+    api: httpx.AsyncClient,
+    temporal_client: Client,
+    worker_processes: Callable[[], subprocess.Popen[bytes]],
+) -> None:
+    """A worker dies while both chunks wait; a new worker replays parent and chunks and finishes."""
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "StartAt": "Pause",
+                    "States": {
+                        "Pause": {"Type": "Wait", "Seconds": 3, "Next": "Double"},
+                        "Double": {
+                            "Type": "Pass",
+                            "Parameters": {"n.$": "States.MathAdd($, $)"},
+                            "End": True,
+                        },
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    first = worker_processes()
+    name = await create_machine(api, definition)
+    execution = (await start(api, name, list(range(ITEMS))))["executionId"]
+    for _ in range(200):
+        if len(await chunk_statuses(temporal_client, execution)) == 2:
+            break
+        await asyncio.sleep(0.1)
+    kill(first)
+    worker_processes()
+    done = await wait_until_done(api, execution, seconds=90)
+    assert (done["status"], done["output"]) == ("SUCCEEDED", [{"n": 2 * i} for i in range(ITEMS)]), done
+    events = await all_history(api, execution, limit=1000)
+    assert_consistent(events)
+    assert [e["type"] for e in events].count("MapIterationSucceeded") == ITEMS
