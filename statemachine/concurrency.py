@@ -15,10 +15,10 @@ async def all_or_first_error(coroutines: Sequence[Awaitable[Any]]) -> list[Any]:
     except asyncio.CancelledError:
         await cancel(tasks)
         raise
-    for task in tasks:
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            await cancel(tasks)
-            raise task.exception()  # type: ignore[misc]
+    failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
+    if failed:
+        await cancel(tasks)
+        raise failed[0].exception()  # type: ignore[misc]
     return [task.result() for task in tasks]
 
 
