@@ -147,11 +147,12 @@ async def test_a_clients_advisory_unlock_all_does_not_free_the_slot(proxy: Proxy
     admin = await asyncpg.connect(target_url)
     try:
         held = await admin.fetch(
-            "SELECT objid, objsubid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            "SELECT classid::bigint AS classid, objid, objsubid FROM pg_locks WHERE locktype = 'advisory'"
+            " AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
     finally:
         await admin.close()
-    ours = [r for r in held if r["objsubid"] == 2]
+    ours = [r for r in held if r["objsubid"] == 2 and r["classid"] == proxy.pool.key & 0xFFFFFFFF]
     assert len(ours) == proxy.pool.stats().open == 1  # the slot is held again after the reset
     assert not [r for r in held if r["objsubid"] == 1]  # the client's own lock did not leak
 
@@ -169,6 +170,8 @@ async def test_the_reset_releases_a_clients_advisory_lock_and_keeps_the_slot(
         assert await other.fetchval("SELECT pg_try_advisory_lock(7)")  # not leaked to the next borrower
         slots_held = await other.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted"
+            " AND classid = $1::bigint::oid",
+            proxy.pool.key & 0xFFFFFFFF,
         )
         assert slots_held == proxy.pool.stats().open == 1
     finally:

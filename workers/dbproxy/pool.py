@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections import deque
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 
 from workers.dbproxy import pgwire, slots
 from workers.dbproxy.server import ServerConnection, ServerError, Target, connect
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,8 @@ class Pool:
         self._holdoff_until = 0.0
         self._retry: asyncio.TimerHandle | None = None
         self._generation = 0
+        self._listen = True
+        """LISTEN for give-a-slot-back signals (off if the server refuses it, e.g. a hot standby)."""
         self._counts = {
             "borrows": 0,
             "borrow_timeouts": 0,
@@ -200,6 +205,7 @@ class Pool:
 
     async def _open_one(self) -> ServerConnection | None:
         """A new connection holding a slot, or None when every slot is taken (after backing off)."""
+        where = self.config.target.describe()
         self._open += 1
         self._opening += 1
         try:
@@ -208,19 +214,28 @@ class Pool:
             )
             try:
                 async with asyncio.timeout(self.config.connect_timeout):
-                    rows, failed = await slots.run(conn, slots.claim_sql(self.key, self.config.size))
+                    claim = slots.claim_sql(self.key, self.config.size, self._listen)
+                    rows, error = await slots.run(conn, claim)
             except (TimeoutError, pgwire.StreamClosed):
                 conn.close()
+                raise ServerError("08006", f"database {where} did not grant a pool slot") from None
+            if error is not None and not rows:  # the claim itself failed: say why, do not wait
+                conn.close()
+                message = error.get("M", "")
                 raise ServerError(
-                    "08006", f"database {self.config.target.describe()} did not grant a pool slot"
-                ) from None
+                    error.get("C", "08006"), f"database {where}: cannot take a pool slot: {message}"
+                )
         except BaseException:
             self._open -= 1
             self._wake_slot()
             raise
         finally:
             self._opening -= 1
-        won = rows[-1][0] if rows and not failed else None
+        if error is not None:  # only LISTEN failed (a hot standby refuses it)
+            log.info("db proxy %s: LISTEN refused (%s); slots are not given back on request",
+                     self.config.name, error.get("M", ""))  # fmt: skip
+            self._listen = False
+        won = rows[-1][0] if rows else None
         if won is None:
             with contextlib.suppress(pgwire.StreamClosed):
                 conn.stream.write(slots.notify_sql(self.key))
@@ -291,10 +306,12 @@ class Pool:
     async def _reset(self, conn: ServerConnection) -> None:
         try:
             async with asyncio.timeout(self.config.connect_timeout):
-                rows, failed = await slots.run(conn, slots.reset_sql(self.key, conn.slot))
+                rows, error = await slots.run(conn, slots.reset_sql(self.key, conn.slot, self._listen))
             conn.prepared.clear()
             conn.dirty = False
-            if failed or not rows or rows[-1][1] != b"t":  # the slot went to someone else meanwhile
+            if (
+                error is not None or not rows or rows[-1][1] != b"t"
+            ):  # the slot went to someone else meanwhile
                 conn.stream.close()
         except (TimeoutError, pgwire.StreamClosed):
             conn.stream.close()

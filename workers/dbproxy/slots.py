@@ -33,20 +33,20 @@ def channel(key: int) -> str:
     return f"stepline_dbproxy_{key & 0xFFFFFFFF:08x}"
 
 
-def claim_sql(key: int, size: int) -> str:
-    """LISTEN, then take the first free slot (LIMIT 1 stops the scan at the first lock taken)."""
-    return (
-        f"LISTEN {channel(key)}; "
-        f"SELECT s FROM generate_series(0, {size - 1}) AS s "
-        f"WHERE pg_try_advisory_lock({key}, s) LIMIT 1"
-    )
+def claim_sql(key: int, size: int, listen: bool = True) -> str:
+    """Take the first free slot (LIMIT 1 stops the scan at the first lock taken), then LISTEN.
+
+    LISTEN comes last: a hot standby refuses it, and the slot must be taken all the same."""
+    claim = f"SELECT s FROM generate_series(0, {size - 1}) AS s WHERE pg_try_advisory_lock({key}, s) LIMIT 1"
+    return f"{claim}; LISTEN {channel(key)}" if listen else claim
 
 
-def reset_sql(key: int, slot: int) -> str:
+def reset_sql(key: int, slot: int, listen: bool = True) -> str:
     """DISCARD ALL without losing the slot: the client's advisory locks go, ours is taken again."""
+    relisten = f"LISTEN {channel(key)}; " if listen else ""
     return (
         "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
-        f"LISTEN {channel(key)}; DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP; "
+        f"{relisten}DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP; "
         f"SELECT pg_advisory_unlock_all(), pg_try_advisory_lock({key}, {slot})"
     )
 
@@ -78,21 +78,21 @@ def data_row(payload: bytes) -> list[bytes | None]:
     return values
 
 
-async def run(conn: ServerConnection, sql: str) -> tuple[list[list[bytes | None]], bool]:
-    """Run a simple query on a connection no client holds: (rows, whether it failed).
+async def run(conn: ServerConnection, sql: str) -> tuple[list[list[bytes | None]], dict[str, str] | None]:
+    """Run a simple query on a connection no client holds: (rows, the error's fields if one failed).
 
     A give-a-slot-back signal that arrives meanwhile marks the connection."""
     conn.stream.write(pgwire.query(sql))
     rows: list[list[bytes | None]] = []
-    failed = False
+    error: dict[str, str] | None = None
     while True:
         kind, payload = await conn.stream.read()
         if kind == b"D":
             rows.append(data_row(payload))
         elif kind == b"E":
-            failed = True
+            error = pgwire.error_fields(payload)
         elif kind == b"A":
             conn.yield_requested = True
         elif kind == b"Z":
             conn.status = payload[:1]
-            return rows, failed
+            return rows, error
