@@ -182,3 +182,35 @@ def test_proxy_keys_are_stable_and_channels_are_identifiers() -> None:
     assert slots.proxy_key("orders") == slots.proxy_key("orders") != slots.proxy_key("orderz")
     assert -(2**31) <= slots.proxy_key("orders") < 2**31
     assert slots.channel(slots.proxy_key("orders")).isidentifier()
+
+
+async def test_a_busy_process_gives_slots_to_one_that_arrives_later(target_url: str) -> None:
+    """Process a saturates every slot first; b, arriving later under the same load, is not starved."""
+    name = f"fair{uuid.uuid4().hex[:8]}"
+    root = Path(tempfile.mkdtemp(prefix="sl-fair-"))
+    done: dict[str, int] = {"a": 0, "b": 0}
+    stop = asyncio.Event()
+
+    async def loop(side: str) -> None:
+        conn = await asyncpg.connect(host=str(root / side), user="fn", database="x")
+        try:
+            while not stop.is_set():
+                await conn.execute("SELECT pg_sleep(0.002)")
+                done[side] += 1
+        finally:
+            await conn.close()
+
+    try:
+        async with proxy_process(target_url, root / "a", name), proxy_process(target_url, root / "b", name):
+            early = [asyncio.create_task(loop("a")) for _ in range(50)]
+            await asyncio.sleep(0.5)
+            before = done["a"]
+            late = [asyncio.create_task(loop("b")) for _ in range(50)]
+            await asyncio.sleep(2.0)
+            stop.set()
+            await asyncio.gather(*early, *late)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    share = done["b"] / (done["a"] - before + done["b"])
+    print(f"a {done['a']} queries ({before} alone), b {done['b']}: b's share {share:.0%}")
+    assert share > 0.2
