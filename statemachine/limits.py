@@ -21,6 +21,8 @@ class Limits:
     """A Map with more items than this runs in chunks through a host's ``run_map_chunk`` (if any)."""
     map_chunk_items: int = 250
     """Items per offloaded chunk."""
+    map_chunk_bytes: int = 1_048_576
+    """A chunk ends early once its item inputs reach this many bytes (Temporal payloads stay small)."""
     map_max_chunks_in_flight: int = 4
     """Chunks running at once (MaxConcurrency is shared among them)."""
     max_wait_seconds: float = 2_147_483_647.0

@@ -1,11 +1,12 @@
 """Large Maps in chunks: a host may run groups of iterations elsewhere (a Temporal child workflow).
 
 A Map with more than ``Limits.map_offload_min_items`` items, in a host that implements
-``MapOffloader``, hands its iterations over in chunks of ``Limits.map_chunk_items``. A chunk carries
-everything its iterations need to run standalone (``run_chunk``): the item processor's definition,
-the item inputs (after ItemSelector), the variables in scope, the context object's execution part
-and the limits. The parent keeps every Map rule: MapIteration* events, ToleratedFailure*, result
-order and the payload limit, applied to the chunk's outcomes as if the iterations had run inline.
+``MapOffloader``, hands its iterations over in chunks of ``Limits.map_chunk_items`` (or fewer, once
+their inputs pass ``Limits.map_chunk_bytes``). A chunk carries everything its iterations need to
+run standalone (``run_chunk``): the item processor's definition, the item inputs (after
+ItemSelector), the variables in scope, the context object's execution part and the limits. The
+parent keeps every Map rule: MapIteration* events, ToleratedFailure*, result order and the payload
+limit, applied to the chunk's outcomes as if the iterations had run inline.
 The processor's own state events stay with the chunk (as a Distributed Map's child executions do).
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from statemachine import branches, ir
+from statemachine import branches, dataflow, ir
 from statemachine.compiler import compile_program
 from statemachine.concurrency import all_or_first_error
 from statemachine.context import ExecutionContext, Frame, Run
@@ -181,16 +182,25 @@ async def run_offloaded(mapper: _Mapper, offloader: MapOffloader, limit: int) ->
     if processor is None:
         raise StatesError(RUNTIME, f"The Map state '{state.name}' has no processor definition to offload.")
     size, count = max(1, limits.map_chunk_items), len(mapper.items)
-    chunks = [range(start, min(start + size, count)) for start in range(0, count, size)]
-    in_flight = max(1, min(len(chunks), limits.map_max_chunks_in_flight, limit))
+    in_flight = max(1, min(-(-count // size), limits.map_max_chunks_in_flight, limit))
     per_chunk = max(1, limit // in_flight)
     variables = dict(frame.variables)
     execution_input = frame.run.input if _reads_context(processor) else None
-    queue = list(reversed(chunks))
 
-    async def one(indexes: range) -> None:
-        inputs = [(index, mapper.item_input(index, frame)) for index in indexes]
-        frames = {index: mapper.started(index) for index in indexes}
+    def take() -> list[tuple[int, JSON]]:
+        """The next chunk's inputs: at most ``size`` items and about ``map_chunk_bytes`` of them."""
+        inputs: list[tuple[int, JSON]] = []
+        budget = limits.map_chunk_bytes
+        while mapper.next_index < count and len(inputs) < size and budget > 0:
+            index = mapper.next_index
+            mapper.next_index += 1
+            value = mapper.item_input(index, frame)
+            inputs.append((index, value))
+            budget -= len(dataflow.dumps(value))
+        return inputs
+
+    async def one(inputs: list[tuple[int, JSON]]) -> None:
+        frames = {index: mapper.started(index) for index, _ in inputs}
         chunk = MapChunk(
             state.name, processor, inputs, variables, frame.run.context, execution_input,
             per_chunk, mapper.tolerated, limits,
@@ -218,8 +228,8 @@ async def run_offloaded(mapper: _Mapper, offloader: MapOffloader, limit: int) ->
             raise
 
     async def worker() -> None:
-        while queue:
-            await one(queue.pop())
+        while inputs := take():
+            await one(inputs)
 
     await all_or_first_error([worker() for _ in range(in_flight)])
     return mapper.results

@@ -121,6 +121,15 @@ async def test_results_match_inline_and_chunks_are_used() -> None:
     assert iteration_events(chunked)["MapIterationSucceeded"] == 50
 
 
+async def test_chunks_also_end_at_their_byte_budget() -> None:
+    definition = processor_map(ItemsPath="$.items")
+    limits = Limits(map_offload_min_items=10, map_chunk_items=7, map_chunk_bytes=30)
+    expected, got, _, chunked = await both(definition, items(20), limits)
+    assert got == expected
+    # {"v":0} to {"v":9} are 7 bytes, then 8: a chunk takes items until it has passed 30 bytes.
+    assert [len(c.items) for c in chunked.chunks] == [5, 5, 4, 4, 2]
+
+
 async def test_tolerated_failures_match_inline() -> None:
     definition = processor_map(ItemsPath="$.items", ToleratedFailureCount=3)
     expected, got, inline, chunked = await both(definition, items(40, bad=(3, 17, 30)))
