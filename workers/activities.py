@@ -60,21 +60,20 @@ class Activities:
     @activity.defn(name=FINISH_EXECUTION)
     async def finish_execution(self, request: FinishRequest) -> None:
         """Record the last events and the outcome once; an execution row that does not exist yet
-        fails (and is retried)."""
+        fails (and is retried). One statement outside a transaction block: one round trip."""
         result = request.result
-        async with unit_of_work(self._sessions) as session:
-            await executions.add_history_events(session, request.execution_id, request.events)
-            done = await executions.finish_execution(
+        async with self._sessions() as session:
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            await executions.finish_with_history(
                 session,
                 request.execution_id,
+                request.events,
                 result.status,
                 result.output,
                 result.error,
                 result.cause,
                 datetime.fromisoformat(request.stop_date),
             )
-            if not done:
-                await executions.get_execution(session, request.execution_id)  # raises when missing
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity, for ``temporalio.worker.Worker(activities=...)``."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -22,6 +23,8 @@ from temporalio.exceptions import (
 
 from statemachine.errors import StatesError
 from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
+from statemachine.ir import Program
+from statemachine.loader import load_program
 from statemachine.offload import IterationOutcome, MapChunk, outcomes_from_json
 from workers.contracts import (
     INVOKE_FUNCTION,
@@ -35,6 +38,14 @@ from workers.contracts import (
 
 ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 """ASL Retry is the only retry authority."""
+
+
+@lru_cache(maxsize=256)
+def program_of(definition: str) -> Program:
+    """``load_program`` once per definition text per worker process (this module is passed through
+    the sandbox, so the cache outlives each run). Validating and compiling a 1,000-state definition
+    costs more than running it; a ``Program`` is immutable, shared like compiled expressions are."""
+    return load_program(definition)
 
 
 class TemporalHost:

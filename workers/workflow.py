@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from statemachine.host import HistoryEvent
     from statemachine.interpreter import ExecutionContext, execute
     from statemachine.limits import Limits
-    from statemachine.loader import load_program
     from workers.contracts import (
         FINISH_EXECUTION,
         HISTORY_QUERY,
@@ -37,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         execution_arn,
         state_machine_arn,
     )
-    from workers.host import TemporalHost
+    from workers.host import TemporalHost, program_of
 
 DURABLE_LIMITS = Limits(max_history_events=1_000_000)
 """Step Functions stops at 25,000 events; here large Maps must finish, so only runaway loops stop."""
@@ -58,7 +57,7 @@ class StateMachineWorkflow:
     async def run(self, execution: ExecutionInput) -> ExecutionResult:
         host = self._host = TemporalHost(execution)
         try:
-            program = load_program(execution.definition)
+            program = program_of(execution.definition)
         except DefinitionError as exc:
             result = ExecutionResult("FAILED", error="States.Runtime", cause=str(exc))
         else:
@@ -133,7 +132,13 @@ class StateMachineWorkflow:
 
 
 def chunks(events: list[HistoryEvent], max_bytes: int) -> list[str]:
-    """The events as JSON arrays of about ``max_bytes`` each (always at least one event per chunk)."""
+    """The events as JSON arrays of about ``max_bytes`` each (always at least one event per chunk).
+
+    Most histories fit in one chunk: one ``dumps`` of the whole list costs far less than one per event.
+    """
+    whole = json.dumps([e.to_json() for e in events], separators=(",", ":"), ensure_ascii=False)
+    if len(whole) <= max_bytes:
+        return [whole] if events else []
     out: list[str] = []
     current: list[str] = []
     size = 0

@@ -153,6 +153,49 @@ async def finish_execution(
     return result.first() is not None
 
 
+_FINISH_WITH_HISTORY = text(
+    "WITH stored AS ("
+    " INSERT INTO execution_history_event (execution_id, event_id, event)"
+    " SELECT :execution_id, (e ->> 'id')::int, e FROM json_array_elements(CAST(:events AS json)) AS e"
+    " ON CONFLICT (execution_id, event_id) DO NOTHING"
+    "), finished AS ("
+    " UPDATE execution SET status = :status, output = :output, error = :error, cause = :cause,"
+    " stop_date = :stop_date WHERE id = :execution_id AND status = 'RUNNING' RETURNING id"
+    ") SELECT EXISTS (SELECT 1 FROM finished), EXISTS (SELECT 1 FROM execution WHERE id = :execution_id)"
+)
+
+
+async def finish_with_history(
+    session: AsyncSession,
+    execution_id: str,
+    events_json: str,
+    status: str,
+    output: str | None,
+    error: str | None,
+    cause: str | None,
+    stop_date: datetime,
+) -> bool:
+    """``add_history_events`` and ``finish_execution`` in one statement (one round trip, atomic):
+    it runs once for every execution. True if this call recorded the outcome.
+
+    Raises:
+        ExecutionNotFound: no execution with that id (yet).
+    """
+    statement = _FINISH_WITH_HISTORY.bindparams(
+        execution_id=execution_id,
+        events=events_json,
+        status=status,
+        output=output,
+        error=error,
+        cause=cause,
+        stop_date=stop_date,
+    )
+    finished, known = (await session.exec(statement)).one()  # type: ignore[call-overload]
+    if not known:
+        raise ExecutionNotFound(execution_id)
+    return bool(finished)
+
+
 async def history_page(
     session: AsyncSession, execution_id: str, limit: int, after_id: int | None, reverse: bool
 ) -> list[dict[str, Any]]:

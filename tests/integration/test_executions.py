@@ -269,3 +269,43 @@ async def test_parallel_and_map_run_in_the_workflow(api: httpx.AsyncClient) -> N
     machine = await create_machine(api, definition)
     done = await wait_until_done(api, (await start(api, machine, [1, 2, 3]))["executionId"])
     assert (done["status"], done["output"]) == ("SUCCEEDED", [[11, 12, 13], [1, 2, 3]])
+
+
+async def test_finish_writes_history_and_outcome_once_and_fails_for_unknown_executions(
+    database_url: str,
+) -> None:
+    """The finish activity's single statement: events and outcome together, idempotent on retry."""
+    from datetime import UTC, datetime
+
+    from stepline.registry import executions as registry
+    from stepline.registry.database import create_engine, session_maker, unit_of_work
+    from workers.activities import Activities
+    from workers.contracts import ExecutionResult, FinishRequest
+
+    engine = create_engine(database_url, 2)
+    sessions = session_maker(engine)
+    try:
+        row = registry.Execution(
+            id=f"m:{unique('e')}", name="e", state_machine_name="m", state_machine_version=1,
+            status="RUNNING", input="{}", start_date=datetime.now(UTC),
+        )  # fmt: skip
+        async with unit_of_work(sessions) as session:
+            await registry.insert_execution(session, row)
+        events = '[{"id":1,"type":"ExecutionStarted"},{"id":2,"type":"ExecutionSucceeded"}]'
+        request = FinishRequest(
+            row.id, ExecutionResult("SUCCEEDED", '{"a":1}'), datetime.now(UTC).isoformat(), events
+        )
+        activities = Activities(sessions, None)
+        await activities.finish_execution(request)
+        await activities.finish_execution(request)  # a retry changes nothing
+        async with unit_of_work(sessions) as session:
+            done = await registry.get_execution(session, row.id)
+            stored = await registry.history_page(session, row.id, 10, None, False)
+        assert (done.status, done.output, done.stop_date is not None) == ("SUCCEEDED", '{"a":1}', True)
+        assert [e["type"] for e in stored] == ["ExecutionStarted", "ExecutionSucceeded"]
+        with pytest.raises(registry.ExecutionNotFound):
+            await activities.finish_execution(
+                FinishRequest("m:none", request.result, request.stop_date, "[]")
+            )
+    finally:
+        await engine.dispose()
