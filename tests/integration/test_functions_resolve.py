@@ -41,7 +41,10 @@ async def set_timeout(svc: FunctionService, name: str, seconds: int) -> None:
 async def test_concurrent_misses_share_one_lookup(fn_settings: Settings, lookups: list[str]) -> None:
     async with FunctionService(fn_settings, config_cache_seconds=60.0) as svc:
         name = await deploy(svc, unique("herd"), CODE)
-        configs = await asyncio.gather(*(svc.resolve(name, None) for _ in range(250)))
+        misses = [asyncio.ensure_future(svc.resolve(name, None)) for _ in range(250)]
+        await asyncio.sleep(0)  # the lookup has started
+        await svc.forget(unique("other"))  # another function's change leaves this lookup's result cached
+        configs = await asyncio.gather(*misses)
         assert lookups.count(name) == 1  # (other tests' functions may be provisioned at start)
         assert {c.name for c in configs} == {name}
         await svc.resolve(name, None)

@@ -99,8 +99,8 @@ class FunctionService:
         """(name, qualifier) -> (configuration, fresh until (monotonic))."""
         self._lookups: dict[tuple[str, str], asyncio.Future[FunctionConfig]] = {}
         """Registry lookups in flight, shared by every caller that needs the same key."""
-        self._generation = 0
-        """Bumped by ``forget``: a lookup started before it must not fill the cache."""
+        self._forgotten: dict[str, int] = {}
+        """Per function, bumped by ``forget``: a lookup started before it must not fill the cache."""
         self._run_events = run_events
         self._retry_delays = event_retry_delays
         self._stack = contextlib.AsyncExitStack()
@@ -287,7 +287,7 @@ class FunctionService:
 
     async def _fetch(self, key: tuple[str, str]) -> FunctionConfig:
         name, qualifier = key
-        generation = self._generation
+        generation = self._forgotten.get(name, 0)
         try:
             async with self.sessions() as session:
                 found = await registry.resolve_function(session, name, qualifier)
@@ -296,7 +296,7 @@ class FunctionService:
             arn = function_arn(name, qualifier, self.settings.region)
             raise ResourceNotFoundError(f"Function not found: {arn}") from exc
         config = self.config_of(found)
-        if self._cache_seconds > 0 and generation == self._generation:  # not overtaken by ``forget``
+        if self._cache_seconds > 0 and generation == self._forgotten.get(name, 0):  # no ``forget`` since
             self._cache[key] = (config, time.monotonic() + self._cache_seconds)
         return config
 
@@ -315,7 +315,7 @@ class FunctionService:
 
     async def forget(self, name: str, *, retire: bool = False) -> None:
         """Drop the cached configuration of ``name``; ``retire`` also stops its idle environments."""
-        self._generation += 1
+        self._forgotten[name] = self._forgotten.get(name, 0) + 1
         for key in [k for k in self._cache if k[0] == name]:
             del self._cache[key]
         for key in [k for k in self._lookups if k[0] == name]:
