@@ -23,7 +23,7 @@ from api.state import AppState
 from stepline.registry import executions as registry
 from stepline.registry.database import unit_of_work
 from stepline.registry.executions import RUNNING, Execution
-from stepline.registry.state_machines import get_state_machine
+from stepline.registry.state_machines import StateMachineNotFound, get_state_machine
 from workers.contracts import (
     EXECUTION_ROLE_ARN,
     HISTORY_QUERY,
@@ -75,30 +75,37 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
     start its workflow. A known name with the same input returns the existing execution."""
     input_text = encode_input(body.input)
     name = body.name or str(uuid.uuid4())
-    async with unit_of_work(state.sessions) as session:
-        machine, version = await get_state_machine(session, machine_name)
-        row = Execution(
-            id=registry.execution_id(machine_name, name),
-            name=name,
-            state_machine_name=machine_name,
-            state_machine_version=version.version,
-            status=RUNNING,
-            input=input_text,
-            start_date=datetime.now(UTC),
-        )
-        if await registry.insert_execution(session, row) is None:
+    start_date = datetime.now(UTC)
+    async with state.sessions() as session:  # one statement, outside a transaction block
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        found = await registry.register_latest(session, machine_name, name, input_text, start_date)
+    if found is None:
+        raise StateMachineNotFound(machine_name)
+    machine_type, version, definition = found.machine_type, found.version, found.definition
+    row = Execution(
+        id=registry.execution_id(machine_name, name),
+        name=name,
+        state_machine_name=machine_name,
+        state_machine_version=version,
+        status=RUNNING,
+        input=input_text,
+        start_date=start_date,
+    )
+    if not found.inserted:
+        async with unit_of_work(state.sessions) as session:
             row = await registry.get_execution(session, row.id)
             if json.loads(row.input) != json.loads(input_text):
                 raise Conflict(f"execution {name!r} of {machine_name!r} exists with a different input")
             if row.status != RUNNING:
                 return started(row, state.settings.region)
-            _, version = await get_state_machine(session, machine_name, row.state_machine_version)
+            _, existing = await get_state_machine(session, machine_name, row.state_machine_version)
+            version, definition = existing.version, existing.definition
     execution = ExecutionInput(
         execution_id=row.id,
         execution_name=row.name,
         state_machine_name=machine_name,
-        state_machine_version=version.version,
-        definition=version.definition,
+        state_machine_version=version,
+        definition=definition,
         input=row.input,
         start_time=row.start_date.isoformat(),
         role_arn=EXECUTION_ROLE_ARN,
@@ -118,7 +125,7 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
         pass  # it ran already and is reporting (or has reported) its outcome
     except RPCError as exc:
         raise Unavailable(f"Temporal did not start the execution: {exc.message}") from exc
-    state.metrics.executions_started.labels(machine.type).inc()
+    state.metrics.executions_started.labels(machine_type).inc()
     return started(row, state.settings.region)
 
 

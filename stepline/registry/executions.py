@@ -7,6 +7,7 @@ workflow never duplicates anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -87,6 +88,44 @@ async def insert_execution(session: AsyncSession, execution: Execution) -> Execu
     if result.first() is None:
         return None
     return execution
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What starting an execution of a machine's latest version needs to know."""
+
+    machine_type: str
+    version: int
+    definition: str
+    inserted: bool
+    """False: an execution with that id existed already (nothing was written)."""
+
+
+_REGISTER_LATEST = text(
+    "WITH target AS ("
+    " SELECT m.type, v.version, v.definition FROM state_machine AS m JOIN state_machine_version AS v"
+    " ON v.state_machine_name = m.name AND v.version = m.latest_version WHERE m.name = :machine"
+    "), inserted AS ("
+    " INSERT INTO execution (id, name, state_machine_name, state_machine_version, status, input, start_date)"
+    " SELECT :id, :name, :machine, target.version, 'RUNNING', :input, :start_date FROM target"
+    " ON CONFLICT (id) DO NOTHING RETURNING id"
+    ") SELECT target.type, target.version, target.definition, EXISTS (SELECT 1 FROM inserted) FROM target"
+)
+
+
+async def register_latest(
+    session: AsyncSession, machine: str, name: str, input_text: str, start_date: datetime
+) -> Registered | None:
+    """Insert a RUNNING execution of ``machine``'s latest version and read that version, in one
+    statement (one round trip for every execution started). None when there is no such machine."""
+    statement = _REGISTER_LATEST.bindparams(
+        id=execution_id(machine, name), name=name, machine=machine, input=input_text, start_date=start_date
+    )
+    found = (await session.exec(statement)).first()  # type: ignore[call-overload]
+    if found is None:
+        return None
+    machine_type, version, definition, inserted = found
+    return Registered(str(machine_type), int(version), str(definition), bool(inserted))
 
 
 async def get_execution(session: AsyncSession, execution_id: str) -> Execution:
