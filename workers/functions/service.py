@@ -379,10 +379,11 @@ class FunctionService:
         task.add_done_callback(self._background.discard)
 
     async def _stop_background(self) -> None:
-        for task in list(self._background):
+        tasks: list[asyncio.Future[Any]] = [*self._background, *self._lookups.values()]
+        for task in tasks:
             task.cancel()
-        for task in list(self._background):
-            with contextlib.suppress(asyncio.CancelledError, OSError):
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
 
