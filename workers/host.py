@@ -55,10 +55,17 @@ class TemporalHost:
         self._execution = execution
         self._in_flight = 0
         self._chunks = 0
+        self._now_ns = -1
+        self._now = datetime.min
         self.events: list[HistoryEvent] = []
 
     def now(self) -> datetime:
-        return workflow.now()
+        """One ``datetime`` per workflow activation (Temporal's clock stands still within one):
+        the events recorded together share it, so it is built, and later formatted, once."""
+        ns = workflow.time_ns()
+        if ns != self._now_ns:
+            self._now_ns, self._now = ns, workflow.now()
+        return self._now
 
     def uuid4(self) -> str:
         return str(workflow.uuid4())

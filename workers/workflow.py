@@ -136,14 +136,15 @@ def chunks(events: list[HistoryEvent], max_bytes: int) -> list[str]:
 
     Most histories fit in one chunk: one ``dumps`` of the whole list costs far less than one per event.
     """
-    whole = json.dumps([e.to_json() for e in events], separators=(",", ":"), ensure_ascii=False)
+    stamps: dict[int, str] = {}
+    whole = json.dumps([stored(e, stamps) for e in events], separators=(",", ":"), ensure_ascii=False)
     if len(whole) <= max_bytes:
         return [whole] if events else []
     out: list[str] = []
     current: list[str] = []
     size = 0
     for event in events:
-        text = json.dumps(event.to_json(), separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(stored(event, stamps), separators=(",", ":"), ensure_ascii=False)
         if current and size + len(text) > max_bytes:
             out.append("[" + ",".join(current) + "]")
             current, size = [], 0
@@ -151,6 +152,23 @@ def chunks(events: list[HistoryEvent], max_bytes: int) -> list[str]:
         size += len(text) + 1
     if current:
         out.append("[" + ",".join(current) + "]")
+    return out
+
+
+def stored(event: HistoryEvent, stamps: dict[int, str]) -> dict[str, object]:
+    """``event.to_json()``, formatting each shared timestamp object once (``stamps``: by ``id``; the
+    events keep their timestamps alive, so ids are not reused meanwhile)."""
+    stamp = stamps.get(id(event.timestamp))
+    if stamp is None:
+        stamp = stamps[id(event.timestamp)] = event.timestamp.isoformat()
+    out: dict[str, object] = {
+        "id": event.id,
+        "previousEventId": event.previous_event_id,
+        "timestamp": stamp,
+        "type": event.type,
+    }
+    if event.details_key is not None:
+        out[event.details_key] = event.details if event.details is not None else {}
     return out
 
 
