@@ -8,6 +8,7 @@ StateMachineExists     409
 Conflict               409
 PayloadTooLarge        413
 Unavailable            503
+DBAPIError (lost DB)   503  a connection PostgreSQL dropped; the next request reconnects
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge, Unavailable
@@ -99,7 +101,14 @@ def install(app: FastAPI) -> None:
         response.headers["X-Amzn-ErrorType"] = exc.code
         return response
 
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DBAPIError)
+        if not exc.connection_invalidated:
+            raise exc
+        return problem(503, "Service unavailable", "the database connection was lost; retry the request")
+
     app.add_exception_handler(DefinitionError, definition_error)
+    app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(InvokeError, invoke_error)
     app.add_exception_handler(FunctionNotFound, handler(404, "Not found"))
     app.add_exception_handler(FunctionExists, handler(409, "Conflict"))

@@ -309,3 +309,27 @@ async def test_finish_writes_history_and_outcome_once_and_fails_for_unknown_exec
             )
     finally:
         await engine.dispose()
+
+
+async def test_a_dropped_database_connection_costs_one_request(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    """Without pre-ping (three round trips a checkout), a connection PostgreSQL dropped fails the one
+    request that finds it (503, not 500), and the pool reconnects for the next."""
+    import asyncpg
+
+    machine = await create_machine(api, WAIT)
+    for _ in range(3):
+        assert (await api.get(f"/v1/state-machines/{machine}")).status_code == 200
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    first = await api.get(f"/v1/state-machines/{machine}")
+    assert first.status_code == 503, first.text
+    assert first.json()["detail"] == "the database connection was lost; retry the request"
+    assert [(await api.get(f"/v1/state-machines/{machine}")).status_code for _ in range(3)] == [200] * 3
