@@ -213,4 +213,4 @@ async def test_a_busy_process_gives_slots_to_one_that_arrives_later(target_url: 
         shutil.rmtree(root, ignore_errors=True)
     share = done["b"] / (done["a"] - before + done["b"])
     print(f"a {done['a']} queries ({before} alone), b {done['b']}: b's share {share:.0%}")
-    assert share > 0.2
+    assert share > 0.1  # without the give-back b gets nothing and its clients time out

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -85,6 +86,8 @@ class Pool:
         self._retry: asyncio.TimerHandle | None = None
         self._generation = 0
         self._listen = True
+        self._signals: dict[bytes, None] = {}
+        """Give-back signals already answered (each one frees one slot), oldest first."""
         """LISTEN for give-a-slot-back signals (off if the server refuses it, e.g. a hot standby)."""
         self._counts = {
             "borrows": 0,
@@ -108,12 +111,14 @@ class Pool:
         """A clean connection; waits up to the borrow timeout, raises ``ServerError`` otherwise."""
         deadline = time.monotonic() + self.config.borrow_timeout
         waiter: asyncio.Future[ServerConnection | None] | None = None
+        woken = False
+        """Woken to try opening: if it cannot, it waits again at the head of the queue."""
         try:
             while True:
                 if self._closed:
                     raise ServerError("57P01", f"db proxy {self.config.name!r} is shutting down")
                 if waiter is not None and waiter.done():
-                    handed, waiter = waiter.result(), None
+                    handed, waiter, woken = waiter.result(), None, True
                     if handed is not None:
                         return self._borrowed(handed)
                 if waiter is None and (conn := self._take_idle()) is not None:
@@ -133,7 +138,10 @@ class Pool:
                     raise self._timed_out()
                 if waiter is None:
                     waiter = asyncio.get_running_loop().create_future()
-                    self._waiters.append(waiter)
+                    if woken:
+                        self._waiters.appendleft(waiter)
+                    else:
+                        self._waiters.append(waiter)
                 self._schedule_retry()
                 await asyncio.wait({waiter}, timeout=deadline - now)
         except BaseException:
@@ -238,7 +246,7 @@ class Pool:
         won = rows[-1][0] if rows else None
         if won is None:
             with contextlib.suppress(pgwire.StreamClosed):
-                conn.stream.write(slots.notify_sql(self.key))
+                conn.stream.write(slots.notify_sql(self.key, secrets.token_hex(8)))
             conn.counted = False
             conn.close()
             self._open -= 1
@@ -279,11 +287,17 @@ class Pool:
         self._discard(conn)
 
     def signal(self, conn: ServerConnection, payload: bytes) -> bool:
-        """A NotificationResponse read on ``conn``: True (and the connection marked) if it is ours."""
-        if slots.is_signal(payload, self.key):
+        """A NotificationResponse read on ``conn``: True if it is ours. Every connection of this
+        process hears each signal; the first to hear it gives its slot back, the others ignore it."""
+        token = slots.signal_token(payload, self.key)
+        if token is None:
+            return False
+        if token not in self._signals:
+            self._signals[token] = None
+            if len(self._signals) > 256:
+                del self._signals[next(iter(self._signals))]
             conn.yield_requested = True
-            return True
-        return False
+        return True
 
     def discard(self, conn: ServerConnection) -> None:
         """Close a connection that cannot be reused (broken, or abandoned mid-query)."""

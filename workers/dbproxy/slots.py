@@ -51,15 +51,19 @@ def reset_sql(key: int, slot: int, listen: bool = True) -> str:
     )
 
 
-def notify_sql(key: int) -> bytes:
-    """The message a refused opener sends before it leaves: asks holders to give a slot back."""
-    return pgwire.query(f"NOTIFY {channel(key)}")
+def notify_sql(key: int, token: str) -> bytes:
+    """The message a refused opener sends before it leaves: asks holders to give one slot back.
+    ``token`` (hex) tells one request from the next: every connection of a holder hears each."""
+    return pgwire.query(f"NOTIFY {channel(key)}, '{token}'")
 
 
-def is_signal(payload: bytes, key: int) -> bool:
-    """Whether a NotificationResponse payload is this proxy's give-a-slot-back signal."""
-    name, _ = pgwire.split_cstr(payload, 4)
-    return name == channel(key).encode()
+def signal_token(payload: bytes, key: int) -> bytes | None:
+    """The token of this proxy's give-a-slot-back signal in a NotificationResponse (None: not ours)."""
+    name, offset = pgwire.split_cstr(payload, 4)
+    if name != channel(key).encode():
+        return None
+    token, _ = pgwire.split_cstr(payload, offset)
+    return token
 
 
 def data_row(payload: bytes) -> list[bytes | None]:
@@ -92,7 +96,7 @@ async def run(conn: ServerConnection, sql: str) -> tuple[list[list[bytes | None]
         elif kind == b"E":
             error = pgwire.error_fields(payload)
         elif kind == b"A":
-            conn.yield_requested = True
+            pass  # a give-back signal heard while claiming or resetting: another connection answers it
         elif kind == b"Z":
             conn.status = payload[:1]
             return rows, error
