@@ -44,6 +44,8 @@ class SandboxSettings(BaseModel):
     """Overall cap on execution environments across all functions."""
     idle_seconds: float = 300.0
     """Idle environments are shut down after this long."""
+    spare_environments: int = 2
+    """Generic Python sandboxes kept started for cold starts (0 disables; needs cgroups)."""
 
 
 class Settings(BaseSettings):

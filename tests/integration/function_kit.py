@@ -35,6 +35,7 @@ def fn_settings(database_url: str) -> Iterator[Settings]:
 @pytest.fixture
 async def service(fn_settings: Settings) -> AsyncIterator[FunctionService]:
     async with FunctionService(fn_settings, config_cache_seconds=0.0, event_retry_delays=(0.2, 0.2)) as svc:
+        await svc.pool.spares_ready()  # cold starts then claim spare sandboxes, the default path
         yield svc
 
 

@@ -52,8 +52,10 @@ def whoami(event, context):
 
 async def probe(service: FunctionService, handler: str, event: object) -> dict[str, object]:
     name = await deploy(service, unique("probe"), {"app.py": PROBE}, handler=f"app.{handler}")
+    claimed = service.pool.spares_claimed
     result = await call(service, name, event)
     assert result.function_error is None, result.payload
+    assert service.pool.spares_claimed == claimed + 1  # the environment was a spare sandbox, claimed
     found: dict[str, object] = body(result)
     return found
 

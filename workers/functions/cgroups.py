@@ -43,17 +43,9 @@ class CgroupDriver:
         memory.mkdir(parents=True, exist_ok=True)
         if pids != memory:
             pids.mkdir(parents=True, exist_ok=True)
-        if self.version == 2:
-            (memory / "memory.max").write_text(str(memory_bytes))
-            with contextlib.suppress(OSError):
-                (memory / "memory.swap.max").write_text("0")
-            (pids / "pids.max").write_text(str(pids_max))
-        else:
-            (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
-            with contextlib.suppress(OSError):
-                (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
-            (pids / "pids.max").write_text(str(pids_max))
-        return Cgroup(self.version, memory, pids)
+        group = Cgroup(self.version, memory, pids)
+        group.limit(memory_bytes, pids_max)
+        return group
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +55,20 @@ class Cgroup:
     version: int
     memory: Path
     pids: Path
+
+    def limit(self, memory_bytes: int, pids_max: int) -> None:
+        """Apply (or raise, for a claimed spare sandbox) the memory and pids limits."""
+        if self.version == 2:
+            (self.memory / "memory.max").write_text(str(memory_bytes))
+            with contextlib.suppress(OSError):
+                (self.memory / "memory.swap.max").write_text("0")
+        else:  # memsw may never be below the limit: raise it first, lower it last
+            with contextlib.suppress(OSError):
+                (self.memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+            (self.memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
+            with contextlib.suppress(OSError):
+                (self.memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+        (self.pids / "pids.max").write_text(str(pids_max))
 
     def add(self, pid: int) -> None:
         """Move a process (and so its future children) into the group."""

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ class Environment:
         self._spawner = spawner
         self.env_id = env_id
         self._run_dir = run_dir / env_id
+        self.staging = run_dir / f"{env_id}.task"
+        """A spare's /var/task: empty until claimed."""
+        self._claim_fd: int | None = None
         self._bwrap = bwrap
         self._cgroups = cgroups
         self._proc: sandbox.SandboxProcess | None = None
@@ -91,35 +95,83 @@ class Environment:
 
     async def start(self, attachments: Attachments) -> None:
         """Spawn the sandbox and wait until INIT finished (the bootstrap asks for its first event)."""
-        loop = asyncio.get_running_loop()
         self.started_at = time.perf_counter()
+        memory = self.config.memory_mb * 1024 * 1024
+        rlimit_as = None if self._cgroups is not None else memory + 256 * 1024 * 1024
+        command = sandbox.runtime_command(self.config, rlimit_as)
+        await self._spawn(attachments, command, memory, None, subprocess.DEVNULL)
+        await self._await_init()
+
+    async def start_spare(self) -> None:
+        """Spawn a generic sandbox (``self.config`` names its empty staging /var/task) that waits,
+        interpreter started and bootstrap loaded, for ``claim`` (cgroups only: limits are raised)."""
+        assert self._cgroups is not None
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self.staging.chmod(0o755)
+        read, self._claim_fd = os.pipe()
+        command = [*sandbox.runtime_command(self.config, None), "--spare"]
+        try:
+            await self._spawn(
+                Attachments(), command, self.config.memory_mb * 1024 * 1024,
+                sandbox.spare_environment(self.config), read,
+            )  # fmt: skip
+        finally:
+            os.close(read)
+        self._ready = None  # created by the claim: a spare shut down unclaimed has no INIT to fail
+
+    async def claim(self, config: FunctionConfig) -> None:
+        """Make a spare this function's environment: its code appears at /var/task (hard links into
+        the staging directory), its limits apply, its variables reach the bootstrap, INIT runs.
+        Init Duration counts from here: the user's INIT, not the spare's earlier start."""
+        assert self._claim_fd is not None and self._proc is not None and self._proc.cgroup is not None
+        self.started_at = time.perf_counter()
+        self.config = config
+        self._ready = asyncio.get_running_loop().create_future()
+        try:
+            if self.dead:
+                raise OSError("the spare sandbox exited")
+            shutil.copytree(config.code_dir, self.staging, copy_function=_link, dirs_exist_ok=True)
+            self._proc.cgroup.limit(config.memory_mb * 1024 * 1024 + MEMORY_SLACK_BYTES, PIDS_MAX)
+            os.write(self._claim_fd, json.dumps(sandbox.sandbox_environment(config, {})).encode())
+        except OSError as e:
+            self.kill()
+            raise EnvironmentDead(self._fail("Runtime.ExitError", f"Spare sandbox unusable: {e}")) from None
+        finally:
+            os.close(self._claim_fd)
+            self._claim_fd = None
+        await self._await_init()
+
+    async def _spawn(
+        self, attachments: Attachments, command: list[str], memory: int, environment: dict[str, str] | None,
+        stdin: int,
+    ) -> None:  # fmt: skip
+        loop = asyncio.get_running_loop()
         self._run_dir.mkdir(parents=True, exist_ok=True)
         self._ready = loop.create_future()
         socket_path = self._run_dir / sandbox.SOCKET_NAME
         self._server = await loop.create_unix_server(lambda: RuntimeConnection(self), str(socket_path))
         socket_path.chmod(0o777)  # an unprivileged sandbox user connects to it
         cgroup: Cgroup | None = None
-        rlimit_as: int | None = None
-        memory = self.config.memory_mb * 1024 * 1024
         if self._cgroups is not None:
             cgroup = self._cgroups.create(self.env_id, memory + MEMORY_SLACK_BYTES, PIDS_MAX)
-        else:
-            rlimit_as = memory + 256 * 1024 * 1024
         info_r, info_w = os.pipe()
         block = os.pipe() if cgroup is not None and cgroup.version == 2 else None
         argv = sandbox.bwrap_argv(
-            self._bwrap, self.config, self._run_dir, attachments,
-            sandbox.runtime_command(self.config, rlimit_as),
+            self._bwrap, self.config, self._run_dir, attachments, command,
             info_fd=info_w, block_fd=block[0] if block else None, unprivileged=self._unprivileged,
+            environment=environment,
         )  # fmt: skip
         try:
-            self._proc = await sandbox.spawn(argv, info_r, info_w, block, cgroup, self._spawner)
+            self._proc = await sandbox.spawn(argv, info_r, info_w, block, cgroup, self._spawner, stdin)
         except BaseException:
             await self.close()
             raise
         self._pidfd = os.pidfd_open(self._proc.process.pid)
         loop.add_reader(self._pidfd, self._on_exit)
         loop.add_reader(self._proc.output_fd, self._read_output)
+
+    async def _await_init(self) -> None:
+        assert self._ready is not None
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), INIT_TIMEOUT_SECONDS)
         except TimeoutError:
@@ -130,6 +182,9 @@ class Environment:
     def kill(self) -> None:
         """Kill the sandbox now (SHUTDOWN, timeouts, crashes)."""
         self.dead = True
+        if self._claim_fd is not None:
+            os.close(self._claim_fd)
+            self._claim_fd = None
         if self._proc is not None:
             self._proc.kill()
 
@@ -158,6 +213,7 @@ class Environment:
             self._server.close()
             self._server = None
         shutil.rmtree(self._run_dir, ignore_errors=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
 
     # invoking ------------------------------------------------------------------------------
 
@@ -296,6 +352,14 @@ class Environment:
         cgroup = self._proc.cgroup if self._proc is not None else None
         peak = cgroup.peak_memory_bytes() if cgroup is not None else None
         return (peak or 0) // (1024 * 1024)
+
+
+def _link(source: str, target: str) -> None:
+    """Hard-link a code file into a spare's staging directory (copy across file systems)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _status(code: int) -> str:

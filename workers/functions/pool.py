@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -19,10 +21,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.attachments import Attachments
+from workers.functions import sandbox
 from workers.functions.cgroups import CgroupDriver
 from workers.functions.config import FunctionConfig
 from workers.functions.environment import Environment, EnvironmentDead, Outcome
 from workers.functions.slots import SlotTable
+
+log = logging.getLogger(__name__)
+SPARE_CONFIG = FunctionConfig(name="spare", runtime="python3.11", handler="", code_dir=Path("/nonexistent"))
+"""What a spare sandbox is started with: the defaults every fitting function shares."""
+
+
+def spare_fits(config: FunctionConfig, attachments: Attachments) -> bool:
+    """Whether a spare can become this function's environment: a sandbox exactly like its own.
+
+    Not with attachments (mounts, proxies' variables, another user), the network, another /tmp
+    size or runtime, or a user variable the interpreter reads at start-up (``PYTHON*``, locale).
+    """
+    return (
+        config.runtime == SPARE_CONFIG.runtime
+        and config.network == SPARE_CONFIG.network
+        and config.tmp_mb == SPARE_CONFIG.tmp_mb
+        and not attachments.mounts and not attachments.environment and attachments.run_as is None
+        and not any(key.startswith(sandbox.STARTUP_PREFIXES) for key in config.environment)
+    )  # fmt: skip
+
 
 AttachmentResolver = Callable[[FunctionConfig], Awaitable[Attachments]]
 
@@ -59,6 +82,7 @@ class EnvironmentPool:
         idle_seconds: float,
         max_environments: int,
         unprivileged: bool = False,
+        spares: int = 0,
     ) -> None:
         self._run_dir = run_dir
         self._bwrap = bwrap
@@ -76,6 +100,11 @@ class EnvironmentPool:
         self._prefix = f"{os.getpid()}-{int(time.time() * 1000) % 10**9}"
         self._reaper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._spare_count = spares if cgroups is not None else 0
+        """Generic Python sandboxes kept started (needs cgroups: limits are applied when claimed)."""
+        self._spares: list[Environment] = []
+        self.spares_claimed = 0
+        self._refilling: asyncio.Task[None] | None = None
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
         """One thread spawns every sandbox (it may step into a sandbox's cgroup to do so)."""
 
@@ -89,8 +118,19 @@ class EnvironmentPool:
         """Where the environments' Runtime API sockets live."""
         return self._run_dir
 
+    @property
+    def spares(self) -> int:
+        """Spare sandboxes started and waiting to be claimed."""
+        return len(self._spares)
+
+    async def spares_ready(self) -> None:
+        """Wait until the spares being started are up (tests and benchmarks start from a known state)."""
+        if self._refilling is not None:
+            await asyncio.shield(self._refilling)
+
     def start_reaper(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever(), name="stepline-env-reaper")
+        self._refill()
 
     async def invoke(
         self, config: FunctionConfig, request_id: str, payload: bytes, seconds: float
@@ -138,10 +178,14 @@ class EnvironmentPool:
 
     async def close(self) -> None:
         """SHUTDOWN everything (worker stop)."""
-        if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
+        self._spare_count = 0
+        for task in (self._reaper, self._refilling):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        spares, self._spares = self._spares, []
+        await asyncio.gather(*(env.close() for env in spares))
         await asyncio.gather(*(self._close(env) for env in list(self._all)))
         self._versions.clear()
         self._spawner.shutdown(wait=False)
@@ -163,18 +207,61 @@ class EnvironmentPool:
     async def _start(self, config: FunctionConfig) -> Environment:
         if len(self._all) >= self._max_environments:
             self._evict_one()
-        env_id = f"{self._prefix}-{next(self._ids)}"
-        env = Environment(
-            config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged
-        )
+        attachments = await self._attachments(config)
+        env = self._take_spare(config, attachments)
+        if env is None:
+            env_id = f"{self._prefix}-{next(self._ids)}"
+            env = Environment(
+                config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged
+            )
         self._all.add(env)
         try:
-            await env.start(await self._attachments(config))
+            if env.config is config:
+                await env.start(attachments)
+            else:
+                await env.claim(config)
         except BaseException:
             self._all.discard(env)
             await env.close()
             raise
         return env
+
+    def _take_spare(self, config: FunctionConfig, attachments: Attachments) -> Environment | None:
+        """A started spare sandbox if this function's environment can be one (then refill)."""
+        if not self._spares or not spare_fits(config, attachments):
+            return None
+        while self._spares:
+            env = self._spares.pop(0)
+            if not env.dead:
+                self.spares_claimed += 1
+                self._refill()
+                return env
+            self._close_later(env)
+        self._refill()
+        return None
+
+    def _refill(self) -> None:
+        """Start spares in the background, off the invoke path, up to the configured number."""
+        if self._refilling is None or self._refilling.done():
+            self._refilling = asyncio.create_task(self._refill_spares(), name="stepline-spares")
+
+    async def _refill_spares(self) -> None:
+        while len(self._spares) < self._spare_count:
+            env_id = f"{self._prefix}-{next(self._ids)}"
+            config = dataclasses.replace(SPARE_CONFIG, code_dir=self._run_dir / f"{env_id}.task")
+            env = Environment(
+                config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged
+            )
+            try:
+                await env.start_spare()
+            except Exception:
+                log.warning("could not start a spare sandbox", exc_info=True)
+                await env.close()
+                return
+            except BaseException:
+                await env.close()
+                raise
+            self._spares.append(env)
 
     def _give_back(self, config: FunctionConfig, env: Environment) -> None:
         versions = self._versions.get((config.name, config.version))

@@ -120,6 +120,21 @@ def sandbox_environment(config: FunctionConfig, extra: Mapping[str, str]) -> dic
     return env
 
 
+GENERIC_VARIABLES = (
+    "AWS_LAMBDA_RUNTIME_API", "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG",
+    "PATH", "PYTHONPATH", "NODE_PATH",
+)  # fmt: skip
+"""The variables every function of a runtime shares: a spare sandbox starts with only these."""
+STARTUP_PREFIXES = ("PYTHON", "LC_", "LANGUAGE")
+"""User variables the interpreter reads at start-up: a function setting one cannot use a spare."""
+
+
+def spare_environment(config: FunctionConfig) -> dict[str, str]:
+    """A spare sandbox's variables: the runtime's generic ones, nothing of a function or Stepline."""
+    full = sandbox_environment(config, {})
+    return {key: full[key] for key in GENERIC_VARIABLES}
+
+
 def bwrap_argv(
     bwrap: str,
     config: FunctionConfig,
@@ -130,6 +145,7 @@ def bwrap_argv(
     info_fd: int,
     block_fd: int | None,
     unprivileged: bool = False,
+    environment: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The full bubblewrap command line for one environment.
 
@@ -176,7 +192,9 @@ def bwrap_argv(
     ]  # fmt: skip
     if block_fd is not None:
         argv += ["--block-fd", str(block_fd)]
-    for key, value in sandbox_environment(config, attachments.environment).items():
+    if environment is None:
+        environment = sandbox_environment(config, attachments.environment)
+    for key, value in environment.items():
         argv += ["--setenv", key, value]
     return [*argv, "--", *command]
 
@@ -219,7 +237,7 @@ class SandboxProcess:
 
 async def spawn(
     argv: list[str], info_r: int, info_w: int, block: tuple[int, int] | None, cgroup: Cgroup | None,
-    spawner: Executor,
+    spawner: Executor, stdin: int = subprocess.DEVNULL,
 ) -> SandboxProcess:  # fmt: skip
     """Start bubblewrap with the sandbox inside ``cgroup`` from its start; return the handle.
 
@@ -236,7 +254,7 @@ async def spawn(
         )
         with inside:
             return subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=pass_fds, close_fds=True
+                argv, stdin=stdin, stdout=out_w, stderr=out_w, pass_fds=pass_fds, close_fds=True
             )
 
     try:

@@ -145,7 +145,7 @@ class FunctionService:
             run_dir=run_dir, bwrap=self.settings.sandbox.bwrap_path, cgroups=driver, slots=slots,
             attachments=self._attachments, idle_seconds=self.settings.sandbox.idle_seconds,
             max_environments=self.settings.sandbox.max_environments,
-            unprivileged=self.unprivileged,
+            unprivileged=self.unprivileged, spares=self.settings.sandbox.spare_environments,
         )  # fmt: skip
         self._stack.push_async_callback(self.pool.close)
         self.pool.start_reaper()

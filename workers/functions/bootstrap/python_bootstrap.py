@@ -188,7 +188,26 @@ def flush() -> None:
     sys.stderr.flush()
 
 
+def await_claim() -> None:
+    """A spare sandbox: wait on stdin for the function's variables, then become that function.
+
+    The worker writes one JSON object (every variable a normally started environment has) and
+    closes the pipe; stdin then reads from /dev/null as in any other environment.
+    """
+    data = b""
+    while chunk := os.read(0, 65536):
+        data += chunk
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    if not data:
+        sys.exit(0)  # shut down before being claimed
+    os.environ.update(loads(data))  # the spare's own are the same values (and PWD, LC_CTYPE: the same)
+    sys.path_importer_cache.clear()  # /var/task was empty when the interpreter first looked
+
+
 def main() -> None:
+    spare = len(sys.argv) > 1 and sys.argv[1] == "--spare"
     if len(sys.argv) > 2 and sys.argv[1] == "--rlimit-as":
         import resource
 
@@ -199,6 +218,8 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     client = RuntimeClient()
+    if spare:
+        await_claim()
     try:
         handler = load_handler(os.environ["_HANDLER"])
     except InitFault as e:
