@@ -1,9 +1,9 @@
 """The language's errors, in one tree.
 
-    Exception
-    ├── DefinitionError      a rejected definition; carries every Diagnostic (HTTP 400)
-    └── StatesError          a run-time ASL error (name + cause), visible to Retry and Catch
-        (names: States.Runtime, States.TaskFailed, States.Timeout, Lambda.*, or a function's errorType)
+Exception
+├── DefinitionError      a rejected definition; carries every Diagnostic (HTTP 400)
+└── StatesError          a run-time ASL error (name + cause), visible to Retry and Catch
+    (names: States.Runtime, States.TaskFailed, States.Timeout, Lambda.*, or a function's errorType)
 """
 
 from __future__ import annotations

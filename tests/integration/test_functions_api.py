@@ -230,7 +230,13 @@ async def test_provisioned_environments_restart_on_the_new_code_after_an_update(
     assert runtime.pool.size == 2
     result = await client.post(f"/v1/functions/{name}/invocations", json={})
     assert result.json() == "new"
-    assert "Init Duration" not in base64.b64decode(
-        (await client.post(f"/v1/functions/{name}/invocations", json={}, headers={"X-Amz-Log-Type": "Tail"}))
-        .headers["x-amz-log-result"]
-    ).decode()
+    assert (
+        "Init Duration"
+        not in base64.b64decode(
+            (
+                await client.post(
+                    f"/v1/functions/{name}/invocations", json={}, headers={"X-Amz-Log-Type": "Tail"}
+                )
+            ).headers["x-amz-log-result"]
+        ).decode()
+    )
