@@ -52,6 +52,7 @@ def whoami(event, context):
 
 async def probe(service: FunctionService, handler: str, event: object) -> dict[str, object]:
     name = await deploy(service, unique("probe"), {"app.py": PROBE}, handler=f"app.{handler}")
+    await service.pool.spares_ready()
     claimed = service.pool.spares_claimed
     result = await call(service, name, event)
     assert result.function_error is None, result.payload

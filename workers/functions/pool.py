@@ -178,12 +178,13 @@ class EnvironmentPool:
 
     async def close(self) -> None:
         """SHUTDOWN everything (worker stop)."""
-        self._spare_count = 0
-        for task in (self._reaper, self._refilling):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        self._spare_count = 0  # a refill in progress ends its one spawn (a cancelled spawn leaks)
+        if self._refilling is not None:
+            await asyncio.gather(self._refilling, return_exceptions=True)
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
         spares, self._spares = self._spares, []
         await asyncio.gather(*(env.close() for env in spares))
         await asyncio.gather(*(self._close(env) for env in list(self._all)))
