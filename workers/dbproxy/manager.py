@@ -86,21 +86,20 @@ class ProxyManager:
 
     async def ensure(self, name: str, allow_uid: int | None = None) -> Proxy:
         """The running proxy ``name``, started (or restarted with new settings) as needed;
-        ``allow_uid`` is a host user (a sandbox's) that may connect from now on."""
-        spec = await self._load(name)
+        ``allow_uid`` is a host user (a sandbox's) that may connect from now on.
+
+        A running proxy is returned without a registry query: every environment start comes here,
+        and housekeeping (``sync``) already makes running proxies follow registry changes.
+        """
         allowed = self._allowed.setdefault(name, set())
         if allow_uid is not None:
             allowed.add(allow_uid)
-        async with self._lock:
+        async with self._lock:  # one registry query when many environments start at once
             running = self._running.get(name)
             if running is not None:
-                proxy = running[1]
-                if running[0] != spec:
-                    proxy.reconfigure(spec.pool_config())
-                    self._running[name] = (spec, proxy)
-                    log.info("db proxy %s: settings changed (pool %d)", name, spec.pool_size)
-                proxy.allowed_uids |= allowed
-                return proxy
+                running[1].allowed_uids |= allowed
+                return running[1]
+            spec = await self._load(name)
             for directory in (self.root.parent, self.root):  # sandbox users must traverse them
                 directory.mkdir(parents=True, exist_ok=True)
                 directory.chmod(0o755)
