@@ -19,6 +19,8 @@ class TemporalSettings(BaseModel):
     namespace: str = "default"
     task_queue: str = "stepline"
     ui_port: int = 8233
+    workflow_sandbox: bool = False
+    """Run workflows in Temporal's sandbox (slower; see ``workers.worker.workflow_runner``)."""
 
 
 class DatabaseSettings(BaseModel):

@@ -36,7 +36,10 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
         client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
         async with serve_attachments(settings, session_maker(engine)), function_runtime(settings) as invoker:
             worker = build_worker(
-                client, settings.temporal.task_queue, Activities(session_maker(engine), invoker)
+                client,
+                settings.temporal.task_queue,
+                Activities(session_maker(engine), invoker),
+                sandboxed=settings.temporal.workflow_sandbox,
             )
             async with worker:
                 await stop.wait()

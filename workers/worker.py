@@ -7,7 +7,7 @@ import pkgutil
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import statemachine
@@ -44,24 +44,37 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
+def workflow_runner(sandboxed: bool) -> WorkflowRunner:
+    """Temporal's workflow sandbox, or none.
+
+    Unsandboxed is the default: the interpreter reaches time, randomness and I/O only through its
+    ``Host`` (determinism by construction, checked by the replay tests), while the sandbox rebuilt the
+    workflow module for every run and wrapped the builtins the interpreter calls per state, costing
+    about a third of a short execution's CPU. ``STEPLINE_TEMPORAL__WORKFLOW_SANDBOX=true`` turns the
+    sandbox back on (e.g. while developing workflow code).
+    """
+    return sandbox_runner() if sandboxed else UnsandboxedWorkflowRunner()
+
+
 def build_worker(
     client: Client,
     task_queue: str,
     activities: Activities,
     max_concurrent_activities: int = 200,
     sticky_queue_timeout: timedelta = timedelta(seconds=10),
+    sandboxed: bool = False,
 ) -> Worker:
     """A worker for ``StateMachineExecution`` on ``task_queue``.
 
     ``sticky_queue_timeout``: how long a workflow task waits for this worker's cache before any worker
-    may take it (what a crashed worker costs its executions).
+    may take it (what a crashed worker costs its executions). ``sandboxed``: see ``workflow_runner``.
     """
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[StateMachineWorkflow, MapChunkWorkflow],
         activities=activities.all(),
-        workflow_runner=sandbox_runner(),
+        workflow_runner=workflow_runner(sandboxed),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=max_concurrent_activities,
         sticky_queue_schedule_to_start_timeout=sticky_queue_timeout,

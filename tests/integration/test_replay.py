@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workers.worker import sandbox_runner
+from workers.worker import workflow_runner
 from workers.workflow import StateMachineWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -20,9 +20,10 @@ def test_histories_are_recorded() -> None:
     assert len(HISTORIES) >= 3
 
 
+@pytest.mark.parametrize("sandboxed", [False, True], ids=["unsandboxed", "sandboxed"])
 @pytest.mark.parametrize("name", sorted(TEXTS))
-async def test_history_replays(name: str) -> None:
+async def test_history_replays(name: str, sandboxed: bool) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
-    replayer = Replayer(workflows=[StateMachineWorkflow], workflow_runner=sandbox_runner())
+    replayer = Replayer(workflows=[StateMachineWorkflow], workflow_runner=workflow_runner(sandboxed))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
