@@ -78,6 +78,9 @@ class Environment:
         self._server: asyncio.AbstractServer | None = None
         self._pidfd: int | None = None
         self._waiting: RuntimeConnection | None = None
+        self._connections: list[RuntimeConnection] = []
+        """Every Runtime API connection accepted; closed with the environment (a killed sandbox's
+        descendants may hold the socket open, and Python 3.11's Server.close leaves them open)."""
         self._ready: asyncio.Future[None] | None = None
         self._asked: asyncio.Future[None] | None = None
         """Resolved when the runtime asks for its next event after an invocation."""
@@ -149,7 +152,7 @@ class Environment:
         self._run_dir.mkdir(parents=True, exist_ok=True)
         self._ready = loop.create_future()
         socket_path = self._run_dir / sandbox.SOCKET_NAME
-        self._server = await loop.create_unix_server(lambda: RuntimeConnection(self), str(socket_path))
+        self._server = await loop.create_unix_server(self._accept, str(socket_path))
         socket_path.chmod(0o777)  # an unprivileged sandbox user connects to it
         cgroup: Cgroup | None = None
         if self._cgroups is not None:
@@ -178,6 +181,11 @@ class Environment:
             self.kill()
             raise EnvironmentDead(self._fail("Runtime.InitTimeout", "Init phase timed out")) from None
         self.init_duration_ms = (time.perf_counter() - self.started_at) * 1000
+
+    def _accept(self) -> RuntimeConnection:
+        connection = RuntimeConnection(self)
+        self._connections.append(connection)
+        return connection
 
     def kill(self) -> None:
         """Kill the sandbox now (SHUTDOWN, timeouts, crashes)."""
@@ -212,6 +220,9 @@ class Environment:
         if self._server is not None:
             self._server.close()
             self._server = None
+        for connection in self._connections:
+            connection.close()
+        self._connections.clear()
         shutil.rmtree(self._run_dir, ignore_errors=True)
         shutil.rmtree(self.staging, ignore_errors=True)
 

@@ -57,6 +57,11 @@ class RuntimeConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
 
+    def close(self) -> None:
+        """Close the connection now (its environment is going away)."""
+        if self._transport is not None:
+            self._transport.close()
+
     @property
     def open(self) -> bool:
         return self._transport is not None and not self._transport.is_closing()
