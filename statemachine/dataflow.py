@@ -13,6 +13,7 @@ from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, TerminalError, runtime_fault
 from statemachine.host import JSON
+from statemachine.json_types import type_name as jsonata_type
 from statemachine.paths import Path, PathNotFound, set_path
 from statemachine.templates import Scope, Template, resolve
 
@@ -148,19 +149,6 @@ def expect_type(value: JSON, expected: str, compiled: Any, field: str) -> None:
             f"but was '{jsonata_type(value)}' for value: {dumps(value)}",
             field,
         )
-
-
-def jsonata_type(value: JSON) -> str:
-    """The JSON type name of a value, as AWS's messages spell it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def assignments(

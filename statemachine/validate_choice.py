@@ -7,6 +7,7 @@ from typing import Any
 
 from statemachine import definition as asl
 from statemachine.definition import Kind
+from statemachine.json_types import type_name as describe
 from statemachine.timestamps import parse_timestamp
 from statemachine.validate_values import (
     Report,
@@ -15,7 +16,6 @@ from statemachine.validate_values import (
     check_expression,
     check_jsonata_value,
     check_path,
-    describe,
 )
 
 _OPERAND_CHECKS = {

@@ -49,19 +49,6 @@ def at(location: str, *keys: str | int) -> str:
     return base + "".join("/" + str(k).replace("~", "~0").replace("/", "~1") for k in keys)
 
 
-def describe(value: Any) -> str:
-    """A JSON type name for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def check_path(
     report: Report, value: Any, name: str, location: str, *, reference: bool, nullable: bool
 ) -> None:
