@@ -190,6 +190,8 @@ class Environment:
     def kill(self) -> None:
         """Kill the sandbox now (SHUTDOWN, timeouts, crashes)."""
         self.dead = True
+        for connection in self._connections:  # a paused reader would never see the EOF
+            connection.close()
         if self._claim_fd is not None:
             os.close(self._claim_fd)
             self._claim_fd = None
