@@ -49,21 +49,7 @@ async def run_parallel(
         )
     finally:
         frame.last_event = max([frame.last_event, *(c.last_event for c in children)])
-    return _finish(state, raw, results, frame, ctx)
-
-
-def _finish(state: ir.Parallel | ir.Map, raw: JSON, result: JSON, frame: Frame, ctx: StateContext) -> Outcome:
-    if state.query_language == "JSONata":
-        env = dataflow.bindings(frame, ctx, raw, result=result)
-        assigned = dataflow.assignments(state.assign, frame, ctx, raw, env)
-        output = result if state.output is None else dataflow.evaluate_jsonata(state.output, env, "Output")
-        return output, dataflow.apply_assignments(frame, assigned)
-    if state.result_selector is not None:
-        result = dataflow.render(state.result_selector, result, frame, ctx)
-    assigned = dataflow.assignments(state.assign, frame, ctx, result)
-    output = dataflow.merge_result(raw, result, state.result_path)
-    output = dataflow.select(state.output_path, output, frame, ctx)
-    return output, dataflow.apply_assignments(frame, assigned)
+    return dataflow.finish_with_result(state, raw, results, frame, ctx)
 
 
 def _number_field(
@@ -201,7 +187,7 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     else:
         frame.last_event = mapper.latest
     frame.record("MapStateSucceeded", advance=False)
-    return _finish(state, raw, results, frame, ctx)
+    return dataflow.finish_with_result(state, raw, results, frame, ctx)
 
 
 def _batched(state: ir.Map, items: list[JSON]) -> list[JSON]:

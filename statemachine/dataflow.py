@@ -176,3 +176,21 @@ def apply_assignments(frame: Frame, assigned: Mapping[str, JSON] | None) -> dict
         return None
     frame.variables.maps[0].update(assigned)
     return {name: dumps(value) for name, value in assigned.items()}
+
+
+def finish_with_result(
+    state: ir.Task | ir.Parallel | ir.Map, raw: JSON, result: JSON, frame: Frame, ctx: StateContext
+) -> tuple[JSON, dict[str, JSON] | None]:
+    """A state's output and variables from its result: Output/Assign in JSONata; ResultSelector,
+    Assign, ResultPath and OutputPath in JSONPath (the steps Task, Parallel and Map share)."""
+    if state.query_language == "JSONata":
+        env = bindings(frame, ctx, raw, result=result)
+        assigned = assignments(state.assign, frame, ctx, raw, env)
+        output = result if state.output is None else evaluate_jsonata(state.output, env, "Output")
+        return output, apply_assignments(frame, assigned)
+    if state.result_selector is not None:
+        result = render(state.result_selector, result, frame, ctx)
+    assigned = assignments(state.assign, frame, ctx, result)
+    output = merge_result(raw, result, state.result_path)
+    output = select(state.output_path, output, frame, ctx)
+    return output, apply_assignments(frame, assigned)

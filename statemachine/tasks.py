@@ -54,17 +54,7 @@ async def run_task(
         result = await _invoke_integration(state, payload, frame, timeout, heartbeat)
     else:
         result = await _invoke_function(state, payload, frame, timeout, heartbeat)
-    if jsonata:
-        env = dataflow.bindings(frame, ctx, raw, result=result)
-        assigned = dataflow.assignments(state.assign, frame, ctx, raw, env)
-        output = result if state.output is None else dataflow.evaluate_jsonata(state.output, env, "Output")
-        return output, dataflow.apply_assignments(frame, assigned)
-    if state.result_selector is not None:
-        result = dataflow.render(state.result_selector, result, frame, ctx)
-    assigned = dataflow.assignments(state.assign, frame, ctx, result)
-    output = dataflow.merge_result(raw, result, state.result_path)
-    output = dataflow.select(state.output_path, output, frame, ctx)
-    return output, dataflow.apply_assignments(frame, assigned)
+    return dataflow.finish_with_result(state, raw, result, frame, ctx)
 
 
 def _jsonata_number(expr: Any, env: Any, field: str, constant: int | None) -> int | None:
