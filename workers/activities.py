@@ -55,7 +55,9 @@ class Activities:
     async def record_history(self, chunk: HistoryChunk) -> None:
         """Store a chunk of a finished execution's history (idempotent)."""
         async with unit_of_work(self._sessions) as session:
-            await executions.add_history_events(session, chunk.execution_id, chunk.events)
+            await executions.add_history_events(
+                session, chunk.execution_id, chunk.events, chunk.first_event_id, chunk.last_event_id
+            )
 
     @activity.defn(name=FINISH_EXECUTION)
     async def finish_execution(self, request: FinishRequest) -> None:
@@ -73,6 +75,8 @@ class Activities:
                 result.error,
                 result.cause,
                 datetime.fromisoformat(request.stop_date),
+                request.first_event_id,
+                request.last_event_id,
             )
 
     def all(self) -> list[Callable[..., object]]:

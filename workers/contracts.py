@@ -187,6 +187,9 @@ class HistoryChunk:
 
     execution_id: str
     events: str
+    first_event_id: int | None = None
+    last_event_id: int | None = None
+    """The ids of the chunk's first and last event (read from ``events`` when not given)."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,9 @@ class FinishRequest:
     """ISO-8601."""
     events: str = "[]"
     """The history's last chunk (a JSON array, text), stored in the same transaction."""
+    first_event_id: int | None = None
+    last_event_id: int | None = None
+    """The ids of that chunk's first and last event (read from ``events`` when not given)."""
 
 
 class Invoker(Protocol):

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         execution_arn,
         state_machine_arn,
     )
+    from workers.history_chunks import Chunk, chunks
     from workers.host import TemporalHost, program_of
 
 DURABLE_LIMITS = Limits(max_history_events=1_000_000)
@@ -111,65 +112,25 @@ class StateMachineWorkflow:
         self, execution: ExecutionInput, events: list[HistoryEvent], result: ExecutionResult
     ) -> None:
         """History chunks concurrently, then the outcome with the last chunk (one call when small)."""
-        *earlier, last = chunks(events, execution.report_chunk_bytes) or ["[]"]
+        parts = chunks(events, execution.report_chunk_bytes)
+        last: Chunk | tuple[()] = parts.pop() if parts else ()
         await asyncio.gather(
             *(
                 workflow.execute_local_activity(
                     RECORD_HISTORY,
-                    HistoryChunk(execution.execution_id, chunk),
+                    HistoryChunk(execution.execution_id, *chunk),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=REPORT_RETRY,
                 )
-                for chunk in earlier
+                for chunk in parts
             )
         )
         await workflow.execute_local_activity(
             FINISH_EXECUTION,
-            FinishRequest(execution.execution_id, result, workflow.now().isoformat(), last),
+            FinishRequest(execution.execution_id, result, workflow.now().isoformat(), *last),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=REPORT_RETRY,
         )
-
-
-def chunks(events: list[HistoryEvent], max_bytes: int) -> list[str]:
-    """The events as JSON arrays of about ``max_bytes`` each (always at least one event per chunk).
-
-    Most histories fit in one chunk: one ``dumps`` of the whole list costs far less than one per event.
-    """
-    stamps: dict[int, str] = {}
-    whole = json.dumps([stored(e, stamps) for e in events], separators=(",", ":"), ensure_ascii=False)
-    if len(whole) <= max_bytes:
-        return [whole] if events else []
-    out: list[str] = []
-    current: list[str] = []
-    size = 0
-    for event in events:
-        text = json.dumps(stored(event, stamps), separators=(",", ":"), ensure_ascii=False)
-        if current and size + len(text) > max_bytes:
-            out.append("[" + ",".join(current) + "]")
-            current, size = [], 0
-        current.append(text)
-        size += len(text) + 1
-    if current:
-        out.append("[" + ",".join(current) + "]")
-    return out
-
-
-def stored(event: HistoryEvent, stamps: dict[int, str]) -> dict[str, object]:
-    """``event.to_json()``, formatting each shared timestamp object once (``stamps``: by ``id``; the
-    events keep their timestamps alive, so ids are not reused meanwhile)."""
-    stamp = stamps.get(id(event.timestamp))
-    if stamp is None:
-        stamp = stamps[id(event.timestamp)] = event.timestamp.isoformat()
-    out: dict[str, object] = {
-        "id": event.id,
-        "previousEventId": event.previous_event_id,
-        "timestamp": stamp,
-        "type": event.type,
-    }
-    if event.details_key is not None:
-        out[event.details_key] = event.details if event.details is not None else {}
-    return out
 
 
 def page_of(events: list[HistoryEvent], query: HistoryQuery) -> HistoryPage:

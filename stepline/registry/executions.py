@@ -48,18 +48,25 @@ class Execution(SQLModel, table=True):
     stop_date: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
-class ExecutionHistoryEvent(SQLModel, table=True):
-    """One Step Functions history event of a finished execution, in its JSON shape."""
+class ExecutionHistoryChunk(SQLModel, table=True):
+    """Consecutive Step Functions history events of a finished execution, as one JSON array.
 
-    __tablename__ = "execution_history_event"
+    A finished history is written once, by the workflow, in chunks of about half a megabyte: one row
+    per chunk keeps that write to one statement of a few milliseconds whatever the event count.
+    """
+
+    __tablename__ = "execution_history_chunk"
 
     execution_id: str = Field(
         sa_column=Column(
             Text, ForeignKey("execution.id", ondelete="CASCADE"), primary_key=True, nullable=False
         )
     )
-    event_id: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False, autoincrement=False))
-    event: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    first_event_id: int = Field(
+        sa_column=Column(Integer, primary_key=True, nullable=False, autoincrement=False)
+    )
+    last_event_id: int = Field(sa_column=Column(Integer, nullable=False))
+    events: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     """Kept as JSON text (not JSONB), so keys stay in Step Functions' order."""
 
 
@@ -159,17 +166,35 @@ async def list_executions(
     return list((await session.exec(query)).all())
 
 
-async def add_history_events(session: AsyncSession, execution_id: str, events_json: str) -> None:
-    """Store events given as a JSON array (text); events already stored are left alone.
+_STORE_CHUNK = (
+    "INSERT INTO execution_history_chunk (execution_id, first_event_id, last_event_id, events)"
+    " SELECT :execution_id, c.first, c.last, c.events FROM ("
+    "  SELECT e.events, COALESCE(CAST(:first AS int), (e.events -> 0 ->> 'id')::int) AS first,"
+    "   COALESCE(CAST(:last AS int), (e.events -> -1 ->> 'id')::int) AS last"
+    "  FROM (SELECT CAST(:events AS json) AS events) AS e"
+    " ) AS c WHERE c.first IS NOT NULL"
+    " ON CONFLICT (execution_id, first_event_id) DO NOTHING"
+)
+"""One chunk of events (a JSON array in id order) as one row; an empty array stores nothing. The
+first and last ids are read from the array only when the caller does not give them (each read
+parses the whole text again)."""
 
-    PostgreSQL splits the array itself: a chunk of thousands of events costs one statement and no
-    Python-side parsing, so the worker's event loop stays free for Temporal.
+
+async def add_history_events(
+    session: AsyncSession,
+    execution_id: str,
+    events_json: str,
+    first_event_id: int | None = None,
+    last_event_id: int | None = None,
+) -> None:
+    """Store events given as a JSON array (text) in id order; a chunk already stored is left alone.
+
+    The text goes to PostgreSQL as it is: no Python-side parsing, so the worker's event loop stays
+    free for Temporal.
     """
-    statement = text(
-        "INSERT INTO execution_history_event (execution_id, event_id, event) "
-        "SELECT :execution_id, (e ->> 'id')::int, e FROM json_array_elements(CAST(:events AS json)) AS e "
-        "ON CONFLICT (execution_id, event_id) DO NOTHING"
-    ).bindparams(execution_id=execution_id, events=events_json)
+    statement = text(_STORE_CHUNK).bindparams(
+        execution_id=execution_id, events=events_json, first=first_event_id, last=last_event_id
+    )
     await session.exec(statement)  # type: ignore[call-overload]  # sqlmodel types only select/DML
 
 
@@ -193,11 +218,7 @@ async def finish_execution(
 
 
 _FINISH_WITH_HISTORY = text(
-    "WITH stored AS ("
-    " INSERT INTO execution_history_event (execution_id, event_id, event)"
-    " SELECT :execution_id, (e ->> 'id')::int, e FROM json_array_elements(CAST(:events AS json)) AS e"
-    " ON CONFLICT (execution_id, event_id) DO NOTHING"
-    "), finished AS ("
+    f"WITH stored AS ({_STORE_CHUNK}), finished AS ("
     " UPDATE execution SET status = :status, output = :output, error = :error, cause = :cause,"
     " stop_date = :stop_date WHERE id = :execution_id AND status = 'RUNNING' RETURNING id"
     ") SELECT EXISTS (SELECT 1 FROM finished), EXISTS (SELECT 1 FROM execution WHERE id = :execution_id)"
@@ -213,6 +234,8 @@ async def finish_with_history(
     error: str | None,
     cause: str | None,
     stop_date: datetime,
+    first_event_id: int | None = None,
+    last_event_id: int | None = None,
 ) -> bool:
     """``add_history_events`` and ``finish_execution`` in one statement (one round trip, atomic):
     it runs once for every execution. True if this call recorded the outcome.
@@ -223,6 +246,8 @@ async def finish_with_history(
     statement = _FINISH_WITH_HISTORY.bindparams(
         execution_id=execution_id,
         events=events_json,
+        first=first_event_id,
+        last=last_event_id,
         status=status,
         output=output,
         error=error,
@@ -238,14 +263,32 @@ async def finish_with_history(
 async def history_page(
     session: AsyncSession, execution_id: str, limit: int, after_id: int | None, reverse: bool
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` stored events after event ``after_id`` (before it when ``reverse``)."""
-    query = select(ExecutionHistoryEvent.event).where(ExecutionHistoryEvent.execution_id == execution_id)
-    if reverse:
-        if after_id is not None:
-            query = query.where(col(ExecutionHistoryEvent.event_id) < after_id)
-        query = query.order_by(col(ExecutionHistoryEvent.event_id).desc())
-    else:
-        if after_id is not None:
-            query = query.where(col(ExecutionHistoryEvent.event_id) > after_id)
-        query = query.order_by(col(ExecutionHistoryEvent.event_id))
-    return [dict(e) for e in (await session.exec(query.limit(limit))).all()]
+    """Up to ``limit`` stored events after event ``after_id`` (before it when ``reverse``).
+
+    Reads the chunks that hold them, a few at a time, in order; usually one chunk fills a page.
+    """
+    chunk = ExecutionHistoryChunk
+    events: list[dict[str, Any]] = []
+    bound = after_id
+    while len(events) < limit:
+        query = select(chunk.events, chunk.first_event_id, chunk.last_event_id).where(
+            chunk.execution_id == execution_id
+        )
+        if reverse:
+            if bound is not None:
+                query = query.where(col(chunk.first_event_id) < bound)
+            query = query.order_by(col(chunk.first_event_id).desc())
+        else:
+            if bound is not None:
+                query = query.where(col(chunk.last_event_id) > bound)
+            query = query.order_by(col(chunk.first_event_id))
+        rows = (await session.exec(query.limit(4))).all()
+        for stored, first, last in rows:
+            if reverse:
+                events.extend(e for e in reversed(stored) if after_id is None or e["id"] < after_id)
+            else:
+                events.extend(e for e in stored if after_id is None or e["id"] > after_id)
+            bound = first if reverse else last
+        if len(rows) < 4:
+            break
+    return events[:limit]

@@ -311,6 +311,51 @@ async def test_finish_writes_history_and_outcome_once_and_fails_for_unknown_exec
         await engine.dispose()
 
 
+async def test_history_pages_cross_chunk_boundaries_both_ways(database_url: str) -> None:
+    """A history stored as several chunks reads as one sequence, forwards and backwards, in pages
+    that start and end inside chunks; a chunk written twice (a retried activity) is stored once."""
+    import json
+    from datetime import UTC, datetime
+
+    from stepline.registry import executions as registry
+    from stepline.registry.database import create_engine, session_maker, unit_of_work
+
+    engine = create_engine(database_url, 2)
+    sessions = session_maker(engine)
+    ids = list(range(1, 31))
+    try:
+        row = registry.Execution(
+            id=f"m:{unique('e')}", name="e", state_machine_name="m", state_machine_version=1,
+            status="RUNNING", input="{}", start_date=datetime.now(UTC),
+        )  # fmt: skip
+        async with unit_of_work(sessions) as session:
+            await registry.insert_execution(session, row)
+        bounds = [(1, 3), (4, 4), (5, 11), (12, 12), (13, 19), (20, 20), (21, 24), (25, 30)]
+        for first, last in bounds + bounds[:2]:
+            events = json.dumps([{"id": i, "type": "X"} for i in range(first, last + 1)])
+            async with unit_of_work(sessions) as session:
+                await registry.add_history_events(session, row.id, events)
+            async with unit_of_work(sessions) as session:
+                await registry.add_history_events(session, row.id, "[]")
+
+        async def read(limit: int, reverse: bool) -> list[int]:
+            seen: list[int] = []
+            after: int | None = None
+            while True:
+                async with unit_of_work(sessions) as session:
+                    page = await registry.history_page(session, row.id, limit, after, reverse)
+                seen += [e["id"] for e in page]
+                if len(page) < limit:
+                    return seen
+                after = page[-1]["id"]
+
+        for limit in (1, 2, 5, 7, 100):
+            assert await read(limit, reverse=False) == ids, limit
+            assert await read(limit, reverse=True) == ids[::-1], limit
+    finally:
+        await engine.dispose()
+
+
 async def test_a_dropped_database_connection_costs_one_request(
     api: httpx.AsyncClient, database_url: str
 ) -> None:

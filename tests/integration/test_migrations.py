@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -39,7 +40,7 @@ async def table_names(url: str) -> set[str]:
 async def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:
     await asyncio.to_thread(upgrade, scratch_url)
     created = await table_names(scratch_url)
-    assert {"state_machine", "state_machine_version", "execution", "execution_history_event"} <= created
+    assert {"state_machine", "state_machine_version", "execution", "execution_history_chunk"} <= created
     await asyncio.to_thread(downgrade, scratch_url)
     assert await table_names(scratch_url) == set()
     await asyncio.to_thread(upgrade, scratch_url)
@@ -70,3 +71,33 @@ async def test_unmigrated_database_is_refused_with_the_fix(scratch_url: str) -> 
     finally:
         await engine.dispose()
     assert head_revisions()
+
+
+async def test_history_rows_move_into_chunks_and_back(scratch_url: str) -> None:
+    """0004 turns one-row-per-event histories into one chunk per execution; its downgrade undoes it."""
+    import asyncpg
+
+    await asyncio.to_thread(upgrade, scratch_url, "0003")
+    connection = await asyncpg.connect(scratch_url)
+    try:
+        await connection.execute(
+            "INSERT INTO execution (id, name, state_machine_name, state_machine_version, status, input,"
+            " start_date) VALUES ('m:e', 'e', 'm', 1, 'SUCCEEDED', '{}', now())"
+        )
+        await connection.executemany(
+            "INSERT INTO execution_history_event (execution_id, event_id, event) VALUES ('m:e', $1, $2)",
+            [(i, f'{{"id":{i},"type":"T{i}"}}') for i in (3, 1, 2)],
+        )
+        await asyncio.to_thread(upgrade, scratch_url)
+        chunk = await connection.fetchrow(
+            "SELECT first_event_id, last_event_id, events::text FROM execution_history_chunk"
+        )
+        assert chunk is not None and (chunk[0], chunk[1]) == (1, 3)
+        assert [e["type"] for e in json.loads(chunk[2])] == ["T1", "T2", "T3"]
+        await asyncio.to_thread(downgrade, scratch_url, "0003")
+        rows = await connection.fetch(
+            "SELECT event_id, event::text FROM execution_history_event ORDER BY event_id"
+        )
+        assert [(r[0], json.loads(r[1])["type"]) for r in rows] == [(1, "T1"), (2, "T2"), (3, "T3")]
+    finally:
+        await connection.close()

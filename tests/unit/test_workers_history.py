@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from statemachine.host import HistoryEvent
 from workers.contracts import HistoryQuery
-from workers.workflow import chunks, page_of
+from workers.history_chunks import chunks
+from workers.workflow import page_of
 
 EVENTS = [
     HistoryEvent(
@@ -37,17 +38,42 @@ def test_page_of(query: HistoryQuery, ids: list[int], more: bool) -> None:
     assert page.more is more
 
 
-def test_chunks_hold_every_event_once_in_order() -> None:
+def test_chunks_hold_every_event_once_in_order_with_their_bounds() -> None:
     parts = chunks(EVENTS, 300)
     assert len(parts) > 1
-    decoded = [e for part in parts for e in json.loads(part)]
+    decoded = [e for part in parts for e in json.loads(part.events)]
     assert decoded == [e.to_json() for e in EVENTS]
-    assert all(len(part) <= 300 or len(json.loads(part)) == 1 for part in parts)
+    assert all(len(p.events) <= 300 or len(json.loads(p.events)) == 1 for p in parts)
+    for part in parts:
+        ids = [e["id"] for e in json.loads(part.events)]
+        assert (part.first_event_id, part.last_event_id) == (ids[0], ids[-1])
+
+
+def test_one_chunk_when_the_history_fits() -> None:
+    [whole] = chunks(EVENTS, 100_000)
+    assert json.loads(whole.events) == [e.to_json() for e in EVENTS]
+    assert (whole.first_event_id, whole.last_event_id) == (1, 10)
 
 
 def test_an_event_larger_than_a_chunk_gets_its_own() -> None:
     big = HistoryEvent(1, 0, datetime(2026, 1, 1, tzinfo=UTC), "X", "d", {"blob": "x" * 1000})
-    assert [len(json.loads(p)) for p in chunks([big, *EVENTS[1:3]], 400)] == [1, 2]
+    assert [len(json.loads(p.events)) for p in chunks([big, *EVENTS[1:3]], 400)] == [1, 2]
+
+
+def test_timestamps_and_details_as_to_json_writes_them() -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    events = [
+        HistoryEvent(1, 0, at, "ExecutionStarted", "executionStartedEventDetails", {"input": {"a": "é"}}),
+        HistoryEvent(2, 1, at.replace(microsecond=0), "PassStateEntered", "stateEnteredEventDetails", None),
+        HistoryEvent(3, 2, at.astimezone(timezone(timedelta(hours=-5))), "ParallelStateStarted"),
+    ]
+    assert json.loads(chunks(events, 10_000)[0].events) == [e.to_json() for e in events]
+
+
+def test_values_orjson_refuses_fall_back_to_json() -> None:
+    huge = HistoryEvent(1, 0, datetime(2026, 1, 1, tzinfo=UTC), "X", "d", {"n": 2**70, "f": 0.1})
+    for part in (chunks([huge], 10_000), chunks([huge, *EVENTS[1:]], 150)):
+        assert json.loads(part[0].events)[0]["d"] == {"n": 2**70, "f": 0.1}
 
 
 def test_no_events_no_chunks() -> None:
