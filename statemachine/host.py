@@ -44,9 +44,13 @@ class FunctionResult:
     status_code: int = 200
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HistoryEvent:
-    """One Step Functions history event: ``{id, previousEventId, timestamp, type, <type>EventDetails}``."""
+    """One Step Functions history event: ``{id, previousEventId, timestamp, type, <type>EventDetails}``.
+
+    Never changed once recorded. Not a frozen dataclass only because two are built for every state
+    and a frozen one's ``__init__`` costs eight times as much.
+    """
 
     id: int
     previous_event_id: int

@@ -513,3 +513,21 @@ async def test_unsupported_task_resources_fail_clearly(resource: str) -> None:
     run = await run_local(machine(("T", {"Type": "Task", "Resource": resource, "End": True})), {})
     assert run.outcome.error == "States.Runtime"
     assert "is not supported" in (run.outcome.cause or "")
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [
+        ({"s": "é" * 10}, len('{"s":""}') + 20),  # UTF-8 bytes, not characters
+        ([2**70, 1], len(f"[{2**70},1]")),  # beyond orjson's 64 bits: json counts it
+        ("x" * 50, 50),  # a string counts as its text
+    ],
+    ids=["multi-byte", "huge-int", "string"],
+)
+def test_size_limit_counts_compact_utf8_bytes_exactly(value: object, size: int) -> None:
+    from statemachine.dataflow import check_size
+    from statemachine.errors import StatesError
+
+    check_size(value, size, "S")  # type: ignore[arg-type]
+    with pytest.raises(StatesError, match="'S' returned a result with a size exceeding"):
+        check_size(value, size - 1, "S")  # type: ignore[arg-type]
