@@ -9,8 +9,9 @@ no-op invoker: this measures the durable path, not the sandboxes.
 
 (a) executions/s (started and completed) of Pass, Choice, Task, Pass, Succeed with 50 in flight,
     vs a plain workflow doing the same with one activity;
-(b) added latency of one Task state vs a raw activity round trip (plain workflow + no-op activity),
-    and the local-activity floor;
+(b) added latency of one Task state (a one-Task execution minus a one-Pass execution) vs a raw
+    activity round trip (a plain workflow with a no-op activity minus one without), and the
+    local-activity floor; the runs interleave, and each cost is the median of per-round differences;
 (c) a 1,000-item Map of Task states, MaxConcurrency 50;
 (d) a 1,000-state Pass chain, end to end.
 """
@@ -184,6 +185,24 @@ async def median_latency(count: int, one: Callable[[], Awaitable[float]]) -> flo
     return statistics.median([await one() for _ in range(count)])
 
 
+async def interleaved(rounds: int, runs: dict[str, Callable[[], Awaitable[float]]]) -> dict[str, list[float]]:
+    """Latencies of every run, one of each per round, in an order that rotates between rounds, so
+    drift and noise (other processes, the dev server's SQLite) fall on all of them alike."""
+    names = list(runs)
+    for name in names:
+        await runs[name]()  # warm up
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(rounds):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            times[name].append(await runs[name]())
+    return times
+
+
+def paired_cost(times: dict[str, list[float]], with_: str, without: str) -> float:
+    """The median over rounds of (run with the step - run without it), in ms."""
+    return statistics.median(a - b for a, b in zip(times[with_], times[without], strict=True)) * 1000
+
+
 async def measure(bench: Bench, executions: int, samples: int) -> dict[str, Any]:
     five = await bench.machine(FIVE_STATES)
     results: dict[str, Any] = {}
@@ -197,19 +216,26 @@ async def measure(bench: Bench, executions: int, samples: int) -> dict[str, Any]
         "goal": ">= 0.8",
     }
     one_task, no_task = await bench.machine(ONE_TASK), await bench.machine(NO_TASK)
-    task = await median_latency(samples, lambda: bench.run_stepline(one_task, {"a": 1, "b": 2}))
-    bare = await median_latency(samples, lambda: bench.run_stepline(no_task, {}))
-    raw_activity = await median_latency(samples, lambda: bench.run_plain("PlainRoundTrip", 1))
-    raw_local = await median_latency(samples, lambda: bench.run_plain("PlainRoundTrip", 2))
-    raw_none = await median_latency(samples, lambda: bench.run_plain("PlainRoundTrip", 0))
-    task_cost, activity_cost = task - bare, raw_activity - raw_none
+    times = await interleaved(
+        samples * 2,
+        {
+            "one_task": lambda: bench.run_stepline(one_task, {"a": 1, "b": 2}),
+            "pass_only": lambda: bench.run_stepline(no_task, {}),
+            "raw_activity": lambda: bench.run_plain("PlainRoundTrip", 1),
+            "raw_local_activity": lambda: bench.run_plain("PlainRoundTrip", 2),
+            "raw_none": lambda: bench.run_plain("PlainRoundTrip", 0),
+        },
+    )
+    task_cost = paired_cost(times, "one_task", "pass_only")
+    activity_cost = paired_cost(times, "raw_activity", "raw_none")
     results["b"] = {
-        "task_state_ms": round(task_cost * 1000, 2),
-        "raw_activity_round_trip_ms": round(activity_cost * 1000, 2),
-        "local_activity_floor_ms": round((raw_local - raw_none) * 1000, 2),
+        "task_state_ms": round(task_cost, 2),
+        "raw_activity_round_trip_ms": round(activity_cost, 2),
+        "local_activity_floor_ms": round(paired_cost(times, "raw_local_activity", "raw_none"), 2),
         "ratio": round(task_cost / activity_cost, 2) if activity_cost > 0 else None,
         "goal": "<= 1.3",
-        "stepline_execution_ms": {"one_task": round(task * 1000, 1), "pass_only": round(bare * 1000, 1)},
+        "rounds": samples * 2,
+        "median_ms": {name: round(statistics.median(t) * 1000, 1) for name, t in times.items()},
     }
     map_machine = await bench.machine(MAP_1000)
     results["c"] = {
@@ -219,8 +245,8 @@ async def measure(bench: Bench, executions: int, samples: int) -> dict[str, Any]
     chain_s = await median_latency(max(5, samples // 2), lambda: bench.run_stepline(chain, {}))
     results["d"] = {
         "pass_chain_1000_ms": round(chain_s * 1000, 1),
-        "pass_only_execution_ms": round(bare * 1000, 1),
-        "plain_empty_workflow_ms": round(raw_none * 1000, 1),
+        "pass_only_execution_ms": round(statistics.median(times["pass_only"]) * 1000, 1),
+        "plain_empty_workflow_ms": round(statistics.median(times["raw_none"]) * 1000, 1),
         "goal": "< 100 ms",
     }
     return results
@@ -267,7 +293,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--executions", type=int, default=300, help="executions per throughput run (a)")
-    parser.add_argument("--samples", type=int, default=30, help="sequential runs per latency figure (b, d)")
+    parser.add_argument(
+        "--samples", type=int, default=30, help="rounds of (b) are twice this; runs of (d) half"
+    )
     parser.add_argument("--quick", action="store_true", help="small runs (a smoke test)")
     arguments = parser.parse_args()
     if arguments.quick:
