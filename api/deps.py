@@ -1,4 +1,8 @@
-"""Request dependencies: one unit of work per request, the Temporal client, the settings."""
+"""Request dependencies: one unit of work per request, the Temporal client, the settings.
+
+All are coroutines: FastAPI runs a plain function dependency in its thread pool, a thread hop per
+request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from api.state import AppState
 from stepline.settings import Settings
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.stepline
     return state
 
@@ -27,11 +31,11 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_temporal(state: StateDep) -> Client:
+async def get_temporal(state: StateDep) -> Client:
     return state.temporal
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 

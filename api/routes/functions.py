@@ -34,11 +34,15 @@ async def serve_functions(state: AppState) -> AsyncIterator[None]:
             state.function_invoker = None
 
 
-def get_runtime(state: StateDep) -> FunctionService:
+def runtime_of(state: AppState) -> FunctionService:
     runtime = state.function_invoker
     if not isinstance(runtime, FunctionService):
         raise Unavailable("the function runtime is not running in this API process")
     return runtime
+
+
+async def get_runtime(state: StateDep) -> FunctionService:
+    return runtime_of(state)
 
 
 RuntimeDep = Annotated[FunctionService, Depends(get_runtime)]
@@ -120,7 +124,7 @@ async def invoke_function(name: str, request: Request) -> Response:
     Headers and the runtime are read straight from the request: this is the hot path, and FastAPI's
     parameter machinery would cost more than the invocation itself.
     """
-    runtime = get_runtime(request.app.state.stepline)
+    runtime = runtime_of(request.app.state.stepline)
     headers = request.headers
     result = await runtime.invoke(
         name, await request.body(), qualifier=request.query_params.get("qualifier"),
