@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import errors
+from api.colocated_worker import ColocatedWorker, worker_hook
 from api.errors import problem
 from api.state import AppState, Metrics
 from stepline.db import check_migrated
@@ -50,9 +51,11 @@ def _lifespan_hooks() -> list[LifespanHook]:
     ]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The API over the registry at ``settings.database`` and Temporal at ``settings.temporal``."""
+def create_app(settings: Settings | None = None, *, worker: ColocatedWorker | None = None) -> FastAPI:
+    """The API over the registry at ``settings.database`` and Temporal at ``settings.temporal``;
+    with ``worker``, a Temporal worker in the same process shares its client, runtime and pool."""
     settings = settings or Settings()
+    hooks = _lifespan_hooks() + ([worker_hook(worker)] if worker is not None else [])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state = AppState(settings, engine, session_maker(engine), temporal, app.state.metrics)
             app.state.stepline = state
             async with AsyncExitStack() as stack:
-                for hook in _lifespan_hooks():
+                for hook in hooks:
                     await stack.enter_async_context(hook(state))
                 yield
         finally:

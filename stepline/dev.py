@@ -57,28 +57,19 @@ class _Server(uvicorn.Server):
 
 
 async def _serve(settings: Settings) -> None:
+    """The API with a worker in the same process, until SIGINT/SIGTERM (or the worker fails)."""
     from api.app import create_app
-    from workers.main import serve_worker
-
-    stop = asyncio.Event()
-    server = _Server(
-        uvicorn.Config(
-            create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning"
-        )
-    )
+    from api.colocated_worker import ColocatedWorker
 
     def shut_down() -> None:
         server.should_exit = True
-        stop.set()
 
+    app = create_app(settings, worker=ColocatedWorker(on_failure=shut_down))
+    server = _Server(uvicorn.Config(app, host=settings.api.host, port=settings.api.port, log_level="warning"))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, shut_down)
-    worker = asyncio.create_task(serve_worker(settings, stop))
-    api = asyncio.create_task(server.serve())
-    await asyncio.wait({worker, api}, return_when=asyncio.FIRST_COMPLETED)
-    shut_down()
-    await asyncio.gather(worker, api)
+    await server.serve()
 
 
 class _StopSignals:

@@ -120,6 +120,7 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             task_timeout=WORKFLOW_TASK_TIMEOUT,
+            request_eager_start=True,  # taken up when a worker shares this client (stepline dev)
         )
     except WorkflowAlreadyStartedError:
         pass  # it ran already and is reporting (or has reported) its outcome
