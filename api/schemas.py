@@ -79,14 +79,19 @@ class ValidateResponse(Schema):
     """Whether diagnostics were cut short (never, here), as ValidateStateMachineDefinition says."""
 
 
-class StartExecution(Schema):
+class ExecutionInputFields(Schema):
     input: Any = None
     """The execution's input (any JSON value; ``{}`` when absent)."""
+    input_text: str | None = None
+    """Or the input as JSON text, as Step Functions' StartExecution takes it (not both)."""
+
+
+class StartExecution(ExecutionInputFields):
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
 
 
-class SyncExecutionRequest(Schema):
-    input: Any = None
+class SyncExecutionRequest(ExecutionInputFields):
+    pass
 
 
 class ExecutionStarted(Schema):

@@ -16,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import schemas
 from api.pagination import decode_token, encode_token
-from api.services.definitions import encode_input
+from api.services.definitions import input_text_of
 from api.services.errors import Conflict, Unavailable
 from api.services.history import served_event
 from api.state import AppState
@@ -73,7 +73,7 @@ def public(row: Execution, region: str) -> schemas.ExecutionPublic:
 async def start(state: AppState, machine_name: str, body: schemas.StartExecution) -> schemas.ExecutionStarted:
     """Record the execution as RUNNING (committed, so the workflow can always report to it), then
     start its workflow. A known name with the same input returns the existing execution."""
-    input_text = encode_input(body.input)
+    input_text = input_text_of(body)
     name = body.name or str(uuid.uuid4())
     start_date = datetime.now(UTC)
     async with state.sessions() as session:  # one statement, outside a transaction block

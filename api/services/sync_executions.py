@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 from api import schemas
-from api.services.definitions import encode_input
+from api.services.definitions import input_text_of
 from api.services.errors import InvalidRequest
 from api.state import AppState
 from statemachine.errors import StatesError
@@ -67,7 +67,7 @@ async def run(
     from statemachine.loader import load_program
     from statemachine.start import check_start
 
-    input_text = encode_input(body.input)
+    input_text = input_text_of(body)
     async with unit_of_work(state.sessions) as session:
         machine, version = await get_state_machine(session, machine_name)
     refused = check_start(machine.type, input_text, sync=True)

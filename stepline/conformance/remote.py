@@ -228,9 +228,7 @@ class RemoteRunner:
             if "time_relative_input" in case.tags:
                 value = shift_timestamps(value, datetime.now(UTC) - RECORDING_CLOCK)
             return await self._client.post(url, json={"input": value})
-        # Input that is not JSON text can only reach the API as a malformed request body.
-        content = '{"input": ' + case.input_raw + "}"
-        return await self._client.post(url, content=content, headers={"content-type": "application/json"})
+        return await self._client.post(url, json={"inputText": case.input_raw})
 
     async def _run_sync(self, case: Case, prepared: Prepared, machine: str) -> Actual:
         response = await self._client.post(

@@ -195,6 +195,32 @@ async def test_input_over_256_kib_is_413(api: httpx.AsyncClient) -> None:
     assert response.status_code == 413
 
 
+async def test_input_as_json_text_like_step_functions_takes_it(api: httpx.AsyncClient) -> None:
+    """``inputText`` is checked as StartExecution checks its ``input`` string, with AWS's code and
+    words; it cannot come with ``input``; over 256 KiB it is 413 like ``input``."""
+    machine = await create_machine(api, FIVE_STATES)
+    url = f"/v1/state-machines/{machine}/executions"
+    started = await api.post(url, json={"inputText": '{"x": 500}'})
+    assert started.status_code == 201, started.text
+    done = await wait_until_done(api, started.json()["executionId"])
+    assert (done["status"], done["input"], done["output"]) == ("SUCCEEDED", {"x": 500}, {"a": 500, "b": 2})
+    for text, reason in [
+        ("{'not': 'json'", "Unexpected character"),
+        ("not some json", "Unrecognized token 'not'"),
+        ("", "Invalid execution input."),
+    ]:
+        refused = await api.post(url, json={"inputText": text})
+        assert refused.status_code == 400, text
+        problem = refused.json()
+        assert problem["errors"][0]["code"] == "InvalidExecutionInput"
+        assert problem["errors"][0]["location"] == "/inputText"
+        assert reason in problem["detail"]
+    both = await api.post(url, json={"input": {"x": 1}, "inputText": '{"x": 1}'})
+    assert both.status_code == 400 and "not both" in both.json()["detail"]
+    big = await api.post(url, json={"inputText": '"' + "x" * 262_200 + '"'})
+    assert big.status_code == 413
+
+
 async def test_unknown_machine_and_execution_are_404(api: httpx.AsyncClient) -> None:
     assert (await api.post("/v1/state-machines/none-such/executions", json={})).status_code == 404
     assert (await api.get("/v1/executions/none:such")).status_code == 404
@@ -225,9 +251,13 @@ async def test_list_filters_and_pages(api: httpx.AsyncClient) -> None:
 
 async def test_sync_execution_of_express_machine(api: httpx.AsyncClient) -> None:
     machine = await create_machine(api, FIVE_STATES, type="EXPRESS")
-    response = await api.post(f"/v1/state-machines/{machine}/sync-executions", json={"input": {"x": 1}})
-    assert response.status_code == 200, response.text
-    assert (response.json()["status"], response.json()["output"]) == ("SUCCEEDED", {"sum": 3})
+    url = f"/v1/state-machines/{machine}/sync-executions"
+    for body in ({"input": {"x": 1}}, {"inputText": '{"x": 1}'}):
+        response = await api.post(url, json=body)
+        assert response.status_code == 200, response.text
+        assert (response.json()["status"], response.json()["output"]) == ("SUCCEEDED", {"sum": 3})
+    refused = await api.post(url, json={"inputText": "[1,"})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "InvalidExecutionInput"
 
 
 async def test_sync_execution_of_standard_machine_is_refused(api: httpx.AsyncClient) -> None:
