@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    text,
     update,
 )
 from sqlmodel import Field, SQLModel, col, select
@@ -281,9 +282,14 @@ async def read_logs(
 # Event invocations --------------------------------------------------------------------------
 
 
+EVENTS_CHANNEL = "stepline_function_events"
+"""PostgreSQL notification channel: an Event invocation was queued (sent when its transaction commits)."""
+
+
 async def enqueue_event(
     session: AsyncSession, name: str, qualifier: str | None, payload: str
 ) -> FunctionEvent:
+    """Queue an Event invocation and notify ``EVENTS_CHANNEL``, so that a runtime takes it at once."""
     now = utcnow()
     event = FunctionEvent(
         id=str(uuid.uuid4()), function_name=name, qualifier=qualifier, payload=payload, status="QUEUED",
@@ -291,6 +297,7 @@ async def enqueue_event(
     )  # fmt: skip
     session.add(event)
     await session.flush()
+    await session.exec(text(f"NOTIFY {EVENTS_CHANNEL}"))  # type: ignore[call-overload]
     return event
 
 
