@@ -1,12 +1,17 @@
-"""The Runtime API server's HTTP handling, fed bytes directly (no sockets)."""
+"""The Runtime API server's HTTP handling, fed bytes directly (no sockets), and its socket's life."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 
-from workers.functions.runtime_api import RuntimeConnection
+from workers.functions.runtime_api import RuntimeConnection, RuntimeServer
 
 API = "/2018-06-01/runtime"
 
@@ -123,3 +128,48 @@ def test_chunked_bodies_are_refused_and_the_connection_closed() -> None:
     conn, _, transport = connect()
     conn.data_received(b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
     assert b" 413 " in transport.written and transport.closed
+
+
+def open_sockets_named(path: str) -> list[str]:
+    """This process's descriptors of sockets bound to ``path`` (the listening one and accepted ones)."""
+    inodes = set()
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) == 8 and fields[7] == path:
+            inodes.add(f"socket:[{fields[6]}]")
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") in inodes:
+                found.append(fd)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("steps", range(6), ids=lambda n: f"{n}-steps")
+async def test_a_server_closed_as_its_sandbox_connects_leaves_no_socket_open(steps: int) -> None:
+    """asyncio's own Unix server drops a connection accepted in the loop iteration before its close."""
+    directory = tempfile.mkdtemp(prefix="stepline-rt-")  # short: socket paths are limited to 108 bytes
+    path = f"{directory}/runtime.sock"
+    made: list[RuntimeConnection] = []
+
+    def accept() -> RuntimeConnection:
+        made.append(RuntimeConnection(Handler()))
+        return made[-1]
+
+    server = RuntimeServer(path, accept)
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(path)
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        server.close()
+        for conn in made:
+            conn.close()
+        for _ in range(3):  # a transport closes its socket in a callback of its own
+            await asyncio.sleep(0)
+        assert open_sockets_named(path) == []
+    finally:
+        client.close()
+        shutil.rmtree(directory)

@@ -23,7 +23,7 @@ from workers.attachments import Attachments
 from workers.functions import sandbox
 from workers.functions.cgroups import Cgroup, CgroupDriver
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
-from workers.functions.runtime_api import RuntimeConnection
+from workers.functions.runtime_api import RuntimeConnection, RuntimeServer
 
 INIT_TIMEOUT_SECONDS = 10.0
 """Lambda's limit on the init phase of an on-demand environment."""
@@ -75,7 +75,7 @@ class Environment:
         self._bwrap = bwrap
         self._cgroups = cgroups
         self._proc: sandbox.SandboxProcess | None = None
-        self._server: asyncio.AbstractServer | None = None
+        self._server: RuntimeServer | None = None
         self._pidfd: int | None = None
         self._waiting: RuntimeConnection | None = None
         self._connections: list[RuntimeConnection] = []
@@ -93,6 +93,8 @@ class Environment:
         self.init_duration_ms: float | None = None
         self.last_used = time.monotonic()
         self._exit_reason: Outcome | None = None
+        self._closing: asyncio.Task[None] | None = None
+        """The one release of what the environment holds, started by the first ``close``."""
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -102,7 +104,7 @@ class Environment:
         memory = self.config.memory_mb * 1024 * 1024
         rlimit_as = None if self._cgroups is not None else memory + 256 * 1024 * 1024
         command = sandbox.runtime_command(self.config, rlimit_as)
-        await self._spawn(attachments, command, memory, None, subprocess.DEVNULL)
+        await self._spawn(attachments, command, memory, None, spare=False)
         await self._await_init()
 
     async def start_spare(self) -> None:
@@ -111,15 +113,9 @@ class Environment:
         assert self._cgroups is not None
         self.staging.mkdir(parents=True, exist_ok=True)
         self.staging.chmod(0o755)
-        read, self._claim_fd = os.pipe()
         command = [*sandbox.runtime_command(self.config, None), "--spare"]
-        try:
-            await self._spawn(
-                Attachments(), command, self.config.memory_mb * 1024 * 1024,
-                sandbox.spare_environment(self.config), read,
-            )  # fmt: skip
-        finally:
-            os.close(read)
+        memory = self.config.memory_mb * 1024 * 1024
+        await self._spawn(Attachments(), command, memory, sandbox.spare_environment(self.config), spare=True)
         self._ready = None  # created by the claim: a spare shut down unclaimed has no INIT to fail
 
     async def claim(self, config: FunctionConfig) -> None:
@@ -140,19 +136,21 @@ class Environment:
             self.kill()
             raise EnvironmentDead(self._fail("Runtime.ExitError", f"Spare sandbox unusable: {e}")) from None
         finally:
-            os.close(self._claim_fd)
-            self._claim_fd = None
+            if self._claim_fd is not None:  # (``kill`` closes it)
+                os.close(self._claim_fd)
+                self._claim_fd = None
         await self._await_init()
 
     async def _spawn(
         self, attachments: Attachments, command: list[str], memory: int, environment: dict[str, str] | None,
-        stdin: int,
+        *, spare: bool,
     ) -> None:  # fmt: skip
+        """Start the sandbox; a spare's stdin is the pipe ``claim`` writes its variables into."""
         loop = asyncio.get_running_loop()
         self._run_dir.mkdir(parents=True, exist_ok=True)
         self._ready = loop.create_future()
         socket_path = self._run_dir / sandbox.SOCKET_NAME
-        self._server = await loop.create_unix_server(self._accept, str(socket_path))
+        self._server = RuntimeServer(str(socket_path), self._accept)
         socket_path.chmod(0o777)  # an unprivileged sandbox user connects to it
         cgroup: Cgroup | None = None
         if self._cgroups is not None:
@@ -164,6 +162,9 @@ class Environment:
             info_fd=info_w, block_fd=block[0] if block else None, unprivileged=self._unprivileged,
             environment=environment,
         )  # fmt: skip
+        stdin = subprocess.DEVNULL
+        if spare:
+            stdin, self._claim_fd = os.pipe()
         try:
             self._proc = await sandbox.spawn(argv, info_r, info_w, block, cgroup, self._spawner, stdin)
         except BaseException:
@@ -185,11 +186,20 @@ class Environment:
     def _accept(self) -> RuntimeConnection:
         connection = RuntimeConnection(self)
         self._connections.append(connection)
+        if self.dead:  # accepted just before the server closed
+            connection.close()
         return connection
 
     def kill(self) -> None:
-        """Kill the sandbox now (SHUTDOWN, timeouts, crashes)."""
+        """Kill the sandbox now (SHUTDOWN, timeouts, crashes) and close its Runtime API.
+
+        The server and its connections are closed here, synchronously, not in ``close``: whatever
+        happens to the caller afterwards (a cancellation), no socket is left to the garbage collector.
+        """
         self.dead = True
+        if self._server is not None:
+            self._server.close()
+            self._server = None
         for connection in self._connections:  # a paused reader would never see the EOF
             connection.close()
         if self._claim_fd is not None:
@@ -199,34 +209,41 @@ class Environment:
             self._proc.kill()
 
     async def close(self) -> None:
-        """Kill the sandbox and release everything it held."""
+        """Kill the sandbox and release everything it held.
+
+        The release runs once, in a task of its own that every caller awaits: callers may overlap
+        (the pool's shutdown and a failed start or invocation) or be cancelled, and a second release
+        would close descriptor numbers that other sockets may have been given meanwhile.
+        """
         self.kill()
-        loop = asyncio.get_running_loop()
-        if self._proc is not None:
-            proc = self._proc
-            await loop.run_in_executor(None, proc.process.wait)
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._release(), name=f"stepline-close-{self.env_id}")
+        await asyncio.shield(self._closing)
+
+    async def _release(self) -> None:
+        proc = self._proc
+        if proc is not None:
+            await asyncio.get_running_loop().run_in_executor(None, proc.process.wait)
+            self._on_exit()  # if its reader has not run yet: what waits on the sandbox learns why it ended
             self._read_output()
-            if self._pidfd is not None:
-                loop.remove_reader(self._pidfd)
-                os.close(self._pidfd)
-                self._pidfd = None
-            loop.remove_reader(proc.output_fd)
-            with contextlib.suppress(OSError):
-                os.close(proc.output_fd)
+            self._stop_reading()
             if proc.cgroup is not None:
                 for _ in range(50):  # the namespace's last processes may still be exiting
                     if proc.cgroup.remove():
                         break
                     await asyncio.sleep(0.02)
-            self._proc = None
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for connection in self._connections:
+        for connection in self._connections:  # any accepted while the sandbox was exiting
             connection.close()
         self._connections.clear()
         shutil.rmtree(self._run_dir, ignore_errors=True)
         shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _stop_reading(self) -> None:
+        """Close the output pipe, and forget the process so that nothing reads the pipe's number again."""
+        assert self._proc is not None
+        asyncio.get_running_loop().remove_reader(self._proc.output_fd)
+        os.close(self._proc.output_fd)
+        self._proc = None
 
     # invoking ------------------------------------------------------------------------------
 
@@ -250,6 +267,9 @@ class Environment:
         timer = loop.call_later(seconds, self._on_timeout, request_id, seconds)
         try:
             body, error_type = await self._current
+        except BaseException:
+            self.kill()  # cancelled: the event still runs in the sandbox, which is never reused
+            raise
         finally:
             timer.cancel()
             self._current = None
@@ -335,9 +355,14 @@ class Environment:
             self._partial = b""
 
     def _on_exit(self) -> None:
-        assert self._proc is not None and self._pidfd is not None
+        if self._pidfd is None:  # already seen
+            return
+        assert self._proc is not None
         loop = asyncio.get_running_loop()
         loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        self._pidfd = None
+        loop.remove_reader(self._proc.output_fd)  # at EOF it would be ready, in vain, at every turn
         code = self._proc.process.poll()
         if code is None:
             code = self._proc.process.wait()

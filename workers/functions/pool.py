@@ -9,7 +9,6 @@ configuration are shut down as soon as they are idle (drain); idle ones are reap
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import itertools
 import logging
@@ -107,6 +106,7 @@ class EnvironmentPool:
         self._refilling: asyncio.Task[None] | None = None
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
         """One thread spawns every sandbox (it may step into a sandbox's cgroup to do so)."""
+        self._closed = False
 
     @property
     def size(self) -> int:
@@ -177,19 +177,28 @@ class EnvironmentPool:
                 await asyncio.gather(*(self._close(env) for env in idle))
 
     async def close(self) -> None:
-        """SHUTDOWN everything (worker stop)."""
-        self._spare_count = 0  # a refill in progress ends its one spawn (a cancelled spawn leaks)
-        if self._refilling is not None:
-            await asyncio.gather(self._refilling, return_exceptions=True)
-        if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
+        """SHUTDOWN everything (worker stop).
+
+        Every environment is killed, its Runtime API closed, before the first ``await``: a shutdown
+        that is itself cancelled still leaves no sandbox running and no socket open behind it.
+        """
+        self._closed = True
+        self._spare_count = 0
+        tasks = [task for task in (self._reaper, self._refilling) if task is not None]
+        for task in tasks:  # a spare being spawned is closed by its task
+            task.cancel()
         spares, self._spares = self._spares, []
-        await asyncio.gather(*(env.close() for env in spares))
-        await asyncio.gather(*(self._close(env) for env in list(self._all)))
-        self._versions.clear()
-        self._spawner.shutdown(wait=False)
+        environments = [*spares, *self._all]
+        for env in environments:
+            env.kill()
+        try:
+            closing = [*tasks, *self._background, *(self._close(env) for env in environments)]
+            for failure in await asyncio.gather(*closing, return_exceptions=True):
+                if isinstance(failure, Exception):
+                    log.warning("shutting an environment down failed", exc_info=failure)
+        finally:
+            self._versions.clear()
+            self._spawner.shutdown(wait=False)
 
     # internals ------------------------------------------------------------------------------
 
@@ -209,6 +218,8 @@ class EnvironmentPool:
         if len(self._all) >= self._max_environments:
             self._evict_one()
         attachments = await self._attachments(config)
+        if self._closed:  # shut down meanwhile: nothing would close a sandbox started now
+            raise RuntimeError("the environment pool is shut down")
         env = self._take_spare(config, attachments)
         if env is None:
             env_id = f"{self._prefix}-{next(self._ids)}"
@@ -243,7 +254,7 @@ class EnvironmentPool:
 
     def _refill(self) -> None:
         """Start spares in the background, off the invoke path, up to the configured number."""
-        if self._refilling is None or self._refilling.done():
+        if not self._closed and (self._refilling is None or self._refilling.done()):
             self._refilling = asyncio.create_task(self._refill_spares(), name="stepline-spares")
 
     async def _refill_spares(self) -> None:

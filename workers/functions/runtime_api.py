@@ -8,7 +8,12 @@ invocation for nothing. Paths and headers are those of the Runtime API (2018-06-
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+from collections.abc import Callable
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/2018-06-01/runtime"
 MAX_BODY = 64 * 1024 * 1024
@@ -49,22 +54,26 @@ class RuntimeConnection(asyncio.Protocol):
         self._handler = handler
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
+        self._closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        if self._closed:  # closed between the accept and now: the event loop makes transports later
+            transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
 
     def close(self) -> None:
-        """Close the connection now (its environment is going away)."""
+        """Close the connection now (its environment is going away), or as soon as it is made."""
+        self._closed = True
         if self._transport is not None:
             self._transport.close()
 
     @property
     def open(self) -> bool:
-        return self._transport is not None and not self._transport.is_closing()
+        return not self._closed and self._transport is not None and not self._transport.is_closing()
 
     def send_event(self, request_id: str, deadline_ms: int, arn: str, payload: bytes) -> None:
         """Answer a pending ``GET /invocation/next`` with an event."""
@@ -137,3 +146,59 @@ class RuntimeConnection(asyncio.Protocol):
             self._transport.write(_response(413, b'{"errorType":"RequestEntityTooLarge"}'))
         else:
             self._transport.write(_response(400, b'{"errorType":"InvalidRequestID"}'))
+
+
+class RuntimeServer:
+    """The Unix socket one sandbox connects to.
+
+    Not ``loop.create_unix_server``: Python 3.11's ``Server`` loses a connection accepted just before
+    it is closed (the transport, built one loop iteration later, fails to attach to the closed server
+    and is dropped, socket open, for the garbage collector). Here the accept is a plain reader
+    callback, each accepted socket is owned from then on, and ``close`` takes effect at once.
+    """
+
+    def __init__(self, path: str, protocol: Callable[[], RuntimeConnection]) -> None:
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._listener.bind(path)
+            self._listener.listen(16)
+            self._listener.setblocking(False)
+        except BaseException:
+            self._listener.close()
+            raise
+        self._protocol = protocol
+        self._loop = asyncio.get_running_loop()
+        self._connecting: set[asyncio.Task[None]] = set()
+        self._loop.add_reader(self._listener.fileno(), self._accept)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # out of descriptors: stop rather than spin
+                log.warning("the Runtime API stopped accepting connections: %s", exc)
+                self._loop.remove_reader(self._listener.fileno())
+                return
+            conn.setblocking(False)
+            task = self._loop.create_task(self._connect(conn))
+            self._connecting.add(task)
+            task.add_done_callback(self._connecting.discard)
+
+    async def _connect(self, conn: socket.socket) -> None:
+        if self._listener.fileno() < 0:  # accepted, then closed before this task ran
+            conn.close()
+            return
+        try:
+            await self._loop.connect_accepted_socket(self._protocol, conn)
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        """Stop accepting, close the listening socket and any accepted socket not connected yet (the
+        connections made are their protocol's owner's to close)."""
+        if self._listener.fileno() >= 0:
+            self._loop.remove_reader(self._listener.fileno())
+            self._listener.close()

@@ -241,6 +241,9 @@ async def spawn(
 ) -> SandboxProcess:  # fmt: skip
     """Start bubblewrap with the sandbox inside ``cgroup`` from its start; return the handle.
 
+    Takes the descriptors it is given (``stdin`` too unless it is ``DEVNULL``): all are closed when
+    it returns or raises, or, if it is cancelled while the spawning thread runs, when the thread is done.
+
     ``Popen`` without ``preexec_fn`` uses vfork, so spawning costs the same however big the worker
     is. It runs on ``spawner``, a thread of its own, which may enter the cgroup for the spawn (v1);
     otherwise (v2) bubblewrap's child waits on ``block`` until it has been moved.
@@ -257,16 +260,21 @@ async def spawn(
                 argv, stdin=stdin, stdout=out_w, stderr=out_w, pass_fds=pass_fds, close_fds=True
             )
 
+    launched = asyncio.get_running_loop().run_in_executor(spawner, launch)
     try:
-        process = await asyncio.get_running_loop().run_in_executor(spawner, launch)
+        process = await asyncio.shield(launched)
     except BaseException:
-        os.close(out_r)
+        # The thread cannot be stopped (a cancellation lands here while it spawns): once it is done,
+        # its descriptors are closed (not while it may be passing them on) and its process killed.
+        fds = (out_r, out_w, info_r, info_w, *(block or ()), *([stdin] if stdin >= 0 else []))
+        launched.add_done_callback(functools.partial(_abandon, fds=fds))
         raise
-    finally:
-        os.close(out_w)
-        os.close(info_w)
-        if block:
-            os.close(block[0])
+    if stdin >= 0:
+        os.close(stdin)
+    os.close(out_w)
+    os.close(info_w)
+    if block:
+        os.close(block[0])
     try:
         info = await _read_info(info_r)
         child_pid = int(str(info["child-pid"]))
@@ -284,8 +292,7 @@ async def spawn(
         os.close(out_r)
         raise RuntimeError(f"{exc}: {said}" if said else str(exc)) from None
     except BaseException:
-        process.kill()
-        process.wait()
+        _kill_launched(process)
         os.close(out_r)
         raise
     finally:
@@ -294,6 +301,27 @@ async def spawn(
             os.close(block[1])
     os.set_blocking(out_r, False)
     return SandboxProcess(process, child_pid, out_r, cgroup)
+
+
+def _abandon(launched: asyncio.Future[subprocess.Popen[bytes]], fds: tuple[int, ...]) -> None:
+    """Release a spawn whose caller has gone: its descriptors, and its process if it started."""
+    for fd in fds:
+        os.close(fd)
+    if not launched.cancelled() and launched.exception() is None:
+        _kill_launched(launched.result())
+
+
+def _kill_launched(process: subprocess.Popen[bytes]) -> None:
+    """Kill bubblewrap and its child before the sandbox was reported: the child does not die with its
+    parent yet, it would wait forever for a step of the set-up that its killed parent never takes."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGSTOP)  # no new child while its children are read
+    with contextlib.suppress(OSError):
+        for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+    process.kill()
+    process.wait()
 
 
 async def _read_info(fd: int) -> dict[str, object]:

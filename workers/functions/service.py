@@ -382,9 +382,7 @@ class FunctionService:
         tasks: list[asyncio.Future[Any]] = [*self._background, *self._lookups.values()]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)  # their ends, not a cancellation of this one
 
 
 def sdk_cause(exc: InvokeError, name: str, qualifier: str | None) -> str:
