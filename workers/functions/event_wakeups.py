@@ -59,6 +59,10 @@ class EventWakeups:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def wake_in(self, seconds: float) -> None:
+        """Wake the waiter after ``seconds`` (an attempt this process queued for later comes due)."""
+        asyncio.get_running_loop().call_later(seconds, self._notified.set)
+
     async def wait(self) -> None:
         """Until a notification arrives or the poll interval passes."""
         timeout = self._poll_seconds if self._listening else self._unconnected_poll_seconds

@@ -48,6 +48,7 @@ from workers.functions.errors import (
     ServiceError,
     TooManyRequestsError,
 )
+from workers.functions.event_wakeups import EventWakeups
 from workers.functions.logs import LogBook, billed_ms, invocation_lines
 from workers.functions.metrics import function_metrics
 from workers.functions.pool import EnvironmentPool
@@ -153,7 +154,9 @@ class FunctionService:
         self.logs.start()
         self._stack.push_async_callback(self.logs.close)
         if self._run_events:
-            self._spawn(self._event_loop(), "stepline-function-events")
+            wakeups = EventWakeups(self.settings.database.url.get_secret_value())
+            await self._stack.enter_async_context(wakeups)
+            self._spawn(self._event_loop(wakeups), "stepline-function-events")
         self._stack.push_async_callback(self._stop_background)
         self._spawn(self._provision_all(), "stepline-provision")
         return self
@@ -345,7 +348,7 @@ class FunctionService:
 
     # Event invocations -----------------------------------------------------------------------
 
-    async def _event_loop(self) -> None:
+    async def _event_loop(self, wakeups: EventWakeups) -> None:
         """Run queued Event invocations; a function error is retried twice, as Lambda does."""
         while True:
             try:
@@ -355,11 +358,11 @@ class FunctionService:
                 log.warning("cannot read queued invocations: %s", exc)
                 events = []
             if not events:
-                await asyncio.sleep(0.2)
+                await wakeups.wait()
                 continue
-            await asyncio.gather(*(self._run_event(e) for e in events))
+            await asyncio.gather(*(self._run_event(e, wakeups) for e in events))
 
-    async def _run_event(self, event: registry.FunctionEvent) -> None:
+    async def _run_event(self, event: registry.FunctionEvent, wakeups: EventWakeups) -> None:
         retry_in: float | None = None
         try:
             result = await self.invoke(event.function_name, event.payload.encode(), qualifier=event.qualifier)
@@ -372,6 +375,8 @@ class FunctionService:
             await registry.finish_event(
                 session, event.id, response=response, function_error=error, retry_in=retry_in
             )
+        if retry_in is not None:
+            wakeups.wake_in(retry_in)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
