@@ -73,6 +73,24 @@ def runtime_sockets(run_dir: Path) -> list[str]:
     return found
 
 
+async def sandbox_processes_after_shutdown(run_dir: Path) -> list[str]:
+    """Processes still running from a sandbox under ``run_dir`` once killed ones had time to die
+    (bubblewrap's command line names the run directory; its namespace's init is a fork of it)."""
+    found: list[str] = []
+    for _ in range(50):
+        found = []
+        for proc in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):
+                if proc.name.isdigit() and str(run_dir).encode() in (proc / "cmdline").read_bytes():
+                    state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                    if state != "Z":
+                        found.append(f"pid {proc.name} ({state})")
+        if not found:
+            return found
+        await asyncio.sleep(0.1)
+    return found
+
+
 def environment(config: FunctionConfig, run_dir: Path, spawner: ThreadPoolExecutor, n: int) -> Environment:
     return Environment(config, f"env-{n}", run_dir, "bwrap", None, spawner)
 
@@ -90,6 +108,7 @@ async def test_a_start_cancelled_after_any_number_of_steps_leaves_no_socket_open
         await starting
     await env.close()  # what the pool does with an environment whose start failed
     assert runtime_sockets(run_dir) == []
+    assert await sandbox_processes_after_shutdown(run_dir) == []
 
 
 async def test_a_cancelled_invocation_is_killed_not_left_running_for_the_next(
@@ -107,6 +126,7 @@ async def test_a_cancelled_invocation_is_killed_not_left_running_for_the_next(
     finally:
         await env.close()
     assert runtime_sockets(run_dir) == []
+    assert await sandbox_processes_after_shutdown(run_dir) == []
 
 
 @pytest.fixture
@@ -141,6 +161,7 @@ async def test_a_shutdown_while_spares_start_leaves_nothing_behind(
     await pool.close()
     assert runtime_sockets(run_dir) == []
     assert pool.size == 0 and pool.spares == 0
+    assert await sandbox_processes_after_shutdown(run_dir) == []
 
 
 @pytest.mark.parametrize("steps", [1, 2, 3, 4, 8, 16], ids=lambda n: f"{n}-steps")

@@ -230,9 +230,9 @@ class SandboxProcess:
         """Kill everything in the sandbox (its PID namespace dies with its init)."""
         if self.cgroup is not None:
             self.cgroup.kill_all()
-        for pid in (self.child_pid, self.process.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_group(self.process)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.child_pid, signal.SIGKILL)
 
 
 async def spawn(
@@ -257,8 +257,9 @@ async def spawn(
         )
         with inside:
             return subprocess.Popen(
-                argv, stdin=stdin, stdout=out_w, stderr=out_w, pass_fds=pass_fds, close_fds=True
-            )
+                argv, stdin=stdin, stdout=out_w, stderr=out_w, pass_fds=pass_fds, close_fds=True,
+                process_group=0,  # bubblewrap and its namespace's init die together: _kill_group
+            )  # fmt: skip
 
     launched = asyncio.get_running_loop().run_in_executor(spawner, launch)
     try:
@@ -282,7 +283,7 @@ async def spawn(
             cgroup.add(child_pid)
             os.write(block[1], b"1")
     except RuntimeError as exc:
-        process.kill()
+        _kill_group(process)
         process.wait()
         os.set_blocking(out_r, False)
         try:
@@ -314,14 +315,18 @@ def _abandon(launched: asyncio.Future[subprocess.Popen[bytes]], fds: tuple[int, 
 def _kill_launched(process: subprocess.Popen[bytes]) -> None:
     """Kill bubblewrap and its child before the sandbox was reported: the child does not die with its
     parent yet, it would wait forever for a step of the set-up that its killed parent never takes."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(process.pid, signal.SIGSTOP)  # no new child while its children are read
-    with contextlib.suppress(OSError):
-        for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGKILL)
-    process.kill()
+    _kill_group(process)
     process.wait()
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL bubblewrap's process group: bubblewrap and its child, the namespace's init, which
+    takes every process in the sandbox with it. A signal to a group reaches a child being forked
+    too (the kernel restarts the fork), where killing pids read from ``/proc`` could miss it."""
+    if process.returncode is not None:
+        return  # reaped: the group id may name another group by now
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 async def _read_info(fd: int) -> dict[str, object]:
