@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from stepline.registry import executions as registry
+from stepline.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
 from tests.integration.functions import TestInvoker
 from tests.integration.helpers import all_history, create_machine, start, unique, wait_until_done
 from workers.contracts import ACCOUNT, EXECUTION_ROLE_ARN
@@ -301,89 +306,76 @@ async def test_parallel_and_map_run_in_the_workflow(api: httpx.AsyncClient) -> N
     assert (done["status"], done["output"]) == ("SUCCEEDED", [[11, 12, 13], [1, 2, 3]])
 
 
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[SessionMaker]:
+    """Sessions on the test database, for tests of the registry and activities without a worker."""
+    engine = create_engine(database_url, 2)
+    yield session_maker(engine)
+    await engine.dispose()
+
+
+async def running_execution(sessions: SessionMaker) -> str:
+    """A RUNNING execution row, as the API inserts it before starting the workflow; its id."""
+    row = registry.Execution(
+        id=f"m:{unique('e')}", name="e", state_machine_name="m", state_machine_version=1,
+        status="RUNNING", input="{}", start_date=datetime.now(UTC),
+    )  # fmt: skip
+    async with unit_of_work(sessions) as session:
+        await registry.insert_execution(session, row)
+    return row.id
+
+
 async def test_finish_writes_history_and_outcome_once_and_fails_for_unknown_executions(
-    database_url: str,
+    sessions: SessionMaker,
 ) -> None:
     """The finish activity's single statement: events and outcome together, idempotent on retry."""
-    from datetime import UTC, datetime
-
-    from stepline.registry import executions as registry
-    from stepline.registry.database import create_engine, session_maker, unit_of_work
     from workers.activities import Activities
     from workers.contracts import ExecutionResult, FinishRequest
 
-    engine = create_engine(database_url, 2)
-    sessions = session_maker(engine)
-    try:
-        row = registry.Execution(
-            id=f"m:{unique('e')}", name="e", state_machine_name="m", state_machine_version=1,
-            status="RUNNING", input="{}", start_date=datetime.now(UTC),
-        )  # fmt: skip
-        async with unit_of_work(sessions) as session:
-            await registry.insert_execution(session, row)
-        events = '[{"id":1,"type":"ExecutionStarted"},{"id":2,"type":"ExecutionSucceeded"}]'
-        request = FinishRequest(
-            row.id, ExecutionResult("SUCCEEDED", '{"a":1}'), datetime.now(UTC).isoformat(), events
-        )
-        activities = Activities(sessions, None)
-        await activities.finish_execution(request)
-        await activities.finish_execution(request)  # a retry changes nothing
-        async with unit_of_work(sessions) as session:
-            done = await registry.get_execution(session, row.id)
-            stored = await registry.history_page(session, row.id, 10, None, False)
-        assert (done.status, done.output, done.stop_date is not None) == ("SUCCEEDED", '{"a":1}', True)
-        assert [e["type"] for e in stored] == ["ExecutionStarted", "ExecutionSucceeded"]
-        with pytest.raises(registry.ExecutionNotFound):
-            await activities.finish_execution(
-                FinishRequest("m:none", request.result, request.stop_date, "[]")
-            )
-    finally:
-        await engine.dispose()
+    execution_id = await running_execution(sessions)
+    events = '[{"id":1,"type":"ExecutionStarted"},{"id":2,"type":"ExecutionSucceeded"}]'
+    request = FinishRequest(
+        execution_id, ExecutionResult("SUCCEEDED", '{"a":1}'), datetime.now(UTC).isoformat(), events
+    )
+    activities = Activities(sessions, None)
+    await activities.finish_execution(request)
+    await activities.finish_execution(request)  # a retry changes nothing
+    async with unit_of_work(sessions) as session:
+        done = await registry.get_execution(session, execution_id)
+        stored = await registry.history_page(session, execution_id, 10, None, False)
+    assert (done.status, done.output, done.stop_date is not None) == ("SUCCEEDED", '{"a":1}', True)
+    assert [e["type"] for e in stored] == ["ExecutionStarted", "ExecutionSucceeded"]
+    with pytest.raises(registry.ExecutionNotFound):
+        await activities.finish_execution(FinishRequest("m:none", request.result, request.stop_date, "[]"))
 
 
-async def test_history_pages_cross_chunk_boundaries_both_ways(database_url: str) -> None:
+async def test_history_pages_cross_chunk_boundaries_both_ways(sessions: SessionMaker) -> None:
     """A history stored as several chunks reads as one sequence, forwards and backwards, in pages
     that start and end inside chunks; a chunk written twice (a retried activity) is stored once."""
-    import json
-    from datetime import UTC, datetime
-
-    from stepline.registry import executions as registry
-    from stepline.registry.database import create_engine, session_maker, unit_of_work
-
-    engine = create_engine(database_url, 2)
-    sessions = session_maker(engine)
-    ids = list(range(1, 31))
-    try:
-        row = registry.Execution(
-            id=f"m:{unique('e')}", name="e", state_machine_name="m", state_machine_version=1,
-            status="RUNNING", input="{}", start_date=datetime.now(UTC),
-        )  # fmt: skip
+    execution_id = await running_execution(sessions)
+    bounds = [(1, 3), (4, 4), (5, 11), (12, 12), (13, 19), (20, 20), (21, 24), (25, 30)]
+    for first, last in bounds + bounds[:2]:
+        events = json.dumps([{"id": i, "type": "X"} for i in range(first, last + 1)])
         async with unit_of_work(sessions) as session:
-            await registry.insert_execution(session, row)
-        bounds = [(1, 3), (4, 4), (5, 11), (12, 12), (13, 19), (20, 20), (21, 24), (25, 30)]
-        for first, last in bounds + bounds[:2]:
-            events = json.dumps([{"id": i, "type": "X"} for i in range(first, last + 1)])
-            async with unit_of_work(sessions) as session:
-                await registry.add_history_events(session, row.id, events)
-            async with unit_of_work(sessions) as session:
-                await registry.add_history_events(session, row.id, "[]")
+            await registry.add_history_events(session, execution_id, events)
+        async with unit_of_work(sessions) as session:
+            await registry.add_history_events(session, execution_id, "[]")
 
-        async def read(limit: int, reverse: bool) -> list[int]:
-            seen: list[int] = []
-            after: int | None = None
-            while True:
-                async with unit_of_work(sessions) as session:
-                    page = await registry.history_page(session, row.id, limit, after, reverse)
-                seen += [e["id"] for e in page]
-                if len(page) < limit:
-                    return seen
-                after = page[-1]["id"]
+    async def read(limit: int, reverse: bool) -> list[int]:
+        seen: list[int] = []
+        after: int | None = None
+        while True:
+            async with unit_of_work(sessions) as session:
+                page = await registry.history_page(session, execution_id, limit, after, reverse)
+            seen += [e["id"] for e in page]
+            if len(page) < limit:
+                return seen
+            after = page[-1]["id"]
 
-        for limit in (1, 2, 5, 7, 100):
-            assert await read(limit, reverse=False) == ids, limit
-            assert await read(limit, reverse=True) == ids[::-1], limit
-    finally:
-        await engine.dispose()
+    ids = list(range(1, 31))
+    for limit in (1, 2, 5, 7, 100):
+        assert await read(limit, reverse=False) == ids, limit
+        assert await read(limit, reverse=True) == ids[::-1], limit
 
 
 async def test_a_dropped_database_connection_costs_one_request(
