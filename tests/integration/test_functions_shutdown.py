@@ -73,20 +73,24 @@ def runtime_sockets(run_dir: Path) -> list[str]:
     return found
 
 
+def sandbox_processes(run_dir: Path) -> list[str]:
+    """Live processes of sandboxes under ``run_dir`` (bubblewrap's command line names the run
+    directory; its namespace's init is a fork of it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and str(run_dir).encode() in (proc / "cmdline").read_bytes():
+                state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    found.append(f"pid {proc.name} ({state})")
+    return found
+
+
 async def sandbox_processes_after_shutdown(run_dir: Path) -> list[str]:
-    """Processes still running from a sandbox under ``run_dir`` once killed ones had time to die
-    (bubblewrap's command line names the run directory; its namespace's init is a fork of it)."""
-    found: list[str] = []
+    """``sandbox_processes`` once killed ones had time to die."""
     for _ in range(50):
-        found = []
-        for proc in Path("/proc").iterdir():
-            with contextlib.suppress(OSError):
-                if proc.name.isdigit() and str(run_dir).encode() in (proc / "cmdline").read_bytes():
-                    state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-                    if state != "Z":
-                        found.append(f"pid {proc.name} ({state})")
-        if not found:
-            return found
+        if not (found := sandbox_processes(run_dir)):
+            break
         await asyncio.sleep(0.1)
     return found
 
