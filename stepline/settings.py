@@ -47,7 +47,8 @@ class SandboxSettings(BaseModel):
     idle_seconds: float = 300.0
     """Idle environments are shut down after this long."""
     spare_environments: int = 2
-    """Generic Python sandboxes kept started for cold starts (0 disables; needs cgroups)."""
+    """Generic sandboxes kept started per runtime for cold starts (Python's always, Node.js's once
+    a Node.js function ran; 0 disables; needs cgroups)."""
 
 
 class Settings(BaseSettings):

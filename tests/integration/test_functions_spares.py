@@ -99,3 +99,42 @@ async def test_a_claimed_spare_gets_the_functions_memory_limit(service: Function
     assert service.pool.spares_claimed == 1
     result = await call(service, name, {"mb": 768})
     assert body(result)["errorType"] == "Runtime.OutOfMemory"
+
+
+NODE_PROBE = """
+const start = Date.now();
+while (Date.now() - start < 300) {}
+exports.handler = async (event, context) => ({
+  env: process.env, spare: process.argv.includes("--spare"), files: require("fs").readdirSync("/var/task"),
+  requestId: context.awsRequestId,
+});
+"""
+
+
+async def test_nodejs_spares_follow_the_first_nodejs_cold_start_and_match_a_normal_start(
+    service: FunctionService,
+) -> None:
+    """Node.js spares are kept once the pool has cold-started a Node.js function; a claimed one has
+    the variables and files of a normal start. Another memory size (another heap limit on the
+    command line) starts normally."""
+    first = await deploy(service, unique("node"), {"index.js": NODE_PROBE}, handler="index.handler",
+                         runtime="nodejs20", environment={"GREETING": "hi"})  # fmt: skip
+    plain = body(await call(service, first))
+    assert not plain["spare"] and service.pool.spares_claimed == 0
+    await service.pool.spares_ready()
+    assert service.pool.spares == 4  # two Python, two Node.js
+    second = await deploy(service, unique("node"), {"index.js": NODE_PROBE}, handler="index.handler",
+                          runtime="nodejs20", environment={"GREETING": "hi"})  # fmt: skip
+    claimed = body(await call(service, second))
+    assert claimed["spare"] and service.pool.spares_claimed == 1
+    differing = {"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_LOG_GROUP_NAME"}
+    assert {k: v for k, v in claimed["env"].items() if k not in differing} == {
+        k: v for k, v in plain["env"].items() if k not in differing
+    }
+    assert claimed["env"]["GREETING"] == "hi" and claimed["files"] == plain["files"] == ["index.js"]
+    assert claimed["env"]["AWS_LAMBDA_FUNCTION_NAME"] == second
+    again = body(await call(service, second))  # warm now: the same environment, no spare claimed
+    assert again["requestId"] != claimed["requestId"] and service.pool.spares_claimed == 1
+    bigger = await deploy(service, unique("node"), {"index.js": NODE_PROBE}, handler="index.handler",
+                          runtime="nodejs20", memory_size=512)  # fmt: skip
+    assert not body(await call(service, bigger))["spare"]

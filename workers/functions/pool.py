@@ -27,20 +27,29 @@ from workers.functions.environment import Environment, EnvironmentDead, Outcome
 from workers.functions.slots import SlotTable
 
 log = logging.getLogger(__name__)
-SPARE_CONFIG = FunctionConfig(name="spare", runtime="python3.11", handler="", code_dir=Path("/nonexistent"))
-"""What a spare sandbox is started with: the defaults every fitting function shares."""
+SPARE_RUNTIMES = ("python3.11", "nodejs20")
+"""Runtimes with spare sandboxes: Python's from the start, Node.js's once this pool has run one."""
+
+
+def spare_config(runtime: str) -> FunctionConfig:
+    """What a spare sandbox of ``runtime`` is started with: the defaults every fitting function shares."""
+    return FunctionConfig(name="spare", runtime=runtime, handler="", code_dir=Path("/nonexistent"))
 
 
 def spare_fits(config: FunctionConfig, attachments: Attachments) -> bool:
     """Whether a spare can become this function's environment: a sandbox exactly like its own.
 
     Not with attachments (mounts, proxies' variables, another user), the network, another /tmp
-    size or runtime, or a user variable the interpreter reads at start-up (``PYTHON*``, locale).
+    size, another command line (runtime; Node.js's heap size follows the memory size), or a user
+    variable the interpreter reads at start-up (``PYTHON*``, ``NODE_*``, locale).
     """
+    if config.runtime not in SPARE_RUNTIMES:
+        return False
+    spare = spare_config(config.runtime)
     return (
-        config.runtime == SPARE_CONFIG.runtime
-        and config.network == SPARE_CONFIG.network
-        and config.tmp_mb == SPARE_CONFIG.tmp_mb
+        sandbox.runtime_command(config, None) == sandbox.runtime_command(spare, None)
+        and config.network == spare.network
+        and config.tmp_mb == spare.tmp_mb
         and not attachments.mounts and not attachments.environment and attachments.run_as is None
         and not any(key.startswith(sandbox.STARTUP_PREFIXES) for key in config.environment)
     )  # fmt: skip
@@ -100,8 +109,9 @@ class EnvironmentPool:
         self._reaper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._spare_count = spares if cgroups is not None else 0
-        """Generic Python sandboxes kept started (needs cgroups: limits are applied when claimed)."""
-        self._spares: list[Environment] = []
+        """Generic sandboxes kept started per runtime (needs cgroups: limits are applied when claimed)."""
+        self._spares: dict[str, list[Environment]] = {SPARE_RUNTIMES[0]: []}
+        """By runtime: Python's from the start, another's from this pool's first cold start of it."""
         self.spares_claimed = 0
         self._refilling: asyncio.Task[None] | None = None
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
@@ -121,7 +131,7 @@ class EnvironmentPool:
     @property
     def spares(self) -> int:
         """Spare sandboxes started and waiting to be claimed."""
-        return len(self._spares)
+        return sum(len(spares) for spares in self._spares.values())
 
     async def spares_ready(self) -> None:
         """Wait until the spares being started are up (tests and benchmarks start from a known state)."""
@@ -187,7 +197,8 @@ class EnvironmentPool:
         tasks = [task for task in (self._reaper, self._refilling) if task is not None]
         for task in tasks:  # a spare being spawned is closed by its task
             task.cancel()
-        spares, self._spares = self._spares, []
+        spares = [env for runtime in self._spares.values() for env in runtime]
+        self._spares = {}
         environments = [*spares, *self._all]
         for env in environments:
             env.kill()
@@ -240,10 +251,16 @@ class EnvironmentPool:
 
     def _take_spare(self, config: FunctionConfig, attachments: Attachments) -> Environment | None:
         """A started spare sandbox if this function's environment can be one (then refill)."""
-        if not self._spares or not spare_fits(config, attachments):
+        if not spare_fits(config, attachments):
             return None
-        while self._spares:
-            env = self._spares.pop(0)
+        spares = self._spares.get(config.runtime)
+        if spares is None:  # the first cold start of this runtime: keep spares of it from now on
+            if self._spare_count and not self._closed:
+                self._spares[config.runtime] = []
+                self._refill()
+            return None
+        while spares:
+            env = spares.pop(0)
             if not env.dead:
                 self.spares_claimed += 1
                 self._refill()
@@ -258,22 +275,35 @@ class EnvironmentPool:
             self._refilling = asyncio.create_task(self._refill_spares(), name="stepline-spares")
 
     async def _refill_spares(self) -> None:
-        while len(self._spares) < self._spare_count:
+        """Start spares until every runtime has its number (one added meanwhile too); a failed
+        start ends the refill until the next claim."""
+        done: set[str] = set()
+        while todo := [runtime for runtime in self._spares if runtime not in done]:
+            for runtime in todo:
+                done.add(runtime)
+                spares = self._spares.get(runtime)
+                if spares is not None and not await self._refill_runtime(runtime, spares):
+                    return
+
+    async def _refill_runtime(self, runtime: str, spares: list[Environment]) -> bool:
+        """Start spares of ``runtime`` up to the number; False if one failed to start."""
+        while len(spares) < self._spare_count:
             env_id = f"{self._prefix}-{next(self._ids)}"
-            config = dataclasses.replace(SPARE_CONFIG, code_dir=self._run_dir / f"{env_id}.task")
+            config = dataclasses.replace(spare_config(runtime), code_dir=self._run_dir / f"{env_id}.task")
             env = Environment(
                 config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged
             )
             try:
                 await env.start_spare()
             except Exception:
-                log.warning("could not start a spare sandbox", exc_info=True)
+                log.warning("could not start a spare %s sandbox", runtime, exc_info=True)
                 await env.close()
-                return
+                return False
             except BaseException:
                 await env.close()
                 raise
-            self._spares.append(env)
+            spares.append(env)
+        return True
 
     def _give_back(self, config: FunctionConfig, env: Environment) -> None:
         versions = self._versions.get((config.name, config.version))

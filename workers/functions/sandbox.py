@@ -125,7 +125,7 @@ GENERIC_VARIABLES = (
     "PATH", "PYTHONPATH", "NODE_PATH",
 )  # fmt: skip
 """The variables every function of a runtime shares: a spare sandbox starts with only these."""
-STARTUP_PREFIXES = ("PYTHON", "LC_", "LANGUAGE")
+STARTUP_PREFIXES = ("PYTHON", "NODE_", "UV_", "LC_", "LANGUAGE")
 """User variables the interpreter reads at start-up: a function setting one cannot use a spare."""
 
 

@@ -155,9 +155,19 @@ function patchConsole() {
   }
 }
 
+// A spare sandbox: wait on stdin for the function's variables, then become that function. The
+// worker writes one JSON object (every variable a normally started environment has) and closes
+// the pipe; nothing written means it is shut down unclaimed.
+function awaitClaim() {
+  const data = fs.readFileSync(0);
+  if (!data.length) process.exit(0);
+  Object.assign(process.env, JSON.parse(data.toString("utf8")));
+}
+
 async function main() {
   patchConsole();
   const client = new RuntimeClient();
+  if (process.argv[2] === "--spare") awaitClaim();
   let handler;
   try {
     handler = await loadHandler(process.env._HANDLER || "");
