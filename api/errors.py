@@ -9,6 +9,8 @@ Conflict               409
 PayloadTooLarge        413
 Unavailable            503
 DBAPIError (lost DB)   503  a connection PostgreSQL dropped; the next request reconnects
+DBAPIError (bad value) 400  a parameter PostgreSQL's driver refused (out of range, lone surrogate)
+UnicodeEncodeError     400  text from the request that is not valid Unicode (a lone surrogate)
 """
 
 from __future__ import annotations
@@ -103,12 +105,21 @@ def install(app: FastAPI) -> None:
 
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DBAPIError)
-        if not exc.connection_invalidated:
-            raise exc
-        return problem(503, "Service unavailable", "the database connection was lost; retry the request")
+        if exc.connection_invalidated:
+            return problem(503, "Service unavailable", "the database connection was lost; retry the request")
+        if (refused := _unstorable_value(exc)) is not None:
+            return problem(400, "Invalid request", f"a value in the request cannot be stored: {refused}")
+        raise exc
+
+    async def unencodable_text(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, UnicodeEncodeError)
+        return problem(
+            400, "Invalid request", f"the request holds text that is not valid Unicode: {exc.reason}"
+        )
 
     app.add_exception_handler(DefinitionError, definition_error)
     app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(UnicodeEncodeError, unencodable_text)
     app.add_exception_handler(InvokeError, invoke_error)
     app.add_exception_handler(FunctionNotFound, handler(404, "Not found"))
     app.add_exception_handler(FunctionExists, handler(409, "Conflict"))
@@ -125,3 +136,12 @@ def install(app: FastAPI) -> None:
 
 
 _TITLES = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+
+
+def _unstorable_value(exc: DBAPIError) -> str | None:
+    """asyncpg's words when it refused a parameter (out of range, a lone surrogate in text): a value
+    from the request that no validation caught, so the request's fault, not the server's."""
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    if cause is not None and type(cause).__name__ == "DataError" and "query argument" in str(cause):
+        return str(cause).split(": ", 1)[-1]
+    return None

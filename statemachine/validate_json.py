@@ -8,6 +8,7 @@ errors of Python's ``json`` are translated here, and nowhere else.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 _VALUE_EXPECTED = "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
@@ -31,14 +32,42 @@ def _source(text: str, line: int, column: int) -> str:
     return f'[Source: (String)"{shown}"{more}; line: {line}, column: {column}]'
 
 
+class _Refused(Exception):
+    """A number ``json`` would take but JSON cannot carry (NaN, Infinity, an overflowing float)."""
+
+    def __init__(self, token: str, message: str) -> None:
+        self.token = token
+        self.message = message
+
+
+def _no_constant(token: str) -> Any:
+    raise _Refused(
+        token, f"Non-standard token '{token}': enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"
+    )
+
+
+def _finite(token: str) -> float:
+    value = float(token)
+    if math.isinf(value):
+        raise _Refused(token, f"Numeric value ({token}) out of range of double")
+    return value
+
+
 def parse_json_text(text: str) -> Any:
-    """Decode JSON text; raise :class:`JsonTextError` worded as AWS words it."""
+    """Decode JSON text; raise :class:`JsonTextError` worded as AWS words it.
+
+    Python's ``json`` also takes ``NaN``, ``Infinity`` and floats beyond a double's range, which
+    JSON cannot carry back out: those are refused here too.
+    """
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise JsonTextError("JSON nested too deeply", text, 1, 1) from None
     except json.JSONDecodeError as exc:
         raise _translate(exc, text) from None
+    except _Refused as refused:
+        line, column = _position(text, max(text.find(refused.token), 0))
+        raise JsonTextError(refused.message, text, line, column) from None
 
 
 def _position(text: str, pos: int) -> tuple[int, int]:

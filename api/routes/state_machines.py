@@ -40,7 +40,7 @@ async def describe_state_machine(
     name: str,
     session: SessionDep,
     settings: SettingsDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> schemas.StateMachinePublic:
     return await service.describe(session, name, version, settings.region)
 

@@ -17,7 +17,11 @@ MAX_INPUT_BYTES = 256 * 1024
 def decode_definition(raw: dict[str, Any] | str) -> tuple[str, dict[str, Any]]:
     """The definition as (JSON text to store, decoded object)."""
     if isinstance(raw, dict):
-        return json.dumps(raw, ensure_ascii=False), raw
+        try:
+            return json.dumps(raw, ensure_ascii=False, allow_nan=False), raw
+        except ValueError:
+            detail = "definition holds a number JSON cannot carry (NaN, Infinity or beyond a double's range)"
+            raise InvalidRequest(detail, [{"location": "/definition", "message": detail}]) from None
     try:
         decoded = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -75,8 +79,18 @@ def input_text_of(body: ExecutionInputFields) -> str:
 
 def encode_input(value: Any) -> str:
     """An execution input as JSON text (``{}`` when absent); 413 beyond 256 KiB."""
-    text = json.dumps({} if value is None else value, ensure_ascii=False, separators=(",", ":"))
-    size = len(text.encode())
+    try:
+        text = json.dumps(
+            {} if value is None else value, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+    except ValueError:
+        detail = "input holds a number JSON cannot carry (NaN, Infinity or beyond a double's range)"
+        raise InvalidRequest(detail, [{"location": "/input", "message": detail}]) from None
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError as exc:
+        detail = f"input holds text that is not valid Unicode: {exc.reason} ({text[exc.start : exc.end]!a})"
+        raise InvalidRequest(detail, [{"location": "/input", "message": detail}]) from None
     if size > MAX_INPUT_BYTES:
         raise PayloadTooLarge("input", size, MAX_INPUT_BYTES)
     return text

@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import function_schemas as schemas
+from api.pagination import decode_token, encode_token
 from api.services.errors import InvalidRequest
 from stepline.registry import functions as registry
 from workers.functions.codestore import CodeStore, InvalidCode, StoredCode, decode_zip, zip_files
@@ -111,9 +112,10 @@ async def get_function(session: AsyncSession, name: str, qualifier: str | None) 
 
 
 async def list_functions(session: AsyncSession, limit: int, next_token: str | None) -> schemas.FunctionList:
-    rows = await registry.list_functions(session, limit, next_token)
-    token = rows[-1].name if len(rows) == limit else None
-    return schemas.FunctionList(functions=[public(r) for r in rows], next_token=token)
+    after = decode_token("functions", next_token)["after"] if next_token else None
+    rows = await registry.list_functions(session, limit + 1, after)
+    token = encode_token("functions", {"after": rows[limit - 1].name}) if len(rows) > limit else None
+    return schemas.FunctionList(functions=[public(r) for r in rows[:limit]], next_token=token)
 
 
 async def publish_version(

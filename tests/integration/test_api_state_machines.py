@@ -99,6 +99,25 @@ async def test_malformed_body_is_400_naming_the_problem(api: httpx.AsyncClient) 
     assert "not valid JSON" in response.json()["detail"]
 
 
+async def test_values_json_or_postgresql_cannot_carry_are_400_not_500(api: httpx.AsyncClient) -> None:
+    """Python's JSON parser takes NaN, Infinity and lone surrogates, and a version may be beyond
+    PostgreSQL's integers: each is refused with what is wrong, nothing is stored."""
+    name = unique("nan")
+    headers = {"content-type": "application/json"}
+    for raw, says in [
+        (b'{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": NaN, "End": true}}}', "NaN"),
+        (b'{"StartAt": "P", "Comment": "\\ud800", "States": {"P": {"Type": "Pass", "End": true}}}',
+         "surrogates not allowed"),
+    ]:  # fmt: skip
+        body = b'{"name": "%s", "definition": %s}' % (name.encode(), raw)
+        response = await api.post("/v1/state-machines", content=body, headers=headers)
+        assert response.status_code == 400 and says in response.json()["detail"]
+        assert (await api.get(f"/v1/state-machines/{name}")).status_code == 404
+    assert (await api.post("/v1/state-machines", json={"name": name, "definition": HELLO})).status_code == 201
+    response = await api.get(f"/v1/state-machines/{name}", params={"version": 10**20})
+    assert response.status_code == 400 and response.json()["errors"][0]["location"] == "query:/version"
+
+
 async def test_bad_name_is_400_with_its_location(api: httpx.AsyncClient) -> None:
     response = await api.post("/v1/state-machines", json={"name": "has space", "definition": HELLO})
     assert response.status_code == 400

@@ -226,6 +226,22 @@ async def test_input_as_json_text_like_step_functions_takes_it(api: httpx.AsyncC
     assert big.status_code == 413
 
 
+async def test_inputs_json_cannot_carry_are_400_and_start_nothing(api: httpx.AsyncClient) -> None:
+    machine = await create_machine(api, FIVE_STATES)
+    url = f"/v1/state-machines/{machine}/executions"
+    headers = {"content-type": "application/json"}
+    for body, says in [
+        (b'{"input": {"x": NaN}}', "cannot carry"),
+        (b'{"input": 1e999}', "cannot carry"),
+        (b'{"input": "\\udc00"}', "not valid Unicode"),
+        (b'{"inputText": "[Infinity]"}', "Non-standard token 'Infinity'"),
+    ]:
+        response = await api.post(url, content=body, headers=headers)
+        assert response.status_code == 400 and says in response.json()["detail"], body
+    listed = (await api.get("/v1/executions", params={"stateMachine": machine})).json()
+    assert listed["executions"] == []
+
+
 async def test_unknown_machine_and_execution_are_404(api: httpx.AsyncClient) -> None:
     assert (await api.post("/v1/state-machines/none-such/executions", json={})).status_code == 404
     assert (await api.get("/v1/executions/none:such")).status_code == 404

@@ -201,6 +201,8 @@ async def test_list_pages_with_next_token_and_logs_filter_by_time(client: httpx.
         if not token:
             break
     assert [n for n in seen if n in names] == names
+    refused = await client.get("/v1/functions", params={"nextToken": "not-a-token"})
+    assert refused.status_code == 400 and "nextToken" in refused.json()["detail"]
     first = await client.post(f"/v1/functions/{names[0]}/invocations", json={"who": "early"})
     await asyncio.sleep(0.01)
     cutoff = datetime.now(UTC).isoformat()

@@ -68,6 +68,9 @@ def test_input_over_256_kib_is_refused() -> None:
         ('"abc', "Unexpected end-of-input in VALUE_STRING", 5),
         ("1 2", "Unexpected character ('2' (code 50)): expected end-of-input", 3),
         ("not a definition", "Unrecognized token 'not'", 4),
+        ('{"a": NaN}', "Non-standard token 'NaN'", 7),
+        ("[1, -Infinity]", "Non-standard token '-Infinity'", 5),
+        ('{"big": 1e999}', "Numeric value (1e999) out of range of double", 9),
     ],
 )
 def test_json_errors_are_worded_like_jackson(text: str, message: str, column: int) -> None:
