@@ -49,6 +49,9 @@ class SandboxSettings(BaseModel):
     spare_environments: int = 2
     """Generic sandboxes kept started per runtime for cold starts (Python's always, Node.js's once
     a Node.js function ran; 0 disables; needs cgroups)."""
+    provision_check_seconds: float = 10.0
+    """How often each process brings its provisioned environments in line with the registry
+    (a change made through another process, a new revision)."""
 
 
 class Settings(BaseSettings):

@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 
 from stepline.registry import functions as registry
 from stepline.registry.database import unit_of_work
@@ -112,6 +114,33 @@ async def test_warm_environments_are_reused_one_invocation_at_a_time(service: Fu
     assert all(r.init_duration_ms is None for r in again)
     assert {body(r) for r in again} <= {e for e, _ in environments}
     assert service.pool.size == 3
+
+
+async def test_provisioned_concurrency_changed_elsewhere_reaches_a_running_process(
+    service: FunctionService, fn_settings: Settings
+) -> None:
+    """Another process (here: a second runtime) follows the registry: it starts the provisioned
+    environments, keeps them past the idle time, and gives them up when the count goes to 0."""
+    name = await deploy(service, unique("prov"), {"app.py": SLOW})
+    sandbox_settings = fn_settings.sandbox.model_copy(
+        update={"provision_check_seconds": 0.2, "idle_seconds": 0.5, "spare_environments": 0}
+    )
+    quick = fn_settings.model_copy(update={"sandbox": sandbox_settings})
+    async with FunctionService(quick, run_events=False) as other:
+        assert other.pool.size == 0
+        await reserve(service, name, None, provisioned=2)  # what a PUT served by another process does
+        await until(lambda: other.pool.size == 2)
+        await asyncio.sleep(1.5)  # three idle times: provisioned environments are not reaped
+        assert other.pool.size == 2
+        await reserve(service, name, None, provisioned=0)
+        await until(lambda: other.pool.size == 0)
+
+
+async def until(condition: Callable[[], bool], seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.05)
 
 
 async def test_provisioned_concurrency_starts_environments_before_the_first_call(

@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from prometheus_client import CollectorRegistry
+from sqlalchemy.exc import DBAPIError
 
 from statemachine.errors import StatesError
 from statemachine.host import FunctionCall, FunctionResult
@@ -158,7 +159,7 @@ class FunctionService:
             await self._stack.enter_async_context(wakeups)
             self._spawn(self._event_loop(wakeups), "stepline-function-events")
         self._stack.push_async_callback(self._stop_background)
-        self._spawn(self._provision_all(), "stepline-provision")
+        self._spawn(self._keep_provisioned(), "stepline-provision")
         return self
 
     async def __aexit__(
@@ -335,16 +336,34 @@ class FunctionService:
     async def _attachments(self, config: FunctionConfig) -> Attachments:
         return await resolve_attachments(config.attachment_config(), self.settings.data_dir.resolve())
 
-    async def _provision_all(self) -> None:
-        async with self.sessions() as session:
-            names = [
-                f.name for f in await registry.list_functions(session, 10_000) if f.provisioned_concurrency
-            ]
-        for name in names:
+    async def _keep_provisioned(self) -> None:
+        """Provision every function the registry gives provisioned concurrency, at start and then
+        every ``provision_check_seconds``: a change made through another process (or its new code)
+        reaches this one, and a function whose provisioned concurrency went to 0 (or that was
+        deleted) gives its environments up to idle reaping."""
+        provisioned: set[str] = set()
+        while True:
             try:
-                await self.provision(name)
+                provisioned = await self._provision_all(provisioned)
+            except (OSError, DBAPIError) as exc:
+                log.warning("cannot read provisioned concurrency: %s", exc)
+            await asyncio.sleep(self.settings.sandbox.provision_check_seconds)
+
+    async def _provision_all(self, before: set[str]) -> set[str]:
+        """One round of ``_keep_provisioned``; returns the names provisioned now."""
+        async with self.sessions() as session:
+            wanted = {
+                f.name for f in await registry.list_functions(session, 10_000) if f.provisioned_concurrency
+            }
+        for name in sorted(wanted | before):
+            try:
+                config = await self.resolve(name, None)
+                await self.pool.provision(config, config.provisioned_concurrency if name in wanted else 0)
+            except ResourceNotFoundError:
+                await self.pool.retire(name)
             except InvokeError as exc:
                 log.warning("provisioned concurrency of %s not started: %s", name, exc)
+        return wanted
 
     # Event invocations -----------------------------------------------------------------------
 
