@@ -36,6 +36,19 @@ def conformance(
 
 
 @app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="State-machine definitions (ASL JSON files).")],
+) -> None:
+    """Check definitions as the API does, without any service: every problem, with its location.
+
+    Exit status 0 when none has an error, 1 when one has, 2 when a file cannot be read.
+    """
+    from stepline.validate_files import validate_files
+
+    raise typer.Exit(validate_files(files))
+
+
+@app.command()
 def dev(
     temporal_port: Annotated[
         int | None, typer.Option(help="Port of the embedded Temporal server (default: 7233).")

@@ -7,7 +7,8 @@ from typing import Any
 
 from api.schemas import ExecutionInputFields
 from api.services.errors import InvalidRequest, PayloadTooLarge
-from statemachine.errors import DefinitionError, Diagnostic
+from statemachine.diagnose import diagnose
+from statemachine.errors import DefinitionError
 from statemachine.start import check_start
 
 MAX_INPUT_BYTES = 256 * 1024
@@ -31,21 +32,6 @@ def decode_definition(raw: dict[str, Any] | str) -> tuple[str, dict[str, Any]]:
         detail = f"definition must be a JSON object, not {type(decoded).__name__}"
         raise InvalidRequest(detail, [{"location": "/definition", "message": detail}])
     return raw, decoded
-
-
-def diagnose(decoded: dict[str, Any]) -> tuple[Diagnostic, ...]:
-    """Every problem in a definition: the validator's, then the compiler's if the validator passed it."""
-    from statemachine.loader import load_program
-    from statemachine.validate import validate_definition
-
-    found = validate_definition(decoded)
-    if any(d.severity == "ERROR" for d in found):
-        return found
-    try:
-        load_program(decoded)
-    except DefinitionError as exc:
-        return found + exc.diagnostics
-    return found
 
 
 def checked_definition(raw: dict[str, Any] | str) -> str:

@@ -8,8 +8,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import schemas
 from api.pagination import decode_token, encode_token
-from api.services.definitions import checked_definition, diagnose
-from statemachine.validate import validate_definition_text
+from api.services.definitions import checked_definition
+from statemachine.diagnose import diagnose, diagnose_text, has_errors
 from stepline.registry import state_machines as registry
 from stepline.registry.state_machines import StateMachine, StateMachineVersion
 from workers.contracts import state_machine_arn
@@ -80,14 +80,10 @@ async def delete(session: AsyncSession, name: str) -> None:
 
 def validate(body: schemas.ValidateRequest) -> schemas.ValidateResponse:
     """ValidateStateMachineDefinition: text that is not a JSON object is a FAIL with diagnostics, not 400."""
-    if isinstance(body.definition, str):
-        found = validate_definition_text(body.definition)
-        if not any(d.severity == "ERROR" for d in found):
-            found = diagnose(json.loads(body.definition))
-    else:
-        found = diagnose(body.definition)
+    text = body.definition
+    found = diagnose_text(text) if isinstance(text, str) else diagnose(text)
     return schemas.ValidateResponse(
-        result="FAIL" if any(d.severity == "ERROR" for d in found) else "OK",
+        result="FAIL" if has_errors(found) else "OK",
         diagnostics=[
             schemas.Diagnostic(
                 severity=d.severity, code=d.code, message=d.message, location=d.location or None
