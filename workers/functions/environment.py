@@ -176,8 +176,9 @@ class Environment:
 
     async def _await_init(self) -> None:
         assert self._ready is not None
-        try:
-            await asyncio.wait_for(asyncio.shield(self._ready), INIT_TIMEOUT_SECONDS)
+        try:  # not wait_for: on 3.11 it can swallow a cancellation arriving as INIT ends
+            async with asyncio.timeout(INIT_TIMEOUT_SECONDS):
+                await asyncio.shield(self._ready)
         except TimeoutError:
             self.kill()
             raise EnvironmentDead(self._fail("Runtime.InitTimeout", "Init phase timed out")) from None

@@ -64,10 +64,17 @@ class EventWakeups:
         asyncio.get_running_loop().call_later(seconds, self._notified.set)
 
     async def wait(self) -> None:
-        """Until a notification arrives or the poll interval passes."""
+        """Until a notification arrives or the poll interval passes.
+
+        Not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that arrives as the
+        notification does, and the runtime's event loop then never stops (a hung shutdown).
+        """
         timeout = self._poll_seconds if self._listening else self._unconnected_poll_seconds
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._notified.wait(), timeout)
+        notified = asyncio.ensure_future(self._notified.wait())
+        try:
+            await asyncio.wait({notified}, timeout=timeout)
+        finally:
+            notified.cancel()
         self._notified.clear()
 
     async def _listen(self) -> None:
