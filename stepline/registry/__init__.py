@@ -12,6 +12,14 @@ def all_models() -> MetaData:
     """Import every table module and return the shared metadata (for Alembic and drift checks)."""
     from sqlmodel import SQLModel
 
-    from stepline.registry import executions, functions, resources, state_machines  # noqa: F401
+    from stepline.registry import (  # noqa: F401
+        access_keys,
+        executions,
+        function_permissions,
+        functions,
+        resources,
+        state_machines,
+        tags,
+    )
 
     return SQLModel.metadata
