@@ -267,6 +267,17 @@ async def add_log_lines(session: AsyncSession, lines: Sequence[tuple[str, str, d
         await session.exec(insert(FunctionLog).values(rows[start : start + 5000]))
 
 
+async def logged_request_ids(session: AsyncSession, request_ids: set[str]) -> set[str]:
+    """Which of these invocations already have log rows (a crashed process's journal is replayed once)."""
+    found: set[str] = set()
+    ids = sorted(request_ids)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        query = select(FunctionLog.request_id).where(col(FunctionLog.request_id).in_(chunk)).distinct()
+        found.update((await session.exec(query)).all())
+    return found
+
+
 async def read_logs(
     session: AsyncSession, name: str, *, request_id: str | None, since: datetime | None, limit: int
 ) -> list[FunctionLog]:

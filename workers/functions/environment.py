@@ -23,6 +23,7 @@ from workers.attachments import Attachments
 from workers.functions import sandbox
 from workers.functions.cgroups import Cgroup, CgroupDriver
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
+from workers.functions.output import OutputLines
 from workers.functions.runtime_api import RuntimeConnection, RuntimeServer
 
 INIT_TIMEOUT_SECONDS = 10.0
@@ -31,6 +32,8 @@ PIDS_MAX = 256
 FATAL_ERRORS = frozenset({"Runtime.OutOfMemory", "Runtime.ExitError", "Sandbox.Timedout"})
 MEMORY_SLACK_BYTES = 16 * 1024 * 1024
 """Room for the sandbox's own processes (bubblewrap's init) above the function's memory."""
+READ_CHUNK = 65536
+READ_BYTES_PER_TURN = 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -86,8 +89,8 @@ class Environment:
         """Resolved when the runtime asks for its next event after an invocation."""
         self._current_id: str | None = None
         self._current: asyncio.Future[tuple[bytes, str | None]] | None = None
-        self._partial = b""
-        self._logs: list[str] = []
+        self._output = OutputLines()
+        """The sandbox's output, bounded (what it wrote between invocations goes to the next one)."""
         self.dead = False
         self.started_at = 0.0
         self.init_duration_ms: float | None = None
@@ -278,8 +281,7 @@ class Environment:
         duration = (time.perf_counter() - started) * 1000
         if error_type in FATAL_ERRORS:
             self.kill()  # Lambda resets the environment after these; never reuse it
-        self._read_output()
-        logs, self._logs = self._logs, []
+        logs = self._take_logs()
         self.last_used = time.monotonic()
         return Outcome(body, error_type, duration, logs, self._max_memory_mb())
 
@@ -294,8 +296,7 @@ class Environment:
 
     def _take_logs(self) -> list[str]:
         self._read_output()
-        logs, self._logs = self._logs, []
-        return logs
+        return self._output.take()
 
     # RuntimeHandler ------------------------------------------------------------------------
 
@@ -337,23 +338,20 @@ class Environment:
     # process events ------------------------------------------------------------------------
 
     def _read_output(self) -> None:
+        """Read what the pipe holds, at most ``READ_BYTES_PER_TURN`` per call: a process that writes
+        without pause cannot keep the event loop here (the reader callback comes back next turn)."""
         if self._proc is None:
             return
-        chunks = [self._partial]
-        while True:
+        for _ in range(READ_BYTES_PER_TURN // READ_CHUNK):
             try:
-                chunk = os.read(self._proc.output_fd, 65536)
-            except (BlockingIOError, OSError):
+                chunk = os.read(self._proc.output_fd, READ_CHUNK)
+            except OSError:  # (BlockingIOError: nothing more for now)
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
-        data = b"".join(chunks)
-        *lines, self._partial = data.split(b"\n")
-        self._logs.extend(line.decode(errors="replace") for line in lines)
-        if self.dead and self._partial:
-            self._logs.append(self._partial.decode(errors="replace"))
-            self._partial = b""
+            self._output.feed(chunk)
+        if self.dead:
+            self._output.finish()
 
     def _on_exit(self) -> None:
         if self._pidfd is None:  # already seen

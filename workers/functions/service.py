@@ -151,7 +151,7 @@ class FunctionService:
         )  # fmt: skip
         self._stack.push_async_callback(self.pool.close)
         self.pool.start_reaper()
-        self.logs = LogBook(self.sessions)
+        self.logs = LogBook(self.sessions, journal=data_dir / "logs")
         self.logs.start()
         self._stack.push_async_callback(self.logs.close)
         if self._run_events:
