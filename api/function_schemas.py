@@ -66,7 +66,7 @@ class FunctionConfigFields(Schema):
     """/tmp size in MB."""
     description: str | None = Field(default=None, max_length=256)
     network: bool | None = None
-    """Give the function the host's network (off by default)."""
+    """Give the function egress to outside hosts, not the host's services (off by default)."""
     file_system_configs: list[dict[str, Any]] | None = None
     db_proxies: list[str] | None = None
 

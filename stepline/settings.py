@@ -6,6 +6,7 @@ nothing here runs at import time.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from pathlib import Path
 
 from pydantic import BaseModel, SecretStr
@@ -52,6 +53,13 @@ class SandboxSettings(BaseModel):
     provision_check_seconds: float = 10.0
     """How often each process brings its provisioned environments in line with the registry
     (a change made through another process, a new revision)."""
+    network_deny: list[IPv4Network] = [
+        IPv4Network(cidr) for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                       "224.0.0.0/4", "240.0.0.0/4")
+    ]  # fmt: skip
+    """What a function with ``network: true`` cannot reach (JSON list of IPv4 ranges): private,
+    carrier-grade NAT, multicast and reserved ranges. Loopback, link-local (cloud metadata) and the
+    host's own addresses are denied whatever this says; see docs/functions.md."""
 
 
 class Settings(BaseSettings):

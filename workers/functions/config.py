@@ -57,7 +57,8 @@ class FunctionConfig:
     environment: Mapping[str, str] = field(default_factory=dict)
     tmp_mb: int = 512
     network: bool = False
-    """Give the sandbox the host's network (off: only a private loopback)."""
+    """Egress to outside hosts, never to the host's services (off: only the sandbox's own loopback);
+    see docs/functions.md, Network."""
     file_system_configs: Sequence[Mapping[str, Any]] = ()
     db_proxies: Sequence[str] = ()
     reserved_concurrency: int | None = None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.attachments import Attachments
-from workers.functions import sandbox
+from workers.functions import network, sandbox
 from workers.functions.cgroups import Cgroup, CgroupDriver
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
 from workers.functions.output import OutputLines
@@ -65,9 +65,11 @@ class Environment:
 
     def __init__(
         self, config: FunctionConfig, env_id: str, run_dir: Path, bwrap: str, cgroups: CgroupDriver | None,
-        spawner: Executor, unprivileged: bool = False,
+        spawner: Executor, unprivileged: bool = False, egress: network.Egress | None = None,
     ) -> None:  # fmt: skip
         self.config = config
+        self._egress = egress
+        """How a sandbox with ``network: true`` reaches out (None: the default policy)."""
         self._unprivileged = unprivileged
         self._spawner = spawner
         self.env_id = env_id
@@ -159,7 +161,8 @@ class Environment:
         if self._cgroups is not None:
             cgroup = self._cgroups.create(self.env_id, memory + MEMORY_SLACK_BYTES, PIDS_MAX)
         info_r, info_w = os.pipe()
-        block = os.pipe() if cgroup is not None and cgroup.version == 2 else None
+        held = self.config.network or (cgroup is not None and cgroup.version == 2)
+        block = os.pipe() if held else None  # the child waits until its cgroup and network are set
         argv = sandbox.bwrap_argv(
             self._bwrap, self.config, self._run_dir, attachments, command,
             info_fd=info_w, block_fd=block[0] if block else None, unprivileged=self._unprivileged,
@@ -169,7 +172,10 @@ class Environment:
         if spare:
             stdin, self._claim_fd = os.pipe()
         try:
-            self._proc = await sandbox.spawn(argv, info_r, info_w, block, cgroup, self._spawner, stdin)
+            self._proc = await sandbox.spawn(
+                argv, info_r, info_w, block, cgroup, self._spawner, stdin,
+                egress=(self._egress or network.Egress()) if self.config.network else None,
+            )  # fmt: skip
         except BaseException:
             await self.close()
             raise
@@ -227,7 +233,7 @@ class Environment:
     async def _release(self) -> None:
         proc = self._proc
         if proc is not None:
-            await asyncio.get_running_loop().run_in_executor(None, proc.process.wait)
+            await asyncio.get_running_loop().run_in_executor(None, proc.wait)
             self._on_exit()  # if its reader has not run yet: what waits on the sandbox learns why it ended
             self._read_output()
             self._stop_reading()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.attachments import Attachments
-from workers.functions import sandbox
+from workers.functions import network, sandbox
 from workers.functions.cgroups import CgroupDriver
 from workers.functions.config import FunctionConfig
 from workers.functions.environment import Environment, EnvironmentDead, Outcome
@@ -91,6 +91,7 @@ class EnvironmentPool:
         max_environments: int,
         unprivileged: bool = False,
         spares: int = 0,
+        egress: network.Egress | None = None,
     ) -> None:
         self._run_dir = run_dir
         self._bwrap = bwrap
@@ -100,6 +101,7 @@ class EnvironmentPool:
         self._idle_seconds = idle_seconds
         self._max_environments = max_environments
         self._unprivileged = unprivileged
+        self._egress = egress
         if unprivileged:
             run_dir.chmod(0o711)  # the sandbox users reach their socket directories through it
         self._versions: dict[tuple[str, str], _Versions] = {}
@@ -235,8 +237,9 @@ class EnvironmentPool:
         if env is None:
             env_id = f"{self._prefix}-{next(self._ids)}"
             env = Environment(
-                config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged
-            )
+                config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged,
+                egress=self._egress,
+            )  # fmt: skip
         self._all.add(env)
         try:
             if env.config is config:

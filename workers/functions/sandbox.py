@@ -29,6 +29,7 @@ from pathlib import Path
 from workers.attachments import Attachments
 from workers.functions.cgroups import Cgroup
 from workers.functions.config import FunctionConfig
+from workers.functions.network import Egress, Link, bwrap_args
 
 BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
 SANDBOX_LIB_DIR = Path(__file__).resolve().parents[1] / "sandbox_lib"
@@ -179,7 +180,7 @@ def bwrap_argv(
     ]  # fmt: skip
     for mount in attachments.mounts:
         argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
-    argv += ["--unshare-all", *([] if not config.network else ["--share-net"])]
+    argv += ["--unshare-all", *bwrap_args(config, socket_dir)]  # network: its own namespace, always
     if not unprivileged:
         argv += ["--uid", str(uid), "--gid", str(gid)]
     argv += [
@@ -225,6 +226,8 @@ class SandboxProcess:
     child_pid: int
     output_fd: int
     cgroup: Cgroup | None
+    network: Link | None = None
+    """slirp4netns, for a sandbox with ``network: true``."""
 
     def kill(self) -> None:
         """Kill everything in the sandbox (its PID namespace dies with its init)."""
@@ -233,11 +236,20 @@ class SandboxProcess:
         _kill_group(self.process)
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.child_pid, signal.SIGKILL)
+        if self.network is not None:
+            self.network.kill()
+
+    def wait(self) -> None:
+        """Reap bubblewrap and the network helper (after ``kill``)."""
+        self.process.wait()
+        if self.network is not None:
+            self.network.wait()
 
 
 async def spawn(
     argv: list[str], info_r: int, info_w: int, block: tuple[int, int] | None, cgroup: Cgroup | None,
     spawner: Executor, stdin: int = subprocess.DEVNULL,
+    egress: Egress | None = None,
 ) -> SandboxProcess:  # fmt: skip
     """Start bubblewrap with the sandbox inside ``cgroup`` from its start; return the handle.
 
@@ -246,14 +258,17 @@ async def spawn(
 
     ``Popen`` without ``preexec_fn`` uses vfork, so spawning costs the same however big the worker
     is. It runs on ``spawner``, a thread of its own, which may enter the cgroup for the spawn (v1);
-    otherwise (v2) bubblewrap's child waits on ``block`` until it has been moved.
+    otherwise (v2) bubblewrap's child waits on ``block`` until it has been moved. With ``egress`` (a
+    function with ``network: true``) it also waits there until its network is attached.
     """
     out_r, out_w = os.pipe()
     pass_fds = [info_w] + ([block[0]] if block else [])
 
     def launch() -> subprocess.Popen[bytes]:
         inside = (
-            cgroup.entered_by_thread() if cgroup is not None and block is None else contextlib.nullcontext()
+            cgroup.entered_by_thread()
+            if cgroup is not None and cgroup.version == 1
+            else contextlib.nullcontext()
         )
         with inside:
             return subprocess.Popen(
@@ -276,13 +291,18 @@ async def spawn(
     os.close(info_w)
     if block:
         os.close(block[0])
+    link: Link | None = None
     try:
         info = await _read_info(info_r)
         child_pid = int(str(info["child-pid"]))
-        if cgroup is not None and block:
+        if cgroup is not None and cgroup.version == 2:
             cgroup.add(child_pid)
+        if egress is not None:
+            link = await egress.attach(child_pid)
+        if block:
             os.write(block[1], b"1")
     except RuntimeError as exc:
+        _close_link(link)
         _kill_group(process)
         process.wait()
         os.set_blocking(out_r, False)
@@ -293,6 +313,7 @@ async def spawn(
         os.close(out_r)
         raise RuntimeError(f"{exc}: {said}" if said else str(exc)) from None
     except BaseException:
+        _close_link(link)
         _kill_launched(process)
         os.close(out_r)
         raise
@@ -301,7 +322,13 @@ async def spawn(
         if block:
             os.close(block[1])
     os.set_blocking(out_r, False)
-    return SandboxProcess(process, child_pid, out_r, cgroup)
+    return SandboxProcess(process, child_pid, out_r, cgroup, link)
+
+
+def _close_link(link: Link | None) -> None:
+    if link is not None:
+        link.kill()
+        link.wait()
 
 
 def _abandon(launched: asyncio.Future[subprocess.Popen[bytes]], fds: tuple[int, ...]) -> None:

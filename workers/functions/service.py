@@ -38,7 +38,7 @@ from stepline.registry import functions as registry
 from stepline.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
 from stepline.settings import Settings
 from workers.attachments import AttachmentError, Attachments, resolve_attachments
-from workers.functions import cgroups, sandbox
+from workers.functions import cgroups, network, sandbox
 from workers.functions.codestore import CodeStore
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig, function_arn, parse_function_ref
 from workers.functions.errors import (
@@ -148,6 +148,7 @@ class FunctionService:
             attachments=self._attachments, idle_seconds=self.settings.sandbox.idle_seconds,
             max_environments=self.settings.sandbox.max_environments,
             unprivileged=self.unprivileged, spares=self.settings.sandbox.spare_environments,
+            egress=network.Egress(deny=tuple(self.settings.sandbox.network_deny)),
         )  # fmt: skip
         self._stack.push_async_callback(self.pool.close)
         self.pool.start_reaper()
