@@ -180,6 +180,41 @@ async def test_networked_function_reaches_an_outside_host(
     assert await probe(service, "fetch", event) == "hello from the outside host"
 
 
+NODE_FETCH = """
+const net = require("net");
+exports.handler = (event) => new Promise((resolve) => {
+  let data = "";
+  const s = net.connect(event.port, event.host);
+  s.on("data", (chunk) => { data += chunk; });
+  s.on("end", () => resolve(data.trim()));
+  s.on("error", (e) => resolve(e.code));
+});
+"""
+CUSTOM_BOOTSTRAP = """#!/bin/sh
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT=$(curl -sS -D "$HEADERS" "$API/invocation/next")
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  curl -sS "$API/invocation/$ID/response" -d "$EVENT" >/dev/null
+done
+"""
+
+
+async def test_networked_node_and_provided_runtimes_work(
+    service: FunctionService, outside_host: OutsideHost
+) -> None:
+    event = {"host": outside_host.address, "port": outside_host.port}
+    node = await deploy(service, unique("net"), {"index.js": NODE_FETCH}, "index.handler", "nodejs20",
+                        network=True)  # fmt: skip
+    assert body(await call(service, node, event)) == "hello from the outside host"
+    # the provided runtime's relay listens on the sandbox's own 127.0.0.1:9001, networked or not
+    custom = await deploy(service, unique("net"), {"bootstrap": CUSTOM_BOOTSTRAP}, "x", "provided",
+                          network=True)  # fmt: skip
+    assert body(await call(service, custom, {"n": 1})) == {"n": 1}
+
+
 async def test_networked_function_cannot_reach_the_hosts_loopback_services(
     service: FunctionService, host_listener: int, temporal_address: str
 ) -> None:
