@@ -53,6 +53,6 @@ async def update_state_machine(
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_state_machine(name: str, session: SessionDep) -> Response:
-    await service.delete(session, name)
+async def delete_state_machine(name: str, session: SessionDep, settings: SettingsDep) -> Response:
+    await service.delete(session, name, settings.region)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -70,18 +70,28 @@ def public(row: Execution, region: str) -> schemas.ExecutionPublic:
     )
 
 
-async def start(state: AppState, machine_name: str, body: schemas.StartExecution) -> schemas.ExecutionStarted:
+async def start(
+    state: AppState,
+    machine_name: str,
+    body: schemas.StartExecution,
+    *,
+    published: int | None = None,
+    only_running: bool = False,
+) -> schemas.ExecutionStarted:
     """Record the execution as RUNNING (committed, so the workflow can always report to it), then
-    start its workflow. A known name with the same input returns the existing execution."""
+    start its workflow: of the machine's latest version, or of its published version ``published``.
+    A known name with the same input returns the existing execution (with ``only_running``, Step
+    Functions' rule, only while it runs: Conflict once it has ended)."""
     input_text = input_text_of(body)
     name = body.name or str(uuid.uuid4())
     start_date = datetime.now(UTC)
     async with state.sessions() as session:  # one statement, outside a transaction block
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        found = await registry.register_latest(session, machine_name, name, input_text, start_date)
+        found = await registry.register_latest(session, machine_name, name, input_text, start_date, published)
     if found is None:
-        raise StateMachineNotFound(machine_name)
+        raise StateMachineNotFound(machine_name, published=published)
     machine_type, version, definition = found.machine_type, found.version, found.definition
+    role_arn = found.role_arn
     row = Execution(
         id=registry.execution_id(machine_name, name),
         name=name,
@@ -97,9 +107,11 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
             if json.loads(row.input) != json.loads(input_text):
                 raise Conflict(f"execution {name!r} of {machine_name!r} exists with a different input")
             if row.status != RUNNING:
+                if only_running:
+                    raise Conflict(f"execution {name!r} of {machine_name!r} exists and has ended")
                 return started(row, state.settings.region)
             _, existing = await get_state_machine(session, machine_name, row.state_machine_version)
-            version, definition = existing.version, existing.definition
+            version, definition, role_arn = existing.version, existing.definition, existing.role_arn
     execution = ExecutionInput(
         execution_id=row.id,
         execution_name=row.name,
@@ -108,7 +120,7 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
         definition=definition,
         input=row.input,
         start_time=row.start_date.isoformat(),
-        role_arn=EXECUTION_ROLE_ARN,
+        role_arn=role_arn or EXECUTION_ROLE_ARN,
         region=state.settings.region,
     )
     try:
@@ -130,6 +142,11 @@ async def start(state: AppState, machine_name: str, body: schemas.StartExecution
     return started(row, state.settings.region)
 
 
+async def row(session: AsyncSession, execution_id: str) -> Execution:
+    """The execution's registry row; ExecutionNotFound when there is none."""
+    return await registry.get_execution(session, execution_id)
+
+
 async def describe(session: AsyncSession, execution_id: str, region: str) -> schemas.ExecutionPublic:
     return public(await registry.get_execution(session, execution_id), region)
 
@@ -142,15 +159,7 @@ async def list_page(
     status: str | None,
     region: str,
 ) -> schemas.ExecutionList:
-    before = None
-    if next_token:
-        position = decode_token("executions", next_token)
-        before = (datetime.fromisoformat(position["start"]), str(position["id"]))
-    rows = await registry.list_executions(session, limit + 1, state_machine, status, before)
-    token = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        token = encode_token("executions", {"start": last.start_date.isoformat(), "id": last.id})
+    rows, token = await executions_page(session, limit, next_token, state_machine, status)
     return schemas.ExecutionList(
         executions=[
             schemas.ExecutionSummary(
@@ -163,10 +172,32 @@ async def list_page(
                 start_date=r.start_date,
                 stop_date=r.stop_date,
             )
-            for r in rows[:limit]
+            for r in rows
         ],
         next_token=token,
     )
+
+
+async def executions_page(
+    session: AsyncSession,
+    limit: int,
+    next_token: str | None,
+    state_machine: str | None,
+    status: str | None,
+    published: int | None = None,
+) -> tuple[list[Execution], str | None]:
+    """Executions newest first (of one machine, or one published version of it, with one status),
+    ``limit`` of them after the ``next_token`` position, and the next token."""
+    before = None
+    if next_token:
+        position = decode_token("executions", next_token)
+        before = (datetime.fromisoformat(position["start"]), str(position["id"]))
+    rows = await registry.list_executions(session, limit + 1, state_machine, status, before, published)
+    token = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        token = encode_token("executions", {"start": last.start_date.isoformat(), "id": last.id})
+    return rows[:limit], token
 
 
 async def history(

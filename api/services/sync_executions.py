@@ -60,16 +60,17 @@ class InProcessHost:
 
 
 async def run(
-    state: AppState, machine_name: str, body: schemas.SyncExecutionRequest
+    state: AppState, machine_name: str, body: schemas.SyncExecutionRequest, *, published: int | None = None
 ) -> schemas.SyncExecutionResult:
-    """Run the latest version of an EXPRESS machine to its end (or to TIMED_OUT after five minutes)."""
+    """Run the latest version (or published version ``published``) of an EXPRESS machine to its end
+    (or to TIMED_OUT after five minutes)."""
     from statemachine.interpreter import ExecutionContext, execute
     from statemachine.loader import load_program
     from statemachine.start import check_start
 
     input_text = input_text_of(body)
     async with unit_of_work(state.sessions) as session:
-        machine, version = await get_state_machine(session, machine_name)
+        machine, version = await get_state_machine(session, machine_name, published=published)
     refused = check_start(machine.type, input_text, sync=True)
     if refused is not None:
         raise InvalidRequest(f"{refused.code}: {refused.message}", [{"location": "/", "code": refused.code}])
@@ -80,7 +81,7 @@ async def run(
         execution_name=name,
         state_machine_id=state_machine_arn(machine_name, state.settings.region),
         state_machine_name=machine_name,
-        role_arn=EXECUTION_ROLE_ARN,
+        role_arn=version.role_arn or EXECUTION_ROLE_ARN,
         start_time=started,
     )
     host = InProcessHost(state.function_invoker)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, text, update
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, TextClause, text, update
 from sqlalchemy.dialects.postgresql import JSON, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,6 +46,9 @@ class Execution(SQLModel, table=True):
     cause: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     start_date: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     stop_date: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    published_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """The published version it was started as (a qualified ARN ``...:NAME:N``); None when it was
+    started as the machine's latest version."""
 
 
 class ExecutionHistoryChunk(SQLModel, table=True):
@@ -99,40 +102,62 @@ async def insert_execution(session: AsyncSession, execution: Execution) -> Execu
 
 @dataclass(frozen=True)
 class Registered:
-    """What starting an execution of a machine's latest version needs to know."""
+    """What starting an execution of a machine's version needs to know."""
 
     machine_type: str
     version: int
     definition: str
     inserted: bool
     """False: an execution with that id existed already (nothing was written)."""
+    role_arn: str | None = None
+    """The version's role (None: the default role)."""
 
 
-_REGISTER_LATEST = text(
-    "WITH target AS ("
-    " SELECT m.type, v.version, v.definition FROM state_machine AS m JOIN state_machine_version AS v"
-    " ON v.state_machine_name = m.name AND v.version = m.latest_version WHERE m.name = :machine"
-    "), inserted AS ("
-    " INSERT INTO execution (id, name, state_machine_name, state_machine_version, status, input, start_date)"
-    " SELECT :id, :name, :machine, target.version, 'RUNNING', :input, :start_date FROM target"
-    " ON CONFLICT (id) DO NOTHING RETURNING id"
-    ") SELECT target.type, target.version, target.definition, EXISTS (SELECT 1 FROM inserted) FROM target"
-)
+def _register(target: str) -> TextClause:
+    return text(
+        "WITH target AS ("
+        " SELECT m.type, v.version, v.definition, v.role_arn FROM state_machine AS m"
+        f" JOIN state_machine_version AS v ON v.state_machine_name = m.name AND {target}"
+        " WHERE m.name = :machine"
+        "), inserted AS ("
+        " INSERT INTO execution (id, name, state_machine_name, state_machine_version, status, input,"
+        " start_date, published_version)"
+        " SELECT :id, :name, :machine, target.version, 'RUNNING', :input, :start_date,"
+        " CAST(:published AS int) FROM target"
+        " ON CONFLICT (id) DO NOTHING RETURNING id"
+        ") SELECT target.type, target.version, target.definition, EXISTS (SELECT 1 FROM inserted),"
+        " target.role_arn FROM target"
+    )
+
+
+_REGISTER_LATEST = _register("v.version = m.latest_version")
+_REGISTER_PUBLISHED = _register("v.published_version = :published")
 
 
 async def register_latest(
-    session: AsyncSession, machine: str, name: str, input_text: str, start_date: datetime
+    session: AsyncSession,
+    machine: str,
+    name: str,
+    input_text: str,
+    start_date: datetime,
+    published: int | None = None,
 ) -> Registered | None:
-    """Insert a RUNNING execution of ``machine``'s latest version and read that version, in one
-    statement (one round trip for every execution started). None when there is no such machine."""
-    statement = _REGISTER_LATEST.bindparams(
-        id=execution_id(machine, name), name=name, machine=machine, input=input_text, start_date=start_date
+    """Insert a RUNNING execution of ``machine``'s latest version (or of its published version
+    ``published``) and read that version, in one statement (one round trip for every execution
+    started). None when there is no such machine or version."""
+    statement = (_REGISTER_LATEST if published is None else _REGISTER_PUBLISHED).bindparams(
+        id=execution_id(machine, name),
+        name=name,
+        machine=machine,
+        input=input_text,
+        start_date=start_date,
+        published=published,
     )
     found = (await session.exec(statement)).first()  # type: ignore[call-overload]
     if found is None:
         return None
-    machine_type, version, definition, inserted = found
-    return Registered(str(machine_type), int(version), str(definition), bool(inserted))
+    machine_type, version, definition, inserted, role_arn = found
+    return Registered(str(machine_type), int(version), str(definition), bool(inserted), role_arn)
 
 
 async def get_execution(session: AsyncSession, execution_id: str) -> Execution:
@@ -149,11 +174,15 @@ async def list_executions(
     state_machine: str | None = None,
     status: str | None = None,
     before: tuple[datetime, str] | None = None,
+    published: int | None = None,
 ) -> list[Execution]:
-    """Newest first; ``before`` is the (start_date, id) of the last row of the previous page."""
+    """Newest first; ``before`` is the (start_date, id) of the last row of the previous page;
+    ``published``: only those started as that published version of ``state_machine``."""
     query = select(Execution)
     if state_machine is not None:
         query = query.where(Execution.state_machine_name == state_machine)
+    if published is not None:
+        query = query.where(Execution.published_version == published)
     if status is not None:
         query = query.where(Execution.status == status)
     if before is not None:

@@ -2,13 +2,18 @@
 
 An update adds a version; executions keep the version they started with, because the workflow
 receives that version's definition when it starts.
+
+Publishing (Step Functions' versions): a version can also be *published*, which gives it a number of
+its own, ``published_version`` (1, 2, 3... per machine, never reused: ``last_published_version``
+counts them), the number in a qualified ARN ``...:stateMachine:NAME:N``. Every version is one
+revision of the machine (``/v1`` numbers those); only published ones are versions for the AWS API.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, Text, func
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,12 +36,21 @@ class StateMachine(SQLModel, table=True):
     latest_version: int
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_published_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    """The highest published version number handed out (numbers are never reused)."""
 
 
 class StateMachineVersion(SQLModel, table=True):
     """One immutable definition of a state machine, kept as the JSON text the user sent."""
 
     __tablename__ = "state_machine_version"
+    __table_args__ = (
+        Index(
+            "ix_state_machine_version_published", "state_machine_name", "published_version", unique=True
+        ),
+    )
 
     state_machine_name: str = Field(
         sa_column=Column(
@@ -47,6 +61,13 @@ class StateMachineVersion(SQLModel, table=True):
     definition: str = Field(sa_column=Column(Text, nullable=False))
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    role_arn: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The IAM role the user named (``$$.Execution.RoleArn``); None: ``contracts.EXECUTION_ROLE_ARN``."""
+    published_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """Its number as a published version; None while unpublished."""
+    published_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 class StateMachineExists(Exception):
@@ -60,24 +81,43 @@ class StateMachineExists(Exception):
 class StateMachineNotFound(Exception):
     """No such state machine (or no such version of it)."""
 
-    def __init__(self, name: str, version: int | None = None) -> None:
+    def __init__(self, name: str, version: int | None = None, *, published: int | None = None) -> None:
         self.name = name
         self.version = version
+        self.published = published
+        """The published version number asked for, when that is what was missing."""
         what = f"state machine {name!r}" + (f" version {version}" if version is not None else "")
+        what += f" published version {published}" if published is not None else ""
         super().__init__(f"{what} does not exist")
 
 
 async def create_state_machine(
-    session: AsyncSession, name: str, type_: str, definition: str, description: str | None
+    session: AsyncSession,
+    name: str,
+    type_: str,
+    definition: str,
+    description: str | None,
+    *,
+    role_arn: str | None = None,
+    publish: bool = False,
 ) -> tuple[StateMachine, StateMachineVersion]:
-    """Add a state machine at version 1."""
+    """Add a state machine at version 1 (published as version 1 when ``publish``)."""
     if await session.get(StateMachine, name) is not None:
         raise StateMachineExists(name)
     now = utcnow()
-    machine = StateMachine(name=name, type=type_, latest_version=1, created_at=now, updated_at=now)
-    version = StateMachineVersion(
-        state_machine_name=name, version=1, definition=definition, description=description, created_at=now
+    machine = StateMachine(
+        name=name, type=type_, latest_version=1, created_at=now, updated_at=now, last_published_version=0
     )
+    version = StateMachineVersion(
+        state_machine_name=name,
+        version=1,
+        definition=definition,
+        description=description,
+        created_at=now,
+        role_arn=role_arn,
+    )
+    if publish:
+        _publish(machine, version, now)
     session.add(machine)
     await session.flush()
     session.add(version)
@@ -86,14 +126,17 @@ async def create_state_machine(
 
 
 async def add_version(
-    session: AsyncSession, name: str, definition: str, description: str | None
+    session: AsyncSession,
+    name: str,
+    definition: str,
+    description: str | None,
+    *,
+    role_arn: str | None = None,
+    publish: bool = False,
 ) -> tuple[StateMachine, StateMachineVersion]:
-    """Add the next version (the row lock serialises concurrent updates of one machine)."""
-    machine = (
-        await session.exec(select(StateMachine).where(StateMachine.name == name).with_for_update())
-    ).first()
-    if machine is None:
-        raise StateMachineNotFound(name)
+    """Add the next version (the row lock serialises concurrent updates of one machine), published
+    under the next published number when ``publish``."""
+    machine = await _locked(session, name)
     now = utcnow()
     machine.latest_version += 1
     machine.updated_at = now
@@ -103,25 +146,105 @@ async def add_version(
         definition=definition,
         description=description,
         created_at=now,
+        role_arn=role_arn,
     )
+    if publish:
+        _publish(machine, version, now)
     session.add(machine)
     session.add(version)
     await session.flush()
     return machine, version
 
 
-async def get_state_machine(
-    session: AsyncSession, name: str, version: int | None = None
+class NotLatest(Exception):
+    """A version other than the latest was expected to be the latest (an update came in between)."""
+
+    def __init__(self, expected: int, latest: int) -> None:
+        self.expected = expected
+        self.latest = latest
+        super().__init__(f"version {expected} is not the latest version ({latest})")
+
+
+async def publish_version(
+    session: AsyncSession, name: str, description: str | None = None, expected: int | None = None
 ) -> tuple[StateMachine, StateMachineVersion]:
-    """The machine and one of its versions (the latest when ``version`` is None), in one query:
-    this runs for every execution started."""
-    number = col(StateMachine.latest_version) if version is None else version
+    """Publish the latest version (with ``description`` when given); if it is published already,
+    that version unchanged (idempotent). ``NotLatest`` when ``expected`` is not the latest version."""
+    machine = await _locked(session, name)
+    _, version = await get_state_machine(session, name)
+    if expected is not None and expected != version.version:
+        raise NotLatest(expected, version.version)
+    if version.published_version is None:
+        _publish(machine, version, utcnow())
+        if description is not None:
+            version.description = description
+        session.add(machine)
+        session.add(version)
+        await session.flush()
+    return machine, version
+
+
+async def unpublish_version(session: AsyncSession, name: str, published: int) -> bool:
+    """Withdraw published version ``published`` (the revision itself stays: executions that ran it
+    still describe it). False when there was no such published version."""
+    result = await session.exec(
+        update(StateMachineVersion)
+        .where(
+            col(StateMachineVersion.state_machine_name) == name,
+            col(StateMachineVersion.published_version) == published,
+        )
+        .values(published_version=None, published_at=None)
+        .returning(col(StateMachineVersion.version))
+    )
+    return result.first() is not None
+
+
+async def list_published_versions(
+    session: AsyncSession, name: str, limit: int, before: int | None = None
+) -> list[StateMachineVersion]:
+    """Published versions, newest first, ``limit`` of them below published number ``before``."""
+    query = select(StateMachineVersion).where(
+        col(StateMachineVersion.state_machine_name) == name,
+        col(StateMachineVersion.published_version).is_not(None),
+    )
+    if before is not None:
+        query = query.where(col(StateMachineVersion.published_version) < before)
+    query = query.order_by(col(StateMachineVersion.published_version).desc()).limit(limit)
+    return list((await session.exec(query)).all())
+
+
+def _publish(machine: StateMachine, version: StateMachineVersion, now: datetime) -> None:
+    machine.last_published_version += 1
+    version.published_version = machine.last_published_version
+    version.published_at = now
+
+
+async def _locked(session: AsyncSession, name: str) -> StateMachine:
+    """The machine's row, locked until the transaction ends."""
+    machine = (
+        await session.exec(select(StateMachine).where(StateMachine.name == name).with_for_update())
+    ).first()
+    if machine is None:
+        raise StateMachineNotFound(name)
+    return machine
+
+
+async def get_state_machine(
+    session: AsyncSession, name: str, version: int | None = None, *, published: int | None = None
+) -> tuple[StateMachine, StateMachineVersion]:
+    """The machine and one of its versions, in one query: version ``version``, or the one published
+    as ``published``, or else the latest."""
+    which = (
+        col(StateMachineVersion.published_version) == published
+        if published is not None
+        else col(StateMachineVersion.version)
+        == (col(StateMachine.latest_version) if version is None else version)
+    )
     query = (
         select(StateMachine, StateMachineVersion)
         .outerjoin(
             StateMachineVersion,
-            (col(StateMachineVersion.state_machine_name) == col(StateMachine.name))
-            & (col(StateMachineVersion.version) == number),
+            (col(StateMachineVersion.state_machine_name) == col(StateMachine.name)) & which,
         )
         .where(col(StateMachine.name) == name)
     )
@@ -130,7 +253,7 @@ async def get_state_machine(
         raise StateMachineNotFound(name)
     machine, found = row
     if found is None:
-        raise StateMachineNotFound(name, version)
+        raise StateMachineNotFound(name, version, published=published)
     return machine, found
 
 
