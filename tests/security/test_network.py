@@ -262,6 +262,23 @@ async def test_operator_deny_list_replaces_the_default_ranges(
     }
 
 
+async def test_networked_sandbox_of_a_mapped_root_is_egress_only_too(
+    fn_settings: Settings, tmp_path: Path, outside_host: OutsideHost, host_listener: int
+) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    settings = fn_settings.model_copy(update={"data_dir": private / "data"})
+    async with FunctionService(settings, config_cache_seconds=0.0, run_events=False) as svc:
+        assert not svc.unprivileged  # bubblewrap runs as root, the sandbox is root mapped to 993
+        event = {"host": outside_host.address, "port": outside_host.port}
+        assert await probe(svc, "fetch", event) == "hello from the outside host"
+        targets = [["127.0.0.1", 5432], [outside_host.host_side, host_listener]]
+        assert await probe(svc, "tcp", {"targets": targets}) == {
+            "127.0.0.1:5432": "ConnectionRefusedError",
+            f"{outside_host.host_side}:{host_listener}": "PermissionError",
+        }
+
+
 async def test_networked_function_resolves_names_through_its_own_dns(service: FunctionService) -> None:
     found = await probe(service, "dns", {"name": "stepline-test.invalid"})
     assert found == {"nameservers": [network.DNS_ADDRESS], "answer": socket.EAI_NONAME}  # an answer: NXDOMAIN

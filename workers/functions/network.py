@@ -84,6 +84,8 @@ def namespace_batch(deny: Iterable[IPv4Network], host: Iterable[IPv4Address]) ->
     check). slirp4netns's ``--configure`` is not used: it sets the loopback up, racing bubblewrap,
     which adds the loopback's address at the same moment (and dies of the clash)."""
     ranges = [*ALWAYS_DENIED, *deny, *(IPv4Network(address) for address in host)]
+    # 0.0.0.0/0 as two halves: the default route holds that very prefix
+    ranges = [half for cidr in ranges for half in (cidr.subnets(1) if cidr.prefixlen == 0 else [cidr])]
     lines = [
         f"link set {TAP} mtu {MTU} up",
         f"addr add {SANDBOX_ADDRESS}/{SLIRP_NETWORK.prefixlen} dev {TAP}",
