@@ -19,6 +19,7 @@ from temporalio.client import Client
 from api import errors
 from api.colocated_worker import ColocatedWorker, worker_hook
 from api.errors import problem
+from api.request_limits import RequestLimits
 from api.state import AppState, Metrics
 from stepline.db import check_migrated
 from stepline.registry.database import create_engine, session_maker
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, worker: ColocatedWorker | No
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     token = settings.api.token.get_secret_value() if settings.api.token is not None else None
     app.add_middleware(_AuthenticateAndMeasure, token=token, metrics=app.state.metrics)
+    app.add_middleware(RequestLimits)  # outermost: caps every byte any layer reads (SigV4 hashes bodies)
 
 
 class _AuthenticateAndMeasure:

@@ -6,7 +6,9 @@ InvalidRequest         400  malformed JSON, bad fields (also FastAPI's RequestVa
 InvokeError            its status (404, 413, 429 TooManyRequestsException, 500), X-Amzn-ErrorType header
 StateMachineExists     409
 Conflict               409
-PayloadTooLarge        413
+IntegrityError         409  a unique or foreign key violation: a concurrent request created (or removed)
+                            the same thing between this one's check and its write
+PayloadTooLarge        413  (also a body over its route's cap: api.request_limits)
 Unavailable            503
 DBAPIError (lost DB)   503  a connection PostgreSQL dropped; the next request reconnects
 DBAPIError (bad value) 400  a parameter PostgreSQL's driver refused (out of range, lone surrogate)
@@ -15,13 +17,14 @@ UnicodeEncodeError     400  text from the request that is not valid Unicode (a l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge, Unavailable
@@ -109,6 +112,8 @@ def install(app: FastAPI) -> None:
             return problem(503, "Service unavailable", "the database connection was lost; retry the request")
         if (refused := _unstorable_value(exc)) is not None:
             return problem(400, "Invalid request", f"a value in the request cannot be stored: {refused}")
+        if isinstance(exc, IntegrityError) and (conflict := _conflict(exc)) is not None:
+            return problem(409, "Conflict", conflict)
         raise exc
 
     async def unencodable_text(request: Request, exc: Exception) -> JSONResponse:
@@ -135,7 +140,13 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Unavailable, handler(503, "Service unavailable"))
 
 
-_TITLES = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+_TITLES = {
+    400: "Invalid request",
+    401: "Unauthorized",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Payload too large",
+}
 
 
 def _unstorable_value(exc: DBAPIError) -> str | None:
@@ -144,4 +155,31 @@ def _unstorable_value(exc: DBAPIError) -> str | None:
     cause = exc.orig.__cause__ if exc.orig is not None else None
     if cause is not None and type(cause).__name__ == "DataError" and "query argument" in str(cause):
         return str(cause).split(": ", 1)[-1]
+    return None
+
+
+_KINDS = {
+    "state_machine": "state machine",
+    "state_machine_version": "state machine version",
+    "function": "function",
+    "function_version": "function version",
+    "db_proxy": "db proxy",
+    "file_system": "file system",
+    "access_point": "access point",
+}
+"""Tables whose rows requests create, by the name the API gives them."""
+
+
+def _conflict(exc: IntegrityError) -> str | None:
+    """What a unique violation (23505) or a foreign key violation (23503) means to the client: two
+    requests raced (created one name twice, or created under something deleted meanwhile)."""
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    sqlstate = getattr(cause, "sqlstate", None)
+    table = str(getattr(cause, "table_name", None) or "")
+    kind = _KINDS.get(table, table.replace("_", " ") or "the resource")
+    if sqlstate == "23505":
+        key = re.search(r"\)=\((.*)\) already exists", str(getattr(cause, "detail", None) or ""))
+        return f"{kind} {key.group(1)!r} already exists" if key else f"that {kind} already exists"
+    if sqlstate == "23503":
+        return f"the {kind} refers to something that no longer exists (removed by a concurrent request)"
     return None

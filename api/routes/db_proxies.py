@@ -6,9 +6,10 @@ from fastapi import APIRouter, Response, status
 
 from api import resource_schemas as schemas
 from api.deps import SessionDep, SettingsDep
+from api.json_input import JsonRoute
 from api.services import resources as service
 
-router = APIRouter(prefix="/v1/db-proxies", tags=["db proxies"])
+router = APIRouter(prefix="/v1/db-proxies", tags=["db proxies"], route_class=JsonRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

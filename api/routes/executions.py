@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from api import schemas
 from api.deps import SessionDep, SettingsDep, StateDep
+from api.json_input import JsonRoute
 from api.services import executions as service
 from api.services import sync_executions
 
-router = APIRouter(tags=["executions"])
+router = APIRouter(tags=["executions"], route_class=JsonRoute)
 
 
 @router.post("/v1/state-machines/{name}/executions", status_code=status.HTTP_201_CREATED)
@@ -40,10 +41,8 @@ async def list_executions(
     return await service.list_page(session, limit, next_token, state_machine, status, settings.region)
 
 
-@router.get("/v1/executions/{execution_id}")
-async def describe_execution(
-    execution_id: str, session: SessionDep, settings: SettingsDep
-) -> schemas.ExecutionPublic:
+@router.get("/v1/executions/{execution_id}", response_model=schemas.ExecutionPublic)
+async def describe_execution(execution_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     return await service.describe(session, execution_id, settings.region)
 
 

@@ -12,13 +12,14 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Respons
 
 from api import function_schemas as schemas
 from api.deps import SessionDep, StateDep
+from api.json_input import JsonRoute, check_payload
 from api.services import functions as use_cases
 from api.services.errors import Unavailable
 from api.state import AppState
 from stepline.registry import functions as registry
 from workers.functions.service import FunctionService
 
-router = APIRouter(prefix="/v1/functions", tags=["functions"])
+router = APIRouter(prefix="/v1/functions", tags=["functions"], route_class=JsonRoute)
 
 
 @asynccontextmanager
@@ -126,8 +127,10 @@ async def invoke_function(name: str, request: Request) -> Response:
     """
     runtime = runtime_of(request.app.state.stepline)
     headers = request.headers
+    payload = await request.body()
+    check_payload(payload)
     result = await runtime.invoke(
-        name, await request.body(), qualifier=request.query_params.get("qualifier"),
+        name, payload, qualifier=request.query_params.get("qualifier"),
         invocation_type=headers.get("x-invocation-type", "RequestResponse"),
     )  # fmt: skip
     out = {"X-Amz-Executed-Version": result.executed_version, "X-Amzn-RequestId": result.request_id}

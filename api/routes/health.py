@@ -11,8 +11,9 @@ from sqlalchemy import text
 
 from api import schemas
 from api.deps import StateDep
+from api.json_input import JsonRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=JsonRoute)
 
 CHECK_TIMEOUT = 2.0
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Response, status
 
 from api import schemas
 from api.deps import SessionDep, SettingsDep
+from api.json_input import JsonRoute
 from api.services import state_machines as service
 
-router = APIRouter(prefix="/v1/state-machines", tags=["state machines"])
+router = APIRouter(prefix="/v1/state-machines", tags=["state machines"], route_class=JsonRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

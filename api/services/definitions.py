@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from api.json_input import check_json_text
 from api.schemas import ExecutionInputFields
 from api.services.errors import InvalidRequest, PayloadTooLarge
 from statemachine.diagnose import diagnose
@@ -23,6 +24,7 @@ def decode_definition(raw: dict[str, Any] | str) -> tuple[str, dict[str, Any]]:
         except ValueError:
             detail = "definition holds a number JSON cannot carry (NaN, Infinity or beyond a double's range)"
             raise InvalidRequest(detail, [{"location": "/definition", "message": detail}]) from None
+    check_json_text(raw, "/definition")
     try:
         decoded = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -54,6 +56,7 @@ def input_text_of(body: ExecutionInputFields) -> str:
     size = len(body.input_text.encode("utf-8", "surrogatepass"))
     if size > MAX_INPUT_BYTES:
         raise PayloadTooLarge("inputText", size, MAX_INPUT_BYTES)
+    check_json_text(body.input_text, "/inputText")
     refused = check_start("STANDARD", body.input_text, sync=False)
     if refused is not None:
         raise InvalidRequest(

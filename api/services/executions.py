@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -20,6 +21,7 @@ from api.services.definitions import input_text_of
 from api.services.errors import Conflict, Unavailable
 from api.services.history import served_event
 from api.state import AppState
+from api.stored_json import json_response
 from stepline.registry import executions as registry
 from stepline.registry.database import unit_of_work
 from stepline.registry.executions import RUNNING, Execution
@@ -53,14 +55,15 @@ def started(row: Execution, region: str) -> schemas.ExecutionStarted:
     )
 
 
-def public(row: Execution, region: str) -> schemas.ExecutionPublic:
-    return schemas.ExecutionPublic(
+def public(row: Execution, region: str) -> Response:
+    """DescribeExecution's answer, with the input and output as stored (``api.stored_json``: a
+    value of any depth reads back)."""
+    described = schemas.ExecutionPublic(
         execution_id=row.id,
         execution_arn=execution_arn(row.state_machine_name, row.name, region),
         name=row.name,
         status=row.status,
-        input=json.loads(row.input),
-        output=json.loads(row.output) if row.output is not None else None,
+        input=None,
         error=row.error,
         cause=row.cause,
         start_date=row.start_date,
@@ -68,6 +71,7 @@ def public(row: Execution, region: str) -> schemas.ExecutionPublic:
         state_machine=row.state_machine_name,
         version=row.state_machine_version,
     )
+    return json_response(described, input=row.input, output=row.output)
 
 
 async def start(
@@ -147,7 +151,7 @@ async def row(session: AsyncSession, execution_id: str) -> Execution:
     return await registry.get_execution(session, execution_id)
 
 
-async def describe(session: AsyncSession, execution_id: str, region: str) -> schemas.ExecutionPublic:
+async def describe(session: AsyncSession, execution_id: str, region: str) -> Response:
     return public(await registry.get_execution(session, execution_id), region)
 
 

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 from api import schemas
+from api.json_input import SERIALISABLE_DEPTH, depth_exceeds
 from api.services.definitions import input_text_of
 from api.services.errors import InvalidRequest
 from api.state import AppState
@@ -97,6 +98,9 @@ async def run(
             "States.Timeout",
             f"the synchronous execution ran longer than {SYNC_LIMIT_SECONDS:.0f} s",
         )
+    if status == "SUCCEEDED" and depth_exceeds(output, SERIALISABLE_DEPTH):
+        status, output, error = "FAILED", None, "States.Runtime"
+        cause = f"the output nests more than {SERIALISABLE_DEPTH} levels deep: no response can carry it"
     state.metrics.executions_started.labels("EXPRESS_SYNC").inc()
     return schemas.SyncExecutionResult(
         execution_arn=context.execution_id,

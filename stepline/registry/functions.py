@@ -170,8 +170,12 @@ async def create_function(session: AsyncSession, name: str, settings: FunctionSe
 
 
 async def get_function(session: AsyncSession, name: str, *, for_update: bool = False) -> Function:
+    """The function; ``for_update`` locks its row to the end of the transaction and reads it as it is
+    once the lock is granted (not as an earlier read in this session left it)."""
     query = select(Function).where(Function.name == name)
-    row = (await session.exec(query.with_for_update() if for_update else query)).first()
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = (await session.exec(query)).first()
     if row is None:
         raise FunctionNotFound(name)
     return row

@@ -220,10 +220,10 @@ def _publish(machine: StateMachine, version: StateMachineVersion, now: datetime)
 
 
 async def _locked(session: AsyncSession, name: str) -> StateMachine:
-    """The machine's row, locked until the transaction ends."""
-    machine = (
-        await session.exec(select(StateMachine).where(StateMachine.name == name).with_for_update())
-    ).first()
+    """The machine's row, locked until the transaction ends, as it is once the lock is granted (not
+    as an earlier read in this session left it: concurrent updates would all number the same version)."""
+    query = select(StateMachine).where(StateMachine.name == name).with_for_update()
+    machine = (await session.exec(query.execution_options(populate_existing=True))).first()
     if machine is None:
         raise StateMachineNotFound(name)
     return machine

@@ -1,0 +1,487 @@
+"""Hostile input to the HTTP API: deep JSON, NUL characters, racing creates, unparseable proxy URLs,
+oversized bodies. Each must be a 4xx naming the problem (or a 409 for the losers of a race), never a
+500, and nothing accepted may break a later read."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.json_input import MAX_JSON_DEPTH
+from api.request_limits import DEFAULT_BODY, FUNCTION_CODE_BODY, INVOCATION_BODY
+from stepline.registry import executions as registry
+from stepline.registry.database import create_engine, session_maker, unit_of_work
+from stepline.settings import Settings
+from tests.integration.function_kit import requires_bwrap
+from tests.integration.helpers import wait_until_done
+
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+HELLO = "def handler(event, context):\n    return {'got': event}\n"
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with the real function runtime; a 500 comes back as a response, not an exception."""
+    from api.app import create_app
+
+    data_dir = Path(tempfile.mkdtemp(prefix="stepline-test-"))
+    os.chmod(data_dir, 0o711)  # the sandbox users reach the code store through it
+    app = create_app(settings.model_copy(update={"data_dir": data_dir}))
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://stepline.test", timeout=300
+            ) as c:
+                yield c
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def unique(prefix: str = "x") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def nested(levels: int) -> Any:
+    """``levels`` arrays around 1 (``nested(2) == [[1]]``)."""
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def deep_text(levels: int) -> str:
+    return "[" * levels + "1" + "]" * levels
+
+
+async def machine(
+    client: httpx.AsyncClient, definition: dict[str, Any] = PASS, type_: str = "EXPRESS"
+) -> str:
+    name = unique("m")
+    response = await client.post(
+        "/v1/state-machines", json={"name": name, "definition": definition, "type": type_}
+    )
+    assert response.status_code == 201, response.text
+    return name
+
+
+async def function(client: httpx.AsyncClient) -> str:
+    name = unique("f")
+    body = {
+        "name": name,
+        "runtime": "python3.11",
+        "handler": "app.handler",
+        "code": {"files": {"app.py": HELLO}},
+    }
+    response = await client.post("/v1/functions", json=body)
+    assert response.status_code == 201, response.text
+    return name
+
+
+def assert_refused(response: httpx.Response, status: int, *words: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    for word in words:
+        assert word in response.json()["detail"], response.text
+
+
+# deep JSON ------------------------------------------------------------------------------------------
+
+
+def deep_requests(name: str) -> list[tuple[str, str, bytes]]:
+    """Every way JSON nested one level over the limit enters (method, path, body)."""
+    too_deep = nested(MAX_JSON_DEPTH)  # inside a body's object: one level more
+    deep_definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": too_deep, "End": True}}}
+    return [
+        ("POST", f"/v1/state-machines/{name}/executions", json.dumps({"input": too_deep}).encode()),
+        ("POST", f"/v1/state-machines/{name}/sync-executions", json.dumps({"input": too_deep}).encode()),
+        (
+            "POST",
+            f"/v1/state-machines/{name}/executions",
+            json.dumps({"inputText": deep_text(MAX_JSON_DEPTH + 1)}).encode(),
+        ),
+        ("POST", f"/v1/state-machines/{name}/sync-executions", deep_text(5000).encode()),
+        (
+            "POST",
+            "/v1/state-machines",
+            json.dumps({"name": unique(), "definition": deep_definition}).encode(),
+        ),
+        (
+            "POST",
+            "/v1/state-machines",
+            json.dumps({"name": unique(), "definition": json.dumps(deep_definition)}).encode(),
+        ),
+        ("PUT", f"/v1/state-machines/{name}", json.dumps({"definition": deep_definition}).encode()),
+        ("POST", "/v1/state-machines/validate", json.dumps({"definition": deep_definition}).encode()),
+        ("POST", "/v1/functions/anything/invocations", deep_text(MAX_JSON_DEPTH + 1).encode()),
+        (
+            "POST",
+            "/v1/db-proxies",
+            json.dumps({"name": "p", "targetUrl": "postgresql://h/d", "x": too_deep}).encode(),
+        ),
+    ]
+
+
+async def test_json_nested_past_the_limit_is_refused_where_it_enters(client: httpx.AsyncClient) -> None:
+    name = await machine(client)
+    for method, path, body in deep_requests(name):
+        response = await client.request(
+            method, path, content=body, headers={"content-type": "application/json"}
+        )
+        assert_refused(response, 400, f"more than {MAX_JSON_DEPTH} levels deep")
+    listed = (await client.get("/v1/executions", params={"stateMachine": name})).json()["executions"]
+    assert listed == []  # nothing was started
+
+
+async def test_json_at_the_limit_is_taken_and_reads_back(client: httpx.AsyncClient) -> None:
+    name = await machine(client)
+    value = nested(MAX_JSON_DEPTH - 1)  # the body's object makes it MAX_JSON_DEPTH
+    started = await client.post(f"/v1/state-machines/{name}/executions", json={"input": value})
+    assert started.status_code == 201, started.text
+    described = await client.get(f"/v1/executions/{started.json()['executionId']}")
+    assert described.status_code == 200 and described.json()["input"] == value
+    as_text = await client.post(
+        f"/v1/state-machines/{name}/sync-executions", json={"inputText": deep_text(MAX_JSON_DEPTH)}
+    )
+    assert as_text.status_code == 200 and as_text.json()["output"] == nested(MAX_JSON_DEPTH)
+
+
+async def test_deep_values_stored_earlier_still_read_back(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Rows written before the limit existed (or made deep by a workflow) are served as stored,
+    deeper than pydantic-core (255) and Python's json (about 1,000) could carry."""
+    name = await machine(client)
+    deep_input, deep_output = deep_text(300), '{"a":' + deep_text(3000) + ',"b":NaN,"c":"NaN in a string"}'
+    engine = create_engine(settings.database.url.get_secret_value(), 1)
+    try:
+        async with unit_of_work(session_maker(engine)) as session:
+            execution_id = registry.execution_id(name, "old")
+            await registry.insert_execution(
+                session,
+                registry.Execution(
+                    id=execution_id, name="old", state_machine_name=name, state_machine_version=1,
+                    status="RUNNING", input=deep_input, start_date=datetime.now(UTC),
+                ),
+            )  # fmt: skip
+            await registry.finish_execution(
+                session, execution_id, "SUCCEEDED", deep_output, None, None, datetime.now(UTC)
+            )
+    finally:
+        await engine.dispose()
+    response = await client.get(f"/v1/executions/{execution_id}")
+    assert response.status_code == 200, response.text
+    assert f'"input":{deep_input}' in response.text
+    assert '"output":{"a":' + deep_text(3000) + ',"b":null,"c":"NaN in a string"}' in response.text
+
+
+LOOP = {
+    "StartAt": "Wrap",
+    "States": {
+        "Wrap": {
+            "Type": "Pass",
+            "Parameters": {"n.$": "States.MathAdd($.n, 1)", "v": {"w.$": "$.v"}},
+            "Next": "Again",
+        },
+        "Again": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.n", "NumericLessThan": 300, "Next": "Wrap"}],
+            "Default": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+"""Each turn nests the output one level deeper: 301 levels after 300 turns, from a shallow input."""
+
+
+async def test_sync_output_too_deep_to_serve_fails_the_execution_with_the_reason(
+    client: httpx.AsyncClient,
+) -> None:
+    name = await machine(client, LOOP)
+    response = await client.post(
+        f"/v1/state-machines/{name}/sync-executions", json={"input": {"n": 0, "v": 1}}
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["status"] == "FAILED" and result["error"] == "States.Runtime"
+    assert "levels deep" in result["cause"]
+
+
+@pytest.mark.usefixtures("worker")
+async def test_deep_output_of_a_durable_execution_reads_back(client: httpx.AsyncClient) -> None:
+    name = await machine(client, LOOP, type_="STANDARD")
+    started = await client.post(f"/v1/state-machines/{name}/executions", json={"input": {"n": 0, "v": 1}})
+    assert started.status_code == 201, started.text
+    done = await wait_until_done(client, started.json()["executionId"], seconds=120)
+    assert done["status"] == "SUCCEEDED", done
+    value, depth = done["output"]["v"], 1
+    while isinstance(value, dict):
+        value, depth = value["w"], depth + 1
+    assert depth == 301 and value == 1
+
+
+# NUL ------------------------------------------------------------------------------------------------
+
+
+NUL_URLS = [
+    ("GET", "/v1/state-machines/a%00b"),
+    ("PUT", "/v1/state-machines/a%00b"),
+    ("DELETE", "/v1/state-machines/a%00b"),
+    ("GET", "/v1/state-machines/a?version=1%00"),
+    ("POST", "/v1/state-machines/a%00b/executions"),
+    ("POST", "/v1/state-machines/a%00b/sync-executions"),
+    ("GET", "/v1/executions/a%00b"),
+    ("GET", "/v1/executions/a%00b/history"),
+    ("POST", "/v1/executions/a%00b/stop"),
+    ("GET", "/v1/executions?stateMachine=a%00b"),
+    ("GET", "/v1/executions?nextToken=%00"),
+    ("GET", "/v1/functions/a%00b"),
+    ("GET", "/v1/functions/a?qualifier=%00"),
+    ("PUT", "/v1/functions/a%00b"),
+    ("DELETE", "/v1/functions/a%00b"),
+    ("POST", "/v1/functions/a%00b/invocations"),
+    ("POST", "/v1/functions/a/invocations?qualifier=1%00"),
+    ("POST", "/v1/functions/a%00b/versions"),
+    ("GET", "/v1/functions/a%00b/versions"),
+    ("PUT", "/v1/functions/a%00b/concurrency"),
+    ("GET", "/v1/functions/a%00b/logs"),
+    ("GET", "/v1/functions/a/logs?requestId=%00"),
+    ("GET", "/v1/db-proxies/a%00b"),
+    ("PUT", "/v1/db-proxies/a%00b"),
+    ("DELETE", "/v1/db-proxies/a%00b"),
+    ("GET", "/v1/file-systems/a%00b"),
+    ("DELETE", "/v1/file-systems/a%00b"),
+    ("GET", "/v1/file-systems/a%00b/access-points"),
+    ("POST", "/v1/file-systems/a%00b/access-points"),
+    ("GET", "/v1/file-systems/a/access-points/a%00b"),
+    ("DELETE", "/v1/file-systems/a/access-points/a%00b"),
+]
+
+
+async def test_nul_in_a_path_parameter_or_query_value_is_400(client: httpx.AsyncClient) -> None:
+    for method, url in NUL_URLS:
+        response = await client.request(method, url, json={})
+        assert_refused(response, 400, "NUL")
+
+
+def nul_bodies(name: str, fn: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """A NUL character in every kind of string the API stores."""
+    commented = {**PASS, "Comment": "a\u0000b"}
+    return [
+        ("POST", "/v1/state-machines", {"name": unique(), "definition": PASS, "description": "a\u0000"}),
+        ("POST", "/v1/state-machines", {"name": unique(), "definition": commented}),
+        ("POST", "/v1/state-machines", {"name": unique(), "definition": json.dumps(commented)}),
+        ("PUT", f"/v1/state-machines/{name}", {"definition": PASS, "description": "\u0000"}),
+        ("POST", f"/v1/state-machines/{name}/executions", {"input": {"a": "x\u0000y"}}),
+        ("POST", f"/v1/state-machines/{name}/executions", {"input": {"k\u0000": 1}}),
+        ("POST", f"/v1/state-machines/{name}/executions", {"inputText": '{"a": "\\u0000"}'}),
+        ("POST", f"/v1/state-machines/{name}/sync-executions", {"input": "\u0000"}),
+        ("POST", f"/v1/executions/{name}:x/stop", {"error": "e", "cause": "\u0000"}),
+        (
+            "POST",
+            "/v1/functions",
+            {
+                "name": unique(),
+                "runtime": "python3.11",
+                "handler": "app.h\u0000andler",
+                "code": {"files": {"app.py": HELLO}},
+            },
+        ),
+        ("PUT", f"/v1/functions/{fn}", {"description": "\u0000"}),
+        ("PUT", f"/v1/functions/{fn}", {"environment": {"A": "\u0000"}}),
+        ("PUT", f"/v1/functions/{fn}", {"fileSystemConfigs": [{"fileSystem": "\u0000"}]}),
+        ("POST", f"/v1/functions/{fn}/versions", {"description": "\u0000"}),
+        ("POST", "/v1/db-proxies", {"name": unique("p"), "targetUrl": "postgresql://u\u0000@localhost/db"}),
+        ("POST", "/v1/file-systems", {"name": unique("fs"), "hostPath": "/tmp/\u0000"}),
+        (
+            "POST",
+            "/v1/file-systems/x/access-points",
+            {"name": "ap", "rootDirectory": "/a\u0000", "posixUser": {"uid": 1000, "gid": 1000}},
+        ),
+    ]
+
+
+async def test_nul_in_a_stored_string_is_400(client: httpx.AsyncClient) -> None:
+    name, fn = await machine(client), await function(client)
+    for method, path, body in nul_bodies(name, fn):
+        response = await client.request(method, path, json=body)
+        assert_refused(response, 400, "NUL")
+    described = (await client.get(f"/v1/state-machines/{name}")).json()
+    assert described["version"] == 1 and described["description"] is None  # the PUT changed nothing
+
+
+async def test_an_escaped_backslash_before_u0000_is_plain_text(client: httpx.AsyncClient) -> None:
+    name = unique()
+    created = await client.post(
+        "/v1/state-machines", json={"name": name, "definition": PASS, "description": "\\u0000"}
+    )
+    assert created.status_code == 201, created.text
+    assert (await client.get(f"/v1/state-machines/{name}")).json()["description"] == "\\u0000"
+
+
+async def test_nul_bytes_in_an_invocation_payload_are_400(client: httpx.AsyncClient) -> None:
+    fn = await function(client)
+    for kind in ("RequestResponse", "Event"):
+        response = await client.post(
+            f"/v1/functions/{fn}/invocations", content=b'{"a": "\x00"}', headers={"x-invocation-type": kind}
+        )
+        assert_refused(response, 400, "NUL")
+
+
+# races ----------------------------------------------------------------------------------------------
+
+
+async def create_in_parallel(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], times: int = 20
+) -> list[int]:
+    responses = await asyncio.gather(*(client.post(path, json=body) for _ in range(times)))
+    for response in responses:
+        if response.status_code == 409:
+            assert "already exists" in response.json()["detail"], response.text
+    return sorted(r.status_code for r in responses)
+
+
+async def test_parallel_creates_of_one_name_are_one_201_and_the_rest_409(client: httpx.AsyncClient) -> None:
+    expected = [201] + [409] * 19
+    name = unique()
+    assert (
+        await create_in_parallel(client, "/v1/state-machines", {"name": name, "definition": PASS}) == expected
+    )
+    fn = {
+        "name": unique("f"),
+        "runtime": "python3.11",
+        "handler": "app.handler",
+        "code": {"files": {"app.py": HELLO}},
+    }
+    assert await create_in_parallel(client, "/v1/functions", fn) == expected
+    proxy = {"name": unique("p"), "targetUrl": "postgresql://u:pw@127.0.0.1/db"}
+    assert await create_in_parallel(client, "/v1/db-proxies", proxy) == expected
+    fs = unique("fs")
+    assert await create_in_parallel(client, "/v1/file-systems", {"name": fs}) == expected
+    point = {"name": "ap", "rootDirectory": "/ap", "posixUser": {"uid": 1000, "gid": 1000}}
+    assert await create_in_parallel(client, f"/v1/file-systems/{fs}/access-points", point) == expected
+
+
+async def test_parallel_versions_are_numbered_one_by_one(client: httpx.AsyncClient) -> None:
+    fn, name = await function(client), await machine(client)
+    published = await asyncio.gather(*(client.post(f"/v1/functions/{fn}/versions") for _ in range(10)))
+    assert sorted(int(r.json()["version"]) for r in published) == list(range(1, 11))
+    updated = await asyncio.gather(
+        *(client.put(f"/v1/state-machines/{name}", json={"definition": PASS}) for _ in range(10))
+    )
+    assert sorted(r.json()["version"] for r in updated) == list(range(2, 12))
+
+
+# db proxy target URLs -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:hunter2secret@[::1/db",
+        "postgresql://u:hunter2secret/x@host/db",
+        "postgresql://u:p@h:99999/db",
+    ],
+    ids=["unclosed-ipv6", "slash-in-password", "port-out-of-range"],
+)
+async def test_unparseable_target_url_is_400_without_the_password(
+    client: httpx.AsyncClient, url: str
+) -> None:
+    created = await client.post("/v1/db-proxies", json={"name": unique("p"), "targetUrl": url})
+    assert_refused(created, 400, "targetUrl")
+    assert "hunter2secret" not in created.text
+    good = await client.post("/v1/db-proxies", json={"name": unique("p"), "targetUrl": "postgresql://u@h/db"})
+    updated = await client.put(f"/v1/db-proxies/{good.json()['name']}", json={"targetUrl": url})
+    assert_refused(updated, 400, "targetUrl")
+    assert "hunter2secret" not in updated.text
+
+
+# body caps ------------------------------------------------------------------------------------------
+
+
+class Body:
+    """A request body streamed in chunks, counting what the server pulled and the peak growth of
+    this process's resident memory while it did."""
+
+    def __init__(self, total: int, chunk: int = 1024 * 1024) -> None:
+        self.total, self.chunk, self.sent = total, chunk, 0
+        self.rss_before = self.rss_peak = _rss()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        piece = b"[" * self.chunk
+        while self.sent < self.total:
+            size = min(self.chunk, self.total - self.sent)
+            self.sent += size
+            self.rss_peak = max(self.rss_peak, _rss())
+            yield piece[:size]
+
+    @property
+    def growth(self) -> int:
+        return self.rss_peak - self.rss_before
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+CAPS = [
+    ("POST", "/v1/functions", FUNCTION_CODE_BODY),
+    ("PUT", "/v1/functions/f", FUNCTION_CODE_BODY),
+    ("POST", "/v1/functions/f/invocations", INVOCATION_BODY),
+    ("POST", "/v1/state-machines", DEFAULT_BODY),
+    ("POST", "/v1/state-machines/m/executions", DEFAULT_BODY),
+    ("POST", "/v1/db-proxies", DEFAULT_BODY),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "cap"), CAPS, ids=[f"{m} {p}" for m, p, _ in CAPS])
+async def test_a_declared_length_over_the_cap_is_413_before_the_body_is_read(
+    client: httpx.AsyncClient, method: str, path: str, cap: int
+) -> None:
+    body = Body(cap + 1)
+    headers = {"content-length": str(cap + 1), "content-type": "application/json"}
+    response = await client.request(method, path, content=body, headers=headers)
+    assert_refused(response, 413, f"{cap}-byte limit")
+    assert body.sent == 0
+
+
+@pytest.mark.parametrize(("method", "path", "cap"), CAPS, ids=[f"{m} {p}" for m, p, _ in CAPS])
+async def test_a_streamed_body_is_cut_off_at_the_cap(
+    client: httpx.AsyncClient, method: str, path: str, cap: int
+) -> None:
+    body = Body(cap + 10 * 1024 * 1024)  # chunked: no Content-Length
+    response = await client.request(method, path, content=body, headers={"content-type": "application/json"})
+    assert_refused(response, 413, f"{cap}-byte limit")
+    assert body.sent <= cap + body.chunk
+
+
+async def test_a_400_mb_body_is_refused_without_the_process_growing(client: httpx.AsyncClient) -> None:
+    body = Body(400 * 1024 * 1024)
+    response = await client.post("/v1/functions", content=body, headers={"content-type": "application/json"})
+    assert_refused(response, 413, f"{FUNCTION_CODE_BODY}-byte limit")
+    assert body.sent <= FUNCTION_CODE_BODY + body.chunk
+    assert body.growth < 200 * 1024 * 1024, f"grew by {body.growth / 2**20:.0f} MiB"
+
+
+@requires_bwrap
+async def test_bodies_within_their_caps_are_taken(client: httpx.AsyncClient) -> None:
+    fn = await function(client)
+    payload = {"blob": "x" * (5 * 1024 * 1024)}
+    invoked = await client.post(f"/v1/functions/{fn}/invocations", json=payload)
+    assert invoked.status_code == 200 and invoked.json() == {"got": payload}
+    name = await machine(client)
+    quoted = json.dumps({"q": '"' * 120_000})  # 240 KiB of input, about 480 KiB once escaped in the body
+    started = await client.post(f"/v1/state-machines/{name}/executions", json={"inputText": quoted})
+    assert started.status_code == 201, started.text
