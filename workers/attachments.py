@@ -14,6 +14,7 @@ PostgreSQL socket ``.s.PGSQL.5432`` (drivers: ``host=/run/stepline/db/orders``) 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -33,21 +34,41 @@ DB_MOUNT_PARENT = "/run/stepline/db"
 
 @dataclass(frozen=True, slots=True)
 class BindMount:
-    """A host path bound into the sandbox."""
+    """A host directory bound into the sandbox."""
 
     source: Path
     target: str
     read_only: bool = True
+    fd: int | None = None
+    """An open descriptor of the directory, bound instead of ``source`` (``--bind-fd``): a file
+    system's content can be swapped by functions, so its paths must not be looked up again. Owned
+    by the ``Attachments`` holding the mount."""
 
 
 @dataclass(frozen=True, slots=True)
 class Attachments:
-    """Everything to add to one function's sandboxes."""
+    """Everything to add to one sandbox; it owns the mounts' descriptors until they are taken."""
 
     mounts: Sequence[BindMount] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
     run_as: tuple[int, int] | None = None
     """(uid, gid) the sandboxed process runs as, e.g. an access point's POSIX user."""
+    _open: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    """The mounts' descriptors not yet taken or closed."""
+
+    def __post_init__(self) -> None:
+        self._open.extend(m.fd for m in self.mounts if m.fd is not None)
+
+    def take_descriptors(self) -> list[int]:
+        """The mounts' descriptors, now the caller's to pass to bubblewrap and close (``spawn``)."""
+        taken = list(self._open)
+        self._open.clear()
+        return taken
+
+    def close(self) -> None:
+        """Close the descriptors not taken (a sandbox that was not started); idempotent."""
+        while self._open:
+            os.close(self._open.pop())
 
 
 class AttachmentError(ValueError):
@@ -121,6 +142,19 @@ async def resolve_attachments(function_config: Mapping[str, Any], data_dir: Path
     if runtime is None:
         raise AttachmentError("dbProxies/fileSystemConfigs need serve_attachments() running in this process")
     mounts: list[BindMount] = []
+    try:
+        return await _resolve(runtime, proxies, file_systems, data_dir, mounts)
+    except BaseException:
+        for mount in mounts:
+            if mount.fd is not None:
+                os.close(mount.fd)
+        raise
+
+
+async def _resolve(
+    runtime: _Runtime, proxies: list[Any], file_systems: list[Any], data_dir: Path, mounts: list[BindMount]
+) -> Attachments:
+    """``resolve_attachments``, collecting the mounts in ``mounts`` (closed by the caller on failure)."""
     run_as: tuple[int, int] | None = None
     for index, config in enumerate(file_systems):
         mount, identity = await _file_system_mount(runtime, config, data_dir, f"fileSystemConfigs[{index}]")
@@ -197,17 +231,20 @@ async def _file_system_mount(
                 if access_point_name is not None
                 else None
             )
-        root = filesystems.prepare_file_system(
-            filesystems.file_system_path(data_dir, row.name, row.host_path)
-        )
+        root = filesystems.file_system_path(data_dir, row.name, row.host_path)
+        file_system = filesystems.open_file_system(root)
         if access_point is None:
-            return BindMount(root, target, read_only), None
+            return BindMount(root, target, read_only, fd=file_system), None
         spec = filesystems.AccessPointSpec(
             access_point.root_directory, access_point.uid, access_point.gid, access_point.permissions
         )
-        source = filesystems.prepare_access_point(root, spec)
+        try:
+            fd = filesystems.open_access_point(file_system, spec)
+        finally:
+            os.close(file_system)
     except resources.ResourceNotFound as exc:
         raise AttachmentError(f"{where}: {exc.detail}") from None
     except filesystems.FileSystemError as exc:
         raise AttachmentError(f"{where}: {exc}") from None
-    return BindMount(source, target, read_only), (spec.uid, spec.gid)
+    source = root.resolve().joinpath(*filesystems.check_root_directory(spec.root_directory).parts[1:])
+    return BindMount(source, target, read_only, fd=fd), (spec.uid, spec.gid)

@@ -3,14 +3,27 @@
 A file system is a directory (``<data_dir>/fs/<name>`` or an operator-allowed host path). An
 access point is a directory inside it, created on first use with its POSIX owner and mode; a
 function given the access point sees only that directory, because only it is bound into the
-sandbox. Every path is resolved and checked to stay inside its file system, so a symlink planted by
-one function cannot redirect another function's mount elsewhere on the host.
+sandbox.
+
+Functions that mount a file system read-write can rename, replace and plant symbolic links in it
+while another function's sandbox is being set up, so nothing in a file system is ever looked up by
+path twice: an access point's root is reached one component at a time from an opened descriptor,
+never following a link (``O_NOFOLLOW``), created with ``mkdirat`` relative to its opened parent,
+given its owner and mode through its own descriptor (``fchown``/``fchmod``), and bubblewrap binds
+that descriptor (``--bind-fd``), not a path. Nothing that another tenant could have replaced is
+accepted on the way: every directory crossed belongs to the worker or to the access point's user
+and is not writable by others unless sticky, and the root belongs to the access point's user. The
+file system's own directory is world-writable (functions share it) and sticky, so that a function
+can rename or remove only its own entries, never another tenant's root.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -57,13 +70,49 @@ def check_root_directory(root_directory: str) -> PurePosixPath:
     return path
 
 
-def prepare_file_system(path: Path) -> Path:
-    """Create the file system's directory if needed (world-writable: functions share it)."""
-    if not path.exists():
+SHARED_MODE = 0o1777
+"""A file system's directory: everyone may create entries, each may rename or remove only their own."""
+PARENT_MODE = 0o755
+"""A directory the worker makes above an access point's root: only the worker adds or renames entries."""
+_LOOKUP = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_MODIFY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def open_file_system(path: Path) -> int:
+    """The file system's directory, created if needed, world-writable and sticky: an ``O_PATH``
+    descriptor the caller closes. A world- or group-writable directory without the sticky bit gets
+    it (an earlier version made them 0777): otherwise any function could replace any entry.
+
+    ``path`` itself is trusted (the data directory, or an operator-allowed host path checked when
+    the file system was registered): no function can reach above the file system's directory.
+    """
+    created = False
+    try:
         path.mkdir(parents=True)
-        path.chmod(0o777)
-    if not path.is_dir():
-        raise FileSystemError(f"file system path {path} is not a directory")
+        created = True
+    except FileExistsError:
+        pass
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise FileSystemError(f"file system path {path} is not a usable directory: {exc.strerror}") from None
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if created:
+            os.fchmod(fd, SHARED_MODE)
+        elif mode & 0o022 and not mode & stat.S_ISVTX:
+            os.fchmod(fd, mode | stat.S_ISVTX)
+        return os.open(".", _LOOKUP, dir_fd=fd)
+    except OSError as exc:
+        raise FileSystemError(f"file system path {path}: cannot make it sticky: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def prepare_file_system(path: Path) -> Path:
+    """``open_file_system`` for callers that want the path (tools, tests): never bind it (bind the
+    descriptor), a function may have replaced what it names."""
+    os.close(open_file_system(path))
     return path.resolve()
 
 
@@ -77,20 +126,128 @@ class AccessPointSpec:
     permissions: int = 0o755
 
 
+def refused_ids(uid: int, gid: int) -> list[str]:
+    """Which of an access point's ``uid``/``gid`` are refused: 0, root. A sandbox running as host
+    uid 0 owns whatever root owns on the host (and group 0 is root's group)."""
+    return [name for name, value in (("uid", uid), ("gid", gid)) if value == 0]
+
+
+def open_access_point(file_system: int, spec: AccessPointSpec) -> int:
+    """The access point's root, reached from the file system's descriptor one component at a time
+    without following links and created where missing: an ``O_PATH``/``O_RDONLY`` descriptor the
+    caller binds (``--bind-fd``) and closes. Refuses whatever another tenant could have planted or
+    could replace (see the module docstring), with the reason."""
+    parts = check_root_directory(spec.root_directory).parts[1:]
+    if refused := refused_ids(spec.uid, spec.gid):
+        raise FileSystemError(f"access point posixUser.{refused[0]} 0 (root) is refused")
+    walk = _Walk(spec, os.geteuid())
+    current = os.open(".", _LOOKUP, dir_fd=file_system)
+    try:
+        for depth, name in enumerate(parts, start=1):
+            walk.check_parent(current, "/" + "/".join(parts[: depth - 1]))
+            child = walk.enter(current, name, "/" + "/".join(parts[:depth]), last=depth == len(parts))
+            os.close(current)
+            current = child
+        if parts:
+            walk.check_root(current)
+        return current
+    except BaseException:
+        os.close(current)
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """The checks and the creation of ``open_access_point``, for one access point."""
+
+    spec: AccessPointSpec
+    worker_uid: int
+
+    def _refuse(self, why: str) -> FileSystemError:
+        return FileSystemError(f"access point root {self.spec.root_directory!r}: {why}")
+
+    def check_parent(self, fd: int, shown: str) -> None:
+        """Only the worker or the access point's user may rename what is in a directory crossed."""
+        info = os.fstat(fd)
+        if info.st_uid not in (self.worker_uid, self.spec.uid):
+            raise self._refuse(
+                f"{shown!r} belongs to uid {info.st_uid}, which could replace what is in it; it must belong "
+                f"to the worker's user ({self.worker_uid}) or the access point's ({self.spec.uid})"
+            )
+        if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+            raise self._refuse(
+                f"{shown!r} is writable by other users without the sticky bit, so they could replace "
+                "what is in it (chmod go-w or +t)"
+            )
+
+    def check_root(self, fd: int) -> None:
+        """Only the worker (when it creates the root) or the access point's user can make a
+        directory owned by that user: one owned by anyone else was planted, or is not this root."""
+        owner = os.fstat(fd).st_uid
+        if owner != self.spec.uid:
+            raise self._refuse(
+                f"the directory belongs to uid {owner}, not to the access point's uid {self.spec.uid}: it "
+                f"was not made for this access point (chown it to {self.spec.uid}:{self.spec.gid} if it is)"
+            )
+
+    def enter(self, parent: int, name: str, shown: str, *, last: bool) -> int:
+        """Open ``name`` in ``parent`` without following a link, or create it."""
+        for _ in range(3):  # made or removed concurrently by another worker: look again
+            try:
+                return os.open(name, _LOOKUP, dir_fd=parent)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                if exc.errno in (errno.ENOTDIR, errno.ELOOP):
+                    raise self._refuse(
+                        f"{shown!r} is a symbolic link or not a directory (links are never followed: one "
+                        "could lead out of the file system)"
+                    ) from None
+                raise
+            try:
+                os.mkdir(name, 0o700, dir_fd=parent)
+            except FileExistsError:
+                continue
+            return self._own(parent, name, shown, last=last)
+        raise self._refuse(f"{shown!r} keeps appearing and disappearing")
+
+    def _own(self, parent: int, name: str, shown: str, *, last: bool) -> int:
+        """Give a directory just made its owner and mode through its own descriptor (never a path:
+        it may be a link by now, which ``O_NOFOLLOW`` refuses)."""
+        try:
+            fd = os.open(name, _MODIFY, dir_fd=parent)
+        except OSError:
+            raise self._refuse(f"{shown!r} was replaced while it was being created") from None
+        try:
+            if os.fstat(fd).st_uid != self.worker_uid:
+                raise self._refuse(f"{shown!r} was replaced while it was being created")
+            if last:
+                os.fchown(fd, self.spec.uid, self.spec.gid)
+                os.fchmod(fd, self.spec.permissions)
+            else:
+                os.fchmod(fd, PARENT_MODE)
+        except PermissionError:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.rmdir(name, dir_fd=parent)
+            raise self._refuse(
+                f"cannot give {shown!r} to uid {self.spec.uid} gid {self.spec.gid}: the worker is not root"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+
 def prepare_access_point(fs_root: Path, spec: AccessPointSpec) -> Path:
-    """The access point's host directory, created with its owner and mode on first use."""
-    relative = check_root_directory(spec.root_directory).relative_to("/")
-    fs_root = fs_root.resolve()
-    target = (fs_root / relative).resolve()  # symlinks in the existing part are followed here...
-    if not target.is_relative_to(fs_root):  # ...so a planted one is caught before anything is made
-        raise FileSystemError(f"access point root {spec.root_directory!r} leaves its file system")
-    if not target.exists():
-        target.mkdir(parents=True)
-        os.chown(target, spec.uid, spec.gid)
-        target.chmod(spec.permissions)
-    if not target.is_dir():
-        raise FileSystemError(f"access point root {spec.root_directory!r} is not a directory")
-    return target
+    """``open_access_point`` for callers that want the path (tools, tests): never bind it (bind the
+    descriptor), a function may have replaced what it names."""
+    file_system = os.open(fs_root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.close(open_access_point(file_system, spec))
+    finally:
+        os.close(file_system)
+    return fs_root.resolve().joinpath(*check_root_directory(spec.root_directory).parts[1:])
 
 
 def mount_target(local_mount_path: str, where: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import resource_schemas as schemas
@@ -13,33 +11,12 @@ from stepline.settings import Settings
 from workers.attachments import DB_MOUNT_PARENT
 from workers.dbproxy.sealing import Sealer
 from workers.dbproxy.server import Target, TargetError
-from workers.filesystems import FileSystemError, check_host_path, check_root_directory
+from workers.filesystems import FileSystemError, check_host_path, check_root_directory, refused_ids
 
 
 def _sealer(settings: Settings) -> Sealer:
     secret = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
     return Sealer.from_settings(secret, settings.data_dir)
-
-
-def _target(url: str) -> Target:
-    """The proxy's target, or a 400 that never quotes the URL: its parser's words can hold part of
-    the password (``postgresql://u:pa/ss@h`` reads ``pa`` as a port)."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises on a port that is not a number from 0 to 65535)
-    except ValueError as exc:
-        reason = "an IPv6 host is not enclosed in [ ]"
-        if "IPv6" not in str(exc):
-            reason = "the port is not a number from 0 to 65535"
-        detail = (
-            f"targetUrl is not a valid URL: {reason} (characters such as / ? # @ : [ ] in the user "
-            "name or password must be percent-encoded)"
-        )
-        raise InvalidRequest(detail, [{"location": "/targetUrl", "message": detail}]) from None
-    try:
-        return Target.from_url(url)
-    except TargetError as exc:
-        raise InvalidRequest(str(exc), [{"location": "/targetUrl", "message": str(exc)}]) from None
 
 
 def _proxy_public(row: resources.DbProxy) -> schemas.DbProxyPublic:
@@ -58,7 +35,10 @@ def _proxy_public(row: resources.DbProxy) -> schemas.DbProxyPublic:
 async def create_db_proxy(
     session: AsyncSession, settings: Settings, body: schemas.DbProxyCreate
 ) -> schemas.DbProxyPublic:
-    target = _target(body.target_url)
+    try:
+        target = Target.from_url(body.target_url)
+    except TargetError as exc:
+        raise InvalidRequest(str(exc), [{"location": "/targetUrl", "message": str(exc)}]) from None
     now = resources.utcnow()
     row = resources.DbProxy(
         name=body.name,
@@ -81,7 +61,10 @@ async def update_db_proxy(
 ) -> schemas.DbProxyPublic:
     row = await resources.get_db_proxy(session, name)
     if body.target_url is not None:
-        target = _target(body.target_url)
+        try:
+            target = Target.from_url(body.target_url)
+        except TargetError as exc:
+            raise InvalidRequest(str(exc), [{"location": "/targetUrl", "message": str(exc)}]) from None
         row.target_sealed = _sealer(settings).seal(body.target_url)
         row.target_summary = target.describe()
     if body.pool_size is not None:
@@ -161,6 +144,17 @@ async def create_access_point(
         root = str(check_root_directory(body.root_directory))
     except FileSystemError as exc:
         raise InvalidRequest(str(exc), [{"location": "/rootDirectory", "message": str(exc)}]) from None
+    if refused := refused_ids(body.posix_user.uid, body.posix_user.gid):
+        problems = [
+            {"location": f"/posixUser/{name}", "message": f"posixUser.{name} 0 (root) is refused"}
+            for name in refused
+        ]
+        detail = " and ".join(f"posixUser.{name}" for name in refused)
+        raise InvalidRequest(
+            f"{detail} 0 (root) is refused: a function runs as its access point's user, and as host root it "
+            "would own what root owns on the host; use an unprivileged uid and gid",
+            problems,
+        )
     row = resources.AccessPoint(
         file_system_name=file_system,
         name=body.name,

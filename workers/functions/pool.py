@@ -232,6 +232,7 @@ class EnvironmentPool:
             self._evict_one()
         attachments = await self._attachments(config)
         if self._closed:  # shut down meanwhile: nothing would close a sandbox started now
+            attachments.close()
             raise RuntimeError("the environment pool is shut down")
         env = self._take_spare(config, attachments)
         if env is None:
@@ -250,6 +251,8 @@ class EnvironmentPool:
             self._all.discard(env)
             await env.close()
             raise
+        finally:
+            attachments.close()  # the descriptors the sandbox did not take (it failed before spawning)
         return env
 
     def _take_spare(self, config: FunctionConfig, attachments: Attachments) -> Environment | None:

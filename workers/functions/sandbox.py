@@ -178,8 +178,11 @@ def bwrap_argv(
         "--ro-bind", str(SANDBOX_LIB_DIR), "/opt/stepline",
         "--ro-bind", str(socket_dir), SOCKET_DIR_IN_SANDBOX,
     ]  # fmt: skip
-    for mount in attachments.mounts:
-        argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
+    for mount in attachments.mounts:  # by descriptor when opened (a file system's paths can be swapped)
+        if mount.fd is not None:
+            argv += ["--ro-bind-fd" if mount.read_only else "--bind-fd", str(mount.fd), mount.target]
+        else:
+            argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
     argv += ["--unshare-all", *bwrap_args(config, socket_dir)]  # network: its own namespace, always
     if not unprivileged:
         argv += ["--uid", str(uid), "--gid", str(gid)]
@@ -248,13 +251,14 @@ class SandboxProcess:
 
 async def spawn(
     argv: list[str], info_r: int, info_w: int, block: tuple[int, int] | None, cgroup: Cgroup | None,
-    spawner: Executor, stdin: int = subprocess.DEVNULL,
+    spawner: Executor, stdin: int = subprocess.DEVNULL, mount_fds: Sequence[int] = (),
     egress: Egress | None = None,
 ) -> SandboxProcess:  # fmt: skip
     """Start bubblewrap with the sandbox inside ``cgroup`` from its start; return the handle.
 
-    Takes the descriptors it is given (``stdin`` too unless it is ``DEVNULL``): all are closed when
-    it returns or raises, or, if it is cancelled while the spawning thread runs, when the thread is done.
+    Takes the descriptors it is given (``stdin`` too unless it is ``DEVNULL``, and ``mount_fds``, the
+    directories ``--bind-fd`` names): all are closed when it returns or raises, or, if it is cancelled
+    while the spawning thread runs, when the thread is done.
 
     ``Popen`` without ``preexec_fn`` uses vfork, so spawning costs the same however big the worker
     is. It runs on ``spawner``, a thread of its own, which may enter the cgroup for the spawn (v1);
@@ -262,7 +266,7 @@ async def spawn(
     function with ``network: true``) it also waits there until its network is attached.
     """
     out_r, out_w = os.pipe()
-    pass_fds = [info_w] + ([block[0]] if block else [])
+    pass_fds = [info_w, *mount_fds] + ([block[0]] if block else [])
 
     def launch() -> subprocess.Popen[bytes]:
         inside = (
@@ -282,13 +286,15 @@ async def spawn(
     except BaseException:
         # The thread cannot be stopped (a cancellation lands here while it spawns): once it is done,
         # its descriptors are closed (not while it may be passing them on) and its process killed.
-        fds = (out_r, out_w, info_r, info_w, *(block or ()), *([stdin] if stdin >= 0 else []))
+        fds = (out_r, out_w, info_r, info_w, *(block or ()), *([stdin] if stdin >= 0 else []), *mount_fds)
         launched.add_done_callback(functools.partial(_abandon, fds=fds))
         raise
     if stdin >= 0:
         os.close(stdin)
     os.close(out_w)
     os.close(info_w)
+    for fd in mount_fds:  # bubblewrap holds them until it has bound them
+        os.close(fd)
     if block:
         os.close(block[0])
     link: Link | None = None
