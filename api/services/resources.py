@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import resource_schemas as schemas
@@ -17,6 +19,27 @@ from workers.filesystems import FileSystemError, check_host_path, check_root_dir
 def _sealer(settings: Settings) -> Sealer:
     secret = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
     return Sealer.from_settings(secret, settings.data_dir)
+
+
+def _target(url: str) -> Target:
+    """The proxy's target, or a 400 that never quotes the URL: its parser's words can hold part of
+    the password (``postgresql://u:pa/ss@h`` reads ``pa`` as a port)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number from 0 to 65535)
+    except ValueError as exc:
+        reason = "an IPv6 host is not enclosed in [ ]"
+        if "IPv6" not in str(exc):
+            reason = "the port is not a number from 0 to 65535"
+        detail = (
+            f"targetUrl is not a valid URL: {reason} (characters such as / ? # @ : [ ] in the user "
+            "name or password must be percent-encoded)"
+        )
+        raise InvalidRequest(detail, [{"location": "/targetUrl", "message": detail}]) from None
+    try:
+        return Target.from_url(url)
+    except TargetError as exc:
+        raise InvalidRequest(str(exc), [{"location": "/targetUrl", "message": str(exc)}]) from None
 
 
 def _proxy_public(row: resources.DbProxy) -> schemas.DbProxyPublic:
@@ -35,10 +58,7 @@ def _proxy_public(row: resources.DbProxy) -> schemas.DbProxyPublic:
 async def create_db_proxy(
     session: AsyncSession, settings: Settings, body: schemas.DbProxyCreate
 ) -> schemas.DbProxyPublic:
-    try:
-        target = Target.from_url(body.target_url)
-    except TargetError as exc:
-        raise InvalidRequest(str(exc), [{"location": "/targetUrl", "message": str(exc)}]) from None
+    target = _target(body.target_url)
     now = resources.utcnow()
     row = resources.DbProxy(
         name=body.name,
@@ -61,10 +81,7 @@ async def update_db_proxy(
 ) -> schemas.DbProxyPublic:
     row = await resources.get_db_proxy(session, name)
     if body.target_url is not None:
-        try:
-            target = Target.from_url(body.target_url)
-        except TargetError as exc:
-            raise InvalidRequest(str(exc), [{"location": "/targetUrl", "message": str(exc)}]) from None
+        target = _target(body.target_url)
         row.target_sealed = _sealer(settings).seal(body.target_url)
         row.target_summary = target.describe()
     if body.pool_size is not None:
