@@ -1,0 +1,90 @@
+"""Step Functions ARNs read from requests, as Stepline names.
+
+ARNs are *built* in one place, ``workers.contracts`` (``state_machine_arn``, ``execution_arn``: what
+``$$`` shows inside executions and what both APIs return); this module reads them back and adds the
+qualified form of a published version. The region and account of an ARN in a request are not
+checked: one Stepline is one region of one account, whatever the caller's SDK is configured with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.aws.errors import AwsError
+from stepline.registry.executions import execution_id
+from workers.contracts import state_machine_arn
+
+
+@dataclass(frozen=True, slots=True)
+class MachineRef:
+    """``arn:aws:states:REGION:ACCOUNT:stateMachine:NAME[:N]``."""
+
+    name: str
+    published: int | None = None
+    """N of a qualified ARN: a published version."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRef:
+    """``arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME``."""
+
+    machine: str
+    name: str
+
+    @property
+    def id(self) -> str:
+        """The execution's id in the registry (and its workflow id)."""
+        return execution_id(self.machine, self.name)
+
+
+def version_arn(name: str, published: int, region: str) -> str:
+    """A published version's ARN."""
+    return f"{state_machine_arn(name, region)}:{published}"
+
+
+def state_machine(arn: str) -> MachineRef:
+    """The machine (and published version) an ARN names; InvalidArn otherwise."""
+    resource = _resource(arn, "stateMachine")
+    if len(resource) == 1:
+        return MachineRef(resource[0])
+    if len(resource) == 2 and resource[1].isdigit() and resource[1].isascii():
+        return MachineRef(resource[0], int(resource[1]))
+    if len(resource) == 2:
+        raise AwsError(
+            "UnsupportedOperation",
+            f"State machine aliases are not supported by this Stepline: '{arn}' names alias "
+            f"'{resource[1]}'; use the state machine's ARN or a version ARN (...:{resource[0]}:N)",
+        )
+    raise _invalid(arn)
+
+
+def unqualified_state_machine(arn: str) -> str:
+    """The name of the machine an unqualified ARN names; InvalidArn for a version ARN."""
+    ref = state_machine(arn)
+    if ref.published is not None:
+        raise AwsError("InvalidArn", f"Invalid Arn: 'Unexpected version ARN: {arn}'")
+    return ref.name
+
+
+def execution(arn: str) -> ExecutionRef:
+    """The execution an ARN names; InvalidArn otherwise."""
+    resource = _resource(arn, "execution")
+    if len(resource) != 2:
+        raise _invalid(arn)
+    return ExecutionRef(resource[0], resource[1])
+
+
+def _resource(arn: str, kind: str) -> list[str]:
+    """The parts after ``...:<kind>:`` of a Step Functions ARN."""
+    if not arn.startswith("arn:"):
+        raise AwsError("InvalidArn", f"Invalid Arn: 'Invalid ARN prefix: {arn}'")
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[2] != "states" or not all(parts[6:]):
+        raise _invalid(arn)
+    if parts[5] != kind:
+        raise AwsError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {parts[5]}'")
+    return parts[6:]
+
+
+def _invalid(arn: str) -> AwsError:
+    return AwsError("InvalidArn", f"Invalid Arn: 'Unable to parse ARN: {arn}'")

@@ -1,0 +1,198 @@
+"""Step Functions' execution operations over ``api.services.executions`` and ``sync_executions``.
+
+Starting, stopping, listing and reading history are the services' use cases; here only AWS's
+request and response shapes are made. Inputs and outputs go out as the JSON text that was stored.
+Executions are never redriven, so each says ``NOT_REDRIVABLE``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from api import schemas
+from api.aws import arns
+from api.aws.errors import AwsError
+from api.aws.json_protocol import Call
+from api.aws.sfn_state_machines import (
+    DEFAULT_PAGE,
+    LOGGING_OFF,
+    TRACING_OFF,
+    check_name,
+    revision_id,
+    role_of,
+)
+from api.services import executions as service
+from api.services import state_machines as machines
+from api.services import sync_executions
+from api.services.errors import Conflict
+from stepline.registry.database import unit_of_work
+from stepline.registry.executions import Execution
+from workers.contracts import execution_arn, state_machine_arn
+
+INCLUDED = {"included": True}
+EXECUTION_DATA = frozenset({"input", "output"})
+"""Event detail members that ``includeExecutionData: false`` leaves out."""
+
+
+def _version_arn(row: Execution, region: str) -> str | None:
+    if row.published_version is None:
+        return None
+    return arns.version_arn(row.state_machine_name, row.published_version, region)
+
+
+async def start_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    ref = arns.state_machine(params["stateMachineArn"])
+    name = check_name(params["name"]) if params.get("name") is not None else None
+    body = schemas.StartExecution(name=name, input_text=params.get("input"))
+    try:
+        started = await service.start(call.state, ref.name, body, published=ref.published, only_running=True)
+    except Conflict:
+        arn = execution_arn(ref.name, name or "", call.region)
+        raise AwsError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'") from None
+    return {"executionArn": started.execution_arn, "startDate": started.start_date}
+
+
+async def start_sync_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Accepted on the ``sync-`` host as on any other (the Host header is not looked at)."""
+    ref = arns.state_machine(params["stateMachineArn"])
+    if params.get("name") is not None:
+        check_name(params["name"])
+    input_text = params.get("input")
+    body = schemas.SyncExecutionRequest(input_text=input_text)
+    result = await sync_executions.run(call.state, ref.name, body, published=ref.published)
+    data = params.get("includedData", "ALL_DATA") == "ALL_DATA"
+    output = result.output if result.status == "SUCCEEDED" else None
+    return {
+        "executionArn": result.execution_arn,
+        "stateMachineArn": params["stateMachineArn"],
+        "name": result.name,
+        "startDate": result.start_date,
+        "stopDate": result.stop_date,
+        "status": result.status,
+        "error": result.error,
+        "cause": result.cause,
+        "input": (input_text if input_text is not None else "{}") if data else None,
+        "inputDetails": INCLUDED if data else None,
+        "output": _json_text(output) if data and result.status == "SUCCEEDED" else None,
+        "outputDetails": INCLUDED if data and result.status == "SUCCEEDED" else None,
+    }
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def describe_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    ref = arns.execution(params["executionArn"])
+    async with unit_of_work(call.state.sessions) as session:
+        row = await service.row(session, ref.id)
+    data = params.get("includedData", "ALL_DATA") == "ALL_DATA"
+    return {
+        "executionArn": execution_arn(row.state_machine_name, row.name, call.region),
+        "stateMachineArn": state_machine_arn(row.state_machine_name, call.region),
+        "name": row.name,
+        "status": row.status,
+        "startDate": row.start_date,
+        "stopDate": row.stop_date,
+        "input": row.input if data else None,
+        "inputDetails": INCLUDED if data else None,
+        "output": row.output if data else None,
+        "outputDetails": INCLUDED if data and row.output is not None else None,
+        "error": row.error,
+        "cause": row.cause,
+        "stateMachineVersionArn": _version_arn(row, call.region),
+        "redriveCount": 0,
+        "redriveStatus": "NOT_REDRIVABLE",
+        "redriveStatusReason": f"Execution is {row.status} and cannot be redriven",
+    }
+
+
+async def describe_state_machine_for_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    ref = arns.execution(params["executionArn"])
+    async with unit_of_work(call.state.sessions) as session:
+        row = await service.row(session, ref.id)
+        machine, version = await machines.revision(
+            session, row.state_machine_name, version=row.state_machine_version
+        )
+    return {
+        "stateMachineArn": state_machine_arn(machine.name, call.region),
+        "name": machine.name,
+        "definition": version.definition,
+        "roleArn": role_of(version),
+        "updateDate": version.created_at,
+        "loggingConfiguration": LOGGING_OFF,
+        "tracingConfiguration": TRACING_OFF,
+        "revisionId": revision_id(version),
+    }
+
+
+async def stop_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    ref = arns.execution(params["executionArn"])
+    body = schemas.StopExecution(error=params.get("error"), cause=params.get("cause"))
+    stopped = await service.stop(call.state, ref.id, body)
+    return {"stopDate": stopped.stop_date or datetime.now(UTC)}
+
+
+async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("mapRunArn") is not None:
+        raise AwsError(
+            "UnsupportedOperation", "Map runs (distributed Maps) are not supported by this Stepline"
+        )
+    if params.get("stateMachineArn") is None:
+        raise AwsError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
+    ref = arns.state_machine(params["stateMachineArn"])
+    if params.get("redriveFilter") == "REDRIVEN":
+        return {"executions": []}
+    async with unit_of_work(call.state.sessions) as session:
+        await machines.revision(session, ref.name, published=ref.published)  # StateMachineDoesNotExist
+        rows, token = await service.executions_page(
+            session,
+            params.get("maxResults") or DEFAULT_PAGE,
+            params.get("nextToken"),
+            ref.name,
+            params.get("statusFilter"),
+            ref.published,
+        )
+    return {
+        "executions": [
+            {
+                "executionArn": execution_arn(r.state_machine_name, r.name, call.region),
+                "stateMachineArn": state_machine_arn(r.state_machine_name, call.region),
+                "name": r.name,
+                "status": r.status,
+                "startDate": r.start_date,
+                "stopDate": r.stop_date,
+                "stateMachineVersionArn": _version_arn(r, call.region),
+                "redriveCount": 0,
+            }
+            for r in rows
+        ],
+        "nextToken": token,
+    }
+
+
+async def get_execution_history(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    ref = arns.execution(params["executionArn"])
+    page = await service.history(
+        call.state,
+        ref.id,
+        params.get("maxResults") or DEFAULT_PAGE,
+        params.get("nextToken"),
+        bool(params.get("reverseOrder")),
+    )
+    events = page.events
+    if params.get("includeExecutionData") is False:
+        events = [_without_data(e) for e in events]
+    return {"events": events, "nextToken": page.next_token}
+
+
+def _without_data(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: {k: v for k, v in value.items() if k not in EXECUTION_DATA}
+        if key.endswith("EventDetails") and isinstance(value, dict)
+        else value
+        for key, value in event.items()
+    }

@@ -1,0 +1,63 @@
+"""The Step Functions endpoint: awsJson1_0 on ``POST /`` (``X-Amz-Target: AWSStepFunctions.<Op>``).
+
+The operations below are served; the model's others (activities, task tokens, aliases, map runs,
+redrive, TestState) answer a 400 ``UnsupportedOperation`` naming the operation, never a 404.
+
+StartSyncExecution and TestState carry the ``sync-`` host prefix in the model: the SDKs send them to
+``sync-<host>``. This endpoint answers whatever the Host header says, but ``sync-127.0.0.1`` does not
+resolve, so clients of a local endpoint turn the prefix off: ``botocore.config.Config(
+inject_host_prefix=False)`` or ``AWS_DISABLE_HOST_PREFIX_INJECTION=true`` (docs/aws-api.md).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.aws import sfn_executions as executions
+from api.aws import sfn_state_machines as machines
+from api.aws import sfn_tags as tags
+from api.aws.json_protocol import Handler, JsonService, serve
+from api.aws.sfn_errors import sfn_error
+
+HANDLERS: dict[str, Handler] = {
+    "CreateStateMachine": machines.create_state_machine,
+    "DescribeStateMachine": machines.describe_state_machine,
+    "UpdateStateMachine": machines.update_state_machine,
+    "DeleteStateMachine": machines.delete_state_machine,
+    "ListStateMachines": machines.list_state_machines,
+    "ValidateStateMachineDefinition": machines.validate_state_machine_definition,
+    "PublishStateMachineVersion": machines.publish_state_machine_version,
+    "ListStateMachineVersions": machines.list_state_machine_versions,
+    "DeleteStateMachineVersion": machines.delete_state_machine_version,
+    "StartExecution": executions.start_execution,
+    "StartSyncExecution": executions.start_sync_execution,
+    "DescribeExecution": executions.describe_execution,
+    "DescribeStateMachineForExecution": executions.describe_state_machine_for_execution,
+    "StopExecution": executions.stop_execution,
+    "ListExecutions": executions.list_executions,
+    "GetExecutionHistory": executions.get_execution_history,
+    "TagResource": tags.tag_resource,
+    "UntagResource": tags.untag_resource,
+    "ListTagsForResource": tags.list_tags_for_resource,
+}
+
+
+def _unsupported(operation: str) -> str:
+    return (
+        f"{operation} is not supported by this Stepline yet: activities, task tokens, aliases, map runs, "
+        "redrive and TestState come with their features (see docs/aws-api.md)"
+    )
+
+
+STEP_FUNCTIONS = JsonService("AWSStepFunctions", "stepfunctions", HANDLERS, sfn_error, _unsupported)
+SERVICES = {STEP_FUNCTIONS.target_prefix: STEP_FUNCTIONS}
+
+
+async def _json_endpoint(request: Request) -> Response:
+    return await serve(SERVICES, request)
+
+
+router = APIRouter()
+router.add_route("/", _json_endpoint, methods=["POST"], include_in_schema=False)

@@ -1,0 +1,55 @@
+"""The AWS endpoints served for real (uvicorn on a loopback port, a worker in the API process) and
+unmodified boto3 clients pointed at them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from pydantic import SecretStr
+
+from stepline.settings import Settings
+from tests.integration.aws.server import ServerThread
+
+CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+@pytest.fixture(scope="module")
+def aws_url(
+    database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The API (and its worker) on a task queue of this module's own."""
+    data_dir = tmp_path_factory.mktemp("aws") / "data"
+    settings = Settings(
+        database_url=SecretStr(database_url),
+        temporal_address=temporal_address,
+        data_dir=data_dir,
+        temporal={"task_queue": f"aws-{uuid.uuid4().hex[:12]}"},
+        sandbox={"spare_environments": 0},
+    )
+    with ServerThread(settings) as url:
+        yield url
+
+
+def client(url: str, service: str, **config: Any) -> Any:
+    """An unmodified boto3 client for ``service`` at ``url`` (no retries: a failure shows at once)."""
+    return boto3.client(
+        service, endpoint_url=url, config=Config(retries={"max_attempts": 1}, **config), **CREDENTIALS
+    )
+
+
+@pytest.fixture(scope="module")
+def sfn(aws_url: str) -> Any:
+    """Step Functions, as a user's code creates it (the ``sync-`` host prefix left on)."""
+    return client(aws_url, "stepfunctions")
+
+
+@pytest.fixture(scope="module")
+def sfn_sync(aws_url: str) -> Any:
+    """Step Functions with the ``sync-`` host prefix off (``inject_host_prefix=False``), for
+    StartSyncExecution against a loopback address."""
+    return client(aws_url, "stepfunctions", inject_host_prefix=False)
