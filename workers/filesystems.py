@@ -20,9 +20,12 @@ can rename or remove only its own entries, never another tenant's root.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import functools
 import os
 import re
+import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -204,39 +207,77 @@ class _Walk:
                         "could lead out of the file system)"
                     ) from None
                 raise
-            try:
-                os.mkdir(name, 0o700, dir_fd=parent)
-            except FileExistsError:
-                continue
-            return self._own(parent, name, shown, last=last)
+            made = self._create(parent, name, shown, last=last)
+            if made is not None:
+                return made
         raise self._refuse(f"{shown!r} keeps appearing and disappearing")
 
-    def _own(self, parent: int, name: str, shown: str, *, last: bool) -> int:
-        """Give a directory just made its owner and mode through its own descriptor (never a path:
-        it may be a link by now, which ``O_NOFOLLOW`` refuses)."""
+    def _create(self, parent: int, name: str, shown: str, *, last: bool) -> int | None:
+        """Make ``name`` whole (owner and mode, set through its own descriptor) under a temporary
+        name, then move it in place unless something is there by now (``None``: another worker made
+        it, look again). No worker ever finds a root not yet given to its user."""
+        temporary = f".{name}.{secrets.token_hex(6)}.stepline-new"
+        os.mkdir(temporary, 0o700, dir_fd=parent)
+        fd = -1
         try:
-            fd = os.open(name, _MODIFY, dir_fd=parent)
-        except OSError:
-            raise self._refuse(f"{shown!r} was replaced while it was being created") from None
-        try:
-            if os.fstat(fd).st_uid != self.worker_uid:
+            fd = os.open(temporary, _MODIFY, dir_fd=parent)
+            made = os.fstat(fd)
+            if made.st_uid != self.worker_uid:
                 raise self._refuse(f"{shown!r} was replaced while it was being created")
             if last:
-                os.fchown(fd, self.spec.uid, self.spec.gid)
+                self._give(fd, shown)
                 os.fchmod(fd, self.spec.permissions)
             else:
                 os.fchmod(fd, PARENT_MODE)
-        except PermissionError:
-            os.close(fd)
+            if not _rename_noreplace(parent, temporary, name):
+                os.close(fd)
+                os.rmdir(temporary, dir_fd=parent)
+                return None
+            placed = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            if (placed.st_dev, placed.st_ino) != (made.st_dev, made.st_ino):
+                raise self._refuse(f"{shown!r} was replaced while it was being created")
+            return fd
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
             with contextlib.suppress(OSError):
-                os.rmdir(name, dir_fd=parent)
+                os.rmdir(temporary, dir_fd=parent)
+            raise
+
+    def _give(self, fd: int, shown: str) -> None:
+        try:
+            os.fchown(fd, self.spec.uid, self.spec.gid)
+        except PermissionError:
             raise self._refuse(
                 f"cannot give {shown!r} to uid {self.spec.uid} gid {self.spec.gid}: the worker is not root"
             ) from None
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
+
+
+RENAME_NOREPLACE = 1
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _rename_noreplace(dir_fd: int, old: str, new: str) -> bool:
+    """``renameat2(RENAME_NOREPLACE)`` within one directory: False when ``new`` exists. Where the file
+    system lacks it (some network file systems), a plain rename when ``new`` is absent: only another
+    worker could then make it in between, and its directory would be an empty one just made."""
+    if _libc().renameat2(dir_fd, old.encode(), dir_fd, new.encode(), RENAME_NOREPLACE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code == errno.EEXIST:
+        return False
+    if code not in (errno.EINVAL, errno.ENOSYS):
+        raise OSError(code, os.strerror(code), new)
+    try:
+        os.stat(new, dir_fd=dir_fd, follow_symlinks=False)
+        return False
+    except FileNotFoundError:
+        os.rename(old, new, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return True
 
 
 def prepare_access_point(fs_root: Path, spec: AccessPointSpec) -> Path:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -205,3 +208,25 @@ def test_the_root_descriptor_is_the_directory_and_not_a_path(tmp_path: Path) -> 
         assert os.fstat(fd).st_ino == (tmp_path / "moved").stat().st_ino
     finally:
         os.close(fd)
+
+
+def _open_in_a_process(fs: str, start: float) -> tuple[int, int]:
+    while time.time() < start:  # every process at once
+        pass
+    spec = AccessPointSpec("/x/y", uid=1234, gid=2345, permissions=0o750)
+    made = prepare_access_point(Path(fs), spec).stat()
+    return made.st_uid, made.st_mode & 0o7777
+
+
+def test_workers_making_the_same_root_at_once_all_get_it_whole(tmp_path: Path) -> None:
+    """No worker finds a root (or a parent) another one is still making: it appears finished."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as processes:
+        list(processes.map(_open_in_a_process, [str(tmp_path)] * 2, [0.0] * 2))  # both started
+        for attempt in range(50):
+            fs = tmp_path / f"fs{attempt}"
+            fs.mkdir()
+            start = time.time() + 0.02
+            results = list(processes.map(_open_in_a_process, [str(fs)] * 2, [start] * 2))
+            assert results == [(1234, 0o750)] * 2
+            assert os.listdir(fs) == ["x"] and os.listdir(fs / "x") == ["y"]
