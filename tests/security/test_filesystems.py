@@ -109,6 +109,8 @@ def squat(event, context):
 def victim(event, context):
     '''What the access point shows, and a write of the tenant's own secret into it.'''
     out = {'entries': sorted(os.listdir('/mnt/data'))}
+    fds = os.listdir('/proc/self/fd')
+    out['dir_fds'] = [os.readlink('/proc/self/fd/' + n) for n in fds if os.path.isdir('/proc/self/fd/' + n)]
     try:
         with open('/mnt/data/' + event['write'], 'w') as f:
             f.write('tenant secret')
@@ -213,6 +215,15 @@ async def cold_start(setup: Setup, access_point: str, write: str) -> dict[str, A
 def snapshot(path: Path) -> tuple[int, int, int, list[str]]:
     info = path.stat()
     return info.st_uid, info.st_gid, info.st_mode, sorted(os.listdir(path))
+
+
+async def test_the_bound_descriptor_does_not_reach_the_function(setup: Setup) -> None:
+    """Item 2: the directory's descriptor passed to bubblewrap is closed once bound: in the
+    function, ``openat(fd, "..")`` would climb out of the access point."""
+    await add_access_point(setup, "victim", "/victim")
+    view = await cold_start(setup, "victim", "own.txt")
+    assert isinstance(view, dict) and view["wrote"] is True, view
+    assert [path for path in view["dir_fds"] if not path.startswith("/proc/")] == []
 
 
 async def test_a_root_swapped_for_a_symlink_during_cold_starts_never_mounts_or_chmods_the_host(
