@@ -7,18 +7,17 @@ before they close, e.g. to start the function runtime and set ``state.function_i
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import errors
+from api.aws.auth import Gate
 from api.colocated_worker import ColocatedWorker, worker_hook
-from api.errors import problem
 from api.request_limits import RequestLimits
 from api.state import AppState, Metrics
 from stepline.db import check_migrated
@@ -91,7 +90,8 @@ def create_app(settings: Settings | None = None, *, worker: ColocatedWorker | No
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     token = settings.api.token.get_secret_value() if settings.api.token is not None else None
-    app.add_middleware(_AuthenticateAndMeasure, token=token, metrics=app.state.metrics)
+    gate = Gate(settings, token, lambda scope: scope["app"].state.stepline.sessions)
+    app.add_middleware(_AuthenticateAndMeasure, gate=gate, metrics=app.state.metrics)
     app.add_middleware(RequestLimits)  # outermost: caps every byte any layer reads (SigV4 hashes bodies)
 
 
@@ -100,19 +100,20 @@ class _AuthenticateAndMeasure:
     ``@app.middleware("http")`` (BaseHTTPMiddleware) costs about 0.5 ms per request, a sixth of the
     budget of a warm function invocation through the API."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, *, gate: Gate, metrics: Metrics) -> None:
         self.app = app
-        self.token = token
+        self.gate = gate
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.token and scope["path"] not in OPEN_PATHS and not _authorized(Request(scope), self.token):
-            detail = "a valid 'Authorization: Bearer <token>' header is required"
-            await problem(401, "Unauthorized", detail)(scope, receive, send)
-            return
+        if scope["path"] not in OPEN_PATHS:
+            receive, refused = await self.gate.admit(scope, receive)  # bearer token or SigV4 (api.aws.auth)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
         started = time.perf_counter()
         status = [500]
 
@@ -127,8 +128,3 @@ class _AuthenticateAndMeasure:
             route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(scope["method"], route, str(status[0])).inc()
             self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
-
-
-def _authorized(request: Request, token: str) -> bool:
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())

@@ -12,6 +12,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The registry database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="Access keys for the AWS SDKs and CLI (SigV4).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
@@ -23,6 +25,12 @@ def conformance(
     api_url: Annotated[
         str | None, typer.Option("--api", help="Run end to end through the Stepline API at this URL.")
     ] = None,
+    aws_url: Annotated[
+        str | None,
+        typer.Option(
+            "--aws", help="Run end to end through the Step Functions endpoint at this URL, with boto3."
+        ),
+    ] = None,
     token: Annotated[
         str | None, typer.Option(envvar="STEPLINE_API_TOKEN", help="Bearer token for --api.")
     ] = None,
@@ -30,9 +38,10 @@ def conformance(
     """Run ASL conformance cases through the local host (or a running API) and report what differs."""
     from stepline.conformance.cli import run_conformance
 
-    raise typer.Exit(
-        run_conformance(directory, json_out=json_out, only=only, quiet=quiet, api_url=api_url, token=token)
+    code = run_conformance(
+        directory, json_out=json_out, only=only, quiet=quiet, api_url=api_url, aws_url=aws_url, token=token
     )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -85,3 +94,50 @@ def db_upgrade() -> None:
     from stepline.db import upgrade
 
     upgrade()
+
+
+@keys_app.command("create")
+def keys_create(
+    account_id: Annotated[str, typer.Option(help="The 12-digit account id of the key.")] = "000000000000",
+) -> None:
+    """Create an access key; its secret is shown this once (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)."""
+    import asyncio
+
+    from stepline.keys import create_key
+    from stepline.settings import Settings
+
+    try:
+        key_id, secret = asyncio.run(create_key(Settings(), account_id))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List access keys (never their secrets): id, account, created, revoked."""
+    import asyncio
+
+    from stepline.keys import list_keys
+    from stepline.settings import Settings
+
+    for key in asyncio.run(list_keys(Settings())):
+        revoked = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
+        typer.echo(f"{key.access_key_id}  {key.account_id}  {key.created_at.isoformat()}  {revoked}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(access_key_id: Annotated[str, typer.Argument(help="The access key id.")]) -> None:
+    """Revoke an access key: signatures made with it are refused (within 5 s in running APIs)."""
+    import asyncio
+
+    from stepline.keys import revoke_key
+    from stepline.registry.access_keys import AccessKeyNotFound
+    from stepline.settings import Settings
+
+    try:
+        asyncio.run(revoke_key(Settings(), access_key_id))
+    except AccessKeyNotFound as exc:
+        typer.echo(f"stepline keys revoke: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked {access_key_id}")
