@@ -112,7 +112,7 @@ async def set_concurrency(
     name: str, body: schemas.ConcurrencyUpdate, session: SessionDep, runtime: RuntimeDep,
     background: BackgroundTasks,
 ) -> schemas.Concurrency:  # fmt: skip
-    result = await use_cases.set_concurrency(session, name, body)
+    result = await use_cases.set_concurrency(session, name, body, runtime.settings.sandbox.max_environments)
     background.add_task(runtime.provision, name)
     return result
 

@@ -131,10 +131,22 @@ async def list_versions(session: AsyncSession, name: str) -> schemas.VersionList
 
 
 async def set_concurrency(
-    session: AsyncSession, name: str, body: schemas.ConcurrencyUpdate
+    session: AsyncSession, name: str, body: schemas.ConcurrencyUpdate, max_environments: int
 ) -> schemas.Concurrency:
+    """Reserved and provisioned concurrency; provisioned within what ``max_environments`` leaves
+    (``registry.provisioned_budget``), or 400 InvalidParameterValueException saying how much is left."""
     if body.reserved is not None and body.provisioned > body.reserved:
         message = "provisioned concurrency cannot exceed reserved concurrency"
         raise InvalidRequest(message, [{"location": "/provisioned", "message": message}])
-    row = await registry.set_concurrency(session, name, body.reserved, body.provisioned)
+    try:
+        row = await registry.set_concurrency(
+            session, name, body.reserved, body.provisioned, max_environments=max_environments
+        )
+    except registry.ProvisionedOverBudget as exc:
+        problem = {
+            "location": "/provisioned",
+            "code": "InvalidParameterValueException",
+            "message": exc.detail,
+        }
+        raise InvalidRequest(exc.detail, [problem]) from None
     return schemas.Concurrency(reserved=row.reserved_concurrency, provisioned=row.provisioned_concurrency)

@@ -203,10 +203,58 @@ async def update_function(session: AsyncSession, name: str, changes: dict[str, A
     return row
 
 
+UNPROVISIONED_SHARE = 10
+"""One environment in ten (at least one) stays free of provisioned concurrency, for on-demand
+invocations: Lambda keeps 100 of an account's 1,000 unreserved the same way."""
+
+
+def provisioned_budget(max_environments: int) -> int:
+    """How many environments provisioned concurrency may take in all, over every function, in a
+    runtime capped at ``max_environments`` (``STEPLINE_SANDBOX__MAX_ENVIRONMENTS``): 57 of 64."""
+    return max(max_environments - max(1, -(-max_environments // UNPROVISIONED_SHARE)), 0)
+
+
+class ProvisionedOverBudget(Exception):
+    """Provisioned concurrency that would take more environments than ``provisioned_budget`` leaves."""
+
+    def __init__(self, requested: int, available: int, budget: int, max_environments: int) -> None:
+        self.detail = (
+            f"InvalidParameterValueException: provisioned concurrency {requested} is more than the "
+            f"{available} still available: all functions together may provision at most {budget} of the "
+            f"{max_environments} execution environments (STEPLINE_SANDBOX__MAX_ENVIRONMENTS), keeping "
+            f"one in {UNPROVISIONED_SHARE} for on-demand invocations"
+        )
+        super().__init__(self.detail)
+
+
+_CONCURRENCY_LOCK = 0x5354_504C_0001
+"""Transaction advisory lock key that serialises provisioned-concurrency changes (``set_concurrency``)."""
+
+
 async def set_concurrency(
-    session: AsyncSession, name: str, reserved: int | None, provisioned: int
+    session: AsyncSession,
+    name: str,
+    reserved: int | None,
+    provisioned: int,
+    *,
+    max_environments: int | None = None,
 ) -> Function:
+    """Set a function's concurrency; with ``max_environments``, ``ProvisionedOverBudget`` when its
+    provisioned concurrency and every other function's would pass ``provisioned_budget`` (without
+    it nothing is checked here; runtimes still never start more than the budget). Changes are
+    serialised (an advisory lock held to the end of the transaction), so two concurrent requests
+    cannot both fit."""
+    lock = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_CONCURRENCY_LOCK)
+    await session.exec(lock)  # type: ignore[call-overload]  # sqlmodel types only select/DML
     row = await get_function(session, name, for_update=True)
+    if provisioned and max_environments is not None:
+        others = select(func.coalesce(func.sum(Function.provisioned_concurrency), 0)).where(
+            col(Function.name) != name
+        )
+        taken = int((await session.exec(others)).one())
+        budget = provisioned_budget(max_environments)
+        if taken + provisioned > budget:
+            raise ProvisionedOverBudget(provisioned, max(budget - taken, 0), budget, max_environments)
     row.reserved_concurrency = reserved
     row.provisioned_concurrency = provisioned
     row.revision_id = str(uuid.uuid4())

@@ -107,6 +107,9 @@ class FunctionService:
         self._retry_delays = event_retry_delays
         self._stack = contextlib.AsyncExitStack()
         self._background: set[asyncio.Task[None]] = set()
+        self._provisioning = asyncio.Lock()
+        self._provisioned: dict[str, int] = {}
+        """Provisioned environments granted to each function by the last round."""
         self.pool: EnvironmentPool
         self.unprivileged = False
         """Whether sandboxes run as unprivileged host users (see ``sandbox.can_drop_root``)."""
@@ -329,10 +332,10 @@ class FunctionService:
             await self.pool.retire(name)
 
     async def provision(self, name: str) -> None:
-        """Start the function's provisioned environments (after its concurrency changed)."""
+        """Bring provisioned environments in line with the registry now (after ``name``'s
+        concurrency or code changed): one round of ``_keep_provisioned``."""
         await self.forget(name)
-        config = await self.resolve(name, None)
-        await self.pool.provision(config, config.provisioned_concurrency)
+        await self._provision_round()
 
     async def _attachments(self, config: FunctionConfig) -> Attachments:
         return await resolve_attachments(config.attachment_config(), self.settings.data_dir.resolve())
@@ -342,29 +345,43 @@ class FunctionService:
         every ``provision_check_seconds``: a change made through another process (or its new code)
         reaches this one, and a function whose provisioned concurrency went to 0 (or that was
         deleted) gives its environments up to idle reaping."""
-        provisioned: set[str] = set()
         while True:
             try:
-                provisioned = await self._provision_all(provisioned)
+                await self._provision_round()
             except (OSError, DBAPIError) as exc:
                 log.warning("cannot read provisioned concurrency: %s", exc)
             await asyncio.sleep(self.settings.sandbox.provision_check_seconds)
 
-    async def _provision_all(self, before: set[str]) -> set[str]:
-        """One round of ``_keep_provisioned``; returns the names provisioned now."""
+    async def _provision_round(self) -> None:
+        """One round at a time: two at once would each start the environments the other is starting."""
+        async with self._provisioning:
+            self._provisioned = await self._provision_all(self._provisioned)
+
+    async def _provision_all(self, before: dict[str, int]) -> dict[str, int]:
+        """Start what the registry asks for, within ``registry.provisioned_budget`` of this runtime's
+        cap even when the registry asks for more (rows written by an older version, or by requests
+        that raced); returns the environments granted to each function."""
         async with self.sessions() as session:
             wanted = {
-                f.name for f in await registry.list_functions(session, 10_000) if f.provisioned_concurrency
+                f.name: f.provisioned_concurrency
+                for f in await registry.list_functions(session, 10_000)
+                if f.provisioned_concurrency
             }
-        for name in sorted(wanted | before):
+        granted = within_budget(wanted, registry.provisioned_budget(self.settings.sandbox.max_environments))
+        for name in sorted(wanted.keys() | before.keys()):
+            if granted.get(name, 0) < wanted.get(name, 0) and before.get(name) != granted.get(name, 0):
+                log.warning(
+                    "provisioned concurrency of %s: %d of %d started, to stay within %d environments",
+                    name, granted.get(name, 0), wanted[name], self.settings.sandbox.max_environments,
+                )  # fmt: skip
             try:
                 config = await self.resolve(name, None)
-                await self.pool.provision(config, config.provisioned_concurrency if name in wanted else 0)
+                await self.pool.provision(config, granted.get(name, 0))
             except ResourceNotFoundError:
                 await self.pool.retire(name)
             except InvokeError as exc:
                 log.warning("provisioned concurrency of %s not started: %s", name, exc)
-        return wanted
+        return granted
 
     # Event invocations -----------------------------------------------------------------------
 
@@ -408,6 +425,16 @@ class FunctionService:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)  # their ends, not a cancellation of this one
+
+
+def within_budget(wanted: dict[str, int], budget: int) -> dict[str, int]:
+    """Provisioned environments per function, in name order until ``budget`` is spent: the same
+    grants in every process, whatever the registry holds."""
+    granted: dict[str, int] = {}
+    for name in sorted(wanted):
+        granted[name] = min(wanted[name], budget)
+        budget -= granted[name]
+    return granted
 
 
 def sdk_cause(exc: InvokeError, name: str, qualifier: str | None) -> str:
