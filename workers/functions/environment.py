@@ -3,6 +3,13 @@
 INIT runs once when the sandbox starts (module code, globals); each ``invoke`` hands one event to
 the waiting bootstrap and waits for its response, its error, the deadline or the sandbox's death.
 A timed-out, crashed or out-of-memory environment is killed and never reused.
+
+Between invocations the sandbox is frozen (cgroup freezer), as Lambda freezes its environments:
+an invocation thaws it, and it ends, as in Lambda, when the runtime asks for the next event; then
+the sandbox is frozen again, and once every process in it has stopped, what they wrote is this
+invocation's output. A process left behind by a function runs only while an invocation does (and
+is billed with it). Without a freezer (no writable cgroup) nothing is stopped: a left-behind
+process keeps running, and what it writes while the environment is idle goes to the next log.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from pathlib import Path
 
 from workers.attachments import Attachments
 from workers.functions import network, sandbox
-from workers.functions.cgroups import Cgroup, CgroupDriver
+from workers.functions.cgroups import Cgroup, CgroupDriver, Freezer
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
 from workers.functions.output import OutputLines
 from workers.functions.runtime_api import RuntimeConnection, RuntimeServer
@@ -32,6 +39,9 @@ PIDS_MAX = 256
 FATAL_ERRORS = frozenset({"Runtime.OutOfMemory", "Runtime.ExitError", "Sandbox.Timedout"})
 MEMORY_SLACK_BYTES = 16 * 1024 * 1024
 """Room for the sandbox's own processes (bubblewrap's init) above the function's memory."""
+FREEZE_WAIT_SECONDS = 0.1
+"""How long to wait for every process to stop once frozen; one in uninterruptible sleep (I/O) may
+stop later, and what it writes by then is the next invocation's output."""
 READ_CHUNK = 65536
 READ_BYTES_PER_TURN = 1024 * 1024
 
@@ -100,6 +110,7 @@ class Environment:
         self._exit_reason: Outcome | None = None
         self._closing: asyncio.Task[None] | None = None
         """The one release of what the environment holds, started by the first ``close``."""
+        self._frozen = False
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -192,6 +203,7 @@ class Environment:
             self.kill()
             raise EnvironmentDead(self._fail("Runtime.InitTimeout", "Init phase timed out")) from None
         self.init_duration_ms = (time.perf_counter() - self.started_at) * 1000
+        await self._freeze(time.monotonic() + INIT_TIMEOUT_SECONDS)
 
     def _accept(self) -> RuntimeConnection:
         connection = RuntimeConnection(self)
@@ -260,6 +272,7 @@ class Environment:
     async def invoke(self, request_id: str, payload: bytes, seconds: float) -> Outcome:
         """Run one event; a dead environment's failure comes back as an outcome with an error."""
         loop = asyncio.get_running_loop()
+        self._thaw()
         if self._waiting is None and not self.dead:
             self._asked = loop.create_future()
             try:
@@ -287,9 +300,49 @@ class Environment:
         duration = (time.perf_counter() - started) * 1000
         if error_type in FATAL_ERRORS:
             self.kill()  # Lambda resets the environment after these; never reuse it
+        else:
+            await self._freeze(time.monotonic() + max(deadline_ms / 1000 - time.time(), 0.0))
         logs = self._take_logs()
         self.last_used = time.monotonic()
         return Outcome(body, error_type, duration, logs, self._max_memory_mb())
+
+    # freezing ----------------------------------------------------------------------------
+
+    def _freezer(self) -> Freezer | None:
+        cgroup = self._proc.cgroup if self._proc is not None else None
+        return cgroup.freezer if cgroup is not None and not self.dead else None
+
+    async def _freeze(self, until: float) -> None:
+        """Freeze the sandbox once its runtime asks for the next event (by ``until``, monotonic: a
+        runtime that never asks again is killed), then wait until every process in it stopped."""
+        freezer = self._freezer()
+        if freezer is None:
+            return
+        if self._waiting is None:
+            self._asked = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(until - time.monotonic()):
+                    await self._asked
+            except TimeoutError:
+                self.kill()
+                return
+            finally:
+                self._asked = None
+            if self.dead:
+                return
+        freezer.freeze()
+        self._frozen = True
+        stop = time.monotonic() + FREEZE_WAIT_SECONDS
+        turns = 0
+        while not freezer.frozen() and time.monotonic() < stop:
+            turns += 1
+            await asyncio.sleep(0 if turns < 20 else 0.001)  # the processes stop on the other CPUs
+
+    def _thaw(self) -> None:
+        freezer = self._freezer()
+        if self._frozen and freezer is not None:
+            freezer.thaw()
+        self._frozen = False
 
     def _on_timeout(self, request_id: str, timeout: float) -> None:
         if self._current is not None and not self._current.done() and self._current_id == request_id:

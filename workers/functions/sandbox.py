@@ -4,8 +4,14 @@ The sandbox sees a read-only base system (/usr and the interpreter), the functio
 at /var/task, the bootstraps at /var/runtime, Stepline's client libraries at /opt/stepline, the
 Runtime API socket in /run/lambda, a private size-limited /tmp, and nothing else of the host: no
 /etc/shadow, no worker code, no other function's code. It runs in fresh user, PID, IPC, UTS, mount,
-cgroup and network namespaces as an unprivileged uid with no capabilities, with a cleared
-environment holding only the variables Lambda documents plus the user's own.
+cgroup and network namespaces as an unprivileged uid with no capabilities, under a seccomp filter
+(``seccomp``), with a cleared environment holding only the variables Lambda documents plus the user's own.
+
+Nothing in it tells of the worker. bubblewrap's init, PID 1 in the sandbox, is readable from inside
+(its environ, command line and memory: bubblewrap makes itself dumpable to write its user namespace's
+maps), so bubblewrap starts with an empty environment, takes its options from a descriptor
+(``--args``; see ``Launch`` for what stays on its command line), and binds nothing from a host path
+that tells the layout (``staging``).
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from workers.attachments import Attachments
+from workers.functions import seccomp, staging
 from workers.functions.cgroups import Cgroup
 from workers.functions.config import FunctionConfig
 from workers.functions.network import Egress, Link, bwrap_args
@@ -136,6 +144,25 @@ def spare_environment(config: FunctionConfig) -> dict[str, str]:
     return {key: full[key] for key in GENERIC_VARIABLES}
 
 
+class Launch(NamedTuple):
+    """How one sandbox starts. On bubblewrap's command line: ``program`` (setpriv's options and
+    bubblewrap's path), ``shown`` (the bind of the Runtime API's socket directory, in the worker's
+    private run directory, which mountinfo shows anyway: ``ps`` finds a pool's sandboxes by it) and
+    ``command`` (what the sandbox runs, as its own /proc shows it). Its other options, with every
+    other host path, reach it through a descriptor (``--args``)."""
+
+    program: list[str]
+    arguments: list[str]
+    shown: list[str]
+    command: list[str]
+
+
+@functools.cache
+def _absolute(program: str) -> str:
+    """The program's path, found with the worker's PATH (the launcher starts with no environment)."""
+    return shutil.which(program) or program
+
+
 def bwrap_argv(
     bwrap: str,
     config: FunctionConfig,
@@ -147,17 +174,23 @@ def bwrap_argv(
     block_fd: int | None,
     unprivileged: bool = False,
     environment: Mapping[str, str] | None = None,
-) -> list[str]:
+) -> Launch:
     """The full bubblewrap command line for one environment.
 
     ``unprivileged`` (for a root worker): bubblewrap itself runs as the sandbox user (993, or the
     attachments' ``run_as``) through ``setpriv``, so the sandbox is that unprivileged host user
     rather than root mapped into a user namespace, and files it creates on attached file systems
     belong to that user. Every bound path must then be reachable by that user (``traversable``).
+
+    ``socket_dir`` is the environment's directory in the pool's run directory, where the worker's
+    runtime files and the function's code are bound from (``staging``).
     """
     uid, gid = attachments.run_as or (SANDBOX_UID, SANDBOX_GID)
-    launcher = [SETPRIV, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"] if unprivileged else []
-    argv = [*launcher, bwrap, "--ro-bind", "/usr", "/usr"]
+    setpriv = [_absolute(SETPRIV), f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
+    program = [*(setpriv if unprivileged else []), _absolute(bwrap)]
+    run_dir = socket_dir.parent
+    python_bootstrap()  # compiled before the runtime files are copied
+    argv = ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         path = Path("/") / name
         if path.is_symlink():
@@ -173,10 +206,9 @@ def bwrap_argv(
         "--proc", "/proc",
         "--dev", "/dev",
         "--size", str(config.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp",
-        "--ro-bind", str(config.code_dir), "/var/task",
-        "--ro-bind", str(BOOTSTRAP_DIR), "/var/runtime",
-        "--ro-bind", str(SANDBOX_LIB_DIR), "/opt/stepline",
-        "--ro-bind", str(socket_dir), SOCKET_DIR_IN_SANDBOX,
+        "--ro-bind", str(staging.code_dir(run_dir, config.code_dir)), "/var/task",
+        "--ro-bind", str(staging.copy_of(BOOTSTRAP_DIR, run_dir, "runtime")), "/var/runtime",
+        "--ro-bind", str(staging.copy_of(SANDBOX_LIB_DIR, run_dir, "libraries")), "/opt/stepline",
     ]  # fmt: skip
     for mount in attachments.mounts:  # by descriptor when opened (a file system's paths can be swapped)
         if mount.fd is not None:
@@ -200,7 +232,7 @@ def bwrap_argv(
         environment = sandbox_environment(config, attachments.environment)
     for key, value in environment.items():
         argv += ["--setenv", key, value]
-    return [*argv, "--", *command]
+    return Launch(program, argv, ["--ro-bind", str(socket_dir), SOCKET_DIR_IN_SANDBOX], list(command))
 
 
 def traversable(path: Path) -> bool:
@@ -217,7 +249,7 @@ def can_drop_root(data_dir: Path) -> bool:
     and the sandbox user can reach everything bound into sandboxes."""
     if os.geteuid() != 0 or shutil.which(SETPRIV) is None:
         return False
-    needed = (data_dir, BOOTSTRAP_DIR, SANDBOX_LIB_DIR, Path(sys.base_prefix), python_executable())
+    needed = (data_dir, Path(sys.base_prefix), python_executable())  # the runtime files: ``staging``
     return all(traversable(p) for p in needed)
 
 
@@ -233,7 +265,7 @@ class SandboxProcess:
     """slirp4netns, for a sandbox with ``network: true``."""
 
     def kill(self) -> None:
-        """Kill everything in the sandbox (its PID namespace dies with its init)."""
+        """Kill everything in the sandbox (its PID namespace dies with its init), frozen or not."""
         if self.cgroup is not None:
             self.cgroup.kill_all()
         _kill_group(self.process)
@@ -250,7 +282,7 @@ class SandboxProcess:
 
 
 async def spawn(
-    argv: list[str], info_r: int, info_w: int, block: tuple[int, int] | None, cgroup: Cgroup | None,
+    launch: Launch, info_r: int, info_w: int, block: tuple[int, int] | None, cgroup: Cgroup | None,
     spawner: Executor, stdin: int = subprocess.DEVNULL, mount_fds: Sequence[int] = (),
     egress: Egress | None = None,
 ) -> SandboxProcess:  # fmt: skip
@@ -264,11 +296,18 @@ async def spawn(
     is. It runs on ``spawner``, a thread of its own, which may enter the cgroup for the spawn (v1);
     otherwise (v2) bubblewrap's child waits on ``block`` until it has been moved. With ``egress`` (a
     function with ``network: true``) it also waits there until its network is attached.
+
+    bubblewrap starts with no environment variable, its arguments and the seccomp filter in
+    descriptors of their own (it closes both once read, before the sandbox starts).
     """
     out_r, out_w = os.pipe()
+    filter_fd = _data_fd(seccomp.program())
+    args_fd = _data_fd(b"\0".join(a.encode() for a in ["--seccomp", str(filter_fd), *launch.arguments]))
+    argv = [*launch.program, "--args", str(args_fd), *launch.shown, "--", *launch.command]
+    mount_fds = [filter_fd, args_fd, *mount_fds]  # passed, then closed, as the mounts' are
     pass_fds = [info_w, *mount_fds] + ([block[0]] if block else [])
 
-    def launch() -> subprocess.Popen[bytes]:
+    def start() -> subprocess.Popen[bytes]:
         inside = (
             cgroup.entered_by_thread()
             if cgroup is not None and cgroup.version == 1
@@ -278,9 +317,10 @@ async def spawn(
             return subprocess.Popen(
                 argv, stdin=stdin, stdout=out_w, stderr=out_w, pass_fds=pass_fds, close_fds=True,
                 process_group=0,  # bubblewrap and its namespace's init die together: _kill_group
+                env={},  # not the worker's: PID 1 in the sandbox is bubblewrap, whose environ is readable
             )  # fmt: skip
 
-    launched = asyncio.get_running_loop().run_in_executor(spawner, launch)
+    launched = asyncio.get_running_loop().run_in_executor(spawner, start)
     try:
         process = await asyncio.shield(launched)
     except BaseException:
@@ -335,6 +375,18 @@ def _close_link(link: Link | None) -> None:
     if link is not None:
         link.kill()
         link.wait()
+
+
+def _data_fd(data: bytes) -> int:
+    """A descriptor to read ``data`` from (an anonymous file: no size limit, nothing on disk)."""
+    fd = os.memfd_create("bwrap", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, data)
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _abandon(launched: asyncio.Future[subprocess.Popen[bytes]], fds: tuple[int, ...]) -> None:

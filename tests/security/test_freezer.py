@@ -1,0 +1,91 @@
+"""Nothing runs in an environment between its invocations, as in Lambda: the sandbox is frozen
+(cgroup freezer) from the end of one invocation to the start of the next.
+
+The attack: a function leaves a detached process behind; without the freezer it runs unbilled while
+the environment sits idle, and what it prints lands in the next invocation's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
+from workers.functions.service import FunctionService
+
+__all__ = ["fn_settings", "service"]
+pytestmark = [requires_bwrap]
+
+BACKGROUND = r"""
+import os, time
+
+def handler(event, context):
+    if event["do"] == "start":
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:  # detached: a grandchild in its own session, reparented to init
+                n = 0
+                while True:
+                    n += 1
+                    with open("/tmp/ticks", "a") as f:
+                        f.write("x")
+                    os.write(1, b"tick %d\n" % n)
+                    time.sleep(0.02)
+            os._exit(0)
+        os.wait()
+        return "started"
+    try:
+        return os.path.getsize("/tmp/ticks")
+    except FileNotFoundError:
+        return 0
+"""
+
+
+def ticks_logged(log_result: str | None) -> int:
+    lines = base64.b64decode(log_result or "").decode().splitlines()
+    return sum(line.startswith("tick ") for line in lines)
+
+
+async def test_a_detached_process_does_not_run_between_invocations(service: FunctionService) -> None:
+    name = await deploy(service, unique("bg"), {"app.py": BACKGROUND}, timeout=5)
+    assert body(await call(service, name, {"do": "start"})) == "started"
+    before = await call(service, name, {"do": "count"})
+    await asyncio.sleep(1.0)  # idle: about 50 ticks if the process ran
+    after = await call(service, name, {"do": "count"})
+    assert after.init_duration_ms is None  # the same, warm environment
+    assert body(after) - body(before) < 10
+    assert ticks_logged(after.log_result) < 10  # nothing written while idle reaches the next log
+
+
+async def test_what_it_prints_during_an_invocation_is_in_its_log(service: FunctionService) -> None:
+    slow = BACKGROUND.replace("    try:\n", "    time.sleep(0.3)\n    try:\n")
+    name = await deploy(service, unique("bg"), {"app.py": slow}, timeout=5)
+    assert body(await call(service, name, {"do": "start"})) == "started"
+    await asyncio.sleep(0.5)
+    busy = await call(service, name, {"do": "count"})  # 0.3 s running: about 15 ticks, printed meanwhile
+    assert 5 <= ticks_logged(busy.log_result) <= 25, base64.b64decode(busy.log_result or "").decode()
+
+
+async def test_a_frozen_environment_shuts_down_at_once(service: FunctionService) -> None:
+    name = await deploy(service, unique("bg"), {"app.py": BACKGROUND}, timeout=5)
+    await call(service, name, {"do": "start"})
+    size = service.pool.size
+    started = time.monotonic()
+    await service.pool.retire(name)  # kills the frozen sandbox, then waits for its processes to exit
+    assert time.monotonic() - started < 2.0
+    assert service.pool.size == size - 1
+
+
+def _freezer_available() -> bool:
+    """cgroup v2 (``cgroup.freeze`` in every group) or v1's freezer controller, writable by the worker."""
+    root = Path("/sys/fs/cgroup")
+    v1 = root / "freezer"
+    return os.geteuid() == 0 and ((root / "cgroup.controllers").exists() or v1.is_dir())
+
+
+pytestmark.append(pytest.mark.skipif(not _freezer_available(), reason="no cgroup freezer to write"))

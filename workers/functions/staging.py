@@ -1,0 +1,53 @@
+"""Host paths that tell nothing, for what sandboxes bind from the worker's own files.
+
+A sandbox sees the host path of every bind's source: ``/proc/self/mountinfo`` shows it (as the path
+within its file system), and bubblewrap, the sandbox's PID 1, holds its arguments in memory that the
+sandbox may read. So the runtime files (from the worker's checkout) and each function's code (from
+the data directory) are bound from copies in the pool's run directory, a private temporary
+directory with a random name: ``runtime/`` and ``libraries/`` are copied once per run directory, and
+a function's code is hard-linked (copied across file systems) into ``code-<digest of its path>/``
+the first time a sandbox binds it. Code directories never change once stored (they are named by
+their content), so a copy stays right; all go with the run directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+
+def copy_of(source: Path, run_dir: Path, name: str) -> Path:
+    """``run_dir/name``, a copy of ``source`` (the worker's own files: small) made once."""
+    return _copied(source, run_dir / name, shutil.copy2)
+
+
+def code_dir(run_dir: Path, source: Path) -> Path:
+    """A function's code: already in the run directory (a spare's staging directory), or linked there."""
+    if source.is_relative_to(run_dir):
+        return source
+    digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:24]
+    return _copied(source, run_dir / f"code-{digest}", link_or_copy)
+
+
+def link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _copied(source: Path, target: Path, copy: Callable[[str, str], object]) -> Path:
+    """``target``, a copy of ``source`` made once (whole or not at all: built aside, then renamed)."""
+    if target.is_dir():
+        return target
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial, copy_function=copy, symlinks=True)
+    try:
+        partial.rename(target)
+    except OSError:  # made meanwhile by another spawn
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
