@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import sys
 
 import uvicorn
 
+from stepline.datadir import prepare_data_dir
 from stepline.db import DatabaseNotMigrated, check_migrated
+from stepline.preflight import UnsafeBind, UnsafeStart, check_bind, check_bwrap, is_loopback
 from stepline.registry.database import create_engine
-from stepline.settings import ApiSettings, Settings
+from stepline.settings import Settings
 
-
-class UnsafeBind(RuntimeError):
-    """Listening beyond loopback without a token."""
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_bind(api: ApiSettings) -> None:
-    """Refuse to listen beyond loopback without ``STEPLINE_API_TOKEN``."""
-    if not is_loopback(api.host) and (api.token is None or not api.token.get_secret_value()):
-        raise UnsafeBind(
-            f"refusing to listen on {api.host} without a token: set STEPLINE_API_TOKEN "
-            "(clients then send 'Authorization: Bearer <token>'), or listen on 127.0.0.1"
-        )
+__all__ = ["UnsafeBind", "check_bind", "check_database", "is_loopback", "serve"]
 
 
 async def check_database(settings: Settings) -> None:
@@ -52,8 +32,10 @@ def serve(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     try:
         check_bind(settings.api)
+        check_bwrap(settings.sandbox)  # the Invoke API runs functions in this process
+        prepare_data_dir(settings.data_dir)
         asyncio.run(check_database(settings))
-    except (UnsafeBind, DatabaseNotMigrated) as exc:
+    except (UnsafeStart, DatabaseNotMigrated) as exc:
         sys.exit(f"stepline api: {exc}")
     print(f"stepline api: http://{settings.api.host}:{settings.api.port} (OpenAPI at /docs)")
     uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")

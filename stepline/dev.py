@@ -4,13 +4,21 @@ Embedded services keep their data in ``data_dir`` (``./.stepline``): PostgreSQL 
 ``pgserver`` (listening on a socket in ``data_dir/postgres``) and the Temporal dev server with its
 SQLite file ``data_dir/temporal.db``. A database URL or Temporal address given through
 ``STEPLINE_DATABASE_URL`` / ``STEPLINE_TEMPORAL_ADDRESS`` is used instead of the embedded one.
+
+It refuses what ``stepline api`` and ``stepline worker`` refuse (``stepline.preflight``), and a data
+directory another ``stepline dev`` uses; it stops the servers a killed one left running
+(``stepline.devstate``), and keeps its temporary files in one scratch directory, removed at exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
 import signal
+import stat
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -20,24 +28,109 @@ from types import FrameType
 import uvicorn
 from pydantic import SecretStr
 
+from stepline.datadir import PRIVATE_UMASK, prepare_data_dir
 from stepline.db import upgrade
+from stepline.devstate import Child, DevBusy, DevState, remove_scratch, stop
 from stepline.embedded import temporal_dev_server
+from stepline.preflight import UnsafeStart, check_bind, check_bwrap
 from stepline.settings import Settings
 
 
 @contextmanager
-def embedded_postgres(data_dir: Path) -> Iterator[str]:
-    """A PostgreSQL server on ``data_dir/postgres`` (created on first use); yields its URL."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+def embedded_postgres(data_dir: Path, state: DevState | None = None) -> Iterator[str]:
+    """A PostgreSQL server on ``data_dir/postgres`` (created on first use); yields its URL.
+
+    Stop a postmaster left running on it first (``stale_postmaster``): pgserver would adopt it.
+    What PostgreSQL writes is its owner's alone. As root, pgserver runs PostgreSQL as the user
+    ``pgserver`` and opens the way for it by adding o+rx to every parent directory: the read bit
+    is taken back (PostgreSQL and the sandbox users need to search them, not to list them).
+    """
+    pgdata = data_dir / "postgres"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    (pgdata / ".handle_pids.json").unlink(missing_ok=True)  # stale holders would keep it running
+    parents = {parent: stat.S_IMODE(parent.stat().st_mode) for parent in pgdata.parents}
     with warnings.catch_warnings():  # pgserver asks for a runtime dir it does not need here
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
         import pgserver
 
-        server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")  # type: ignore[attr-defined]
+        previous = os.umask(PRIVATE_UMASK)
+        try:
+            server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+        finally:
+            os.umask(previous)
+            _restore_modes(parents)
     try:
+        _private_socket_directory(server.get_postmaster_info().socket_dir, pgdata)
+        pid = server.get_pid()
+        if state is not None and pid is not None:
+            state.record_child("PostgreSQL", pid, signal.SIGINT)
         yield str(server.get_uri())
     finally:
         server.cleanup()
+        atexit.unregister(server._cleanup)  # it would lock (re-create) pgserver's runtime directory again
+
+
+def stale_postmaster(pgdata: Path) -> Child | None:
+    """The PostgreSQL still running on ``pgdata`` (its ``postmaster.pid`` names a live postgres
+    whose command line names ``pgdata``), if any."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    if not argv[0].endswith(b"postgres") or str(pgdata).encode() not in argv:
+        return None
+    return Child.of("PostgreSQL", pid, signal.SIGINT)  # SIGINT: PostgreSQL's fast shutdown
+
+
+def _restore_modes(modes: dict[Path, int]) -> None:
+    for path, mode in modes.items():
+        with suppress(OSError):
+            if stat.S_IMODE(path.stat().st_mode) != mode | stat.S_IXOTH:
+                path.chmod(mode | stat.S_IXOTH)
+
+
+def _private_socket_directory(socket_dir: Path | None, pgdata: Path) -> None:
+    """PostgreSQL trusts whoever reaches its socket. pgserver puts it in ``pgdata`` (0700) unless
+    that path is too long; its fallback directory is then opened to everyone (0777): close it."""
+    if socket_dir is None or socket_dir.resolve() == pgdata.resolve():
+        return
+    owner = pgdata.stat()
+    os.chown(socket_dir, owner.st_uid, owner.st_gid)
+    socket_dir.chmod(0o700)
+
+
+def _stop_leftovers(state: DevState, data_dir: Path) -> None:
+    """Stop the servers a killed ``stepline dev`` left running here, remove its scratch directory."""
+    children, scratch = state.leftovers()
+    postmaster = stale_postmaster(data_dir / "postgres")
+    if postmaster is not None and all(child.pid != postmaster.pid for child in children):
+        children.append(postmaster)
+    for child in children:
+        print(
+            f"stepline dev: stopping {child.name} (pid {child.pid}), left running by a stepline dev "
+            "that did not stop cleanly",
+            flush=True,
+        )
+        stop(child)
+    if scratch is not None:
+        print(f"stepline dev: removing {scratch}, left by a stepline dev that did not stop cleanly")
+        remove_scratch(scratch)
+
+
+@contextmanager
+def _temporary_files_in(scratch: Path) -> Iterator[None]:
+    """Every temporary directory of this process and its children goes under ``scratch``."""
+    previous_env, previous_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = str(scratch)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous_dir
+        if previous_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = previous_env
 
 
 def _uses(settings: Settings, field: str) -> bool:
@@ -121,24 +214,36 @@ def run_dev(settings: Settings | None = None, temporal_port: int | None = None) 
 
 
 def _run_dev(settings: Settings, temporal_port: int | None, signals: _StopSignals) -> None:
-    data_dir = settings.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        check_bind(settings.api)
+        check_bwrap(settings.sandbox)  # the worker inside runs functions
+        data_dir = prepare_data_dir(settings.data_dir)
+        state = DevState(data_dir)
+        state.acquire()
+    except (UnsafeStart, DevBusy) as exc:
+        sys.exit(f"stepline dev: {exc}")
     with ExitStack() as stack:
+        stack.callback(state.release)
         try:
-            _start_and_serve(settings, temporal_port, signals, stack, data_dir)
+            _stop_leftovers(state, data_dir)
+            scratch = state.make_scratch()
+            stack.callback(remove_scratch, scratch)
+            stack.enter_context(_temporary_files_in(scratch))
+            _start_and_serve(settings, temporal_port, signals, stack, data_dir, state)
         finally:
             signals.stopping = True  # the stack's cleanup is not interrupted by further signals
             signals.install()  # asyncio.run put back the default handlers
 
 
 def _start_and_serve(
-    settings: Settings, temporal_port: int | None, signals: _StopSignals, stack: ExitStack, data_dir: Path
-) -> None:
+    settings: Settings, temporal_port: int | None, signals: _StopSignals, stack: ExitStack, data_dir: Path,
+    state: DevState,
+) -> None:  # fmt: skip
     """Start what is not configured elsewhere (each registered on ``stack``), migrate, then serve."""
     if not _uses(settings, "database_url"):
         print(f"stepline dev: starting PostgreSQL in {data_dir / 'postgres'}", flush=True)
         with signals.deferred():
-            url = stack.enter_context(embedded_postgres(data_dir))
+            url = stack.enter_context(embedded_postgres(data_dir, state))
         settings.database.url = SecretStr(url)
     if not _uses(settings, "temporal_address"):
         port = temporal_port or int(settings.temporal.address.rsplit(":", 1)[1])
@@ -151,6 +256,7 @@ def _start_and_serve(
                     db_file=data_dir / "temporal.db",
                     log_file=data_dir / "temporal.log",
                     headless=False,
+                    started=lambda pid: state.record_child("Temporal", pid),
                 )
             )
         settings.temporal.address = address

@@ -10,9 +10,12 @@ import socket
 import subprocess
 import sysconfig
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import BinaryIO
+
+from stepline.datadir import PRIVATE_UMASK, open_private
 
 FAST_DISPATCH = "history.transferProcessorMaxPollRPS=10000"
 """Without this the dev server dispatches activity tasks only 20 times a second (50 ms each)."""
@@ -75,10 +78,13 @@ def temporal_dev_server(
     db_file: Path | None = None,
     log_file: Path | None = None,
     headless: bool = True,
+    started: Callable[[int], None] | None = None,
 ) -> Iterator[str]:
     """Run ``temporal server start-dev`` and yield its address (``127.0.0.1:PORT``).
 
-    ``db_file`` keeps state across restarts (SQLite); None keeps it in memory.
+    ``db_file`` keeps state across restarts (SQLite); None keeps it in memory. What the server
+    writes (``db_file``, ``log_file``) is its owner's alone. ``started`` is told the server's pid
+    as soon as it exists (``stepline dev`` records it, to find it again after a crash).
     """
     port = port or free_port()
     cmd = [
@@ -94,18 +100,19 @@ def temporal_dev_server(
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
         cmd += ["--db-filename", str(db_file)]
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port("127.0.0.1", port, 60, process)
-        wait_until_serving(f"127.0.0.1:{port}", 60)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
+    with ExitStack() as files:
+        out: BinaryIO | int = files.enter_context(open_private(log_file)) if log_file else subprocess.DEVNULL
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, umask=PRIVATE_UMASK)
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if log_file:
-            out.close()  # type: ignore[union-attr]
+            if started is not None:
+                started(process.pid)
+            wait_for_port("127.0.0.1", port, 60, process)
+            wait_until_serving(f"127.0.0.1:{port}", 60)
+            yield f"127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 
 from temporalio.client import Client
 
+from stepline.datadir import prepare_data_dir
 from stepline.db import DatabaseNotMigrated, check_migrated
+from stepline.preflight import UnsafeStart, check_bwrap
 from stepline.registry.database import create_engine, session_maker
 from stepline.settings import Settings
 from workers.activities import Activities
@@ -48,8 +50,13 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def run_worker(settings: Settings | None = None) -> None:
-    """Entry point of ``stepline worker``."""
+    """Entry point of ``stepline worker``: refuses to start without bubblewrap (it runs functions)."""
     settings = settings or Settings()
+    try:
+        check_bwrap(settings.sandbox)
+        prepare_data_dir(settings.data_dir)
+    except UnsafeStart as exc:
+        sys.exit(f"stepline worker: {exc}")
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -31,8 +31,10 @@ WAIT_THEN_PASS = {
 class Dev:
     """One ``stepline dev`` process on its own ports and data directory."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.env = env or {}
+        """Extra environment variables (``STEPLINE_*`` settings, ``PATH``, ``TMPDIR``)."""
         self.api_port, self.temporal_port, self.ui_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.api_port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -43,6 +45,7 @@ class Dev:
             "STEPLINE_DATA_DIR": str(self.data_dir),
             "STEPLINE_API__PORT": str(self.api_port),
             "STEPLINE_TEMPORAL__UI_PORT": str(self.ui_port),
+            **self.env,
         }
         command = [sys.executable, "-c", "from stepline.cli import app; app()", "dev"]
         command += ["--temporal-port", str(self.temporal_port)]

@@ -102,7 +102,7 @@ class ProxyManager:
             spec = await self._load(name)
             for directory in (self.root.parent, self.root):  # sandbox users must traverse them
                 directory.mkdir(parents=True, exist_ok=True)
-                directory.chmod(0o755)
+                directory.chmod(0o711)  # searched, never listed
             proxy = Proxy(spec.pool_config(), self.directory(name), allowed)
             await proxy.start()
             self._running[name] = (spec, proxy)

@@ -86,7 +86,7 @@ class Proxy:
 
     async def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.directory.chmod(0o755)
+        self.directory.chmod(0o711)  # sandbox users reach the sockets; they need not list them
         loop = asyncio.get_running_loop()
         for name, handler in ((WIRE_SOCKET, self._serve_wire), (NATIVE_SOCKET, self._serve_native)):
             path = self.directory / name
