@@ -6,6 +6,7 @@ package is a 400 and never a half-created function.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,15 +45,20 @@ def public(row: registry.Function | registry.FunctionVersion) -> schemas.Functio
     )
 
 
-def store_code(code: schemas.FunctionCode, store: CodeStore, runtime: str, handler: str) -> StoredCode:
-    """Check and store a package; problems are a 400 naming the field."""
+async def store_code(code: schemas.FunctionCode, store: CodeStore, runtime: str, handler: str) -> StoredCode:
+    """Check and store a package, off the event loop (a big one takes seconds); problems are a 400
+    naming the field and the entry."""
     try:
-        data = decode_zip(code.zip_file) if code.zip_file is not None else zip_files(code.files or {})
-        stored = store.put(data)
+        stored = await asyncio.to_thread(_put, code, store)
     except InvalidCode as exc:
         raise InvalidRequest(str(exc), [{"location": "/code", "message": str(exc)}]) from None
     check_package(stored, runtime, handler)
     return stored
+
+
+def _put(code: schemas.FunctionCode, store: CodeStore) -> StoredCode:
+    data = decode_zip(code.zip_file) if code.zip_file is not None else zip_files(code.files or {})
+    return store.put(data)
 
 
 def check_package(stored: StoredCode, runtime: str, handler: str) -> None:
@@ -80,7 +86,7 @@ def _settings_fields(body: schemas.FunctionConfigFields) -> dict[str, Any]:
 async def create_function(
     session: AsyncSession, store: CodeStore, body: schemas.FunctionCreate
 ) -> schemas.FunctionPublic:
-    stored = store_code(body.code, store, body.runtime, body.handler)
+    stored = await store_code(body.code, store, body.runtime, body.handler)
     fields = _settings_fields(body) | {"code_sha256": stored.sha256, "code_size": stored.size}
     row = await registry.create_function(session, body.name, registry.FunctionSettings(**fields))
     return public(row)
@@ -94,7 +100,7 @@ async def update_function(
     runtime = changes.get("runtime", current.runtime)
     handler = changes.get("handler", current.handler)
     if body.code is not None:
-        stored = store_code(body.code, store, runtime, handler)
+        stored = await store_code(body.code, store, runtime, handler)
         changes |= {"code_sha256": stored.sha256, "code_size": stored.size}
     elif "runtime" in changes or "handler" in changes:
         code = StoredCode(current.code_sha256, current.code_size, store.path(current.code_sha256))
