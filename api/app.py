@@ -39,6 +39,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)
     app.include_router(functions.router)
+    from api.aws.lambda_endpoint import mount_lambda
+
+    mount_lambda(app)
     from api.aws import stepfunctions
 
     app.include_router(stepfunctions.router)

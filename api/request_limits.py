@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.aws.auth import aws_protocol, refusal
 from api.errors import problem
 from workers.functions.codestore import MAX_ZIP_BYTES
 from workers.functions.config import MAX_PAYLOAD_BYTES
@@ -120,6 +121,10 @@ class RequestLimits:
 
 
 async def _too_large(exc: BodyTooLarge, scope: Scope, receive: Receive, send: Send) -> None:
+    protocol = aws_protocol(scope)
+    if protocol is not None:  # AWS SDKs read the error from their protocol's shape, not problem+json
+        await refusal(protocol, "RequestTooLargeException", str(exc.detail), 413)(scope, receive, send)
+        return
     await problem(413, "Payload too large", str(exc.detail))(scope, receive, send)
 
 

@@ -48,11 +48,11 @@ def aws_protocol(scope: Scope) -> str | None:
     return "rest-json" if _LAMBDA_PATH.match(path) else None
 
 
-def refusal(protocol: str | None, code: str, message: str) -> ASGIApp:
-    """403 in the caller's protocol (``/v1``: problem+json)."""
+def refusal(protocol: str | None, code: str, message: str, status: int = 403) -> ASGIApp:
+    """An error (403 unless told) in the caller's protocol (``/v1``: problem+json)."""
     if protocol is None:
-        return problem(403, "Forbidden", message)
-    error = AwsError(code, message, 403)
+        return problem(status, "Forbidden", message)
+    error = AwsError(code, message, status)
     if protocol == "json":
         return json10_error(error, new_request_id())
     return rest_json_error(error, new_request_id())

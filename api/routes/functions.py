@@ -90,7 +90,7 @@ async def update_function(
 async def delete_function(
     name: str, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> Response:
-    await registry.delete_function(session, name)
+    await use_cases.delete_function(session, name, runtime.settings.region)
     background.add_task(runtime.forget, name, retire=True)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
 from api.services.errors import InvalidRequest
+from stepline.registry import function_permissions, tags
 from stepline.registry import functions as registry
 from workers.functions.codestore import CodeStore, InvalidCode, StoredCode, decode_zip, zip_files
 from workers.functions.config import function_arn
@@ -122,6 +123,23 @@ async def list_functions(session: AsyncSession, limit: int, next_token: str | No
     rows = await registry.list_functions(session, limit + 1, after)
     token = encode_token("functions", {"after": rows[limit - 1].name}) if len(rows) > limit else None
     return schemas.FunctionList(functions=[public(r) for r in rows[:limit]], next_token=token)
+
+
+async def delete_function(session: AsyncSession, name: str, region: str) -> None:
+    """Delete a function with its versions, its policy statements and its tags."""
+    await registry.delete_function(session, name)
+    await tags.delete_tags(session, function_arn(name, None, region))
+
+
+async def delete_version(session: AsyncSession, name: str, qualifier: str) -> None:
+    """Delete one published version and its policy statements (``$LATEST`` only goes with the function)."""
+    if qualifier == registry.LATEST:
+        message = "$LATEST version cannot be deleted without deleting the function."
+        raise InvalidRequest(message, [{"location": "query:/Qualifier", "message": message}])
+    if not qualifier.isdigit():
+        raise registry.FunctionNotFound(name, qualifier)
+    await registry.delete_version(session, name, int(qualifier))
+    await function_permissions.delete_qualifier_statements(session, name, qualifier)
 
 
 async def publish_version(

@@ -289,6 +289,15 @@ async def list_versions(session: AsyncSession, name: str) -> list[FunctionVersio
     return list((await session.exec(query.order_by(col(FunctionVersion.version)))).all())
 
 
+async def delete_version(session: AsyncSession, name: str, version: int) -> None:
+    """Delete one published version (``$LATEST`` goes only with its function)."""
+    row = await session.get(FunctionVersion, (name, version))
+    if row is None:
+        raise FunctionNotFound(name, str(version))
+    await session.delete(row)
+    await session.flush()
+
+
 async def resolve_function(session: AsyncSession, name: str, qualifier: str | None) -> ResolvedFunction:
     """The settings an invocation of ``name[:qualifier]`` runs with."""
     row = await session.get(Function, name)

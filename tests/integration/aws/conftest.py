@@ -3,8 +3,11 @@ unmodified boto3 clients pointed at them."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,7 +26,8 @@ def aws_url(
     database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The API (and its worker) on a task queue of this module's own."""
-    data_dir = tmp_path_factory.mktemp("aws") / "data"
+    data_dir = Path(tempfile.mkdtemp(prefix="stepline-aws-"))
+    data_dir.chmod(0o711)  # sandbox users reach it (pytest's temporary directories are root's only)
     settings = Settings(
         database_url=SecretStr(database_url),
         temporal_address=temporal_address,
@@ -31,8 +35,11 @@ def aws_url(
         temporal={"task_queue": f"aws-{uuid.uuid4().hex[:12]}"},
         sandbox={"spare_environments": 0},
     )
-    with ServerThread(settings) as url:
-        yield url
+    try:
+        with ServerThread(settings) as url:
+            yield url
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def client(url: str, service: str, **config: Any) -> Any:

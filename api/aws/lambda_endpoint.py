@@ -1,0 +1,108 @@
+"""The Lambda endpoint: restJson1 under the model's API-version prefixes (``/2015-03-31/...``).
+
+One request: route by method and raw path (``api.aws.lambda_routing``), read the members where the
+model puts them and check them (``api.aws.lambda_wire``), run the operation, answer with the model's
+status code and ``x-amzn-RequestId``. Every failure is a Lambda error document (``X-Amzn-ErrorType``,
+``{"Type", "Message"}``), never problem+json and never a stack trace:
+
+UnknownOperationException  404  a path and method no Lambda operation has
+UnsupportedOperation       400  an operation of the model this Stepline does not implement (yet)
+ValidationException        400  constraints of the model (all at once)
+InvalidRequestContentException 400  a body that is not a JSON object
+<Lambda's codes>                what ``lambda_call.lambda_error`` makes of a service error
+InternalFailure / ServiceUnavailable  500 / 503
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from api.aws import lambda_concurrency, lambda_functions, lambda_invoke, lambda_policy_tags, lambda_routing
+from api.aws.auth import account_id
+from api.aws.errors import AwsError, common_error, internal_error, new_request_id, rest_json_error
+from api.aws.lambda_call import Call, Operation, lambda_error
+from api.aws.lambda_wire import parse_request, plan, response
+from api.routes.functions import runtime_of
+
+log = logging.getLogger(__name__)
+
+OPERATIONS: dict[str, Operation] = {
+    **lambda_functions.OPERATIONS,
+    **lambda_invoke.OPERATIONS,
+    **lambda_concurrency.OPERATIONS,
+    **lambda_policy_tags.OPERATIONS,
+}
+
+
+def _unsupported(operation: str) -> AwsError:
+    return AwsError(
+        "UnsupportedOperation",
+        f"{operation} is not supported by this Stepline yet: aliases, layers, event source mappings, "
+        "function URLs, code signing and the other Lambda features Stepline lacks come with their features "
+        "(see docs/aws-api.md)",
+    )
+
+
+class LambdaEndpoint:
+    """The ASGI app mounted at each of the model's prefixes (``mount_lambda``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        request = Request(scope, receive)
+        call: Call | None = None
+        operation = "?"
+        try:
+            query: dict[str, list[str]] = {}
+            for key, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+                query.setdefault(key, []).append(value)
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            try:
+                found = lambda_routing.match(scope["method"], raw_path, {k: v[-1] for k, v in query.items()})
+            except UnicodeDecodeError:
+                raise AwsError("InvalidParameterValueException", "A name in the path is not UTF-8.") from None
+            if found is None:
+                path = raw_path.decode("latin-1")[:256]
+                raise AwsError(
+                    "UnknownOperationException", f"No Lambda operation is {scope['method']} {path}", 404
+                )
+            operation = found.operation
+            handler = OPERATIONS.get(operation)
+            if handler is None:
+                raise _unsupported(operation)
+            p = plan(operation)
+            headers = {k: v for k, v in request.headers.items()}
+            params = parse_request(p, found.labels, query, headers, await request.body())
+            state = scope["app"].state.stepline
+            call = Call(state, runtime_of(state), request_id, account_id(request.state))
+            answer = response(p, await handler(call, params), request_id)
+        except Exception as exc:  # every failure answers in the protocol; bugs are logged, not shown
+            answer = rest_json_error(self._error(exc, scope, operation), request_id)
+        await answer(scope, receive, send)
+        for task in call.after if call is not None else ():
+            try:
+                await task()
+            except Exception:  # the response is sent: log, as Starlette's background tasks would fail
+                log.exception("after %s", operation)
+
+    @staticmethod
+    def _error(exc: Exception, scope: Scope, operation: str) -> AwsError:
+        region = (
+            scope["app"].state.stepline.settings.region if hasattr(scope["app"].state, "stepline") else ""
+        )
+        return (
+            lambda_error(exc, region)
+            or common_error(exc)
+            or internal_error(exc, {"operation": operation, "path": scope["path"]})
+        )
+
+
+def mount_lambda(app: Any) -> None:
+    """Serve Lambda under every API-version prefix of its model (loads the model: ~30 ms)."""
+    endpoint = LambdaEndpoint()
+    for prefix in lambda_routing.prefixes():
+        app.mount(prefix, endpoint)

@@ -1,0 +1,61 @@
+"""Lambda's Invoke and InvokeAsync over the function runtime (the hot path: no registry access when
+the function's configuration is cached, no FastAPI machinery)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from api.aws.errors import AwsError
+from api.aws.lambda_call import Call, Operation, Output
+from api.aws.lambda_config import function_ref
+from api.json_input import check_payload
+
+MAX_CLIENT_CONTEXT = 3583
+"""Lambda's limit on the client context (base64 JSON) in bytes."""
+
+
+def _check_client_context(value: str | None) -> None:
+    """X-Amz-Client-Context must be base64 of at most 3,583 bytes, as Lambda requires."""
+    if value is None:
+        return
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise AwsError(
+            "InvalidRequestContentException", "Client context must be base64-encoded JSON."
+        ) from None
+    if len(decoded) > MAX_CLIENT_CONTEXT:
+        raise AwsError(
+            "InvalidParameterValueException", f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes."
+        )
+
+
+async def invoke(call: Call, params: dict[str, Any]) -> Output:
+    name, qualifier = function_ref(params["FunctionName"], params.get("Qualifier"))
+    _check_client_context(params.get("ClientContext"))
+    payload: bytes = params.get("Payload") or b""
+    check_payload(payload)
+    kind = params.get("InvocationType") or "RequestResponse"
+    result = await call.runtime.invoke(name, payload, qualifier=qualifier, invocation_type=kind)
+    out: dict[str, Any] = {
+        "StatusCode": result.status_code,
+        "ExecutedVersion": result.executed_version,
+        "FunctionError": result.function_error,
+        "Payload": result.payload,
+    }
+    if kind == "RequestResponse" and params.get("LogType") == "Tail":
+        out["LogResult"] = result.log_result
+    return out
+
+
+async def invoke_async(call: Call, params: dict[str, Any]) -> Output:
+    name, qualifier = function_ref(params["FunctionName"])
+    payload: bytes = params.get("InvokeArgs") or b""
+    check_payload(payload)
+    await call.runtime.invoke(name, payload, qualifier=qualifier, invocation_type="Event")
+    return {"Status": 202}
+
+
+OPERATIONS: dict[str, Operation] = {"Invoke": invoke, "InvokeAsync": invoke_async}
