@@ -5,11 +5,13 @@ the waiting bootstrap and waits for its response, its error, the deadline or the
 A timed-out, crashed or out-of-memory environment is killed and never reused.
 
 Between invocations the sandbox is frozen (cgroup freezer), as Lambda freezes its environments:
-an invocation thaws it, and it ends, as in Lambda, when the runtime asks for the next event; then
-the sandbox is frozen again, and once every process in it has stopped, what they wrote is this
-invocation's output. A process left behind by a function runs only while an invocation does (and
-is billed with it). Without a freezer (no writable cgroup) nothing is stopped: a left-behind
-process keeps running, and what it writes while the environment is idle goes to the next log.
+an invocation thaws it; once the function has responded, the sandbox is frozen again as soon as the
+runtime asks for the next event (off the caller's path: the response is returned at once). So a
+process a function leaves behind runs only while an invocation does, and what it writes is that
+invocation's output, except what it writes between the response and the runtime's next request
+(about a tenth of a millisecond), which goes to the next invocation's log. Without a freezer (no
+writable cgroup) nothing is stopped: a left-behind process keeps running, and what it writes while
+the environment is idle goes to the next log.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.attachments import Attachments
-from workers.functions import network, sandbox
+from workers.functions import network, sandbox, staging
 from workers.functions.cgroups import Cgroup, CgroupDriver, Freezer
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
 from workers.functions.output import OutputLines
@@ -39,9 +41,6 @@ PIDS_MAX = 256
 FATAL_ERRORS = frozenset({"Runtime.OutOfMemory", "Runtime.ExitError", "Sandbox.Timedout"})
 MEMORY_SLACK_BYTES = 16 * 1024 * 1024
 """Room for the sandbox's own processes (bubblewrap's init) above the function's memory."""
-FREEZE_WAIT_SECONDS = 0.1
-"""How long to wait for every process to stop once frozen; one in uninterruptible sleep (I/O) may
-stop later, and what it writes by then is the next invocation's output."""
 READ_CHUNK = 65536
 READ_BYTES_PER_TURN = 1024 * 1024
 
@@ -111,6 +110,8 @@ class Environment:
         self._closing: asyncio.Task[None] | None = None
         """The one release of what the environment holds, started by the first ``close``."""
         self._frozen = False
+        self._freeze_when_asked = False
+        """The invocation is over: freeze as soon as the runtime asks for the next event."""
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -120,6 +121,7 @@ class Environment:
         memory = self.config.memory_mb * 1024 * 1024
         rlimit_as = None if self._cgroups is not None else memory + 256 * 1024 * 1024
         command = sandbox.runtime_command(self.config, rlimit_as)
+        await asyncio.to_thread(staging.code_dir, self._run_dir.parent, self.config.code_dir)  # big: a thread
         await self._spawn(attachments, command, memory, None, spare=False)
         await self._await_init()
 
@@ -205,7 +207,7 @@ class Environment:
             self.kill()
             raise EnvironmentDead(self._fail("Runtime.InitTimeout", "Init phase timed out")) from None
         self.init_duration_ms = (time.perf_counter() - self.started_at) * 1000
-        await self._freeze(time.monotonic() + INIT_TIMEOUT_SECONDS)
+        self._freeze()
 
     def _accept(self) -> RuntimeConnection:
         connection = RuntimeConnection(self)
@@ -303,7 +305,7 @@ class Environment:
         if error_type in FATAL_ERRORS:
             self.kill()  # Lambda resets the environment after these; never reuse it
         else:
-            await self._freeze(time.monotonic() + max(deadline_ms / 1000 - time.time(), 0.0))
+            self._freeze()
         logs = self._take_logs()
         self.last_used = time.monotonic()
         return Outcome(body, error_type, duration, logs, self._max_memory_mb())
@@ -314,37 +316,24 @@ class Environment:
         cgroup = self._proc.cgroup if self._proc is not None else None
         return cgroup.freezer if cgroup is not None and not self.dead else None
 
-    async def _freeze(self, until: float) -> None:
-        """Freeze the sandbox once its runtime asks for the next event (by ``until``, monotonic: a
-        runtime that never asks again is killed), then wait until every process in it stopped."""
+    def _freeze(self) -> None:
+        """Freeze the sandbox now if its runtime waits for the next event, else when it asks for it
+        (``next_invocation``). The freezer stops every process at its next return to user space."""
         freezer = self._freezer()
         if freezer is None:
             return
         if self._waiting is None:
-            self._asked = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(until - time.monotonic()):
-                    await self._asked
-            except TimeoutError:
-                self.kill()
-                return
-            finally:
-                self._asked = None
-            if self.dead:
-                return
+            self._freeze_when_asked = True
+            return
+        self._freeze_when_asked = False
         freezer.freeze()
         self._frozen = True
-        stop = time.monotonic() + FREEZE_WAIT_SECONDS
-        turns = 0
-        while not freezer.frozen() and time.monotonic() < stop:
-            turns += 1
-            await asyncio.sleep(0 if turns < 20 else 0.001)  # the processes stop on the other CPUs
 
     def _thaw(self) -> None:
         freezer = self._freezer()
         if self._frozen and freezer is not None:
             freezer.thaw()
-        self._frozen = False
+        self._frozen = self._freeze_when_asked = False
 
     def _on_timeout(self, request_id: str, timeout: float) -> None:
         if self._current is not None and not self._current.done() and self._current_id == request_id:
@@ -363,6 +352,8 @@ class Environment:
 
     def next_invocation(self, conn: RuntimeConnection) -> None:
         self._waiting = conn
+        if self._freeze_when_asked:
+            self._freeze()
         if self._asked is not None and not self._asked.done():
             self._asked.set_result(None)
         if self._ready is not None and not self._ready.done():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,14 +41,18 @@ def link_or_copy(source: str, target: str) -> None:
 
 
 def _copied(source: Path, target: Path, copy: Callable[[str, str], object]) -> Path:
-    """``target``, a copy of ``source`` made once (whole or not at all: built aside, then renamed)."""
+    """``target``, a copy of ``source`` made once (whole or not at all: built aside, then renamed;
+    sandboxes starting at the same time may each build one: the first rename wins)."""
     if target.is_dir():
         return target
-    partial = target.with_name(f".{target.name}.{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(source, partial, copy_function=copy, symlinks=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        shutil.copytree(source, partial, copy_function=copy, symlinks=True, dirs_exist_ok=True)
+        partial.chmod(source.stat().st_mode & 0o7777)
         partial.rename(target)
-    except OSError:  # made meanwhile by another spawn
+    except OSError:
+        if not target.is_dir():
+            raise
+    finally:
         shutil.rmtree(partial, ignore_errors=True)
     return target
