@@ -72,15 +72,18 @@ def prefixes() -> tuple[str, ...]:
     return tuple(sorted({route.prefix for route in routes()}))
 
 
+@functools.cache
+def _by_method(method: str) -> tuple[Route, ...]:
+    return tuple(route for route in routes() if route.method == method)
+
+
 def match(method: str, raw_path: bytes, query: dict[str, str]) -> Match | None:
     """The operation ``method raw_path`` is, with its URI labels decoded; None when none is.
 
     Raises ``UnicodeDecodeError`` for a label that is not UTF-8 once decoded.
     """
     path = raw_path.split(b"?", 1)[0].decode("latin-1")
-    for route in routes():
-        if route.method != method:
-            continue
+    for route in _by_method(method):
         found = route.pattern.fullmatch(path)
         if found is None or any(query.get(k) != v for k, v in route.literal_query):
             continue
