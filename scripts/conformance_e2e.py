@@ -1,12 +1,13 @@
 """Every conformance case end to end: API over HTTP, PostgreSQL, Temporal and sandboxed functions.
 
-    python3 scripts/conformance_e2e.py /work/shared/conformance/cases [--only TEXT] [--json FILE]
+    python3 scripts/conformance_e2e.py /work/shared/conformance/cases [--only TEXT] [--json FILE] [--aws]
 
 Starts what it needs on free ports and removes it afterwards: a Temporal dev server (unless
 STEPLINE_TEMPORAL_ADDRESS is set), a fresh database on the PostgreSQL server of
 STEPLINE_TEST_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres), migrated; then the
 API and a worker with the function runtime (``stepline.conformance.stack``), and runs the cases
-with ``stepline conformance DIR --api URL``'s runner. ``stepline dev`` cannot stand in for this
+with ``stepline conformance DIR --api URL``'s runner (``--aws``: ``--aws URL``'s, through the Step
+Functions endpoint with boto3). ``stepline dev`` cannot stand in for this
 yet: its worker runs no function runtime (``workers.main.function_runtime`` yields None).
 """
 
@@ -25,6 +26,7 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 from pydantic import SecretStr
 
+from stepline.conformance.aws import run_aws
 from stepline.conformance.cases import load_cases
 from stepline.conformance.remote import run_remote
 from stepline.conformance.report import print_report, write_json
@@ -64,7 +66,8 @@ async def _run(args: argparse.Namespace, temporal: str, data_dir: Path) -> int:
         async with stack(settings) as api_url:
             print(f"API at {api_url}; {len(cases)} cases", flush=True)
             started = time.perf_counter()
-            results = await run_remote(cases, api_url, concurrency=args.concurrency)
+            run = run_aws if args.aws else run_remote
+            results = await run(cases, api_url, concurrency=args.concurrency)
             seconds = time.perf_counter() - started
     finally:
         await _database("drop", name)
@@ -82,6 +85,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write per-case results here")
     parser.add_argument("--quiet", action="store_true", help="do not print each failing case")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--aws", action="store_true", help="through the Step Functions endpoint (boto3)")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack_:
         temporal = os.environ.get("STEPLINE_TEMPORAL_ADDRESS") or stack_.enter_context(temporal_dev_server())

@@ -176,17 +176,16 @@ async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 async def get_execution_history(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     ref = arns.execution(params["executionArn"])
-    page = await service.history(
+    events, token = await service.history_page(
         call.state,
         ref.id,
         params.get("maxResults") or DEFAULT_PAGE,
         params.get("nextToken"),
         bool(params.get("reverseOrder")),
     )
-    events = page.events
     if params.get("includeExecutionData") is False:
         events = [_without_data(e) for e in events]
-    return {"events": events, "nextToken": page.next_token}
+    return {"events": events, "nextToken": token}
 
 
 def _without_data(event: dict[str, Any]) -> dict[str, Any]:

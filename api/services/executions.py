@@ -207,7 +207,15 @@ async def executions_page(
 async def history(
     state: AppState, execution_id: str, limit: int, next_token: str | None, reverse: bool
 ) -> schemas.History:
-    """From the workflow while the execution runs, from PostgreSQL once it has ended."""
+    events, token = await history_page(state, execution_id, limit, next_token, reverse)
+    return schemas.History(events=events, next_token=token)
+
+
+async def history_page(
+    state: AppState, execution_id: str, limit: int, next_token: str | None, reverse: bool
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of events in GetExecutionHistory's shape, and the next token: from the workflow while
+    the execution runs, from PostgreSQL once it has ended."""
     after = decode_token("history", next_token)["after"] if next_token else None
     async with unit_of_work(state.sessions) as session:
         row = await registry.get_execution(session, execution_id)
@@ -223,9 +231,9 @@ async def history(
     return _history(page.events, page.more)
 
 
-def _history(events: list[dict[str, Any]], more: bool) -> schemas.History:
+def _history(events: list[dict[str, Any]], more: bool) -> tuple[list[dict[str, Any]], str | None]:
     token = encode_token("history", {"after": events[-1]["id"]}) if more and events else None
-    return schemas.History(events=[served_event(e) for e in events], next_token=token)
+    return [served_event(e) for e in events], token
 
 
 async def _query_history(state: AppState, execution_id: str, query: HistoryQuery) -> HistoryPage | None:

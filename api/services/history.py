@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 TEXT_FIELDS = frozenset({"input", "output", "parameters"})
 """Detail fields that Step Functions returns as JSON text (``statemachine.history._TEXT_FIELDS``)."""
 
@@ -21,9 +23,14 @@ def served_event(event: dict[str, Any]) -> dict[str, Any]:
     for key, details in event.items():
         if key.endswith("EventDetails") and isinstance(details, dict):
             out[key] = {
-                name: json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-                if name in TEXT_FIELDS
-                else value
-                for name, value in details.items()
+                name: _json_text(value) if name in TEXT_FIELDS else value for name, value in details.items()
             }
     return out
+
+
+def _json_text(value: Any) -> str:
+    """Compact JSON text (orjson: a 1,000-event page is served several times faster than with ``json``)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, which only the standard library writes
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

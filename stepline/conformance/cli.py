@@ -1,4 +1,4 @@
-"""``stepline conformance DIR [--api URL]``: run every case of a corpus directory and report."""
+"""``stepline conformance DIR [--api URL | --aws URL]``: run every case of a corpus directory and report."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ def run_conformance(
     quiet: bool,
     api_url: str | None = None,
     token: str | None = None,
+    aws_url: str | None = None,
 ) -> int:
     """Exit code: 0 when every case passed, 1 when some failed, 2 when the corpus is unreadable (or
-    the API at ``api_url``, which runs the cases end to end when given, cannot be reached)."""
+    the API at ``api_url``, which runs the cases end to end when given, cannot be reached; or the
+    Step Functions endpoint at ``aws_url``, the same end to end through boto3)."""
     try:
         cases = load_cases(directory, only)
     except CaseFormatError as exc:
@@ -32,15 +34,21 @@ def run_conformance(
     if not cases:
         print(f"error: no cases in {directory}" + (f" matching {only!r}" if only else ""), file=sys.stderr)
         return 2
-    if api_url is None:
+    if api_url is None and aws_url is None:
         results = asyncio.run(run_cases(cases))
     else:
         from stepline.conformance.remote import RemoteError, run_remote
 
+        url = aws_url or api_url
         try:
-            results = asyncio.run(run_remote(cases, api_url, token=token))
+            if aws_url is not None:
+                from stepline.conformance.aws import run_aws
+
+                results = asyncio.run(run_aws(cases, aws_url, token=token))
+            else:
+                results = asyncio.run(run_remote(cases, str(api_url), token=token))
         except (httpx.TransportError, RemoteError) as exc:
-            print(f"error: cannot use the API at {api_url}: {exc}", file=sys.stderr)
+            print(f"error: cannot use the API at {url}: {exc}", file=sys.stderr)
             return 2
     print_report(results, sys.stdout, quiet=quiet)
     if json_out is not None:
