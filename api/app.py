@@ -42,9 +42,9 @@ def _include_routers(app: FastAPI) -> None:
     from api.aws.lambda_endpoint import mount_lambda
 
     mount_lambda(app)
-    from api.aws import stepfunctions
+    from api.aws.stepfunctions import mount_stepfunctions
 
-    app.include_router(stepfunctions.router)
+    mount_stepfunctions(app)
 
 
 def _lifespan_hooks() -> list[LifespanHook]:

@@ -11,9 +11,11 @@ inject_host_prefix=False)`` or ``AWS_DISABLE_HOST_PREFIX_INJECTION=true`` (docs/
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from api.aws import sfn_executions as executions
 from api.aws import sfn_state_machines as machines
@@ -59,5 +61,7 @@ async def _json_endpoint(request: Request) -> Response:
     return await serve(SERVICES, request)
 
 
-router = APIRouter()
-router.add_route("/", _json_endpoint, methods=["POST"], include_in_schema=False)
+def mount_stepfunctions(app: Any) -> None:
+    """Serve ``POST /`` first in the route list (matching it after every ``/v1`` route would cost
+    each AWS request a walk through them)."""
+    app.router.routes.insert(0, Route("/", _json_endpoint, methods=["POST"], include_in_schema=False))
