@@ -11,6 +11,7 @@ from api.aws.errors import AwsError
 from api.aws.lambda_call import Call, Operation, Output
 from api.aws.lambda_config import function_ref
 from api.json_input import check_payload
+from api.services.errors import InvalidRequest
 
 MAX_CLIENT_CONTEXT = 3583
 """Lambda's limit on the client context (base64 JSON) in bytes."""
@@ -32,11 +33,19 @@ def _check_client_context(value: str | None) -> None:
         )
 
 
+def _check_payload(payload: bytes) -> None:
+    """No NUL byte, nested at most 128 levels (``api.json_input``): Lambda's content error if not."""
+    try:
+        check_payload(payload)
+    except InvalidRequest as exc:
+        raise AwsError("InvalidRequestContentException", exc.detail) from None
+
+
 async def invoke(call: Call, params: dict[str, Any]) -> Output:
     name, qualifier = function_ref(params["FunctionName"], params.get("Qualifier"))
     _check_client_context(params.get("ClientContext"))
     payload: bytes = params.get("Payload") or b""
-    check_payload(payload)
+    _check_payload(payload)
     kind = params.get("InvocationType") or "RequestResponse"
     result = await call.runtime.invoke(name, payload, qualifier=qualifier, invocation_type=kind)
     out: dict[str, Any] = {
@@ -53,7 +62,7 @@ async def invoke(call: Call, params: dict[str, Any]) -> Output:
 async def invoke_async(call: Call, params: dict[str, Any]) -> Output:
     name, qualifier = function_ref(params["FunctionName"])
     payload: bytes = params.get("InvokeArgs") or b""
-    check_payload(payload)
+    _check_payload(payload)
     await call.runtime.invoke(name, payload, qualifier=qualifier, invocation_type="Event")
     return {"Status": 202}
 

@@ -96,6 +96,8 @@ def test_invocation_errors(lam: Any, function: str) -> None:
     assert (code, status) == ("RequestTooLargeException", 413)
     nul = error_of(lam.invoke, FunctionName=function, Payload=b'{"a": "\x00"}')
     assert nul[:2] == ("InvalidRequestContentException", 400)
+    deep = error_of(lam.invoke, FunctionName=function, Payload=b"[" * 200 + b"]" * 200)
+    assert deep[:2] == ("InvalidRequestContentException", 400) and "128" in deep[2]
     bad_context = error_of(lam.invoke, FunctionName=function, Payload=b"{}", ClientContext="not base64!")
     assert bad_context[0] == "InvalidRequestContentException"
 
