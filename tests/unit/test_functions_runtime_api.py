@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.functions.runtime_api import RuntimeConnection, RuntimeServer
+from workers.functions.runtime_api import MAX_CONNECTIONS, RuntimeConnection, RuntimeServer
 
 API = "/2018-06-01/runtime"
 
@@ -172,4 +172,42 @@ async def test_a_server_closed_as_its_sandbox_connects_leaves_no_socket_open(ste
         assert open_sockets_named(path) == []
     finally:
         client.close()
+        shutil.rmtree(directory)
+
+
+async def test_connections_over_the_cap_wait_until_one_closes() -> None:
+    """A sandbox opening connections in a loop gets ``MAX_CONNECTIONS`` accepted; the rest wait in the
+    listen backlog (or fail to connect, inside the sandbox) until one of those closes."""
+    directory = tempfile.mkdtemp(prefix="stepline-rt-")
+    path = f"{directory}/runtime.sock"
+    made: list[RuntimeConnection] = []
+
+    def accept() -> RuntimeConnection:
+        made.append(RuntimeConnection(Handler()))
+        return made[-1]
+
+    server = RuntimeServer(path, accept)
+    clients: list[socket.socket] = []
+    try:
+        for _ in range(MAX_CONNECTIONS + 4):
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            client.setblocking(False)
+            client.connect(path)  # queued in the backlog (16) when not accepted
+            clients.append(client)
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert len(made) == MAX_CONNECTIONS == server.open_connections
+        clients.pop(0).close()
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if len(made) > MAX_CONNECTIONS:
+                break
+        assert len(made) == MAX_CONNECTIONS + 1 and server.open_connections == MAX_CONNECTIONS
+    finally:
+        server.close()
+        for conn in made:
+            conn.close()
+        for client in clients:
+            client.close()
+        await asyncio.sleep(0.01)
         shutil.rmtree(directory)

@@ -211,6 +211,7 @@ class Environment:
 
     def _accept(self) -> RuntimeConnection:
         connection = RuntimeConnection(self)
+        self._connections = [c for c in self._connections if not c.lost]  # (a flood churns connections)
         self._connections.append(connection)
         if self.dead:  # accepted just before the server closed
             connection.close()

@@ -8,16 +8,30 @@ invocation for nothing. Paths and headers are those of the Runtime API (2018-06-
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
+import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/2018-06-01/runtime"
 MAX_BODY = 64 * 1024 * 1024
 """Anything bigger is not a sane runtime request: the connection is dropped."""
+MAX_CONNECTIONS = 8
+"""Open connections per environment: a runtime needs one or two (a curl-per-request bootstrap: one
+at a time). At the cap the server stops accepting until one closes; further connects wait in the
+listen backlog (16), then fail with EAGAIN, inside the sandbox only."""
+ACCEPTS_PER_SECOND = 500.0
+ACCEPT_BURST = 64
+"""Accepts per environment (a token bucket): connecting and closing in a loop costs the worker at most
+this much event-loop time, whatever the function does."""
+OUT_OF_DESCRIPTORS_PAUSE = 0.5
+"""How long a server stops accepting when the process is out of descriptors (instead of spinning)."""
+WARN_EVERY_SECONDS = 10.0
+RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class RuntimeHandler(Protocol):
@@ -55,6 +69,10 @@ class RuntimeConnection(asyncio.Protocol):
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
         self._closed = False
+        self.lost = False
+        """The connection ended (its socket is closed)."""
+        self.on_lost: Callable[[], None] | None = None
+        """Called once when the connection ends (the server counts its open connections)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -64,6 +82,10 @@ class RuntimeConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self.lost = True
+        if self.on_lost is not None:
+            on_lost, self.on_lost = self.on_lost, None
+            on_lost()
 
     def close(self) -> None:
         """Close the connection now (its environment is going away), or as soon as it is made."""
@@ -149,12 +171,14 @@ class RuntimeConnection(asyncio.Protocol):
 
 
 class RuntimeServer:
-    """The Unix socket one sandbox connects to.
+    """The Unix socket one sandbox connects to, accepting at most ``MAX_CONNECTIONS`` at a time.
 
     Not ``loop.create_unix_server``: Python 3.11's ``Server`` loses a connection accepted just before
     it is closed (the transport, built one loop iteration later, fails to attach to the closed server
     and is dropped, socket open, for the garbage collector). Here the accept is a plain reader
-    callback, each accepted socket is owned from then on, and ``close`` takes effect at once.
+    callback, each accepted socket is owned from then on, and ``close`` takes effect at once. The
+    reader is removed while the server must not accept (at the cap, over the accept rate, out of
+    descriptors) and added back when it may: a flood waits in the sandbox, not in the worker.
     """
 
     def __init__(self, path: str, protocol: Callable[[], RuntimeConnection]) -> None:
@@ -169,36 +193,148 @@ class RuntimeServer:
         self._protocol = protocol
         self._loop = asyncio.get_running_loop()
         self._connecting: set[asyncio.Task[None]] = set()
-        self._loop.add_reader(self._listener.fileno(), self._accept)
+        self._open = 0
+        """Accepted connections not ended yet (counted from the accept to their ``connection_lost``)."""
+        self._tokens = float(ACCEPT_BURST)
+        self._refilled = time.monotonic()
+        self._reading = False
+        self._resume: asyncio.TimerHandle | None = None
+        quiet_accept_errors(self._loop)
+        self._start_reading()
+
+    @property
+    def open_connections(self) -> int:
+        return self._open
+
+    def _start_reading(self) -> None:
+        if not self._reading and self._listener.fileno() >= 0:
+            self._loop.add_reader(self._listener.fileno(), self._accept)
+            self._reading = True
+
+    def _stop_reading(self, for_seconds: float | None = None) -> None:
+        """Stop accepting; for a while, or (None) until a connection ends."""
+        if self._reading:
+            self._loop.remove_reader(self._listener.fileno())
+            self._reading = False
+        if for_seconds is not None and self._resume is None:
+            self._resume = self._loop.call_later(for_seconds, self._resumed)
+
+    def _resumed(self) -> None:
+        self._resume = None
+        if self._open < MAX_CONNECTIONS:
+            self._start_reading()
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(ACCEPT_BURST, self._tokens + (now - self._refilled) * ACCEPTS_PER_SECOND)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
     def _accept(self) -> None:
         while True:
+            if self._open >= MAX_CONNECTIONS:
+                _warn(f"a Runtime API has {self._open} connections open: not accepting more until one closes")
+                self._stop_reading()
+                return
+            if not self._take_token():
+                self._stop_reading((1 - self._tokens) / ACCEPTS_PER_SECOND)
+                return
             try:
                 conn, _ = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
-            except OSError as exc:  # out of descriptors: stop rather than spin
-                log.warning("the Runtime API stopped accepting connections: %s", exc)
-                self._loop.remove_reader(self._listener.fileno())
+            except OSError as exc:
+                if exc.errno not in RESOURCE_ERRNOS:
+                    raise
+                _warn(f"the Runtime API stopped accepting for {OUT_OF_DESCRIPTORS_PAUSE} s: {exc.strerror}")
+                self._stop_reading(OUT_OF_DESCRIPTORS_PAUSE)
                 return
             conn.setblocking(False)
+            self._open += 1
             task = self._loop.create_task(self._connect(conn))
             self._connecting.add(task)
             task.add_done_callback(self._connecting.discard)
+
+    def _ended(self) -> None:
+        """A connection ended: below the cap again, accepting resumes."""
+        self._open -= 1
+        if self._open < MAX_CONNECTIONS and self._resume is None:
+            self._start_reading()
+
+    def _made(self) -> RuntimeConnection:
+        connection = self._protocol()
+        connection.on_lost = self._ended
+        return connection
 
     async def _connect(self, conn: socket.socket) -> None:
         if self._listener.fileno() < 0:  # accepted, then closed before this task ran
             conn.close()
             return
+        made: list[RuntimeConnection] = []
+
+        def protocol() -> RuntimeConnection:
+            made.append(self._made())
+            return made[-1]
+
         try:
-            await self._loop.connect_accepted_socket(self._protocol, conn)
+            await self._loop.connect_accepted_socket(protocol, conn)
         except BaseException:
             conn.close()
+            if not made:  # (else its connection_lost counts it)
+                self._open -= 1
             raise
 
     def close(self) -> None:
         """Stop accepting, close the listening socket and any accepted socket not connected yet (the
         connections made are their protocol's owner's to close)."""
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
         if self._listener.fileno() >= 0:
-            self._loop.remove_reader(self._listener.fileno())
+            self._stop_reading()
             self._listener.close()
+
+
+_last_warning = 0.0
+_suppressed = 0
+
+
+def _warn(message: str) -> None:
+    """Log a Runtime API warning at most every ``WARN_EVERY_SECONDS`` per process (a flood is not
+    allowed to fill the worker's log), saying how many were left out."""
+    global _last_warning, _suppressed
+    now = time.monotonic()
+    if now - _last_warning < WARN_EVERY_SECONDS:
+        _suppressed += 1
+        return
+    more = f" ({_suppressed} more such warnings not logged)" if _suppressed else ""
+    _last_warning, _suppressed = now, 0
+    log.warning("%s%s", message, more)
+
+
+def quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """Rate-limit asyncio's own "socket.accept() out of system resource" reports on this loop.
+
+    Out of descriptors, Python 3.11's servers (the API's among them) report it with a traceback once
+    per pending connection, up to their backlog (2,048 for uvicorn), every second: megabytes a
+    second of log. One report per ``WARN_EVERY_SECONDS`` says as much. Other errors pass unchanged.
+    """
+    previous = loop.get_exception_handler()
+    if getattr(previous, "quiets_accept_errors", False):
+        return
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == "socket.accept() out of system resource":
+            exc = context.get("exception")
+            _warn(f"a server of this process cannot accept connections: {getattr(exc, 'strerror', exc)}")
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    handler.quiets_accept_errors = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handler)
