@@ -271,3 +271,32 @@ async def test_a_replayed_journal_adds_only_what_postgresql_lacks(database_url: 
         assert list(directory.iterdir()) == []  # replayed and removed; this book's own, empty, too
     finally:
         await engine.dispose()
+
+
+async def test_when_the_log_store_is_behind_every_invocation_keeps_its_frame(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Past ``max_buffer`` rows waiting for PostgreSQL, an invocation keeps START, a marker, END and
+    REPORT (not nothing); past twice that, nothing more is kept until a batch is written."""
+    engine = create_engine(database_url, 2)
+    sessions = session_maker(engine)
+    function = unique("behind")
+    try:
+        book = LogBook(sessions, max_buffer=10, journal=tmp_path / "logs")
+        request_ids = [str(uuid.uuid4()) for _ in range(8)]
+        for rid in request_ids:
+            lines = [f"START {rid}", *(f"line {i}" for i in range(6)), "END", f"REPORT {rid}"]
+            book.add(function, rid, lines)
+        await book.flush()
+        await book.close()
+        async with sessions() as session:
+            rows = await registry.read_logs(session, function, request_id=None, since=None, limit=1000)
+        by_request = {rid: [r.message for r in rows if r.request_id == rid] for rid in request_ids}
+        assert len(by_request[request_ids[0]]) == 9  # the first fits whole
+        framed = by_request[request_ids[1]]
+        assert framed[0] == f"START {request_ids[1]}" and framed[2:] == ["END", f"REPORT {request_ids[1]}"]
+        assert framed[1].startswith(TRUNCATED) and "6 lines not kept" in framed[1]
+        kept = [len(by_request[rid]) for rid in request_ids[2:]]
+        assert kept == [4, 0, 0, 0, 0, 0]  # 9 + 4 + 4 + 4 > 2 * 10
+    finally:
+        await engine.dispose()
