@@ -95,6 +95,7 @@ async def serve_attachments(
     from workers.dbproxy import metrics as proxy_metrics
     from workers.dbproxy.manager import ProxyManager, ProxySpec, remove_stale_roots, socket_root
     from workers.dbproxy.sealing import Sealer
+    from workers.dbproxy.slots import SLOT_KEY_PURPOSE
 
     secret = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
     sealers: list[Sealer] = []  # made on first use: nothing is written to data_dir unless needed
@@ -106,8 +107,9 @@ async def serve_attachments(
             sealers.append(Sealer.from_settings(secret, settings.data_dir))
         sealer = sealers[0]
         return ProxySpec(
-            name, sealer.open(row.target_sealed), row.pool_size, row.borrow_timeout, row.idle_timeout
-        )
+            name, sealer.open(row.target_sealed), row.pool_size, row.borrow_timeout, row.idle_timeout,
+            slot_secret=sealer.derive(SLOT_KEY_PURPOSE),  # every process of the deployment agrees on it
+        )  # fmt: skip
 
     root = socket_root(settings.data_dir)
     remove_stale_roots(root.parent)

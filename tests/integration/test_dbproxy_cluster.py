@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import sys
@@ -20,11 +21,18 @@ import pytest
 from tests.integration.test_dbproxy_wire import proxy, socket_dir, target_url  # noqa: F401
 from workers.dbproxy import slots
 from workers.dbproxy.proxy import Proxy
+from workers.dbproxy.sealing import Sealer
 
 pytestmark = pytest.mark.integration
 
 CLIENTS = 200
 POOL_SIZE = 10
+SECRET = "cluster-test-secret"
+"""The processes' STEPLINE_SECRET_KEY: the slot locks' keys derive from it."""
+
+
+def cluster_keys(name: str) -> slots.SlotKeys:
+    return slots.SlotKeys(Sealer(SECRET).derive(slots.SLOT_KEY_PURPOSE), name)
 
 
 @dataclass
@@ -33,7 +41,7 @@ class Watch:
 
     url: str
     application_name: str
-    key: int
+    keys: slots.SlotKeys
     most_backends: int = 0
     most_slots: int = 0
     samples: int = 0
@@ -46,9 +54,10 @@ class Watch:
                 backends, holders = await conn.fetchrow(
                     "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = $1),"
                     " (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                    "  AND classid = $2::bigint::oid AND objsubid = 2)",
+                    "  AND classid = $2::bigint::oid AND objsubid = 2 AND objid = ANY($3::bigint[]::oid[]))",
                     self.application_name,
-                    self.key & 0xFFFFFFFF,
+                    self.keys.classid & 0xFFFFFFFF,
+                    [objid & 0xFFFFFFFF for objid in self.keys.objids(POOL_SIZE)],
                 )
                 self.most_backends = max(self.most_backends, backends)
                 self.most_slots = max(self.most_slots, holders)
@@ -67,7 +76,7 @@ async def proxy_process(url: str, directory: Path, name: str) -> AsyncIterator[a
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "workers.dbproxy", url, str(directory), "--name", name,
         "--size", str(POOL_SIZE), "--borrow-timeout", "30",
-        stdout=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, "STEPLINE_SECRET_KEY": SECRET},
     )  # fmt: skip
     try:
         assert process.stdout is not None
@@ -103,7 +112,7 @@ async def test_two_processes_never_exceed_the_pool_size_together(target_url: str
     )
     name = f"cl{uuid.uuid4().hex[:8]}"
     root = Path(tempfile.mkdtemp(prefix="sl-cl-"))
-    watch = Watch(target_url, f"stepline-dbproxy/{name}", slots.proxy_key(name))
+    watch = Watch(target_url, f"stepline-dbproxy/{name}", cluster_keys(name))
     watcher = asyncio.create_task(watch.run())
     try:
         async with (
@@ -152,7 +161,7 @@ async def test_a_clients_advisory_unlock_all_does_not_free_the_slot(proxy: Proxy
         )
     finally:
         await admin.close()
-    ours = [r for r in held if r["objsubid"] == 2 and r["classid"] == proxy.pool.key & 0xFFFFFFFF]
+    ours = [r for r in held if r["objsubid"] == 2 and r["classid"] == proxy.pool.keys.classid & 0xFFFFFFFF]
     assert len(ours) == proxy.pool.stats().open == 1  # the slot is held again after the reset
     assert not [r for r in held if r["objsubid"] == 1]  # the client's own lock did not leak
 
@@ -171,17 +180,22 @@ async def test_the_reset_releases_a_clients_advisory_lock_and_keeps_the_slot(
         slots_held = await other.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted"
             " AND classid = $1::bigint::oid",
-            proxy.pool.key & 0xFFFFFFFF,
+            proxy.pool.keys.classid & 0xFFFFFFFF,
         )
         assert slots_held == proxy.pool.stats().open == 1
     finally:
         await other.close()
 
 
-def test_proxy_keys_are_stable_and_channels_are_identifiers() -> None:
-    assert slots.proxy_key("orders") == slots.proxy_key("orders") != slots.proxy_key("orderz")
-    assert -(2**31) <= slots.proxy_key("orders") < 2**31
-    assert slots.channel(slots.proxy_key("orders")).isidentifier()
+def test_slot_keys_are_the_same_in_every_process_of_a_deployment_and_secret_elsewhere() -> None:
+    orders, again = cluster_keys("orders"), cluster_keys("orders")
+    assert orders.objids(3) == again.objids(3) and orders.channel == again.channel
+    assert orders.classid == cluster_keys("orderz").classid  # one reserved class per deployment
+    assert not set(orders.objids(10)) & set(cluster_keys("orderz").objids(10))
+    other = slots.SlotKeys(Sealer("another deployment").derive(slots.SLOT_KEY_PURPOSE), "orders")
+    assert other.classid != orders.classid and other.objids(3) != orders.objids(3)
+    assert other.channel != orders.channel and orders.channel.isidentifier()
+    assert all(-(2**31) <= key < 2**31 for key in (orders.classid, *orders.objids(10)))
 
 
 async def test_a_busy_process_gives_slots_to_one_that_arrives_later(target_url: str) -> None:

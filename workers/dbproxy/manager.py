@@ -19,6 +19,7 @@ from pathlib import Path
 from workers.dbproxy.pool import PoolConfig, PoolStats
 from workers.dbproxy.proxy import Proxy
 from workers.dbproxy.server import Target
+from workers.dbproxy.slots import process_secret
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class ProxySpec:
     pool_size: int = 10
     borrow_timeout: float = 5.0
     idle_timeout: float = 300.0
+    slot_secret: bytes = field(default_factory=process_secret, repr=False)
+    """The deployment's key for slot locks (``Sealer.derive(SLOT_KEY_PURPOSE)``)."""
 
     def pool_config(self) -> PoolConfig:
         return PoolConfig(
@@ -43,6 +46,7 @@ class ProxySpec:
             size=self.pool_size,
             borrow_timeout=self.borrow_timeout,
             idle_timeout=self.idle_timeout,
+            slot_secret=self.slot_secret,
         )
 
 

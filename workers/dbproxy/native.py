@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from workers.dbproxy import codec, pgwire, statements
+from workers.dbproxy import codec, pgwire, reserved, statements
 from workers.dbproxy.pool import Pool
 from workers.dbproxy.server import ServerConnection, ServerError, cancel
 
@@ -90,6 +90,9 @@ class NativeSession:
                 sql, params = request.get("sql"), request.get("params", [])
                 if not isinstance(sql, str) or not isinstance(params, list):
                     return error_body("08P01", "query needs 'sql' (string) and 'params' (array)")
+                refusal = reserved.refusal(sql.encode(), self.pool.keys.classid)
+                if refusal is not None:
+                    return error_body(reserved.SQLSTATE, refusal)
                 return await self._query(sql, params)
             if op in ("begin", "commit", "rollback"):
                 return await self._simple(str(op).upper())

@@ -20,7 +20,7 @@ import random
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workers.dbproxy import pgwire, slots
 from workers.dbproxy.server import ServerConnection, ServerError, Target, connect
@@ -38,6 +38,9 @@ class PoolConfig:
     borrow_timeout: float = 5.0
     idle_timeout: float = 300.0
     connect_timeout: float = 5.0
+    slot_secret: bytes = field(default_factory=slots.process_secret, repr=False)
+    """Keys the slot locks (``slots.SlotKeys``): the deployment's, shared by every process
+    (``Sealer.derive``); the default, random per process, caps the pool in this process only."""
 
     @property
     def application_name(self) -> str:
@@ -75,7 +78,7 @@ class Pool:
 
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
-        self.key = slots.proxy_key(config.name)
+        self.keys = slots.SlotKeys(config.slot_secret, config.name)
         self._idle: list[ServerConnection] = []
         self._waiters: deque[asyncio.Future[ServerConnection | None]] = deque()
         self._open = 0
@@ -222,7 +225,7 @@ class Pool:
             )
             try:
                 async with asyncio.timeout(self.config.connect_timeout):
-                    claim = slots.claim_sql(self.key, self.config.size, self._listen)
+                    claim = slots.claim_sql(self.keys, self.config.size, self._listen)
                     rows, error = await slots.run(conn, claim)
             except (TimeoutError, pgwire.StreamClosed):
                 conn.close()
@@ -246,7 +249,7 @@ class Pool:
         won = rows[-1][0] if rows else None
         if won is None:
             with contextlib.suppress(pgwire.StreamClosed):
-                conn.stream.write(slots.notify_sql(self.key, secrets.token_hex(8)))
+                conn.stream.write(slots.notify_sql(self.keys, secrets.token_hex(8)))
             conn.counted = False
             conn.close()
             self._open -= 1
@@ -289,7 +292,7 @@ class Pool:
     def signal(self, conn: ServerConnection, payload: bytes) -> bool:
         """A NotificationResponse read on ``conn``: True if it is ours. Every connection of this
         process hears each signal; the first to hear it gives its slot back, the others ignore it."""
-        token = slots.signal_token(payload, self.key)
+        token = slots.signal_token(payload, self.keys)
         if token is None:
             return False
         if token not in self._signals:
@@ -320,7 +323,7 @@ class Pool:
     async def _reset(self, conn: ServerConnection) -> None:
         try:
             async with asyncio.timeout(self.config.connect_timeout):
-                rows, error = await slots.run(conn, slots.reset_sql(self.key, conn.slot, self._listen))
+                rows, error = await slots.run(conn, slots.reset_sql(self.keys, conn.slot, self._listen))
             conn.prepared.clear()
             conn.dirty = False
             if (

@@ -24,10 +24,14 @@ class Sealer:
     """Encrypts and decrypts small secrets with a key derived from one passphrase."""
 
     def __init__(self, passphrase: str) -> None:
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"stepline-sealing-v1").derive(
-            passphrase.encode()
-        )
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._passphrase = passphrase.encode()
+        self._fernet = Fernet(base64.urlsafe_b64encode(self.derive("sealing-v1")))
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` from the same passphrase, independent of every other
+        purpose's (HKDF): e.g. ``dbproxy-slots-v1``, which keys the proxies' slot locks."""
+        info = f"stepline-{purpose}".encode()
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(self._passphrase)
 
     @classmethod
     def from_settings(cls, secret_key: str | None, data_dir: Path) -> Sealer:

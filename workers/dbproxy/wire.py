@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workers.dbproxy import pgwire, statements
+from workers.dbproxy import pgwire, reserved, statements
 from workers.dbproxy.pool import Pool
 from workers.dbproxy.server import ServerConnection, ServerError, cancel
 
@@ -165,6 +165,8 @@ class WireSession:
             target = statements.deallocate_target(payload[:-1])
             if target is not None:
                 return self._deallocate(target)
+        if kind in b"QPF" and (refusal := self._refusal(kind, payload)) is not None:
+            return self._refuse(kind, refusal)
         server = await self._borrow(kind)
         if server is None:
             return None
@@ -240,6 +242,28 @@ class WireSession:
             self._send(
                 server, b"P", statement.parse_body, Expect(b"1", swallow=True, prepared=statement.server_name)
             )
+
+    def _refusal(self, kind: bytes, payload: bytes) -> str | None:
+        """Why a statement is refused before it reaches the database (``reserved``), if it is."""
+        if kind == b"F":
+            return reserved.function_call_refusal(payload)
+        if kind == b"P":
+            start = payload.index(b"\0") + 1
+            sql = payload[start : payload.index(b"\0", start)]
+        else:
+            sql = payload[:-1]
+        return reserved.refusal(sql, self.pool.keys.classid)
+
+    def _refuse(self, kind: bytes, message: str) -> Expect | None:
+        """Answer as the server answers an error: a Parse's skips the rest up to Sync, a Query's or a
+        FunctionCall's ends with ReadyForQuery (the transaction is left as it was)."""
+        error = pgwire.error_response(reserved.SQLSTATE, message)
+        if kind == b"P":
+            entry = self._answer(error)
+            self.skipping = True
+            return entry
+        status = self.server.status if self.server is not None else b"I"
+        return self._answer(error + pgwire.ready_for_query(status))
 
     def _deallocate(self, target: bytes) -> Expect | None:
         if target == b"ALL":
