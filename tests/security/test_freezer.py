@@ -10,12 +10,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import subprocess
+import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
+from workers.functions.cgroups import Freezer
 from workers.functions.service import FunctionService
 
 __all__ = ["fn_settings", "service"]
@@ -89,3 +93,46 @@ def _freezer_available() -> bool:
 
 
 pytestmark.append(pytest.mark.skipif(not _freezer_available(), reason="no cgroup freezer to write"))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_frozen_group_runs_nothing_until_thawed(version: int, tmp_path: Path) -> None:
+    """Both freezers, on whichever hierarchy this machine has (v2 alone, or v1 beside a v2 mount)."""
+    root = _hierarchy(version)
+    if root is None:
+        pytest.skip(f"no writable cgroup v{version} freezer here")
+    group = root / f"{os.getpid()}-test-{uuid.uuid4().hex[:8]}"
+    group.mkdir()
+    counter = tmp_path / "count"
+    loop = f"import time\nwhile True:\n    open({str(counter)!r}, 'a').write('x')\n    time.sleep(0.005)"
+    process = subprocess.Popen([sys.executable, "-S", "-c", loop])  # one process: the group empties with it
+    try:
+        (group / "cgroup.procs").write_text(str(process.pid))
+        freezer = Freezer(group, version)
+        time.sleep(0.1)
+        freezer.freeze()
+        deadline = time.monotonic() + 5
+        while not freezer.frozen():
+            assert time.monotonic() < deadline, "never frozen"
+            time.sleep(0.001)
+        size = counter.stat().st_size
+        time.sleep(0.3)
+        assert counter.stat().st_size == size  # nothing ran
+        freezer.thaw()
+        time.sleep(0.3)
+        assert counter.stat().st_size > size
+        assert not freezer.frozen()
+        freezer.close()
+    finally:
+        process.kill()
+        process.wait()
+        group.rmdir()
+
+
+def _hierarchy(version: int) -> Path | None:
+    root = Path("/sys/fs/cgroup")
+    if version == 2:
+        found = root if (root / "cgroup.controllers").exists() else root / "unified"
+        return found if (found / "cgroup.controllers").exists() and os.access(found, os.W_OK) else None
+    found = root / "freezer"
+    return found if found.is_dir() and os.access(found, os.W_OK) else None
