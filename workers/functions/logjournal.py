@@ -54,7 +54,7 @@ class LogJournal:
             return
         ended = time.time()
         record = [function, request_id, started.timestamp() if started else None, ended, lines]
-        data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        data = (json.dumps(record) + "\n").encode()  # (the default separators: the fastest path)
         try:
             written = os.write(self._fd, data)
             while written < len(data):
