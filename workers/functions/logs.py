@@ -68,7 +68,7 @@ class LogBook:
         self._rows: list[Row] = []
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._journal = LogJournal(journal) if journal is not None and sessions is not None else None
+        self._journal = _open_journal(journal) if journal is not None and sessions is not None else None
         self._replayed = self._journal is None
         self._dropped = 0
         self._warned = 0.0
@@ -162,3 +162,12 @@ class LogBook:
             log.warning(
                 "function logs dropped: %d invocations so far (the log store is behind)", self._dropped
             )
+
+
+def _open_journal(directory: Path) -> LogJournal | None:
+    """The journal, or None (logged) where it cannot be kept: logs then live in memory until written."""
+    try:
+        return LogJournal(directory)
+    except OSError as exc:
+        log.warning("function logs are not journaled (a crash loses the last batch): %s", exc)
+        return None
