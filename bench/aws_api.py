@@ -14,14 +14,16 @@ hits all alike:
 - ``v1``: httpx against the equivalent ``/v1`` route.
 
 Operations: StartExecution (a one-Pass machine), DescribeExecution (a finished execution),
-GetExecutionHistory of 1,000 events (one page: a 499-state Pass chain). p50 and p95 in ms; the goal
-is the AWS path within 1.2x of ``/v1``. The Lambda Invoke row comes with the Lambda endpoint.
+GetExecutionHistory of 1,000 events (one page: a 499-state Pass chain), and Lambda's Invoke of a warm
+Python function with a 1 KB payload (``aws-raw``: the restJson1 request through httpx). p50 and p95 in
+ms; the goal is the AWS path within 1.2x of ``/v1``, and a warm boto3 Invoke p50 under 3 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import statistics
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,6 +112,15 @@ class Bench:
         config = Config(retries={"max_attempts": 1}, inject_host_prefix=False)
         self.sfn = boto3.client(
             "stepfunctions",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=config,
+        )
+
+        self.lam = boto3.client(
+            "lambda",
             endpoint_url=url,
             region_name="us-east-1",
             aws_access_key_id="test",
@@ -225,7 +237,39 @@ def measure(bench: Bench, rounds: int) -> dict[str, Any]:
             },
         )
     )
+    results["Invoke (warm, 1 KB)"] = invoke_row(bench, rounds, run)
     return results
+
+
+ECHO = "def handler(event, context):\n    return event\n"
+
+
+def invoke_row(bench: Bench, rounds: int, run: str) -> dict[str, Any]:
+    """Lambda's Invoke of a warm echo function, 1 KB in and out, three ways."""
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("app.py", ECHO)
+    name = f"bench-echo-{run}"
+    bench.lam.create_function(
+        FunctionName=name, Runtime="python3.11", Handler="app.handler", Role=ROLE,
+        Code={"ZipFile": package.getvalue()},
+    )  # fmt: skip
+    payload = json.dumps({"data": "x" * 1000}).encode()
+    assert len(payload) >= 1000
+
+    def boto3_invoke() -> None:
+        answer = bench.lam.invoke(FunctionName=name, Payload=payload)
+        assert answer["Payload"].read() == payload
+
+    def raw_invoke() -> None:
+        answer = bench.http.post(f"/2015-03-31/functions/{name}/invocations", content=payload)
+        assert answer.status_code == 200 and answer.content == payload, answer.text
+
+    def v1_invoke() -> None:
+        answer = bench.http.post(f"/v1/functions/{name}/invocations", content=payload)
+        assert answer.status_code == 200 and answer.content == payload, answer.text
+
+    return summary(interleaved(rounds, {"boto3": boto3_invoke, "aws-raw": raw_invoke, "v1": v1_invoke}, 20))
 
 
 def report(results: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import hashlib
 import json
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 
@@ -176,7 +177,9 @@ def test_bad_requests_get_awss_errors(lam: Any) -> None:
     s3 = error_of(lam.create_function, FunctionName=unique("s3"), Runtime="python3.11", Role=ROLE,
                   Handler="app.handler", Code={"S3Bucket": "bucket", "S3Key": "key"})  # fmt: skip
     assert s3[0] == "InvalidParameterValueException" and "S3Bucket" in s3[2]
-    over_model = error_of(create, lam, unique("mem"), MemorySize=40000)  # the model's maximum (botocore leaves it)
+    over_model = error_of(
+        create, lam, unique("mem"), MemorySize=40000
+    )  # the model's maximum (botocore leaves it)
     assert over_model[:2] == ("ValidationException", 400) and "MemorySize" in over_model[2]
     over_stepline = error_of(create, lam, unique("mem"), MemorySize=20000)  # Stepline's own limit (10,240 MB)
     assert over_stepline[:2] == ("InvalidParameterValueException", 400) and "MemorySize" in over_stepline[2]
@@ -238,3 +241,20 @@ def test_file_system_configs_name_stepline_access_points(lam: Any, aws_url: str)
     )
     assert bad[0] == "InvalidParameterValueException" and unknown in bad[2]
     lam.delete_function(FunctionName=name)
+
+
+def test_open_mode_takes_any_well_formed_signature_but_not_a_malformed_one(aws_url: str) -> None:
+    """A loopback API without a token or access keys (this module's): LocalStack's rules."""
+    someone = boto3.client(
+        "lambda", endpoint_url=aws_url, region_name="eu-west-1", aws_access_key_id="123456789012",
+        aws_secret_access_key="whatever",
+    )  # fmt: skip
+    assert "Functions" in someone.list_functions()
+    malformed = httpx.get(
+        aws_url + "/2015-03-31/functions/", headers={"Authorization": "AWS4-HMAC-SHA256 Credential=x"}
+    )
+    assert (malformed.status_code, malformed.headers["x-amzn-ErrorType"]) == (
+        403,
+        "IncompleteSignatureException",
+    )
+    assert httpx.get(aws_url + "/2015-03-31/functions/").status_code == 200  # unsigned: open, as /v1 is
