@@ -157,3 +157,18 @@ async def test_root_mapped_sandboxes_see_no_secret_and_no_host_path(
         await svc.pool.spares_ready()
         assert_nothing_leaks(await scan(svc, worker_secrets))
         assert_nothing_leaks(await scan(svc, worker_secrets, environment={"PYTHONHASHSEED": "0"}))
+
+
+async def test_a_code_copy_goes_with_the_last_environment_binding_it(worker: FunctionService) -> None:
+    code = {"app.py": PROBE}
+    name = await deploy(worker, unique("copy"), code, handler="app.scan", environment={"PYTHONHASHSEED": "0"})
+    other = await deploy(worker, unique("cp"), code, handler="app.scan", environment={"PYTHONHASHSEED": "1"})
+    for function in (name, other):  # the same code, two functions, cold started (no spare fits)
+        assert (await call(worker, function, {"needles": []})).function_error is None
+    copies = list(worker.pool.run_dir.glob("code-*"))
+    assert len(copies) == 1 and (copies[0] / "app.py").read_text() == PROBE
+    await worker.pool.retire(name)
+    assert copies[0].is_dir()  # still bound by the other function's environment
+    await worker.pool.retire(other)
+    assert list(worker.pool.run_dir.glob("code-*")) == []
+    assert list(worker.pool.run_dir.glob(".code-*")) == []

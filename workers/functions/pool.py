@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import shutil
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.attachments import Attachments
-from workers.functions import network, sandbox
+from workers.functions import network, sandbox, staging
 from workers.functions.cgroups import CgroupDriver
 from workers.functions.config import FunctionConfig
 from workers.functions.environment import Environment, EnvironmentDead, Outcome
@@ -119,6 +120,8 @@ class EnvironmentPool:
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
         """One thread spawns every sandbox (it may step into a sandbox's cgroup to do so)."""
         self._closed = False
+        self._code_users: dict[Path, set[Environment]] = {}
+        """The environments binding each copy of code in the run directory (``staging.code_dir``)."""
 
     @property
     def size(self) -> int:
@@ -244,12 +247,14 @@ class EnvironmentPool:
         self._all.add(env)
         try:
             if env.config is config:
+                copy = staging.code_path(self._run_dir, config.code_dir)
+                if copy != config.code_dir:
+                    self._code_users.setdefault(copy, set()).add(env)
                 await env.start(attachments)
             else:
                 await env.claim(config)
         except BaseException:
-            self._all.discard(env)
-            await env.close()
+            await self._close(env)
             raise
         finally:
             attachments.close()  # the descriptors the sandbox did not take (it failed before spawning)
@@ -335,6 +340,12 @@ class EnvironmentPool:
     async def _close(self, env: Environment) -> None:
         self._all.discard(env)
         await env.close()
+        for copy, users in list(self._code_users.items()):  # its code's copy goes with the last user
+            users.discard(env)
+            if not users:
+                del self._code_users[copy]
+                if (trash := staging.discard(copy)) is not None:
+                    await asyncio.to_thread(shutil.rmtree, trash, ignore_errors=True)
 
     async def _reap_forever(self) -> None:
         while True:

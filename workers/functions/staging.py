@@ -7,7 +7,8 @@ the data directory) are bound from copies in the pool's run directory, a private
 directory with a random name: ``runtime/`` and ``libraries/`` are copied once per run directory, and
 a function's code is hard-linked (copied across file systems) into ``code-<digest of its path>/``
 the first time a sandbox binds it. Code directories never change once stored (they are named by
-their content), so a copy stays right; all go with the run directory.
+their content), so a copy stays right. The pool removes a code copy with the last environment that
+binds it (``discard``); the rest goes with the run directory.
 """
 
 from __future__ import annotations
@@ -27,10 +28,28 @@ def copy_of(source: Path, run_dir: Path, name: str) -> Path:
 
 def code_dir(run_dir: Path, source: Path) -> Path:
     """A function's code: already in the run directory (a spare's staging directory), or linked there."""
+    target = code_path(run_dir, source)
+    return target if target == source else _copied(source, target, link_or_copy)
+
+
+def code_path(run_dir: Path, source: Path) -> Path:
+    """Where ``code_dir`` puts (or finds) the code of ``source``."""
     if source.is_relative_to(run_dir):
         return source
     digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:24]
-    return _copied(source, run_dir / f"code-{digest}", link_or_copy)
+    return run_dir / f"code-{digest}"
+
+
+def discard(copy: Path) -> Path | None:
+    """Take a code copy out of use at once (renamed: the next sandbox binding that code links it anew);
+    returns what to delete (in a thread: it may hold 20,000 links), or None if there was nothing."""
+    trash = Path(tempfile.mkdtemp(prefix=f".{copy.name}.", dir=copy.parent))
+    try:
+        copy.rename(trash / copy.name)
+    except OSError:
+        trash.rmdir()
+        return None
+    return trash
 
 
 def link_or_copy(source: str, target: str) -> None:
@@ -45,6 +64,7 @@ def _copied(source: Path, target: Path, copy: Callable[[str, str], object]) -> P
     sandboxes starting at the same time may each build one: the first rename wins)."""
     if target.is_dir():
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         shutil.copytree(source, partial, copy_function=copy, symlinks=True, dirs_exist_ok=True)
