@@ -40,8 +40,8 @@ from stepline.settings import Settings
 def embedded_postgres(data_dir: Path, state: DevState | None = None) -> Iterator[str]:
     """A PostgreSQL server on ``data_dir/postgres`` (created on first use); yields its URL.
 
-    Stop a postmaster left running on it first (``stale_postmaster``): pgserver would adopt it.
-    What PostgreSQL writes is its owner's alone. As root, pgserver runs PostgreSQL as the user
+    The caller first stops a postmaster left running on it (``stale_postmaster``), which pgserver
+    would adopt. What PostgreSQL writes is its owner's alone. As root, pgserver runs PostgreSQL as the user
     ``pgserver`` and opens the way for it by adding o+rx to every parent directory: the read bit
     is taken back (PostgreSQL and the sandbox users need to search them, not to list them).
     """
@@ -84,9 +84,10 @@ def stale_postmaster(pgdata: Path) -> Child | None:
 
 
 def _restore_modes(modes: dict[Path, int]) -> None:
+    """Directories pgserver opened (o+rx) go back to their mode, plus the search bit it needed."""
     for path, mode in modes.items():
         with suppress(OSError):
-            if stat.S_IMODE(path.stat().st_mode) != mode | stat.S_IXOTH:
+            if stat.S_IMODE(path.stat().st_mode) != mode:
                 path.chmod(mode | stat.S_IXOTH)
 
 

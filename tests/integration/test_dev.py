@@ -4,10 +4,12 @@ SIGTERM stops the embedded PostgreSQL and Temporal too, even mid-start."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,13 +88,24 @@ class Dev:
         return (self.data_dir.parent / "dev.log").read_text(errors="replace")[-4000:]
 
 
+def private_parent() -> Path:
+    """A directory for a data directory, searchable by others. Not pytest's tmp_path: every pytest
+    session makes /tmp/pytest-of-<user> 0700 again, which locks out the ``pgserver`` user that
+    PostgreSQL runs as when ``stepline dev`` runs as root."""
+    path = Path(tempfile.mkdtemp(prefix="sl-dev-"))
+    path.chmod(0o711)
+    return path
+
+
 @pytest.fixture
-def dev(tmp_path: Path) -> Iterator[Dev]:
-    runner = Dev(tmp_path / "data")
+def dev() -> Iterator[Dev]:
+    parent = private_parent()
+    runner = Dev(parent / "data")
     yield runner
     if runner.process is not None and runner.process.poll() is None:
         runner.process.kill()
         runner.process.wait()
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def test_restart_mid_execution_loses_nothing(dev: Dev) -> None:

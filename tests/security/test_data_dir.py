@@ -76,3 +76,26 @@ def test_nothing_in_the_data_dir_is_readable_by_other_users(dev: Dev, database_u
     assert mode("postgres") == 0o700
     assert mode("code") & stat.S_IXOTH  # the sandbox users' way to their code
     assert dev.stop() == 0, dev.log()
+
+
+@pytest.fixture
+def deep_dev(dev: Dev) -> Iterator[Dev]:
+    """A data directory too deep for PostgreSQL's socket path: pgserver then puts the socket elsewhere."""
+    deep = dev.data_dir.parent / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    for directory in (deep, deep.parent):
+        directory.chmod(0o711)
+    runner = Dev(deep / "data", env=dev.env)
+    yield runner
+    if runner.process is not None and runner.process.poll() is None:
+        runner.stop()
+
+
+def test_postgres_socket_stays_private_when_the_data_dir_is_deep(deep_dev: Dev) -> None:
+    """PostgreSQL trusts whoever reaches its socket (superuser, no password)."""
+    deep_dev.start()
+    socket_dir = Path((deep_dev.data_dir / "postgres" / "postmaster.pid").read_text().splitlines()[4])
+    assert socket_dir != deep_dev.data_dir / "postgres"  # the premise: the fallback directory
+    assert (socket_dir / ".s.PGSQL.5432").exists()
+    assert stat.S_IMODE(socket_dir.stat().st_mode) & 0o077 == 0, oct(socket_dir.stat().st_mode)
+    assert deep_dev.stop() == 0, deep_dev.log()

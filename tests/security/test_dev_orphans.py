@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,17 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.test_dev import Dev
+from tests.integration.test_dev import Dev, private_parent
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def tmp_path() -> Iterator[Path]:
-    """Not pytest's own: every pytest session makes /tmp/pytest-of-<user> 0700 again, which locks
-    out the ``pgserver`` user that PostgreSQL runs as when ``stepline dev`` runs as root."""
-    path = Path(tempfile.mkdtemp(prefix="sl-o-"))
-    path.chmod(0o711)
+    """Not pytest's own (see ``private_parent``)."""
+    path = private_parent()
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

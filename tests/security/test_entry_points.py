@@ -8,6 +8,7 @@ without bubblewrap must not start a process that then fails every invocation wit
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from stepline.embedded import free_port
-from tests.integration.test_dev import Dev
+from tests.integration.test_dev import Dev, private_parent
 
 pytestmark = pytest.mark.slow
 
@@ -28,18 +29,20 @@ INSTALL_HINT = "apt-get install bubblewrap"
 
 
 @pytest.fixture
-def make_dev(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Dev]]:
-    """``stepline dev`` runners on this test's data directory, stopped (Ctrl-C) if still running."""
+def make_dev() -> Iterator[Callable[[dict[str, str]], Dev]]:
+    """``stepline dev`` runners on a data directory of the test's own, stopped (Ctrl-C) if still running."""
+    parent = private_parent()
     made: list[Dev] = []
 
     def make(env: dict[str, str]) -> Dev:
-        made.append(Dev(tmp_path / "data", env=env))
+        made.append(Dev(parent / "data", env=env))
         return made[-1]
 
     yield make
     for dev in made:
         if dev.process is not None and dev.process.poll() is None:
             dev.stop(signal.SIGINT)
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
