@@ -209,7 +209,7 @@ def big_package(modules: int, files: int) -> bytes:
 
 @pytest.mark.slow
 async def test_storing_and_cold_starting_a_big_package_leaves_the_service_answering(api: Api) -> None:
-    data = await asyncio.to_thread(big_package, 5000, MAX_ENTRIES - 5001)
+    data = await asyncio.to_thread(big_package, 2000, 8000)
     await api.client.get("/healthz")
     name = unique("big")
     store = asyncio.ensure_future(api.create(zip_code(data), name))

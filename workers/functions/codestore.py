@@ -69,6 +69,8 @@ def zip_files(files: Mapping[str, str]) -> bytes:
             check_name(name, "code.files name")
         except InvalidPackage as exc:
             raise InvalidCode(str(exc)) from None
+        if name.endswith("/"):
+            raise InvalidCode(f"code.files name {name!r} names a directory: files only (directories follow)")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
