@@ -1,7 +1,7 @@
 """``stepline conformance DIR --aws URL``: corpus cases end to end through the Step Functions endpoint
 with boto3, one of each kind (an execution invoking a real sandboxed function, a failing one, a
-refused start, a synchronous execution and a refused one, a validation, a definition CreateStateMachine refuses).
-The whole corpus: ``python3 scripts/conformance_e2e.py DIR --aws``."""
+refused start, a synchronous execution and a refused one, a validation, a definition that
+CreateStateMachine refuses). The whole corpus: ``python3 scripts/conformance_e2e.py DIR --aws``."""
 
 from __future__ import annotations
 
