@@ -66,6 +66,8 @@ def dev(
     """Start everything on this machine: PostgreSQL, Temporal, migrations, the API and a worker.
 
     Data lives in STEPLINE_DATA_DIR (./.stepline); the API port is STEPLINE_API__PORT (8000).
+    Refused without bubblewrap, beyond loopback without STEPLINE_API_TOKEN, or on a data
+    directory another stepline dev uses; servers a killed one left running are stopped first.
     """
     from stepline.dev import run_dev
 
@@ -74,7 +76,10 @@ def dev(
 
 @app.command()
 def api() -> None:
-    """Run the HTTP API alone (against STEPLINE_DATABASE_URL and STEPLINE_TEMPORAL_ADDRESS)."""
+    """Run the HTTP API alone (against STEPLINE_DATABASE_URL and STEPLINE_TEMPORAL_ADDRESS).
+
+    Refused beyond loopback without STEPLINE_API_TOKEN, and without bubblewrap (it runs functions).
+    """
     from api.server import serve
 
     serve()
@@ -82,7 +87,10 @@ def api() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run a worker alone: state machine workflows, activities and the function runtime."""
+    """Run a worker alone: state machine workflows, activities and the function runtime.
+
+    Refused without bubblewrap (STEPLINE_SANDBOX__BWRAP_PATH, default bwrap on PATH).
+    """
     from workers.main import run_worker
 
     run_worker()
