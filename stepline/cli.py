@@ -66,8 +66,9 @@ def dev(
     """Start everything on this machine: PostgreSQL, Temporal, migrations, the API and a worker.
 
     Data lives in STEPLINE_DATA_DIR (./.stepline); the API port is STEPLINE_API__PORT (8000).
-    Refused without bubblewrap, beyond loopback without STEPLINE_API_TOKEN, or on a data
-    directory another stepline dev uses; servers a killed one left running are stopped first.
+
+    Refused without bubblewrap, beyond loopback without STEPLINE_API_TOKEN, or on a data directory in use.
+    Servers a killed stepline dev left running are stopped first.
     """
     from stepline.dev import run_dev
 
