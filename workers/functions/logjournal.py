@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -30,11 +31,18 @@ Row = tuple[str, str, datetime, str]
 WARN_EVERY_SECONDS = 60.0
 
 
+def journal_directory(data_dir: Path, database_url: str) -> Path:
+    """``<data_dir>/logs/<key>``: one directory per database (a digest of its URL), so that a journal is
+    only ever replayed into the database its process wrote to, whatever else shares the data dir."""
+    return data_dir / "logs" / hashlib.sha256(database_url.encode()).hexdigest()[:16]
+
+
 class LogJournal:
     """This process's journal: ``write`` on the hot path, ``seal``/``retire`` around a batch."""
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
         self.directory = directory
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._lock_fd = os.open(

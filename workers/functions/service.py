@@ -50,6 +50,7 @@ from workers.functions.errors import (
     TooManyRequestsError,
 )
 from workers.functions.event_wakeups import EventWakeups
+from workers.functions.logjournal import journal_directory
 from workers.functions.logs import LogBook, billed_ms, invocation_lines
 from workers.functions.metrics import function_metrics
 from workers.functions.pool import EnvironmentPool
@@ -155,7 +156,8 @@ class FunctionService:
         )  # fmt: skip
         self._stack.push_async_callback(self.pool.close)
         self.pool.start_reaper()
-        self.logs = LogBook(self.sessions, journal=data_dir / "logs")
+        journal = journal_directory(data_dir, self.settings.database.url.get_secret_value())
+        self.logs = LogBook(self.sessions, journal=journal)
         self.logs.start()
         self._stack.push_async_callback(self.logs.close)
         if self._run_events:
