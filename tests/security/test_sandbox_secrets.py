@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,7 +110,7 @@ async def worker(fn_settings: Settings, worker_secrets: dict[str, str]) -> Async
         yield svc
 
 
-async def scan(service: FunctionService, secrets: dict[str, str], **settings: object) -> dict[str, object]:
+async def scan(service: FunctionService, secrets: dict[str, str], **settings: Any) -> dict[str, object]:
     name = await deploy(service, unique("scan"), {"app.py": PROBE}, handler="app.scan", **settings)
     needles = [*secrets, *secrets.values(), str(service.settings.data_dir.resolve()), str(CHECKOUT)]
     result = await call(service, name, {"needles": needles})

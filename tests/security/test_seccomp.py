@@ -141,7 +141,9 @@ async def test_node_worker_threads_and_child_processes_still_work(service: Funct
 def run_filter(program: bytes, nr: int, arch: int, arg0: int = 0) -> int:
     """A classic BPF interpreter for the instructions ``seccomp.assemble`` emits."""
     data = struct.pack("<iIQ6Q", nr, arch, 0, arg0, 0, 0, 0, 0, 0)
-    insns = [struct.unpack("=HBBI", program[i : i + 8]) for i in range(0, len(program), 8)]
+    insns: list[tuple[int, int, int, int]] = [
+        struct.unpack("=HBBI", program[i : i + 8]) for i in range(0, len(program), 8)
+    ]
     pc, acc = 0, 0
     while True:
         code, jt, jf, k = insns[pc]
