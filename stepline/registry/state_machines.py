@@ -47,9 +47,7 @@ class StateMachineVersion(SQLModel, table=True):
 
     __tablename__ = "state_machine_version"
     __table_args__ = (
-        Index(
-            "ix_state_machine_version_published", "state_machine_name", "published_version", unique=True
-        ),
+        Index("ix_state_machine_version_published", "state_machine_name", "published_version", unique=True),
     )
 
     state_machine_name: str = Field(

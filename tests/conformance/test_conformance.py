@@ -23,7 +23,7 @@ _results: dict[str, CaseResult] = {}
 
 
 def _params() -> list[object]:
-    params = []
+    params: list[object] = []
     for case in CASES:
         marks = [pytest.mark.xfail(reason=KNOWN[case.id], strict=True)] if case.id in KNOWN else []
         params.append(pytest.param(case, id=case.id, marks=marks))

@@ -21,6 +21,14 @@ from tests.integration.functions import TestInvoker
 ADMIN_URL = os.environ.get("STEPLINE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration is an integration test, so ``-m "not integration"`` is the
+    fast loop (unit and conformance) without each file having to remember its marker."""
+    for item in items:
+        if "tests/integration/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def temporal_address() -> Iterator[str]:
     """A Temporal dev server for the whole session (in memory), or STEPLINE_TEST_TEMPORAL_ADDRESS."""

@@ -27,7 +27,7 @@ async def until_listening(wakeups: EventWakeups) -> None:
 
 
 async def test_a_queued_event_wakes_the_waiter_also_after_the_connection_is_lost(database_url: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     engine = create_engine(database_url, 2)
     sessions = session_maker(engine)

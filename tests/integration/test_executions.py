@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -179,7 +180,7 @@ async def test_start_by_name_is_idempotent_and_conflicts_on_other_input(api: htt
 
 
 async def test_running_executions_keep_their_version(api: httpx.AsyncClient) -> None:
-    gated = {
+    gated: dict[str, Any] = {
         "StartAt": "Wait",
         "States": {
             "Wait": {"Type": "Wait", "Seconds": 1, "Next": "V"},
@@ -257,7 +258,7 @@ async def test_list_filters_and_pages(api: httpx.AsyncClient) -> None:
     seen: list[str] = []
     token = None
     while True:
-        params = {"stateMachine": machine, "status": "SUCCEEDED", "limit": 2}
+        params: dict[str, str | int] = {"stateMachine": machine, "status": "SUCCEEDED", "limit": 2}
         page = (
             await api.get("/v1/executions", params=params | ({"nextToken": token} if token else {}))
         ).json()

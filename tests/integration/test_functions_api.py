@@ -190,7 +190,7 @@ async def test_unknown_function_and_oversized_payload(client: httpx.AsyncClient)
 
 
 async def test_list_pages_with_next_token_and_logs_filter_by_time(client: httpx.AsyncClient) -> None:
-    names = sorted([(await create(client))["functionName"] for _ in range(3)])
+    names = sorted([str((await create(client))["functionName"]) for _ in range(3)])
     seen: list[str] = []
     token = None
     for _ in range(100):

@@ -172,7 +172,7 @@ async def test_lambda_invoke_integration_wraps_result() -> None:
         "End": True,
     }
     run = await run_local(machine(("T", state)), {"a": 1}, invoker=_invoker({}))
-    output = run.outcome.output
+    output: Any = run.outcome.output
     assert output["Payload"] == {"a": 1}
     assert output["StatusCode"] == 200
     assert output["SdkHttpMetadata"]["HttpStatusCode"] == 200
@@ -192,7 +192,8 @@ async def test_function_error_is_named_by_error_type_and_caught() -> None:
         machine(("T", state), ("Done", {"Type": "Succeed"})), {"a": 1}, invoker=_invoker({"bad": "fail"})
     )
     assert run.outcome.status == "SUCCEEDED"
-    error = run.outcome.output["err"]
+    output: Any = run.outcome.output
+    error = output["err"]
     assert error["Error"] == "Boom"
     assert json.loads(error["Cause"])["errorMessage"] == "it broke"
 
@@ -273,7 +274,7 @@ async def test_parallel_nested_fifty_deep() -> None:
         block = machine((f"Par{depth}", {"Type": "Parallel", "Branches": [block], "End": True}))
     run = await run_local(block, {"x": 1})
     assert run.outcome.status == "SUCCEEDED"
-    output = run.outcome.output
+    output: Any = run.outcome.output
     for _ in range(50):
         output = output[0]
     assert output == {"x": 1}
@@ -332,6 +333,7 @@ async def test_map_tolerated_failures() -> None:
     base = {"Type": "Map", "ItemProcessor": processor, "End": True}
     tolerated = await run_local(machine(("M", base | {"ToleratedFailureCount": 1})), [0, 1, 2])
     assert tolerated.outcome.status == "SUCCEEDED"
+    assert tolerated.outcome.output is not None
     assert tolerated.outcome.output[0] == 0 and tolerated.outcome.output[1]["Error"] == "One"
     exceeded = await run_local(machine(("M", base | {"ToleratedFailurePercentage": 10})), [0, 1, 2])
     assert exceeded.outcome.error == "States.ExceedToleratedFailureThreshold"
@@ -524,10 +526,10 @@ async def test_unsupported_task_resources_fail_clearly(resource: str) -> None:
     ],
     ids=["multi-byte", "huge-int", "string"],
 )
-def test_size_limit_counts_compact_utf8_bytes_exactly(value: object, size: int) -> None:
+def test_size_limit_counts_compact_utf8_bytes_exactly(value: Any, size: int) -> None:
     from statemachine.dataflow import check_size
     from statemachine.errors import StatesError
 
-    check_size(value, size, "S")  # type: ignore[arg-type]
+    check_size(value, size, "S")
     with pytest.raises(StatesError, match="'S' returned a result with a size exceeding"):
-        check_size(value, size - 1, "S")  # type: ignore[arg-type]
+        check_size(value, size - 1, "S")

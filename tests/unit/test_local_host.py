@@ -67,6 +67,7 @@ async def test_run_local_context_object_and_names() -> None:
     run = await run_local(
         definition, {"k": 1}, state_machine_name="Orders", execution_name="e-1", start_time=START
     )
+    assert run.outcome.output is not None
     context = run.outcome.output["c"]
     assert context["Execution"]["Id"].endswith(":execution:Orders:e-1")
     assert context["Execution"]["Input"] == {"k": 1}

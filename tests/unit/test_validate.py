@@ -27,7 +27,7 @@ def task(**fields: Any) -> dict[str, Any]:
     return {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": True, **fields}
 
 
-CASES: list[tuple[str, dict[str, Any], tuple[str, str, str]]] = [
+CASES: list[tuple[str, dict[str, Any], tuple[str, str, str | None]]] = [
     ("missing-start-at", {"States": {"A": PASS_END}}, (SCHEMA, "/", "These fields are required: [StartAt]")),
     ("unknown-top-field", {**one(PASS_END), "Foo": 1}, (SCHEMA, "/", "Field 'Foo' is not supported")),
     (
@@ -716,7 +716,9 @@ def test_nesting_beyond_the_limit_is_a_diagnostic_not_a_crash() -> None:
 
 
 def test_ten_megabyte_definition_is_fast_and_reported() -> None:
-    states = {f"S{i}": {"Type": "Pass", "Result": "x" * 100, "Next": f"S{i + 1}"} for i in range(60_000)}
+    states: dict[str, Any] = {
+        f"S{i}": {"Type": "Pass", "Result": "x" * 100, "Next": f"S{i + 1}"} for i in range(60_000)
+    }
     states["S60000"] = PASS_END
     text = json.dumps(machine(states))
     assert len(text) > 8_000_000

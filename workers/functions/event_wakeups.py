@@ -15,7 +15,7 @@ import logging
 from types import TracebackType
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from sqlalchemy.engine import make_url
 
 from stepline.registry.functions import EVENTS_CHANNEL
