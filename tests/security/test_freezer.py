@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
+from workers.functions import cgroups
 from workers.functions.cgroups import Freezer
 from workers.functions.service import FunctionService
 
@@ -136,3 +137,31 @@ def _hierarchy(version: int) -> Path | None:
         return found if (found / "cgroup.controllers").exists() and os.access(found, os.W_OK) else None
     found = root / "freezer"
     return found if found.is_dir() and os.access(found, os.W_OK) else None
+
+
+def test_a_crashed_workers_frozen_sandbox_is_killed_at_the_next_start(tmp_path: Path) -> None:
+    """A worker killed outright leaves its sandboxes frozen (a v1-frozen process does not even die of
+    SIGKILL until thawed); the next worker's ``remove_stale`` kills them and removes their groups."""
+    driver = cgroups.detect("stepline")
+    if driver is None or not driver.can_freeze:
+        pytest.skip("no writable cgroup freezer here")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid no worker has any more
+    group = driver.create(f"{gone.pid}-{uuid.uuid4().hex[:8]}-0", 64 * 1024 * 1024, 16)
+    left = subprocess.Popen([sys.executable, "-S", "-c", "import time\nwhile True: time.sleep(0.01)"])
+    try:
+        group.add(left.pid)
+        assert group.freezer is not None
+        group.freezer.freeze()
+        left.kill()  # as its parent's death would (bubblewrap's --die-with-parent)
+        time.sleep(0.2)
+        assert left.poll() is None or driver.version == 2  # v1: frozen, not dead
+        driver.remove_stale()
+        assert left.wait(timeout=5) == -9
+        assert not group.memory.exists() and not group.pids.exists()
+        assert not group.freezer.directory.exists()
+    finally:
+        group.kill_all()  # (thaws: before waiting)
+        left.kill()
+        left.wait()
+        group.remove()

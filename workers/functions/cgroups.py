@@ -18,11 +18,14 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+STALE_EXIT_SECONDS = 2.0
+"""How long ``remove_stale`` waits for the processes it killed to exit."""
 ANCHOR = "anchor"
 """v1: the empty group each worker keeps frozen (named ``<pid>-anchor``, removed as stale after it)."""
 
@@ -79,14 +82,19 @@ class CgroupDriver:
         return self.version == 2 or self.freezer_root is not None
 
     def remove_stale(self) -> None:
-        """Delete groups left by workers that are gone (names start with the worker's pid)."""
+        """Delete groups left by workers that are gone (names start with the worker's pid), killing
+        what a crashed worker left in them: a v1-frozen sandbox never dies of its parent's death (its
+        kill waits for a thaw), so it is thawed, after the kill, to go."""
         roots = {self.memory_root, self.pids_root, *([self.freezer_root] if self.freezer_root else [])}
-        for root in roots:
-            for group in root.iterdir():
-                pid = group.name.split("-", 1)[0]
-                if group.is_dir() and pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                    with contextlib.suppress(OSError):
-                        group.rmdir()
+        stale = [group for root in roots for group in root.iterdir() if _orphaned(group)]
+        for group in stale:
+            _kill_and_thaw(group)
+        deadline = time.monotonic() + STALE_EXIT_SECONDS
+        while stale:
+            stale = [group for group in stale if not _removed(group)]
+            if not stale or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
 
     def create(self, name: str, memory_bytes: int, pids_max: int) -> Cgroup:
         """A new group with the limits applied (no process in it yet)."""
@@ -218,6 +226,31 @@ class Cgroup:
         if done and self.freezer is not None:
             self.freezer.close()
         return done
+
+
+def _orphaned(group: Path) -> bool:
+    pid = group.name.split("-", 1)[0]
+    return group.is_dir() and pid.isdigit() and not Path(f"/proc/{pid}").exists()
+
+
+def _kill_and_thaw(group: Path) -> None:
+    with contextlib.suppress(OSError):
+        for pid in (group / "cgroup.procs").read_text().split():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+    for name, thawed in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+        with contextlib.suppress(OSError):
+            (group / name).write_text(thawed)
+
+
+def _removed(group: Path) -> bool:
+    try:
+        group.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
 
 
 def _thread_home(tid: int) -> list[Path]:
