@@ -20,9 +20,9 @@ from api.aws.auth import Gate
 from api.colocated_worker import ColocatedWorker, worker_hook
 from api.request_limits import RequestLimits
 from api.state import AppState, Metrics
-from stepline.db import check_migrated
-from stepline.registry.database import create_engine, session_maker
-from stepline.settings import Settings
+from foundation.db import check_migrated
+from foundation.registry.database import create_engine, session_maker
+from foundation.settings import Settings
 
 LifespanHook = Callable[[AppState], AbstractAsyncContextManager[None]]
 

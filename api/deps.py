@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from api.state import AppState
-from stepline.settings import Settings
+from foundation.settings import Settings
 
 
 async def get_state(request: Request) -> AppState:

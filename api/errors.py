@@ -29,10 +29,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge, Unavailable
 from statemachine.errors import DefinitionError
-from stepline.registry.executions import ExecutionNotFound
-from stepline.registry.functions import FunctionExists, FunctionNotFound
-from stepline.registry.resources import ResourceNotFound
-from stepline.registry.state_machines import StateMachineExists, StateMachineNotFound
+from foundation.registry.executions import ExecutionNotFound
+from foundation.registry.functions import FunctionExists, FunctionNotFound
+from foundation.registry.resources import ResourceNotFound
+from foundation.registry.state_machines import StateMachineExists, StateMachineNotFound
 from workers.functions.errors import InvokeError
 
 PROBLEM_JSON = "application/problem+json"

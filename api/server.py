@@ -7,11 +7,11 @@ import sys
 
 import uvicorn
 
-from stepline.datadir import prepare_data_dir
-from stepline.db import DatabaseNotMigrated, check_migrated
-from stepline.preflight import UnsafeBind, UnsafeStart, check_bind, check_bwrap, is_loopback
-from stepline.registry.database import create_engine
-from stepline.settings import Settings
+from foundation.datadir import prepare_data_dir
+from foundation.db import DatabaseNotMigrated, check_migrated
+from foundation.preflight import UnsafeBind, UnsafeStart, check_bind, check_bwrap, is_loopback
+from foundation.registry.database import create_engine
+from foundation.settings import Settings
 
 __all__ = ["UnsafeBind", "check_bind", "check_database", "is_loopback", "serve"]
 

@@ -8,8 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from stepline.registry.database import SessionMaker
-from stepline.settings import Settings
+from foundation.registry.database import SessionMaker
+from foundation.settings import Settings
 from workers.contracts import Invoker
 
 

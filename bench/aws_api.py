@@ -43,7 +43,7 @@ import boto3
 import httpx
 from botocore.config import Config
 
-from stepline.embedded import free_port, temporal_dev_server, wait_for_port
+from shell.embedded import free_port, temporal_dev_server, wait_for_port
 
 ADMIN_URL = os.environ.get("STEPLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROLE = "arn:aws:iam::000000000000:role/bench"
@@ -91,7 +91,7 @@ def stepline_dev(database_url: str, temporal: str) -> Iterator[str]:
             "STEPLINE_SANDBOX__SPARE_ENVIRONMENTS": "0",
         }
         process = subprocess.Popen(
-            [sys.executable, "-c", "from stepline.cli import app; app()", "dev"],
+            [sys.executable, "-c", "from shell.cli import app; app()", "dev"],
             env=env,
             stdout=subprocess.DEVNULL,
         )

@@ -38,11 +38,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
+from foundation.db import upgrade
+from foundation.registry.database import create_engine, session_maker
+from foundation.settings import Settings
+from shell.embedded import temporal_dev_server
 from statemachine.host import FunctionCall, FunctionResult
-from stepline.db import upgrade
-from stepline.embedded import temporal_dev_server
-from stepline.registry.database import create_engine, session_maker
-from stepline.settings import Settings
 from workers.activities import Activities
 from workers.worker import build_worker
 

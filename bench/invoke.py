@@ -34,9 +34,9 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from pydantic import SecretStr
 
-from stepline.registry import functions as registry
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
+from foundation.registry import functions as registry
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from workers.functions.codestore import zip_files
 from workers.functions.sandbox import python_executable
 from workers.functions.service import FunctionService
@@ -105,7 +105,7 @@ async def echo_peer(directory: Path) -> AsyncIterator[tuple[asyncio.StreamReader
 
 @asynccontextmanager
 async def scratch_database() -> AsyncIterator[str]:
-    from stepline.db import upgrade
+    from foundation.db import upgrade
 
     name = f"stepline_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_URL)
@@ -156,7 +156,7 @@ async def http_warm(settings: Settings, name: str, rounds: int) -> dict[str, lis
     import uvicorn
 
     from api.app import create_app
-    from stepline.embedded import free_port
+    from shell.embedded import free_port
 
     port = free_port()
     server = uvicorn.Server(
@@ -197,7 +197,7 @@ async def http_warm(settings: Settings, name: str, rounds: int) -> dict[str, lis
 @contextmanager
 def temporal() -> Iterator[str]:
     """STEPLINE_TEMPORAL_ADDRESS, or a dev server for the run (the API's lifespan connects to it)."""
-    from stepline.embedded import temporal_dev_server
+    from shell.embedded import temporal_dev_server
 
     existing = os.environ.get("STEPLINE_TEMPORAL_ADDRESS")
     if existing:

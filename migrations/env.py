@@ -1,6 +1,6 @@
 """Alembic environment: the registry's metadata, an asyncpg connection, the URL from settings.
 
-The URL comes, in order, from ``config.attributes["url"]`` (``stepline.db``), ``-x url=...``,
+The URL comes, in order, from ``config.attributes["url"]`` (``foundation.db``), ``-x url=...``,
 then ``Settings().database.url`` (``STEPLINE_DATABASE_URL``).
 """
 
@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from stepline.registry import all_models
-from stepline.registry.database import async_url
+from foundation.registry import all_models
+from foundation.registry.database import async_url
 
 config = context.config
 target_metadata = all_models()
@@ -24,7 +24,7 @@ def _url() -> str:
     explicit = config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url")
     if explicit:
         return async_url(str(explicit))
-    from stepline.settings import Settings
+    from foundation.settings import Settings
 
     return async_url(Settings().database.url.get_secret_value())
 

@@ -5,7 +5,7 @@
 Starts what it needs on free ports and removes it afterwards: a Temporal dev server (unless
 STEPLINE_TEMPORAL_ADDRESS is set), a fresh database on the PostgreSQL server of
 STEPLINE_TEST_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres), migrated; then the
-API and a worker with the function runtime (``stepline.conformance.stack``), and runs the cases
+API and a worker with the function runtime (``shell.conformance.stack``), and runs the cases
 with ``stepline conformance DIR --api URL``'s runner (``--aws``: ``--aws URL``'s, through the Step
 Functions endpoint with boto3). ``stepline dev`` cannot stand in for this
 yet: its worker runs no function runtime (``workers.main.function_runtime`` yields None).
@@ -26,14 +26,14 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 from pydantic import SecretStr
 
-from stepline.conformance.aws import run_aws
-from stepline.conformance.cases import load_cases
-from stepline.conformance.remote import run_remote
-from stepline.conformance.report import print_report, write_json
-from stepline.conformance.stack import stack
-from stepline.db import upgrade
-from stepline.embedded import temporal_dev_server
-from stepline.settings import Settings
+from foundation.db import upgrade
+from foundation.settings import Settings
+from shell.conformance.aws import run_aws
+from shell.conformance.cases import load_cases
+from shell.conformance.remote import run_remote
+from shell.conformance.report import print_report, write_json
+from shell.conformance.stack import stack
+from shell.embedded import temporal_dev_server
 
 ADMIN_URL = os.environ.get("STEPLINE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

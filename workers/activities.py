@@ -10,9 +10,9 @@ from datetime import datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from foundation.registry import executions
+from foundation.registry.database import SessionMaker, unit_of_work
 from statemachine.errors import StatesError
-from stepline.registry import executions
-from stepline.registry.database import SessionMaker, unit_of_work
 from workers.contracts import (
     FINISH_EXECUTION,
     INVOKE_FUNCTION,

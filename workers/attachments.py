@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-    from stepline.registry.database import SessionMaker
-    from stepline.settings import Settings
+    from foundation.registry.database import SessionMaker
+    from foundation.settings import Settings
     from workers.dbproxy.manager import ProxyManager
 
 DB_MOUNT_PARENT = "/run/stepline/db"
@@ -91,10 +91,10 @@ async def serve_attachments(
     """Run this process's db proxies and let ``resolve_attachments`` read the registry; the pools'
     figures go to the Prometheus registry ``metrics`` (default: prometheus_client's)."""
     global _runtime
-    from stepline.registry import resources
+    from foundation.registry import resources
+    from foundation.sealing import Sealer
     from workers.dbproxy import metrics as proxy_metrics
     from workers.dbproxy.manager import ProxyManager, ProxySpec, remove_stale_roots, socket_root
-    from workers.dbproxy.sealing import Sealer
     from workers.dbproxy.slots import SLOT_KEY_PURPOSE
 
     secret = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
@@ -198,7 +198,7 @@ async def _proxy_mount(
     runtime: _Runtime, name: str, environment: dict[str, str], uid: int | None
 ) -> BindMount:
     """Start (or find) the proxy, let the sandbox's host user in, and say where it is."""
-    from stepline.registry.resources import ResourceNotFound
+    from foundation.registry.resources import ResourceNotFound
 
     try:
         proxy = await runtime.proxies.ensure(name, uid)
@@ -217,7 +217,7 @@ async def _proxy_mount(
 async def _file_system_mount(
     runtime: _Runtime, config: Any, data_dir: Path, where: str
 ) -> tuple[BindMount, tuple[int, int] | None]:
-    from stepline.registry import resources
+    from foundation.registry import resources
     from workers import filesystems
 
     if not isinstance(config, Mapping) or not isinstance(config.get("fileSystem"), str):

@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 
 from temporalio.client import Client
 
-from stepline.datadir import prepare_data_dir
-from stepline.db import DatabaseNotMigrated, check_migrated
-from stepline.preflight import UnsafeStart, check_bwrap
-from stepline.registry.database import create_engine, session_maker
-from stepline.settings import Settings
+from foundation.datadir import prepare_data_dir
+from foundation.db import DatabaseNotMigrated, check_migrated
+from foundation.preflight import UnsafeStart, check_bwrap
+from foundation.registry.database import create_engine, session_maker
+from foundation.settings import Settings
 from workers.activities import Activities
 from workers.attachments import serve_attachments
 from workers.contracts import Invoker

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.aws.errors import AwsError
-from stepline.registry.executions import execution_id
+from foundation.registry.executions import execution_id
 from workers.contracts import state_machine_arn
 
 

@@ -29,10 +29,10 @@ from api.aws import sigv4
 from api.aws.errors import AwsError, json10_error, new_request_id, rest_json_error
 from api.errors import problem
 from api.server import is_loopback
-from stepline.registry import access_keys
-from stepline.registry.database import SessionMaker
-from stepline.settings import Settings
-from workers.dbproxy.sealing import Sealer, SealError
+from foundation.registry import access_keys
+from foundation.registry.database import SessionMaker
+from foundation.sealing import Sealer, SealError
+from foundation.settings import Settings
 
 ACCOUNT_ID_STATE = "aws_account_id"
 """``request.state`` attribute: the account id of an AWS request's credential."""

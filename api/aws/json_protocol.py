@@ -118,7 +118,7 @@ def _aws_error(
     if isinstance(exc, AwsError):
         return exc
     if service is not None:
-        mapped = service.map_error(exc, params, request.app.state.stepline.settings.region)
+        mapped = service.map_error(exc, params, request.app.state.foundation.settings.region)
         if mapped is not None:
             return mapped
     return internal_error(exc, {"operation": operation, "target": service and service.target_prefix})

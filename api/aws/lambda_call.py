@@ -14,10 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.aws.errors import AwsError
 from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge
 from api.state import AppState
-from stepline.registry import function_permissions, tags
-from stepline.registry import functions as registry
-from stepline.registry.database import unit_of_work
-from stepline.registry.resources import ResourceNotFound
+from foundation.registry import function_permissions, tags
+from foundation.registry import functions as registry
+from foundation.registry.database import unit_of_work
+from foundation.registry.resources import ResourceNotFound
 from workers.functions.errors import InvokeError
 from workers.functions.service import FunctionService
 

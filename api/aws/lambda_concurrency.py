@@ -14,7 +14,7 @@ from api.aws.errors import AwsError
 from api.aws.lambda_call import Call, Operation, Output
 from api.aws.lambda_config import function_arn, function_ref, last_modified
 from api.services import functions as use_cases
-from stepline.registry import functions as registry
+from foundation.registry import functions as registry
 from workers.functions.codestore import MAX_ZIP_BYTES
 from workers.functions.unpack import MAX_UNZIPPED_BYTES
 

@@ -16,8 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import function_schemas as schemas
 from api.aws.errors import AwsError
-from stepline.registry import functions as registry
-from stepline.registry import resources
+from foundation.registry import functions as registry
+from foundation.registry import resources
 from workers.functions import config as runtime_config
 
 AWS_RUNTIMES = {

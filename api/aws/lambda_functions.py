@@ -19,8 +19,8 @@ from api.aws.lambda_config import (
 )
 from api.pagination import decode_token, encode_token
 from api.services import functions as use_cases
-from stepline.registry import functions as registry
-from stepline.registry import tags
+from foundation.registry import functions as registry
+from foundation.registry import tags
 
 PAGE = 50
 """Lambda's largest page of functions and versions."""

@@ -1,5 +1,5 @@
 """Lambda's tag and resource-policy operations: tags in the shared ``resource_tag`` table (keyed by the
-function's unqualified ARN, AWS's limits in ``stepline.registry.tags``), policies through
+function's unqualified ARN, AWS's limits in ``foundation.registry.tags``), policies through
 ``api.services.function_policies`` (stored and returned, not enforced)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from api.aws.errors import AwsError
 from api.aws.lambda_call import Call, Operation, Output, check_revision
 from api.aws.lambda_config import function_arn, function_ref
 from api.services import function_policies as policies
-from stepline.registry import functions as registry
-from stepline.registry import tags
+from foundation.registry import functions as registry
+from foundation.registry import tags
 
 _POLICY_NOT_FOUND = "The resource you requested does not exist."
 

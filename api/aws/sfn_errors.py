@@ -10,12 +10,12 @@ from typing import Any
 
 from api.aws.errors import AwsError, common_error
 from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge
+from foundation.registry.executions import ExecutionNotFound
+from foundation.registry.state_machines import StateMachineExists, StateMachineNotFound
+from foundation.registry.tags import TagLimitExceeded
 from statemachine.diagnose import diagnose_text
 from statemachine.errors import DefinitionError
 from statemachine.validate import invalid_definition_message
-from stepline.registry.executions import ExecutionNotFound
-from stepline.registry.state_machines import StateMachineExists, StateMachineNotFound
-from stepline.registry.tags import TagLimitExceeded
 from workers.contracts import state_machine_arn
 
 

@@ -28,8 +28,8 @@ from api.services import executions as service
 from api.services import state_machines as machines
 from api.services import sync_executions
 from api.services.errors import Conflict
-from stepline.registry.database import unit_of_work
-from stepline.registry.executions import Execution
+from foundation.registry.database import unit_of_work
+from foundation.registry.executions import Execution
 from workers.contracts import execution_arn, state_machine_arn
 
 INCLUDED = {"included": True}

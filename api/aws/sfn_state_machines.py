@@ -17,8 +17,8 @@ from api.aws.errors import AwsError
 from api.aws.json_protocol import Call
 from api.aws.sfn_tags import tag_new_resource
 from api.services import state_machines as service
-from stepline.registry.database import unit_of_work
-from stepline.registry.state_machines import StateMachine, StateMachineNotFound, StateMachineVersion
+from foundation.registry.database import unit_of_work
+from foundation.registry.state_machines import StateMachine, StateMachineNotFound, StateMachineVersion
 from workers.contracts import EXECUTION_ROLE_ARN, state_machine_arn
 
 DEFAULT_PAGE = 100

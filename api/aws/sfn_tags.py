@@ -1,5 +1,5 @@
 """Step Functions' TagResource, UntagResource and ListTagsForResource, over the registry's one tag
-table (``stepline.registry.tags``: AWS's limits are enforced there, for every service).
+table (``foundation.registry.tags``: AWS's limits are enforced there, for every service).
 
 Tags are kept under the machine's canonical ARN (``workers.contracts.state_machine_arn``), so the
 ARN a caller writes (any region, any account) finds them, and deleting the machine drops them.
@@ -16,9 +16,9 @@ from api.aws import arns
 from api.aws.errors import AwsError
 from api.aws.json_protocol import Call
 from api.services import state_machines as service
-from stepline.registry import tags
-from stepline.registry.database import unit_of_work
-from stepline.registry.state_machines import StateMachineNotFound
+from foundation.registry import tags
+from foundation.registry.database import unit_of_work
+from foundation.registry.state_machines import StateMachineNotFound
 from workers.contracts import state_machine_arn
 
 

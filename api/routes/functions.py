@@ -16,7 +16,7 @@ from api.json_input import JsonRoute, check_payload
 from api.services import functions as use_cases
 from api.services.errors import Unavailable
 from api.state import AppState
-from stepline.registry import functions as registry
+from foundation.registry import functions as registry
 from workers.functions.service import FunctionService
 
 router = APIRouter(prefix="/v1/functions", tags=["functions"], route_class=JsonRoute)

@@ -22,10 +22,10 @@ from api.services.errors import Conflict, Unavailable
 from api.services.history import served_event
 from api.state import AppState
 from api.stored_json import json_response
-from stepline.registry import executions as registry
-from stepline.registry.database import unit_of_work
-from stepline.registry.executions import RUNNING, Execution
-from stepline.registry.state_machines import StateMachineNotFound, get_state_machine
+from foundation.registry import executions as registry
+from foundation.registry.database import unit_of_work
+from foundation.registry.executions import RUNNING, Execution
+from foundation.registry.state_machines import StateMachineNotFound, get_state_machine
 from workers.contracts import (
     EXECUTION_ROLE_ARN,
     HISTORY_QUERY,

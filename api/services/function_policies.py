@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from stepline.registry import function_permissions as permissions
-from stepline.registry import functions as registry
+from foundation.registry import function_permissions as permissions
+from foundation.registry import functions as registry
 
 __all__ = ["add_permission", "get_policy", "remove_permission", "statement"]
 

@@ -14,8 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
 from api.services.errors import InvalidRequest
-from stepline.registry import function_permissions, tags
-from stepline.registry import functions as registry
+from foundation.registry import function_permissions, tags
+from foundation.registry import functions as registry
 from workers.functions.codestore import CodeStore, InvalidCode, StoredCode, decode_zip, zip_files
 from workers.functions.config import function_arn
 

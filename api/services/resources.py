@@ -8,10 +8,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import resource_schemas as schemas
 from api.services.errors import Conflict, InvalidRequest
-from stepline.registry import resources
-from stepline.settings import Settings
+from foundation.registry import resources
+from foundation.sealing import Sealer
+from foundation.settings import Settings
 from workers.attachments import DB_MOUNT_PARENT
-from workers.dbproxy.sealing import Sealer
 from workers.dbproxy.server import Target, TargetError
 from workers.filesystems import FileSystemError, check_host_path, check_root_directory, refused_ids
 

@@ -17,10 +17,10 @@ from api import schemas
 from api.pagination import decode_token, encode_token
 from api.services.definitions import checked_definition
 from api.services.errors import Conflict
+from foundation.registry import state_machines as registry
+from foundation.registry import tags
+from foundation.registry.state_machines import StateMachine, StateMachineExists, StateMachineVersion
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
-from stepline.registry import state_machines as registry
-from stepline.registry import tags
-from stepline.registry.state_machines import StateMachine, StateMachineExists, StateMachineVersion
 from workers.contracts import state_machine_arn
 
 Revision = tuple[StateMachine, StateMachineVersion]

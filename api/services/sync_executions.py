@@ -14,10 +14,10 @@ from api.json_input import SERIALISABLE_DEPTH, depth_exceeds
 from api.services.definitions import input_text_of
 from api.services.errors import InvalidRequest
 from api.state import AppState
+from foundation.registry.database import unit_of_work
+from foundation.registry.state_machines import get_state_machine
 from statemachine.errors import StatesError
 from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
-from stepline.registry.database import unit_of_work
-from stepline.registry.state_machines import get_state_machine
 from workers.contracts import EXECUTION_ROLE_ARN, Invoker, execution_arn, state_machine_arn
 
 SYNC_LIMIT_SECONDS = 300.0

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from stepline.conformance.compare import Matcher, compare_history, normalize_history
+from shell.conformance.compare import Matcher, compare_history, normalize_history
 
 PLAIN = Matcher(placeholders={})
 

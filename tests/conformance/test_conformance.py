@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from stepline.conformance.cases import Case, load_cases
-from stepline.conformance.runner import CaseResult, run_cases
+from shell.conformance.cases import Case, load_cases
+from shell.conformance.runner import CaseResult, run_cases
 from tests.conformance.conftest import corpus_dir, read_known_failures
 
 CASES_DIR = corpus_dir()

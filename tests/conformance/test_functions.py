@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from shell.conformance.functions import InProcessInvoker, function_name, source_for
 from statemachine.errors import StatesError
 from statemachine.host import FunctionCall
-from stepline.conformance.functions import InProcessInvoker, function_name, source_for
 
 ARN = "arn:aws:lambda:us-east-1:111111111111:function:fn1"
 

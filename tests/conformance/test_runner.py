@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stepline.conformance.cli import run_conformance
+from shell.conformance.cli import run_conformance
 
 PASS_MACHINE = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x": 1}, "End": True}}}
 LAMBDA_MACHINE = {

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from stepline.conformance.cases import Case, Expected
-from stepline.conformance.runner import Actual, compare
+from shell.conformance.cases import Case, Expected
+from shell.conformance.runner import Actual, compare
 
 
 def case(kind: str = "execution", history: tuple[str, ...] | None = None, **expected: Any) -> Case:

@@ -16,9 +16,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from stepline.conformance.cases import load_cases
-from stepline.conformance.report import results_json
-from stepline.conformance.runner import run_cases
+from shell.conformance.cases import load_cases
+from shell.conformance.report import results_json
+from shell.conformance.runner import run_cases
 from tests.conformance.conftest import KNOWN_FAILURES, corpus_dir, read_known_failures
 
 

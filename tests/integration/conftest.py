@@ -14,8 +14,8 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from stepline.embedded import temporal_dev_server
-from stepline.settings import Settings
+from foundation.settings import Settings
+from shell.embedded import temporal_dev_server
 from tests.integration.functions import TestInvoker
 
 ADMIN_URL = os.environ.get("STEPLINE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -70,7 +70,7 @@ async def empty_database_url() -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
     """A fresh database at the latest migration, shared by the session's tests."""
-    from stepline.db import upgrade
+    from foundation.db import upgrade
 
     url = await create_database()
     await asyncio.to_thread(upgrade, url)
@@ -111,7 +111,7 @@ async def worker(
     settings: Settings, temporal_client: Client, test_functions: TestInvoker
 ) -> AsyncIterator[None]:
     """A worker on the test's own task queue, with the built-in test functions."""
-    from stepline.registry.database import create_engine, session_maker
+    from foundation.registry.database import create_engine, session_maker
     from workers.activities import Activities
     from workers.worker import build_worker
 

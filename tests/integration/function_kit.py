@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from stepline.registry import functions as registry
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
+from foundation.registry import functions as registry
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from workers.functions.codestore import zip_files
 from workers.functions.service import FunctionService, InvocationResult
 

@@ -16,10 +16,10 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from api.app import create_app
-from stepline.db import upgrade
-from stepline.embedded import temporal_dev_server
-from stepline.registry.database import create_engine, session_maker
-from stepline.settings import Settings
+from foundation.db import upgrade
+from foundation.registry.database import create_engine, session_maker
+from foundation.settings import Settings
+from shell.embedded import temporal_dev_server
 from tests.integration.conftest import create_database, drop_database
 from tests.integration.functions import TestInvoker
 from workers.activities import Activities

@@ -15,7 +15,7 @@ import pytest
 
 from api.app import create_app
 from api.colocated_worker import ColocatedWorker
-from stepline.settings import Settings
+from foundation.settings import Settings
 from tests.integration.function_kit import requires_bwrap
 from tests.integration.helpers import create_machine, start, unique, wait_until_done
 

@@ -25,11 +25,11 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from stepline.conformance.cases import Case, load_cases
-from stepline.conformance.remote import run_remote
-from stepline.conformance.runner import CaseResult
-from stepline.conformance.stack import stack
-from stepline.settings import Settings
+from foundation.settings import Settings
+from shell.conformance.cases import Case, load_cases
+from shell.conformance.remote import run_remote
+from shell.conformance.runner import CaseResult
+from shell.conformance.stack import stack
 from tests.conformance.conftest import corpus_dir, read_known_failures
 from tests.integration.function_kit import requires_bwrap
 
@@ -137,7 +137,7 @@ def test_case_end_to_end(case: Case, results: dict[str, CaseResult]) -> None:
 
 async def test_cli_runs_cases_through_the_api(conformance_api: str, tmp_path: Path) -> None:
     """``stepline conformance DIR --api URL``: exit code, report and --json from the remote runner."""
-    from stepline.conformance.cli import run_conformance
+    from shell.conformance.cli import run_conformance
 
     corpus = tmp_path / "cases"
     corpus.mkdir()

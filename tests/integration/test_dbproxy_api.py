@@ -12,9 +12,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from stepline.registry import resources
-from stepline.registry.database import create_engine, session_maker
-from stepline.settings import Settings
+from foundation.registry import resources
+from foundation.registry.database import create_engine, session_maker
+from foundation.settings import Settings
 from tests.integration.helpers import unique
 from workers.attachments import AttachmentError, resolve_attachments, running_proxies, serve_attachments
 
@@ -86,7 +86,7 @@ async def test_attachments_mount_the_proxy_and_the_access_point(
     engine = create_engine(registry.database.url.get_secret_value(), pool_size=2)
     sessions = session_maker(engine)
     proxy_name, fs_name = unique("db"), unique("fs")
-    from workers.dbproxy.sealing import Sealer
+    from foundation.sealing import Sealer
 
     sealer = Sealer.from_settings("test-secret", registry.data_dir)
     async with sessions() as session, session.begin():

@@ -18,10 +18,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from foundation.sealing import Sealer
 from tests.integration.test_dbproxy_wire import proxy, socket_dir, target_url  # noqa: F401
 from workers.dbproxy import slots
 from workers.dbproxy.proxy import Proxy
-from workers.dbproxy.sealing import Sealer
 
 pytestmark = pytest.mark.integration
 

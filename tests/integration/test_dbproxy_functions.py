@@ -17,14 +17,14 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from stepline.registry import functions as registry
-from stepline.registry import resources
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
+from foundation.registry import functions as registry
+from foundation.registry import resources
+from foundation.registry.database import unit_of_work
+from foundation.sealing import Sealer
+from foundation.settings import Settings
 from tests.integration.function_kit import body, call, requires_bwrap, unique
 from tests.integration.test_dbproxy_wire import ADMIN_URL
 from workers.attachments import running_proxies, serve_attachments
-from workers.dbproxy.sealing import Sealer
 from workers.functions.codestore import zip_files
 from workers.functions.service import FunctionService
 

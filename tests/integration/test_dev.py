@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stepline.embedded import free_port
+from shell.embedded import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -49,7 +49,7 @@ class Dev:
             "STEPLINE_TEMPORAL__UI_PORT": str(self.ui_port),
             **self.env,
         }
-        command = [sys.executable, "-c", "from stepline.cli import app; app()", "dev"]
+        command = [sys.executable, "-c", "from shell.cli import app; app()", "dev"]
         command += ["--temporal-port", str(self.temporal_port)]
         log = open(self.data_dir.parent / "dev.log", "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

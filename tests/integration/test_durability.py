@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stepline.settings import Settings
+from foundation.settings import Settings
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from stepline.registry import functions as registry
-from stepline.registry.database import create_engine, session_maker, unit_of_work
+from foundation.registry import functions as registry
+from foundation.registry.database import create_engine, session_maker, unit_of_work
 from workers.functions.event_wakeups import EventWakeups
 
 pytestmark = pytest.mark.integration

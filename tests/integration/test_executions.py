@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from stepline.registry import executions as registry
-from stepline.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
+from foundation.registry import executions as registry
+from foundation.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
 from tests.integration.functions import TestInvoker
 from tests.integration.helpers import all_history, create_machine, start, unique, wait_until_done
 from workers.contracts import ACCOUNT, EXECUTION_ROLE_ARN

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from stepline.registry import resources
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
+from foundation.registry import resources
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from tests.integration.function_kit import body, call, deploy, requires_bwrap, unique
 from workers.attachments import serve_attachments
 from workers.functions.service import FunctionService

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stepline.settings import Settings
+from foundation.settings import Settings
 from tests.integration.function_kit import requires_bwrap, unique
 
 pytestmark = [requires_bwrap]

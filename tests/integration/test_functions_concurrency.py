@@ -9,9 +9,9 @@ import sys
 import time
 from collections.abc import Callable
 
-from stepline.registry import functions as registry
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
+from foundation.registry import functions as registry
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
 from workers.functions.errors import TooManyRequestsError
 from workers.functions.service import FunctionService
@@ -29,7 +29,7 @@ def handler(event, context):
 
 SECOND_WORKER = """
 import asyncio, json, sys
-from stepline.settings import Settings
+from foundation.settings import Settings
 from workers.functions.errors import TooManyRequestsError
 from workers.functions.service import FunctionService
 

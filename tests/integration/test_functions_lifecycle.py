@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from stepline.registry import functions as registry
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
+from foundation.registry import functions as registry
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from tests.integration.function_kit import call, deploy, fn_settings, requires_bwrap, service, unique
 from workers.functions.errors import InvalidParameterError, TooManyRequestsError
 from workers.functions.service import FunctionService

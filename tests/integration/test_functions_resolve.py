@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from stepline.registry import functions as registry
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
+from foundation.registry import functions as registry
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from tests.integration.function_kit import deploy, fn_settings, unique
 from workers.functions.errors import ResourceNotFoundError
 from workers.functions.service import FunctionService

@@ -101,7 +101,7 @@ async def test_stdout_and_stderr_are_logged_between_start_and_end(service: Funct
     name = await deploy(service, unique("talk"), {"app.py": PYTHON}, handler="app.talk")
     result = await call(service, name, {})
     await service.logs.flush()
-    from stepline.registry.functions import read_logs
+    from foundation.registry.functions import read_logs
 
     async with service.sessions() as session:
         rows = await read_logs(session, name, request_id=result.request_id, since=None, limit=100)

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from stepline.settings import Settings
+from foundation.settings import Settings
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
 from workers.functions import sandbox
 from workers.functions.service import FunctionService

@@ -9,11 +9,11 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from foundation.registry import functions as registry
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from statemachine.errors import StatesError
 from statemachine.host import FunctionCall
-from stepline.registry import functions as registry
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from tests.integration.helpers import create_machine, start, wait_until_done
 from workers.functions.service import FunctionService

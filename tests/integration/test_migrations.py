@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from stepline.db import DatabaseNotMigrated, check_migrated, downgrade, head_revisions, upgrade
-from stepline.registry import all_models
-from stepline.registry.database import create_engine
+from foundation.db import DatabaseNotMigrated, check_migrated, downgrade, head_revisions, upgrade
+from foundation.registry import all_models
+from foundation.registry.database import create_engine
 from tests.integration.conftest import create_database, drop_database
 
 pytestmark = pytest.mark.integration

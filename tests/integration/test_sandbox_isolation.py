@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from stepline.settings import Settings
+from foundation.settings import Settings
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
 from workers.attachments import Attachments
 from workers.functions.config import FunctionConfig

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
-from stepline.registry.database import create_engine, session_maker
+from foundation.registry.database import create_engine, session_maker
 from tests.integration.functions import TestInvoker
 from workers.activities import Activities
 from workers.worker import build_worker

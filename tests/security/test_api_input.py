@@ -20,9 +20,9 @@ import pytest
 
 from api.json_input import MAX_JSON_DEPTH
 from api.request_limits import DEFAULT_BODY, FUNCTION_CODE_BODY, INVOCATION_BODY
-from stepline.registry import executions as registry
-from stepline.registry.database import create_engine, session_maker, unit_of_work
-from stepline.settings import Settings
+from foundation.registry import executions as registry
+from foundation.registry.database import create_engine, session_maker, unit_of_work
+from foundation.settings import Settings
 from tests.integration.function_kit import requires_bwrap
 from tests.integration.helpers import wait_until_done
 

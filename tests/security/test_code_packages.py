@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stepline.settings import Settings
+from foundation.settings import Settings
 from tests.integration.function_kit import requires_bwrap, unique
 from workers.functions.unpack import MAX_ENTRIES
 

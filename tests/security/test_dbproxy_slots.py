@@ -20,8 +20,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from stepline.registry import functions as registry
-from stepline.registry.database import unit_of_work
+from foundation.registry import functions as registry
+from foundation.registry.database import unit_of_work
 from tests.integration.function_kit import body, call, requires_bwrap, unique
 from tests.integration.test_dbproxy_functions import data_dir, register_proxy, service, target  # noqa: F401
 from tests.integration.test_dbproxy_wire import socket_dir, start_proxy, target_url  # noqa: F401
@@ -274,8 +274,8 @@ async def test_a_function_on_one_proxy_cannot_take_anothers_slots(
 ) -> None:
     """Through the real path: a sandboxed function, its proxy started by the worker with the
     deployment's secret, and another proxy on the same database holding a slot."""
+    from foundation.sealing import Sealer
     from workers.attachments import running_proxies
-    from workers.dbproxy.sealing import Sealer
     from workers.dbproxy.slots import SLOT_KEY_PURPOSE, reserved_class
 
     mine, theirs = await register_proxy(service, target), await register_proxy(service, target)

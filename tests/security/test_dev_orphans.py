@@ -62,7 +62,7 @@ def processes_using(data_dir: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if str(data_dir).encode() in cmdline and b"stepline.cli" not in cmdline:
+        if str(data_dir).encode() in cmdline and b"shell.cli" not in cmdline:
             found.append(int(entry.name))
     return found
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stepline.embedded import free_port
+from shell.embedded import free_port
 from tests.integration.test_dev import Dev, private_parent
 
 pytestmark = pytest.mark.slow
 
-CLI = [sys.executable, "-c", "from stepline.cli import app; app()"]
+CLI = [sys.executable, "-c", "from shell.cli import app; app()"]
 INSTALL_HINT = "apt-get install bubblewrap"
 
 

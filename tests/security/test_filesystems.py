@@ -23,9 +23,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from stepline.registry import resources
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
+from foundation.registry import resources
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from tests.integration.function_kit import body, call, deploy, requires_bwrap, unique
 from workers.attachments import serve_attachments
 from workers.functions.errors import InvalidParameterError, ServiceError

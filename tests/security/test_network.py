@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from stepline.settings import Settings
+from foundation.settings import Settings
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
 from workers.attachments import Attachments
 from workers.functions import network

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from stepline.registry import functions as registry
-from stepline.registry.database import unit_of_work
-from stepline.settings import Settings
+from foundation.registry import functions as registry
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from tests.integration.conftest import create_database, drop_database
 from tests.integration.function_kit import requires_bwrap
 from workers.functions.service import FunctionService
@@ -35,7 +35,7 @@ HELLO = "def handler(event, context):\n    return event\n"
 async def own_database() -> AsyncIterator[str]:
     """A database of the test's own: the budget counts every function in the registry, and other
     tests' functions (their code gone) would be in it."""
-    from stepline.db import upgrade
+    from foundation.db import upgrade
 
     url = await create_database()
     await asyncio.to_thread(upgrade, url)

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stepline.embedded import free_port
-from stepline.registry import functions as registry
-from stepline.registry.database import create_engine, session_maker, unit_of_work
+from foundation.registry import functions as registry
+from foundation.registry.database import create_engine, session_maker, unit_of_work
+from shell.embedded import free_port
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
 from tests.security.watch import watching
 from workers.functions.logs import LogBook
@@ -165,7 +165,7 @@ class ApiProcess:
             "STEPLINE_DATABASE_URL": database_url, "STEPLINE_TEMPORAL_ADDRESS": temporal_address,
             "STEPLINE_DATA_DIR": str(data_dir), "STEPLINE_API__PORT": self.url.rsplit(":", 1)[1],
         }  # fmt: skip
-        command = [sys.executable, "-c", "from stepline.cli import app; app()", "api"]
+        command = [sys.executable, "-c", "from shell.cli import app; app()", "api"]
         with open(log, "ab") as out:
             self.process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.log = log

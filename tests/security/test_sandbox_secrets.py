@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import workers
-from stepline.settings import Settings
+from foundation.settings import Settings
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, unique
 from workers.functions.service import FunctionService
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stepline.settings import Settings
+from foundation.settings import Settings
 from workers.contracts import ACCOUNT, EXECUTION_ROLE_ARN, ExecutionInput, execution_arn, state_machine_arn
 from workers.functions.config import FunctionConfig, function_arn
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from api.app import create_app
-from stepline.settings import Settings
+from foundation.settings import Settings
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 

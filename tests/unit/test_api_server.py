@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr
 
 from api.server import UnsafeBind, check_bind, is_loopback
-from stepline.settings import ApiSettings
+from foundation.settings import ApiSettings
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from stepline.cli import app
+from shell.cli import app
 
 GOOD = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
 BAD = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}

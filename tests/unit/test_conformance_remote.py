@@ -10,15 +10,15 @@ from typing import Any
 
 import httpx
 
-from stepline.conformance.cases import Case, Expected, FunctionSpec
-from stepline.conformance.remote import (
+from shell.conformance.cases import Case, Expected, FunctionSpec
+from shell.conformance.remote import (
     ACCOUNT_MASK,
     _create_failed,
     _refused,
     prepare,
     shift_timestamps,
 )
-from stepline.conformance.runner import Actual, compare
+from shell.conformance.runner import Actual, compare
 from workers.contracts import ACCOUNT
 
 ARN = "arn:aws:lambda:us-east-1:111111111111:function:fn1"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from foundation.sealing import Sealer, SealError
 from workers.dbproxy import pgwire, statements
 from workers.dbproxy.auth import ScramClient, md5_password
-from workers.dbproxy.sealing import Sealer, SealError
 from workers.dbproxy.server import Target, TargetError
 from workers.dbproxy.wire import startup_refusal
 

@@ -12,9 +12,9 @@ import os
 import signal
 from pathlib import Path
 
+from foundation.sealing import Sealer
 from workers.dbproxy.pool import PoolConfig
 from workers.dbproxy.proxy import Proxy
-from workers.dbproxy.sealing import Sealer
 from workers.dbproxy.server import Target
 from workers.dbproxy.slots import SLOT_KEY_PURPOSE, process_secret
 

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from stepline.registry.functions import EVENTS_CHANNEL
+from foundation.registry.functions import EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
 

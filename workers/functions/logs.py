@@ -16,8 +16,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stepline.registry.database import SessionMaker, unit_of_work
-from stepline.registry.functions import add_log_lines, logged_request_ids
+from foundation.registry.database import SessionMaker, unit_of_work
+from foundation.registry.functions import add_log_lines, logged_request_ids
 from workers.functions.logjournal import LogJournal
 from workers.functions.output import TRUNCATED
 

@@ -35,7 +35,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import IO
 
-from stepline.settings import SandboxSettings
+from foundation.settings import SandboxSettings
 from workers.functions.config import FunctionConfig
 
 SLIRP_NETWORK = IPv4Network("10.0.2.0/24")

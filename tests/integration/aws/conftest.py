@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from pydantic import SecretStr
 
-from stepline.settings import Settings
+from foundation.settings import Settings
 from tests.integration.aws.server import ServerThread
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}

@@ -16,8 +16,8 @@ import uvicorn
 
 from api.app import create_app
 from api.colocated_worker import ColocatedWorker
-from stepline.embedded import free_port
-from stepline.settings import Settings
+from foundation.settings import Settings
+from shell.embedded import free_port
 
 START_SECONDS = 60.0
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from stepline.db import upgrade
-from stepline.keys import create_key
-from stepline.settings import Settings
+from foundation.db import upgrade
+from foundation.settings import Settings
+from shell.keys import create_key
 from tests.integration.aws.lambda_kit import zipped
 from tests.integration.aws.server import ServerThread
 from tests.integration.conftest import create_database, drop_database

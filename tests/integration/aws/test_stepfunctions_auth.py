@@ -21,9 +21,9 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
-from stepline.db import upgrade
-from stepline.keys import create_key
-from stepline.settings import Settings
+from foundation.db import upgrade
+from foundation.settings import Settings
+from shell.keys import create_key
 from tests.integration.aws.server import ServerThread
 from tests.integration.conftest import create_database, drop_database
 

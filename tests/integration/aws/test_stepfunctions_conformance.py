@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stepline.conformance.cli import run_conformance
+from shell.conformance.cli import run_conformance
 from tests.conformance.conftest import corpus_dir
 from tests.integration.function_kit import requires_bwrap
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import shutil
 
-from stepline.settings import ApiSettings, SandboxSettings
+from foundation.settings import ApiSettings, SandboxSettings
 
 
 class UnsafeStart(RuntimeError):

@@ -38,17 +38,17 @@ from typing import Any
 
 import httpx
 
-from statemachine.errors import Diagnostic
-from statemachine.validate import invalid_definition_message
-from stepline.conformance.cases import Case, FunctionSpec
-from stepline.conformance.functions import function_name, source_for
-from stepline.conformance.runner import (
+from shell.conformance.cases import Case, FunctionSpec
+from shell.conformance.functions import function_name, source_for
+from shell.conformance.runner import (
     BASE_TIMEOUT_SECONDS,
     RECORDING_CLOCK,
     Actual,
     CaseResult,
     compare,
 )
+from statemachine.errors import Diagnostic
+from statemachine.validate import invalid_definition_message
 from workers.contracts import ACCOUNT
 
 JSON = Any

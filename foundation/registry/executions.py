@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import JSON, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import stepline.registry.database  # noqa: F401  (naming convention before any table)
+import foundation.registry.database  # noqa: F401  (naming convention before any table)
 
 RUNNING = "RUNNING"
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import stepline.registry.database  # noqa: F401  (naming convention before any table)
+import foundation.registry.database  # noqa: F401  (naming convention before any table)
 
 MAX_TAGS = 50
 MAX_KEY_LENGTH = 128

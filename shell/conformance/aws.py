@@ -26,8 +26,8 @@ import httpx
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stepline.conformance.cases import Case
-from stepline.conformance.remote import (
+from shell.conformance.cases import Case
+from shell.conformance.remote import (
     HISTORY_PAGE,
     POLL_SECONDS,
     Prepared,
@@ -36,7 +36,7 @@ from stepline.conformance.remote import (
     probe,
     shift_timestamps,
 )
-from stepline.conformance.runner import BASE_TIMEOUT_SECONDS, RECORDING_CLOCK, Actual, CaseResult
+from shell.conformance.runner import BASE_TIMEOUT_SECONDS, RECORDING_CLOCK, Actual, CaseResult
 
 ROLE_ARN = "arn:aws:iam::000000000000:role/StepFunctionsRole"
 REGION = "us-east-1"

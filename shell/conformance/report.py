@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from stepline.conformance.runner import CaseResult
+from shell.conformance.runner import CaseResult
 
 
 def print_report(results: Sequence[CaseResult], out: TextIO, *, quiet: bool = False) -> None:

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shell.conformance.cases import Case
+from shell.conformance.compare import Difference, Matcher, compare_history
+from shell.conformance.functions import InProcessInvoker
 from statemachine.errors import Diagnostic
 from statemachine.start import check_start
 from statemachine.validate import invalid_definition_message, validate_definition_text
-from stepline.conformance.cases import Case
-from stepline.conformance.compare import Difference, Matcher, compare_history
-from stepline.conformance.functions import InProcessInvoker
 
 JSON = Any
 

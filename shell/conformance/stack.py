@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Iterator
 import uvicorn
 from temporalio.client import Client
 
-from stepline.embedded import free_port
-from stepline.registry.database import create_engine, session_maker
-from stepline.settings import Settings
+from foundation.registry.database import create_engine, session_maker
+from foundation.settings import Settings
+from shell.embedded import free_port
 
 
 class _Server(uvicorn.Server):

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, delete
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import stepline.registry.database  # noqa: F401  (naming convention before any table)
+import foundation.registry.database  # noqa: F401  (naming convention before any table)
 
 
 class FunctionPermission(SQLModel, table=True):

@@ -1,6 +1,6 @@
 """AWS-style access keys: what SigV4 signatures on the AWS endpoints are verified against.
 
-The secret is stored sealed (``workers.dbproxy.sealing``, the key database proxy targets use); the
+The secret is stored sealed (``foundation.sealing``, the key database proxy targets use); the
 caller seals and opens it, so this module never sees a plain secret except from ``new_key_pair``.
 A revoked key stays listed (who had which key) but never verifies again. Repositories never commit.
 """
@@ -15,7 +15,7 @@ from sqlalchemy import Column, DateTime, String, Text, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import stepline.registry.database  # noqa: F401  (naming convention before any table)
+import foundation.registry.database  # noqa: F401  (naming convention before any table)
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"

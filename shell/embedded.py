@@ -15,7 +15,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from stepline.datadir import PRIVATE_UMASK, open_private
+from foundation.datadir import PRIVATE_UMASK, open_private
 
 FAST_DISPATCH = "history.transferProcessorMaxPollRPS=10000"
 """Without this the dev server dispatches activity tasks only 20 times a second (50 ms each)."""

@@ -12,7 +12,7 @@ def all_models() -> MetaData:
     """Import every table module and return the shared metadata (for Alembic and drift checks)."""
     from sqlmodel import SQLModel
 
-    from stepline.registry import (  # noqa: F401
+    from foundation.registry import (  # noqa: F401
         access_keys,
         executions,
         function_permissions,

@@ -13,7 +13,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import stepline.registry.database  # noqa: F401  (naming convention before any table)
+import foundation.registry.database  # noqa: F401  (naming convention before any table)
 
 
 def utcnow() -> datetime:
@@ -27,7 +27,7 @@ class DbProxy(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     target_sealed: str = Field(sa_column=Column(Text, nullable=False))
-    """The target URL, encrypted (``workers.dbproxy.sealing``)."""
+    """The target URL, encrypted (``foundation.sealing``)."""
     target_summary: str = Field(sa_column=Column(Text, nullable=False))
     """user@host:port/database: what may be shown."""
     pool_size: int

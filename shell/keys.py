@@ -13,10 +13,10 @@ from typing import TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from stepline.registry import access_keys
-from stepline.registry.database import create_engine, session_maker, unit_of_work
-from stepline.settings import Settings
-from workers.dbproxy.sealing import Sealer
+from foundation.registry import access_keys
+from foundation.registry.database import create_engine, session_maker, unit_of_work
+from foundation.sealing import Sealer
+from foundation.settings import Settings
 
 T = TypeVar("T")
 

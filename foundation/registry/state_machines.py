@@ -17,7 +17,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, func,
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import stepline.registry.database  # noqa: F401  (naming convention before any table)
+import foundation.registry.database  # noqa: F401  (naming convention before any table)
 
 
 def utcnow() -> datetime:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 
-from stepline.conformance.cases import CaseFormatError, load_cases
-from stepline.conformance.report import print_report, write_json
-from stepline.conformance.runner import run_cases
+from shell.conformance.cases import CaseFormatError, load_cases
+from shell.conformance.report import print_report, write_json
+from shell.conformance.runner import run_cases
 
 
 def run_conformance(
@@ -37,12 +37,12 @@ def run_conformance(
     if api_url is None and aws_url is None:
         results = asyncio.run(run_cases(cases))
     else:
-        from stepline.conformance.remote import RemoteError, run_remote
+        from shell.conformance.remote import RemoteError, run_remote
 
         url = aws_url or api_url
         try:
             if aws_url is not None:
-                from stepline.conformance.aws import run_aws
+                from shell.conformance.aws import run_aws
 
                 results = asyncio.run(run_aws(cases, aws_url, token=token))
             else:

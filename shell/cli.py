@@ -36,7 +36,7 @@ def conformance(
     ] = None,
 ) -> None:
     """Run ASL conformance cases through the local host (or a running API) and report what differs."""
-    from stepline.conformance.cli import run_conformance
+    from shell.conformance.cli import run_conformance
 
     code = run_conformance(
         directory, json_out=json_out, only=only, quiet=quiet, api_url=api_url, aws_url=aws_url, token=token
@@ -52,7 +52,7 @@ def validate(
 
     Exit status 0 when none has an error, 1 when one has, 2 when a file cannot be read.
     """
-    from stepline.validate_files import validate_files
+    from shell.validate_files import validate_files
 
     raise typer.Exit(validate_files(files))
 
@@ -70,7 +70,7 @@ def dev(
     Refused without bubblewrap, beyond loopback without STEPLINE_API_TOKEN, or on a data directory in use.
     Servers a killed stepline dev left running are stopped first.
     """
-    from stepline.dev import run_dev
+    from shell.dev import run_dev
 
     run_dev(temporal_port=temporal_port)
 
@@ -100,7 +100,7 @@ def worker() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to the registry database."""
-    from stepline.db import upgrade
+    from foundation.db import upgrade
 
     upgrade()
 
@@ -112,8 +112,8 @@ def keys_create(
     """Create an access key; its secret is shown this once (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)."""
     import asyncio
 
-    from stepline.keys import create_key
-    from stepline.settings import Settings
+    from foundation.settings import Settings
+    from shell.keys import create_key
 
     try:
         key_id, secret = asyncio.run(create_key(Settings(), account_id))
@@ -127,8 +127,8 @@ def keys_list() -> None:
     """List access keys (never their secrets): id, account, created, revoked."""
     import asyncio
 
-    from stepline.keys import list_keys
-    from stepline.settings import Settings
+    from foundation.settings import Settings
+    from shell.keys import list_keys
 
     for key in asyncio.run(list_keys(Settings())):
         revoked = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
@@ -140,9 +140,9 @@ def keys_revoke(access_key_id: Annotated[str, typer.Argument(help="The access ke
     """Revoke an access key: signatures made with it are refused (within 5 s in running APIs)."""
     import asyncio
 
-    from stepline.keys import revoke_key
-    from stepline.registry.access_keys import AccessKeyNotFound
-    from stepline.settings import Settings
+    from foundation.registry.access_keys import AccessKeyNotFound
+    from foundation.settings import Settings
+    from shell.keys import revoke_key
 
     try:
         asyncio.run(revoke_key(Settings(), access_key_id))

@@ -5,9 +5,9 @@ Embedded services keep their data in ``data_dir`` (``./.stepline``): PostgreSQL 
 SQLite file ``data_dir/temporal.db``. A database URL or Temporal address given through
 ``STEPLINE_DATABASE_URL`` / ``STEPLINE_TEMPORAL_ADDRESS`` is used instead of the embedded one.
 
-It refuses what ``stepline api`` and ``stepline worker`` refuse (``stepline.preflight``), and a data
+It refuses what ``stepline api`` and ``stepline worker`` refuse (``foundation.preflight``), and a data
 directory another ``stepline dev`` uses; it stops the servers a killed one left running
-(``stepline.devstate``), and keeps its temporary files in one scratch directory, removed at exit.
+(``shell.devstate``), and keeps its temporary files in one scratch directory, removed at exit.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from types import FrameType
 import uvicorn
 from pydantic import SecretStr
 
-from stepline.datadir import PRIVATE_UMASK, prepare_data_dir
-from stepline.db import upgrade
-from stepline.devstate import Child, DevBusy, DevState, remove_scratch, stop
-from stepline.embedded import temporal_dev_server
-from stepline.preflight import UnsafeStart, check_bind, check_bwrap
-from stepline.settings import Settings
+from foundation.datadir import PRIVATE_UMASK, prepare_data_dir
+from foundation.db import upgrade
+from foundation.preflight import UnsafeStart, check_bind, check_bwrap
+from foundation.settings import Settings
+from shell.devstate import Child, DevBusy, DevState, remove_scratch, stop
+from shell.embedded import temporal_dev_server
 
 
 @contextmanager
