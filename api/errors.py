@@ -28,11 +28,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge, Unavailable
-from statemachine.errors import DefinitionError
 from foundation.registry.executions import ExecutionNotFound
 from foundation.registry.functions import FunctionExists, FunctionNotFound
 from foundation.registry.resources import ResourceNotFound
 from foundation.registry.state_machines import StateMachineExists, StateMachineNotFound
+from statemachine import DefinitionError
 from workers.functions.errors import InvokeError
 
 PROBLEM_JSON = "application/problem+json"

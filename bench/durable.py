@@ -42,7 +42,7 @@ from foundation.db import upgrade
 from foundation.registry.database import create_engine, session_maker
 from foundation.settings import Settings
 from shell.embedded import temporal_dev_server
-from statemachine.host import FunctionCall, FunctionResult
+from statemachine import FunctionCall, FunctionResult
 from workers.activities import Activities
 from workers.worker import build_worker
 

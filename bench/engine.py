@@ -20,10 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from statemachine.interpreter import execute
-from statemachine.limits import Limits
-from statemachine.loader import load_program
-from statemachine.local import LocalHost, execution_context
+from statemachine import Limits, LocalHost, execute, execution_context, load_program
 
 Definition = dict[str, Any]
 

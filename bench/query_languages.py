@@ -14,16 +14,24 @@ import timeit
 from collections.abc import Callable
 from functools import partial
 
-from statemachine.host import JSON
-from statemachine.intrinsics import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
-from statemachine.jsonata import Bindings, compile_expression, compile_template, evaluate, render
+from statemachine import (
+    JSON,
+    IntrinsicEffects,
+    JsonataBindings,
+    compile_jsonata,
+    compile_jsonata_template,
+    evaluate_intrinsic,
+    evaluate_jsonata,
+    parse_intrinsic,
+    render_jsonata,
+)
 
 STATES: dict[str, JSON] = {
     "input": {"n": 1, "name": "x", "items": list(range(10)), "order": {"id": "o-1", "total": 12.5}},
     "context": {"Execution": {"Id": "arn:aws:states:us-east-1:1:execution:m:e", "Name": "e"}},
 }
 VARIABLES: dict[str, JSON] = {f"v{i}": i for i in range(50)}
-BINDINGS = Bindings(STATES, VARIABLES, uuid4=lambda: "uuid", random=lambda: 0.5)
+BINDINGS = JsonataBindings(STATES, VARIABLES, uuid4=lambda: "uuid", random=lambda: 0.5)
 
 JSONATA = [
     "$v7",
@@ -56,11 +64,11 @@ def per_call_us(function: Callable[[], object], number: int = 2000) -> float:
 def measure() -> dict[str, float]:
     results: dict[str, float] = {}
     for text in JSONATA:
-        expr = compile_expression(text)
-        results[f"jsonata evaluate {text}"] = per_call_us(partial(evaluate, expr, BINDINGS, "Output"))
+        expr = compile_jsonata(text)
+        results[f"jsonata evaluate {text}"] = per_call_us(partial(evaluate_jsonata, expr, BINDINGS, "Output"))
     for name, value in TEMPLATES.items():
-        template = compile_template(value, "Output")
-        results[f"jsonata render {name}"] = per_call_us(partial(render, template, BINDINGS))
+        template = compile_jsonata_template(value, "Output")
+        results[f"jsonata render {name}"] = per_call_us(partial(render_jsonata, template, BINDINGS))
     effects = IntrinsicEffects(uuid4=lambda: "uuid", random=lambda: 0.5)
 
     def resolve(path: str) -> JSON:
@@ -69,7 +77,7 @@ def measure() -> dict[str, float]:
     for text in INTRINSICS:
         call = parse_intrinsic(text)
         results[f"intrinsic {text}"] = per_call_us(partial(evaluate_intrinsic, call, resolve, effects))
-    results["compile_expression (cached)"] = per_call_us(lambda: compile_expression("$states.input.n + 1"))
+    results["compile_expression (cached)"] = per_call_us(lambda: compile_jsonata("$states.input.n + 1"))
     return results
 
 

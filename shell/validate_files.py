@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from statemachine.diagnose import diagnose_text, has_errors
+from statemachine import diagnose_text, has_errors
 
 
 def validate_files(paths: list[Path]) -> int:

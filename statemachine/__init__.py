@@ -1,1 +1,75 @@
-"""The Amazon States Language: parse, validate, compile and interpret. Pure: no I/O, no clock."""
+"""The Amazon States Language: parse, validate, compile and interpret. Pure: no I/O, no clock.
+
+This module is the language's public face: the other layers (foundation, workers, api, shell, bench,
+scripts) import only these names, from ``statemachine`` itself; every submodule is private, so the
+language can be reorganised without touching its users (``tests/unit/test_public_faces.py`` checks).
+"""
+
+from statemachine.context import ExecutionContext, ExecutionOutcome
+from statemachine.diagnose import diagnose, diagnose_text, has_errors
+from statemachine.errors import DefinitionError, Diagnostic, StatesError
+from statemachine.host import JSON, FunctionCall, FunctionResult, HistoryEvent, Host
+from statemachine.interpreter import execute
+from statemachine.intrinsics import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
+from statemachine.ir import Program
+from statemachine.jsonata import Bindings as JsonataBindings
+from statemachine.jsonata import compile_expression as compile_jsonata
+from statemachine.jsonata import compile_template as compile_jsonata_template
+from statemachine.jsonata import evaluate as evaluate_jsonata
+from statemachine.jsonata import render as render_jsonata
+from statemachine.limits import Limits
+from statemachine.loader import load_program
+from statemachine.local import FunctionInvoker, LocalHost, LocalRun, execution_context, run_local
+from statemachine.offload import (
+    IterationOutcome,
+    MapChunk,
+    MapOffloader,
+    outcomes_from_json,
+    outcomes_to_json,
+    run_chunk,
+)
+from statemachine.start import StartError, check_start
+from statemachine.validate import invalid_definition_message, validate_definition_text
+
+__all__ = [
+    "JSON",
+    "DefinitionError",
+    "Diagnostic",
+    "ExecutionContext",
+    "ExecutionOutcome",
+    "FunctionCall",
+    "FunctionInvoker",
+    "FunctionResult",
+    "HistoryEvent",
+    "Host",
+    "IntrinsicEffects",
+    "IterationOutcome",
+    "JsonataBindings",
+    "Limits",
+    "LocalHost",
+    "LocalRun",
+    "MapChunk",
+    "MapOffloader",
+    "Program",
+    "StartError",
+    "StatesError",
+    "check_start",
+    "compile_jsonata",
+    "compile_jsonata_template",
+    "diagnose",
+    "diagnose_text",
+    "evaluate_intrinsic",
+    "evaluate_jsonata",
+    "execute",
+    "execution_context",
+    "has_errors",
+    "invalid_definition_message",
+    "load_program",
+    "outcomes_from_json",
+    "outcomes_to_json",
+    "parse_intrinsic",
+    "render_jsonata",
+    "run_chunk",
+    "run_local",
+    "validate_definition_text",
+]

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from foundation.registry import executions
 from foundation.registry.database import SessionMaker, unit_of_work
-from statemachine.errors import StatesError
+from statemachine import StatesError
 from workers.contracts import (
     FINISH_EXECUTION,
     INVOKE_FUNCTION,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from statemachine.host import FunctionCall, FunctionResult
+from statemachine import FunctionCall, FunctionResult
 
 WORKFLOW_NAME = "StateMachineExecution"
 STOP_SIGNAL = "stop"

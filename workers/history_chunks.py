@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import orjson
 
-from statemachine.host import JSON, HistoryEvent
+from statemachine import JSON, HistoryEvent
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS
 

@@ -21,11 +21,17 @@ from temporalio.exceptions import (
     TimeoutType,
 )
 
-from statemachine.errors import StatesError
-from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
-from statemachine.ir import Program
-from statemachine.loader import load_program
-from statemachine.offload import IterationOutcome, MapChunk, outcomes_from_json
+from statemachine import (
+    FunctionCall,
+    FunctionResult,
+    HistoryEvent,
+    IterationOutcome,
+    MapChunk,
+    Program,
+    StatesError,
+    load_program,
+    outcomes_from_json,
+)
 from workers.contracts import (
     INVOKE_FUNCTION,
     MAP_CHUNK_WORKFLOW,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from statemachine.offload import MapChunk, outcomes_to_json, run_chunk
+    from statemachine import MapChunk, outcomes_to_json, run_chunk
     from workers.contracts import MAP_CHUNK_WORKFLOW, MapChunkInput
     from workers.host import TemporalHost
 

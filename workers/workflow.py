@@ -16,10 +16,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from statemachine.errors import DefinitionError
-    from statemachine.host import HistoryEvent
-    from statemachine.interpreter import ExecutionContext, execute
-    from statemachine.limits import Limits
+    from statemachine import DefinitionError, ExecutionContext, HistoryEvent, Limits, execute
     from workers.contracts import (
         FINISH_EXECUTION,
         HISTORY_QUERY,

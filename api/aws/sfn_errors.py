@@ -13,9 +13,7 @@ from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge
 from foundation.registry.executions import ExecutionNotFound
 from foundation.registry.state_machines import StateMachineExists, StateMachineNotFound
 from foundation.registry.tags import TagLimitExceeded
-from statemachine.diagnose import diagnose_text
-from statemachine.errors import DefinitionError
-from statemachine.validate import invalid_definition_message
+from statemachine import DefinitionError, diagnose_text, invalid_definition_message
 from workers.contracts import state_machine_arn
 
 

@@ -8,9 +8,7 @@ from typing import Any
 from api.json_input import check_json_text
 from api.schemas import ExecutionInputFields
 from api.services.errors import InvalidRequest, PayloadTooLarge
-from statemachine.diagnose import diagnose
-from statemachine.errors import DefinitionError
-from statemachine.start import check_start
+from statemachine import DefinitionError, check_start, diagnose
 
 MAX_INPUT_BYTES = 256 * 1024
 """Step Functions' limit on an execution's input."""

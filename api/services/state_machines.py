@@ -20,7 +20,7 @@ from api.services.errors import Conflict
 from foundation.registry import state_machines as registry
 from foundation.registry import tags
 from foundation.registry.state_machines import StateMachine, StateMachineExists, StateMachineVersion
-from statemachine.diagnose import diagnose, diagnose_text, has_errors
+from statemachine import diagnose, diagnose_text, has_errors
 from workers.contracts import state_machine_arn
 
 Revision = tuple[StateMachine, StateMachineVersion]

@@ -16,8 +16,7 @@ from api.services.errors import InvalidRequest
 from api.state import AppState
 from foundation.registry.database import unit_of_work
 from foundation.registry.state_machines import get_state_machine
-from statemachine.errors import StatesError
-from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
+from statemachine import FunctionCall, FunctionResult, HistoryEvent, StatesError
 from workers.contracts import EXECUTION_ROLE_ARN, Invoker, execution_arn, state_machine_arn
 
 SYNC_LIMIT_SECONDS = 300.0
@@ -65,9 +64,7 @@ async def run(
 ) -> schemas.SyncExecutionResult:
     """Run the latest version (or published version ``published``) of an EXPRESS machine to its end
     (or to TIMED_OUT after five minutes)."""
-    from statemachine.interpreter import ExecutionContext, execute
-    from statemachine.loader import load_program
-    from statemachine.start import check_start
+    from statemachine import ExecutionContext, check_start, execute, load_program
 
     input_text = input_text_of(body)
     async with unit_of_work(state.sessions) as session:

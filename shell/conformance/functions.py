@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from statemachine.errors import StatesError
-from statemachine.host import FunctionCall, FunctionResult
+from statemachine import FunctionCall, FunctionResult, StatesError
 
 JSON = Any
 REGION = "us-east-1"

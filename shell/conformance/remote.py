@@ -47,8 +47,7 @@ from shell.conformance.runner import (
     CaseResult,
     compare,
 )
-from statemachine.errors import Diagnostic
-from statemachine.validate import invalid_definition_message
+from statemachine import Diagnostic, invalid_definition_message
 from workers.contracts import ACCOUNT
 
 JSON = Any

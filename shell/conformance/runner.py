@@ -22,9 +22,7 @@ from typing import Any
 from shell.conformance.cases import Case
 from shell.conformance.compare import Difference, Matcher, compare_history
 from shell.conformance.functions import InProcessInvoker
-from statemachine.errors import Diagnostic
-from statemachine.start import check_start
-from statemachine.validate import invalid_definition_message, validate_definition_text
+from statemachine import Diagnostic, check_start, invalid_definition_message, validate_definition_text
 
 JSON = Any
 
@@ -120,7 +118,7 @@ async def _perform(case: Case) -> Actual:
 
 
 async def _execute(case: Case) -> Actual:
-    from statemachine.local import run_local
+    from statemachine import run_local
 
     invoker = InProcessInvoker.from_behaviours(
         (f.name, f.behaviour_kind, f.behaviour) for f in case.functions

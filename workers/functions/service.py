@@ -35,8 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from foundation.registry import functions as registry
 from foundation.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
 from foundation.settings import Settings
-from statemachine.errors import StatesError
-from statemachine.host import FunctionCall, FunctionResult
+from statemachine import FunctionCall, FunctionResult, StatesError
 from workers.attachments import AttachmentError, Attachments, resolve_attachments
 from workers.functions import cgroups, network, sandbox
 from workers.functions.codestore import CodeStore
