@@ -20,6 +20,7 @@ def all_models() -> MetaData:
         resources,
         state_machines,
         tags,
+        workers,
     )
 
     return SQLModel.metadata
