@@ -5,6 +5,7 @@ scripts) import only these names, from ``statemachine`` itself; every submodule 
 language can be reorganised without touching its users (``tests/unit/test_public_faces.py`` checks).
 """
 
+from statemachine.chunk_runner import run_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
 from statemachine.errors import DefinitionError, Diagnostic, StatesError
@@ -26,7 +27,6 @@ from statemachine.offload import (
     MapOffloader,
     outcomes_from_json,
     outcomes_to_json,
-    run_chunk,
 )
 from statemachine.start import StartError, check_start
 from statemachine.validate import invalid_definition_message, validate_definition_text

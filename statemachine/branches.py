@@ -7,9 +7,7 @@ of workers pulls item indexes, so a million items cost a million small results, 
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from statemachine import dataflow, ir
@@ -18,8 +16,9 @@ from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
 from statemachine.host import JSON
+from statemachine.mapper import Mapper, RunBlock
+from statemachine.offload import offloader_for, run_offloaded
 
-RunBlock = Callable[[ir.Block, JSON, Frame], Awaitable[JSON]]
 Outcome = tuple[JSON, dict[str, JSON] | None]
 
 
@@ -165,17 +164,15 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
             run.context.execution_id.replace(":execution:", ":mapRun:") + f"/{state.name}:{run.host.uuid4()}"
         )
         frame.record("MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn})
-    mapper = _Mapper(state, frame, ctx, effective, items, run_block, tolerated, env)
+    mapper = Mapper(state, frame, ctx, effective, items, run_block, tolerated, env)
     limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight
-    from statemachine import offload  # it imports this module
-
-    offloader = offload.offloader_for(state, run.host, len(items), run.limits)
+    offloader = offloader_for(state, run.host, len(items), run.limits)
     limit = min(limit, run.limits.max_map_in_flight)
     try:
         if offloader is None:
             results = await mapper.run(limit)
         else:
-            results = await offload.run_offloaded(mapper, offloader, limit)
+            results = await run_offloaded(mapper, offloader, limit)
     except StatesError:
         # AWS links what follows a failed Map to the failed iteration's last state event.
         frame.last_event = mapper.failed_prev if mapper.failed_prev is not None else mapper.latest
@@ -226,132 +223,3 @@ def _items(
     if not isinstance(value, list):
         raise runtime_fault(f"Map state input must be an array but was: {dataflow.dumps(value)}")
     return value
-
-
-class _Mapper:
-    """A bounded pool of workers running one Map state's iterations."""
-
-    def __init__(
-        self,
-        state: ir.Map,
-        frame: Frame,
-        ctx: StateContext,
-        effective: JSON,
-        items: list[JSON],
-        run_block: RunBlock,
-        tolerated: int,
-        env: Any,
-    ) -> None:
-        self.state, self.frame, self.ctx, self.effective = state, frame, ctx, effective
-        self.items, self.run_block, self.tolerated, self.env = items, run_block, tolerated, env
-        self.results: list[JSON] = [None] * len(items)
-        self.next_index = 0
-        self.failures = 0
-        self.chain = frame.last_event
-        """Where the next iteration links to: the previous iteration's last state event."""
-        self.latest = frame.last_event
-        """The newest event any iteration recorded."""
-        self.failed_prev: int | None = None
-        self.size = 0
-
-    async def run(self, workers: int) -> list[JSON]:
-        if not self.items:
-            return []
-        count = max(1, min(workers, len(self.items)))
-        await all_or_first_error([self._worker() for _ in range(count)])
-        return self.results
-
-    async def _worker(self) -> None:
-        while self.next_index < len(self.items):
-            index = self.next_index
-            self.next_index += 1
-            await self._iteration(index)
-
-    def item_input(self, index: int, frame: Frame) -> JSON:
-        state, item = self.state, self.items[index]
-        map_item = {"Index": index, "Value": item}
-        if state.item_selector is not None:
-            return dataflow.render(state.item_selector, self.effective, frame, self.ctx.for_item(map_item))
-        if state.item_selector_jsonata is not None:
-            ctx = self.ctx.for_item(map_item)
-            env = dataflow.bindings(frame, ctx, self.effective)
-            return dataflow.evaluate_jsonata(state.item_selector_jsonata, env, "ItemSelector")
-        return item
-
-    async def _iteration(self, index: int) -> None:
-        item_input = self.item_input(index, self.frame)
-        child = self.started(index)
-        try:
-            result = await self.run_block(self.state.processor, item_input, child)
-        except StatesError as error:
-            self.failed(index, child, error)
-            return
-        except asyncio.CancelledError:
-            self.aborted(index, child)
-            raise
-        self.succeeded(index, child, result)
-
-    def started(self, index: int) -> Frame:
-        """The iteration's frame, after its MapIterationStarted event (inline Maps)."""
-        if self.state.distributed:
-            return self.frame.detached()
-        child = self.frame.child()
-        child.last_event = self.chain
-        child.record("MapIterationStarted", "mapIterationStartedEventDetails", self._detail(index))
-        return child
-
-    def _detail(self, index: int) -> dict[str, JSON]:
-        return {"index": index, "name": self.state.name}
-
-    def failed(self, index: int, child: Frame, error: StatesError) -> None:
-        """Count a failed iteration; raises once failures pass the tolerated threshold."""
-        before = child.last_event
-        if not self.state.distributed:
-            failed = child.record(
-                "MapIterationFailed", "mapIterationFailedEventDetails", self._detail(index), advance=False
-            )
-            self.chain, self.latest = before, max(self.latest, failed)
-        self.failures += 1
-        if self.tolerated < 0 or self.failures > self.tolerated:
-            self.failed_prev = before
-            if self.tolerated < 0:
-                raise error
-            raise StatesError(
-                "States.ExceedToleratedFailureThreshold",
-                "The specified tolerated failure threshold was exceeded",
-            ) from error
-        self.results[index] = {"Error": error.name, **({"Cause": error.cause} if error.cause else {})}
-
-    def aborted(self, index: int, child: Frame) -> None:
-        if not self.state.distributed:
-            child.record("MapIterationAborted", "mapIterationAbortedEventDetails", self._detail(index))
-
-    def succeeded(self, index: int, child: Frame, result: JSON) -> None:
-        """Keep an iteration's result; raises once the results together pass the payload limit."""
-        state = self.state
-        if not state.distributed:
-            before = child.last_event
-            done = child.record(
-                "MapIterationSucceeded",
-                "mapIterationSucceededEventDetails",
-                self._detail(index),
-                advance=False,
-            )
-            self.chain, self.latest = before, max(self.latest, done)
-        self.results[index] = result
-        self.size += result_size(result)
-        if self.size > self.frame.run.limits.max_payload_bytes:
-            raise StatesError(
-                DATA_LIMIT,
-                f"The state/task '{state.name}' returned a result with a size exceeding "
-                "the maximum number of bytes service limit.",
-            )
-
-
-def result_size(result: JSON) -> int:
-    """What one iteration's result counts towards the Map's payload limit."""
-    if isinstance(result, str):
-        return len(result)
-    if isinstance(result, (dict, list)):
-        return len(dataflow.dumps(result))
-    return 0

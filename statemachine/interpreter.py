@@ -11,7 +11,7 @@ import contextlib
 from collections import ChainMap
 from typing import Any, assert_never
 
-from statemachine import choice, dataflow, ir, states
+from statemachine import branches, choice, dataflow, ir, states, tasks
 from statemachine.context import ExecutionContext, ExecutionOutcome, Frame, Run, StateContext, entered_details
 from statemachine.errors import StatesError
 from statemachine.faults import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, EvaluationFault, with_state
@@ -249,8 +249,6 @@ async def _with_retry(
     entered: int,
     entered_prev: int,
 ) -> tuple[str | None, JSON]:
-    from statemachine import branches, tasks
-
     run = frame.run
     counts = [0] * len(state.retry)
     while True:

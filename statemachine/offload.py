@@ -3,7 +3,7 @@
 A Map with more than ``Limits.map_offload_min_items`` items, in a host that implements
 ``MapOffloader``, hands its iterations over in chunks of ``Limits.map_chunk_items`` (or fewer, once
 their inputs pass ``Limits.map_chunk_bytes``). A chunk carries everything its iterations need to
-run standalone (``run_chunk``): the item processor's definition, the item inputs (after
+run standalone (``chunk_runner.run_chunk``): the item processor's definition, the item inputs (after
 ItemSelector), the variables in scope, the context object's execution part and the limits. The
 parent keeps every Map rule: MapIteration* events, ToleratedFailure*, result order and the payload
 limit, applied to the chunk's outcomes as if the iterations had run inline.
@@ -13,29 +13,21 @@ The processor's own state events stay with the chunk (as a Distributed Map's chi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
-from collections import ChainMap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from statemachine import branches, dataflow, ir
-from statemachine.compiler import compile_program
+from statemachine import dataflow, ir
 from statemachine.concurrency import all_or_first_error
-from statemachine.context import ExecutionContext, Frame, Run
+from statemachine.context import ExecutionContext
 from statemachine.errors import StatesError
 from statemachine.faults import RUNTIME, TerminalError
-from statemachine.history import History
 from statemachine.host import JSON, Host
-from statemachine.interpreter import run_block
-from statemachine.intrinsics import IntrinsicEffects
 from statemachine.limits import Limits
-
-if TYPE_CHECKING:
-    from statemachine.branches import _Mapper
+from statemachine.mapper import Mapper
 
 
 @dataclass(frozen=True)
@@ -129,53 +121,13 @@ class MapOffloader(Protocol):
     async def run_map_chunk(self, chunk: MapChunk) -> Sequence[IterationOutcome]: ...
 
 
-class _Stop(Exception):
-    """The chunk cannot change the Map's fate any more (too many failures, results too large)."""
-
-
-async def run_chunk(chunk: MapChunk, host: Host) -> list[IterationOutcome]:
-    """Run a chunk's iterations on ``host`` (the child's side); their events are not recorded."""
-    program = compile_program(chunk.processor)
-    limits = chunk.limits
-    history = History(host, limits.max_history_events, sink=False)
-    effects = IntrinsicEffects(uuid4=host.uuid4, random=host.random)
-    run = Run(host, limits, history, chunk.context, chunk.execution_input, effects)
-    frame = Frame(run, ChainMap(dict(chunk.variables)))
-    outcomes: list[IterationOutcome] = []
-    pending = list(reversed(chunk.items))
-    failures = size = 0
-
-    async def worker() -> None:
-        nonlocal failures, size
-        while pending:
-            index, value = pending.pop()
-            try:
-                output = await run_block(program.block, value, frame.child())
-            except StatesError as error:
-                terminal = isinstance(error, TerminalError)
-                outcomes.append(IterationOutcome(index, None, error.name, error.cause, terminal))
-                failures += 1
-                if chunk.tolerated < 0 or failures > chunk.tolerated:
-                    raise _Stop from None
-                continue
-            outcomes.append(IterationOutcome(index, output))
-            size += branches.result_size(output)
-            if size > limits.max_payload_bytes:
-                raise _Stop
-
-    workers = max(1, min(chunk.max_concurrency, len(chunk.items)))
-    with contextlib.suppress(_Stop):
-        await all_or_first_error([worker() for _ in range(workers)])
-    return outcomes
-
-
 def _reads_context(processor: dict[str, JSON]) -> bool:
     """Whether the processor may read ``$$`` / ``$states.context`` (else the input stays home)."""
     text = json.dumps(processor)
     return "$$" in text or "context" in text
 
 
-async def run_offloaded(mapper: _Mapper, offloader: MapOffloader, limit: int) -> list[JSON]:
+async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> list[JSON]:
     """The parent's side: run ``mapper``'s iterations in chunks, at most ``limit`` at once overall."""
     frame, state, limits = mapper.frame, mapper.state, mapper.frame.run.limits
     processor = state.processor_definition

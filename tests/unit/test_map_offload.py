@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from statemachine.chunk_runner import run_chunk
 from statemachine.host import FunctionCall, FunctionResult
 from statemachine.interpreter import ExecutionOutcome, execute
 from statemachine.limits import Limits
@@ -19,7 +20,6 @@ from statemachine.offload import (
     MapOffloader,
     outcomes_from_json,
     outcomes_to_json,
-    run_chunk,
 )
 
 CHUNKED = Limits(map_offload_min_items=10, map_chunk_items=7, map_max_chunks_in_flight=3)
