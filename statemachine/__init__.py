@@ -8,7 +8,7 @@ language can be reorganised without touching its users (``tests/unit/test_public
 from statemachine.chunk_runner import run_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
-from statemachine.errors import DefinitionError, Diagnostic, StatesError
+from statemachine.errors import DefinitionError, Diagnostic, StatesError, SteplineError
 from statemachine.host import JSON, FunctionCall, FunctionResult, HistoryEvent, Host
 from statemachine.interpreter import execute
 from statemachine.intrinsics import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
@@ -53,6 +53,7 @@ __all__ = [
     "Program",
     "StartError",
     "StatesError",
+    "SteplineError",
     "check_start",
     "compile_jsonata",
     "compile_jsonata_template",

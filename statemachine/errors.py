@@ -1,9 +1,11 @@
-"""The language's errors, in one tree.
+"""The language's errors, and the root of the project's exception tree (the whole tree is drawn in
+``foundation/errors.py``; the language sits at the bottom, so the root lives here).
 
 Exception
-├── DefinitionError      a rejected definition; carries every Diagnostic (HTTP 400)
-└── StatesError          a run-time ASL error (name + cause), visible to Retry and Catch
-    (names: States.Runtime, States.TaskFailed, States.Timeout, Lambda.*, or a function's errorType)
+└── SteplineError        every error Stepline raises on purpose
+    ├── DefinitionError  a rejected definition; carries every Diagnostic (HTTP 400)
+    └── StatesError      a run-time ASL error (name + cause), visible to Retry and Catch
+        (names: States.Runtime, States.TaskFailed, States.Timeout, Lambda.*, or a function's errorType)
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ class Diagnostic:
     """JSON pointer into the definition, e.g. ``/States/Charge/Retry/0/BackoffRate``."""
 
 
-class DefinitionError(Exception):
+class SteplineError(Exception):
+    """The root of every error Stepline raises on purpose (``foundation/errors.py`` draws the tree)."""
+
+
+class DefinitionError(SteplineError):
     """A definition that cannot run; lists every problem found, not only the first."""
 
     def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
@@ -33,7 +39,7 @@ class DefinitionError(Exception):
         super().__init__("; ".join(f"{d.location or '/'}: {d.message}" for d in diagnostics))
 
 
-class StatesError(Exception):
+class StatesError(SteplineError):
     """A run-time error with an ASL name, which Retry and Catch match on ``name``."""
 
     def __init__(self, name: str, cause: str | None = None) -> None:
