@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
 Row = tuple[str, str, datetime, str]
@@ -33,9 +34,14 @@ WARN_EVERY_SECONDS = 60.0
 
 
 def journal_directory(data_dir: Path, database_url: str) -> Path:
-    """``<data_dir>/logs/<key>``: one directory per database (a digest of its URL), so that a journal is
-    only ever replayed into the database its process wrote to, whatever else shares the data dir."""
-    return data_dir / "logs" / hashlib.sha256(database_url.encode()).hexdigest()[:16]
+    """``<data_dir>/logs/<key>``: one directory per database (a digest of its URL less the password,
+    which may change), so that a journal is only ever replayed into the database its process wrote
+    to, whatever else shares the data dir."""
+    parts = urlsplit(database_url)
+    user, at, host = parts.netloc.rpartition("@")
+    netloc = f"{user.partition(':')[0]}{at}{host}"
+    key = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    return data_dir / "logs" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class LogJournal:
