@@ -29,7 +29,7 @@ from statemachine.offload import (
     outcomes_to_json,
 )
 from statemachine.start import StartError, check_start
-from statemachine.validate import invalid_definition_message, validate_definition_text
+from statemachine.validation import invalid_definition_message, validate_definition_text
 
 __all__ = [
     "JSON",

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from statemachine import choice, ir
+from statemachine import choice, ir, jsonata
 from statemachine.host import JSON
 from statemachine.paths import Path, parse_path, parse_reference_path
 from statemachine.templates import Template, compile_template, compile_value
@@ -77,8 +77,6 @@ def _template(spec: Mapping[str, Any], key: str) -> Template | None:
 
 def _jsonata(value: JSON) -> Any:
     """A JSONata field: one expression when the whole value is ``{% %}``, else a template."""
-    from statemachine import jsonata
-
     if jsonata.is_expression(value):
         return jsonata.compile_expression(value)
     return jsonata.compile_template(value)

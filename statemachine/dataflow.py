@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from statemachine import ir
+from statemachine import ir, jsonata
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, TerminalError, runtime_fault
@@ -115,8 +115,6 @@ def bindings(
     error_output: JSON = _MISSING,
 ) -> Any:
     """JSONata's ``$states`` and variables for one evaluation."""
-    from statemachine import jsonata
-
     states: dict[str, JSON] = {"input": raw_input, "context": ctx()}
     if result is not _MISSING:
         states["result"] = result
@@ -128,8 +126,6 @@ def bindings(
 
 def evaluate_jsonata(template: Any, env: Any, location: str) -> JSON:
     """Render a compiled JSONata template; its errors become faults located at ``location``."""
-    from statemachine import jsonata
-
     try:
         if isinstance(template, jsonata.CompiledExpression):
             return jsonata.evaluate(template, env, location)
@@ -144,8 +140,6 @@ def evaluate_jsonata(template: Any, env: Any, location: str) -> JSON:
 
 def expect_type(value: JSON, expected: str, compiled: Any, field: str) -> None:
     """Fail with AWS's message when a JSONata field yields the wrong JSON type (Items, Condition)."""
-    from statemachine import jsonata
-
     if isinstance(compiled, jsonata.CompiledExpression):
         try:
             jsonata.check_result_type(value, expected, compiled, field)

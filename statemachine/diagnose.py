@@ -12,7 +12,7 @@ from typing import Any
 
 from statemachine.errors import DefinitionError, Diagnostic
 from statemachine.loader import load_program
-from statemachine.validate import validate_definition, validate_definition_text
+from statemachine.validation import validate_definition, validate_definition_text
 
 
 def diagnose(decoded: Mapping[str, Any]) -> tuple[Diagnostic, ...]:

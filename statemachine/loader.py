@@ -9,6 +9,7 @@ from typing import Any
 from statemachine import ir
 from statemachine.compiler import CompileError, compile_program
 from statemachine.errors import DefinitionError, Diagnostic
+from statemachine.validation import validate_definition
 
 MAX_DEFINITION_BYTES = 1_048_576
 """Step Functions' limit on a definition's size (1 MiB)."""
@@ -69,8 +70,6 @@ def load_program(definition: str | Mapping[str, Any]) -> ir.Program:
     Raises:
         DefinitionError: malformed JSON, or any ERROR diagnostic from validation or compilation.
     """
-    from statemachine.validate import validate_definition
-
     decoded = decode_definition(definition)
     diagnostics = validate_definition(decoded)
     errors = tuple(d for d in diagnostics if d.severity == "ERROR")

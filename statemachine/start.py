@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from statemachine.validate_json import JsonTextError, parse_json_text
+from statemachine.validation import JsonTextError, parse_json_text
 
 MAX_INPUT_BYTES = 256 * 1024
 """Step Functions' limit on an execution's input (and on any state's payload)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
@@ -25,8 +25,6 @@ def parse_timestamp(text: object) -> datetime | None:
             hours, minutes = int(zone[1:3]), int(zone[4:6])
             if hours > 23 or minutes > 59:
                 return None
-            from datetime import timedelta
-
             tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
         return datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz

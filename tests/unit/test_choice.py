@@ -8,7 +8,7 @@ import pytest
 
 from statemachine.choice import compile_rule, evaluate
 from statemachine.errors import StatesError
-from statemachine.intrinsics import IntrinsicEffects
+from statemachine.intrinsics.evaluate import IntrinsicEffects
 from statemachine.templates import Scope
 
 INPUT = {

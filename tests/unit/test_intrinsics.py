@@ -12,7 +12,7 @@ import pytest
 
 from statemachine.errors import StatesError
 from statemachine.host import JSON
-from statemachine.intrinsics import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
+from statemachine.intrinsics.evaluate import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
 
 EFFECTS = IntrinsicEffects(uuid4=lambda: "5f1b4c2e-0000-4000-8000-000000000000", random=lambda: 0.5)
 

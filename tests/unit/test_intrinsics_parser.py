@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from statemachine.intrinsics import (
+from statemachine.intrinsics.evaluate import (
     IntrinsicCall,
     IntrinsicSyntaxError,
     Literal,

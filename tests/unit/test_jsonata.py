@@ -9,7 +9,7 @@ import pytest
 
 from statemachine.errors import StatesError
 from statemachine.host import JSON
-from statemachine.jsonata import (
+from statemachine.jsonata.expressions import (
     Bindings,
     CompiledExpression,
     JsonataSyntaxError,
@@ -305,7 +305,7 @@ def test_paths_through_arrays_use_the_engine() -> None:
 
 
 def test_runaway_tail_recursion_fails_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("statemachine.jsonata_engine.MAX_STEPS", 2_000)
+    monkeypatch.setattr("statemachine.jsonata.engine.MAX_STEPS", 2_000)
     with pytest.raises(StatesError) as caught:
         run("($f := function($n){$f($n+1)}; $f(0))")
     assert caught.value.name == "States.QueryEvaluationError"
@@ -314,7 +314,7 @@ def test_runaway_tail_recursion_fails_instead_of_hanging(monkeypatch: pytest.Mon
 
 
 def test_the_step_budget_is_per_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("statemachine.jsonata_engine.MAX_STEPS", 2_000)
+    monkeypatch.setattr("statemachine.jsonata.engine.MAX_STEPS", 2_000)
     expr = compile_expression("$sum([1..100])")
     for _ in range(50):
         assert evaluate(expr, bindings(), "Output") == 5050

@@ -8,8 +8,8 @@ import pytest
 
 from statemachine.errors import StatesError
 from statemachine.host import JSON
-from statemachine.jsonata import Bindings, CompiledExpression, compile_expression, evaluate
-from statemachine.jsonata_fast import compile_condition
+from statemachine.jsonata.expressions import Bindings, CompiledExpression, compile_expression, evaluate
+from statemachine.jsonata.fast import compile_condition
 
 VALUES: dict[str, JSON] = {
     "int": 20,

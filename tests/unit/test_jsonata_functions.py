@@ -6,7 +6,7 @@ import pytest
 from jsonata.utils import Utils
 
 from statemachine.host import JSON
-from statemachine.jsonata_functions import to_engine, to_json
+from statemachine.jsonata.functions import to_engine, to_json
 
 NULL = Utils.NULL_VALUE
 

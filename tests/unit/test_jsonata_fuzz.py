@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from statemachine.errors import StatesError
-from statemachine.jsonata import Bindings, JsonataSyntaxError, compile_expression, evaluate
+from statemachine.jsonata.expressions import Bindings, JsonataSyntaxError, compile_expression, evaluate
 
 TOKENS = [
     "$", "$states", ".input", ".a", "(", ")", "[", "]", "{", "}", "'", '"', ",", ":", ";", "+", "-", "*",

@@ -6,7 +6,13 @@ import pytest
 
 from statemachine.errors import StatesError
 from statemachine.host import JSON
-from statemachine.jsonata import Bindings, JsonataSyntaxError, check_result_type, compile_template, render
+from statemachine.jsonata.expressions import (
+    Bindings,
+    JsonataSyntaxError,
+    check_result_type,
+    compile_template,
+    render,
+)
 
 STATE_INPUT: dict[str, JSON] = {"input_value": "string literal", "input_values": [1, 2, 3]}
 

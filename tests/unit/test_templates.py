@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from statemachine.errors import StatesError
-from statemachine.intrinsics import IntrinsicEffects
+from statemachine.intrinsics.evaluate import IntrinsicEffects
 from statemachine.paths import PathSyntaxError
 from statemachine.templates import Scope, compile_template
 

@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 
 from statemachine.errors import Diagnostic
-from statemachine.validate import invalid_definition_message, validate_definition, validate_definition_text
+from statemachine.validation.definition import (
+    invalid_definition_message,
+    validate_definition,
+    validate_definition_text,
+)
 
 PASS_END = {"Type": "Pass", "End": True}
 SCHEMA = "SCHEMA_VALIDATION_FAILED"

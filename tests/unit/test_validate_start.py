@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from statemachine.start import StartError, check_start
-from statemachine.validate_json import JsonTextError, parse_json_text
+from statemachine.validation.json_text import JsonTextError, parse_json_text
 
 INVALID = "Invalid State Machine Execution Input: "
 

@@ -2,8 +2,8 @@
 
 ``validate_definition`` checks the top level, each container of states (the machine, Parallel
 branches, Map processors) and the graph of each container: transition targets exist, every state
-is reachable, something ends. Per-state rules live in ``validate_states``/``validate_choice``,
-single values in ``validate_values``. Locations are JSON pointers (``/States/Charge/Retry/0``).
+is reachable, something ends. Per-state rules live in ``states``/``choice``,
+single values in ``values``. Locations are JSON pointers (``/States/Charge/Retry/0``).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from statemachine import definition as asl
-from statemachine.definition import Kind
 from statemachine.errors import Diagnostic
-from statemachine.validate_json import JsonTextError, parse_json_text
-from statemachine.validate_states import Edges, StateContext, check_state
-from statemachine.validate_values import Report, at
+from statemachine.validation import asl
+from statemachine.validation.asl import Kind
+from statemachine.validation.json_text import JsonTextError, parse_json_text
+from statemachine.validation.states import Edges, StateContext, check_state
+from statemachine.validation.values import Report, at
 
 MAX_DEFINITION_BYTES: Final = 1024 * 1024
 """Step Functions' limit on a definition's size (1 MiB)."""

@@ -11,8 +11,8 @@ $shuffle the host's random source, so replays are deterministic; $eval is refuse
 Nothing is copied per evaluation: variables are looked up in the caller's mapping, and the
 registered functions read the evaluation's effects from a context variable. Simple paths and
 path/literal comparisons (most Choice conditions) are answered without the engine when the answer
-is unambiguous (``jsonata_fast``); otherwise the engine decides. A runaway expression
-stops after MAX_STEPS evaluation steps (counted, not timed; see ``jsonata_engine``). In a Temporal
+is unambiguous (``fast``); otherwise the engine decides. A runaway expression
+stops after MAX_STEPS evaluation steps (counted, not timed; see ``engine``). In a Temporal
 workflow the ``jsonata`` package must be passed through the sandbox as well as ``statemachine``
 (it imports itself lazily and reads ``time.time`` when compiling).
 
@@ -37,11 +37,11 @@ from typing import Final
 from jsonata.jexception import JException
 from jsonata.jsonata import Jsonata
 
-from statemachine import jsonata_fast, jsonata_functions
 from statemachine.errors import StatesError
 from statemachine.host import JSON
-from statemachine.intrinsics_functions import json_type
-from statemachine.jsonata_engine import (
+from statemachine.intrinsics import json_type
+from statemachine.jsonata import fast, functions
+from statemachine.jsonata.engine import (
     ENGINE_FAULTS,
     MAX_STEPS,
     QUERY_EVALUATION_ERROR,
@@ -125,16 +125,16 @@ def compile_expression(text: str) -> CompiledExpression:
     steps = tuple(simple.group().lstrip("$").split(".")) if simple else ()
     if steps and _KEYWORDS.isdisjoint(steps):
         return CompiledExpression(inner, program, steps)
-    return CompiledExpression(inner, program, condition=jsonata_fast.compile_condition(inner))
+    return CompiledExpression(inner, program, condition=fast.compile_condition(inner))
 
 
 def evaluate(expr: CompiledExpression, bindings: Bindings, field: str = "") -> JSON:
     """Evaluate to a fresh plain JSON value; ``field`` names the ASL field in error causes."""
-    token = jsonata_functions.CURRENT.set(_effects(bindings))
+    token = functions.CURRENT.set(_effects(bindings))
     try:
         return run(expr, Data(bindings.states, bindings.variables), field, "")
     finally:
-        jsonata_functions.CURRENT.reset(token)
+        functions.CURRENT.reset(token)
 
 
 def check_result_type(
@@ -164,8 +164,8 @@ def check_result_type(
     )
 
 
-def _effects(bindings: Bindings) -> jsonata_functions.Effects:
-    return jsonata_functions.Effects(bindings.uuid4, bindings.random, bindings.now)
+def _effects(bindings: Bindings) -> functions.Effects:
+    return functions.Effects(bindings.uuid4, bindings.random, bindings.now)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -220,12 +220,12 @@ def render(template: Template, bindings: Bindings, field: str | None = None) -> 
     root = template.root
     if isinstance(root, _Literal):
         return copy_json(root.value)
-    token = jsonata_functions.CURRENT.set(_effects(bindings))
+    token = functions.CURRENT.set(_effects(bindings))
     try:
         name = template.field if field is None else field
         return _render(root, Data(bindings.states, bindings.variables), name)
     finally:
-        jsonata_functions.CURRENT.reset(token)
+        functions.CURRENT.reset(token)
 
 
 def _compile_node(value: JSON, field: str) -> _Node:

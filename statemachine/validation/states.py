@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from statemachine import definition as asl
-from statemachine.definition import Kind
 from statemachine.jsonata import is_expression
 from statemachine.timestamps import parse_timestamp
-from statemachine.validate_values import (
+from statemachine.validation import asl
+from statemachine.validation.asl import Kind
+from statemachine.validation.choice import check_choices
+from statemachine.validation.values import (
     Report,
     at,
     check_assign,
@@ -418,6 +419,4 @@ def _check_processor_config(report: Report, config: Any, location: str) -> None:
 def _check_choice(
     ctx: StateContext, state: dict[str, Any], location: str, language: str, out: Targets
 ) -> None:
-    from statemachine.validate_choice import check_choices
-
     check_choices(ctx.report, state, location, language, out)

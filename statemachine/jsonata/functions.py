@@ -4,10 +4,10 @@ Also replaced: JSONata's $now, $millis and $shuffle, which read the wall clock o
 random generator (non-deterministic in a workflow), and $eval, which Step Functions removes.
 
 They mirror the intrinsics they replace (same limits; a seeded ``$random`` uses the
-``java.util.Random`` sequence, see ``intrinsics_functions.JavaRandom``), and take their effects
+``java.util.Random`` sequence, see ``intrinsics.functions.JavaRandom``), and take their effects
 (uuid4, random, now) from the ``Effects`` of the evaluation in progress, so that one registered
 function object serves every evaluation without re-binding. Bad arguments raise
-``FunctionError``, which ``statemachine.jsonata_engine`` turns into States.QueryEvaluationError.
+``FunctionError``, which ``statemachine.jsonata.engine`` turns into States.QueryEvaluationError.
 Also here: the conversions between plain JSON and the engine's values (``to_engine``, ``to_json``).
 """
 
@@ -26,7 +26,7 @@ from jsonata.functions import Functions
 from jsonata.utils import Utils
 
 from statemachine.host import JSON
-from statemachine.intrinsics_functions import HASH_ALGORITHMS, MAX_RANGE_ITEMS, JavaRandom, json_type
+from statemachine.intrinsics import HASH_ALGORITHMS, MAX_RANGE_ITEMS, JavaRandom, json_type
 
 
 class FunctionError(Exception):
@@ -43,7 +43,7 @@ class Effects:
 
 
 CURRENT: Final[ContextVar[Effects]] = ContextVar("stepline_jsonata_effects")
-"""Set by ``statemachine.jsonata`` around each (synchronous) evaluation."""
+"""Set by ``statemachine.jsonata.expressions`` around each (synchronous) evaluation."""
 
 
 def to_json(value: Any) -> JSON:

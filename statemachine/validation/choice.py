@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from statemachine import definition as asl
-from statemachine.definition import Kind
 from statemachine.json_types import type_name as describe
 from statemachine.timestamps import parse_timestamp
-from statemachine.validate_values import (
+from statemachine.validation import asl
+from statemachine.validation.asl import Kind
+from statemachine.validation.values import (
     Report,
     at,
     check_assign,

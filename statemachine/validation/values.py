@@ -2,7 +2,7 @@
 
 Each check appends diagnostics to a :class:`Report` instead of raising, so one pass over a
 definition lists every problem. The parsers are the interpreter's own (``paths``,
-``intrinsics_parser``, ``jsonata``): what validates here is exactly what runs.
+``intrinsics``, ``jsonata``): what validates here is exactly what runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from statemachine.errors import Diagnostic, Severity
-from statemachine.intrinsics_parser import IntrinsicSyntaxError, parse_intrinsic
+from statemachine.intrinsics import IntrinsicSyntaxError, parse_intrinsic
 from statemachine.jsonata import JsonataSyntaxError, compile_expression, is_expression
 from statemachine.paths import PathSyntaxError, parse_path, parse_reference_path
 

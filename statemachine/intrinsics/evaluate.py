@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from statemachine import intrinsics_functions as fn
 from statemachine.host import JSON
-from statemachine.intrinsics_parser import (
+from statemachine.intrinsics import functions as fn
+from statemachine.intrinsics.parser import (
     FUNCTION_NAMES,
     Argument,
     IntrinsicCall,

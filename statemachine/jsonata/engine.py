@@ -1,6 +1,6 @@
 """The binding to jsonata-python: one evaluation of a compiled expression, and its errors.
 
-Kept apart from ``statemachine.jsonata`` (the API the interpreter uses) because this is where the
+Kept apart from ``statemachine.jsonata.expressions`` (the API the interpreter uses) because this is where the
 library's internals are touched: the frame whose bindings fall through to the caller's data
 without copying it, the step budget, the null marker, and the Python errors the library lets out.
 """
@@ -15,9 +15,9 @@ from typing import Any, Final
 from jsonata.jexception import JException
 from jsonata.jsonata import Jsonata
 
-from statemachine import jsonata_fast, jsonata_functions
 from statemachine.errors import StatesError
 from statemachine.host import JSON
+from statemachine.jsonata import fast, functions
 
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 MAX_STEPS: Final = 1_000_000
@@ -37,7 +37,7 @@ class CompiledExpression:
     """The jsonata-python program (its AST is evaluated directly, without a copy per call)."""
     simple_path: tuple[str, ...] | None = None
     """For ``$name.a.b`` (the most common shape): the names, navigated without the engine."""
-    condition: jsonata_fast.Condition | None = None
+    condition: fast.Condition | None = None
     """For comparisons of paths and literals (Choice conditions): decided without the engine."""
 
 
@@ -76,10 +76,10 @@ class Data:
         return self.states if name == "states" else self.variables.get(name, _MISSING)
 
     def resolve(self, steps: tuple[str, ...]) -> Any:
-        """A simple path's value for ``jsonata_fast``; Fallback when the engine must decide."""
+        """A simple path's value for ``fast``; Fallback when the engine must decide."""
         value = _navigate(steps, self)
         if value is _MISSING:
-            raise jsonata_fast.Fallback
+            raise fast.Fallback
         return value
 
     def engine_value(self, name: str) -> Any:
@@ -88,7 +88,7 @@ class Data:
             value = self.lookup(name)
             if value is not _MISSING:
                 # JSON nulls must reach the engine as its null marker (None means undefined to it).
-                value = jsonata_functions.to_engine(value)
+                value = functions.to_engine(value)
                 self.engine_values[name] = value
         return value
 
@@ -120,7 +120,7 @@ class _Scope:
 
 def _base_frame() -> Any:
     frame = Jsonata.Frame(Jsonata.static_frame)
-    jsonata_functions.bind_all(frame)
+    functions.bind_all(frame)
     return frame
 
 
@@ -135,8 +135,8 @@ def run(expr: CompiledExpression, data: Data, root: str, subpath: str) -> JSON:
             return copy_json(found)
     elif expr.condition is not None:
         try:
-            return jsonata_fast.decide(expr.condition, data.resolve)
-        except jsonata_fast.Fallback:
+            return fast.decide(expr.condition, data.resolve)
+        except fast.Fallback:
             pass
     field = _FieldName(root, subpath)
     frame = Jsonata.Frame(_BASE)
@@ -146,7 +146,7 @@ def run(expr: CompiledExpression, data: Data, root: str, subpath: str) -> JSON:
         result = program.eval(program.ast, None, frame)
     except JException as err:
         raise error(expr, field, f"threw an error during evaluation: {message(err)}") from None
-    except jsonata_functions.FunctionError as err:
+    except functions.FunctionError as err:
         raise error(expr, field, f"threw an error during evaluation: {err}") from None
     except RecursionError:
         raise error(expr, field, "threw an error during evaluation: recursion too deep") from None
@@ -159,7 +159,7 @@ def run(expr: CompiledExpression, data: Data, root: str, subpath: str) -> JSON:
     if result is None:
         raise error(expr, field, "returned nothing (undefined).")
     try:
-        return jsonata_functions.to_json(result)
+        return functions.to_json(result)
     except TypeError:
         raise error(expr, field, "returned an unsupported result type.") from None
 
