@@ -11,7 +11,7 @@ IntegrityError         409  a unique or foreign key violation: a concurrent requ
 PayloadTooLarge        413  (also a body over its route's cap: api.request_limits)
 Unavailable            503
 DBAPIError (lost DB)   503  a connection PostgreSQL dropped; the next request reconnects
-DBAPIError (bad value) 400  a parameter PostgreSQL's driver refused (out of range, lone surrogate)
+DBAPIError (bad value) 400  a value asyncpg or PostgreSQL refused (out of range, too long, lone surrogate)
 UnicodeEncodeError     400  text from the request that is not valid Unicode (a lone surrogate)
 """
 
@@ -150,11 +150,15 @@ _TITLES = {
 
 
 def _unstorable_value(exc: DBAPIError) -> str | None:
-    """asyncpg's words when it refused a parameter (out of range, a lone surrogate in text): a value
-    from the request that no validation caught, so the request's fault, not the server's."""
+    """The words of asyncpg when it refused a parameter (out of range, a lone surrogate in text), or
+    of PostgreSQL when it refused a value (a data exception, SQLSTATE class 22: too long for its
+    column, NUL in text): a value from the request that no validation caught, so the request's
+    fault, not the server's."""
     cause = exc.orig.__cause__ if exc.orig is not None else None
     if cause is not None and type(cause).__name__ == "DataError" and "query argument" in str(cause):
         return str(cause).split(": ", 1)[-1]
+    if str(getattr(cause, "sqlstate", None) or "").startswith("22"):
+        return str(cause)
     return None
 
 

@@ -1,9 +1,11 @@
-"""JSON as it enters the API: nested at most ``MAX_JSON_DEPTH`` levels, with no NUL in any string.
+"""JSON as it enters the API: nested at most ``MAX_JSON_DEPTH`` levels, with no NUL (U+0000) and no
+lone surrogate in any string.
 
 Checked once where JSON comes in: every JSON request body (``JsonRoute`` reads it before FastAPI
 parses it), JSON text carried inside one (``inputText``, a definition given as text), and function
 invocation payloads. Beyond these limits a value could be stored but not read back: PostgreSQL refuses
-text holding U+0000, and orjson and pydantic-core (which serialise every response) stop at 255 levels.
+text holding U+0000, UTF-8 cannot encode a lone surrogate (Python's JSON parser takes both), and
+orjson and pydantic-core (which serialise every response) stop at 255 levels.
 """
 
 from __future__ import annotations
@@ -25,16 +27,19 @@ MAX_JSON_DEPTH = 128
 """About half of ``SERIALISABLE_DEPTH``: a value that passes can still be wrapped by the workflow
 (Parameters, ResultPath, Map items, history events) and served."""
 
-_NUL_ESCAPE = r"(?<!\\)(?:\\\\)*\\u0000"
-"""``\\u0000`` as a JSON escape (not an escaped backslash followed by ``u0000``)."""
-_NUL_IN_BYTES = re.compile(_NUL_ESCAPE.encode())
-_NUL_IN_TEXT = re.compile(_NUL_ESCAPE)
+_HIGH, _LOW = r"[dD][89abAB][0-9a-fA-F]{2}", r"[dD][c-fC-F][0-9a-fA-F]{2}"
+_UNSTORABLE_ESCAPE = rf"(?<!\\)(?:\\\\)*(?:\\u(0000)|\\u{_HIGH}(?!\\u{_LOW})|(?<!\\u{_HIGH})\\u{_LOW})"
+"""A JSON escape (not an escaped backslash followed by ``u``) of U+0000 (group 1) or of a lone surrogate."""
+_UNSTORABLE_IN_BYTES = re.compile(_UNSTORABLE_ESCAPE.encode() + rb"|\xed[\xa0-\xbf]")
+"""... or a surrogate encoded as UTF-8 bytes, which Python's JSON parser decodes without complaint."""
+_UNSTORABLE_IN_TEXT = re.compile(_UNSTORABLE_ESCAPE + "|[\ud800-\udfff]")
 
 
 def check_body(body: bytes) -> None:
-    """Refuse a JSON request body nested too deeply or with a NUL in a string (400 naming which)."""
-    if b"\\u0000" in body and _NUL_IN_BYTES.search(body):
-        _refuse_nul("the body")
+    """Refuse a JSON request body nested too deeply, or with a NUL or a lone surrogate in a string
+    (400 naming which)."""
+    if b"\\u0000" in body or b"\\ud" in body or b"\\uD" in body or b"\xed" in body:
+        _refuse_unstorable("the body", _UNSTORABLE_IN_BYTES.search(body))
     if _may_exceed(body.count(b"["), body.count(b"{")) and _too_deep(body):
         _refuse_depth("the body")
 
@@ -42,8 +47,8 @@ def check_body(body: bytes) -> None:
 def check_json_text(text: str, location: str) -> None:
     """The same checks for JSON text carried in a string field (``location`` is its JSON pointer).
     Text that is not JSON passes: the field's own parser reports that."""
-    if "\\u0000" in text and _NUL_IN_TEXT.search(text):
-        _refuse_nul(location)
+    if not text.isascii() or "\\u0000" in text or "\\ud" in text or "\\uD" in text:
+        _refuse_unstorable(location, _UNSTORABLE_IN_TEXT.search(text))
     if _may_exceed(text.count("["), text.count("{")) and _too_deep(text):
         _refuse_depth(location)
 
@@ -94,8 +99,16 @@ def depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def _refuse_nul(where: str) -> None:
-    detail = f"{where} holds a NUL character (\\u0000) in a string, which no name or value may contain"
+def _refuse_unstorable(where: str, found: re.Match[bytes] | re.Match[str] | None) -> None:
+    if found is None:
+        return
+    if found.group(1):
+        detail = f"{where} holds a NUL character (\\u0000) in a string, which no name or value may contain"
+    else:
+        detail = (
+            f"{where} holds a lone surrogate (U+D800 to U+DFFF without its pair) in a string: it is not "
+            "valid Unicode (surrogates not allowed in UTF-8 text)"
+        )
     raise InvalidRequest(detail, [{"location": _pointer(where), "message": detail}])
 
 

@@ -485,3 +485,114 @@ async def test_bodies_within_their_caps_are_taken(client: httpx.AsyncClient) -> 
     quoted = json.dumps({"q": '"' * 120_000})  # 240 KiB of input, about 480 KiB once escaped in the body
     started = await client.post(f"/v1/state-machines/{name}/executions", json={"inputText": quoted})
     assert started.status_code == 201, started.text
+
+
+# the rest of a hostile sweep -------------------------------------------------------------------------
+
+
+async def test_names_longer_than_any_stored_one_are_400_or_404(client: httpx.AsyncClient) -> None:
+    """An execution id is at most 200 characters: a longer one is refused, not a 500 from PostgreSQL."""
+    for long in ("a" * 5000, "\U0001f4a5" * 100):
+        started = await client.post(f"/v1/state-machines/{long}/executions", json={})
+        assert started.status_code in (400, 404), started.text
+        assert (await client.get(f"/v1/state-machines/{long}")).status_code == 404
+
+
+async def test_a_lone_surrogate_anywhere_in_a_body_is_400(client: httpx.AsyncClient) -> None:
+    """Python's JSON parser takes "\\ud800"; no response (and no PostgreSQL text) can carry it."""
+    headers = {"content-type": "application/json"}
+    for path, body in [
+        ("/v1/state-machines/validate", b'{"definition": "\\ud800"}'),
+        ("/v1/state-machines", b'{"name": "x", "definition": {"StartAt": "\\udc00", "States": {}}}'),
+        ("/v1/db-proxies", b'{"name": "p", "targetUrl": "postgresql://\\ud800@h/d"}'),
+    ]:
+        response = await client.post(path, content=body, headers=headers)
+        assert_refused(response, 400, "lone surrogate")
+
+
+HOSTILE_NAMES = [
+    "%20",
+    "a" * 300,
+    "%E2%80%AE%E2%80%8B",
+    "..%2F..%2Fetc",
+    "%24LATEST",
+    "a%3Ab",
+    "%01%7F",
+    "%ED%A0%80",
+]
+HOSTILE_VALUES: list[Any] = [
+    None,
+    True,
+    -1,
+    10**30,
+    1.5e308,
+    "",
+    "a" * 20_000,
+    [],
+    {},
+    [{}],
+    "\U0001f4a5",
+    2**63,
+]
+HOSTILE_QUERIES = ["", "-1", "99999999999999999999999", "1e400", "NaN", "a" * 5000, "\u202e", "%", "{}"]
+FIELDS = [
+    "name", "definition", "type", "description", "input", "inputText", "error", "cause", "runtime", "handler",
+    "code", "memorySize", "timeout", "environment", "ephemeralStorage", "network", "fileSystemConfigs",
+    "dbProxies", "reserved", "provisioned", "targetUrl", "poolSize", "borrowTimeout", "idleTimeout",
+    "hostPath", "rootDirectory", "posixUser", "permissions",
+]  # fmt: skip
+
+
+def v1_routes(client: httpx.AsyncClient) -> list[tuple[str, str]]:
+    from fastapi.routing import APIRoute
+
+    app = client._transport.app  # type: ignore[attr-defined]
+    routes = [
+        r for top in app.routes for r in getattr(getattr(top, "original_router", None), "routes", [top])
+    ]
+    return sorted(
+        (method, r.path)
+        for r in routes
+        if isinstance(r, APIRoute) and r.path.startswith("/v1/")
+        for method in r.methods
+    )
+
+
+@pytest.mark.slow
+async def test_hostile_values_on_every_v1_route_are_never_a_5xx(client: httpx.AsyncClient) -> None:
+    """Odd names in every path parameter, odd values in every query parameter and in every body field
+    of every /v1 route: 4xx or success, never a 500 (503 is a service Temporal did not answer)."""
+    fn, machine_name = await function(client), await machine(client)
+    failures: list[str] = []
+
+    async def send(method: str, url: str, **kwargs: Any) -> None:
+        response = await client.request(method, url, **kwargs)
+        if response.status_code >= 500 and response.status_code != 503:
+            failures.append(f"{method} {url[:120]} {str(kwargs)[:200]} -> {response.status_code}")
+
+    routes = v1_routes(client)
+    assert len(routes) > 30
+    for method, path in routes:
+        for odd in HOSTILE_NAMES:
+            url = path.replace("{name}", odd).replace("{execution_id}", odd).replace("{access_point}", odd)
+            await send(method, url, json={})
+        known = path.replace("{execution_id}", f"{machine_name}:none").replace("{access_point}", "ap")
+        known = known.replace("{name}", fn if path.startswith("/v1/functions") else machine_name)
+        if method == "GET":
+            for key in (
+                "limit",
+                "nextToken",
+                "stateMachine",
+                "status",
+                "version",
+                "qualifier",
+                "since",
+                "requestId",
+            ):
+                for odd in HOSTILE_QUERIES:
+                    await send(method, known, params={key: odd})
+        if method in ("POST", "PUT") and not known.endswith("/invocations"):
+            for field in FIELDS:
+                for value in HOSTILE_VALUES:
+                    await send(method, known, json={field: value})
+    assert failures == []
