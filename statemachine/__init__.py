@@ -9,10 +9,11 @@ from statemachine.chunk_runner import run_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
 from statemachine.errors import DefinitionError, Diagnostic, StatesError, SteplineError
-from statemachine.host import JSON, FunctionCall, FunctionResult, HistoryEvent, Host
+from statemachine.host import FunctionCall, FunctionResult, HistoryEvent, Host
 from statemachine.interpreter import execute
 from statemachine.intrinsics import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
 from statemachine.ir import Program
+from statemachine.json_types import JSON
 from statemachine.jsonata import Bindings as JsonataBindings
 from statemachine.jsonata import compile_expression as compile_jsonata
 from statemachine.jsonata import compile_template as compile_jsonata_template

@@ -8,14 +8,14 @@ of workers pulls item indexes, so a million items cost a million small results, 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from statemachine import dataflow, ir
 from statemachine.concurrency import all_or_first_error
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.mapper import Mapper, RunBlock
 from statemachine.offload import offloader_for, run_offloaded
 
@@ -218,7 +218,7 @@ def _items(
             return value
         value = dataflow.evaluate_jsonata(state.items, env, "Items")
         dataflow.expect_type(value, "array", state.items, "Items")
-        return value  # type: ignore[no-any-return]
+        return cast(list[JSON], value)  # expect_type checked it
     value = dataflow.select(state.items_path, effective, frame, ctx)
     if not isinstance(value, list):
         raise runtime_fault(f"Map state input must be an array but was: {dataflow.dumps(value)}")

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from statemachine.faults import runtime_fault
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.paths import Path, PathNotFound, parse_path
 from statemachine.templates import Scope, resolve
 from statemachine.timestamps import parse_timestamp
@@ -155,8 +155,8 @@ OPERATORS = frozenset(BINARY) | frozenset(f"{name}Path" for name in BINARY) | fr
 """Every comparison operator name a rule may use."""
 
 
-def compile_rule(rule: Mapping[str, JSON]) -> Rule:
-    """Compile one Choice rule (the validator has checked its shape).
+def compile_rule(rule: Mapping[str, Any]) -> Rule:
+    """Compile one Choice rule (the validator has checked its shape: a definition's fields are ``Any``).
 
     Raises:
         ValueError: a rule with no recognised operator.

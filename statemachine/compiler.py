@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from statemachine import choice, ir, jsonata
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.paths import Path, parse_path, parse_reference_path
 from statemachine.templates import Template, compile_template, compile_value
 

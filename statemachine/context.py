@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Literal
 
 from statemachine.history import NOT_TRUNCATED, History
-from statemachine.host import JSON, Host
+from statemachine.host import Host
 from statemachine.intrinsics import IntrinsicEffects
+from statemachine.json_types import JSON
 from statemachine.limits import Limits
 from statemachine.timestamps import format_timestamp
 
@@ -120,10 +121,13 @@ class StateContext:
         item._cached = {**base, "Map": {"Item": map_item}}
         return item
 
-    def __call__(self) -> JSON:
+    def __call__(self) -> dict[str, JSON]:
         if self._cached is None:
             run = self.frame.run
             ctx = run.context
+            state: dict[str, JSON] = {"EnteredTime": format_timestamp(self.entered_time), "Name": self.name}
+            if self.retry_count is not None:
+                state["RetryCount"] = self.retry_count
             cached: dict[str, JSON] = {
                 "Execution": {
                     "Id": ctx.execution_id,
@@ -134,10 +138,8 @@ class StateContext:
                     "RedriveCount": 0,
                 },
                 "StateMachine": {"Id": ctx.state_machine_id, "Name": ctx.state_machine_name},
-                "State": {"EnteredTime": format_timestamp(self.entered_time), "Name": self.name},
+                "State": state,
             }
-            if self.retry_count is not None:
-                cached["State"]["RetryCount"] = self.retry_count
             if self.map_item is not None:
                 cached["Map"] = {"Item": self.map_item}
             self._cached = cached

@@ -14,7 +14,7 @@ from statemachine import ir, jsonata
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, TerminalError, runtime_fault
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.json_types import type_name as jsonata_type
 from statemachine.paths import Path, PathNotFound, set_path
 from statemachine.templates import Scope, Template, resolve

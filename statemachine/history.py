@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from statemachine.faults import RUNTIME, TerminalError
-from statemachine.host import JSON, HistoryEvent, Host
+from statemachine.host import HistoryEvent, Host
+from statemachine.json_types import JSON
 
 NOT_TRUNCATED: dict[str, JSON] = {"truncated": False}
 """The ``inputDetails``/``outputDetails`` of every event (shared: never mutated)."""

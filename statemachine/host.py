@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-JSON = Any
-"""A decoded JSON value: dict, list, str, int, float, bool or None."""
+from statemachine.json_types import JSON
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,9 @@ from statemachine.context import ExecutionContext, ExecutionOutcome, Frame, Run,
 from statemachine.errors import StatesError
 from statemachine.faults import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, EvaluationFault, with_state
 from statemachine.history import NOT_TRUNCATED, History
-from statemachine.host import JSON, Host
+from statemachine.host import Host
 from statemachine.intrinsics import IntrinsicEffects
+from statemachine.json_types import JSON
 from statemachine.limits import Limits
 from statemachine.retry import backoff_seconds, error_matches
 
@@ -53,7 +54,7 @@ async def execute(
             )
     except StatesError as error:
         if error.name == "States.Timeout" and isinstance(error, _ExecutionTimeout):
-            details = {"error": error.name}
+            details: dict[str, JSON] = {"error": error.name}
             history.record("ExecutionTimedOut", frame.last_event, "executionTimedOutEventDetails", details)
             return ExecutionOutcome("TIMED_OUT", None, error.name, None)
         name = error.name or None
@@ -87,7 +88,8 @@ async def _with_timeout(work: Any, seconds: float, host: Host) -> JSON:
         raise
     if run_task in done:
         timer.cancel()
-        return run_task.result()
+        output: JSON = run_task.result()
+        return output
     run_task.cancel()
     with contextlib.suppress(asyncio.CancelledError, StatesError):
         await run_task

@@ -17,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from statemachine.errors import StatesError
-from statemachine.host import JSON, FunctionCall, FunctionResult, HistoryEvent
+from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
 from statemachine.interpreter import ExecutionContext, ExecutionOutcome, execute
+from statemachine.json_types import JSON
 from statemachine.limits import Limits
 from statemachine.loader import load_program
 

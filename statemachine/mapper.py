@@ -15,7 +15,7 @@ from statemachine.concurrency import all_or_first_error
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 
 RunBlock = Callable[[ir.Block, JSON, Frame], Awaitable[JSON]]
 """``interpreter.run_block``, passed in: the interpreter imports the Map and Parallel code, not the

@@ -25,7 +25,8 @@ from statemachine.concurrency import all_or_first_error
 from statemachine.context import ExecutionContext
 from statemachine.errors import StatesError
 from statemachine.faults import RUNTIME, TerminalError
-from statemachine.host import JSON, Host
+from statemachine.host import Host
+from statemachine.json_types import JSON
 from statemachine.limits import Limits
 from statemachine.mapper import Mapper
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-JSON = Any
+from statemachine.json_types import JSON
 
 Root = Literal["input", "context", "variable"]
 

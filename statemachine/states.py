@@ -9,7 +9,7 @@ from statemachine import dataflow, ir
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import QUERY_EVALUATION, EvaluationFault, TerminalError, runtime_fault
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.paths import PathNotFound
 from statemachine.templates import resolve
 from statemachine.timestamps import parse_timestamp
@@ -145,7 +145,7 @@ def _seconds_from_jsonata(state: ir.Wait, env: Any, now: datetime) -> float:
                 "Seconds",
             )
         return float(value)
-    text = state.timestamp
+    text: JSON = state.timestamp
     if state.timestamp_expr is not None:
         text = dataflow.evaluate_jsonata(state.timestamp_expr, env, "Timestamp")
     if text is None:

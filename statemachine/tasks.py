@@ -19,7 +19,8 @@ from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, runtime_fault
 from statemachine.history import NOT_TRUNCATED
-from statemachine.host import JSON, FunctionCall, FunctionResult
+from statemachine.host import FunctionCall, FunctionResult
+from statemachine.json_types import JSON
 
 DEFAULT_REGION = "us-east-1"
 
@@ -138,9 +139,10 @@ def _decode(result: FunctionResult, frame: Frame, state: ir.Task) -> JSON:
     if not result.payload.strip():
         return None
     try:
-        return json.loads(result.payload)
+        decoded: JSON = json.loads(result.payload)
     except ValueError:
         return result.payload.decode(errors="replace")
+    return decoded
 
 
 async def _invoke_function(
@@ -217,9 +219,8 @@ async def _invoke_integration(
     except StatesError as error:
         _record_task_failure(frame, error, base)
         raise
-    output = _invoke_response(result, decoded, frame.run.host.now())
-    if isinstance(parameters, dict) and parameters.get("LogType") == "Tail":
-        _add_log_result(output, result)
+    tail = isinstance(parameters, dict) and parameters.get("LogType") == "Tail"
+    output = _invoke_response(result, decoded, frame.run.host.now(), tail)
     frame.record(
         "TaskSucceeded",
         "taskSucceededEventDetails",
@@ -241,7 +242,7 @@ def _integration_arguments(parameters: JSON) -> tuple[str, JSON]:
             "States.Runtime",
             "The field 'FunctionName' is required by the lambda:invoke integration and must be a string.",
         )
-    function = parameters["FunctionName"]
+    function = str(parameters["FunctionName"])
     qualifier = parameters.get("Qualifier")
     if isinstance(qualifier, str) and qualifier:
         function = f"{function}:{qualifier}"
@@ -249,48 +250,48 @@ def _integration_arguments(parameters: JSON) -> tuple[str, JSON]:
     return function, {} if payload is None else payload
 
 
-def _add_log_result(output: dict[str, JSON], result: FunctionResult) -> None:
-    """``LogType: Tail``: the invocation's log tail, base64-encoded, as the Invoke API returns it."""
-    tail = f"START RequestId: {result.request_id}\nEND RequestId: {result.request_id}\n"
-    encoded = base64.b64encode(tail.encode()).decode()
-    output["LogResult"] = encoded
-    metadata = output["SdkHttpMetadata"]
-    metadata["AllHttpHeaders"]["X-Amz-Log-Result"] = [encoded]
-    metadata["HttpHeaders"]["X-Amz-Log-Result"] = encoded
-
-
-def _invoke_response(result: FunctionResult, payload: JSON, now: datetime) -> dict[str, JSON]:
-    """The lambda:invoke result, shaped as Step Functions returns the Invoke API's answer."""
+def _invoke_response(result: FunctionResult, payload: JSON, now: datetime, tail: bool) -> dict[str, JSON]:
+    """The lambda:invoke result, shaped as Step Functions returns the Invoke API's answer; with
+    ``LogType: Tail`` (``tail``) also the invocation's log tail, base64-encoded, as the Invoke API does."""
     length = str(len(result.payload))
     request_id = result.request_id
     date = format_datetime(now, usegmt=True)
     trace = f"Root=1-{int(now.timestamp()):08x}-{request_id.replace('-', '')[:24]:0<24}"
-    return {
+    all_headers: dict[str, JSON] = {
+        "X-Amz-Executed-Version": [result.executed_version],
+        "x-amzn-Remapped-Content-Length": ["0"],
+        "Connection": ["keep-alive"],
+        "x-amzn-RequestId": [request_id],
+        "Content-Length": [length],
+        "Date": [date],
+        "X-Amzn-Trace-Id": [trace],
+        "Content-Type": ["application/json"],
+    }
+    headers: dict[str, JSON] = {
+        "Connection": "keep-alive",
+        "Content-Length": length,
+        "Content-Type": "application/json",
+        "Date": date,
+        "X-Amz-Executed-Version": result.executed_version,
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": request_id,
+        "X-Amzn-Trace-Id": trace,
+    }
+    output: dict[str, JSON] = {
         "ExecutedVersion": result.executed_version,
         "Payload": payload,
         "SdkHttpMetadata": {
-            "AllHttpHeaders": {
-                "X-Amz-Executed-Version": [result.executed_version],
-                "x-amzn-Remapped-Content-Length": ["0"],
-                "Connection": ["keep-alive"],
-                "x-amzn-RequestId": [request_id],
-                "Content-Length": [length],
-                "Date": [date],
-                "X-Amzn-Trace-Id": [trace],
-                "Content-Type": ["application/json"],
-            },
-            "HttpHeaders": {
-                "Connection": "keep-alive",
-                "Content-Length": length,
-                "Content-Type": "application/json",
-                "Date": date,
-                "X-Amz-Executed-Version": result.executed_version,
-                "x-amzn-Remapped-Content-Length": "0",
-                "x-amzn-RequestId": request_id,
-                "X-Amzn-Trace-Id": trace,
-            },
+            "AllHttpHeaders": all_headers,
+            "HttpHeaders": headers,
             "HttpStatusCode": result.status_code,
         },
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": result.status_code,
     }
+    if tail:
+        log = f"START RequestId: {request_id}\nEND RequestId: {request_id}\n"
+        encoded = base64.b64encode(log.encode()).decode()
+        output["LogResult"] = encoded
+        all_headers["X-Amz-Log-Result"] = [encoded]
+        headers["X-Amz-Log-Result"] = encoded
+    return output

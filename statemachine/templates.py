@@ -16,7 +16,7 @@ from typing import Any
 from statemachine import intrinsics
 from statemachine.errors import StatesError
 from statemachine.faults import EvaluationFault, runtime_fault
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.paths import Path, PathNotFound, PathSyntaxError, parse_path
 
 

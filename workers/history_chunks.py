@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import orjson
 
-from statemachine import JSON, HistoryEvent
+from statemachine import HistoryEvent
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS
 
@@ -51,9 +51,9 @@ def chunks(events: list[HistoryEvent], max_bytes: int) -> list[Chunk]:
     return out
 
 
-def stored(event: HistoryEvent) -> dict[str, JSON]:
-    """The event as stored: ``event.to_json()``, with the timestamp left for the encoder."""
-    out: dict[str, JSON] = {
+def stored(event: HistoryEvent) -> dict[str, object]:
+    """The event as stored: ``event.to_json()``, with the timestamp left for the encoder (so not JSON yet)."""
+    out: dict[str, object] = {
         "id": event.id,
         "previousEventId": event.previous_event_id,
         "timestamp": event.timestamp,  # orjson writes it as ISO 8601

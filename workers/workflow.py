@@ -16,7 +16,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from statemachine import DefinitionError, ExecutionContext, HistoryEvent, Limits, execute
+    from statemachine import JSON, DefinitionError, ExecutionContext, HistoryEvent, Limits, execute
     from workers.contracts import (
         FINISH_EXECUTION,
         HISTORY_QUERY,
@@ -97,7 +97,9 @@ class StateMachineWorkflow:
     def _abort(self, host: TemporalHost) -> ExecutionResult:
         stop = self._stop or StopRequest()
         last = host.events[-1].id if host.events else 0
-        details = {k: v for k, v in (("error", stop.error), ("cause", stop.cause)) if v is not None}
+        details: dict[str, JSON] = {
+            k: v for k, v in (("error", stop.error), ("cause", stop.cause)) if v is not None
+        }
         host.record(
             HistoryEvent(
                 last + 1, last, workflow.now(), "ExecutionAborted", "executionAbortedEventDetails", details

@@ -37,6 +37,7 @@ from shell.conformance.remote import (
     shift_timestamps,
 )
 from shell.conformance.runner import BASE_TIMEOUT_SECONDS, RECORDING_CLOCK, Actual, CaseResult
+from statemachine import JSON
 
 ROLE_ARN = "arn:aws:iam::000000000000:role/StepFunctionsRole"
 REGION = "us-east-1"
@@ -119,7 +120,7 @@ class AwsRunner(RemoteRunner):
             body = await self._aws("validate_state_machine_definition", definition=case.definition_text)
         except ClientError as exc:
             return _refused(exc, "REFUSED")
-        output = {k: body[k] for k in ("result", "diagnostics", "truncated") if k in body}
+        output: dict[str, JSON] = {k: body[k] for k in ("result", "diagnostics", "truncated") if k in body}
         return Actual(str(body["result"]), output=output)
 
     async def _sync(self, case: Case, prepared: Prepared, arn: str) -> Actual:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-JSON = Any
+from statemachine import JSON
 
 KINDS = frozenset({"execution", "start_error", "create_error", "validate"})
 
@@ -115,7 +115,8 @@ def load_case(path: Path) -> Case:
         raise CaseFormatError(f"{path}: malformed case: {exc!r}") from None
 
 
-def _parse_case(raw: dict[str, JSON], path: Path) -> Case:
+def _parse_case(raw: dict[str, Any], path: Path) -> Case:
+    """``raw`` as read: its shape is checked by using it (KeyError, TypeError: CaseFormatError)."""
     kind = raw["kind"]
     if kind not in KINDS:
         raise ValueError(f"kind {kind!r} is not one of {sorted(KINDS)}")

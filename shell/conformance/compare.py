@@ -12,9 +12,9 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
 
-JSON = Any
+from statemachine import JSON
 
 LITERAL_PLACEHOLDERS = frozenset(
     {
@@ -58,8 +58,9 @@ class Difference:
     """status, output, error, cause, history or diagnostics."""
     location: str
     """JSON pointer inside the field ('' for the whole value)."""
-    expected: JSON
-    actual: JSON
+    expected: object
+    """A JSON value, or a list of event types."""
+    actual: object
     note: str = ""
     warning: bool = False
     """A weak signal (e.g. a cause text written by the Lambda service): reported, not failed."""
@@ -73,7 +74,7 @@ class Difference:
         return f"{where} {kind}{note}:\n      expected {exp}\n      actual   {act}"
 
 
-def _short(value: JSON, limit: int = 300) -> str:
+def _short(value: object, limit: int = 300) -> str:
     text = value if isinstance(value, str) and value.startswith("<") else json.dumps(value, default=str)
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
@@ -107,7 +108,7 @@ class Matcher:
             return
         if isinstance(act, str) and self.accept_decoded_strings and isinstance(exp, (dict, list)):
             decoded = _decode(act)
-            if decoded is not _NOT_JSON:
+            if decoded is not _NotJson.MARK:
                 self._walk(field, base, loc, exp, decoded, out)
                 return
         if isinstance(exp, dict):
@@ -143,8 +144,8 @@ class Matcher:
         if act == exp or exp in LITERAL_PLACEHOLDERS or exp in self.replacements:
             return None
         if not isinstance(act, str):
-            decoded = _decode(exp) if self.accept_decoded_strings else _NOT_JSON
-            if decoded is _NOT_JSON or isinstance(decoded, str):
+            decoded = _decode(exp) if self.accept_decoded_strings else _NotJson.MARK
+            if decoded is _NotJson.MARK or isinstance(decoded, str):
                 return []
             inner: list[Difference] = []
             self._walk("", "", loc, decoded, act, inner)
@@ -159,7 +160,7 @@ class Matcher:
                 return None
         if exp[:1] in "{[" and act[:1] in "{[":
             e, a = _decode(exp), _decode(act)
-            if e is not _NOT_JSON and a is not _NOT_JSON:
+            if e is not _NotJson.MARK and a is not _NotJson.MARK:
                 inner = []
                 self._walk("", "", loc, e, a, inner)
                 return inner or None
@@ -191,14 +192,18 @@ def _substitute(pattern: str, replacement: str, text: str) -> str:
         return text.replace(pattern, replacement)
 
 
-_NOT_JSON = object()
+class _NotJson(Enum):
+    """What ``_decode`` returns for text that is not JSON (``None`` is JSON's null)."""
+
+    MARK = 0
 
 
-def _decode(text: str) -> JSON:
+def _decode(text: str) -> JSON | _NotJson:
     try:
-        return json.loads(text)
+        value: JSON = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
-        return _NOT_JSON
+        return _NotJson.MARK
+    return value
 
 
 def _wildcard(text: str, tokens: Sequence[str]) -> re.Pattern[str]:

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from statemachine import FunctionCall, FunctionResult, StatesError
+from statemachine import JSON, FunctionCall, FunctionResult, StatesError
 
-JSON = Any
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
 LARGE_OUTPUT_BYTES = 257 * 1024
@@ -150,7 +149,7 @@ def function_arn(name: str, qualifier: str | None = None) -> str:
 
 def error_document(exc: BaseException, request_id: str, lines: tuple[str, ...]) -> dict[str, JSON]:
     """The Lambda Python runtime's error payload: only the handler's own frames in the trace."""
-    trace = [
+    trace: list[JSON] = [
         f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n'
         f"    {lines[frame.lineno - 1].strip() if frame.lineno and frame.lineno <= len(lines) else ''}\n"
         for frame in traceback.extract_tb(exc.__traceback__)

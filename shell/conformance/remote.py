@@ -47,10 +47,8 @@ from shell.conformance.runner import (
     CaseResult,
     compare,
 )
-from statemachine import Diagnostic, invalid_definition_message
+from statemachine import JSON, Diagnostic, invalid_definition_message
 from workers.contracts import ACCOUNT
-
-JSON = Any
 
 FUNCTION_RUNTIME = "python3.11"
 HANDLER = "handler.handler"
@@ -278,7 +276,8 @@ class RemoteRunner:
                 return tuple(types)
 
 
-def _body(response: httpx.Response, what: str) -> dict[str, JSON]:
+def _body(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The API's answer as read (an object; its fields are checked by using them)."""
     if response.status_code >= 400:
         raise RemoteError(f"{what}: {response.status_code} {response.text[:500]}")
     try:
@@ -290,7 +289,7 @@ def _body(response: httpx.Response, what: str) -> dict[str, JSON]:
     return body
 
 
-def _problem(response: httpx.Response, what: str) -> dict[str, JSON]:
+def _problem(response: httpx.Response, what: str) -> dict[str, Any]:
     try:
         body = response.json()
     except json.JSONDecodeError:

@@ -22,9 +22,14 @@ from typing import Any
 from shell.conformance.cases import Case
 from shell.conformance.compare import Difference, Matcher, compare_history
 from shell.conformance.functions import InProcessInvoker
-from statemachine import Diagnostic, check_start, invalid_definition_message, validate_definition_text
-
-JSON = Any
+from statemachine import (
+    JSON,
+    Diagnostic,
+    check_start,
+    invalid_definition_message,
+    run_local,
+    validate_definition_text,
+)
 
 RECORDING_CLOCK = datetime(2024, 1, 1, tzinfo=UTC)
 """The recorder froze its clock here; inputs computed from "now" (time-relative cases) assume it,
@@ -99,7 +104,7 @@ async def _perform(case: Case) -> Actual:
     errors = [d for d in diagnostics if d.severity == "ERROR"]
     if case.kind == "validate":
         result = "FAIL" if errors else "OK"
-        output = {
+        output: dict[str, JSON] = {
             "result": result,
             "diagnostics": [_diagnostic_json(d) for d in diagnostics],
             "truncated": False,
@@ -118,14 +123,13 @@ async def _perform(case: Case) -> Actual:
 
 
 async def _execute(case: Case) -> Actual:
-    from statemachine import run_local
-
     invoker = InProcessInvoker.from_behaviours(
         (f.name, f.behaviour_kind, f.behaviour) for f in case.functions
     )
     text = case.input_text
+    definition = case.definition if isinstance(case.definition, dict) else case.definition_text
     execution = run_local(
-        case.definition,
+        definition,
         json.loads(text) if text is not None else {},
         invoker=invoker,
         state_machine_name=STATE_MACHINE_NAME,
@@ -151,8 +155,8 @@ async def _awaited(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def _diagnostic_json(d: Diagnostic) -> dict[str, str]:
-    out = {"code": d.code, "message": d.message, "severity": d.severity}
+def _diagnostic_json(d: Diagnostic) -> dict[str, JSON]:
+    out: dict[str, JSON] = {"code": d.code, "message": d.message, "severity": d.severity}
     if d.location:
         out["location"] = d.location
     return out

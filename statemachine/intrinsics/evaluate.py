@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from statemachine.host import JSON
 from statemachine.intrinsics import functions as fn
 from statemachine.intrinsics.parser import (
     FUNCTION_NAMES,
@@ -29,6 +28,7 @@ from statemachine.intrinsics.parser import (
     parse_intrinsic,
     path_arguments,
 )
+from statemachine.json_types import JSON
 
 __all__ = [
     "FUNCTION_NAMES",

@@ -18,10 +18,10 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Final, NoReturn
+from typing import Final, NoReturn, cast
 
 from statemachine.errors import StatesError
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 
 INTRINSIC_FAILURE: Final = "States.IntrinsicFailure"
 MAX_RANGE_ITEMS: Final = 1000
@@ -78,8 +78,7 @@ def _string(function: str, value: JSON, what: str) -> str:
 
 def _array(function: str, value: JSON, what: str) -> list[JSON]:
     _expect(function, value, list, "an array", what)
-    items: list[JSON] = value
-    return items
+    return cast(list[JSON], value)
 
 
 def _integer(function: str, value: JSON, what: str) -> int:
@@ -87,7 +86,7 @@ def _integer(function: str, value: JSON, what: str) -> int:
     _expect(function, value, (int, float), "an integer", what)
     if isinstance(value, float) and not value.is_integer():
         fail(function, f"the {what} must be an integer, but was {value!r}")
-    return int(value)
+    return int(cast(float, value))
 
 
 def _rounded(function: str, value: JSON, what: str) -> int:
@@ -95,9 +94,9 @@ def _rounded(function: str, value: JSON, what: str) -> int:
     _expect(function, value, (int, float), "a number", what)
     if isinstance(value, int):
         return value
-    if not math.isfinite(value):
+    number = cast(float, value)
+    if not math.isfinite(number):
         fail(function, f"the {what} must be a finite number")
-    number: float = value
     floor = math.floor(number)
     return floor + 1 if number - floor >= 0.5 else floor  # exact, unlike floor(number + 0.5)
 
@@ -187,9 +186,10 @@ def string_to_json(args: Sequence[JSON]) -> JSON:
     if not text.strip():
         return None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value: JSON = json.loads(text, parse_constant=_reject_constant)
     except ValueError as err:
         fail("States.StringToJson", f"the string is not valid JSON ({err.args[0]})")
+    return value
 
 
 def _reject_constant(name: str) -> JSON:
@@ -320,7 +320,7 @@ def json_merge(args: Sequence[JSON]) -> JSON:
     _expect(function, args[2], bool, "a boolean", "deep-merge flag")
     if args[2]:
         fail(function, "only shallow merging is supported; the deep-merge flag must be false")
-    return {**args[0], **args[1]}
+    return {**cast(dict[str, JSON], args[0]), **cast(dict[str, JSON], args[1])}
 
 
 class JavaRandom:
@@ -384,7 +384,7 @@ def string_split(args: Sequence[JSON]) -> JSON:
     delimiters = _string(function, args[1], "delimiter")
     if not delimiters:
         return [text] if text else []
-    tokens: list[str] = []
+    tokens: list[JSON] = []
     current: list[str] = []
     for char in text:
         if char in delimiters:

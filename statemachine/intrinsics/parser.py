@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, NoReturn
 
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 
 FUNCTION_NAMES: Final = frozenset(
     {

@@ -16,7 +16,7 @@ from jsonata.jexception import JException
 from jsonata.jsonata import Jsonata
 
 from statemachine.errors import StatesError
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.jsonata import fast, functions
 
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"

@@ -32,14 +32,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Final
+from typing import Final, TypeGuard
 
 from jsonata.jexception import JException
 from jsonata.jsonata import Jsonata
 
 from statemachine.errors import StatesError
-from statemachine.host import JSON
 from statemachine.intrinsics import json_type
+from statemachine.json_types import JSON
 from statemachine.jsonata import fast, functions
 from statemachine.jsonata.engine import (
     ENGINE_FAULTS,
@@ -101,7 +101,7 @@ class Bindings:
     """The host's clock for $now/$millis; without one they fail (no wall-clock reads here)."""
 
 
-def is_expression(value: object) -> bool:
+def is_expression(value: object) -> TypeGuard[str]:
     """Whether a definition value is a JSONata expression: a string in ``{% ... %}``."""
     return isinstance(value, str) and len(value) >= 4 and value.startswith("{%") and value.endswith("%}")
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 
 Resolve = Callable[[tuple[str, ...]], Any]
 """Looks up a simple path; returns the value, or raises Fallback when the engine must decide."""

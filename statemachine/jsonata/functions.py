@@ -25,8 +25,8 @@ from jsonata import jsonata as jsonata_engine
 from jsonata.functions import Functions
 from jsonata.utils import Utils
 
-from statemachine.host import JSON
 from statemachine.intrinsics import HASH_ALGORITHMS, MAX_RANGE_ITEMS, JavaRandom, json_type
+from statemachine.json_types import JSON
 
 
 class FunctionError(Exception):
@@ -68,8 +68,7 @@ def to_engine(value: JSON) -> Any:
     """A JSON value as the engine expects it: nulls in arrays (and a top-level null) become its
     null marker, since it reads None as *undefined*. Returns ``value`` itself when nothing changes,
     so the common case copies nothing. (Hot: exact type checks, no recursion into scalars.)"""
-    kind = type(value)
-    if kind is dict:
+    if type(value) is dict:
         changed: dict[str, Any] | None = None
         for key, item in value.items():
             item_kind = type(item)
@@ -79,7 +78,7 @@ def to_engine(value: JSON) -> Any:
                     changed = changed if changed is not None else dict(value)
                     changed[key] = converted
         return value if changed is None else changed
-    if kind is list:
+    if type(value) is list:
         replaced: list[Any] | None = None
         for index, item in enumerate(value):
             if item is None:

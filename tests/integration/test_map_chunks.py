@@ -13,7 +13,7 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from statemachine.local import run_local
+from statemachine import JSON, run_local
 from tests.integration.functions import TestInvoker
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
 from tests.integration.test_durability import assert_consistent, kill, worker_processes
@@ -72,7 +72,9 @@ async def test_tolerated_failures_match_the_inline_run(
     api: httpx.AsyncClient, temporal_client: Client
 ) -> None:
     definition = machine(ToleratedFailureCount=3, MaxConcurrency=20)
-    items = [{"a": i, "b": 1, **({"bad": True} if i in (5, 150, 290) else {})} for i in range(ITEMS)]
+    items: list[JSON] = [
+        {"a": i, "b": 1, **({"bad": True} if i in (5, 150, 290) else {})} for i in range(ITEMS)
+    ]
     name = await create_machine(api, definition)
     execution = (await start(api, name, items))["executionId"]
     done = await wait_until_done(api, execution, seconds=120)

@@ -19,6 +19,7 @@ from shell.conformance.remote import (
     shift_timestamps,
 )
 from shell.conformance.runner import Actual, compare
+from statemachine import JSON
 from workers.contracts import ACCOUNT
 
 ARN = "arn:aws:lambda:us-east-1:111111111111:function:fn1"
@@ -74,7 +75,7 @@ def test_a_name_recorded_in_the_expected_output_keeps_the_case_serial() -> None:
 
 def test_time_relative_timestamps_move_and_keep_their_format() -> None:
     later = timedelta(days=2, seconds=3.7)
-    value = {"a": "2024-01-01T00:00:00.000Z", "b": ["2024-01-01T00:00:00"], "c": "2024-01-01", "d": 5}
+    value: JSON = {"a": "2024-01-01T00:00:00.000Z", "b": ["2024-01-01T00:00:00"], "c": "2024-01-01", "d": 5}
     assert shift_timestamps(value, later) == {
         "a": "2024-01-03T00:00:03.000Z",
         "b": ["2024-01-03T00:00:03"],

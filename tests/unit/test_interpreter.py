@@ -333,8 +333,8 @@ async def test_map_tolerated_failures() -> None:
     base = {"Type": "Map", "ItemProcessor": processor, "End": True}
     tolerated = await run_local(machine(("M", base | {"ToleratedFailureCount": 1})), [0, 1, 2])
     assert tolerated.outcome.status == "SUCCEEDED"
-    assert tolerated.outcome.output is not None
-    assert tolerated.outcome.output[0] == 0 and tolerated.outcome.output[1]["Error"] == "One"
+    output: Any = tolerated.outcome.output
+    assert output[0] == 0 and output[1]["Error"] == "One"
     exceeded = await run_local(machine(("M", base | {"ToleratedFailurePercentage": 10})), [0, 1, 2])
     assert exceeded.outcome.error == "States.ExceedToleratedFailureThreshold"
     strict = await run_local(machine(("M", base)), [0, 1, 2])
@@ -429,7 +429,7 @@ async def test_history_links_and_aws_text_fields() -> None:
         ("MapStateExited", 13, 11),
         ("ExecutionSucceeded", 14, 13),
     ]
-    started = event_json(run.history[0])
+    started: Any = event_json(run.history[0])
     assert started["executionStartedEventDetails"]["input"] == '{"items":[1,2]}'
 
 

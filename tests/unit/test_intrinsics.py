@@ -11,8 +11,8 @@ import itertools
 import pytest
 
 from statemachine.errors import StatesError
-from statemachine.host import JSON
 from statemachine.intrinsics.evaluate import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
+from statemachine.json_types import JSON
 
 EFFECTS = IntrinsicEffects(uuid4=lambda: "5f1b4c2e-0000-4000-8000-000000000000", random=lambda: 0.5)
 
@@ -24,8 +24,9 @@ def run(text: str, data: JSON = None, effects: IntrinsicEffects = EFFECTS) -> JS
         if path == "$":
             return data
         assert path.startswith("$.") and isinstance(data, dict), path
-        value = data
+        value: JSON = data
         for key in path[2:].split("."):
+            assert isinstance(value, dict)
             value = value[key]
         return value
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from statemachine.errors import StatesError
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.jsonata.expressions import (
     Bindings,
     CompiledExpression,
@@ -205,7 +205,9 @@ def test_results_are_copies_not_views_of_the_bindings() -> None:
     assert INPUT["input_values"] == [1, 2, 3]
     nested = run("$states.context")
     assert isinstance(nested, dict)
-    nested["Execution"]["Id"] = "changed"
+    execution = nested["Execution"]
+    assert isinstance(execution, dict)
+    execution["Id"] = "changed"
     assert CONTEXT["Execution"] == {"Id": "arn:exec", "Name": "exec"}
 
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from statemachine.errors import StatesError
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.jsonata.expressions import Bindings, CompiledExpression, compile_expression, evaluate
 from statemachine.jsonata.fast import compile_condition
 

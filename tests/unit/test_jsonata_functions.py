@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from jsonata.utils import Utils
 
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.jsonata.functions import to_engine, to_json
 
 NULL = Utils.NULL_VALUE
@@ -21,7 +21,7 @@ def test_to_engine_returns_the_same_object_when_nothing_changes(value: JSON) -> 
 
 
 def test_to_engine_marks_nulls_in_arrays_and_copies_only_the_changed_path() -> None:
-    untouched = {"k": [1]}
+    untouched: JSON = {"k": [1]}
     value: dict[str, JSON] = {"list": [None, {"deep": [None]}], "same": untouched, "n": None}
     converted = to_engine(value)
     assert converted["list"][0] is NULL

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from statemachine.errors import StatesError
-from statemachine.host import JSON
+from statemachine.json_types import JSON
 from statemachine.jsonata.expressions import (
     Bindings,
     JsonataSyntaxError,
@@ -48,7 +50,7 @@ LITERALS: dict[str, JSON] = {
 
 def test_literal_templates_render_unchanged_and_fresh() -> None:
     template = compile_template(LITERALS, "Output")
-    first = render(template, bindings())
+    first: Any = render(template, bindings())
     assert first == LITERALS
     assert isinstance(first, dict)
     first["constant_lst"].append("mutated")
@@ -169,7 +171,7 @@ def test_check_result_type_quotes_the_templates_expression(items: str, value: JS
 
 
 def test_a_compiled_template_does_not_follow_later_changes_to_the_definition() -> None:
-    definition: dict[str, JSON] = {"fixed": {"list": [1]}, "expr": "{% 1 %}"}
+    definition: dict[str, Any] = {"fixed": {"list": [1]}, "expr": "{% 1 %}"}
     template = compile_template(definition, "Output")
     definition["fixed"]["list"].append(2)
     assert render(template, bindings()) == {"fixed": {"list": [1]}, "expr": 1}

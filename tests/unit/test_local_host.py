@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -67,8 +68,8 @@ async def test_run_local_context_object_and_names() -> None:
     run = await run_local(
         definition, {"k": 1}, state_machine_name="Orders", execution_name="e-1", start_time=START
     )
-    assert run.outcome.output is not None
-    context = run.outcome.output["c"]
+    output: Any = run.outcome.output
+    context = output["c"]
     assert context["Execution"]["Id"].endswith(":execution:Orders:e-1")
     assert context["Execution"]["Input"] == {"k": 1}
     assert context["Execution"]["StartTime"] == "2030-05-01T00:00:00.000Z"
@@ -91,3 +92,15 @@ async def test_bad_definitions_raise_definition_error(definition: str) -> None:
     with pytest.raises(DefinitionError) as raised:
         await run_local(definition, {})
     assert raised.value.diagnostics
+
+
+async def test_real_time_reads_the_clock_and_uuids_it_is_given() -> None:
+    wall = datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC)
+    host = LocalHost(virtual_time=False, clock=lambda: wall, uuids=lambda: "the-uuid")
+    assert (host.now(), host.uuid4()) == (wall, "the-uuid")
+
+
+def test_an_unseeded_host_draws_differently_each_time() -> None:
+    assert LocalHost().uuid4() == LocalHost().uuid4()  # seeded (0 by default): reproducible
+    first, second = LocalHost(seed=None), LocalHost(seed=None)
+    assert (first.uuid4(), first.random()) != (second.uuid4(), second.random())

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from statemachine.json_types import JSON
 from statemachine.paths import PathNotFound, PathSyntaxError, parse_path, parse_reference_path, set_path
 
-DOC = {"a": {"b": [10, 20, {"c": "deep"}]}, "odd key": 1, "items": [{"x": 1}, {"x": 2}, {"x": 3}]}
+DOC: JSON = {"a": {"b": [10, 20, {"c": "deep"}]}, "odd key": 1, "items": [{"x": 1}, {"x": 2}, {"x": 3}]}
 
 
 @pytest.mark.parametrize(
@@ -106,8 +107,8 @@ def test_set_path_places_value(document: Any, text: str, expected: Any) -> None:
 
 
 def test_set_path_copies_instead_of_mutating() -> None:
-    document = {"a": {"b": 1}, "other": {"untouched": True}}
-    result = set_path(document, parse_reference_path("$.a.c"), 2)
+    document: dict[str, JSON] = {"a": {"b": 1}, "other": {"untouched": True}}
+    result: Any = set_path(document, parse_reference_path("$.a.c"), 2)
     assert document == {"a": {"b": 1}, "other": {"untouched": True}}
     assert result["other"] is document["other"]
 

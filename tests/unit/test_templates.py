@@ -8,10 +8,11 @@ import pytest
 
 from statemachine.errors import StatesError
 from statemachine.intrinsics.evaluate import IntrinsicEffects
+from statemachine.json_types import JSON
 from statemachine.paths import PathSyntaxError
 from statemachine.templates import Scope, compile_template
 
-CONTEXT = {"Execution": {"Id": "arn:exec"}, "Map": {"Item": {"Index": 3}}}
+CONTEXT: JSON = {"Execution": {"Id": "arn:exec"}, "Map": {"Item": {"Index": 3}}}
 
 
 def _render(template: Any, document: Any, variables: dict[str, Any] | None = None) -> Any:
@@ -37,7 +38,7 @@ def test_render(template: Any, expected: Any) -> None:
 
 
 def test_constant_templates_are_returned_without_copying() -> None:
-    template = {"a": {"b": [1, 2]}}
+    template: JSON = {"a": {"b": [1, 2]}}
     compiled = compile_template(template)
     scope = Scope({}, {}, lambda: {}, IntrinsicEffects(str, float))
     assert compiled.render(scope) is template
