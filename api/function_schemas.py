@@ -11,16 +11,18 @@ from api.schemas import Schema
 
 FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 ENV_KEY = r"^[A-Za-z][A-Za-z0-9_]*$"
+AWS_API_VARIABLE = "STEPLINE_AWS_API"
+"""How the Lambda API spells ``awsApi``: a variable ``true`` or ``false`` (``api.aws.lambda_config``)."""
 RESERVED_ENV = frozenset(
     {
         "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
         "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
         "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
         "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", AWS_API_VARIABLE,
     }
 )  # fmt: skip
-"""Variables Lambda reserves: a function may not set them."""
+"""Variables Lambda reserves (and Stepline's ``AWS_API_VARIABLE``): a function may not set them."""
 Runtime = Literal["python3.11", "nodejs20", "provided"]
 
 
@@ -67,6 +69,9 @@ class FunctionConfigFields(Schema):
     description: str | None = Field(default=None, max_length=256)
     network: bool | None = None
     """Give the function egress to outside hosts, not the host's services (off by default)."""
+    aws_api: bool | None = None
+    """Let the function call this Stepline's AWS APIs (AWS_ENDPOINT_URL and short-lived credentials
+    in its sandbox; off by default)."""
     file_system_configs: list[dict[str, Any]] | None = None
     db_proxies: list[str] | None = None
 
@@ -99,6 +104,7 @@ class FunctionPublic(Schema):
     environment: dict[str, str]
     description: str
     network: bool
+    aws_api: bool
     file_system_configs: list[dict[str, Any]]
     db_proxies: list[str]
     reserved_concurrency: int | None = None

@@ -60,6 +60,10 @@ class SandboxSettings(BaseModel):
     """What a function with ``network: true`` cannot reach (JSON list of IPv4 ranges): private,
     carrier-grade NAT, multicast and reserved ranges. Loopback, link-local (cloud metadata) and the
     host's own addresses are denied whatever this says; see docs/functions.md."""
+    api_url: str | None = None
+    """Where the calls of functions with ``awsApi`` go, through their worker: the API's URL as this
+    worker reaches it (``http(s)://host:port``). None: the API's own ``host`` and ``port`` (loopback
+    when it listens on every interface), as in ``stepline dev``."""
 
 
 class Settings(BaseSettings):

@@ -29,6 +29,7 @@ from api.aws import sigv4
 from api.aws.errors import AwsError, json10_error, new_request_id, rest_json_error
 from api.errors import problem
 from api.server import is_loopback
+from foundation import session_credentials
 from foundation.registry import access_keys
 from foundation.registry.database import SessionMaker
 from foundation.sealing import Sealer, SealError
@@ -38,6 +39,7 @@ ACCOUNT_ID_STATE = "aws_account_id"
 """``request.state`` attribute: the account id of an AWS request's credential."""
 _LAMBDA_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/")
 _SIGV4 = sigv4.ALGORITHM + " "
+EXPIRED = "The security token included in the request is expired"
 
 
 def aws_protocol(scope: Scope) -> str | None:
@@ -83,6 +85,7 @@ class Gate:
         self._sessions = sessions
         self._cache_seconds = cache_seconds
         self._sealer: Sealer | None = None
+        self._session_key: bytes | None = None
         self._keys: dict[str, tuple[tuple[str, str] | None, float]] = {}
         """access key id -> ((secret, account id) or None, cached until (monotonic))."""
         self._any_keys: tuple[bool, float] = (False, 0.0)
@@ -112,7 +115,12 @@ class Gate:
     async def _signed(
         self, scope: Scope, receive: Receive, protocol: str | None
     ) -> tuple[Receive, ASGIApp | None]:
-        verifying = bool(self.token) or not self.loopback or await self._keys_exist(scope)
+        token = (_header(scope, b"x-amz-security-token") or "").strip()
+        session = session_credentials.is_stepline_token(token)
+        if session and protocol is None:
+            message = "session credentials are accepted on the AWS APIs only"
+            return receive, refusal(None, "AccessDenied", message)
+        verifying = session or bool(self.token) or not self.loopback or await self._keys_exist(scope)
         body = b""
         if verifying:
             body, receive = await _read_body(receive)  # within its route's cap: RequestLimits is outside
@@ -123,7 +131,10 @@ class Gate:
         try:
             credential = sigv4.credential_of(request)
             account = _account_of(credential.access_key_id)
-            if verifying:
+            if session:
+                self._verify_session(request, credential, token)
+                account = access_keys.DEFAULT_ACCOUNT_ID
+            elif verifying:
                 found = await self._key(scope, credential.access_key_id)
                 sigv4.verify(request, credential, found[0] if found else None)
                 account = found[1] if found else account
@@ -131,6 +142,24 @@ class Gate:
             return receive, refusal(protocol, exc.code, exc.message)
         scope.setdefault("state", {})[ACCOUNT_ID_STATE] = account
         return receive, None
+
+    def _verify_session(self, request: sigv4.SignedRequest, credential: sigv4.Credential, token: str) -> None:
+        """A function's session credentials (``foundation.session_credentials``): the secret is
+        recomputed from the token, so only an unchanged token's holder can sign; then its expiry."""
+        try:
+            claims = session_credentials.claims_of(token)
+        except session_credentials.InvalidSessionToken:
+            claims = None
+        secret = None
+        if claims is not None and hmac.compare_digest(
+            claims.access_key_id.encode(), credential.access_key_id.encode()
+        ):
+            if self._session_key is None:
+                self._session_key = self._sealer_of().derive(session_credentials.PURPOSE)
+            secret = session_credentials.secret_of(self._session_key, token)
+        sigv4.verify(request, credential, secret)
+        if claims is not None and claims.expires <= time.time():
+            raise sigv4.SignatureError("ExpiredTokenException", EXPIRED)
 
     async def _keys_exist(self, scope: Scope) -> bool:
         exist, until = self._any_keys

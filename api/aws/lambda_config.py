@@ -135,6 +135,30 @@ def _aws_file_system_configs(region: str, configs: Sequence[dict[str, Any]]) -> 
     return out
 
 
+# Stepline's extensions ------------------------------------------------------------------------------
+
+
+def split_environment(variables: dict[str, str]) -> tuple[dict[str, str], bool]:
+    """Lambda's ``Environment.Variables`` as (the function's own variables, ``aws_api``): Stepline's
+    flag travels as the variable ``STEPLINE_AWS_API`` (``true`` or ``false``), which is not stored
+    as a variable and is shown again by ``configuration``."""
+    own = dict(variables)
+    value = own.pop(schemas.AWS_API_VARIABLE, "false")
+    if value.lower() not in ("true", "false"):
+        raise AwsError(
+            "InvalidParameterValueException",
+            f"{schemas.AWS_API_VARIABLE} must be true or false, not {value[:64]!r}.",
+        )
+    return own, value.lower() == "true"
+
+
+def _environment(function: schemas.FunctionPublic) -> dict[str, Any] | None:
+    variables = dict(function.environment)
+    if function.aws_api:
+        variables[schemas.AWS_API_VARIABLE] = "true"
+    return {"Variables": variables} if variables else None
+
+
 # FunctionConfiguration ------------------------------------------------------------------------------
 
 
@@ -181,7 +205,7 @@ def configuration(
         "LastModified": last_modified(function),
         "CodeSha256": code_sha256(function.code_sha256),
         "Version": function.version,
-        "Environment": {"Variables": dict(function.environment)} if function.environment else None,
+        "Environment": _environment(function),
         "TracingConfig": {"Mode": "PassThrough"},
         "RevisionId": function.revision_id,
         "FileSystemConfigs": _aws_file_system_configs(region, function.file_system_configs) or None,

@@ -15,6 +15,7 @@ from api.aws.lambda_config import (
     file_system_configs,
     function_arn,
     function_ref,
+    split_environment,
     stepline_runtime,
 )
 from api.pagination import decode_token, encode_token
@@ -81,7 +82,8 @@ async def _config_fields(call: Call, session: Any, params: dict[str, Any]) -> di
     if params.get("Runtime") is not None:
         fields["runtime"] = stepline_runtime(params["Runtime"])
     if params.get("Environment") is not None:
-        fields["environment"] = dict(params["Environment"].get("Variables") or {})
+        variables = params["Environment"].get("Variables") or {}
+        fields["environment"], fields["aws_api"] = split_environment(variables)
     if params.get("EphemeralStorage") is not None:
         fields["ephemeral_storage"] = params["EphemeralStorage"]["Size"]
     if params.get("FileSystemConfigs") is not None:

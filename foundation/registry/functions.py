@@ -54,6 +54,9 @@ class FunctionSettings(SQLModel):
     ephemeral_storage: int = 512
     """/tmp size in MB."""
     network: bool = False
+    aws_api: bool = False
+    """Calls to this Stepline's AWS APIs from inside the sandbox, with per-invocation session
+    credentials (``foundation.session_credentials``); see docs/aws-api.md, Functions calling back."""
     environment: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     file_system_configs: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     db_proxies: list[str] = Field(default_factory=list, sa_type=JSON)

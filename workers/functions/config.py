@@ -59,6 +59,8 @@ class FunctionConfig:
     network: bool = False
     """Egress to outside hosts, never to the host's services (off: only the sandbox's own loopback);
     see docs/functions.md, Network."""
+    aws_api: bool = False
+    """This Stepline's AWS APIs at AWS_ENDPOINT_URL with per-invocation credentials (``aws_api``)."""
     file_system_configs: Sequence[Mapping[str, Any]] = ()
     db_proxies: Sequence[str] = ()
     reserved_concurrency: int | None = None
@@ -79,6 +81,7 @@ class FunctionConfig:
             "env": dict(self.environment),
             "tmp": self.tmp_mb,
             "network": self.network,
+            "aws_api": self.aws_api,
             "fs": [dict(c) for c in self.file_system_configs],
             "db": list(self.db_proxies),
         }

@@ -61,7 +61,13 @@ def _response(status: int, body: bytes, extra: bytes = b"") -> bytes:
 ACCEPTED = _response(202, b'{"status":"OK"}')
 
 
-class RuntimeConnection(asyncio.Protocol):
+class CountedConnection(asyncio.Protocol):
+    """A connection a ``RuntimeServer`` counts: it calls ``on_lost`` once when it ends."""
+
+    on_lost: Callable[[], None] | None = None
+
+
+class RuntimeConnection(CountedConnection):
     """One connection from the bootstrap."""
 
     def __init__(self, handler: RuntimeHandler) -> None:
@@ -171,7 +177,7 @@ class RuntimeConnection(asyncio.Protocol):
 
 
 class RuntimeServer:
-    """The Unix socket one sandbox connects to, accepting at most ``MAX_CONNECTIONS`` at a time.
+    """The Unix socket one sandbox connects to, accepting at most ``max_connections`` at a time.
 
     Not ``loop.create_unix_server``: Python 3.11's ``Server`` loses a connection accepted just before
     it is closed (the transport, built one loop iteration later, fails to attach to the closed server
@@ -181,7 +187,10 @@ class RuntimeServer:
     descriptors) and added back when it may: a flood waits in the sandbox, not in the worker.
     """
 
-    def __init__(self, path: str, protocol: Callable[[], RuntimeConnection]) -> None:
+    def __init__(
+        self, path: str, protocol: Callable[[], CountedConnection], *, max_connections: int = MAX_CONNECTIONS
+    ) -> None:
+        self._max_connections = max_connections
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._listener.bind(path)
@@ -221,7 +230,7 @@ class RuntimeServer:
 
     def _resumed(self) -> None:
         self._resume = None
-        if self._open < MAX_CONNECTIONS:
+        if self._open < self._max_connections:
             self._start_reading()
 
     def _take_token(self) -> bool:
@@ -235,8 +244,8 @@ class RuntimeServer:
 
     def _accept(self) -> None:
         while True:
-            if self._open >= MAX_CONNECTIONS:
-                _warn(f"a Runtime API has {self._open} connections open: not accepting more until one closes")
+            if self._open >= self._max_connections:
+                _warn(f"a sandbox socket has {self._open} connections open: accepting more once one closes")
                 self._stop_reading()
                 return
             if not self._take_token():
@@ -261,10 +270,10 @@ class RuntimeServer:
     def _ended(self) -> None:
         """A connection ended: below the cap again, accepting resumes."""
         self._open -= 1
-        if self._open < MAX_CONNECTIONS and self._resume is None:
+        if self._open < self._max_connections and self._resume is None:
             self._start_reading()
 
-    def _made(self) -> RuntimeConnection:
+    def _made(self) -> CountedConnection:
         connection = self._protocol()
         connection.on_lost = self._ended
         return connection
@@ -273,9 +282,9 @@ class RuntimeServer:
         if self._listener.fileno() < 0:  # accepted, then closed before this task ran
             conn.close()
             return
-        made: list[RuntimeConnection] = []
+        made: list[CountedConnection] = []
 
-        def protocol() -> RuntimeConnection:
+        def protocol() -> CountedConnection:
             made.append(self._made())
             return made[-1]
 

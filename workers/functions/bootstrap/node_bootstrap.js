@@ -13,6 +13,9 @@ const { pathToFileURL } = require("url");
 
 const API = "/2018-06-01/runtime";
 const SOCKET = "/run/lambda/runtime.sock";
+const AWS_SOCKET = "/run/lambda/aws.sock";
+// Stepline's extension of the next event's headers: fresh session credentials (aws_api).
+const CREDENTIALS_HEADER = "stepline-aws-credentials";
 const TASK_ROOT = process.env.LAMBDA_TASK_ROOT || "/var/task";
 
 class RuntimeClient {
@@ -116,11 +119,38 @@ async function loadHandler(spec) {
   return handler;
 }
 
-function makeContext(requestId, deadline, arn) {
+// A function with aws_api: relay its AWS_ENDPOINT_URL (the sandbox's own loopback) to the
+// worker's socket, from this event loop.
+function startAwsRelay() {
+  const endpoint = process.env.AWS_ENDPOINT_URL || "";
+  const prefix = "http://127.0.0.1:";
+  if (!endpoint.startsWith(prefix) || !fs.existsSync(AWS_SOCKET)) return;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(AWS_SOCKET);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+  });
+  server.on("error", (err) => process.stderr.write(`AWS endpoint relay: ${err}\n`));
+  server.listen(Number(endpoint.slice(prefix.length).replace(/\/$/, "")), "127.0.0.1");
+}
+
+function parseClientContext(header) {
+  if (!header) return undefined;
+  try {
+    return JSON.parse(header);
+  } catch (err) {
+    return undefined;
+  }
+}
+
+function makeContext(requestId, deadline, arn, clientContext) {
   const env = process.env;
   return {
     awsRequestId: requestId,
     invokedFunctionArn: arn,
+    clientContext,
     functionName: env.AWS_LAMBDA_FUNCTION_NAME,
     functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
     memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
@@ -168,6 +198,7 @@ async function main() {
   patchConsole();
   const client = new RuntimeClient();
   if (process.argv[2] === "--spare") awaitClaim();
+  startAwsRelay();
   let handler;
   try {
     handler = await loadHandler(process.env._HANDLER || "");
@@ -179,7 +210,13 @@ async function main() {
     const { headers, body } = await client.request("GET", "/invocation/next");
     const requestId = headers["lambda-runtime-aws-request-id"];
     currentRequest = requestId;
-    const context = makeContext(requestId, Number(headers["lambda-runtime-deadline-ms"]), headers["lambda-runtime-invoked-function-arn"]);
+    if (headers[CREDENTIALS_HEADER]) Object.assign(process.env, JSON.parse(headers[CREDENTIALS_HEADER]));
+    const context = makeContext(
+      requestId,
+      Number(headers["lambda-runtime-deadline-ms"]),
+      headers["lambda-runtime-invoked-function-arn"],
+      parseClientContext(headers["lambda-runtime-client-context"]),
+    );
     let result;
     try {
       const event = body.length ? JSON.parse(body.toString("utf8")) : null;

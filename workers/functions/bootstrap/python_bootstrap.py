@@ -67,6 +67,8 @@ def dumps(obj: Any) -> str:
 
 API = "/2018-06-01/runtime"
 SOCKET = "/run/lambda/runtime.sock"
+CREDENTIALS_HEADER = "stepline-aws-credentials"
+"""Stepline's extension of the next event's headers: fresh session credentials (``aws_api``)."""
 
 
 class RuntimeClient:
@@ -112,10 +114,43 @@ class RuntimeClient:
         self.buf += chunk
 
 
+class Client:
+    """``context.client_context.client``: the calling app, as Lambda's runtime shows it."""
+
+    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.installation_id = doc.get("installation_id")
+        self.app_title = doc.get("app_title")
+        self.app_version_name = doc.get("app_version_name")
+        self.app_version_code = doc.get("app_version_code")
+        self.app_package_name = doc.get("app_package_name")
+
+
+class ClientContext:
+    """``context.client_context``: the invoker's ClientContext (``custom``, ``env``, ``client``)."""
+
+    __slots__ = ("client", "custom", "env")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.custom = doc.get("custom")
+        self.env = doc.get("env")
+        client = doc.get("client")
+        self.client = Client(client) if isinstance(client, dict) else client
+
+
+def client_context_of(header: str | None) -> ClientContext | None:
+    """The ``Lambda-Runtime-Client-Context`` header (JSON) as Lambda's Python runtime gives it."""
+    doc = loads(header) if header else None
+    return ClientContext(doc) if isinstance(doc, dict) else None
+
+
 class LambdaContext:
     """The context object handlers receive, with the fields Lambda documents."""
 
-    def __init__(self, request_id: str, deadline_ms: int, arn: str) -> None:
+    def __init__(
+        self, request_id: str, deadline_ms: int, arn: str, client_context: ClientContext | None = None
+    ) -> None:
         self.aws_request_id = request_id
         self.invoked_function_arn = arn
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
@@ -124,7 +159,7 @@ class LambdaContext:
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
         self.identity = None
-        self.client_context = None
+        self.client_context = client_context
         self._deadline_ms = deadline_ms
 
     def get_remaining_time_in_millis(self) -> int:
@@ -206,6 +241,22 @@ def await_claim() -> None:
     sys.path_importer_cache.clear()  # /var/task was empty when the interpreter first looked
 
 
+def start_aws_relay() -> None:
+    """A function with ``aws_api``: relay its ``AWS_ENDPOINT_URL`` (the sandbox's loopback) to the
+    worker's socket, from a thread (``loopback_relay``, loaded only for such functions)."""
+    if not os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://127.0.0.1:"):
+        return
+    path = "/var/runtime/loopback_relay.py"
+    relay: dict[str, Any] = {"__name__": "loopback_relay"}
+    with open(path) as source:
+        exec(compile(source.read(), path, "exec"), relay)
+    address = relay["aws_endpoint_address"]()
+    if address is not None:
+        import _thread
+
+        _thread.start_new_thread(relay["Relay"]({relay["listen"](address): relay["AWS_SOCKET"]}).run, ())
+
+
 def main() -> None:
     spare = len(sys.argv) > 1 and sys.argv[1] == "--spare"
     if len(sys.argv) > 2 and sys.argv[1] == "--rlimit-as":
@@ -220,6 +271,7 @@ def main() -> None:
     client = RuntimeClient()
     if spare:
         await_claim()
+    start_aws_relay()
     try:
         handler = load_handler(os.environ["_HANDLER"])
     except InitFault as e:
@@ -238,12 +290,16 @@ def main() -> None:
     while True:
         _, fields, payload = client.request("GET", "/invocation/next")
         request_id = fields.get("lambda-runtime-aws-request-id", "")
-        context = LambdaContext(
-            request_id,
-            int(fields.get("lambda-runtime-deadline-ms", "0")),
-            fields.get("lambda-runtime-invoked-function-arn", ""),
-        )
+        credentials = fields.get(CREDENTIALS_HEADER)
+        if credentials:  # this invocation's (``aws_api``): botocore re-reads them from os.environ
+            os.environ.update(loads(credentials))
         try:
+            context = LambdaContext(
+                request_id,
+                int(fields.get("lambda-runtime-deadline-ms", "0")),
+                fields.get("lambda-runtime-invoked-function-arn", ""),
+                client_context_of(fields.get("lambda-runtime-client-context")),
+            )
             value = handler(loads(payload) if payload else None, context)
             # bytes go out as they are, as Lambda's Python runtime sends them
             result = bytes(value) if isinstance(value, (bytes, bytearray)) else dumps(value).encode()
