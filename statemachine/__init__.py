@@ -5,6 +5,24 @@ scripts) import only these names, from ``statemachine`` itself; every submodule 
 language can be reorganised without touching its users (``tests/unit/test_public_faces.py`` checks).
 """
 
+from statemachine.arns import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_REGION,
+    EXECUTION_ROLE_ARN,
+    ArnError,
+    access_point_arn,
+    access_point_id_of,
+    account_root_arn,
+    execution_arn,
+    file_system_arn,
+    function_arn,
+    function_reference,
+    parse_function_ref,
+    role_arn,
+    state_machine_arn,
+    states_resource,
+    version_arn,
+)
 from statemachine.chunk_runner import run_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
@@ -33,7 +51,11 @@ from statemachine.start import StartError, check_start
 from statemachine.validation import invalid_definition_message, validate_definition_text
 
 __all__ = [
+    "DEFAULT_ACCOUNT",
+    "DEFAULT_REGION",
+    "EXECUTION_ROLE_ARN",
     "JSON",
+    "ArnError",
     "DefinitionError",
     "Diagnostic",
     "ExecutionContext",
@@ -55,6 +77,9 @@ __all__ = [
     "StartError",
     "StatesError",
     "SteplineError",
+    "access_point_arn",
+    "access_point_id_of",
+    "account_root_arn",
     "check_start",
     "compile_jsonata",
     "compile_jsonata_template",
@@ -63,15 +88,24 @@ __all__ = [
     "evaluate_intrinsic",
     "evaluate_jsonata",
     "execute",
+    "execution_arn",
     "execution_context",
+    "file_system_arn",
+    "function_arn",
+    "function_reference",
     "has_errors",
     "invalid_definition_message",
     "load_program",
     "outcomes_from_json",
     "outcomes_to_json",
+    "parse_function_ref",
     "parse_intrinsic",
     "render_jsonata",
+    "role_arn",
     "run_chunk",
     "run_local",
+    "state_machine_arn",
+    "states_resource",
     "validate_definition_text",
+    "version_arn",
 ]

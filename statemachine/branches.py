@@ -11,6 +11,7 @@ import math
 from typing import Any, cast
 
 from statemachine import dataflow, ir
+from statemachine.arns import map_run_arn
 from statemachine.concurrency import all_or_first_error
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
@@ -160,9 +161,7 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         raise runtime_fault("ToleratedFailureCount must be a non-negative integer.")
     tolerated = _tolerated(len(items), count, percentage)
     if state.distributed:
-        arn = (
-            run.context.execution_id.replace(":execution:", ":mapRun:") + f"/{state.name}:{run.host.uuid4()}"
-        )
+        arn = map_run_arn(run.context.execution_id, state.name, run.host.uuid4())
         frame.record("MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn})
     mapper = Mapper(state, frame, ctx, effective, items, run_block, tolerated, env)
     limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight

@@ -6,18 +6,15 @@ whatever it still cannot compile raises ``CompileError`` naming the JSON locatio
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from statemachine import choice, ir, jsonata
+from statemachine.arns import FUNCTION_ARN, LAMBDA_INVOKE
 from statemachine.json_types import JSON
 from statemachine.paths import Path, parse_path, parse_reference_path
 from statemachine.templates import Template, compile_template, compile_value
 
-LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-FUNCTION_ARN = re.compile(r"arn:[\w-]+:lambda:[\w-]*:\d*:function:[\w-]+(:[\w$-]+)?")
-"""``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]``."""
 _ROOT = parse_path("$")
 
 

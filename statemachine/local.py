@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from statemachine.arns import DEFAULT_ACCOUNT, execution_arn, role_arn, state_machine_arn
 from statemachine.errors import StatesError
 from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
 from statemachine.interpreter import ExecutionContext, ExecutionOutcome, execute
@@ -27,8 +28,6 @@ FunctionInvoker = Callable[[FunctionCall], Awaitable[FunctionResult]]
 """Runs one user function (the conformance runner's handlers, a worker's sandbox, a test double)."""
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
-ACCOUNT = "111111111111"
-REGION = "us-east-1"
 
 
 async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
@@ -126,17 +125,20 @@ class LocalRun:
 
 
 def execution_context(
-    state_machine_name: str, execution_name: str, start_time: datetime, state_machine_type: str = "STANDARD"
+    state_machine_name: str,
+    execution_name: str,
+    start_time: datetime,
+    state_machine_type: str = "STANDARD",
+    account: str = DEFAULT_ACCOUNT,
 ) -> ExecutionContext:
-    """ARNs and names as Step Functions would give them in the local account."""
-    machine_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{state_machine_name}"
-    kind = "express" if state_machine_type == "EXPRESS" else "execution"
+    """ARNs and names as Step Functions would give them in ``account`` (``DEFAULT_REGION``)."""
+    express = state_machine_type == "EXPRESS"
     return ExecutionContext(
-        execution_id=f"arn:aws:states:{REGION}:{ACCOUNT}:{kind}:{state_machine_name}:{execution_name}",
+        execution_id=execution_arn(state_machine_name, execution_name, account=account, express=express),
         execution_name=execution_name,
-        state_machine_id=machine_arn,
+        state_machine_id=state_machine_arn(state_machine_name, account=account),
         state_machine_name=state_machine_name,
-        role_arn=f"arn:aws:iam::{ACCOUNT}:role/StepFunctionsRole",
+        role_arn=role_arn(account=account),
         start_time=start_time,
     )
 
@@ -152,8 +154,9 @@ async def run_local(
     state_machine_type: str = "STANDARD",
     limits: Limits | None = None,
     virtual_time: bool = True,
+    account: str = DEFAULT_ACCOUNT,
 ) -> LocalRun:
-    """Load, validate and run a definition on a fresh ``LocalHost``.
+    """Load, validate and run a definition on a fresh ``LocalHost`` (its ARNs in ``account``).
 
     Raises:
         DefinitionError: the definition does not validate.
@@ -161,6 +164,6 @@ async def run_local(
     program = load_program(definition)
     host = LocalHost(invoker=invoker, start_time=start_time, virtual_time=virtual_time)
     name = execution_name or host.uuid4()
-    context = execution_context(state_machine_name, name, host.now(), state_machine_type)
+    context = execution_context(state_machine_name, name, host.now(), state_machine_type, account)
     outcome = await execute(program, input, context, host, limits or Limits())
     return LocalRun(outcome, host.history, context)

@@ -15,14 +15,13 @@ from email.utils import format_datetime
 from typing import Any
 
 from statemachine import dataflow, ir
+from statemachine.arns import DEFAULT_REGION, LAMBDA_INVOKE, region_of
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, runtime_fault
 from statemachine.history import NOT_TRUNCATED
 from statemachine.host import FunctionCall, FunctionResult
 from statemachine.json_types import JSON
-
-DEFAULT_REGION = "us-east-1"
 
 
 async def run_task(
@@ -32,7 +31,7 @@ async def run_task(
     if not state.supported:
         raise runtime_fault(
             f"The resource '{state.resource}' is not supported: Task states invoke Lambda functions "
-            "(a function ARN or arn:aws:states:::lambda:invoke)."
+            f"(a function ARN or {LAMBDA_INVOKE})."
         )
     jsonata = state.query_language == "JSONata"
     if jsonata:
@@ -80,11 +79,6 @@ def _path_number(
             f"The value at {path.text} must be a positive integer, but was: {dataflow.dumps(value)}"
         )
     return value
-
-
-def _region(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[3] if len(parts) > 3 and parts[3] else DEFAULT_REGION
 
 
 async def _call(
@@ -202,7 +196,7 @@ async def _invoke_integration(
     try:
         function, payload = _integration_arguments(parameters)
         if isinstance(function, str) and function.startswith("arn:"):
-            details["region"] = _region(function)
+            details["region"] = region_of(function)
         result = await _call(frame, function, payload, state, timeout_seconds, heartbeat)
     except StatesError as error:
         if error.name in ("States.Timeout", "States.HeartbeatTimeout"):

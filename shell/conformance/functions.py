@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from statemachine import JSON, FunctionCall, FunctionResult, StatesError
+from statemachine import JSON, FunctionCall, FunctionResult, StatesError, function_arn, function_reference
 
-REGION = "us-east-1"
-ACCOUNT = "111111111111"
+RECORDED_ACCOUNT = "111111111111"
+"""The account id the recorder wrote in place of AWS's in every string it stored (corpus README):
+the ARNs the functions see, and those of local runs, carry it so that they compare as recorded."""
 LARGE_OUTPUT_BYTES = 257 * 1024
 
 
@@ -134,17 +135,9 @@ def source_for(behaviour_kind: str, behaviour: str = "") -> str:
 
 
 def function_name(reference: str) -> tuple[str, str | None]:
-    """(name, qualifier) from a name, ``name:qualifier``, a partial ARN or a full Lambda ARN."""
-    parts = reference.split(":")
-    rest = parts[parts.index("function") + 1 :] if "function" in parts else parts
-    name = rest[0] if rest else ""
-    qualifier = rest[1] if len(rest) > 1 and rest[1] else None
-    return name, qualifier
-
-
-def function_arn(name: str, qualifier: str | None = None) -> str:
-    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-    return f"{arn}:{qualifier}" if qualifier else arn
+    """(name, qualifier) from a name, ``name:qualifier``, a partial ARN or a full Lambda ARN (as Lambda
+    reads them); any other text is a name as it stands."""
+    return function_reference(reference) or (reference, None)
 
 
 def error_document(exc: BaseException, request_id: str, lines: tuple[str, ...]) -> dict[str, JSON]:
@@ -184,7 +177,8 @@ class InProcessInvoker:
         if function is None:
             raise StatesError(
                 "Lambda.ResourceNotFoundException",
-                f"Function not found: {function_arn(name, qualifier or '$LATEST')} (Service: AWSLambda; "
+                f"Function not found: {function_arn(name, qualifier or '$LATEST', account=RECORDED_ACCOUNT)} "
+                "(Service: AWSLambda; "
                 f"Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {request_id}; "
                 "Proxy: null)",
             )
@@ -197,7 +191,7 @@ class InProcessInvoker:
         timeout = call.timeout_seconds
         context = LambdaContext(
             function_name=name,
-            invoked_function_arn=function_arn(name, qualifier),
+            invoked_function_arn=function_arn(name, qualifier, account=RECORDED_ACCOUNT),
             aws_request_id=request_id,
             deadline=time.monotonic() + (timeout if timeout is not None else 900.0),
         )

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 from shell.conformance.cases import Case, FunctionSpec
-from shell.conformance.functions import function_name, source_for
+from shell.conformance.functions import RECORDED_ACCOUNT, function_name, source_for
 from shell.conformance.runner import (
     BASE_TIMEOUT_SECONDS,
     RECORDING_CLOCK,
@@ -47,8 +47,7 @@ from shell.conformance.runner import (
     CaseResult,
     compare,
 )
-from statemachine import JSON, Diagnostic, invalid_definition_message
-from workers.contracts import ACCOUNT
+from statemachine import DEFAULT_ACCOUNT, JSON, Diagnostic, invalid_definition_message
 
 FUNCTION_RUNTIME = "python3.11"
 HANDLER = "handler.handler"
@@ -59,8 +58,7 @@ FUNCTION_TIMEOUT = 30
 HISTORY_PAGE = 100
 POLL_SECONDS = 0.05
 
-RECORDED_ACCOUNT = "111111111111"
-ACCOUNT_MASK = (rf"\b{re.escape(ACCOUNT)}\b", RECORDED_ACCOUNT)
+ACCOUNT_MASK = (rf"\b{re.escape(DEFAULT_ACCOUNT)}\b", RECORDED_ACCOUNT)
 """The recorder's account-id masking, as a regex transformer over Stepline's account id."""
 
 _TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z?)$")

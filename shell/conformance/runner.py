@@ -21,7 +21,7 @@ from typing import Any
 
 from shell.conformance.cases import Case
 from shell.conformance.compare import Difference, Matcher, compare_history
-from shell.conformance.functions import InProcessInvoker
+from shell.conformance.functions import RECORDED_ACCOUNT, InProcessInvoker
 from statemachine import (
     JSON,
     Diagnostic,
@@ -136,6 +136,7 @@ async def _execute(case: Case) -> Actual:
         execution_name=str(uuid.uuid4()),
         start_time=RECORDING_CLOCK,
         state_machine_type=case.state_machine_type,
+        account=RECORDED_ACCOUNT,
     )
     try:
         run = await asyncio.wait_for(_awaited(execution), BASE_TIMEOUT_SECONDS + 2 * case.wait_budget_seconds)

@@ -19,8 +19,7 @@ from shell.conformance.remote import (
     shift_timestamps,
 )
 from shell.conformance.runner import Actual, compare
-from statemachine import JSON
-from workers.contracts import ACCOUNT
+from statemachine import DEFAULT_ACCOUNT, JSON
 
 ARN = "arn:aws:lambda:us-east-1:111111111111:function:fn1"
 
@@ -114,6 +113,6 @@ def test_a_refused_start_names_the_code_the_api_gives() -> None:
 def test_the_account_mask_only_stands_for_the_recorded_account() -> None:
     expected = Expected("SUCCEEDED", output={"id": "arn:<partition>:states:<region>:111111111111:x:<n>"})
     masked = case(task(ARN), expected=expected, regex_transformers=(ACCOUNT_MASK,))
-    ours = ACCOUNT
+    ours = DEFAULT_ACCOUNT
     assert compare(masked, Actual("SUCCEEDED", output={"id": f"arn:aws:states:local:{ours}:x:1"})) == []
     assert compare(masked, Actual("SUCCEEDED", output={"id": "arn:aws:states:local:222222222222:x:1"}))
