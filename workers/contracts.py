@@ -24,21 +24,6 @@ MAP_CHUNK_WORKFLOW = "MapChunk"
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=30)
 """Leaves room for local activities' workflow-task heartbeats on a busy machine (Temporal: 10 s)."""
 
-ACCOUNT = "000000000000"
-"""The account in every ARN; the region is ``Settings.region``."""
-EXECUTION_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/StepFunctionsRole"
-"""``roleArn`` of ExecutionStarted and ``$$.Execution.RoleArn`` (IAM ARNs have no region)."""
-
-
-def state_machine_arn(name: str, region: str) -> str:
-    """The state machine's ARN, as ``$$.StateMachine.Id`` shows it."""
-    return f"arn:aws:states:{region}:{ACCOUNT}:stateMachine:{name}"
-
-
-def execution_arn(state_machine: str, name: str, region: str) -> str:
-    """The execution's ARN, as ``$$.Execution.Id`` shows it."""
-    return f"arn:aws:states:{region}:{ACCOUNT}:execution:{state_machine}:{name}"
-
 
 @dataclass(frozen=True)
 class ExecutionInput:

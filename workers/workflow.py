@@ -16,7 +16,16 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from statemachine import JSON, DefinitionError, ExecutionContext, HistoryEvent, Limits, execute
+    from statemachine import (
+        JSON,
+        DefinitionError,
+        ExecutionContext,
+        HistoryEvent,
+        Limits,
+        execute,
+        execution_arn,
+        state_machine_arn,
+    )
     from workers.contracts import (
         FINISH_EXECUTION,
         HISTORY_QUERY,
@@ -30,8 +39,6 @@ with workflow.unsafe.imports_passed_through():
         HistoryPage,
         HistoryQuery,
         StopRequest,
-        execution_arn,
-        state_machine_arn,
     )
     from workers.history_chunks import Chunk, chunks
     from workers.host import TemporalHost, program_of

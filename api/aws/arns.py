@@ -1,9 +1,10 @@
 """Step Functions ARNs read from requests, as Stepline names.
 
-ARNs are *built* in one place, ``workers.contracts`` (``state_machine_arn``, ``execution_arn``: what
-``$$`` shows inside executions and what both APIs return); this module reads them back and adds the
-qualified form of a published version. The region and account of an ARN in a request are not
-checked: one Stepline is one region of one account, whatever the caller's SDK is configured with.
+ARNs are built and read in one place, ``statemachine.arns`` (what ``$$`` shows inside executions and
+what both APIs return); this module puts what it reads in the API's terms (a machine and published
+version, an execution's id) and its ``ArnError`` as InvalidArn. The region and account of an ARN in
+a request are not checked: one Stepline is one region of one account, whatever the caller's SDK is
+configured with.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from api.aws.errors import AwsError
 from foundation.registry.executions import execution_id
-from workers.contracts import state_machine_arn
+from statemachine import ArnError, states_resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,6 @@ class ExecutionRef:
     def id(self) -> str:
         """The execution's id in the registry (and its workflow id)."""
         return execution_id(self.machine, self.name)
-
-
-def version_arn(name: str, published: int, region: str) -> str:
-    """A published version's ARN."""
-    return f"{state_machine_arn(name, region)}:{published}"
 
 
 def state_machine(arn: str) -> MachineRef:
@@ -76,14 +72,10 @@ def execution(arn: str) -> ExecutionRef:
 
 def _resource(arn: str, kind: str) -> list[str]:
     """The parts after ``...:<kind>:`` of a Step Functions ARN."""
-    if not arn.startswith("arn:"):
-        raise AwsError("InvalidArn", f"Invalid Arn: 'Invalid ARN prefix: {arn}'")
-    parts = arn.split(":")
-    if len(parts) < 7 or parts[2] != "states" or not all(parts[6:]):
-        raise _invalid(arn)
-    if parts[5] != kind:
-        raise AwsError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {parts[5]}'")
-    return parts[6:]
+    try:
+        return states_resource(arn, kind)
+    except ArnError as exc:
+        raise AwsError("InvalidArn", str(exc)) from None
 
 
 def _invalid(arn: str) -> AwsError:

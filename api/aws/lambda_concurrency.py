@@ -12,9 +12,10 @@ from typing import Any
 from api import function_schemas as schemas
 from api.aws.errors import AwsError
 from api.aws.lambda_call import Call, Operation, Output
-from api.aws.lambda_config import function_arn, function_ref, last_modified
+from api.aws.lambda_config import function_ref, last_modified
 from api.services import functions as use_cases
 from foundation.registry import functions as registry
+from statemachine import function_arn
 from workers.functions.codestore import MAX_ZIP_BYTES
 from workers.functions.unpack import MAX_UNZIPPED_BYTES
 
@@ -77,7 +78,7 @@ def _config(call: Call, row: registry.Function, *, with_arn: bool) -> dict[str, 
         "LastModified": last_modified(use_cases.public(row)),
     }
     if with_arn:
-        out["FunctionArn"] = function_arn(call.region, row.name, registry.LATEST)
+        out["FunctionArn"] = function_arn(row.name, registry.LATEST, call.region)
     return out
 
 

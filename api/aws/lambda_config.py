@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +17,8 @@ from api import function_schemas as schemas
 from api.aws.errors import AwsError
 from foundation.registry import functions as registry
 from foundation.registry import resources
-from workers.functions import config as runtime_config
+from statemachine import access_point_arn as efs_access_point_arn
+from statemachine import access_point_id_of, file_system_arn, function_arn, function_reference
 
 AWS_RUNTIMES = {
     "python3.11": "python3.11",
@@ -30,14 +30,6 @@ AWS_RUNTIMES = {
 """Lambda runtime identifiers Stepline runs, and the Stepline runtime each runs on."""
 STEPLINE_RUNTIMES = {"python3.11": "python3.11", "nodejs20": "nodejs20.x", "provided": "provided.al2023"}
 """How a Stepline runtime is shown to Lambda clients."""
-ACCOUNT = runtime_config.ACCOUNT
-_FUNCTION_REF = re.compile(
-    r"^(?:arn:aws[a-zA-Z-]*:lambda:)?(?:[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d:)?(?:\d{12}:)?(?:function:)?"
-    r"(?P<name>[a-zA-Z0-9_.-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?$"
-)
-_ACCESS_POINT_ARN = re.compile(
-    r"^arn:aws[a-zA-Z-]*:elasticfilesystem:[^:]*:\d{12}:access-point/(fsap-[0-9a-f]{17})$"
-)
 
 
 def stepline_runtime(aws_runtime: str) -> str:
@@ -54,26 +46,21 @@ def stepline_runtime(aws_runtime: str) -> str:
 
 def function_ref(reference: str, qualifier: str | None = None) -> tuple[str, str | None]:
     """(name, qualifier) from a name, a partial or a full ARN; ``qualifier`` must agree with one in it."""
-    found = _FUNCTION_REF.match(reference)
+    found = function_reference(reference)
     if found is None:
         raise AwsError("InvalidParameterValueException", f"Invalid function name or ARN: {reference[:256]}")
-    derived = found["qualifier"]
+    name, derived = found
     if derived is not None and qualifier is not None and derived != qualifier:
         raise AwsError(
             "InvalidParameterValueException",
             "The derived qualifier from the function name does not match the specified qualifier.",
         )
-    return found["name"], derived or qualifier
-
-
-def function_arn(region: str, name: str, qualifier: str | None = None) -> str:
-    """The function's ARN as every Stepline API shows it (``workers.functions.config`` builds it)."""
-    return runtime_config.function_arn(name, qualifier, region)
+    return name, derived or qualifier
 
 
 def not_found(region: str, name: str, qualifier: str | None = None) -> AwsError:
     return AwsError(
-        "ResourceNotFoundException", f"Function not found: {function_arn(region, name, qualifier)}", 404
+        "ResourceNotFoundException", f"Function not found: {function_arn(name, qualifier, region)}", 404
     )
 
 
@@ -87,8 +74,8 @@ def access_point_id(file_system: str, access_point: str) -> str:
 
 
 def access_point_arn(region: str, file_system: str, access_point: str) -> str:
-    ident = access_point_id(file_system, access_point)
-    return f"arn:aws:elasticfilesystem:{region}:{ACCOUNT}:access-point/{ident}"
+    """The ARN Lambda shows for a Stepline access point."""
+    return efs_access_point_arn(access_point_id(file_system, access_point), region)
 
 
 async def file_system_configs(
@@ -99,12 +86,12 @@ async def file_system_configs(
         return []
     wanted = {}
     for config in configs:
-        found = _ACCESS_POINT_ARN.match(config["Arn"])
+        found = access_point_id_of(config["Arn"])
         if found is None:
             raise AwsError(
                 "InvalidParameterValueException", f"Not a Stepline access point ARN: {config['Arn']}"
             )
-        wanted[found[1]] = config
+        wanted[found] = config
     known: dict[str, tuple[str, str]] = {}
     for file_system in await resources.list_file_systems(session):
         for point in await resources.list_access_points(session, file_system.name):
@@ -129,7 +116,7 @@ def _aws_file_system_configs(region: str, configs: Sequence[dict[str, Any]]) -> 
         arn = (
             access_point_arn(region, file_system, str(point))
             if point is not None
-            else f"arn:aws:elasticfilesystem:{region}:{ACCOUNT}:file-system/{file_system}"
+            else file_system_arn(file_system, region)
         )
         out.append({"Arn": arn, "LocalMountPath": str(config.get("localMountPath", ""))})
     return out
@@ -195,7 +182,7 @@ def configuration(
         }  # fmt: skip
     return {
         "FunctionName": function.function_name,
-        "FunctionArn": function_arn(region, function.function_name, function.version if qualified else None),
+        "FunctionArn": function_arn(function.function_name, function.version if qualified else None, region),
         "Runtime": STEPLINE_RUNTIMES.get(function.runtime, function.runtime),
         "Handler": function.handler,
         "CodeSize": function.code_size,

@@ -13,7 +13,6 @@ from api.aws.lambda_config import (
     code_sha256,
     configuration,
     file_system_configs,
-    function_arn,
     function_ref,
     split_environment,
     stepline_runtime,
@@ -22,6 +21,7 @@ from api.pagination import decode_token, encode_token
 from api.services import functions as use_cases
 from foundation.registry import functions as registry
 from foundation.registry import tags
+from statemachine import function_arn
 
 PAGE = 50
 """Lambda's largest page of functions and versions."""
@@ -114,7 +114,7 @@ async def create_function(call: Call, params: dict[str, Any]) -> Output:
             )
         body = schemas.FunctionCreate(name=name, code=_code(params["Code"]), **fields)
         created = await use_cases.create_function(session, call.runtime.code, body)
-        await tags.tag_resource(session, function_arn(call.region, name), params.get("Tags") or {})
+        await tags.tag_resource(session, function_arn(name, region=call.region), params.get("Tags") or {})
         if params.get("Publish"):
             created = await use_cases.publish_version(session, name, schemas.PublishVersion())
     return _render(call, created)
@@ -124,7 +124,7 @@ async def get_function(call: Call, params: dict[str, Any]) -> Output:
     name, qualifier = function_ref(params["FunctionName"], params.get("Qualifier"))
     async with call.session() as session:
         function = await use_cases.get_function(session, name, qualifier)
-        found_tags = await tags.list_tags(session, function_arn(call.region, name))
+        found_tags = await tags.list_tags(session, function_arn(name, region=call.region))
     out: dict[str, Any] = {"Configuration": _render(call, function), "Tags": found_tags}
     if function.version == registry.LATEST and function.reserved_concurrency is not None:
         out["Concurrency"] = {"ReservedConcurrentExecutions": function.reserved_concurrency}

@@ -9,10 +9,11 @@ from typing import Any
 
 from api.aws.errors import AwsError
 from api.aws.lambda_call import Call, Operation, Output, check_revision
-from api.aws.lambda_config import function_arn, function_ref
+from api.aws.lambda_config import function_ref
 from api.services import function_policies as policies
 from foundation.registry import functions as registry
 from foundation.registry import tags
+from statemachine import function_arn
 
 _POLICY_NOT_FOUND = "The resource you requested does not exist."
 
@@ -29,7 +30,7 @@ async def _tagged_function(call: Call, session: Any, resource: str) -> str:
             "InvalidParameterValueException", "Tags apply to a function, not to one of its versions."
         )
     await registry.get_function(session, name)
-    return function_arn(call.region, name)
+    return function_arn(name, region=call.region)
 
 
 async def tag_resource(call: Call, params: dict[str, Any]) -> Output:
@@ -58,7 +59,7 @@ async def add_permission(call: Call, params: dict[str, Any]) -> Output:
         k: params.get(k)
         for k in ("SourceArn", "SourceAccount", "PrincipalOrgID", "EventSourceToken", "FunctionUrlAuthType")
     }
-    resource = function_arn(call.region, name, qualifier)
+    resource = function_arn(name, qualifier, call.region)
     doc = policies.statement(
         params["StatementId"], params["Action"], params["Principal"], resource, conditions
     )

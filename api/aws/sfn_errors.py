@@ -13,8 +13,7 @@ from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge
 from foundation.registry.executions import ExecutionNotFound
 from foundation.registry.state_machines import StateMachineExists, StateMachineNotFound
 from foundation.registry.tags import TagLimitExceeded
-from statemachine import DefinitionError, diagnose_text, invalid_definition_message
-from workers.contracts import state_machine_arn
+from statemachine import DefinitionError, diagnose_text, invalid_definition_message, state_machine_arn
 
 
 def sfn_error(exc: Exception, params: dict[str, Any], region: str) -> AwsError | None:

@@ -30,7 +30,7 @@ from api.services import sync_executions
 from api.services.errors import Conflict
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Execution
-from workers.contracts import execution_arn, state_machine_arn
+from statemachine import execution_arn, state_machine_arn, version_arn
 
 INCLUDED = {"included": True}
 EXECUTION_DATA = frozenset({"input", "output"})
@@ -40,7 +40,7 @@ EXECUTION_DATA = frozenset({"input", "output"})
 def _version_arn(row: Execution, region: str) -> str | None:
     if row.published_version is None:
         return None
-    return arns.version_arn(row.state_machine_name, row.published_version, region)
+    return version_arn(row.state_machine_name, row.published_version, region)
 
 
 async def start_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:

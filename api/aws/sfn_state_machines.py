@@ -19,7 +19,7 @@ from api.aws.sfn_tags import tag_new_resource
 from api.services import state_machines as service
 from foundation.registry.database import unit_of_work
 from foundation.registry.state_machines import StateMachine, StateMachineNotFound, StateMachineVersion
-from workers.contracts import EXECUTION_ROLE_ARN, state_machine_arn
+from statemachine import EXECUTION_ROLE_ARN, state_machine_arn, version_arn
 
 DEFAULT_PAGE = 100
 LOGGING_OFF = {"level": "OFF", "includeExecutionData": False}
@@ -54,7 +54,7 @@ def _version_description(params: dict[str, Any]) -> str | None:
 def _published_arn(machine: StateMachine, version: StateMachineVersion, region: str) -> str | None:
     if version.published_version is None:
         return None
-    return arns.version_arn(machine.name, version.published_version, region)
+    return version_arn(machine.name, version.published_version, region)
 
 
 async def create_state_machine(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -180,7 +180,7 @@ async def publish_state_machine_version(call: Call, params: dict[str, Any]) -> d
     assert version.published_version is not None
     return {
         "creationDate": version.published_at,
-        "stateMachineVersionArn": arns.version_arn(machine.name, version.published_version, call.region),
+        "stateMachineVersionArn": version_arn(machine.name, version.published_version, call.region),
     }
 
 
@@ -200,7 +200,7 @@ async def list_state_machine_versions(call: Call, params: dict[str, Any]) -> dic
     return {
         "stateMachineVersions": [
             {
-                "stateMachineVersionArn": arns.version_arn(name, v.published_version, call.region),
+                "stateMachineVersionArn": version_arn(name, v.published_version, call.region),
                 "creationDate": v.published_at,
             }
             for v in rows

@@ -1,7 +1,7 @@
 """Step Functions' TagResource, UntagResource and ListTagsForResource, over the registry's one tag
 table (``foundation.registry.tags``: AWS's limits are enforced there, for every service).
 
-Tags are kept under the machine's canonical ARN (``workers.contracts.state_machine_arn``), so the
+Tags are kept under the machine's canonical ARN (``statemachine.state_machine_arn``), so the
 ARN a caller writes (any region, any account) finds them, and deleting the machine drops them.
 Only state machines are taggable here (Step Functions also tags activities, which Stepline lacks).
 """
@@ -19,7 +19,7 @@ from api.services import state_machines as service
 from foundation.registry import tags
 from foundation.registry.database import unit_of_work
 from foundation.registry.state_machines import StateMachineNotFound
-from workers.contracts import state_machine_arn
+from statemachine import state_machine_arn
 
 
 async def tag_new_resource(session: AsyncSession, arn: str, given: list[dict[str, str]] | None) -> None:

@@ -26,8 +26,8 @@ from foundation.registry import executions as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import RUNNING, Execution
 from foundation.registry.state_machines import StateMachineNotFound, get_state_machine
+from statemachine import EXECUTION_ROLE_ARN, execution_arn
 from workers.contracts import (
-    EXECUTION_ROLE_ARN,
     HISTORY_QUERY,
     STOP_SIGNAL,
     WORKFLOW_NAME,
@@ -36,7 +36,6 @@ from workers.contracts import (
     HistoryPage,
     HistoryQuery,
     StopRequest,
-    execution_arn,
 )
 
 STOP_WAIT_SECONDS = 10.0

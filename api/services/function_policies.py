@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from foundation.registry import function_permissions as permissions
 from foundation.registry import functions as registry
+from statemachine import account_root_arn
 
 __all__ = ["add_permission", "get_policy", "remove_permission", "statement"]
 
@@ -23,7 +24,7 @@ def _principal(principal: str) -> Any:
     if principal == "*":
         return "*"
     if re.fullmatch(r"\d{12}", principal):
-        return {"AWS": f"arn:aws:iam::{principal}:root"}
+        return {"AWS": account_root_arn(principal)}
     if principal.endswith(".amazonaws.com") or ("." in principal and not principal.startswith("arn:")):
         return {"Service": principal}
     return {"AWS": principal}

@@ -16,8 +16,8 @@ from api.pagination import decode_token, encode_token
 from api.services.errors import InvalidRequest
 from foundation.registry import function_permissions, tags
 from foundation.registry import functions as registry
+from statemachine import function_arn
 from workers.functions.codestore import CodeStore, InvalidCode, StoredCode, decode_zip, zip_files
-from workers.functions.config import function_arn
 
 LIST_LIMIT = 100
 

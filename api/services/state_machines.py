@@ -20,8 +20,7 @@ from api.services.errors import Conflict
 from foundation.registry import state_machines as registry
 from foundation.registry import tags
 from foundation.registry.state_machines import StateMachine, StateMachineExists, StateMachineVersion
-from statemachine import diagnose, diagnose_text, has_errors
-from workers.contracts import state_machine_arn
+from statemachine import diagnose, diagnose_text, has_errors, state_machine_arn
 
 Revision = tuple[StateMachine, StateMachineVersion]
 """A machine and one of its versions."""

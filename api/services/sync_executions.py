@@ -16,8 +16,16 @@ from api.services.errors import InvalidRequest
 from api.state import AppState
 from foundation.registry.database import unit_of_work
 from foundation.registry.state_machines import get_state_machine
-from statemachine import FunctionCall, FunctionResult, HistoryEvent, StatesError
-from workers.contracts import EXECUTION_ROLE_ARN, Invoker, execution_arn, state_machine_arn
+from statemachine import (
+    EXECUTION_ROLE_ARN,
+    FunctionCall,
+    FunctionResult,
+    HistoryEvent,
+    StatesError,
+    execution_arn,
+    state_machine_arn,
+)
+from workers.contracts import Invoker
 
 SYNC_LIMIT_SECONDS = 300.0
 """Step Functions' limit for a synchronous Express execution."""

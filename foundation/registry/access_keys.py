@@ -16,8 +16,10 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from statemachine import DEFAULT_ACCOUNT
 
-DEFAULT_ACCOUNT_ID = "000000000000"
+DEFAULT_ACCOUNT_ID = DEFAULT_ACCOUNT
+"""The account of an access key created without one: the one in every ARN."""
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 

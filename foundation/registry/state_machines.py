@@ -60,7 +60,7 @@ class StateMachineVersion(SQLModel, table=True):
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     role_arn: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    """The IAM role the user named (``$$.Execution.RoleArn``); None: ``contracts.EXECUTION_ROLE_ARN``."""
+    """The IAM role the user named (``$$.Execution.RoleArn``); None: ``statemachine.EXECUTION_ROLE_ARN``."""
     published_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     """Its number as a published version; None while unpublished."""
     published_at: datetime | None = Field(

@@ -13,9 +13,9 @@ import pytest
 
 from foundation.registry import executions as registry
 from foundation.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
+from statemachine import EXECUTION_ROLE_ARN, execution_arn
 from tests.integration.functions import TestInvoker
 from tests.integration.helpers import all_history, create_machine, start, unique, wait_until_done
-from workers.contracts import ACCOUNT, EXECUTION_ROLE_ARN
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 
@@ -56,9 +56,7 @@ async def test_execution_succeeds_with_output_and_history(api: httpx.AsyncClient
     assert events[0]["executionStartedEventDetails"]["input"] == '{"x":40}'
     assert events[0]["executionStartedEventDetails"]["roleArn"] == EXECUTION_ROLE_ARN
     assert events[-1]["executionSucceededEventDetails"]["output"] == '{"sum":42}'
-    assert (
-        started["executionArn"] == f"arn:aws:states:us-east-1:{ACCOUNT}:execution:{machine}:{started['name']}"
-    )
+    assert started["executionArn"] == execution_arn(machine, started["name"])
     backwards = await all_history(api, started["executionId"], limit=4, reverseOrder=True)
     assert backwards == list(reversed(events))
 

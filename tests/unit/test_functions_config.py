@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from workers.functions.config import FunctionConfig, parse_function_ref
+from statemachine import parse_function_ref
+from workers.functions.config import FunctionConfig
 from workers.functions.environment import _error_type, _status
 from workers.functions.logs import billed_ms, invocation_lines
 

@@ -14,32 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from statemachine import DEFAULT_REGION, function_arn
+
 RUNTIMES = ("python3.11", "nodejs20", "provided")
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 """Lambda's synchronous request and response limit (6 MB)."""
-
-
-def function_arn(name: str, qualifier: str | None = None, region: str = REGION) -> str:
-    """The Lambda-style ARN of a function (with ``:qualifier`` when given) in ``Settings.region``."""
-    arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
-    return f"{arn}:{qualifier}" if qualifier else arn
-
-
-def parse_function_ref(ref: str) -> tuple[str, str | None]:
-    """``name``, ``name:qualifier`` or an ARN ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:Q]``."""
-    if ref.startswith("arn:"):
-        parts = ref.split(":")
-        if len(parts) not in (7, 8) or parts[2] != "lambda" or parts[5] != "function":
-            raise ValueError(f"not a Lambda function ARN: {ref!r}")
-        name, qualifier = parts[6], parts[7] if len(parts) == 8 else None
-    else:
-        name, _, rest = ref.partition(":")
-        qualifier = rest or None
-    if not name:
-        raise ValueError(f"no function name in {ref!r}")
-    return name, qualifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +45,7 @@ class FunctionConfig:
     reserved_concurrency: int | None = None
     """None: unreserved; 0: every invocation is throttled."""
     provisioned_concurrency: int = 0
-    region: str = REGION
+    region: str = DEFAULT_REGION
     """``Settings.region``: the function's ARN and its AWS_REGION."""
 
     @property

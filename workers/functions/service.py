@@ -35,11 +35,11 @@ from sqlalchemy.exc import DBAPIError
 from foundation.registry import functions as registry
 from foundation.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
 from foundation.settings import Settings
-from statemachine import FunctionCall, FunctionResult, StatesError
+from statemachine import FunctionCall, FunctionResult, StatesError, function_arn, parse_function_ref
 from workers.attachments import AttachmentError, Attachments, resolve_attachments
 from workers.functions import cgroups, network, sandbox
 from workers.functions.codestore import CodeStore
-from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig, function_arn, parse_function_ref
+from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
 from workers.functions.errors import (
     InvalidParameterError,
     InvokeError,

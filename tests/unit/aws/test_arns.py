@@ -6,12 +6,12 @@ import pytest
 
 from api.aws import arns
 from api.aws.errors import AwsError
-from workers.contracts import execution_arn, state_machine_arn
+from statemachine import execution_arn, state_machine_arn, version_arn
 
 
 def test_what_is_built_reads_back() -> None:
     assert arns.state_machine(state_machine_arn("orders", "eu-west-1")) == arns.MachineRef("orders")
-    assert arns.state_machine(arns.version_arn("orders", 3, "us-east-1")) == arns.MachineRef("orders", 3)
+    assert arns.state_machine(version_arn("orders", 3, "us-east-1")) == arns.MachineRef("orders", 3)
     execution = arns.execution(execution_arn("orders", "run-1", "us-east-1"))
     assert (execution.machine, execution.name, execution.id) == ("orders", "run-1", "orders:run-1")
 
@@ -58,7 +58,7 @@ def test_an_alias_arn_is_unsupported_not_invalid() -> None:
 
 def test_operations_on_the_machine_itself_refuse_a_version_arn() -> None:
     with pytest.raises(AwsError) as caught:
-        arns.unqualified_state_machine(arns.version_arn("m", 2, "us-east-1"))
+        arns.unqualified_state_machine(version_arn("m", 2, "us-east-1"))
     assert caught.value.code == "InvalidArn"
 
 
