@@ -1,7 +1,9 @@
 """The in-memory host: tests, the conformance runner, synchronous executions and the benchmark.
 
 Time is virtual by default (``sleep`` advances ``now()`` at once, so a Wait of a day takes no time),
-uuids and random numbers come from a seeded generator, and history stays in a list.
+uuids and random numbers come from a seeded generator, and history stays in a list. A synchronous
+execution runs it in real time with the sources it is given (``clock``, ``uuids``, ``seed=None``):
+the language itself reads no clock and no entropy.
 """
 
 from __future__ import annotations
@@ -52,13 +54,20 @@ class LocalHost:
         *,
         invoker: FunctionInvoker | None = None,
         start_time: datetime | None = None,
-        seed: int = 0,
+        seed: int | None = 0,
         virtual_time: bool = True,
+        clock: Callable[[], datetime] | None = None,
+        uuids: Callable[[], str] | None = None,
     ) -> None:
+        """``seed`` None: the OS's entropy seeds the generator. ``clock`` (real time only): what
+        ``now()`` reads, e.g. the wall clock; by default the start time plus the event loop's time.
+        ``uuids``: where ``uuid4()`` comes from instead of the generator, e.g. ``uuid.uuid4``."""
         self.history: list[HistoryEvent] = []
         self._invoker = invoker or _no_functions
         self._now = start_time or DEFAULT_START
         self._virtual = virtual_time
+        self._clock = clock
+        self._uuids = uuids
         self._loop_start: float | None = None
         self._rng = _random.Random(seed)
         self._sleepers: list[tuple[datetime, int, asyncio.Future[None]]] = []
@@ -68,11 +77,15 @@ class LocalHost:
     def now(self) -> datetime:
         if self._virtual:
             return self._now
+        if self._clock is not None:
+            return self._clock()
         if self._loop_start is None:
             self._loop_start = asyncio.get_running_loop().time()
         return self._now + timedelta(seconds=asyncio.get_running_loop().time() - self._loop_start)
 
     def uuid4(self) -> str:
+        if self._uuids is not None:
+            return self._uuids()
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def random(self) -> float:
