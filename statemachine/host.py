@@ -14,9 +14,14 @@ from typing import Protocol
 from statemachine.json_types import JSON
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FunctionCall:
-    """One invocation of a user function, as a Task state asks for it."""
+    """One invocation of a user function: the one request type from a Task state (or the Invoke API)
+    down to the sandbox's Runtime API, the payload as bytes all the way (``workers/payloads.py``
+    carries it through Temporal as it is).
+
+    Read-only by convention; not frozen for the reason ``FunctionResult`` is not.
+    """
 
     function: str
     """The function as the state names it: a name, a partial or full Lambda ARN, maybe ``:qualifier``."""
@@ -28,11 +33,19 @@ class FunctionCall:
     """The Task state's HeartbeatSeconds."""
     state_name: str = ""
     """The Task state that makes the call (for logs and metrics)."""
+    client_context: str | None = None
+    """Lambda's ClientContext (base64 JSON, the Invoke API's X-Amz-Client-Context), for the function's
+    ``context.client_context``; synchronous invocations only, as in Lambda."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FunctionResult:
-    """What one invocation returned, as Lambda's Invoke API reports it."""
+    """What one invocation returned, as Lambda's Invoke API reports it: the one result type from the
+    sandbox back to the interpreter (and to the Invoke API).
+
+    Read-only by convention. Not a frozen dataclass only because it is built twice on a warm
+    invocation's path and a frozen one's ``__init__`` costs four times as much (ten fields).
+    """
 
     payload: bytes
     """The function's response (JSON text), or on a function error its error document."""
@@ -40,7 +53,17 @@ class FunctionResult:
     """``"Unhandled"`` when the function failed; ``payload`` then holds {errorType, errorMessage, ...}."""
     executed_version: str = "$LATEST"
     request_id: str = ""
+    """The invocation's request id (an Event invocation's: its queue entry's)."""
     status_code: int = 200
+    """200 (RequestResponse), 202 (Event: queued), 204 (DryRun)."""
+    error_type: str | None = None
+    """The errorType of a function error (``Sandbox.Timedout``, ``Runtime.ExitError``, the handler's)."""
+    duration_ms: float = 0.0
+    init_duration_ms: float | None = None
+    """Set on a cold start: the environment's INIT."""
+    max_memory_mb: int = 0
+    log_result: str = ""
+    """The last 4 KB of the invocation's log, base64 (Lambda's X-Amz-Log-Result)."""
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from foundation.registry import executions
 from foundation.registry.database import SessionMaker, unit_of_work
-from statemachine import StatesError
+from statemachine import FunctionCall, FunctionResult, StatesError
 from workers.contracts import (
     FINISH_EXECUTION,
     INVOKE_FUNCTION,
@@ -20,8 +20,6 @@ from workers.contracts import (
     FinishRequest,
     HistoryChunk,
     Invoker,
-    InvokeRequest,
-    InvokeResponse,
 )
 
 
@@ -33,15 +31,16 @@ class Activities:
         self._invoker = invoker
 
     @activity.defn(name=INVOKE_FUNCTION)
-    async def invoke_function(self, request: InvokeRequest) -> InvokeResponse:
-        """Run the function; heartbeats while it runs so a dead worker shows as a heartbeat timeout."""
+    async def invoke_function(self, call: FunctionCall) -> FunctionResult:
+        """Run the function; heartbeats while it runs so a dead worker shows as a heartbeat timeout.
+        Input and result cross Temporal as they are (``workers.payloads``)."""
         if self._invoker is None:
             raise ApplicationError(
                 "this worker runs no function runtime", type="Lambda.ServiceException", non_retryable=True
             )
-        beating = asyncio.create_task(_heartbeat(request.heartbeat_seconds)) if _can_heartbeat() else None
+        beating = asyncio.create_task(_heartbeat(call.heartbeat_seconds)) if _can_heartbeat() else None
         try:
-            result = await self._invoker.invoke_for_state_machine(request.to_call())
+            return await self._invoker.invoke_for_state_machine(call)
         except StatesError as exc:
             raise ApplicationError(exc.cause or exc.name, type=exc.name, non_retryable=True) from None
         finally:
@@ -49,7 +48,6 @@ class Activities:
                 beating.cancel()
                 with suppress(asyncio.CancelledError):
                     await beating
-        return InvokeResponse.from_result(result)
 
     @activity.defn(name=RECORD_HISTORY)
     async def record_history(self, chunk: HistoryChunk) -> None:

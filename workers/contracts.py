@@ -105,68 +105,6 @@ class HistoryPage:
 
 
 @dataclass(frozen=True)
-class InvokeRequest:
-    """Activity ``invoke_function``: ``statemachine.host.FunctionCall`` with text payloads."""
-
-    function: str
-    payload: str
-    timeout_seconds: float | None = None
-    heartbeat_seconds: float | None = None
-    state_name: str = ""
-    execution_id: str = ""
-
-    @staticmethod
-    def from_call(call: FunctionCall, execution_id: str) -> "InvokeRequest":
-        return InvokeRequest(
-            function=call.function,
-            payload=call.payload.decode(),
-            timeout_seconds=call.timeout_seconds,
-            heartbeat_seconds=call.heartbeat_seconds,
-            state_name=call.state_name,
-            execution_id=execution_id,
-        )
-
-    def to_call(self) -> FunctionCall:
-        return FunctionCall(
-            function=self.function,
-            payload=self.payload.encode(),
-            timeout_seconds=self.timeout_seconds,
-            heartbeat_seconds=self.heartbeat_seconds,
-            state_name=self.state_name,
-        )
-
-
-@dataclass(frozen=True)
-class InvokeResponse:
-    """``statemachine.host.FunctionResult`` with a text payload."""
-
-    payload: str
-    function_error: str | None = None
-    executed_version: str = "$LATEST"
-    request_id: str = ""
-    status_code: int = 200
-
-    @staticmethod
-    def from_result(result: FunctionResult) -> "InvokeResponse":
-        return InvokeResponse(
-            payload=result.payload.decode(),
-            function_error=result.function_error,
-            executed_version=result.executed_version,
-            request_id=result.request_id,
-            status_code=result.status_code,
-        )
-
-    def to_result(self) -> FunctionResult:
-        return FunctionResult(
-            payload=self.payload.encode(),
-            function_error=self.function_error,
-            executed_version=self.executed_version,
-            request_id=self.request_id,
-            status_code=self.status_code,
-        )
-
-
-@dataclass(frozen=True)
 class HistoryChunk:
     """Activity ``record_history``: events (a JSON array, text) of a finished execution."""
 
@@ -193,6 +131,9 @@ class FinishRequest:
 
 
 class Invoker(Protocol):
-    """Runs user functions for Task states (the function runtime implements it)."""
+    """Runs user functions for Task states (the function runtime implements it).
+
+    Activity ``invoke_function`` takes the interpreter's ``FunctionCall`` and returns its
+    ``FunctionResult`` as they are, payload bytes untouched (``workers.payloads`` carries them)."""
 
     async def invoke_for_state_machine(self, call: FunctionCall) -> FunctionResult: ...

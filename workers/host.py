@@ -37,8 +37,6 @@ from workers.contracts import (
     MAP_CHUNK_WORKFLOW,
     WORKFLOW_TASK_TIMEOUT,
     ExecutionInput,
-    InvokeRequest,
-    InvokeResponse,
     MapChunkInput,
 )
 
@@ -86,8 +84,8 @@ class TemporalHost:
     async def invoke_function(self, call: FunctionCall) -> FunctionResult:
         """Short sequential Tasks run as local activities (no task-queue round trip, one marker
         event); Tasks with HeartbeatSeconds or long timeouts, and concurrent ones (Map, Parallel), as
-        ordinary activities, so Temporal watches them and workflow tasks stay short."""
-        request = InvokeRequest.from_call(call, self._execution.execution_id)
+        ordinary activities, so Temporal watches them and workflow tasks stay short. The call and its
+        result cross Temporal as they are (``workers.payloads``)."""
         seconds = call.timeout_seconds or self._execution.default_task_timeout_seconds
         local = (
             call.heartbeat_seconds is None
@@ -99,19 +97,19 @@ class TemporalHost:
         self._in_flight += 1
         try:
             if local:
-                response = await workflow.execute_local_activity(
+                result: FunctionResult = await workflow.execute_local_activity(
                     INVOKE_FUNCTION,
-                    request,
-                    result_type=InvokeResponse,
+                    call,
+                    result_type=FunctionResult,
                     start_to_close_timeout=timedelta(seconds=seconds),
                     retry_policy=ONE_ATTEMPT,
                     summary=call.state_name or None,
                 )
             else:
-                response = await workflow.execute_activity(
+                result = await workflow.execute_activity(
                     INVOKE_FUNCTION,
-                    request,
-                    result_type=InvokeResponse,
+                    call,
+                    result_type=FunctionResult,
                     start_to_close_timeout=timedelta(seconds=seconds),
                     heartbeat_timeout=(
                         timedelta(seconds=call.heartbeat_seconds) if call.heartbeat_seconds else None
@@ -123,7 +121,6 @@ class TemporalHost:
             raise states_error(exc) from None
         finally:
             self._in_flight -= 1
-        result: FunctionResult = response.to_result()
         return result
 
     def record(self, event: HistoryEvent) -> None:

@@ -13,12 +13,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import statemachine
 from workers.activities import Activities
 from workers.map_chunk import MapChunkWorkflow
+from workers.payloads import with_invocation_payloads
 from workers.workflow import StateMachineWorkflow
 
 PASSTHROUGH_MODULES = (
     "statemachine",
     "workers.contracts",
     "workers.host",
+    "workers.payloads",
     "jsonpath_ng",
     "jsonata",
     "pydantic",
@@ -68,9 +70,10 @@ def build_worker(
 
     ``sticky_queue_timeout``: how long a workflow task waits for this worker's cache before any worker
     may take it (what a crashed worker costs its executions). ``sandboxed``: see ``workflow_runner``.
+    The worker converts with ``workers.payloads.DATA_CONVERTER`` whatever ``client`` was built with.
     """
     return Worker(
-        client,
+        with_invocation_payloads(client),
         task_queue=task_queue,
         workflows=[StateMachineWorkflow, MapChunkWorkflow],
         activities=activities.all(),

@@ -16,8 +16,9 @@ from pydantic import SecretStr
 from foundation.registry import functions as registry
 from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
+from statemachine import FunctionResult
 from workers.functions.codestore import zip_files
-from workers.functions.service import FunctionService, InvocationResult
+from workers.functions.service import FunctionService
 
 requires_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
@@ -57,9 +58,9 @@ async def deploy(
     return name
 
 
-async def call(service: FunctionService, name: str, event: Any = None, **kwargs: Any) -> InvocationResult:
+async def call(service: FunctionService, name: str, event: Any = None, **kwargs: Any) -> FunctionResult:
     return await service.invoke(name, json.dumps(event).encode(), **kwargs)
 
 
-def body(result: InvocationResult) -> Any:
+def body(result: FunctionResult) -> Any:
     return json.loads(result.payload)

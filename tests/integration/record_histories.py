@@ -2,6 +2,10 @@
 compatible change to the workflow; never to paper over a replay failure).
 
     python -m tests.integration.record_histories
+
+``histories/*_binary_payloads.json`` were recorded once invocations crossed Temporal as binary payloads
+(``workers.payloads``); the others before, with JSON ones, as executions started by older workers
+have them: keep both kinds (record into another directory and copy the new ones under new names).
 """
 
 from __future__ import annotations

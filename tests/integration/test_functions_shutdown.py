@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from statemachine import FunctionCall
 from workers.attachments import Attachments
 from workers.functions import cgroups
 from workers.functions.config import FunctionConfig
@@ -121,7 +122,7 @@ async def test_a_cancelled_invocation_is_killed_not_left_running_for_the_next(
     env = environment(config, run_dir, spawner, 0)
     await env.start(Attachments())
     try:
-        invoking = asyncio.create_task(env.invoke("r1", b"30", 60.0))
+        invoking = asyncio.create_task(env.invoke(FunctionCall("f", b"30"), "r1", 60.0))
         await asyncio.sleep(0.3)
         invoking.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -174,7 +175,7 @@ async def test_a_cancelled_shutdown_still_closes_every_socket(
 ) -> None:
     pool.start_reaper()
     await pool.spares_ready()
-    await pool.invoke(config, "r1", b"0", 5.0)  # a claimed spare, idle, and a spare being started
+    await pool.invoke(config, FunctionCall("f", b"0"), "r1", 5.0)  # a claimed spare, idle, a spare starting
     closing = asyncio.create_task(pool.close())
     for _ in range(steps):
         await asyncio.sleep(0)

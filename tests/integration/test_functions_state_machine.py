@@ -30,6 +30,8 @@ def fail(event, context):
 def slow(event, context):
     time.sleep(event.get("seconds", 5))
     return "late"
+def latin1(event, context):
+    return b'"caf\\xe9"'
 """
 
 
@@ -135,3 +137,20 @@ async def test_execution_runs_functions_through_both_resource_forms(
     assert output["integration"] == {"payload": {"n": 20, "version": "$LATEST"}, "status": 200}
     assert output["caught"]["Error"] == "ValueError"
     assert json.loads(output["caught"]["Cause"])["errorMessage"] == "odd 10"
+
+
+@pytest.mark.usefixtures("function_worker")
+async def test_a_result_that_is_not_utf8_crosses_temporal_as_it_is(
+    api: httpx.AsyncClient, service: FunctionService
+) -> None:
+    """The payload is bytes from the sandbox to the interpreter: a result that is not UTF-8 reaches the
+    state as the interpreter reads any result that is not JSON (text, with replacement characters),
+    not as a failure of the activity that carried it."""
+    name = await deploy(service, unique("latin"), {"app.py": CODE}, handler="app.latin1")
+    arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    machine = await create_machine(
+        api, {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": arn, "End": True}}}
+    )
+    done = await wait_until_done(api, (await start(api, machine, {}))["executionId"], seconds=60)
+    assert done["status"] == "SUCCEEDED", done
+    assert done["output"] == '"caf\ufffd"'

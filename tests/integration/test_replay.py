@@ -9,6 +9,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workers.payloads import DATA_CONVERTER
 from workers.worker import workflow_runner
 from workers.workflow import StateMachineWorkflow
 
@@ -24,6 +25,10 @@ def test_histories_are_recorded() -> None:
 @pytest.mark.parametrize("name", sorted(TEXTS))
 async def test_history_replays(name: str, sandboxed: bool) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
-    replayer = Replayer(workflows=[StateMachineWorkflow], workflow_runner=workflow_runner(sandboxed))
+    replayer = Replayer(
+        workflows=[StateMachineWorkflow],
+        workflow_runner=workflow_runner(sandboxed),
+        data_converter=DATA_CONVERTER,
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

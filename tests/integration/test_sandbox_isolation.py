@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from foundation.settings import Settings
+from statemachine import FunctionCall
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
 from workers.attachments import Attachments
 from workers.functions.config import FunctionConfig
@@ -248,9 +249,9 @@ async def test_without_cgroups_the_memory_limit_is_rlimit_as(tmp_path: Path) -> 
     )  # fmt: skip
     config = FunctionConfig(name="hog", runtime="python3.11", handler="app.handler", code_dir=code)
     try:
-        ran = await pool.invoke(config, "r1", b'{"mb": 512}', 10)
-        assert ran.outcome.error_type == "Runtime.OutOfMemory"
-        fine = await pool.invoke(config, "r2", b'{"mb": 16}', 10)
-        assert fine.outcome.payload == b"16" and fine.cold, (ran, fine)
+        ran, _, _ = await pool.invoke(config, FunctionCall("hog", b'{"mb": 512}'), "r1", 10)
+        assert ran.error_type == "Runtime.OutOfMemory"
+        fine, _, cold = await pool.invoke(config, FunctionCall("hog", b'{"mb": 16}'), "r2", 10)
+        assert fine.payload == b"16" and cold, (ran, fine)
     finally:
         await pool.close()

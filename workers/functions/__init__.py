@@ -1,12 +1,13 @@
 """The function runtime: Lambda-style functions in bubblewrap sandboxes from a warm pool.
 
-``FunctionService`` (service.py) is the entry point; below it: ``pool`` (warm environments and
-concurrency), ``environment`` (one sandbox and its lifecycle), ``runtime_api`` (the Runtime API the
-bootstraps talk to), ``sandbox`` and ``cgroups`` (isolation and limits), ``slots`` (limits across
-worker processes), ``codestore``, ``logs``, ``metrics``. The bootstraps that run inside the sandbox
-live in ``bootstrap/``.
+``FunctionService`` (service.py) is the entry point, composing the parts: ``resolver`` (configurations,
+cached), ``invocations`` (the invocation path: ``FunctionCall`` in, ``FunctionResult`` out),
+``provisioning``, ``event_queue``; below them: ``pool`` (warm environments and concurrency),
+``environment`` (one sandbox and its lifecycle), ``runtime_api`` (the Runtime API the bootstraps talk
+to), ``sandbox`` and ``cgroups`` (isolation and limits), ``slots`` (limits across worker processes),
+``codestore``, ``logs``, ``metrics``. The bootstraps that run inside the sandbox live in ``bootstrap/``.
 """
 
-from workers.functions.service import FunctionService, InvocationResult
+from workers.functions.service import FunctionService
 
-__all__ = ["FunctionService", "InvocationResult"]
+__all__ = ["FunctionService"]

@@ -25,9 +25,9 @@ import signal
 import subprocess
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from statemachine import FunctionCall, FunctionResult
 from workers.attachments import Attachments
 from workers.functions import network, sandbox, staging
 from workers.functions.cgroups import Cgroup, CgroupDriver, Freezer
@@ -45,16 +45,9 @@ READ_CHUNK = 65536
 READ_BYTES_PER_TURN = 1024 * 1024
 
 
-@dataclass(slots=True)
-class Outcome:
-    """What one invocation produced inside the environment."""
-
-    payload: bytes
-    error_type: str | None
-    """None on success; the errorType of a function error otherwise."""
-    duration_ms: float
-    logs: list[str] = field(default_factory=list)
-    max_memory_mb: int = 0
+Ran = tuple[FunctionResult, list[str]]
+"""What one invocation produced inside the environment: its result, and the lines the function wrote
+meanwhile (the invocation's log)."""
 
 
 def error_document(error_type: str, message: str) -> bytes:
@@ -62,11 +55,11 @@ def error_document(error_type: str, message: str) -> bytes:
 
 
 class EnvironmentDead(Exception):
-    """The environment cannot take invocations any more; ``outcome`` says why."""
+    """The environment cannot take invocations any more; ``result`` says why."""
 
-    def __init__(self, outcome: Outcome) -> None:
-        self.outcome = outcome
-        super().__init__(outcome.payload.decode(errors="replace"))
+    def __init__(self, ran: Ran) -> None:
+        self.result, self.lines = ran
+        super().__init__(self.result.payload.decode(errors="replace"))
 
 
 class Environment:
@@ -106,7 +99,7 @@ class Environment:
         self.started_at = 0.0
         self.init_duration_ms: float | None = None
         self.last_used = time.monotonic()
-        self._exit_reason: Outcome | None = None
+        self._exit_reason: Ran | None = None
         self._closing: asyncio.Task[None] | None = None
         """The one release of what the environment holds, started by the first ``close``."""
         self._frozen = False
@@ -274,8 +267,9 @@ class Environment:
 
     # invoking ------------------------------------------------------------------------------
 
-    async def invoke(self, request_id: str, payload: bytes, seconds: float) -> Outcome:
-        """Run one event; a dead environment's failure comes back as an outcome with an error."""
+    async def invoke(self, call: FunctionCall, request_id: str, seconds: float) -> Ran:
+        """Run one event; a function's failure comes back as a result with an error (a dead
+        environment's raises ``EnvironmentDead``)."""
         loop = asyncio.get_running_loop()
         self._thaw()
         if self._waiting is None and not self.dead:
@@ -291,7 +285,7 @@ class Environment:
         started = time.perf_counter()
         deadline_ms = int((time.time() + seconds) * 1000)
         waiting, self._waiting = self._waiting, None
-        waiting.send_event(request_id, deadline_ms, self.config.arn, payload)
+        waiting.send_event(request_id, deadline_ms, self.config.arn, call.payload)
         timer = loop.call_later(seconds, self._on_timeout, request_id, seconds)
         try:
             body, error_type = await self._current
@@ -309,7 +303,7 @@ class Environment:
             self._freeze()
         logs = self._take_logs()
         self.last_used = time.monotonic()
-        return Outcome(body, error_type, duration, logs, self._max_memory_mb())
+        return self._result(body, error_type, request_id, duration, self._max_memory_mb()), logs
 
     # freezing ----------------------------------------------------------------------------
 
@@ -342,8 +336,17 @@ class Environment:
             self._current.set_result((error_document("Sandbox.Timedout", message), "Sandbox.Timedout"))
             self.kill()
 
-    def _fail(self, error_type: str, message: str) -> Outcome:
-        return Outcome(error_document(error_type, message), error_type, 0.0, self._take_logs())
+    def _result(
+        self, body: bytes, error_type: str | None, request_id: str = "", duration_ms: float = 0.0,
+        max_memory_mb: int = 0,
+    ) -> FunctionResult:  # fmt: skip
+        return FunctionResult(
+            body, "Unhandled" if error_type is not None else None, self.config.version, request_id,
+            error_type=error_type, duration_ms=duration_ms, max_memory_mb=max_memory_mb,
+        )  # fmt: skip
+
+    def _fail(self, error_type: str, message: str) -> Ran:
+        return self._result(error_document(error_type, message), error_type), self._take_logs()
 
     def _take_logs(self) -> list[str]:
         self._read_output()
@@ -382,7 +385,7 @@ class Environment:
 
     def init_error(self, error_type: str | None, body: bytes) -> int:
         kind = _error_type(error_type, body)
-        self._exit_reason = Outcome(body, kind, 0.0)
+        self._exit_reason = self._result(body, kind), []
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(EnvironmentDead(self._exit_reason))
         self.kill()
@@ -432,7 +435,7 @@ class Environment:
                 self._exit_reason = self._fail("Runtime.ExitError", message)
         reason = self._exit_reason or self._fail("Runtime.ExitError", "Runtime was shut down")
         if self._current is not None and not self._current.done():
-            self._current.set_result((reason.payload, reason.error_type))
+            self._current.set_result((reason[0].payload, reason[0].error_type))
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(EnvironmentDead(reason))
         if self._asked is not None and not self._asked.done():

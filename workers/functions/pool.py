@@ -20,11 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from statemachine import FunctionCall, FunctionResult
 from workers.attachments import Attachments
 from workers.functions import network, sandbox, staging
 from workers.functions.cgroups import CgroupDriver
 from workers.functions.config import FunctionConfig
-from workers.functions.environment import Environment, EnvironmentDead, Outcome
+from workers.functions.environment import Environment, EnvironmentDead
 from workers.functions.slots import SlotTable
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,9 @@ def spare_fits(config: FunctionConfig, attachments: Attachments) -> bool:
 AttachmentResolver = Callable[[FunctionConfig], Awaitable[Attachments]]
 
 
-@dataclass(slots=True)
-class PoolResult:
-    outcome: Outcome
-    cold: bool
-    init_duration_ms: float | None
-    env_id: str
+PoolRun = tuple[FunctionResult, list[str], bool]
+"""An invocation's result (with ``init_duration_ms`` on a cold start), the lines the function wrote
+meanwhile, and whether it started an environment (a cold start, even one whose INIT failed)."""
 
 
 @dataclass(slots=True)
@@ -148,8 +146,8 @@ class EnvironmentPool:
         self._refill()
 
     async def invoke(
-        self, config: FunctionConfig, request_id: str, payload: bytes, seconds: float
-    ) -> PoolResult:
+        self, config: FunctionConfig, call: FunctionCall, request_id: str, seconds: float
+    ) -> PoolRun:
         """Run one event in an environment of ``config`` (raises TooManyRequestsError when throttled)."""
         slot = self._slots.acquire(config.name, config.reserved_concurrency)
         try:
@@ -160,16 +158,18 @@ class EnvironmentPool:
                 try:
                     env = await self._start(config)
                 except EnvironmentDead as dead:
-                    return PoolResult(dead.outcome, True, None, "")
+                    return dead.result, dead.lines, True
             versions.busy += 1
             try:
-                outcome = await env.invoke(request_id, payload, seconds)
+                result, lines = await env.invoke(call, request_id, seconds)
             except EnvironmentDead as dead:
-                outcome = dead.outcome
+                result, lines = dead.result, dead.lines
             finally:
                 versions.busy -= 1
                 self._give_back(config, env)
-            return PoolResult(outcome, cold, env.init_duration_ms if cold else None, env.env_id)
+            if cold:
+                result = dataclasses.replace(result, init_duration_ms=env.init_duration_ms)
+            return result, lines, cold
         finally:
             self._slots.release(slot)
 
