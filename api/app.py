@@ -2,7 +2,12 @@
 
 Feature areas plug in at two places below: ``_include_routers`` (their router) and
 ``_lifespan_hooks`` (an async context manager entered after the registry and Temporal are up and left
-before they close, e.g. to start the function runtime and set ``state.function_invoker``).
+before they close, e.g. the function runtime's, which sets ``state.functions``).
+
+Where functions run is the caller's choice (``functions``): ``"in-process"`` runs sandboxes, database
+proxies and file systems in this process (``stepline dev``, and tests embedding the API);
+``"remote"`` runs none and hands every invocation to a live worker (``stepline api``; see
+``api.runtime``).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Literal
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,51 +23,74 @@ from temporalio.client import Client
 
 from api import errors
 from api.aws.auth import Gate
+from api.aws.lambda_endpoint import mount_lambda
+from api.aws.stepfunctions import mount_stepfunctions
 from api.colocated_worker import ColocatedWorker, worker_hook
 from api.request_limits import RequestLimits
+from api.routes import db_proxies, executions, file_systems, health, state_machines
+from api.routes import functions as function_routes
+from api.runtime.in_process import in_process
+from api.runtime.remote import remote
 from api.state import AppState, Metrics
 from foundation.db import check_migrated
 from foundation.registry.database import create_engine, session_maker
 from foundation.settings import Settings
 
 LifespanHook = Callable[[AppState], AbstractAsyncContextManager[None]]
+Functions = Literal["in-process", "remote"]
 
 OPEN_PATHS = frozenset({"/healthz"})
 """Paths served without the bearer token (liveness probes)."""
 
 
 def _include_routers(app: FastAPI) -> None:
-    from api.routes import db_proxies, executions, file_systems, functions, health, state_machines
-
     app.include_router(health.router)
     app.include_router(state_machines.router)
     app.include_router(executions.router)
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)
-    app.include_router(functions.router)
-    from api.aws.lambda_endpoint import mount_lambda
-
+    app.include_router(function_routes.router)
     mount_lambda(app)
-    from api.aws.stepfunctions import mount_stepfunctions
-
     mount_stepfunctions(app)
 
 
-def _lifespan_hooks() -> list[LifespanHook]:
-    from api.routes.functions import serve_functions
-    from workers.attachments import serve_attachments
-
-    return [
-        lambda state: serve_attachments(state.settings, state.sessions, state.metrics.registry),
-        serve_functions,
-    ]
+def _lifespan_hooks(functions: Functions) -> list[LifespanHook]:
+    return [_in_process_functions if functions == "in-process" else _remote_functions]
 
 
-def create_app(settings: Settings | None = None, *, worker: ColocatedWorker | None = None) -> FastAPI:
-    """The API over the registry at ``settings.database`` and Temporal at ``settings.temporal``;
-    with ``worker``, a Temporal worker in the same process shares its client, runtime and pool."""
+@asynccontextmanager
+async def _in_process_functions(state: AppState) -> AsyncIterator[None]:
+    """The function runtime in this process; its ``FunctionService`` serves Task states directly."""
+    async with in_process(state.settings, state.sessions, state.metrics.registry) as runtime:
+        state.functions, state.function_invoker = runtime, runtime.service
+        try:
+            yield
+        finally:
+            state.functions = state.function_invoker = None
+
+
+@asynccontextmanager
+async def _remote_functions(state: AppState) -> AsyncIterator[None]:
+    """Invocations handed to live workers: no sandbox and no database proxy in this process."""
+    async with remote(state.settings, state.sessions, state.metrics.registry) as runtime:
+        state.functions = state.function_invoker = runtime
+        try:
+            yield
+        finally:
+            state.functions = state.function_invoker = None
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    worker: ColocatedWorker | None = None,
+    functions: Functions = "in-process",
+) -> FastAPI:
+    """The API over the registry at ``settings.database`` and Temporal at ``settings.temporal``,
+    running functions where ``functions`` says; with ``worker``, a Temporal worker in the same
+    process shares its client, runtime and pool."""
     settings = settings or Settings()
-    hooks = _lifespan_hooks() + ([worker_hook(worker)] if worker is not None else [])
+    hooks = _lifespan_hooks(functions) + ([worker_hook(worker)] if worker is not None else [])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,7 +9,7 @@ import uvicorn
 
 from foundation.datadir import prepare_data_dir
 from foundation.db import DatabaseNotMigrated, check_migrated
-from foundation.preflight import UnsafeBind, UnsafeStart, check_bind, check_bwrap, is_loopback
+from foundation.preflight import UnsafeBind, UnsafeStart, check_bind, is_loopback
 from foundation.registry.database import create_engine
 from foundation.settings import Settings
 
@@ -26,16 +26,19 @@ async def check_database(settings: Settings) -> None:
 
 
 def serve(settings: Settings | None = None) -> None:
-    """Entry point of ``stepline api``."""
+    """Entry point of ``stepline api``: no function runs in this process (``functions="remote"``):
+    invocations go to the live workers (``stepline worker``)."""
+    # Imported once the checks passed: a refused start answers at once, not after the 1.5 s that
+    # importing the app (FastAPI, Temporal, the AWS models) takes.
     from api.app import create_app
 
     settings = settings or Settings()
     try:
         check_bind(settings.api)
-        check_bwrap(settings.sandbox)  # the Invoke API runs functions in this process
-        prepare_data_dir(settings.data_dir)
+        prepare_data_dir(settings.data_dir)  # the code store lives there (shared with the workers)
         asyncio.run(check_database(settings))
     except (UnsafeStart, DatabaseNotMigrated) as exc:
         sys.exit(f"stepline api: {exc}")
     print(f"stepline api: http://{settings.api.host}:{settings.api.port} (OpenAPI at /docs)")
-    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+    app = create_app(settings, functions="remote")
+    uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="warning")

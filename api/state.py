@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from api.runtime import FunctionRuntime
 from foundation.registry.database import SessionMaker
 from foundation.settings import Settings
 from workers.contracts import Invoker
@@ -39,11 +40,14 @@ class Metrics:
 
 @dataclass
 class AppState:
-    """Built by the lifespan; ``function_invoker`` is set by the function runtime's hook when present."""
+    """Built by the lifespan; the function runtime's hook sets ``functions`` (what the function routes
+    and the Lambda endpoint call) and ``function_invoker`` (synchronous executions' Task states, and a
+    colocated worker's: the ``FunctionService`` itself when it runs in this process)."""
 
     settings: Settings
     engine: AsyncEngine
     sessions: SessionMaker
     temporal: Client
     metrics: Metrics
+    functions: FunctionRuntime | None = None
     function_invoker: Invoker | None = None

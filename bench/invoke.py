@@ -9,7 +9,10 @@ bubblewrap sandboxes. Measured in the same run, interleaved so that machine load
 - floors: a bare ``bwrap ... python3 -c pass`` (and with ``-S``, as the bootstrap starts), and a
   bare Unix-socket round trip of 1 KB of JSON between this event loop and another process;
 - cold start (new environment to first response) and warm invoke, p50/p95, Python and Node.js;
-- warm invoke through the HTTP API (uvicorn on loopback, httpx client, same process);
+- warm invoke through the HTTP API (uvicorn on loopback, httpx client, same process), with the function
+  runtime in the API process (``stepline dev``'s colocated path) and, interleaved with it, through an
+  API that runs none (``stepline api``) and a ``stepline worker`` process behind it (the hop to the
+  worker's invoke endpoint: ``split_minus_colocated_p50_ms``, goal <= 1 ms);
 - throughput with 2, 8 and 32 concurrent callers.
 """
 
@@ -31,7 +34,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from pydantic import SecretStr
 
 from foundation.registry import functions as registry
@@ -149,48 +152,120 @@ async def throughput(service: FunctionService, name: str, callers: int, seconds:
     return round(done / (time.perf_counter() - started), 1)
 
 
-async def http_warm(settings: Settings, name: str, rounds: int) -> dict[str, list[float]]:
-    """Warm invokes through the HTTP API: uvicorn on loopback in this process; clients: httpx and a
-    minimal keep-alive HTTP/1.1 client (which shows the API's own cost without httpx's)."""
-    import httpx
+@asynccontextmanager
+async def served(app: Any) -> AsyncIterator[int]:
+    """``app`` under uvicorn on a loopback port of its own, in this process; yields the port."""
     import uvicorn
 
-    from api.app import create_app
     from shell.embedded import free_port
 
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)
+    while not server.started:
+        if serving.done():
+            await serving  # its failure
         await asyncio.sleep(0.05)
-    samples: dict[str, list[float]] = {"httpx_client": [], "raw_keepalive_client": []}
-    url = f"/v1/functions/{name}/invocations"
-    request = (
-        f"POST {url} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(EVENT)}\r\n\r\n"
-    ).encode() + EVENT
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-
-        async def raw_post() -> None:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(5):
-                (await client.post(url, content=EVENT)).raise_for_status()
-                await raw_post()
-            for _ in range(rounds):
-                samples["httpx_client"].append(await timed(lambda: client.post(url, content=EVENT)))
-                samples["raw_keepalive_client"].append(await timed(raw_post))
-        writer.close()
+        yield port
     finally:
         server.should_exit = True
         await serving
+
+
+@asynccontextmanager
+async def worker_process(settings: Settings) -> AsyncIterator[None]:
+    """``stepline worker`` in a process of its own, on ``settings`` (its invoke endpoint listening)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")}
+    env |= {
+        "STEPLINE_DATA_DIR": str(settings.data_dir),
+        "STEPLINE_DATABASE_URL": settings.database.url.get_secret_value(),
+        "STEPLINE_TEMPORAL_ADDRESS": settings.temporal.address,
+        "STEPLINE_TEMPORAL__TASK_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
+    }
+    command = [sys.executable, "-c", "from shell.cli import app; app()", "worker"]
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    drain: asyncio.Task[bytes] | None = None
+    try:
+        seen = b""
+        while b"invocations from the API at" not in seen:
+            line = await asyncio.wait_for(process.stdout.readline(), 60)
+            if not line:
+                raise RuntimeError(f"stepline worker exited: {seen.decode(errors='replace')}")
+            seen += line
+        drain = asyncio.create_task(process.stdout.read())  # keeps its pipe from filling
+        yield
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+        if drain is not None:
+            await drain
+
+
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 client: shows the API's own cost without httpx's."""
+
+    def __init__(self, port: int, url: str) -> None:
+        self.port = port
+        self.request = (
+            f"POST {url} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(EVENT)}\r\n\r\n"
+        ).encode() + EVENT
+
+    async def __aenter__(self) -> RawClient:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.writer.close()
+
+    async def post(self) -> None:
+        self.writer.write(self.request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"the API answered {head[:60]!r}")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        await self.reader.readexactly(length)
+
+
+async def http_warm(settings: Settings, name: str, rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Warm invokes through the HTTP API, interleaved: ``colocated`` (the runtime in the API process)
+    and ``split`` (an API without one, handing invocations to a ``stepline worker`` process)."""
+    import httpx
+
+    from api.app import create_app
+
+    url = f"/v1/functions/{name}/invocations"
+    samples: dict[str, dict[str, list[float]]] = {
+        kind: {"httpx_client": [], "raw_keepalive_client": []} for kind in ("colocated", "split")
+    }
+    async with (
+        served(create_app(settings)) as colocated_port,
+        worker_process(settings),
+        served(create_app(settings, functions="remote")) as split_port,
+    ):
+        ports = {"colocated": colocated_port, "split": split_port}
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{colocated_port}") as colocated_httpx,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{split_port}") as split_httpx,
+            RawClient(ports["colocated"], url) as colocated_raw,
+            RawClient(ports["split"], url) as split_raw,
+        ):
+            clients = {"colocated": (colocated_httpx, colocated_raw), "split": (split_httpx, split_raw)}
+            for http, raw in clients.values():
+                for _ in range(5):
+                    (await http.post(url, content=EVENT)).raise_for_status()
+                    await raw.post()
+            for _ in range(rounds):
+                for kind, (http, raw) in clients.items():
+                    samples[kind]["httpx_client"].append(
+                        await timed(lambda h=http: h.post(url, content=EVENT))  # type: ignore[misc]
+                    )
+                    samples[kind]["raw_keepalive_client"].append(await timed(raw.post))
     return samples
 
 
@@ -255,11 +330,26 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                     api_settings = settings.model_copy(update={"temporal_address": address})
                     api_settings.temporal.address = address
                     samples = await http_warm(api_settings, python, rounds)
-                results["http_warm_invoke_ms"] = {f"python_{k}": percentiles(v) for k, v in samples.items()}
+                results["http_warm_invoke_ms"] = {
+                    f"python_{k}": percentiles(v) for k, v in samples["colocated"].items()
+                }
+                results["http_warm_invoke_split_ms"] = {
+                    f"python_{k}": percentiles(v) for k, v in samples["split"].items()
+                }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     floor = results["floors_ms"]
+    split = {
+        f"split_minus_colocated_p50_ms_{client}": round(
+            results["http_warm_invoke_split_ms"][f"python_{client}"]["p50"]
+            - results["http_warm_invoke_ms"][f"python_{client}"]["p50"],
+            3,
+        )
+        for client in ("httpx_client", "raw_keepalive_client")
+        if with_http
+    }
     results["goals"] = {
+        **split,
         "warm_p50_minus_socket_rtt_ms": round(
             results["warm_invoke_ms"]["python"]["p50"] - floor["unix_socket_rtt_1kb"]["p50"], 3
         ),

@@ -66,6 +66,17 @@ class SandboxSettings(BaseModel):
     when it listens on every interface), as in ``stepline dev``."""
 
 
+class WorkerSettings(BaseModel):
+    """``stepline worker``'s invoke endpoint, through which ``stepline api`` processes hand it direct
+    invocations. It always listens on a Unix socket (APIs on the same machine); ``listen`` adds TCP."""
+
+    listen: str | None = None
+    """``HOST:PORT`` to listen on for APIs on other machines (authenticated with a key derived from
+    ``secret_key``, not encrypted: keep it on a private network); None: the Unix socket only."""
+    advertise: str | None = None
+    """``HOST:PORT`` the APIs dial (default: ``listen``; set it when listening on 0.0.0.0)."""
+
+
 class Settings(BaseSettings):
     """Stepline's settings; see README.md for every variable."""
 
@@ -78,6 +89,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    worker: WorkerSettings = WorkerSettings()
     secret_key: SecretStr | None = None
     """Seals stored secrets (db proxy target URLs); None: a key file in ``data_dir`` (one machine)."""
     file_system_roots: list[Path] = []

@@ -17,33 +17,40 @@ from foundation.registry.database import create_engine, session_maker
 from foundation.settings import Settings
 from workers.activities import Activities
 from workers.attachments import serve_attachments
-from workers.contracts import Invoker
+from workers.endpoint.local import LocalRuntime
+from workers.endpoint.server import serve_endpoint, split_address
+from workers.functions.service import FunctionService
 from workers.worker import build_worker
 
 
 @asynccontextmanager
-async def function_runtime(settings: Settings) -> AsyncIterator[Invoker | None]:
-    """The function runtime for Task states: sandboxes from a warm pool (``workers/functions``)."""
-    from workers.functions import FunctionService
-
+async def function_runtime(settings: Settings) -> AsyncIterator[FunctionService]:
+    """The function runtime for Task states and direct invocations: sandboxes from a warm pool."""
     async with FunctionService(settings) as service:
         yield service
 
 
 async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Poll ``settings.temporal.task_queue`` until ``stop`` is set."""
+    """Poll ``settings.temporal.task_queue`` and serve the invoke endpoint until ``stop`` is set."""
     engine = create_engine(settings.database.url.get_secret_value(), settings.database.pool_size)
     try:
         await check_migrated(engine)
         client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
-        async with serve_attachments(settings, session_maker(engine)), function_runtime(settings) as invoker:
+        sessions = session_maker(engine)
+        async with (
+            serve_attachments(settings, sessions),
+            function_runtime(settings) as service,
+            serve_endpoint(settings, LocalRuntime(service), sessions) as presence,
+        ):
             worker = build_worker(
                 client,
                 settings.temporal.task_queue,
-                Activities(session_maker(engine), invoker),
+                Activities(sessions, service),
                 sandboxed=settings.temporal.workflow_sandbox,
             )
             async with worker:
+                where = ", ".join(filter(None, (presence.unix_path, presence.tcp_address)))
+                print(f"stepline worker: invocations from the API at {where}", flush=True)
                 await stop.wait()
     finally:
         await engine.dispose()
@@ -55,8 +62,12 @@ def run_worker(settings: Settings | None = None) -> None:
     try:
         check_bwrap(settings.sandbox)
         prepare_data_dir(settings.data_dir)
+        if settings.worker.listen is not None:
+            split_address(settings.worker.listen)
     except UnsafeStart as exc:
         sys.exit(f"stepline worker: {exc}")
+    except ValueError as exc:
+        sys.exit(f"stepline worker: STEPLINE_WORKER__LISTEN: {exc}")
 
     async def main() -> None:
         stop = asyncio.Event()

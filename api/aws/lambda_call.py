@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.aws.errors import AwsError
+from api.runtime import FunctionRuntime
 from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge
 from api.state import AppState
 from foundation.registry import function_permissions, tags
@@ -19,7 +20,6 @@ from foundation.registry import functions as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.resources import ResourceNotFound
 from workers.functions.errors import InvokeError
-from workers.functions.service import FunctionService
 
 log = logging.getLogger(__name__)
 Output = dict[str, Any] | None
@@ -31,7 +31,7 @@ class Call:
     """One Lambda request: the app's state, the function runtime, and work to do after the response."""
 
     state: AppState
-    runtime: FunctionService
+    runtime: FunctionRuntime
     request_id: str
     account_id: str
     after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -51,9 +51,7 @@ class Call:
         idle environments too) and bring its provisioned environments in line."""
 
         async def run() -> None:
-            await self.runtime.forget(name, retire=retire)
-            if provision:
-                await self.runtime.provision(name)
+            await self.runtime.changed(name, retire=retire, provision=provision)
 
         self.after.append(run)
 

@@ -95,7 +95,7 @@ class LambdaEndpoint:
     @staticmethod
     def _error(exc: Exception, scope: Scope, operation: str) -> AwsError:
         region = (
-            scope["app"].state.foundation.settings.region if hasattr(scope["app"].state, "stepline") else ""
+            scope["app"].state.stepline.settings.region if hasattr(scope["app"].state, "stepline") else ""
         )
         return (
             lambda_error(exc, region)

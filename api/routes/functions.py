@@ -1,10 +1,8 @@
-"""Routes for functions (thin: schema in, use case or runtime call, schema out) and the lifespan hook
-that runs the function runtime inside the API process."""
+"""Routes for functions (thin: schema in, use case or runtime call, schema out). The runtime is
+``state.functions`` (``api.runtime``): in this process or in the workers, the routes cannot tell."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -13,40 +11,27 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Respons
 from api import function_schemas as schemas
 from api.deps import SessionDep, StateDep
 from api.json_input import JsonRoute, check_payload
+from api.runtime import FunctionRuntime
 from api.services import functions as use_cases
 from api.services.errors import Unavailable
 from api.state import AppState
 from foundation.registry import functions as registry
-from workers.functions.service import FunctionService
 
 router = APIRouter(prefix="/v1/functions", tags=["functions"], route_class=JsonRoute)
 
 
-@asynccontextmanager
-async def serve_functions(state: AppState) -> AsyncIterator[None]:
-    """Lifespan hook: the runtime for invocations (and for synchronous executions' Task states)."""
-    async with FunctionService(
-        state.settings, sessions=state.sessions, metrics_registry=state.metrics.registry
-    ) as svc:
-        state.function_invoker = svc
-        try:
-            yield
-        finally:
-            state.function_invoker = None
-
-
-def runtime_of(state: AppState) -> FunctionService:
-    runtime = state.function_invoker
-    if not isinstance(runtime, FunctionService):
+def runtime_of(state: AppState) -> FunctionRuntime:
+    runtime = state.functions
+    if runtime is None:
         raise Unavailable("the function runtime is not running in this API process")
     return runtime
 
 
-async def get_runtime(state: StateDep) -> FunctionService:
+async def get_runtime(state: StateDep) -> FunctionRuntime:
     return runtime_of(state)
 
 
-RuntimeDep = Annotated[FunctionService, Depends(get_runtime)]
+RuntimeDep = Annotated[FunctionRuntime, Depends(get_runtime)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -81,17 +66,17 @@ async def update_function(
     background: BackgroundTasks,
 ) -> schemas.FunctionPublic:
     updated = await use_cases.update_function(session, runtime.code, name, body)
-    background.add_task(runtime.forget, name, retire=True)  # old environments drain
-    background.add_task(runtime.provision, name)  # provisioned ones restart on the new revision
+    # old environments drain; provisioned ones restart on the new revision
+    background.add_task(runtime.changed, name, retire=True, provision=True)
     return updated
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_function(
-    name: str, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
+    name: str, session: SessionDep, state: StateDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> Response:
-    await use_cases.delete_function(session, name, runtime.settings.region)
-    background.add_task(runtime.forget, name, retire=True)
+    await use_cases.delete_function(session, name, state.settings.region)
+    background.add_task(runtime.changed, name, retire=True)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -109,11 +94,11 @@ async def list_versions(name: str, session: SessionDep) -> schemas.VersionList:
 
 @router.put("/{name}/concurrency")
 async def set_concurrency(
-    name: str, body: schemas.ConcurrencyUpdate, session: SessionDep, runtime: RuntimeDep,
+    name: str, body: schemas.ConcurrencyUpdate, session: SessionDep, state: StateDep, runtime: RuntimeDep,
     background: BackgroundTasks,
 ) -> schemas.Concurrency:  # fmt: skip
-    result = await use_cases.set_concurrency(session, name, body, runtime.settings.sandbox.max_environments)
-    background.add_task(runtime.provision, name)
+    result = await use_cases.set_concurrency(session, name, body, state.settings.sandbox.max_environments)
+    background.add_task(runtime.changed, name, provision=True)
     return result
 
 
@@ -149,7 +134,7 @@ async def read_logs(
     since: datetime | None = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> schemas.LogList:  # fmt: skip
     await registry.get_function(session, name)
-    await runtime.logs.flush()
+    await runtime.flush_logs()
     rows = await registry.read_logs(session, name, request_id=request_id, since=since, limit=limit)
     return schemas.LogList(
         events=[

@@ -9,7 +9,6 @@ and is ignored, then removed by the next worker that starts. Times are the datab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime, Integer, String, Text, delete, func, update
@@ -70,14 +69,13 @@ async def unregister(session: AsyncSession, worker_id: str) -> None:
     await session.exec(delete(WorkerEndpoint).where(col(WorkerEndpoint.id) == worker_id))
 
 
-async def live(session: AsyncSession, stale_seconds: float) -> Sequence[WorkerEndpoint]:
-    """Workers whose last heartbeat is at most ``stale_seconds`` old, oldest first."""
-    query = (
-        select(WorkerEndpoint)
-        .where(col(WorkerEndpoint.heartbeat_at) > _ago(stale_seconds))
-        .order_by(col(WorkerEndpoint.started_at), col(WorkerEndpoint.id))
-    )
-    return (await session.exec(query)).all()
+async def listed(session: AsyncSession, stale_seconds: float) -> list[tuple[WorkerEndpoint, bool]]:
+    """Every registered worker, oldest first, and whether its last heartbeat is at most
+    ``stale_seconds`` old (a listed worker that is not fresh died or hangs; one that stopped cleanly
+    is not listed)."""
+    fresh = (col(WorkerEndpoint.heartbeat_at) > _ago(stale_seconds)).label("fresh")
+    query = select(WorkerEndpoint, fresh).order_by(col(WorkerEndpoint.started_at), col(WorkerEndpoint.id))
+    return [(row, bool(is_fresh)) for row, is_fresh in (await session.exec(query)).all()]
 
 
 def _ago(seconds: float) -> ColumnElement[datetime]:

@@ -1,0 +1,27 @@
+"""The function runtime inside the API process (``stepline dev``, and tests that embed the API): a
+``FunctionService`` with this process's database proxies and file systems."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from prometheus_client import CollectorRegistry
+
+from foundation.registry.database import SessionMaker
+from foundation.settings import Settings
+from workers.attachments import serve_attachments
+from workers.endpoint.local import LocalRuntime
+from workers.functions.service import FunctionService
+
+
+@asynccontextmanager
+async def in_process(
+    settings: Settings, sessions: SessionMaker, metrics: CollectorRegistry
+) -> AsyncIterator[LocalRuntime]:
+    """Run sandboxes, database proxies and file systems here until the block ends."""
+    async with (
+        serve_attachments(settings, sessions, metrics),
+        FunctionService(settings, sessions=sessions, metrics_registry=metrics) as service,
+    ):
+        yield LocalRuntime(service)
