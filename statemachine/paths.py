@@ -164,6 +164,8 @@ def _simple_steps(rest: str) -> tuple[Step, ...] | None:
 
 
 def _compile_complex(text: str, rest: str) -> Any:
+    # Imported here, on the first complex path: importing jsonpath_ng costs ~15 ms (its first parse
+    # builds PLY tables: ~90 ms), paid by every process that imports the language otherwise.
     from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
     from jsonpath_ng.ext import parse
 
