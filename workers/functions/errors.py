@@ -8,7 +8,7 @@
     └── ServiceError                the runtime itself failed (sandbox start ...) (500)
 
 A function's own failure (handler exception, timeout, out of memory) is not an exception: it comes
-back as an ``InvocationResult`` with ``function_error`` set, as Lambda returns it.
+back as a ``FunctionResult`` with ``function_error`` set, as Lambda returns it.
 """
 
 from __future__ import annotations
