@@ -1,15 +1,18 @@
 """The one place that turns errors into HTTP responses: RFC 9457 problem+json.
 
+Stepline's errors map by branch of the exception tree (drawn in ``foundation/errors.py``): every
+error under a branch gets the branch's status, its message as ``detail``.
+
 DefinitionError        400  every diagnostic listed
-InvalidRequest         400  malformed JSON, bad fields (also FastAPI's RequestValidationError)
-*NotFound              404
-InvokeError            its status (404, 413, 429 TooManyRequestsException, 500), X-Amzn-ErrorType header
-StateMachineExists     409
-Conflict               409
+InvalidRequest         400  malformed JSON, bad fields (also FastAPI's RequestValidationError);
+                            LimitExceeded too (tags, provisioned concurrency)
+  PayloadTooLarge      413  (also a body over its route's cap: api.request_limits)
+NotFound               404  StateMachineNotFound, ExecutionNotFound, FunctionNotFound, ResourceNotFound, ...
+Conflict               409  StateMachineExists, FunctionExists, ResourceExists, NotLatest, ...
 IntegrityError         409  a unique or foreign key violation: a concurrent request created (or removed)
                             the same thing between this one's check and its write
-PayloadTooLarge        413  (also a body over its route's cap: api.request_limits)
 Unavailable            503
+InvokeError            its status (404, 413, 429 TooManyRequestsException, 500), X-Amzn-ErrorType header
 DBAPIError (lost DB)   503  a connection PostgreSQL dropped; the next request reconnects
 DBAPIError (bad value) 400  a value asyncpg or PostgreSQL refused (out of range, too long, lone surrogate)
 UnicodeEncodeError     400  text from the request that is not valid Unicode (a lone surrogate)
@@ -27,11 +30,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge, Unavailable
-from foundation.registry.executions import ExecutionNotFound
-from foundation.registry.functions import FunctionExists, FunctionNotFound
-from foundation.registry.resources import ResourceNotFound
-from foundation.registry.state_machines import StateMachineExists, StateMachineNotFound
+from foundation.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, Unavailable
 from statemachine import DefinitionError
 from workers.functions.errors import InvokeError
 
@@ -73,7 +72,7 @@ def install(app: FastAPI) -> None:
 
     def handler(status: int, title: str) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
         async def handle(request: Request, exc: Exception) -> JSONResponse:
-            return problem(status, title, str(getattr(exc, "detail", exc)))
+            return problem(status, title, str(exc))
 
         return handle
 
@@ -122,22 +121,18 @@ def install(app: FastAPI) -> None:
             400, "Invalid request", f"the request holds text that is not valid Unicode: {exc.reason}"
         )
 
+    # Starlette picks the handler of the nearest class in the error's MRO: a branch covers its leaves.
     app.add_exception_handler(DefinitionError, definition_error)
-    app.add_exception_handler(DBAPIError, database_error)
-    app.add_exception_handler(UnicodeEncodeError, unencodable_text)
-    app.add_exception_handler(InvokeError, invoke_error)
-    app.add_exception_handler(FunctionNotFound, handler(404, "Not found"))
-    app.add_exception_handler(FunctionExists, handler(409, "Conflict"))
     app.add_exception_handler(InvalidRequest, invalid_request)
+    app.add_exception_handler(PayloadTooLarge, handler(413, "Payload too large"))
+    app.add_exception_handler(NotFound, handler(404, "Not found"))
+    app.add_exception_handler(Conflict, handler(409, "Conflict"))
+    app.add_exception_handler(Unavailable, handler(503, "Service unavailable"))
+    app.add_exception_handler(InvokeError, invoke_error)
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(StateMachineNotFound, handler(404, "Not found"))
-    app.add_exception_handler(ExecutionNotFound, handler(404, "Not found"))
-    app.add_exception_handler(ResourceNotFound, handler(404, "Not found"))
-    app.add_exception_handler(StateMachineExists, handler(409, "Conflict"))
-    app.add_exception_handler(Conflict, handler(409, "Conflict"))
-    app.add_exception_handler(PayloadTooLarge, handler(413, "Payload too large"))
-    app.add_exception_handler(Unavailable, handler(503, "Service unavailable"))
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(UnicodeEncodeError, unencodable_text)
 
 
 _TITLES = {

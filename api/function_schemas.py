@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -44,8 +45,6 @@ class FunctionCode(Schema):
 def _check_environment(env: dict[str, str] | None) -> dict[str, str] | None:
     if env is None:
         return env
-    import re
-
     for key in env:
         if not re.match(ENV_KEY, key):
             raise ValueError(f"environment variable name {key!r} must match {ENV_KEY}")

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from api.services.errors import InvalidRequest
+from foundation.errors import InvalidRequest
 
 SERIALISABLE_DEPTH = 254
 """The deepest value a response can carry: pydantic-core serialises 254 levels below a model, orjson

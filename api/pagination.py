@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Any
 
-from api.services.errors import InvalidRequest
+from foundation.errors import InvalidRequest
 
 
 def encode_token(kind: str, position: dict[str, Any]) -> str:

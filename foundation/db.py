@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from alembic import command
@@ -11,17 +12,26 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import migrations
+from foundation.errors import StartRefused
 
 
-class DatabaseNotMigrated(RuntimeError):
+class DatabaseNotMigrated(StartRefused):
     """The registry database is missing migrations; the message says what to run."""
+
+
+def migrations_directory() -> Path:
+    """Where the ``migrations`` package lies, found without importing it: the migrations import the
+    foundation (their tables' models), so the foundation treats them as data, Alembic's scripts."""
+    spec = importlib.util.find_spec("migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the migrations package is not installed next to the foundation")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def alembic_config(url: str | None = None) -> Config:
     """Alembic's configuration, independent of the working directory."""
     config = Config()
-    config.set_main_option("script_location", str(Path(next(iter(migrations.__path__)))))
+    config.set_main_option("script_location", str(migrations_directory()))
     if url is not None:
         config.attributes["url"] = url
     return config

@@ -9,10 +9,11 @@ from __future__ import annotations
 import ipaddress
 import shutil
 
+from foundation.errors import StartRefused
 from foundation.settings import ApiSettings, SandboxSettings
 
 
-class UnsafeStart(RuntimeError):
+class UnsafeStart(StartRefused):
     """A start that this machine or these settings cannot serve safely; the message says the fix."""
 
 

@@ -13,8 +13,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from foundation.registry import all_models
 from foundation.registry.database import async_url
+from foundation.registry.models import all_models
+from foundation.settings import Settings
 
 config = context.config
 target_metadata = all_models()
@@ -24,8 +25,6 @@ def _url() -> str:
     explicit = config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url")
     if explicit:
         return async_url(str(explicit))
-    from foundation.settings import Settings
-
     return async_url(Settings().database.url.get_secret_value())
 
 

@@ -22,8 +22,10 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from foundation.errors import StartRefused
 
-class DevBusy(RuntimeError):
+
+class DevBusy(StartRefused):
     """Another ``stepline dev`` holds the data directory."""
 
 

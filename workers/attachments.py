@@ -1,7 +1,8 @@
 """What a function's configuration attaches to its sandboxes: file systems and database proxies.
 
 The function runtime calls ``resolve_attachments`` when it creates an execution environment and
-applies the result (bind mounts, environment variables, the POSIX identity to run as). With neither
+applies the result (``workers.mounts.Attachments``: bind mounts, environment variables, the POSIX
+identity to run as). With neither
 ``dbProxies`` nor ``fileSystemConfigs`` configured it attaches nothing and needs nothing running;
 otherwise the process must be inside ``serve_attachments`` (the worker's and the API's lifespans),
 which runs the proxies and gives access to the registry.
@@ -16,62 +17,38 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry
 
-    from foundation.registry.database import SessionMaker
-    from foundation.settings import Settings
-    from workers.dbproxy.manager import ProxyManager
+from foundation.errors import InvalidValue
+from foundation.registry import resources
+from foundation.registry.database import SessionMaker
+from foundation.sealing import Sealer
+from foundation.settings import Settings
+from workers import filesystems
+from workers.dbproxy import metrics as proxy_metrics
+from workers.dbproxy.manager import ProxyManager, ProxySpec, remove_stale_roots, socket_root
+from workers.dbproxy.slots import SLOT_KEY_PURPOSE
+from workers.mounts import SANDBOX_UID, Attachments, BindMount
+
+__all__ = [
+    "DB_MOUNT_PARENT",
+    "AttachmentError",
+    "env_name",
+    "resolve_attachments",
+    "running_proxies",
+    "serve_attachments",
+]
 
 DB_MOUNT_PARENT = "/run/stepline/db"
 
 
-@dataclass(frozen=True, slots=True)
-class BindMount:
-    """A host directory bound into the sandbox."""
-
-    source: Path
-    target: str
-    read_only: bool = True
-    fd: int | None = None
-    """An open descriptor of the directory, bound instead of ``source`` (``--bind-fd``): a file
-    system's content can be swapped by functions, so its paths must not be looked up again. Owned
-    by the ``Attachments`` holding the mount."""
-
-
-@dataclass(frozen=True, slots=True)
-class Attachments:
-    """Everything to add to one sandbox; it owns the mounts' descriptors until they are taken."""
-
-    mounts: Sequence[BindMount] = ()
-    environment: Mapping[str, str] = field(default_factory=dict)
-    run_as: tuple[int, int] | None = None
-    """(uid, gid) the sandboxed process runs as, e.g. an access point's POSIX user."""
-    _open: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
-    """The mounts' descriptors not yet taken or closed."""
-
-    def __post_init__(self) -> None:
-        self._open.extend(m.fd for m in self.mounts if m.fd is not None)
-
-    def take_descriptors(self) -> list[int]:
-        """The mounts' descriptors, now the caller's to pass to bubblewrap and close (``spawn``)."""
-        taken = list(self._open)
-        self._open.clear()
-        return taken
-
-    def close(self) -> None:
-        """Close the descriptors not taken (a sandbox that was not started); idempotent."""
-        while self._open:
-            os.close(self._open.pop())
-
-
-class AttachmentError(ValueError):
+class AttachmentError(InvalidValue):
     """A function configuration whose attachments cannot be provided; the message says which field."""
 
 
@@ -91,12 +68,6 @@ async def serve_attachments(
     """Run this process's db proxies and let ``resolve_attachments`` read the registry; the pools'
     figures go to the Prometheus registry ``metrics`` (default: prometheus_client's)."""
     global _runtime
-    from foundation.registry import resources
-    from foundation.sealing import Sealer
-    from workers.dbproxy import metrics as proxy_metrics
-    from workers.dbproxy.manager import ProxyManager, ProxySpec, remove_stale_roots, socket_root
-    from workers.dbproxy.slots import SLOT_KEY_PURPOSE
-
     secret = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
     sealers: list[Sealer] = []  # made on first use: nothing is written to data_dir unless needed
 
@@ -168,7 +139,7 @@ async def _resolve(
                 )
             run_as = identity
     environment: dict[str, str] = {}
-    uid = run_as[0] if run_as is not None else _default_sandbox_uid()
+    uid = run_as[0] if run_as is not None else SANDBOX_UID
     for index, name in enumerate(proxies):
         if not isinstance(name, str):
             raise AttachmentError(f"dbProxies[{index}] must be a proxy name (string)")
@@ -176,15 +147,6 @@ async def _resolve(
     if len(proxies) == 1:
         environment.update(PGHOST=f"{DB_MOUNT_PARENT}/{proxies[0]}", PGUSER="stepline", PGDATABASE=proxies[0])
     return Attachments(mounts=tuple(mounts), environment=environment, run_as=run_as)
-
-
-def _default_sandbox_uid() -> int | None:
-    """The host user sandboxes run as without an access point (the function runtime's choice)."""
-    try:
-        from workers.functions.sandbox import SANDBOX_UID
-    except ImportError:
-        return None
-    return SANDBOX_UID
 
 
 def _list(config: Mapping[str, Any], key: str) -> list[Any]:
@@ -198,11 +160,9 @@ async def _proxy_mount(
     runtime: _Runtime, name: str, environment: dict[str, str], uid: int | None
 ) -> BindMount:
     """Start (or find) the proxy, let the sandbox's host user in, and say where it is."""
-    from foundation.registry.resources import ResourceNotFound
-
     try:
         proxy = await runtime.proxies.ensure(name, uid)
-    except ResourceNotFound as exc:
+    except resources.ResourceNotFound as exc:
         raise AttachmentError(f"dbProxies: {exc.detail}") from None
     except ValueError as exc:  # unreadable sealed target, bad URL, socket path too long
         raise AttachmentError(f"dbProxies: {name}: {exc}") from None
@@ -217,9 +177,6 @@ async def _proxy_mount(
 async def _file_system_mount(
     runtime: _Runtime, config: Any, data_dir: Path, where: str
 ) -> tuple[BindMount, tuple[int, int] | None]:
-    from foundation.registry import resources
-    from workers import filesystems
-
     if not isinstance(config, Mapping) or not isinstance(config.get("fileSystem"), str):
         raise AttachmentError(f"{where} must be an object with 'fileSystem' (a file system name)")
     access_point_name = config.get("accessPoint")

@@ -30,11 +30,13 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from foundation.errors import InvalidValue
+
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 MOUNT_PARENT = "/mnt"
 
 
-class FileSystemError(ValueError):
+class FileSystemError(InvalidValue):
     """A file system, access point or mount that cannot be used as asked; says what and where."""
 
 

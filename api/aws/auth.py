@@ -28,8 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope
 from api.aws import sigv4
 from api.aws.errors import AwsError, json10_error, new_request_id, rest_json_error
 from api.errors import problem
-from api.server import is_loopback
 from foundation import session_credentials
+from foundation.preflight import is_loopback
 from foundation.registry import access_keys
 from foundation.registry.database import SessionMaker
 from foundation.sealing import Sealer, SealError

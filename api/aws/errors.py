@@ -22,7 +22,8 @@ from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
 
 from api.errors import _unstorable_value
-from api.services.errors import Unavailable
+from foundation.errors import Unavailable
+from statemachine import SteplineError
 
 JSON10 = "application/x-amz-json-1.0"
 REQUEST_ID = "x-amzn-RequestId"
@@ -31,7 +32,7 @@ INTERNAL_MESSAGE = "The request processing has failed because of an unknown erro
 log = logging.getLogger(__name__)
 
 
-class AwsError(Exception):
+class AwsError(SteplineError):
     """An AWS error response: ``code`` as AWS names it, ``status`` 400 unless the model says otherwise."""
 
     def __init__(self, code: str, message: str, status: int = 400) -> None:

@@ -28,8 +28,8 @@ from api.aws import shapes
 from api.aws.errors import JSON10, REQUEST_ID, AwsError, internal_error, json10_error, new_request_id
 from api.aws.models import operation_model, operation_names
 from api.json_input import check_body
-from api.services.errors import InvalidRequest
 from api.state import AppState
+from foundation.errors import InvalidRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,7 @@ def _aws_error(
     if isinstance(exc, AwsError):
         return exc
     if service is not None:
-        mapped = service.map_error(exc, params, request.app.state.foundation.settings.region)
+        mapped = service.map_error(exc, params, request.app.state.stepline.settings.region)
         if mapped is not None:
             return mapped
     return internal_error(exc, {"operation": operation, "target": service and service.target_prefix})

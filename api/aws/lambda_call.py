@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.aws.errors import AwsError
+from api.aws.lambda_config import not_found
 from api.runtime import FunctionRuntime
-from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge
 from api.state import AppState
-from foundation.registry import function_permissions, tags
+from foundation.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from foundation.registry import functions as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.resources import ResourceNotFound
@@ -69,8 +69,6 @@ def check_revision(current: str, given: str | None, api: str = "GetFunction/GetA
 
 def lambda_error(exc: Exception, region: str) -> AwsError | None:
     """The Lambda error for a service, registry or runtime error; None for anything else."""
-    from api.aws.lambda_config import not_found
-
     if isinstance(exc, AwsError):
         return exc
     if isinstance(exc, registry.FunctionNotFound):
@@ -79,22 +77,18 @@ def lambda_error(exc: Exception, region: str) -> AwsError | None:
         return AwsError("ResourceConflictException", f"Function already exist: {exc.name}", 409)
     if isinstance(exc, InvokeError):
         return AwsError(exc.code, exc.message, exc.status)
-    if isinstance(exc, InvalidRequest):
+    if isinstance(exc, PayloadTooLarge):
+        return AwsError("RequestTooLargeException", exc.detail, 413)
+    if isinstance(exc, InvalidRequest):  # tags beyond the limits too
         codes = [p.get("code") for p in exc.problems if p.get("code")]
         return AwsError(str(codes[0]) if codes else "InvalidParameterValueException", exc.detail)
     if isinstance(exc, ValidationError):
         return AwsError("InvalidParameterValueException", _pydantic_message(exc))
-    if isinstance(exc, tags.TagLimitExceeded):
-        return AwsError("InvalidParameterValueException", str(exc))
-    if isinstance(exc, function_permissions.StatementExists):
-        return AwsError("ResourceConflictException", str(exc), 409)
-    if isinstance(exc, function_permissions.StatementNotFound):
-        return AwsError("ResourceNotFoundException", str(exc), 404)
-    if isinstance(exc, ResourceNotFound):
+    if isinstance(exc, ResourceNotFound):  # a file system or db proxy the configuration names
         return AwsError("InvalidParameterValueException", exc.detail)
-    if isinstance(exc, PayloadTooLarge):
-        return AwsError("RequestTooLargeException", exc.detail, 413)
-    if isinstance(exc, Conflict):
+    if isinstance(exc, NotFound):  # a policy statement
+        return AwsError("ResourceNotFoundException", exc.detail, 404)
+    if isinstance(exc, Conflict):  # a policy statement id taken, a revision overtaken
         return AwsError("ResourceConflictException", exc.detail, 409)
     return None
 

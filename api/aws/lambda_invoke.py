@@ -11,7 +11,7 @@ from api.aws.errors import AwsError
 from api.aws.lambda_call import Call, Operation, Output
 from api.aws.lambda_config import function_ref
 from api.json_input import check_payload
-from api.services.errors import InvalidRequest
+from foundation.errors import InvalidRequest
 
 MAX_CLIENT_CONTEXT = 3583
 """Lambda's limit on the client context (base64 JSON) in bytes."""

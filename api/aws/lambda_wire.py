@@ -20,7 +20,7 @@ from api.aws.errors import REQUEST_ID, AwsError
 from api.aws.models import operation_model
 from api.aws.shapes import Serialize, check_input, shape_output
 from api.json_input import check_body
-from api.services.errors import InvalidRequest
+from foundation.errors import InvalidRequest
 
 SERVICE = "lambda"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from api.aws.errors import AwsError, common_error
-from api.services.errors import Conflict, InvalidRequest, PayloadTooLarge
+from foundation.errors import Conflict, InvalidRequest, LimitExceeded
 from foundation.registry.executions import ExecutionNotFound
 from foundation.registry.state_machines import StateMachineExists, StateMachineNotFound
-from foundation.registry.tags import TagLimitExceeded
+from foundation.registry.tags import TooManyTags
 from statemachine import DefinitionError, diagnose_text, invalid_definition_message, state_machine_arn
 
 
@@ -32,14 +32,12 @@ def sfn_error(exc: Exception, params: dict[str, Any], region: str) -> AwsError |
         return AwsError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{params.get('executionArn')}'")
     if isinstance(exc, Conflict):
         return AwsError("ConflictException", exc.detail)
+    if isinstance(exc, TooManyTags):
+        return AwsError("TooManyTags", f"Too many tags: {exc}")
+    if isinstance(exc, LimitExceeded):  # a payload over 256 KiB, a tag too long
+        return AwsError("ValidationException", f"1 validation error detected: {exc}")
     if isinstance(exc, InvalidRequest):
         return _invalid_request(exc, params)
-    if isinstance(exc, PayloadTooLarge):
-        return AwsError("ValidationException", f"1 validation error detected: {exc.detail}")
-    if isinstance(exc, TagLimitExceeded):
-        if "at most" in str(exc):
-            return AwsError("TooManyTags", f"Too many tags: {exc}")
-        return AwsError("ValidationException", f"1 validation error detected: {exc}")
     return common_error(exc)
 
 

@@ -27,7 +27,7 @@ from api.aws.sfn_state_machines import (
 from api.services import executions as service
 from api.services import state_machines as machines
 from api.services import sync_executions
-from api.services.errors import Conflict
+from foundation.errors import Conflict
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Execution
 from statemachine import execution_arn, state_machine_arn, version_arn

@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote_to_bytes
 
+from api.aws.errors import AwsError
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_SKEW = timedelta(minutes=15)
@@ -29,16 +31,14 @@ _AUTHORIZATION = re.compile(
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
-class SignatureError(Exception):
-    """A request whose signature is missing, malformed or wrong; ``code`` is AWS's error code.
+class SignatureError(AwsError):
+    """A request whose signature is missing, malformed or wrong (403); ``code`` is AWS's error code.
 
     Messages never say which part failed to match (that would help a guesser), as AWS's do not.
     """
 
     def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(f"{code}: {message}")
+        super().__init__(code, message, 403)
 
 
 MISMATCH = (

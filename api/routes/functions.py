@@ -13,8 +13,8 @@ from api.deps import SessionDep, StateDep
 from api.json_input import JsonRoute, check_payload
 from api.runtime import FunctionRuntime
 from api.services import functions as use_cases
-from api.services.errors import Unavailable
 from api.state import AppState
+from foundation.errors import Unavailable
 from foundation.registry import functions as registry
 
 router = APIRouter(prefix="/v1/functions", tags=["functions"], route_class=JsonRoute)

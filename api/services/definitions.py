@@ -7,7 +7,7 @@ from typing import Any
 
 from api.json_input import check_json_text
 from api.schemas import ExecutionInputFields
-from api.services.errors import InvalidRequest, PayloadTooLarge
+from foundation.errors import InvalidRequest, PayloadTooLarge
 from statemachine import DefinitionError, check_start, diagnose
 
 MAX_INPUT_BYTES = 256 * 1024

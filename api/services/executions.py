@@ -18,10 +18,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import schemas
 from api.pagination import decode_token, encode_token
 from api.services.definitions import input_text_of
-from api.services.errors import Conflict, Unavailable
 from api.services.history import served_event
 from api.state import AppState
 from api.stored_json import json_response
+from foundation.errors import Conflict, Unavailable
 from foundation.registry import executions as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import RUNNING, Execution

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
-from api.services.errors import InvalidRequest
+from foundation.errors import InvalidRequest
 from foundation.registry import function_permissions, tags
 from foundation.registry import functions as registry
 from statemachine import function_arn

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import resource_schemas as schemas
-from api.services.errors import Conflict, InvalidRequest
+from foundation.errors import Conflict, InvalidRequest
 from foundation.registry import resources
 from foundation.sealing import Sealer
 from foundation.settings import Settings

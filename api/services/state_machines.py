@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api import schemas
 from api.pagination import decode_token, encode_token
 from api.services.definitions import checked_definition
-from api.services.errors import Conflict
+from foundation.errors import Conflict
 from foundation.registry import state_machines as registry
 from foundation.registry import tags
 from foundation.registry.state_machines import StateMachine, StateMachineExists, StateMachineVersion

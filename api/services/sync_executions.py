@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from api import schemas
 from api.json_input import SERIALISABLE_DEPTH, depth_exceeds
 from api.services.definitions import input_text_of
-from api.services.errors import InvalidRequest
 from api.state import AppState
+from foundation.errors import InvalidRequest
 from foundation.registry.database import unit_of_work
 from foundation.registry.state_machines import get_state_machine
 from statemachine import (

@@ -16,6 +16,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from foundation.errors import NotFound
 from statemachine import DEFAULT_ACCOUNT
 
 DEFAULT_ACCOUNT_ID = DEFAULT_ACCOUNT
@@ -38,7 +39,7 @@ class AccessKey(SQLModel, table=True):
     )
 
 
-class AccessKeyNotFound(LookupError):
+class AccessKeyNotFound(NotFound):
     def __init__(self, access_key_id: str) -> None:
         self.access_key_id = access_key_id
         super().__init__(f"access key {access_key_id!r} does not exist")

@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from foundation.errors import NotFound
 
 RUNNING = "RUNNING"
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -73,7 +74,7 @@ class ExecutionHistoryChunk(SQLModel, table=True):
     """Kept as JSON text (not JSONB), so keys stay in Step Functions' order."""
 
 
-class ExecutionNotFound(Exception):
+class ExecutionNotFound(NotFound):
     """No execution with that id."""
 
     def __init__(self, execution_id: str) -> None:

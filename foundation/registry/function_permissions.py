@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from foundation.errors import Conflict, NotFound
 
 
 class FunctionPermission(SQLModel, table=True):
@@ -32,7 +33,7 @@ class FunctionPermission(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class StatementExists(Exception):
+class StatementExists(Conflict):
     def __init__(self, statement_id: str) -> None:
         self.statement_id = statement_id
         super().__init__(
@@ -41,7 +42,7 @@ class StatementExists(Exception):
         )
 
 
-class StatementNotFound(LookupError):
+class StatementNotFound(NotFound):
     def __init__(self, statement_id: str) -> None:
         self.statement_id = statement_id
         super().__init__(f"Statement {statement_id} is not found in resource policy.")

@@ -31,6 +31,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from foundation.errors import Conflict, LimitExceeded, NotFound
 
 LATEST = "$LATEST"
 
@@ -127,13 +128,13 @@ class FunctionEvent(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class FunctionExists(Exception):
+class FunctionExists(Conflict):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"function {name!r} already exists")
 
 
-class FunctionNotFound(Exception):
+class FunctionNotFound(NotFound):
     def __init__(self, name: str, qualifier: str | None = None) -> None:
         self.name = name
         self.qualifier = qualifier
@@ -217,17 +218,16 @@ def provisioned_budget(max_environments: int) -> int:
     return max(max_environments - max(1, -(-max_environments // UNPROVISIONED_SHARE)), 0)
 
 
-class ProvisionedOverBudget(Exception):
+class ProvisionedOverBudget(LimitExceeded):
     """Provisioned concurrency that would take more environments than ``provisioned_budget`` leaves."""
 
     def __init__(self, requested: int, available: int, budget: int, max_environments: int) -> None:
-        self.detail = (
+        super().__init__(
             f"InvalidParameterValueException: provisioned concurrency {requested} is more than the "
             f"{available} still available: all functions together may provision at most {budget} of the "
             f"{max_environments} execution environments (STEPLINE_SANDBOX__MAX_ENVIRONMENTS), keeping "
             f"one in {UNPROVISIONED_SHARE} for on-demand invocations"
         )
-        super().__init__(self.detail)
 
 
 _CONCURRENCY_LOCK = 0x5354_504C_0001

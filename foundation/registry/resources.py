@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from foundation.errors import Conflict, NotFound
 
 
 def utcnow() -> datetime:
@@ -66,20 +67,18 @@ class AccessPoint(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class ResourceExists(Exception):
+class ResourceExists(Conflict):
     """A resource with that name already exists."""
 
     def __init__(self, kind: str, name: str) -> None:
-        self.detail = f"{kind} {name!r} already exists"
-        super().__init__(self.detail)
+        super().__init__(f"{kind} {name!r} already exists")
 
 
-class ResourceNotFound(LookupError):
+class ResourceNotFound(NotFound):
     """No such resource."""
 
     def __init__(self, kind: str, name: str) -> None:
-        self.detail = f"{kind} {name!r} does not exist"
-        super().__init__(self.detail)
+        super().__init__(f"{kind} {name!r} does not exist")
 
 
 # database proxies -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from foundation.errors import Conflict, NotFound
 
 
 def utcnow() -> datetime:
@@ -68,7 +69,7 @@ class StateMachineVersion(SQLModel, table=True):
     )
 
 
-class StateMachineExists(Exception):
+class StateMachineExists(Conflict):
     """A state machine with that name already exists."""
 
     def __init__(self, name: str) -> None:
@@ -76,7 +77,7 @@ class StateMachineExists(Exception):
         super().__init__(f"state machine {name!r} already exists")
 
 
-class StateMachineNotFound(Exception):
+class StateMachineNotFound(NotFound):
     """No such state machine (or no such version of it)."""
 
     def __init__(self, name: str, version: int | None = None, *, published: int | None = None) -> None:
@@ -154,7 +155,7 @@ async def add_version(
     return machine, version
 
 
-class NotLatest(Exception):
+class NotLatest(Conflict):
     """A version other than the latest was expected to be the latest (an update came in between)."""
 
     def __init__(self, expected: int, latest: int) -> None:

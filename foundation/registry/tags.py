@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from foundation.errors import LimitExceeded
 
 MAX_TAGS = 50
 MAX_KEY_LENGTH = 128
@@ -30,8 +31,12 @@ class ResourceTag(SQLModel, table=True):
     value: str = Field(sa_column=Column(String(MAX_VALUE_LENGTH), nullable=False))
 
 
-class TagLimitExceeded(ValueError):
+class TagLimitExceeded(LimitExceeded):
     """Tags that break AWS's limits; the message says which limit (AWS APIs map it to their error)."""
+
+
+class TooManyTags(TagLimitExceeded):
+    """More tags on one resource than ``MAX_TAGS`` (Step Functions has an error of its own for it)."""
 
 
 def check_tags(tags: Mapping[str, str]) -> None:
@@ -56,7 +61,7 @@ async def tag_resource(session: AsyncSession, resource_arn: str, tags: Mapping[s
         return
     existing = await list_tags(session, resource_arn)
     if len(existing.keys() | tags.keys()) > MAX_TAGS:
-        raise TagLimitExceeded(f"a resource can have at most {MAX_TAGS} tags")
+        raise TooManyTags(f"a resource can have at most {MAX_TAGS} tags")
     statement = insert(ResourceTag).values(
         [{"resource_arn": resource_arn, "key": k, "value": v} for k, v in tags.items()]
     )

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from statemachine import JSON
+from statemachine import JSON, SteplineError
 
 KINDS = frozenset({"execution", "start_error", "create_error", "validate"})
 
 
-class CaseFormatError(Exception):
+class CaseFormatError(SteplineError):
     """A case file that does not follow the corpus format."""
 
 

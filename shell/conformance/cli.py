@@ -8,7 +8,9 @@ from pathlib import Path
 
 import httpx
 
+from shell.conformance.aws import run_aws
 from shell.conformance.cases import CaseFormatError, load_cases
+from shell.conformance.remote import RemoteError, run_remote
 from shell.conformance.report import print_report, write_json
 from shell.conformance.runner import run_cases
 
@@ -37,13 +39,9 @@ def run_conformance(
     if api_url is None and aws_url is None:
         results = asyncio.run(run_cases(cases))
     else:
-        from shell.conformance.remote import RemoteError, run_remote
-
         url = aws_url or api_url
         try:
             if aws_url is not None:
-                from shell.conformance.aws import run_aws
-
                 results = asyncio.run(run_aws(cases, aws_url, token=token))
             else:
                 results = asyncio.run(run_remote(cases, str(api_url), token=token))

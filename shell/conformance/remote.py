@@ -47,7 +47,7 @@ from shell.conformance.runner import (
     CaseResult,
     compare,
 )
-from statemachine import DEFAULT_ACCOUNT, JSON, Diagnostic, invalid_definition_message
+from statemachine import DEFAULT_ACCOUNT, JSON, Diagnostic, SteplineError, invalid_definition_message
 
 FUNCTION_RUNTIME = "python3.11"
 HANDLER = "handler.handler"
@@ -65,7 +65,7 @@ _TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z?)$")
 _ARN = re.compile(r"^(arn:[^:]+:lambda:[^:]*:[^:]*:function:)([^:]+)(:[^:]+)?$")
 
 
-class RemoteError(Exception):
+class RemoteError(SteplineError):
     """The API answered something no case step expects (the message names the request)."""
 
 

@@ -2,7 +2,7 @@
 invoke functions through the sandboxed function runtime.
 
 ``stepline dev`` runs the same pieces, but its worker gets its function runtime from
-``workers.main.function_runtime``; this wires ``workers.functions.FunctionService`` in directly, so
+``workers.main.function_runtime``; this wires ``workers.functions.service.FunctionService`` in directly, so
 the corpus' function cases run through bubblewrap whatever that hook provides. Both the API's and
 the worker's runtime use ``settings.data_dir``, where the API stores the code the worker runs.
 """
@@ -16,9 +16,13 @@ from collections.abc import AsyncIterator, Iterator
 import uvicorn
 from temporalio.client import Client
 
+from api.app import create_app
 from foundation.registry.database import create_engine, session_maker
 from foundation.settings import Settings
 from shell.embedded import free_port
+from workers.activities import Activities
+from workers.functions.service import FunctionService
+from workers.worker import build_worker
 
 
 class _Server(uvicorn.Server):
@@ -32,10 +36,6 @@ class _Server(uvicorn.Server):
 @contextlib.asynccontextmanager
 async def function_worker(settings: Settings, client: Client | None = None) -> AsyncIterator[None]:
     """A worker on ``settings.temporal.task_queue`` whose Task states run real sandboxed functions."""
-    from workers.activities import Activities
-    from workers.functions.service import FunctionService
-    from workers.worker import build_worker
-
     client = client or await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
     engine = create_engine(settings.database.url.get_secret_value(), settings.database.pool_size)
     try:
@@ -51,8 +51,6 @@ async def function_worker(settings: Settings, client: Client | None = None) -> A
 @contextlib.asynccontextmanager
 async def api_server(settings: Settings) -> AsyncIterator[str]:
     """The API on a free loopback port (uvicorn, lifespan entered); yields its base URL."""
-    from api.app import create_app
-
     port = free_port()
     server = _Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())

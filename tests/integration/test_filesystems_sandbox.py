@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from workers.attachments import BindMount
 from workers.filesystems import AccessPointSpec, file_system_path, prepare_access_point, prepare_file_system
+from workers.mounts import BindMount
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from statemachine import FunctionCall
-from workers.attachments import Attachments
 from workers.functions import cgroups
 from workers.functions.config import FunctionConfig
 from workers.functions.environment import Environment
 from workers.functions.pool import EnvironmentPool
 from workers.functions.slots import SlotTable
+from workers.mounts import Attachments
 
 pytestmark = [pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")]
 

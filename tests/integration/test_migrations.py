@@ -12,8 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from foundation.db import DatabaseNotMigrated, check_migrated, downgrade, head_revisions, upgrade
-from foundation.registry import all_models
 from foundation.registry.database import create_engine
+from foundation.registry.models import all_models
 from tests.integration.conftest import create_database, drop_database
 
 pytestmark = pytest.mark.integration

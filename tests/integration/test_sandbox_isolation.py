@@ -8,11 +8,11 @@ from pathlib import Path
 from foundation.settings import Settings
 from statemachine import FunctionCall
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
-from workers.attachments import Attachments
 from workers.functions.config import FunctionConfig
 from workers.functions.pool import EnvironmentPool
 from workers.functions.service import FunctionService
 from workers.functions.slots import SlotTable
+from workers.mounts import Attachments
 
 __all__ = ["fn_settings", "service"]
 pytestmark = [requires_bwrap]

@@ -33,11 +33,11 @@ import pytest
 
 from foundation.settings import Settings
 from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
-from workers.attachments import Attachments
 from workers.functions import network
 from workers.functions.config import FunctionConfig
 from workers.functions.environment import Environment
 from workers.functions.service import FunctionService
+from workers.mounts import Attachments
 
 __all__ = ["fn_settings", "service"]
 pytestmark = [

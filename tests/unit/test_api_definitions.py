@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.services.definitions import MAX_INPUT_BYTES, checked_definition, decode_definition, encode_input
-from api.services.errors import InvalidRequest, PayloadTooLarge
+from foundation.errors import InvalidRequest, PayloadTooLarge
 from statemachine.errors import DefinitionError
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}

@@ -14,7 +14,7 @@ from api.json_input import (
     check_payload,
     depth_exceeds,
 )
-from api.services.errors import InvalidRequest
+from foundation.errors import InvalidRequest
 
 
 def refusal(check: object, *args: object) -> str | None:

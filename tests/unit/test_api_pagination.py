@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.pagination import decode_token, encode_token
-from api.services.errors import InvalidRequest
+from foundation.errors import InvalidRequest
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from foundation.errors import InvalidValue
 from workers.functions import unpack
 from workers.functions.unpack import MAX_ENTRIES, MAX_UNZIPPED_BYTES, InvalidPackage, check_name
 
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 
-class InvalidCode(ValueError):
+class InvalidCode(InvalidValue):
     """A package that cannot be stored; the message says what is wrong and where."""
 
 

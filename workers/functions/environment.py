@@ -28,12 +28,12 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from statemachine import FunctionCall, FunctionResult
-from workers.attachments import Attachments
 from workers.functions import network, sandbox, staging
 from workers.functions.cgroups import Cgroup, CgroupDriver, Freezer
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
 from workers.functions.output import OutputLines
 from workers.functions.runtime_api import RuntimeConnection, RuntimeServer
+from workers.mounts import Attachments
 
 INIT_TIMEOUT_SECONDS = 10.0
 """Lambda's limit on the init phase of an on-demand environment."""

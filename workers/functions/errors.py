@@ -13,8 +13,10 @@ back as a ``FunctionResult`` with ``function_error`` set, as Lambda returns it.
 
 from __future__ import annotations
 
+from statemachine import SteplineError
 
-class InvokeError(Exception):
+
+class InvokeError(SteplineError):
     """An invocation that could not run."""
 
     code = "ServiceException"

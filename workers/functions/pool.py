@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from statemachine import FunctionCall, FunctionResult
-from workers.attachments import Attachments
 from workers.functions import network, sandbox, staging
 from workers.functions.cgroups import CgroupDriver
 from workers.functions.config import FunctionConfig
 from workers.functions.environment import Environment, EnvironmentDead
 from workers.functions.slots import SlotTable
+from workers.mounts import Attachments
 
 log = logging.getLogger(__name__)
 SPARE_RUNTIMES = ("python3.11", "nodejs20")

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from workers.attachments import Attachments
 from workers.functions import seccomp, staging
 from workers.functions.cgroups import Cgroup
 from workers.functions.config import FunctionConfig
 from workers.functions.network import Egress, Link, bwrap_args
+from workers.mounts import Attachments
 
 BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
 SANDBOX_LIB_DIR = Path(__file__).resolve().parents[1] / "sandbox_lib"
@@ -47,8 +47,6 @@ RUNTIME_API_ADDRESS = "127.0.0.1:9001"
 """AWS_LAMBDA_RUNTIME_API inside the sandbox (served by the relay for ``provided`` runtimes)."""
 SETPRIV = "setpriv"
 """util-linux's setpriv: sets the sandbox user's identity, then execs bubblewrap (no fork)."""
-SANDBOX_UID = 993
-SANDBOX_GID = 990
 ETC_FILES = (
     "ld.so.cache", "localtime", "nsswitch.conf", "hosts", "resolv.conf", "passwd", "group",
     "ssl", "ca-certificates", "alternatives",
@@ -185,7 +183,7 @@ def bwrap_argv(
     ``socket_dir`` is the environment's directory in the pool's run directory, where the worker's
     runtime files and the function's code are bound from (``staging``).
     """
-    uid, gid = attachments.run_as or (SANDBOX_UID, SANDBOX_GID)
+    uid, gid = attachments.identity
     setpriv = [_absolute(SETPRIV), f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
     program = [*(setpriv if unprivileged else []), _absolute(bwrap)]
     run_dir = socket_dir.parent

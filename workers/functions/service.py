@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from foundation.registry.database import SessionMaker, create_engine, session_maker
 from foundation.settings import Settings
 from statemachine import FunctionCall, FunctionResult
-from workers.attachments import Attachments, resolve_attachments
+from workers.attachments import resolve_attachments
 from workers.functions import cgroups, network, sandbox
 from workers.functions.codestore import CodeStore
 from workers.functions.config import FunctionConfig
@@ -45,6 +45,7 @@ from workers.functions.pool import EnvironmentPool
 from workers.functions.provisioning import Provisioner
 from workers.functions.resolver import ConfigResolver
 from workers.functions.slots import SlotTable
+from workers.mounts import Attachments
 
 log = logging.getLogger(__name__)
 InvocationResult = FunctionResult

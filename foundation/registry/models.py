@@ -1,0 +1,26 @@
+"""Every table of the registry, for Alembic and the drift check: importing this module imports them all.
+
+Each concept's module defines its tables on SQLModel's shared metadata; a new table module is added
+to the import below, or Alembic does not see it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlmodel import SQLModel
+
+from foundation.registry import (  # noqa: F401  (imported for their tables)
+    access_keys,
+    executions,
+    function_permissions,
+    functions,
+    resources,
+    state_machines,
+    tags,
+    workers,
+)
+
+
+def all_models() -> MetaData:
+    """The shared metadata, every table in it."""
+    return SQLModel.metadata
