@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
 from foundation.errors import NotFound
+from foundation.registry.storable import storable
 
 RUNNING = "RUNNING"
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -237,11 +238,14 @@ async def finish_execution(
     cause: str | None,
     stop_date: datetime,
 ) -> bool:
-    """Record the outcome once: a finished execution is never changed again. True if this call did it."""
+    """Record the outcome once: a finished execution is never changed again. True if this call did it.
+    The error and cause are the workflow's text: a NUL or lone surrogate in them is stored as U+FFFD."""
     result = await session.exec(
         update(Execution)
         .where(col(Execution.id) == execution_id, col(Execution.status) == RUNNING)
-        .values(status=status, output=output, error=error, cause=cause, stop_date=stop_date)
+        .values(
+            status=status, output=output, error=storable(error), cause=storable(cause), stop_date=stop_date
+        )
         .returning(col(Execution.id))
     )
     return result.first() is not None
@@ -280,8 +284,8 @@ async def finish_with_history(
         last=last_event_id,
         status=status,
         output=output,
-        error=error,
-        cause=cause,
+        error=storable(error),
+        cause=storable(cause),
         stop_date=stop_date,
     )
     finished, known = (await session.exec(statement)).one()  # type: ignore[call-overload]

@@ -32,6 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
 from foundation.errors import Conflict, LimitExceeded, NotFound
+from foundation.registry.storable import storable
 
 LATEST = "$LATEST"
 
@@ -326,7 +327,9 @@ async def resolve_function(session: AsyncSession, name: str, qualifier: str | No
 
 async def add_log_lines(session: AsyncSession, lines: Sequence[tuple[str, str, datetime, str]]) -> None:
     """Append (function, request id, timestamp, message) rows (one multi-row INSERT, no ORM objects)."""
-    rows = [{"function_name": f, "request_id": r, "timestamp": t, "message": m} for f, r, t, m in lines]
+    rows = [
+        {"function_name": f, "request_id": r, "timestamp": t, "message": storable(m)} for f, r, t, m in lines
+    ]  # a function prints what it likes: one NUL would fail the whole batch
     for start in range(0, len(rows), 5000):  # PostgreSQL takes at most 32767 parameters per statement
         await session.exec(insert(FunctionLog).values(rows[start : start + 5000]))
 
@@ -367,8 +370,8 @@ async def enqueue_event(
     """Queue an Event invocation and notify ``EVENTS_CHANNEL``, so that a runtime takes it at once."""
     now = utcnow()
     event = FunctionEvent(
-        id=str(uuid.uuid4()), function_name=name, qualifier=qualifier, payload=payload, status="QUEUED",
-        available_at=now, created_at=now, updated_at=now,
+        id=str(uuid.uuid4()), function_name=name, qualifier=qualifier, payload=storable(payload),
+        status="QUEUED", available_at=now, created_at=now, updated_at=now,
     )  # fmt: skip
     session.add(event)
     await session.flush()
@@ -402,7 +405,8 @@ async def finish_event(
 ) -> None:
     """Record an attempt's outcome; ``retry_in`` queues another attempt."""
     now = utcnow()
-    values: dict[str, Any] = {"response": response, "function_error": function_error, "updated_at": now}
+    error = storable(function_error)[:128] if function_error is not None else None  # a runtime names it
+    values: dict[str, Any] = {"response": storable(response), "function_error": error, "updated_at": now}
     if retry_in is not None:
         values.update(status="QUEUED", available_at=now + timedelta(seconds=retry_in))
     else:

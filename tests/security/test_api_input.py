@@ -596,3 +596,43 @@ async def test_hostile_values_on_every_v1_route_are_never_a_5xx(client: httpx.As
                 for value in HOSTILE_VALUES:
                     await send(method, known, json={field: value})
     assert failures == []
+
+
+FAIL_WITH_DECODED_CAUSE = {
+    "StartAt": "Decode",
+    "States": {
+        "Decode": {"Type": "Pass", "Parameters": {"cause.$": "States.StringToJson($.s)"}, "Next": "Fail"},
+        "Fail": {"Type": "Fail", "Error": "Decoded", "CausePath": "$.cause"},
+    },
+}
+
+
+@pytest.mark.usefixtures("worker")
+async def test_nul_made_by_a_workflow_is_stored_as_a_replacement_character(client: httpx.AsyncClient) -> None:
+    """The input holds the text \\u0000 (allowed); the workflow decodes it into an error's cause."""
+    name = await machine(client, FAIL_WITH_DECODED_CAUSE, type_="STANDARD")
+    started = await client.post(f"/v1/state-machines/{name}/executions", json={"input": {"s": '"a\\u0000b"'}})
+    assert started.status_code == 201, started.text
+    done = await wait_until_done(client, started.json()["executionId"], seconds=60)
+    assert (done["status"], done["error"], done["cause"]) == ("FAILED", "Decoded", "a\ufffdb")
+
+
+@requires_bwrap
+async def test_a_function_printing_nul_keeps_its_log(client: httpx.AsyncClient) -> None:
+    name = unique("f")
+    code = "def handler(event, context):\n    print('a\\x00b')\n    return 1\n"
+    body = {
+        "name": name,
+        "runtime": "python3.11",
+        "handler": "app.handler",
+        "code": {"files": {"app.py": code}},
+    }
+    assert (await client.post("/v1/functions", json=body)).status_code == 201
+    invoked = await client.post(f"/v1/functions/{name}/invocations", json={})
+    assert invoked.status_code == 200, invoked.text
+    logs = await client.get(
+        f"/v1/functions/{name}/logs", params={"requestId": invoked.headers["x-amzn-requestid"]}
+    )
+    assert logs.status_code == 200, logs.text
+    messages = [event["message"] for event in logs.json()["events"]]
+    assert messages[0].startswith("START") and "a\ufffdb" in messages and messages[-1].startswith("REPORT")
