@@ -1,11 +1,11 @@
-"""Synchronous (Express) executions: the interpreter runs in the API process, at most five minutes,
-with functions invoked through the function runtime the lifespan attached (if any)."""
+"""Synchronous (Express) executions: the interpreter runs in the API process on the language's
+``LocalHost`` in real time, at most five minutes, with functions invoked through the function
+runtime the lifespan attached (if any)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
 import uuid
 from datetime import UTC, datetime
 
@@ -18,11 +18,16 @@ from foundation.registry.database import unit_of_work
 from foundation.registry.state_machines import get_state_machine
 from statemachine import (
     EXECUTION_ROLE_ARN,
+    ExecutionContext,
     FunctionCall,
+    FunctionInvoker,
     FunctionResult,
-    HistoryEvent,
+    LocalHost,
     StatesError,
+    check_start,
+    execute,
     execution_arn,
+    load_program,
     state_machine_arn,
 )
 from workers.contracts import Invoker
@@ -31,40 +36,35 @@ SYNC_LIMIT_SECONDS = 300.0
 """Step Functions' limit for a synchronous Express execution."""
 
 
-class InProcessHost:
-    """``statemachine.host.Host`` for one synchronous execution: wall clock, real sleeps."""
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, invoker: Invoker | None) -> None:
-        self._invoker = invoker
-        self._random = random.Random()
-        self.events: list[HistoryEvent] = []
 
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+def _uuid4() -> str:
+    return str(uuid.uuid4())
 
-    def uuid4(self) -> str:
-        return str(uuid.uuid4())
 
-    def random(self) -> float:
-        return self._random.random()
+def _functions(invoker: Invoker | None) -> FunctionInvoker:
+    """Task states' invocations: through the function runtime attached to this process, if any."""
+    if invoker is not None:
+        return invoker.invoke_for_state_machine
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
+    async def no_runtime(call: FunctionCall) -> FunctionResult:
+        raise StatesError("Lambda.ServiceException", "the API runs no function runtime")
 
-    async def invoke_function(self, call: FunctionCall) -> FunctionResult:
-        if self._invoker is None:
-            raise StatesError("Lambda.ServiceException", "the API runs no function runtime")
-        if call.timeout_seconds:
-            try:
-                return await asyncio.wait_for(
-                    self._invoker.invoke_for_state_machine(call), call.timeout_seconds
-                )
-            except TimeoutError:
-                raise StatesError("States.Timeout", None) from None  # Step Functions records no cause
-        return await self._invoker.invoke_for_state_machine(call)
+    return no_runtime
 
-    def record(self, event: HistoryEvent) -> None:
-        self.events.append(event)
+
+def _host(invoker: Invoker | None, started: datetime) -> LocalHost:
+    """The language's in-memory host in real time: the wall clock, fresh uuids and random numbers."""
+    return LocalHost(
+        invoker=_functions(invoker),
+        start_time=started,
+        seed=None,
+        virtual_time=False,
+        clock=_wall_clock,
+        uuids=_uuid4,
+    )
 
 
 async def run(
@@ -72,8 +72,6 @@ async def run(
 ) -> schemas.SyncExecutionResult:
     """Run the latest version (or published version ``published``) of an EXPRESS machine to its end
     (or to TIMED_OUT after five minutes)."""
-    from statemachine import ExecutionContext, check_start, execute, load_program
-
     input_text = input_text_of(body)
     async with unit_of_work(state.sessions) as session:
         machine, version = await get_state_machine(session, machine_name, published=published)
@@ -90,7 +88,7 @@ async def run(
         role_arn=version.role_arn or EXECUTION_ROLE_ARN,
         start_time=started,
     )
-    host = InProcessHost(state.function_invoker)
+    host = _host(state.function_invoker, started)
     program = load_program(version.definition)
     try:
         outcome = await asyncio.wait_for(

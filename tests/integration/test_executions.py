@@ -280,6 +280,23 @@ async def test_sync_execution_of_express_machine(api: httpx.AsyncClient) -> None
     assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "InvalidExecutionInput"
 
 
+async def test_sync_executions_draw_fresh_uuids_and_read_the_wall_clock(api: httpx.AsyncClient) -> None:
+    draw = {"id.$": "States.UUID()", "n.$": "States.MathRandom(0, 99999999)", "at.$": "$$.State.EnteredTime"}
+    definition = {"StartAt": "Draw", "States": {"Draw": {"Type": "Pass", "Parameters": draw, "End": True}}}
+    machine = await create_machine(api, definition, type="EXPRESS")
+    outputs = []
+    for _ in range(2):
+        before = datetime.now(UTC)
+        response = await api.post(f"/v1/state-machines/{machine}/sync-executions", json={"input": {}})
+        assert response.status_code == 200, response.text
+        output = response.json()["output"]
+        entered = datetime.fromisoformat(output["at"].replace("Z", "+00:00"))
+        assert before.replace(microsecond=0) <= entered <= datetime.now(UTC)
+        outputs.append(output)
+    assert outputs[0]["id"] != outputs[1]["id"]
+    assert outputs[0]["n"] != outputs[1]["n"]
+
+
 async def test_sync_execution_of_standard_machine_is_refused(api: httpx.AsyncClient) -> None:
     machine = await create_machine(api, FIVE_STATES)
     response = await api.post(f"/v1/state-machines/{machine}/sync-executions", json={"input": {}})
