@@ -1,10 +1,11 @@
 """Stepline's exceptions: one tree, drawn here whole.
 
-Every error Stepline raises on purpose derives from ``SteplineError``. Its root sits in
-``statemachine.errors`` because the language is the bottom layer; the branches every layer above it
-raises live here, each meaning one thing to a caller. The front doors translate by branch:
-``api.errors`` to problem+json (the status column), ``api.aws.errors`` with ``api.aws.sfn_errors``
-and ``api.aws.lambda_call`` to AWS's error codes (a few leaves get AWS's own words first).
+Every error Stepline raises on purpose derives from ``SteplineError``. The root sits in
+``statemachine.errors`` because the language is the bottom layer (``InvalidValue`` too: the language
+raises it); the branches the layers above raise live here, each meaning one thing to a caller. The
+front doors translate by branch: ``api.errors`` to problem+json (the status column), ``api.aws.errors``
+with ``api.aws.sfn_errors`` and ``api.aws.lambda_call`` to AWS's error codes (a few leaves get AWS's
+own words first).
 
     Exception
     └── SteplineError                  the root (statemachine.errors)
@@ -26,13 +27,16 @@ and ``api.aws.lambda_call`` to AWS's error codes (a few leaves get AWS's own wor
         ├── Unavailable                a backing service (Temporal, PostgreSQL) did not answer   503
         ├── InvalidValue (ValueError)  a value that cannot be used; the caller names the field it
         │   │                          came from (as an InvalidRequest, or a failed invocation)
+        │   ├── ArnError               an ARN or function reference (statemachine.arns)
+        │   ├── InvalidSessionToken    not a Stepline session token (foundation.session_credentials)
         │   ├── FileSystemError        a file system path or access point (workers.filesystems)
         │   ├── AttachmentError        file systems or db proxies a function asks for (workers.attachments)
         │   └── InvalidCode            a function's code as given (workers.functions.codestore)
         ├── InvokeError                an invocation that could not run; ``code`` and ``status``
         │                              are Lambda's: ResourceNotFoundError 404, InvalidParameterError
         │                              400, RequestTooLargeError 413, TooManyRequestsError 429,
-        │                              ServiceError 500 (workers.functions.errors)
+        │                              ServiceError 500 (workers.functions.errors; its NoLiveWorker
+        │                              503: api.runtime.remote)
         ├── AwsError                   an error in AWS's words: ``code``, ``status`` (api.aws.errors)
         │   └── SignatureError         a missing, malformed or wrong SigV4 signature (api.aws.sigv4)
         ├── StartRefused (RuntimeError)  a process that will not start; the message says the fix
@@ -42,21 +46,22 @@ and ``api.aws.lambda_call`` to AWS's error codes (a few leaves get AWS's own wor
         ├── CaseFormatError            a conformance case that cannot be read (shell.conformance.cases)
         └── RemoteError                a Stepline under test answered otherwise (shell.conformance.remote)
 
-Outside the tree, on purpose: exceptions that never leave their module (control flow such as the
-pool's ``EnvironmentDead``, the language's parser errors that become Diagnostics); code that runs
-with the standard library alone (the bootstraps inside the sandbox, ``unpack.py``'s
-``InvalidPackage``, which ``InvalidCode`` carries on); the DB proxy's errors (PostgreSQL's
-ErrorResponses, drawn in ``workers/dbproxy/__init__.py``) and ``foundation.sealing``'s
-``SealError``, because ``python -m workers.dbproxy`` runs without the language (importing this
-tree would take its start from 0.12 s to 0.48 s); and HTTP-level refusals, which are Starlette
-``HTTPException``s (``api.request_limits``).
+Outside the tree, on purpose: exceptions that never leave their package, each turned into one of
+the above where it leaves (the pool's ``EnvironmentDead``, the language's parser errors that become
+Diagnostics, the worker endpoint's ``WireError``, the remote runtime's ``Unreachable``, the AWS API
+forwarder's ``Refused``); code that runs on the standard library alone (the bootstraps inside the
+sandbox; ``unpack.py``'s ``InvalidPackage``, which ``InvalidCode`` carries on); the DB proxy's
+errors (PostgreSQL's ErrorResponses, drawn in ``workers/dbproxy/__init__.py``) and
+``foundation.sealing``'s ``SealError``, because ``python -m workers.dbproxy`` runs without the
+language (importing this tree would take its start from 0.12 s to 0.48 s); and HTTP-level refusals,
+which are Starlette ``HTTPException``s (``api.request_limits``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from statemachine import SteplineError
+from statemachine import InvalidValue, SteplineError
 
 __all__ = [
     "Conflict",
@@ -113,11 +118,6 @@ class Unavailable(SteplineError):
     def __init__(self, detail: str) -> None:
         self.detail = detail
         super().__init__(detail)
-
-
-class InvalidValue(SteplineError, ValueError):
-    """A value that cannot be used (a URL, a path, a package, a sealed secret); the message says
-    why, and the caller, which knows where the value came from, names the field."""
 
 
 class StartRefused(SteplineError, RuntimeError):

@@ -24,6 +24,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from foundation.errors import InvalidValue
+
 PURPOSE = "aws-session-credentials-v1"
 """The ``Sealer.derive`` purpose of the signing key."""
 TOKEN_PREFIX = "stepline1."
@@ -33,7 +35,7 @@ MAX_TOKEN_LENGTH = 2048
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
-class InvalidSessionToken(ValueError):
+class InvalidSessionToken(InvalidValue):
     """A token that is not a well-formed Stepline session token."""
 
 

@@ -26,7 +26,7 @@ from statemachine.arns import (
 from statemachine.chunk_runner import run_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
-from statemachine.errors import DefinitionError, Diagnostic, StatesError, SteplineError
+from statemachine.errors import DefinitionError, Diagnostic, InvalidValue, StatesError, SteplineError
 from statemachine.host import FunctionCall, FunctionResult, HistoryEvent, Host
 from statemachine.interpreter import execute
 from statemachine.intrinsics import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
@@ -66,6 +66,7 @@ __all__ = [
     "HistoryEvent",
     "Host",
     "IntrinsicEffects",
+    "InvalidValue",
     "IterationOutcome",
     "JsonataBindings",
     "Limits",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from statemachine.errors import InvalidValue
+
 DEFAULT_ACCOUNT: Final = "000000000000"
 """The account in every ARN Stepline builds."""
 DEFAULT_REGION: Final = "us-east-1"
@@ -32,7 +34,7 @@ _ACCESS_POINT_ARN = re.compile(
 )
 
 
-class ArnError(ValueError):
+class ArnError(InvalidValue):
     """An ARN or function reference that cannot be read; the message says why, in AWS's words."""
 
 

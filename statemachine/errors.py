@@ -4,8 +4,9 @@
 Exception
 └── SteplineError        every error Stepline raises on purpose
     ├── DefinitionError  a rejected definition; carries every Diagnostic (HTTP 400)
-    └── StatesError      a run-time ASL error (name + cause), visible to Retry and Catch
-        (names: States.Runtime, States.TaskFailed, States.Timeout, Lambda.*, or a function's errorType)
+    ├── StatesError      a run-time ASL error (name + cause), visible to Retry and Catch
+    │   (names: States.Runtime, States.TaskFailed, States.Timeout, Lambda.*, or a function's errorType)
+    └── InvalidValue     (also a ValueError) a value that cannot be used, e.g. an ARN (``arns.ArnError``)
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class DefinitionError(SteplineError):
     def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
         self.diagnostics = diagnostics
         super().__init__("; ".join(f"{d.location or '/'}: {d.message}" for d in diagnostics))
+
+
+class InvalidValue(SteplineError, ValueError):
+    """A value that cannot be used (an ARN, a URL, a path, a package); the message says why, and the
+    caller, which knows where the value came from, names the field."""
 
 
 class StatesError(SteplineError):
