@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 
 from api.aws.errors import AwsError
@@ -18,19 +19,24 @@ MAX_CLIENT_CONTEXT = 3583
 
 
 def _check_client_context(value: str | None) -> None:
-    """X-Amz-Client-Context must be base64 of at most 3,583 bytes, as Lambda requires."""
+    """X-Amz-Client-Context must be base64 of a JSON object of at most 3,583 bytes, as Lambda requires
+    (the function gets it as ``context.client_context``)."""
     if value is None:
         return
     try:
         decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise AwsError(
-            "InvalidRequestContentException", "Client context must be base64-encoded JSON."
-        ) from None
-    if len(decoded) > MAX_CLIENT_CONTEXT:
+        decoded = None
+    if decoded is not None and len(decoded) > MAX_CLIENT_CONTEXT:
         raise AwsError(
             "InvalidParameterValueException", f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes."
         )
+    try:
+        document = json.loads(decoded) if decoded is not None else None
+    except (ValueError, RecursionError):
+        document = None
+    if not isinstance(document, dict):
+        raise AwsError("InvalidRequestContentException", "Client context must be base64-encoded JSON.")
 
 
 def _check_payload(payload: bytes) -> None:
@@ -47,7 +53,9 @@ async def invoke(call: Call, params: dict[str, Any]) -> Output:
     payload: bytes = params.get("Payload") or b""
     _check_payload(payload)
     kind = params.get("InvocationType") or "RequestResponse"
-    result = await call.runtime.invoke(name, payload, qualifier=qualifier, invocation_type=kind)
+    result = await call.runtime.invoke(
+        name, payload, qualifier=qualifier, invocation_type=kind, client_context=params.get("ClientContext")
+    )
     out: dict[str, Any] = {
         "StatusCode": result.status_code,
         "ExecutedVersion": result.executed_version,

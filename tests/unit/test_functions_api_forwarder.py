@@ -48,7 +48,7 @@ def test_aws_requests_with_a_session_token_pass_rewritten(raw: bytes, length: in
         (head(b"GET /v1/functions HTTP/1.1"), 403),
         (head(b"POST /v1/state-machines HTTP/1.1"), 403),
         (head(b"GET / HTTP/1.1"), 403),
-        (head(b"GET /2015-03-31/../v1/functions HTTP/1.1").replace(b"/2015-03-31/..", b"/x/.."), 403),
+        (head(b"GET /20150331/functions HTTP/1.1"), 403),
         (head(b"GET /2015-03-31/functions HTTP/1.1", SIGNED.replace(TOKEN_PREFIX.encode(), b"sts")), 403),
         (head(b"GET /2015-03-31/functions HTTP/1.1", b"Host: h\r\nAuthorization: Bearer t\r\n"), 403),
         (head(b"GET /2015-03-31/functions HTTP/1.1", b"Host: h\r\n"), 403),
@@ -63,11 +63,13 @@ def test_aws_requests_with_a_session_token_pass_rewritten(raw: bytes, length: in
         (head(b"CONNECT / HTTP/1.1"), 400),
         (head(b"GET http://api/v1/functions HTTP/1.1"), 400),
         (head(b"POST / HTTP/1.1", SIGNED.replace(b"Host: 127.0.0.1:9002\r\n", b"")), 400),
+        (head(b"GET /2015-03-31/../../v1/functions HTTP/1.1"), 400),
+        (head(b"GET /2015-03-31/./functions HTTP/1.1"), 400),
     ],
     ids=[
         "v1", "v1-post", "get-root", "not-lambda", "sts-token", "bearer", "unsigned", "chunked",
         "two-lengths", "negative-length", "upgrade", "bare-lf", "space-before-colon", "not-ascii",
-        "http-1.0", "connect", "absolute-target", "no-host",
+        "http-1.0", "connect", "absolute-target", "no-host", "dot-dot", "dot",
     ],
 )  # fmt: skip
 def test_other_requests_are_answered_at_the_socket(raw: bytes, status: int) -> None:

@@ -10,7 +10,8 @@ request boundary the forwarder read otherwise (no request smuggling). Only reque
   verifies them, even where it would let an unsigned or any-key request in, on loopback),
 
 pass; anything else is answered here (400 for what is not plain HTTP/1.1: ``Transfer-Encoding``,
-``Upgrade``, a header given twice, bytes that are not printable ASCII; 403 otherwise) and the
+``Upgrade``, a header given twice, a dot segment, bytes that are not printable ASCII; 403
+otherwise) and the
 connection is closed. Responses flow back as the API sends them. One upstream connection per
 sandbox connection; at most ``MAX_CONNECTIONS`` per sandbox (``RuntimeServer`` caps them and their
 accept rate, as for the Runtime API).
@@ -118,6 +119,8 @@ def parse_request(head: bytes) -> Request:
     if "host" not in headers:
         raise _bad("the Host header is missing")
     path = target.split(b"?", 1)[0]
+    if any(segment in (b".", b"..") for segment in path.split(b"/")):
+        raise _bad("the path must not have '.' or '..' segments")
     if not ((method == b"POST" and path == b"/") or _LAMBDA_PATH.match(path)):
         raise _denied("functions may call the AWS APIs (Step Functions, Lambda) only")
     if not headers.get("authorization", b"").startswith(b"AWS4-HMAC-SHA256 ") or not is_stepline_token(

@@ -31,6 +31,8 @@ SOCKET_NAME = "aws.sock"
 ENDPOINT_ADDRESS = "127.0.0.1:9002"
 """Where the relay listens inside the sandbox (``AWS_ENDPOINT_URL``)."""
 LIFETIME_SECONDS = session_credentials.LIFETIME_SECONDS
+RENEWING_RUNTIMES = frozenset({"python3.11", "nodejs20"})
+"""Runtimes whose bootstrap takes each invocation's credentials (the others keep their first)."""
 DEADLINE_MARGIN_SECONDS = 60
 
 

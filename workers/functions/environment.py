@@ -27,8 +27,9 @@ import time
 from concurrent.futures import Executor
 from pathlib import Path
 
-from statemachine import FunctionCall, FunctionResult
-from workers.functions import network, sandbox, staging
+from statemachine import ArnError, FunctionCall, FunctionResult, function_arn, parse_function_ref
+from workers.functions import aws_api, network, sandbox, staging
+from workers.functions.api_forwarder import ApiForwarder
 from workers.functions.cgroups import Cgroup, CgroupDriver, Freezer
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
 from workers.functions.output import OutputLines
@@ -68,10 +69,17 @@ class Environment:
     def __init__(
         self, config: FunctionConfig, env_id: str, run_dir: Path, bwrap: str, cgroups: CgroupDriver | None,
         spawner: Executor, unprivileged: bool = False, egress: network.Egress | None = None,
+        aws_api: aws_api.AwsApiAccess | None = None,
     ) -> None:  # fmt: skip
         self.config = config
         self._egress = egress
         """How a sandbox with ``network: true`` reaches out (None: the default policy)."""
+        self._aws_api = aws_api
+        """Endpoint and credentials for a function with ``aws_api`` (None: it gets neither)."""
+        self._forwarder: ApiForwarder | None = None
+        self._credentials_until: float | None = None
+        """When the credentials the sandbox started with expire (Unix seconds), for a runtime that
+        does not take new ones per invocation (``provided``); None: no such limit."""
         self._unprivileged = unprivileged
         self._spawner = spawner
         self.env_id = env_id
@@ -115,7 +123,10 @@ class Environment:
         rlimit_as = None if self._cgroups is not None else memory + 256 * 1024 * 1024
         command = sandbox.runtime_command(self.config, rlimit_as)
         await asyncio.to_thread(staging.code_dir, self._run_dir.parent, self.config.code_dir)  # big: a thread
-        await self._spawn(attachments, command, memory, None, spare=False)
+        environment = None  # bwrap_argv's: the function's and its attachments' variables
+        if variables := self._aws_variables():
+            environment = sandbox.sandbox_environment(self.config, {**attachments.environment, **variables})
+        await self._spawn(attachments, command, memory, environment, spare=False)
         await self._await_init()
 
     async def start_spare(self) -> None:
@@ -144,7 +155,9 @@ class Environment:
             if self.dead or self._proc is None or self._proc.cgroup is None:
                 raise OSError("the spare sandbox exited")
             self._proc.cgroup.limit(config.memory_mb * 1024 * 1024 + MEMORY_SLACK_BYTES, PIDS_MAX)
-            os.write(self._claim_fd, json.dumps(sandbox.sandbox_environment(config, {})).encode())
+            self._open_forwarder()
+            variables = sandbox.sandbox_environment(config, self._aws_variables())
+            os.write(self._claim_fd, json.dumps(variables).encode())
         except OSError as e:
             self.kill()
             raise EnvironmentDead(self._fail("Runtime.ExitError", f"Spare sandbox unusable: {e}")) from None
@@ -159,12 +172,15 @@ class Environment:
         *, spare: bool,
     ) -> None:  # fmt: skip
         """Start the sandbox; a spare's stdin is the pipe ``claim`` writes its variables into."""
+        await asyncio.to_thread(sandbox.stage, self._run_dir.parent, self.config)  # the first: big
         loop = asyncio.get_running_loop()
         self._run_dir.mkdir(parents=True, exist_ok=True)
         self._ready = loop.create_future()
         socket_path = self._run_dir / sandbox.SOCKET_NAME
         self._server = RuntimeServer(str(socket_path), self._accept)
         socket_path.chmod(0o777)  # an unprivileged sandbox user connects to it
+        if not spare:
+            self._open_forwarder()
         cgroup: Cgroup | None = None
         if self._cgroups is not None:
             cgroup = self._cgroups.create(self.env_id, memory + MEMORY_SLACK_BYTES, PIDS_MAX)
@@ -222,6 +238,9 @@ class Environment:
             self._server = None
         for connection in self._connections:  # a paused reader would never see the EOF
             connection.close()
+        if self._forwarder is not None:
+            self._forwarder.close()
+            self._forwarder = None
         if self._claim_fd is not None:
             os.close(self._claim_fd)
             self._claim_fd = None
@@ -285,7 +304,15 @@ class Environment:
         started = time.perf_counter()
         deadline_ms = int((time.time() + seconds) * 1000)
         waiting, self._waiting = self._waiting, None
-        waiting.send_event(request_id, deadline_ms, self.config.arn, call.payload)
+        credentials = (
+            self._aws_api.credentials(self.config, deadline_ms / 1000)
+            if self.config.aws_api and self._aws_api is not None
+            else None
+        )
+        waiting.send_event(
+            request_id, deadline_ms, invoked_arn(self.config, call), call.payload,
+            client_context=call.client_context, credentials=credentials,
+        )  # fmt: skip
         timer = loop.call_later(seconds, self._on_timeout, request_id, seconds)
         try:
             body, error_type = await self._current
@@ -304,6 +331,26 @@ class Environment:
         logs = self._take_logs()
         self.last_used = time.monotonic()
         return self._result(body, error_type, request_id, duration, self._max_memory_mb()), logs
+
+    def fresh_for(self, seconds: float) -> bool:
+        """Whether the credentials this sandbox holds outlast an invocation of ``seconds`` (always,
+        but for a ``provided`` function with ``aws_api``: it reads them only when it starts)."""
+        return self._credentials_until is None or time.time() + seconds < self._credentials_until
+
+    # calling back (aws_api) ----------------------------------------------------------------
+
+    def _aws_variables(self) -> dict[str, str]:
+        """AWS_ENDPOINT_URL and the first credentials of a function with ``aws_api`` (else none)."""
+        if not self.config.aws_api or self._aws_api is None:
+            return {}
+        if self.config.runtime not in aws_api.RENEWING_RUNTIMES:
+            self._credentials_until = time.time() + aws_api.LIFETIME_SECONDS
+        return self._aws_api.variables(self.config)
+
+    def _open_forwarder(self) -> None:
+        """The sandbox's AWS API socket (/run/lambda/aws.sock), for a function with ``aws_api``."""
+        if self.config.aws_api and self._aws_api is not None and self._forwarder is None:
+            self._forwarder = ApiForwarder(aws_api.socket_path(self._run_dir), self._aws_api.upstream)
 
     # freezing ----------------------------------------------------------------------------
 
@@ -445,6 +492,16 @@ class Environment:
         cgroup = self._proc.cgroup if self._proc is not None else None
         peak = cgroup.peak_memory_bytes() if cgroup is not None else None
         return (peak or 0) // (1024 * 1024)
+
+
+def invoked_arn(config: FunctionConfig, call: FunctionCall) -> str:
+    """The ARN the caller invoked (Lambda-Runtime-Invoked-Function-Arn): qualified when the caller
+    named a version (``name:3``, ``...:function:name:$LATEST``), as Lambda's is."""
+    try:
+        _, qualifier = parse_function_ref(call.function)
+    except ArnError:
+        qualifier = None
+    return function_arn(config.name, qualifier, config.region)
 
 
 def _link_tree(source: Path, target: Path) -> None:

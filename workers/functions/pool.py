@@ -22,6 +22,7 @@ from pathlib import Path
 
 from statemachine import FunctionCall, FunctionResult
 from workers.functions import network, sandbox, staging
+from workers.functions.aws_api import AwsApiAccess
 from workers.functions.cgroups import CgroupDriver
 from workers.functions.config import FunctionConfig
 from workers.functions.environment import Environment, EnvironmentDead
@@ -91,8 +92,11 @@ class EnvironmentPool:
         unprivileged: bool = False,
         spares: int = 0,
         egress: network.Egress | None = None,
+        aws_api: AwsApiAccess | None = None,
     ) -> None:
         self._run_dir = run_dir
+        self._aws_api = aws_api
+        """Endpoint and credentials for functions with ``aws_api`` (None: they get neither)."""
         self._bwrap = bwrap
         self._cgroups = cgroups
         self._slots = slots
@@ -152,7 +156,12 @@ class EnvironmentPool:
         slot = self._slots.acquire(config.name, config.reserved_concurrency)
         try:
             versions = self._versions_for(config)
-            env = versions.idle.pop() if versions.idle else None
+            env = None
+            while versions.idle and env is None:
+                env = versions.idle.pop()
+                if not env.fresh_for(seconds):  # its credentials would expire during the invocation
+                    self._close_later(env)
+                    env = None
             cold = env is None
             if env is None:
                 try:
@@ -242,7 +251,7 @@ class EnvironmentPool:
             env_id = f"{self._prefix}-{next(self._ids)}"
             env = Environment(
                 config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged,
-                egress=self._egress,
+                egress=self._egress, aws_api=self._aws_api,
             )  # fmt: skip
         self._all.add(env)
         try:
@@ -302,8 +311,9 @@ class EnvironmentPool:
             env_id = f"{self._prefix}-{next(self._ids)}"
             config = dataclasses.replace(spare_config(runtime), code_dir=self._run_dir / f"{env_id}.task")
             env = Environment(
-                config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged
-            )
+                config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged,
+                aws_api=self._aws_api,
+            )  # fmt: skip
             try:
                 await env.start_spare()
             except Exception:

@@ -82,7 +82,8 @@ class ConfigResolver:
         return FunctionConfig(
             name=found.name, runtime=s.runtime, handler=s.handler, code_dir=code_dir, version=found.version,
             memory_mb=s.memory_size, timeout_seconds=float(s.timeout), environment=dict(s.environment),
-            tmp_mb=s.ephemeral_storage, network=s.network, file_system_configs=tuple(s.file_system_configs),
+            tmp_mb=s.ephemeral_storage, network=s.network, aws_api=s.aws_api,
+            file_system_configs=tuple(s.file_system_configs),
             db_proxies=tuple(s.db_proxies), reserved_concurrency=found.reserved_concurrency,
             provisioned_concurrency=found.provisioned_concurrency, region=self._region,
         )  # fmt: skip

@@ -8,11 +8,14 @@ invocation for nothing. Paths and headers are those of the Runtime API (2018-06-
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import errno
+import json
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,20 @@ def _response(status: int, body: bytes, extra: bytes = b"") -> bytes:
 
 
 ACCEPTED = _response(202, b'{"status":"OK"}')
+CREDENTIALS_HEADER = "Stepline-Aws-Credentials"
+
+
+def client_context_json(value: str | None) -> str | None:
+    """Lambda's ClientContext (base64 of a JSON object) as the one-line JSON text the Runtime API's
+    ``Lambda-Runtime-Client-Context`` header carries (ASCII: nothing in it can end the header);
+    None when there is none or it is not a JSON object."""
+    if not value:
+        return None
+    try:
+        doc = json.loads(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError, RecursionError):
+        return None
+    return json.dumps(doc, separators=(",", ":")) if isinstance(doc, dict) else None
 
 
 class CountedConnection(asyncio.Protocol):
@@ -103,14 +120,26 @@ class RuntimeConnection(CountedConnection):
     def open(self) -> bool:
         return not self._closed and self._transport is not None and not self._transport.is_closing()
 
-    def send_event(self, request_id: str, deadline_ms: int, arn: str, payload: bytes) -> None:
-        """Answer a pending ``GET /invocation/next`` with an event."""
+    def send_event(
+        self, request_id: str, deadline_ms: int, arn: str, payload: bytes, *,
+        client_context: str | None = None, credentials: Mapping[str, str] | None = None,
+    ) -> None:  # fmt: skip
+        """Answer a pending ``GET /invocation/next`` with an event: ``arn`` as the caller named the
+        function (qualified when a version was), ``client_context`` as Lambda's Invoke API takes it
+        (base64 JSON: passed as JSON text, dropped if it is not JSON), ``credentials`` for a function
+        with ``aws_api`` (Stepline's ``Stepline-Aws-Credentials`` header: the bootstraps set them)."""
+        extra = ""
+        context = client_context_json(client_context)
+        if context is not None:
+            extra += f"Lambda-Runtime-Client-Context: {context}\r\n"
+        if credentials:
+            extra += f"{CREDENTIALS_HEADER}: {json.dumps(dict(credentials), separators=(',', ':'))}\r\n"
         head = (
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             f"Lambda-Runtime-Aws-Request-Id: {request_id}\r\n"
             f"Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n"
             f"Lambda-Runtime-Invoked-Function-Arn: {arn}\r\n"
-            f"Lambda-Runtime-Trace-Id: Root={request_id}\r\n"
+            f"Lambda-Runtime-Trace-Id: Root={request_id}\r\n{extra}"
             f"Content-Length: {len(payload)}\r\n\r\n"
         )
         if self._transport is not None:

@@ -45,6 +45,11 @@ SOCKET_DIR_IN_SANDBOX = "/run/lambda"
 SOCKET_NAME = "runtime.sock"
 RUNTIME_API_ADDRESS = "127.0.0.1:9001"
 """AWS_LAMBDA_RUNTIME_API inside the sandbox (served by the relay for ``provided`` runtimes)."""
+SDK_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+"""The AWS SDK for Python and what it imports, from the worker's own environment: Python functions
+get boto3 as Lambda's runtime provides it, after their own packages on the path."""
+SDK_IN_SANDBOX = "/var/lang/lib/python3.11/site-packages"
+"""Where Lambda's Python 3.11 runtime keeps boto3."""
 SETPRIV = "setpriv"
 """util-linux's setpriv: sets the sandbox user's identity, then execs bubblewrap (no fork)."""
 ETC_FILES = (
@@ -95,7 +100,7 @@ def runtime_command(config: FunctionConfig, rlimit_as: int | None) -> list[str]:
         heap = max(config.memory_mb - 32, 32)
         return [str(node_executable()), f"--max-old-space-size={heap}", "/var/runtime/node_bootstrap.js"]
     if config.runtime == "provided":
-        return [str(python_executable()), "-S", "-B", "/var/runtime/provided_relay.py", "/var/task/bootstrap"]
+        return [str(python_executable()), "-S", "-B", "/var/runtime/loopback_relay.py", "/var/task/bootstrap"]
     raise ValueError(f"unknown runtime {config.runtime!r}")
 
 
@@ -120,7 +125,7 @@ def sandbox_environment(config: FunctionConfig, extra: Mapping[str, str]) -> dic
             "TZ": ":UTC",
             "LANG": "en_US.UTF-8",
             "PATH": "/usr/local/bin:/usr/bin:/bin:/opt/bin",
-            "PYTHONPATH": "/var/task:/opt/stepline/python",
+            "PYTHONPATH": f"/var/task:/opt/stepline/python:{SDK_IN_SANDBOX}",
             "NODE_PATH": "/opt/stepline/node:/var/task/node_modules",
         }
     )
@@ -208,6 +213,9 @@ def bwrap_argv(
         "--ro-bind", str(staging.copy_of(BOOTSTRAP_DIR, run_dir, "runtime")), "/var/runtime",
         "--ro-bind", str(staging.copy_of(SANDBOX_LIB_DIR, run_dir, "libraries")), "/opt/stepline",
     ]  # fmt: skip
+    if config.runtime == "python3.11" and sdk_sources():
+        sdk = staging.linked_modules(sdk_sources(), run_dir, "sdk-python")
+        argv += ["--ro-bind", str(sdk), SDK_IN_SANDBOX]
     for mount in attachments.mounts:  # by descriptor when opened (a file system's paths can be swapped)
         if mount.fd is not None:
             argv += ["--ro-bind-fd" if mount.read_only else "--bind-fd", str(mount.fd), mount.target]
@@ -231,6 +239,29 @@ def bwrap_argv(
     for key, value in environment.items():
         argv += ["--setenv", key, value]
     return Launch(program, argv, ["--ro-bind", str(socket_dir), SOCKET_DIR_IN_SANDBOX], list(command))
+
+
+@functools.cache
+def sdk_sources() -> tuple[Path, ...]:
+    """Where the worker's copies of ``SDK_MODULES`` are (those it has)."""
+    found = []
+    for name in SDK_MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            found.append(Path(next(iter(spec.submodule_search_locations))))
+        elif spec is not None and spec.origin:
+            found.append(Path(spec.origin))
+    return tuple(found)
+
+
+def stage(run_dir: Path, config: FunctionConfig) -> None:
+    """Make the copies of the worker's files ``bwrap_argv`` binds for ``config`` (once per run
+    directory; the SDK's thousands of links take ~0.1 s: call it from a thread)."""
+    python_bootstrap()
+    staging.copy_of(BOOTSTRAP_DIR, run_dir, "runtime")
+    staging.copy_of(SANDBOX_LIB_DIR, run_dir, "libraries")
+    if config.runtime == "python3.11" and sdk_sources():
+        staging.linked_modules(sdk_sources(), run_dir, "sdk-python")
 
 
 def traversable(path: Path) -> bool:

@@ -33,6 +33,7 @@ from foundation.settings import Settings
 from statemachine import FunctionCall, FunctionResult
 from workers.attachments import resolve_attachments
 from workers.functions import cgroups, network, sandbox
+from workers.functions.aws_api import AwsApiAccess
 from workers.functions.codestore import CodeStore
 from workers.functions.config import FunctionConfig
 from workers.functions.event_queue import EventQueue
@@ -160,6 +161,7 @@ class FunctionService:
             attachments=self._attachments, idle_seconds=sandboxes.idle_seconds,
             max_environments=sandboxes.max_environments, unprivileged=self.unprivileged,
             spares=sandboxes.spare_environments, egress=network.Egress(deny=tuple(sandboxes.network_deny)),
+            aws_api=AwsApiAccess.from_settings(self.settings),
         )  # fmt: skip
         self._stack.push_async_callback(self.pool.close)
         self.pool.start_reaper()

@@ -17,13 +17,37 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
 def copy_of(source: Path, run_dir: Path, name: str) -> Path:
     """``run_dir/name``, a copy of ``source`` (the worker's own files: small) made once."""
     return _copied(source, run_dir / name, shutil.copy2)
+
+
+def linked_modules(sources: Sequence[Path], run_dir: Path, name: str) -> Path:
+    """``run_dir/name``, hard links (copies across file systems) of Python packages and modules from
+    the worker's own environment (the AWS SDK: thousands of files, so call it from a thread), made
+    once, whole or not at all."""
+    target = run_dir / name
+    if target.is_dir():
+        return target
+    partial = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=run_dir))
+    try:
+        for source in sources:
+            if source.is_dir():
+                shutil.copytree(source, partial / source.name, copy_function=link_or_copy, symlinks=True)
+            else:
+                link_or_copy(str(source), str(partial / source.name))
+        partial.chmod(0o755)
+        partial.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
 
 
 def code_dir(run_dir: Path, source: Path) -> Path:

@@ -33,8 +33,8 @@ class _Server(uvicorn.Server):
 class ServerThread:
     """``with ServerThread(settings) as url:`` the API, with a worker, at ``url`` until the block ends."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
+    def __init__(self, settings: Settings, port: int | None = None) -> None:
+        self.port = port or free_port()
         app = create_app(settings, worker=ColocatedWorker())
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self._server = _Server(config)

@@ -42,11 +42,16 @@ def aws_endpoint_address() -> str | None:
 
 
 class Relay:
-    """Pumps every connection accepted on a listener to a new connection to its Unix socket."""
+    """Pumps every connection accepted on a listener to a new connection to its Unix socket. An end
+    that stops sending (EOF) is passed on as such (``shutdown``), so what comes back still arrives;
+    the pair is closed once neither end sends."""
 
     def __init__(self, routes: dict[socket.socket, str]) -> None:
         self._routes = routes
         self._pairs: dict[int, tuple[socket.socket, socket.socket]] = {}
+        """Each end still sending -> (it, its other end)."""
+        self._open: dict[int, int] = {}
+        """Each pair's ends still sending, by either end's descriptor."""
 
     def run(self, done: Callable[[], bool] = lambda: False, tick: float | None = None) -> None:
         """Relay until ``done()`` (checked every ``tick`` seconds; None: forever)."""
@@ -70,6 +75,7 @@ class Relay:
             return
         self._pairs[client.fileno()] = (client, upstream)
         self._pairs[upstream.fileno()] = (upstream, client)
+        self._open[client.fileno()] = self._open[upstream.fileno()] = 2
 
     def _pump(self, source: socket.socket) -> None:
         _, sink = self._pairs[source.fileno()]
@@ -78,10 +84,20 @@ class Relay:
             if data:
                 sink.sendall(data)
                 return
+            sink.shutdown(socket.SHUT_WR)  # EOF: the other way may still carry an answer
         except OSError:
-            pass
-        for end in (source, sink):
+            self._close(source, sink)
+            return
+        del self._pairs[source.fileno()]
+        self._open[source.fileno()] -= 1
+        self._open[sink.fileno()] -= 1
+        if self._open[source.fileno()] == 0:
+            self._close(source, sink)
+
+    def _close(self, *ends: socket.socket) -> None:
+        for end in ends:
             self._pairs.pop(end.fileno(), None)
+            self._open.pop(end.fileno(), None)
             end.close()
 
 

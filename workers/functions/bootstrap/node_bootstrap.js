@@ -125,8 +125,9 @@ function startAwsRelay() {
   const endpoint = process.env.AWS_ENDPOINT_URL || "";
   const prefix = "http://127.0.0.1:";
   if (!endpoint.startsWith(prefix) || !fs.existsSync(AWS_SOCKET)) return;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(AWS_SOCKET);
+  // Half-open: an end that stops sending still gets its answer (as the Python relay does).
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = net.connect({ path: AWS_SOCKET, allowHalfOpen: true });
     client.pipe(upstream);
     upstream.pipe(client);
     client.on("error", () => upstream.destroy());
