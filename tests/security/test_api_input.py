@@ -554,7 +554,7 @@ def v1_routes(client: httpx.AsyncClient) -> list[tuple[str, str]]:
         (method, r.path)
         for r in routes
         if isinstance(r, APIRoute) and r.path.startswith("/v1/")
-        for method in r.methods
+        for method in r.methods or ()
     )
 
 

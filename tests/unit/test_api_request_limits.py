@@ -67,7 +67,7 @@ async def test_within_the_cap_the_body_passes() -> None:
 
 
 async def test_a_declared_length_over_the_cap_never_reaches_the_application() -> None:
-    app, pulled = Echo(), []
+    app, pulled = Echo(), list[int]()
     async with client(app) as c:
         headers = {"content-length": str(DEFAULT_BODY + 1)}
         response = await c.post("/v1/db-proxies", content=stream(DEFAULT_BODY + 1, pulled), headers=headers)
