@@ -49,9 +49,6 @@ from workers.functions.slots import SlotTable
 from workers.mounts import Attachments
 
 log = logging.getLogger(__name__)
-InvocationResult = FunctionResult
-"""The former name of an invocation's result, now ``statemachine.FunctionResult`` (one result type
-from the sandbox to every caller); an alias while callers move to that name."""
 
 
 class FunctionService:
