@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,7 +32,6 @@ TOKEN_PREFIX = "stepline1."
 """Every Stepline session token starts with this (other tokens are not Stepline's to check)."""
 LIFETIME_SECONDS = 15 * 60
 MAX_TOKEN_LENGTH = 2048
-_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
 class InvalidSessionToken(InvalidValue):
@@ -70,13 +69,15 @@ class SessionCredentials:
             "AWS_ACCESS_KEY_ID": self.access_key_id,
             "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
             "AWS_SESSION_TOKEN": self.session_token,
-            "AWS_CREDENTIAL_EXPIRATION": self.claims.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "AWS_CREDENTIAL_EXPIRATION": time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.claims.expires)
+            ),
         }
 
 
 def issue(key: bytes, function: str, version: str, expires: int) -> SessionCredentials:
     """Fresh credentials for ``function`` (``version``) valid until ``expires`` (Unix seconds)."""
-    access_key_id = "ASIA" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+    access_key_id = "ASIA" + base64.b32encode(secrets.token_bytes(10)).decode()  # 16 of A-Z2-7, as AWS's
     claims = SessionClaims(access_key_id, function, version, expires)
     payload = json.dumps(
         {"k": access_key_id, "f": function, "v": version, "e": expires}, separators=(",", ":")
@@ -111,5 +112,5 @@ def claims_of(token: str) -> SessionClaims:
 
 def secret_of(key: bytes, token: str) -> str:
     """The secret access key that goes with ``token`` (40 characters, as AWS's)."""
-    digest = hmac.new(key, token.encode(), hashlib.sha256).digest()
+    digest = hmac.digest(key, token.encode(), "sha256")
     return base64.b64encode(digest).decode()[:40]

@@ -165,9 +165,7 @@ def test_changed_credentials_sign_nothing(served: tuple[str, Settings], lam: Any
 
 def test_expired_credentials_are_refused(served: tuple[str, Settings], lam: Any, caller: str) -> None:
     url, settings = served
-    issued = session_credentials.issue(
-        AwsApiAccess.from_settings(settings)._key, caller, "$LATEST", int(time.time()) - 1
-    )
+    issued = AwsApiAccess.from_settings(settings).issue(caller, "$LATEST", int(time.time()) - 1)
     expired = {
         "AWS_ACCESS_KEY_ID": issued.access_key_id, "AWS_SECRET_ACCESS_KEY": issued.secret_access_key,
         "AWS_SESSION_TOKEN": issued.session_token,

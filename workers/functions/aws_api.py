@@ -9,9 +9,10 @@ own) -> ``/run/lambda/aws.sock``, a Unix socket in the environment's directory -
 the credentials like any SigV4 signature (``api.aws.auth``).
 
 Credentials (``foundation.session_credentials``) are issued when the environment starts (for
-INIT) and again for each invocation (the Runtime API hands them over with the event, and the
-bootstraps put them in ``os.environ``/``process.env``); each is valid for ``LIFETIME_SECONDS``
-from its issue, or until a minute past the invocation's deadline if that is later.
+INIT) and again for an invocation that would outlast them (the Runtime API hands them over with the
+event, and the bootstraps put them in ``os.environ``/``process.env``); each set is valid for
+``LIFETIME_SECONDS`` from its issue, or until a minute past the invocation's deadline if that is
+later. Runtimes that do not take new ones (``provided``) get a new environment instead.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 from foundation import session_credentials
 from foundation.sealing import Sealer
+from foundation.session_credentials import SessionCredentials
 from foundation.settings import Settings
 from workers.functions.config import FunctionConfig
 
@@ -75,23 +77,35 @@ class AwsApiAccess:
         )
         return cls(sealer.derive(session_credentials.PURPOSE), upstream_of(settings))
 
-    def credentials(self, config: FunctionConfig, until: float | None = None) -> dict[str, str]:
-        """Fresh credentials' variables, valid for ``LIFETIME_SECONDS`` or until a minute past
-        ``until`` (an invocation's deadline, Unix seconds), whichever is later."""
+    def issue(self, function: str, version: str, expires: int) -> SessionCredentials:
+        """Credentials for ``function`` (``version``) valid until ``expires`` (Unix seconds)."""
+        return session_credentials.issue(self._key, function, version, expires)
+
+    def credentials(self, config: FunctionConfig, until: float | None = None) -> SessionCredentials:
+        """Fresh credentials, valid for ``LIFETIME_SECONDS`` or until a minute past ``until`` (an
+        invocation's deadline, Unix seconds), whichever is later."""
         now = time.time()
         expires = max(now + LIFETIME_SECONDS, (until or now) + DEADLINE_MARGIN_SECONDS)
-        issued = session_credentials.issue(self._key, config.name, config.version, int(expires))
-        return issued.variables()
+        return self.issue(config.name, config.version, int(expires))
 
-    def variables(self, config: FunctionConfig) -> dict[str, str]:
-        """Everything a starting sandbox of ``config`` gets (nothing without ``aws_api``)."""
-        if not config.aws_api:
-            return {}
-        return {
-            "AWS_ENDPOINT_URL": f"http://{ENDPOINT_ADDRESS}",
-            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",  # sync-127.0.0.1 does not resolve
-            **self.credentials(config),
-        }
+
+ENDPOINT_VARIABLES = {
+    "AWS_ENDPOINT_URL": f"http://{ENDPOINT_ADDRESS}",
+    "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",  # sync-127.0.0.1 does not resolve
+}
+"""What a sandbox of a function with ``aws_api`` gets besides its credentials."""
+
+
+def covers(credentials: SessionCredentials | None, deadline: float) -> bool:
+    """Whether ``credentials`` stay valid until a minute past ``deadline`` (Unix seconds)."""
+    return credentials is not None and credentials.claims.expires >= deadline + DEADLINE_MARGIN_SECONDS
+
+
+def reusable(runtime: str, credentials: SessionCredentials | None, deadline: float) -> bool:
+    """Whether an environment holding ``credentials`` can take an invocation ending at ``deadline``:
+    yes without credentials or with a runtime that takes new ones with the event; otherwise (it
+    read them once, at its start) only while they cover the invocation."""
+    return credentials is None or runtime in RENEWING_RUNTIMES or covers(credentials, deadline)
 
 
 def socket_path(directory: Path) -> Path:

@@ -27,6 +27,7 @@ import time
 from concurrent.futures import Executor
 from pathlib import Path
 
+from foundation.session_credentials import SessionCredentials
 from statemachine import ArnError, FunctionCall, FunctionResult, function_arn, parse_function_ref
 from workers.functions import aws_api, network, sandbox, staging
 from workers.functions.api_forwarder import ApiForwarder
@@ -77,9 +78,8 @@ class Environment:
         self._aws_api = aws_api
         """Endpoint and credentials for a function with ``aws_api`` (None: it gets neither)."""
         self._forwarder: ApiForwarder | None = None
-        self._credentials_until: float | None = None
-        """When the credentials the sandbox started with expire (Unix seconds), for a runtime that
-        does not take new ones per invocation (``provided``); None: no such limit."""
+        self._credentials: SessionCredentials | None = None
+        """The session credentials the sandbox holds (``aws_api``)."""
         self._unprivileged = unprivileged
         self._spawner = spawner
         self.env_id = env_id
@@ -304,11 +304,7 @@ class Environment:
         started = time.perf_counter()
         deadline_ms = int((time.time() + seconds) * 1000)
         waiting, self._waiting = self._waiting, None
-        credentials = (
-            self._aws_api.credentials(self.config, deadline_ms / 1000)
-            if self.config.aws_api and self._aws_api is not None
-            else None
-        )
+        credentials = self._renewed_credentials(deadline_ms / 1000)
         waiting.send_event(
             request_id, deadline_ms, invoked_arn(self.config, call), call.payload,
             client_context=call.client_context, credentials=credentials,
@@ -333,9 +329,10 @@ class Environment:
         return self._result(body, error_type, request_id, duration, self._max_memory_mb()), logs
 
     def fresh_for(self, seconds: float) -> bool:
-        """Whether the credentials this sandbox holds outlast an invocation of ``seconds`` (always,
-        but for a ``provided`` function with ``aws_api``: it reads them only when it starts)."""
-        return self._credentials_until is None or time.time() + seconds < self._credentials_until
+        """Whether this environment can take an invocation of ``seconds``: always, but for a function
+        with ``aws_api`` whose runtime reads its credentials only when it starts (``provided``), if
+        they would expire meanwhile (it is then replaced)."""
+        return aws_api.reusable(self.config.runtime, self._credentials, time.time() + seconds)
 
     # calling back (aws_api) ----------------------------------------------------------------
 
@@ -343,9 +340,16 @@ class Environment:
         """AWS_ENDPOINT_URL and the first credentials of a function with ``aws_api`` (else none)."""
         if not self.config.aws_api or self._aws_api is None:
             return {}
-        if self.config.runtime not in aws_api.RENEWING_RUNTIMES:
-            self._credentials_until = time.time() + aws_api.LIFETIME_SECONDS
-        return self._aws_api.variables(self.config)
+        self._credentials = self._aws_api.credentials(self.config)
+        return {**aws_api.ENDPOINT_VARIABLES, **self._credentials.variables()}
+
+    def _renewed_credentials(self, deadline: float) -> dict[str, str] | None:
+        """New credentials for the next event, when those the sandbox holds would expire before
+        ``deadline`` (and a minute); None when they will not (or the function has none)."""
+        if self._credentials is None or aws_api.covers(self._credentials, deadline) or self._aws_api is None:
+            return None
+        self._credentials = self._aws_api.credentials(self.config, deadline)
+        return self._credentials.variables()
 
     def _open_forwarder(self) -> None:
         """The sandbox's AWS API socket (/run/lambda/aws.sock), for a function with ``aws_api``."""

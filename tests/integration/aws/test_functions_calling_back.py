@@ -43,13 +43,25 @@ def test_a_function_starts_an_execution_and_waits_for_it(
     assert answer == {"status": "SUCCEEDED", "output": {"echo": {"s": 1}}}  # the sync- prefix is off
 
 
-def test_credentials_are_renewed_at_each_invocation(lam: Any, caller: str) -> None:
+def test_credentials_are_renewed_before_an_invocation_would_outlast_them(lam: Any, caller: str) -> None:
+    """Credentials last 15 minutes: a 60-second function keeps its set from one invocation to the
+    next; one that may run 900 seconds gets a new set with each event (and a client made at INIT,
+    re-reading them, keeps working)."""
     first, second = (invoke(lam, caller, {"action": "env"}) for _ in range(2))
-    assert first["AWS_ENDPOINT_URL"] == second["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9002"
-    assert first["AWS_ACCESS_KEY_ID"].startswith("ASIA") and second["AWS_ACCESS_KEY_ID"].startswith("ASIA")
-    assert first["AWS_ACCESS_KEY_ID"] != second["AWS_ACCESS_KEY_ID"]
-    assert first["AWS_SESSION_TOKEN"] != second["AWS_SESSION_TOKEN"]
-    assert first["AWS_CREDENTIAL_EXPIRATION"] <= second["AWS_CREDENTIAL_EXPIRATION"]
+    assert first["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9002"
+    assert first["AWS_ACCESS_KEY_ID"].startswith("ASIA") and first == second
+    long = unique("long")
+    create(lam, long, {"app.py": CALLER}, Environment=FLAG, MemorySize=256, Timeout=900)
+    target = unique("echo")
+    create(lam, target)
+    seen = []
+    for n in range(2):
+        seen.append(invoke(lam, long, {"action": "env"}))
+        echoed = invoke(lam, long, {"action": "invoke", "target": target, "payload": {"n": n}})
+        assert echoed == {"status": 200, "payload": {"echo": {"n": n}}}
+    assert seen[0]["AWS_ACCESS_KEY_ID"] != seen[1]["AWS_ACCESS_KEY_ID"]
+    assert seen[0]["AWS_SESSION_TOKEN"] != seen[1]["AWS_SESSION_TOKEN"]
+    assert seen[0]["AWS_CREDENTIAL_EXPIRATION"] <= seen[1]["AWS_CREDENTIAL_EXPIRATION"]
 
 
 def test_a_function_without_the_flag_gets_no_endpoint(lam: Any) -> None:
