@@ -411,29 +411,33 @@ async def test_unparseable_target_url_is_400_without_the_password(
 
 
 class Body:
-    """A request body streamed in chunks, counting what the server pulled and the peak growth of
-    this process's resident memory while it did."""
+    """A request body streamed in chunks (each a new object, as a network read makes them), counting
+    what the server pulled; ``growth`` is the peak of this process's resident memory since the body
+    was made (the kernel's high-water mark, reset here) over what it was then."""
 
     def __init__(self, total: int, chunk: int = 1024 * 1024) -> None:
         self.total, self.chunk, self.sent = total, chunk, 0
-        self.rss_before = self.rss_peak = _rss()
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")  # resets VmHWM to the current resident size
+        self.rss_before = _status_kib("VmRSS")
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        piece = b"[" * self.chunk
         while self.sent < self.total:
             size = min(self.chunk, self.total - self.sent)
             self.sent += size
-            self.rss_peak = max(self.rss_peak, _rss())
-            yield piece[:size]
+            yield b"[" * size
 
     @property
     def growth(self) -> int:
-        return self.rss_peak - self.rss_before
+        return (_status_kib("VmHWM") - self.rss_before) * 1024
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/self/status")
 
 
 CAPS = [
