@@ -7,7 +7,10 @@ The policy (``Gate.admit``):
   configured, when the API listens beyond loopback, or once any access key exists; otherwise (a
   loopback API with neither, as LocalStack runs) any well-formed signature is accepted;
 - a request with neither is refused when a token is configured, and on an AWS route when access keys
-  exist; ``/v1`` without a token stays open on loopback, as before.
+  exist; ``/v1`` without a token stays open on loopback, as before;
+- a function's session credentials (a Stepline ``X-Amz-Security-Token``: functions with ``aws_api``)
+  are always verified, in every mode, against the secret their token derives
+  (``foundation.session_credentials``), and only on AWS routes (``/v1``: 403).
 
 The account id is the access key's (a 12-digit key id counts as one in the open mode, else
 000000000000). Refusals on AWS routes have the protocol's error shape and say no more than AWS does.
