@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import resource_schemas as schemas
-from foundation.errors import Conflict, InvalidRequest
+from foundation.errors import InvalidRequest
 from foundation.registry import resources
 from foundation.sealing import Sealer
 from foundation.settings import Settings
@@ -70,10 +70,7 @@ async def create_db_proxy(
         created_at=now,
         updated_at=now,
     )
-    try:
-        return _proxy_public(await resources.add_db_proxy(session, row))
-    except resources.ResourceExists as exc:
-        raise Conflict(exc.detail) from None
+    return _proxy_public(await resources.add_db_proxy(session, row))
 
 
 async def update_db_proxy(
@@ -122,10 +119,7 @@ async def create_file_system(
         except FileSystemError as exc:
             raise InvalidRequest(str(exc), [{"location": "/hostPath", "message": str(exc)}]) from None
     row = resources.FileSystem(name=body.name, host_path=host_path, created_at=resources.utcnow())
-    try:
-        return _fs_public(await resources.add_file_system(session, row))
-    except resources.ResourceExists as exc:
-        raise Conflict(exc.detail) from None
+    return _fs_public(await resources.add_file_system(session, row))
 
 
 async def list_file_systems(session: AsyncSession) -> schemas.FileSystemList:
@@ -181,10 +175,7 @@ async def create_access_point(
         permissions=int(body.permissions, 8),
         created_at=resources.utcnow(),
     )
-    try:
-        return _ap_public(await resources.add_access_point(session, row))
-    except resources.ResourceExists as exc:
-        raise Conflict(exc.detail) from None
+    return _ap_public(await resources.add_access_point(session, row))
 
 
 async def list_access_points(session: AsyncSession, file_system: str) -> schemas.AccessPointList:

@@ -80,6 +80,23 @@ async def test_file_systems_and_access_points_over_http(api: httpx.AsyncClient) 
     assert (await api.get(f"/v1/file-systems/{fs}/access-points/tenant-a")).status_code == 404
 
 
+async def test_a_name_taken_is_409_naming_it(api: httpx.AsyncClient) -> None:
+    proxy, fs = unique("dup").replace("-", "_"), unique("dupfs")
+    target = {"name": proxy, "targetUrl": "postgresql://app@db.internal/shop"}
+    point = {"name": "a", "rootDirectory": "/a", "posixUser": {"uid": 1001, "gid": 1002}}
+    creates = [
+        ("/v1/db-proxies", target, f"db proxy {proxy!r}"),
+        ("/v1/file-systems", {"name": fs}, f"file system {fs!r}"),
+        (f"/v1/file-systems/{fs}/access-points", point, f"access point '{fs}/a'"),
+    ]
+    for url, body, what in creates:
+        assert (await api.post(url, json=body)).status_code == 201
+        again = await api.post(url, json=body)
+        assert again.status_code == 409, again.text
+        assert again.headers["content-type"] == "application/problem+json"
+        assert (again.json()["title"], again.json()["detail"]) == ("Conflict", f"{what} already exists")
+
+
 async def test_attachments_mount_the_proxy_and_the_access_point(
     registry: Settings, database_url: str
 ) -> None:
