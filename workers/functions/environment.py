@@ -197,9 +197,16 @@ class Environment:
             stdin, self._claim_fd = os.pipe()
         try:
             self._proc = await sandbox.spawn(
-                argv, info_r, info_w, block, cgroup, self._spawner, stdin, attachments.take_descriptors(),
+                argv,
+                info_r,
+                info_w,
+                block,
+                cgroup,
+                self._spawner,
+                stdin,
+                attachments.take_descriptors(),
                 egress=(self._egress or network.Egress()) if self.config.network else None,
-            )  # fmt: skip
+            )
         except BaseException:
             await self.close()
             raise
