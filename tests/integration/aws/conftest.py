@@ -3,10 +3,11 @@ unmodified boto3 clients pointed at them."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,22 @@ import pytest
 from botocore.config import Config
 from pydantic import SecretStr
 
+from foundation.db import upgrade
 from foundation.settings import Settings
 from tests.integration.aws.server import ServerThread
+from tests.integration.conftest import create_database, drop_database
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+@pytest.fixture(scope="module")
+async def own_database() -> AsyncIterator[str]:
+    """A migrated database of the module's own: an access key changes the policy of every API on its
+    database, so modules that create keys keep them away from the session's shared one."""
+    url = await create_database()
+    await asyncio.to_thread(upgrade, url)
+    yield url
+    await drop_database(url)
 
 
 @pytest.fixture(scope="module")

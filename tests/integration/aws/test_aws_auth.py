@@ -8,7 +8,7 @@ import datetime
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -30,15 +30,6 @@ from tests.integration.conftest import create_database, drop_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 TOKEN = "auth-test-token-" + uuid.uuid4().hex
-
-
-@pytest.fixture(scope="module")
-async def own_database() -> AsyncIterator[str]:
-    """Keys change the policy of every API on a database: these tests get one of their own."""
-    url = await create_database()
-    await asyncio.to_thread(upgrade, url)
-    yield url
-    await drop_database(url)
 
 
 def _settings(database_url: str, temporal_address: str, **extra: Any) -> Settings:

@@ -12,19 +12,17 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from foundation.db import upgrade
 from foundation.settings import Settings
 from shell.keys import create_key
 from tests.integration.aws.lambda_kit import zipped
 from tests.integration.aws.server import ServerThread
-from tests.integration.conftest import create_database, drop_database
 from tests.integration.function_kit import requires_bwrap
 
 pytestmark = [
@@ -36,15 +34,6 @@ pytestmark = [
     ),
 ]
 APP = "def handler(event, context):\n    print('tail me', event)\n    return {'hello': event.get('name')}\n"
-
-
-@pytest.fixture(scope="module")
-async def own_database() -> AsyncIterator[str]:
-    """An access key changes the policy of every API on a database: this module has its own."""
-    url = await create_database()
-    await asyncio.to_thread(upgrade, url)
-    yield url
-    await drop_database(url)
 
 
 @pytest.fixture(scope="module")

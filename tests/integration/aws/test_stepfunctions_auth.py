@@ -8,7 +8,7 @@ import asyncio
 import json
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -21,25 +21,14 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
-from foundation.db import upgrade
 from foundation.settings import Settings
 from shell.keys import create_key
 from tests.integration.aws.server import ServerThread
-from tests.integration.conftest import create_database, drop_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "signed", "End": True}}}
 ROLE = "arn:aws:iam::123456789012:role/R"
-
-
-@pytest.fixture(scope="module")
-async def own_database() -> AsyncIterator[str]:
-    """An access key changes the policy of every API on its database: a database of our own."""
-    url = await create_database()
-    await asyncio.to_thread(upgrade, url)
-    yield url
-    await drop_database(url)
 
 
 @pytest.fixture(scope="module")
