@@ -30,24 +30,16 @@ def linked_modules(sources: Sequence[Path], run_dir: Path, name: str) -> Path:
     """``run_dir/name``, hard links (copies across file systems) of Python packages and modules from
     the worker's own environment (the AWS SDK: thousands of files, so call it from a thread), made
     once, whole or not at all."""
-    target = run_dir / name
-    if target.is_dir():
-        return target
-    partial = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=run_dir))
-    try:
+
+    def fill(partial: Path) -> None:
         for source in sources:
             if source.is_dir():
                 shutil.copytree(source, partial / source.name, copy_function=link_or_copy, symlinks=True)
             else:
                 link_or_copy(str(source), str(partial / source.name))
         partial.chmod(0o755)
-        partial.rename(target)
-    except OSError:
-        if not target.is_dir():
-            raise
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return target
+
+    return _built_once(run_dir / name, fill)
 
 
 def code_dir(run_dir: Path, source: Path) -> Path:
@@ -84,15 +76,24 @@ def link_or_copy(source: str, target: str) -> None:
 
 
 def _copied(source: Path, target: Path, copy: Callable[[str, str], object]) -> Path:
-    """``target``, a copy of ``source`` made once (whole or not at all: built aside, then renamed;
-    sandboxes starting at the same time may each build one: the first rename wins)."""
+    """``target``, a copy of ``source`` made once."""
+
+    def fill(partial: Path) -> None:
+        shutil.copytree(source, partial, copy_function=copy, symlinks=True, dirs_exist_ok=True)
+        partial.chmod(source.stat().st_mode & 0o7777)
+
+    return _built_once(target, fill)
+
+
+def _built_once(target: Path, fill: Callable[[Path], None]) -> Path:
+    """``target``, built once, whole or not at all: filled aside, then renamed; sandboxes starting at
+    the same time may each build one: the first rename wins."""
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        shutil.copytree(source, partial, copy_function=copy, symlinks=True, dirs_exist_ok=True)
-        partial.chmod(source.stat().st_mode & 0o7777)
+        fill(partial)
         partial.rename(target)
     except OSError:
         if not target.is_dir():
