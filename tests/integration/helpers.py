@@ -21,6 +21,20 @@ async def create_machine(api: httpx.AsyncClient, definition: dict[str, Any], **e
     return name
 
 
+async def create_function(api: httpx.AsyncClient, code: str, prefix: str = "fn") -> str:
+    """A Python function (``app.handler`` in ``code``) created through ``/v1``; its unique name."""
+    name = unique(prefix)
+    body = {
+        "name": name,
+        "runtime": "python3.11",
+        "handler": "app.handler",
+        "code": {"files": {"app.py": code}},
+    }
+    response = await api.post("/v1/functions", json=body)
+    assert response.status_code == 201, response.text
+    return name
+
+
 async def start(api: httpx.AsyncClient, machine: str, input: Any = None, **extra: Any) -> dict[str, Any]:
     response = await api.post(f"/v1/state-machines/{machine}/executions", json={"input": input, **extra})
     assert response.status_code == 201, response.text

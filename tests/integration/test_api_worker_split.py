@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 from shell.embedded import free_port
 from tests.integration.conftest import create_database, drop_database
 from tests.integration.function_kit import requires_bwrap
-from tests.integration.helpers import create_machine, start, unique, wait_until_done
+from tests.integration.helpers import create_function, create_machine, start, unique, wait_until_done
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, requires_bwrap]
 
@@ -169,25 +169,12 @@ def lambda_client(url: str) -> Any:
     )  # fmt: skip
 
 
-async def create_function(api: httpx.AsyncClient) -> str:
-    name = unique("split")
-    body = {
-        "name": name,
-        "runtime": "python3.11",
-        "handler": "app.handler",
-        "code": {"files": {"app.py": HANDLER}},
-    }
-    response = await api.post("/v1/functions", json=body)
-    assert response.status_code == 201, response.text
-    return name
-
-
 async def test_the_worker_serves_what_the_api_hands_it_and_the_api_runs_no_sandbox(
     deployment: Deployment,
 ) -> None:
     assert deployment.api is not None and deployment.worker is not None
     async with httpx.AsyncClient(base_url=deployment.url, timeout=60) as api:
-        name = await create_function(api)
+        name = await create_function(api, HANDLER, "split")
         invocations = f"/v1/functions/{name}/invocations"
 
         ran = await api.post(invocations, json={"n": 21}, headers={"X-Amz-Log-Type": "Tail"})
@@ -251,7 +238,7 @@ async def test_a_worker_killed_mid_invocation_fails_it_at_once_then_the_api_says
 ) -> None:
     assert deployment.worker is not None
     async with httpx.AsyncClient(base_url=deployment.url, timeout=60) as api:
-        name = await create_function(api)
+        name = await create_function(api, HANDLER, "split")
         invocations = f"/v1/functions/{name}/invocations"
         assert (await api.post(invocations, json={"n": 1})).status_code == 200  # warm
         slow = asyncio.create_task(api.post(invocations, json={"n": 2, "sleep": 30}))

@@ -24,7 +24,7 @@ from foundation.registry import executions as registry
 from foundation.registry.database import create_engine, session_maker, unit_of_work
 from foundation.settings import Settings
 from tests.integration.function_kit import requires_bwrap
-from tests.integration.helpers import wait_until_done
+from tests.integration.helpers import create_function, wait_until_done
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 HELLO = "def handler(event, context):\n    return {'got': event}\n"
@@ -72,19 +72,6 @@ async def machine(
     response = await client.post(
         "/v1/state-machines", json={"name": name, "definition": definition, "type": type_}
     )
-    assert response.status_code == 201, response.text
-    return name
-
-
-async def function(client: httpx.AsyncClient) -> str:
-    name = unique("f")
-    body = {
-        "name": name,
-        "runtime": "python3.11",
-        "handler": "app.handler",
-        "code": {"files": {"app.py": HELLO}},
-    }
-    response = await client.post("/v1/functions", json=body)
     assert response.status_code == 201, response.text
     return name
 
@@ -313,7 +300,7 @@ def nul_bodies(name: str, fn: str) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 async def test_nul_in_a_stored_string_is_400(client: httpx.AsyncClient) -> None:
-    name, fn = await machine(client), await function(client)
+    name, fn = await machine(client), await create_function(client, HELLO, "f")
     for method, path, body in nul_bodies(name, fn):
         response = await client.request(method, path, json=body)
         assert_refused(response, 400, "NUL")
@@ -331,7 +318,7 @@ async def test_an_escaped_backslash_before_u0000_is_plain_text(client: httpx.Asy
 
 
 async def test_nul_bytes_in_an_invocation_payload_are_400(client: httpx.AsyncClient) -> None:
-    fn = await function(client)
+    fn = await create_function(client, HELLO, "f")
     for kind in ("RequestResponse", "Event"):
         response = await client.post(
             f"/v1/functions/{fn}/invocations", content=b'{"a": "\x00"}', headers={"x-invocation-type": kind}
@@ -374,7 +361,7 @@ async def test_parallel_creates_of_one_name_are_one_201_and_the_rest_409(client:
 
 
 async def test_parallel_versions_are_numbered_one_by_one(client: httpx.AsyncClient) -> None:
-    fn, name = await function(client), await machine(client)
+    fn, name = await create_function(client, HELLO, "f"), await machine(client)
     published = await asyncio.gather(*(client.post(f"/v1/functions/{fn}/versions") for _ in range(10)))
     assert sorted(int(r.json()["version"]) for r in published) == list(range(1, 11))
     updated = await asyncio.gather(
@@ -481,7 +468,7 @@ async def test_a_400_mb_body_is_refused_without_the_process_growing(client: http
 
 @requires_bwrap
 async def test_bodies_within_their_caps_are_taken(client: httpx.AsyncClient) -> None:
-    fn = await function(client)
+    fn = await create_function(client, HELLO, "f")
     payload = {"blob": "x" * (5 * 1024 * 1024)}
     invoked = await client.post(f"/v1/functions/{fn}/invocations", json=payload)
     assert invoked.status_code == 200 and invoked.json() == {"got": payload}
@@ -566,7 +553,7 @@ def v1_routes(client: httpx.AsyncClient) -> list[tuple[str, str]]:
 async def test_hostile_values_on_every_v1_route_are_never_a_5xx(client: httpx.AsyncClient) -> None:
     """Odd names in every path parameter, odd values in every query parameter and in every body field
     of every /v1 route: 4xx or success, never a 500 (503 is a service Temporal did not answer)."""
-    fn, machine_name = await function(client), await machine(client)
+    fn, machine_name = await create_function(client, HELLO, "f"), await machine(client)
     failures: list[str] = []
 
     async def send(method: str, url: str, **kwargs: Any) -> None:

@@ -8,7 +8,6 @@ import asyncio
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
 from tests.integration.conftest import create_database, drop_database
 from tests.integration.function_kit import requires_bwrap
+from tests.integration.helpers import create_function
 from workers.functions.service import FunctionService
 
 pytestmark = [requires_bwrap]
@@ -72,19 +72,6 @@ async def api(
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-async def function(client: httpx.AsyncClient, prefix: str) -> str:
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    body = {
-        "name": name,
-        "runtime": "python3.11",
-        "handler": "app.handler",
-        "code": {"files": {"app.py": HELLO}},
-    }
-    response = await client.post("/v1/functions", json=body)
-    assert response.status_code == 201, response.text
-    return name
-
-
 async def provision(client: httpx.AsyncClient, name: str, count: int) -> httpx.Response:
     return await client.put(f"/v1/functions/{name}/concurrency", json={"provisioned": count})
 
@@ -93,7 +80,7 @@ async def test_more_than_the_cap_leaves_is_400_invalid_parameter_value(
     api: tuple[httpx.AsyncClient, FunctionService],
 ) -> None:
     client, runtime = api
-    first, second = await function(client, "a"), await function(client, "b")
+    first, second = await create_function(client, HELLO, "a"), await create_function(client, HELLO, "b")
     refused = await provision(client, first, 20)
     assert refused.status_code == 400, refused.text
     detail = refused.json()["detail"]
@@ -112,7 +99,7 @@ async def test_two_concurrent_requests_cannot_both_take_the_last_environments(
     api: tuple[httpx.AsyncClient, FunctionService],
 ) -> None:
     client, runtime = api
-    first, second = await function(client, "a"), await function(client, "b")
+    first, second = await create_function(client, HELLO, "a"), await create_function(client, HELLO, "b")
     answers = await asyncio.gather(provision(client, first, 5), provision(client, second, 5))
     assert sorted(r.status_code for r in answers) == [200, 400], [r.text for r in answers]
     assert runtime.pool.size == 5
@@ -124,7 +111,7 @@ async def test_a_runtime_never_starts_more_than_the_cap_leaves(
     """Rows written by an older version (or without the check) ask for 20 + 20: the runtime starts
     the budget in name order, however many rounds run at once."""
     client, runtime = api
-    first, second = await function(client, "a"), await function(client, "b")
+    first, second = await create_function(client, HELLO, "a"), await create_function(client, HELLO, "b")
     async with unit_of_work(runtime.sessions) as session:
         await registry.set_concurrency(session, first, None, 20)
         await registry.set_concurrency(session, second, None, 20)
