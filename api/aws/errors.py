@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from starlette.responses import Response
 
-from api.errors import _unstorable_value
+from api.database_errors import unstorable_value
 from foundation.errors import Unavailable
 from statemachine import SteplineError
 
@@ -73,7 +73,7 @@ def common_error(exc: Exception) -> AwsError | None:
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return AwsError("ServiceUnavailable", "The database connection was lost; retry the request.", 503)
-        refused = _unstorable_value(exc)
+        refused = unstorable_value(exc)
         if refused is not None:
             return AwsError("ValidationException", f"A value in the request cannot be stored: {refused}")
         return None
