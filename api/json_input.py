@@ -123,7 +123,7 @@ def _pointer(where: str) -> str:
 
 class JsonRoute(APIRoute):
     """A route whose JSON body is checked (``check_body``) before FastAPI parses it. Every router
-    of the API uses it (``tests/unit/test_api_json_input.py`` checks that none is missed)."""
+    of the API uses it (``tests/unit/api/test_json_input.py`` checks that none is missed)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.integration.function_kit import requires_bwrap, unique
-from tests.integration.test_dev import Dev
+from tests.integration.shell.test_dev import Dev
 
 pytestmark = [pytest.mark.slow, requires_bwrap]
 

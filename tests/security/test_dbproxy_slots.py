@@ -22,9 +22,9 @@ import pytest
 
 from foundation.registry import functions as registry
 from foundation.registry.database import unit_of_work
+from tests.integration.dbproxy.test_functions import data_dir, register_proxy, service, target  # noqa: F401
+from tests.integration.dbproxy.test_wire import socket_dir, start_proxy, target_url  # noqa: F401
 from tests.integration.function_kit import body, call, requires_bwrap, unique
-from tests.integration.test_dbproxy_functions import data_dir, register_proxy, service, target  # noqa: F401
-from tests.integration.test_dbproxy_wire import socket_dir, start_proxy, target_url  # noqa: F401
 from workers.dbproxy import pgwire
 from workers.dbproxy.proxy import NATIVE_SOCKET, WIRE_SOCKET, Proxy
 from workers.functions.codestore import zip_files

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.test_dev import Dev, private_parent
+from tests.integration.shell.test_dev import Dev, private_parent
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from shell.embedded import free_port
-from tests.integration.test_dev import Dev, private_parent
+from tests.integration.shell.test_dev import Dev, private_parent
 
 pytestmark = pytest.mark.slow
 
@@ -140,7 +140,7 @@ def test_api_needs_no_bubblewrap_it_runs_no_function(
     tmp_path: Path, database_url: str, temporal_address: str
 ) -> None:
     """``stepline api`` hands invocations to the workers (which refuse to start without bubblewrap,
-    above): it starts and serves without it (tests/integration/test_api_worker_split.py checks that
+    above): it starts and serves without it (tests/integration/api/test_worker_split.py checks that
     it never starts a sandbox)."""
     port = free_port()
     env = _clean_env(

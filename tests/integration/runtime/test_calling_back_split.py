@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.api.test_worker_split import Deployment, database, deployment, lambda_client
 from tests.integration.function_kit import requires_bwrap
 from tests.integration.helpers import unique
-from tests.integration.test_api_worker_split import Deployment, database, deployment, lambda_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, requires_bwrap]
 __all__ = ["database", "deployment"]

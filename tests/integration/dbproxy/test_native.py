@@ -14,12 +14,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.integration.test_dbproxy_wire import proxy, socket_dir, target_url  # noqa: F401
+from tests.integration.dbproxy.test_wire import proxy, socket_dir, target_url  # noqa: F401
 from workers.dbproxy.proxy import NATIVE_SOCKET, Proxy
 
 pytestmark = pytest.mark.integration
 
-SANDBOX_LIB = Path(__file__).resolve().parents[2] / "workers" / "sandbox_lib"
+SANDBOX_LIB = Path(__file__).resolve().parents[3] / "workers" / "sandbox_lib"
 sys.path.insert(0, str(SANDBOX_LIB / "python"))
 import stepline_db  # noqa: E402
 

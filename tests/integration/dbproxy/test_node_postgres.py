@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_dbproxy_wire import proxy, socket_dir, target_url  # noqa: F401
+from tests.integration.dbproxy.test_wire import proxy, socket_dir, target_url  # noqa: F401
 from workers.dbproxy.proxy import Proxy
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import asyncpg
 import psycopg
 import pytest
 
-from tests.integration.test_dbproxy_wire import (  # noqa: F401
+from tests.integration.dbproxy.test_wire import (  # noqa: F401
     asyncpg_client,
     proxy,
     psycopg_client,

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from foundation.sealing import Sealer
-from tests.integration.test_dbproxy_wire import proxy, socket_dir, target_url  # noqa: F401
+from tests.integration.dbproxy.test_wire import proxy, socket_dir, target_url  # noqa: F401
 from workers.dbproxy import slots
 from workers.dbproxy.proxy import Proxy
 

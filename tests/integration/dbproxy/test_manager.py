@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.integration.test_dbproxy_wire import server_connections, target_url  # noqa: F401
+from tests.integration.dbproxy.test_wire import server_connections, target_url  # noqa: F401
 from workers.dbproxy.manager import ProxyManager, ProxySpec
 
 pytestmark = pytest.mark.integration

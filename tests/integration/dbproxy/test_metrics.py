@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tests.integration.test_dbproxy_manager import Registry
-from tests.integration.test_dbproxy_wire import target_url  # noqa: F401
+from tests.integration.dbproxy.test_manager import Registry
+from tests.integration.dbproxy.test_wire import target_url  # noqa: F401
 from workers.dbproxy import metrics
 from workers.dbproxy.manager import ProxyManager, ProxySpec
 

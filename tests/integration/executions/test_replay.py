@@ -13,7 +13,7 @@ from workers.payloads import DATA_CONVERTER
 from workers.worker import workflow_runner
 from workers.workflow import StateMachineWorkflow
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 TEXTS = {path.stem: path.read_text() for path in HISTORIES}
 
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.integration.test_dbproxy_wire import asyncpg_client, socket_dir, start_proxy, target_url  # noqa: F401
+from tests.integration.dbproxy.test_wire import asyncpg_client, socket_dir, start_proxy, target_url  # noqa: F401
 
 pytestmark = pytest.mark.integration
 

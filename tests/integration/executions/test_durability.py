@@ -18,7 +18,7 @@ from tests.integration.helpers import all_history, create_machine, start, wait_u
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The remote conformance runner's translations: function names per case, time-relative inputs, the
-API's refusals in the case's AWS terms (its runs: tests/integration/test_conformance_e2e.py)."""
+API's refusals in the case's AWS terms (its runs: tests/integration/executions/test_conformance_e2e.py)."""
 
 from __future__ import annotations
 

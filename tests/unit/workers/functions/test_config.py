@@ -94,7 +94,7 @@ def test_error_type_comes_from_the_header_then_the_document(
 
 
 def bootstrap() -> ModuleType:
-    path = Path(__file__).parents[2] / "workers" / "functions" / "bootstrap" / "python_bootstrap.py"
+    path = Path(__file__).parents[4] / "workers" / "functions" / "bootstrap" / "python_bootstrap.py"
     spec = importlib.util.spec_from_file_location("python_bootstrap_under_test", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

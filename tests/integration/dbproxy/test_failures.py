@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.integration.test_dbproxy_wire import (  # noqa: F401  (fixtures)
+from tests.integration.dbproxy.test_wire import (  # noqa: F401  (fixtures)
     asyncpg_client,
     proxy,
     server_connections,
@@ -50,7 +50,7 @@ if sys.argv[2] == "sleep":
     db.query("SELECT pg_sleep(60)")
 time.sleep(60)
 """
-SANDBOX_PYTHON = str(Path(__file__).resolve().parents[2] / "workers" / "sandbox_lib" / "python")
+SANDBOX_PYTHON = str(Path(__file__).resolve().parents[3] / "workers" / "sandbox_lib" / "python")
 
 
 async def hold_lock_then_get_killed(proxy: Proxy, mode: str, way: str) -> None:

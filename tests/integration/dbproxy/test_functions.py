@@ -22,8 +22,8 @@ from foundation.registry import resources
 from foundation.registry.database import unit_of_work
 from foundation.sealing import Sealer
 from foundation.settings import Settings
+from tests.integration.dbproxy.test_wire import ADMIN_URL
 from tests.integration.function_kit import body, call, requires_bwrap, unique
-from tests.integration.test_dbproxy_wire import ADMIN_URL
 from workers.attachments import running_proxies, serve_attachments
 from workers.functions.codestore import zip_files
 from workers.functions.service import FunctionService

@@ -26,7 +26,7 @@ from statemachine.arns import (
     version_arn,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LAYERS = ("statemachine", "foundation", "workers", "api", "shell")
 
 
