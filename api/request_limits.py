@@ -87,7 +87,7 @@ class RequestLimits:
         if "\x00" in path or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
             where = "path" if "\x00" in path else "query string"
             detail = f"the {where} holds a NUL character (%00), which no name or value may contain"
-            await problem(400, "Invalid request", detail)(scope, receive, send)
+            await _refused(scope, 400, "ValidationException", "Invalid request", detail)(scope, receive, send)
             return
         method: str = scope["method"]
         limit = body_cap(method, path)
@@ -122,11 +122,17 @@ class RequestLimits:
 
 
 async def _too_large(exc: BodyTooLarge, scope: Scope, receive: Receive, send: Send) -> None:
+    detail = str(exc.detail)
+    await _refused(scope, 413, "RequestTooLargeException", "Payload too large", detail)(scope, receive, send)
+
+
+def _refused(scope: Scope, status: int, aws_code: str, title: str, detail: str) -> ASGIApp:
+    """The refusal in the caller's protocol: AWS SDKs read errors from their protocol's shape, every
+    other client from problem+json."""
     protocol = aws_protocol(scope)
-    if protocol is not None:  # AWS SDKs read the error from their protocol's shape, not problem+json
-        await refusal(protocol, "RequestTooLargeException", str(exc.detail), 413)(scope, receive, send)
-        return
-    await problem(413, "Payload too large", str(exc.detail))(scope, receive, send)
+    if protocol is not None:
+        return refusal(protocol, aws_code, detail, status)
+    return problem(status, title, detail)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -96,6 +96,26 @@ async def test_nul_in_the_url_is_400(url: str) -> None:
     assert app.calls == 0
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "type_key"),
+    [
+        ("GET", "/2015-03-31/functions/a%00b", "x-amzn-errortype"),
+        ("POST", "/?x=%00", "__type"),
+    ],
+    ids=["lambda", "stepfunctions"],
+)
+async def test_nul_in_an_aws_url_is_refused_in_the_protocols_shape(
+    method: str, url: str, type_key: str
+) -> None:
+    app = Echo()
+    async with client(app) as c:
+        response = await c.request(method, url)
+    assert response.status_code == 400 and app.calls == 0
+    code = response.headers.get(type_key) or response.json().get(type_key)
+    assert code == "ValidationException"
+    assert "NUL" in (response.json().get("message") or response.json().get("Message"))
+
+
 async def test_percent_25_00_is_a_percent_sign_not_nul() -> None:
     async with client(Echo()) as c:
         assert (await c.get("/v1/executions?stateMachine=%2500")).status_code == 200
