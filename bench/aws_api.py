@@ -15,8 +15,11 @@ hits all alike:
 
 Operations: StartExecution (a one-Pass machine), DescribeExecution (a finished execution),
 GetExecutionHistory of 1,000 events (one page: a 499-state Pass chain), and Lambda's Invoke of a warm
-Python function with a 1 KB payload (``aws-raw``: the restJson1 request through httpx). p50 and p95 in
-ms; the goal is the AWS path within 1.2x of ``/v1``, and a warm boto3 Invoke p50 under 3 ms.
+Python function with a 1 KB payload (``aws-raw``: the restJson1 request through httpx). Invoke also
+runs against its floors, in the same rounds: ``boto3-floor`` and ``httpx-floor`` are the same
+clients against a minimal echo server on the same stack (uvicorn, another process), so what is left
+above them is Stepline's. p50 and p95 in ms; the goal is the AWS path within 1.2x of ``/v1``, and a
+warm boto3 Invoke p50 under 3 ms.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import boto3
 import httpx
 from botocore.config import Config
@@ -103,6 +106,45 @@ def stepline_dev(database_url: str, temporal: str) -> Iterator[str]:
             process.wait(60)
 
 
+ECHO_SERVER = """
+import sys, uvicorn
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    headers = [(b"content-type", b"application/json"), (b"x-amz-executed-version", b"$LATEST")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
+"""
+
+
+@contextmanager
+def echo_server() -> Iterator[str]:
+    """The floor: a minimal ASGI app echoing the body, under uvicorn in a process of its own."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)])
+    try:
+        wait_for_port("127.0.0.1", port, 30, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def lambda_client(url: str) -> Any:
+    config = Config(retries={"max_attempts": 1}, inject_host_prefix=False)
+    return boto3.client(
+        "lambda", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+        aws_secret_access_key="test", config=config,
+    )  # fmt: skip
+
+
 class Bench:
     """The three clients and the resources they read."""
 
@@ -118,15 +160,7 @@ class Bench:
             aws_secret_access_key="test",
             config=config,
         )
-
-        self.lam = boto3.client(
-            "lambda",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=config,
-        )
+        self.lam = lambda_client(url)
 
     def aws_raw(self, operation: str, body: dict[str, Any]) -> Any:
         headers = {**JSON10, "x-amz-target": f"AWSStepFunctions.{operation}"}
@@ -188,7 +222,7 @@ def summary(times: dict[str, list[float]]) -> dict[str, Any]:
     return out
 
 
-def measure(bench: Bench, rounds: int) -> dict[str, Any]:
+def measure(bench: Bench, rounds: int, floor_url: str) -> dict[str, Any]:
     run = uuid.uuid4().hex[:6]
     one = bench.machine(f"bench-one-{run}", ONE_PASS)
     chain = bench.machine(f"bench-chain-{run}", pass_chain(499))
@@ -237,15 +271,15 @@ def measure(bench: Bench, rounds: int) -> dict[str, Any]:
             },
         )
     )
-    results["Invoke (warm, 1 KB)"] = invoke_row(bench, rounds, run)
+    results["Invoke (warm, 1 KB)"] = invoke_row(bench, rounds, run, floor_url)
     return results
 
 
 ECHO = "def handler(event, context):\n    return event\n"
 
 
-def invoke_row(bench: Bench, rounds: int, run: str) -> dict[str, Any]:
-    """Lambda's Invoke of a warm echo function, 1 KB in and out, three ways."""
+def invoke_row(bench: Bench, rounds: int, run: str, floor_url: str) -> dict[str, Any]:
+    """Lambda's Invoke of a warm echo function, 1 KB in and out, three ways and against the floors."""
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("app.py", ECHO)
@@ -269,15 +303,36 @@ def invoke_row(bench: Bench, rounds: int, run: str) -> dict[str, Any]:
         answer = bench.http.post(f"/v1/functions/{name}/invocations", content=payload)
         assert answer.status_code == 200 and answer.content == payload, answer.text
 
-    return summary(interleaved(rounds, {"boto3": boto3_invoke, "aws-raw": raw_invoke, "v1": v1_invoke}, 20))
+    floor_lambda, floor_http = lambda_client(floor_url), httpx.Client(base_url=floor_url)
+
+    def boto3_floor() -> None:
+        answer = floor_lambda.invoke(FunctionName=name, Payload=payload)
+        assert answer["Payload"].read() == payload
+
+    def httpx_floor() -> None:
+        answer = floor_http.post(f"/2015-03-31/functions/{name}/invocations", content=payload)
+        assert answer.content == payload
+
+    ways = {
+        "boto3": boto3_invoke, "aws-raw": raw_invoke, "v1": v1_invoke,
+        "boto3-floor": boto3_floor, "httpx-floor": httpx_floor,
+    }  # fmt: skip
+    figures = summary(interleaved(rounds, ways, 20))
+    figures["boto3"]["over_floor_ms"] = round(
+        figures["boto3"]["p50_ms"] - figures["boto3-floor"]["p50_ms"], 3
+    )
+    figures["v1"]["over_floor_ms"] = round(figures["v1"]["p50_ms"] - figures["httpx-floor"]["p50_ms"], 3)
+    return figures
 
 
 def report(results: dict[str, Any]) -> None:
-    print(f"{'operation':38} {'way':8} {'p50 ms':>9} {'p95 ms':>9} {'vs /v1':>7}")
+    print(f"{'operation':38} {'way':11} {'p50 ms':>9} {'p95 ms':>9} {'vs /v1':>7} {'over floor':>10}")
     for operation, ways in results.items():
         for way, figures in ways.items():
             ratio = f"{figures['vs_v1']:.2f}x" if "vs_v1" in figures else ""
-            print(f"{operation:38} {way:8} {figures['p50_ms']:9.2f} {figures['p95_ms']:9.2f} {ratio:>7}")
+            above = f"{figures['over_floor_ms']:.2f}" if "over_floor_ms" in figures else ""
+            p50, p95 = figures["p50_ms"], figures["p95_ms"]
+            print(f"{operation:38} {way:11} {p50:9.2f} {p95:9.2f} {ratio:>7} {above:>10}")
 
 
 def main() -> int:
@@ -287,8 +342,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="30 rounds")
     args = parser.parse_args()
     rounds = 30 if args.quick else args.rounds
-    with temporal_dev_server() as temporal, database() as url, stepline_dev(url, temporal) as api:
-        results = measure(Bench(api), rounds)
+    with (
+        temporal_dev_server() as temporal,
+        database() as url,
+        stepline_dev(url, temporal) as api,
+        echo_server() as floor,
+    ):
+        results = measure(Bench(api), rounds, floor)
     report(results)
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))
