@@ -32,6 +32,16 @@ def temporal_binary() -> str:
     return found
 
 
+START_ATTEMPTS = 3
+"""Starts of the dev server before giving up when it exits before listening: it binds five more
+ports it picks itself (free when picked, as ours are), so with many servers starting at once on one
+machine (the test suite) one of them is now and then taken in between."""
+
+
+class ServerExited(RuntimeError):
+    """The process exited before it listened."""
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket() as s:
@@ -46,7 +56,7 @@ def wait_for_port(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with code {process.returncode} before listening on {port}")
+            raise ServerExited(f"process exited with code {process.returncode} before listening on {port}")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
@@ -86,7 +96,32 @@ def temporal_dev_server(
     writes (``db_file``, ``log_file``) is its owner's alone. ``started`` is told the server's pid
     as soon as it exists (``stepline dev`` records it, to find it again after a crash).
     """
-    port = port or free_port()
+    chosen = port
+    for attempt in range(1, START_ATTEMPTS + 1):
+        port = chosen or free_port()
+        cmd = _dev_server_command(port, ui_port, db_file, headless)
+        with ExitStack() as files:
+            out: BinaryIO | int = (
+                files.enter_context(open_private(log_file)) if log_file else subprocess.DEVNULL
+            )
+            process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, umask=PRIVATE_UMASK)
+            try:
+                if started is not None:
+                    started(process.pid)
+                try:
+                    wait_for_port("127.0.0.1", port, 60, process)
+                except ServerExited:
+                    if attempt == START_ATTEMPTS:
+                        raise
+                    continue  # see START_ATTEMPTS
+                wait_until_serving(f"127.0.0.1:{port}", 60)
+                yield f"127.0.0.1:{port}"
+                return
+            finally:
+                _stop(process)
+
+
+def _dev_server_command(port: int, ui_port: int | None, db_file: Path | None, headless: bool) -> list[str]:
     cmd = [
         temporal_binary(), "server", "start-dev",
         "--ip", "127.0.0.1", "--port", str(port),
@@ -100,19 +135,13 @@ def temporal_dev_server(
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
         cmd += ["--db-filename", str(db_file)]
-    with ExitStack() as files:
-        out: BinaryIO | int = files.enter_context(open_private(log_file)) if log_file else subprocess.DEVNULL
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, umask=PRIVATE_UMASK)
-        try:
-            if started is not None:
-                started(process.pid)
-            wait_for_port("127.0.0.1", port, 60, process)
-            wait_until_serving(f"127.0.0.1:{port}", 60)
-            yield f"127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    return cmd
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
