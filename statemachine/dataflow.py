@@ -13,7 +13,14 @@ import orjson
 from statemachine import ir, jsonata
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
-from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, TerminalError, runtime_fault
+from statemachine.faults import (
+    DATA_LIMIT,
+    QUERY_EVALUATION,
+    RUNTIME,
+    EvaluationFault,
+    TerminalError,
+    runtime_fault,
+)
 from statemachine.json_types import JSON
 from statemachine.json_types import type_name as jsonata_type
 from statemachine.paths import Path, PathNotFound, set_path
@@ -78,7 +85,9 @@ def dumps(value: JSON) -> str:
 
 def check_size(value: JSON, limit: int, state_name: str) -> None:
     """Raise States.DataLimitExceeded when ``value`` serialises to more than ``limit`` bytes."""
-    if isinstance(value, (dict, list, str)) and _too_big(value, limit):
+    if isinstance(value, (dict, list, str)) and _too_big(
+        value, limit, f"The state/task '{state_name}' returned"
+    ):
         raise TerminalError(
             DATA_LIMIT,
             f"The state/task '{state_name}' returned a result with a size exceeding "
@@ -88,23 +97,50 @@ def check_size(value: JSON, limit: int, state_name: str) -> None:
 
 def check_input_size(value: JSON, limit: int) -> None:
     """Raise States.DataLimitExceeded when the execution input is over ``limit`` bytes."""
-    if _too_big(value, limit):
+    if _too_big(value, limit, "The execution input is"):
         raise TerminalError(
             DATA_LIMIT, f"The execution input exceeds the maximum number of bytes service limit ({limit})."
         )
 
 
-def _too_big(value: JSON, limit: int) -> bool:
+MAX_DATA_DEPTH = 512
+"""How deep data may nest (arrays and objects): deeper, the state fails with States.Runtime. Every
+value is serialised again and again (history events, Temporal payloads, the stored history), past
+orjson's 255 levels by the slow ``json`` fallback: a loop nesting its own output one level a turn
+made that cost grow with the square of its depth until a workflow task could not finish at all."""
+
+
+def _too_big(value: JSON, limit: int, what: str) -> bool:
     """Whether ``value`` as compact UTF-8 JSON is over ``limit`` bytes (a string counts as its text).
 
     It runs for nearly every state's output, so it uses orjson (ten times faster than ``json`` for
-    small values); integers beyond 64 bits fall back to ``json``."""
+    small values); integers beyond 64 bits, and values nested past orjson's 255 levels, fall back to
+    ``json``: those nested past ``MAX_DATA_DEPTH`` are a terminal States.Runtime (``what`` begins
+    its cause)."""
     if isinstance(value, str):
         return len(value) > limit or (len(value) * 4 > limit and len(value.encode()) > limit)
     try:
         return len(orjson.dumps(value)) > limit
     except orjson.JSONEncodeError:
+        if _nested_beyond(value, MAX_DATA_DEPTH):
+            raise TerminalError(
+                RUNTIME, f"{what} data nested more than {MAX_DATA_DEPTH} levels deep (the limit)"
+            ) from None
         return len(_encode(value).encode()) > limit
+
+
+def _nested_beyond(value: JSON, depth: int) -> bool:
+    """Whether arrays and objects in ``value`` nest more than ``depth`` levels (iterative)."""
+    stack: list[tuple[JSON, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if level + 1 > depth:
+                    return True
+                stack.append((child, level + 1))
+    return False
 
 
 def bindings(
