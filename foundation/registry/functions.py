@@ -64,6 +64,11 @@ class FunctionSettings(SQLModel):
     db_proxies: list[str] = Field(default_factory=list, sa_type=JSON)
     code_sha256: str = Field(max_length=64)
     code_size: int = 0
+    layers: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    """The layer versions merged under /opt, in order, each frozen when configured: ``{"arn",
+    "sha256", "size", "unzippedSize"}`` (a deleted layer version keeps working; ``registry.layers``)."""
+    signing_profile_version_arn: str | None = Field(default=None, sa_type=Text)
+    """The signing profile whose signature the code carried, when it was verified (``code_signing``)."""
 
 
 class Function(FunctionSettings, table=True):
@@ -75,6 +80,10 @@ class Function(FunctionSettings, table=True):
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
     latest_published: int = 0
+    code_signing_config_id: str | None = Field(
+        default=None, max_length=21, foreign_key="code_signing_config.id"
+    )
+    """The code-signing configuration new code must satisfy (``registry.code_signing``)."""
     revision_id: str = Field(max_length=36)
     """Changes on every update (optimistic checks, cache invalidation)."""
     created_at: datetime = _ts()

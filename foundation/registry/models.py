@@ -11,9 +11,12 @@ from sqlmodel import SQLModel
 
 from foundation.registry import (  # noqa: F401  (imported for their tables)
     access_keys,
+    aliases,
+    code_signing,
     executions,
     function_permissions,
     functions,
+    layers,
     resources,
     state_machines,
     tags,
