@@ -10,6 +10,7 @@ Create Date: 2026-12-03 22:30:00
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,7 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _ts(name: str) -> sa.Column[sa.DateTime]:
+def _ts(name: str) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False)
 
 
@@ -41,7 +42,7 @@ def upgrade() -> None:
             ["function.name"],
             name=op.f("fk_function_alias_function_name_function"),
             ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("function_name", "name", name=op.f("pk_function_alias")),
     )
     op.create_table(
