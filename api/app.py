@@ -27,7 +27,7 @@ from api.aws.lambda_endpoint import mount_lambda
 from api.aws.stepfunctions import mount_stepfunctions
 from api.colocated_worker import ColocatedWorker, worker_hook
 from api.request_limits import RequestLimits
-from api.routes import db_proxies, executions, file_systems, health, state_machines
+from api.routes import db_proxies, executions, file_systems, function_aliases, health, state_machines
 from api.routes import functions as function_routes
 from api.runtime.in_process import in_process
 from api.runtime.remote import remote
@@ -50,6 +50,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)
     app.include_router(function_routes.router)
+    app.include_router(function_aliases.router)
     mount_lambda(app)
     mount_stepfunctions(app)
 

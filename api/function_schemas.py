@@ -106,6 +106,10 @@ class FunctionPublic(Schema):
     aws_api: bool
     file_system_configs: list[dict[str, Any]]
     db_proxies: list[str]
+    layers: list[dict[str, Any]] = Field(default_factory=list)
+    """The layer versions merged under /opt, in order: ``{"arn", "sha256", "size", "unzippedSize"}``."""
+    signing_profile_version_arn: str | None = None
+    """The signing profile the code's verified signature names (code signing)."""
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
     revision_id: str | None = None

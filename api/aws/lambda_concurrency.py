@@ -1,8 +1,9 @@
 """Lambda's concurrency operations and account settings over ``api.services.functions``.
 
 Stepline provisions concurrency for ``$LATEST`` (its provisioned environments run the function's
-current code), so provisioned-concurrency configurations exist for the qualifier ``$LATEST`` only;
-a version number is refused rather than silently provisioning something else.
+current code) and for aliases (their version's environments), so provisioned-concurrency
+configurations exist for those qualifiers; a bare version number is refused rather than silently
+provisioning something else.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from api import function_schemas as schemas
 from api.aws.errors import AwsError
 from api.aws.lambda_call import Call, Operation, Output
 from api.aws.lambda_config import function_ref, last_modified
+from api.services import aliases as alias_cases
 from api.services import functions as use_cases
+from foundation.registry import aliases
 from foundation.registry import functions as registry
 from statemachine import function_arn
 from workers.functions.codestore import MAX_ZIP_BYTES
@@ -90,8 +93,46 @@ def _no_config() -> AwsError:
     )
 
 
+def _alias_config(call: Call, alias: aliases.FunctionAlias, *, with_arn: bool) -> dict[str, Any]:
+    n = alias.provisioned_concurrency
+    out: dict[str, Any] = {
+        "RequestedProvisionedConcurrentExecutions": n,
+        "AvailableProvisionedConcurrentExecutions": n,
+        "AllocatedProvisionedConcurrentExecutions": n,
+        "Status": "READY",
+        "LastModified": alias.last_modified.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{alias.last_modified.microsecond // 1000:03d}+0000",
+    }
+    if with_arn:
+        out["FunctionArn"] = function_arn(alias.function_name, alias.name, call.region)
+    return out
+
+
+async def _alias(call: Call, name: str, qualifier: str) -> aliases.FunctionAlias:
+    async with call.session() as session:
+        try:
+            return await aliases.get_alias(session, name, qualifier)
+        except aliases.AliasNotFound:
+            raise _no_config() from None
+
+
+async def _set_alias(call: Call, name: str, qualifier: str, count: int) -> aliases.FunctionAlias:
+    settings = call.state.settings
+    async with call.session() as session:
+        await alias_cases.set_provisioned(
+            session, name, qualifier, count, settings.sandbox.max_environments, settings.region
+        )
+        row = await aliases.get_alias(session, name, qualifier)
+    call.refresh(name, provision=True)
+    return row
+
+
 async def put_provisioned_concurrency_config(call: Call, params: dict[str, Any]) -> Output:
     name, qualifier = function_ref(params["FunctionName"], params["Qualifier"])
+    if aliases.is_alias(qualifier):
+        assert qualifier is not None
+        alias = await _set_alias(call, name, qualifier, params["ProvisionedConcurrentExecutions"])
+        return {**_alias_config(call, alias, with_arn=False), "Status": "IN_PROGRESS"}
     _latest_only(name, qualifier)
     row = await _set(call, name, provisioned=params["ProvisionedConcurrentExecutions"])
     return {
@@ -103,6 +144,12 @@ async def put_provisioned_concurrency_config(call: Call, params: dict[str, Any])
 
 async def get_provisioned_concurrency_config(call: Call, params: dict[str, Any]) -> Output:
     name, qualifier = function_ref(params["FunctionName"], params["Qualifier"])
+    if aliases.is_alias(qualifier):
+        assert qualifier is not None
+        alias = await _alias(call, name, qualifier)
+        if not alias.provisioned_concurrency:
+            raise _no_config()
+        return _alias_config(call, alias, with_arn=False)
     async with call.session() as session:
         row = await registry.get_function(session, name)
     if qualifier != registry.LATEST or not row.provisioned_concurrency:
@@ -112,6 +159,12 @@ async def get_provisioned_concurrency_config(call: Call, params: dict[str, Any])
 
 async def delete_provisioned_concurrency_config(call: Call, params: dict[str, Any]) -> Output:
     name, qualifier = function_ref(params["FunctionName"], params["Qualifier"])
+    if aliases.is_alias(qualifier):
+        assert qualifier is not None
+        if not (await _alias(call, name, qualifier)).provisioned_concurrency:
+            raise _no_config()
+        await _set_alias(call, name, qualifier, 0)
+        return None
     async with call.session() as session:
         row = await registry.get_function(session, name)
     if qualifier != registry.LATEST or not row.provisioned_concurrency:
@@ -124,7 +177,9 @@ async def list_provisioned_concurrency_configs(call: Call, params: dict[str, Any
     name, _ = function_ref(params["FunctionName"])
     async with call.session() as session:
         row = await registry.get_function(session, name)
+        provisioned = [a for a in await aliases.list_aliases(session, name) if a.provisioned_concurrency]
     configs = [_config(call, row, with_arn=True)] if row.provisioned_concurrency else []
+    configs += [_alias_config(call, alias, with_arn=True) for alias in provisioned]
     return {"ProvisionedConcurrencyConfigs": configs}
 
 

@@ -25,7 +25,14 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
-from api.aws import lambda_concurrency, lambda_functions, lambda_invoke, lambda_policy_tags, lambda_routing
+from api.aws import (
+    lambda_aliases,
+    lambda_concurrency,
+    lambda_functions,
+    lambda_invoke,
+    lambda_policy_tags,
+    lambda_routing,
+)
 from api.aws.auth import account_id
 from api.aws.errors import AwsError, common_error, internal_error, new_request_id, rest_json_error
 from api.aws.lambda_call import Call, Operation, lambda_error
@@ -39,6 +46,7 @@ OPERATIONS: dict[str, Operation] = {
     **lambda_invoke.OPERATIONS,
     **lambda_concurrency.OPERATIONS,
     **lambda_policy_tags.OPERATIONS,
+    **lambda_aliases.OPERATIONS,
 }
 
 

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
+from api.services import aliases
 from foundation.errors import InvalidRequest
 from foundation.registry import function_permissions, tags
 from foundation.registry import functions as registry
@@ -138,6 +139,7 @@ async def delete_version(session: AsyncSession, name: str, qualifier: str) -> No
         raise InvalidRequest(message, [{"location": "query:/Qualifier", "message": message}])
     if not qualifier.isdigit():
         raise registry.FunctionNotFound(name, qualifier)
+    await aliases.check_version_unused(session, name, qualifier)
     await registry.delete_version(session, name, int(qualifier))
     await function_permissions.delete_qualifier_statements(session, name, qualifier)
 

@@ -4,6 +4,9 @@ Every ``provision_check_seconds`` (and at once after a change made through this 
 reads what the registry grants and brings the pool in line: a change made through another process
 (or a function's new code) reaches this one, and a function whose provisioned concurrency went to 0
 (or that was deleted) gives its environments up to idle reaping.
+
+Keys are ``name`` (``$LATEST``) or ``name:version`` (the version an alias with provisioned
+concurrency points at; an alias moved to another version leaves the old one to idle reaping).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 
 from sqlalchemy.exc import DBAPIError
 
+from foundation.registry import aliases
 from foundation.registry import functions as registry
 from foundation.registry.database import SessionMaker
 from workers.functions.errors import InvokeError, ResourceNotFoundError
@@ -62,6 +66,9 @@ class Provisioner:
                 for f in await registry.list_functions(session, 10_000)
                 if f.provisioned_concurrency
             }
+            for alias in await aliases.provisioned_aliases(session):
+                key = f"{alias.function_name}:{alias.function_version}"
+                wanted[key] = wanted.get(key, 0) + alias.provisioned_concurrency
         granted = within_budget(wanted, registry.provisioned_budget(self._max_environments))
         for name in sorted(wanted.keys() | before.keys()):
             if granted.get(name, 0) < wanted.get(name, 0) and before.get(name) != granted.get(name, 0):
@@ -69,11 +76,12 @@ class Provisioner:
                     "provisioned concurrency of %s: %d of %d started, to stay within %d environments",
                     name, granted.get(name, 0), wanted[name], self._max_environments,
                 )  # fmt: skip
+            function, _, version = name.partition(":")
             try:
-                config = await self._resolver.resolve(name, None)
+                config = await self._resolver.resolve(function, version or None)
                 await self._pool.provision(config, granted.get(name, 0))
             except ResourceNotFoundError:
-                await self._pool.retire(name)
+                await self._pool.retire(function, version or None)
             except InvokeError as exc:
                 log.warning("provisioned concurrency of %s not started: %s", name, exc)
         return granted

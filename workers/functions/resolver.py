@@ -5,14 +5,20 @@ The hot path (a warm invocation) touches no database: configurations are cached 
 them; an expired entry keeps serving for up to ``stale_seconds`` while one background lookup
 refreshes it, and concurrent misses share one lookup, so however many invocations are in flight,
 resolving needs at most one registry connection per function.
+
+A qualifier is ``$LATEST``, a version number or an alias; an alias with ``RoutingConfig`` resolves
+to one of its two versions per invocation, drawn by weight (the chosen version is the invocation's
+``ExecutedVersion``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 
+from foundation.registry import aliases
 from foundation.registry import functions as registry
 from foundation.registry.database import SessionMaker
 from statemachine import function_arn
@@ -21,6 +27,8 @@ from workers.functions.config import FunctionConfig
 from workers.functions.errors import ResourceNotFoundError, ServiceError
 
 log = logging.getLogger(__name__)
+Targets = tuple[tuple[FunctionConfig, float], ...]
+"""What a qualifier runs: configurations with their cumulative weights (the last one 1.0)."""
 
 
 class ConfigResolver:
@@ -40,9 +48,9 @@ class ConfigResolver:
         self._region = region
         self._cache_seconds = cache_seconds
         self._stale_seconds = stale_seconds
-        self._cache: dict[tuple[str, str], tuple[FunctionConfig, float]] = {}
-        """(name, qualifier) -> (configuration, fresh until (monotonic))."""
-        self._lookups: dict[tuple[str, str], asyncio.Future[FunctionConfig]] = {}
+        self._cache: dict[tuple[str, str], tuple[Targets, float]] = {}
+        """(name, qualifier) -> (what it runs, fresh until (monotonic))."""
+        self._lookups: dict[tuple[str, str], asyncio.Future[Targets]] = {}
         """Registry lookups in flight, shared by every caller that needs the same key."""
         self._forgotten: dict[str, int] = {}
         """Per function, bumped by ``forget``: a lookup started before it must not fill the cache."""
@@ -55,13 +63,13 @@ class ConfigResolver:
         cached = self._cache.get(key)
         now = time.monotonic()
         if cached is not None:
-            config, fresh_until = cached
+            targets, fresh_until = cached
             if fresh_until > now:
-                return config
+                return _pick(targets)
             if fresh_until + self._stale_seconds > now:
                 self._lookup(key)  # refreshed behind this invocation
-                return config
-        return await asyncio.shield(self._lookup(key))
+                return _pick(targets)
+        return _pick(await asyncio.shield(self._lookup(key)))
 
     def forget(self, name: str) -> None:
         """Drop the cached configuration of ``name``: the next invocation looks it up afresh."""
@@ -95,7 +103,7 @@ class ConfigResolver:
             lookup.cancel()
         await asyncio.gather(*lookups, return_exceptions=True)
 
-    def _lookup(self, key: tuple[str, str]) -> asyncio.Future[FunctionConfig]:
+    def _lookup(self, key: tuple[str, str]) -> asyncio.Future[Targets]:
         """The registry lookup of ``key``, started unless one is already running."""
         running = self._lookups.get(key)
         if running is not None:
@@ -106,24 +114,36 @@ class ConfigResolver:
         task.add_done_callback(lambda _: self._lookups.pop(key) if self._lookups.get(key) is task else None)
         return task
 
-    async def _fetch(self, key: tuple[str, str]) -> FunctionConfig:
+    async def _fetch(self, key: tuple[str, str]) -> Targets:
         name, qualifier = key
         generation = self._forgotten.get(name, 0)
         try:
             async with self._sessions() as session:
-                found = await registry.resolve_function(session, name, qualifier)
+                found = await aliases.resolve_targets(session, name, qualifier)
         except registry.FunctionNotFound as exc:
             self._cache.pop(key, None)
             raise ResourceNotFoundError(
                 f"Function not found: {function_arn(name, qualifier, self._region)}"
             ) from exc
-        config = self.config_of(found)
+        targets, upto = [], 0.0
+        for resolved, weight in found:
+            upto += weight
+            targets.append((self.config_of(resolved), upto))
+        targets[-1] = (targets[-1][0], 1.0)
         if self._cache_seconds > 0 and generation == self._forgotten.get(name, 0):  # no ``forget`` since
-            self._cache[key] = (config, time.monotonic() + self._cache_seconds)
-        return config
+            self._cache[key] = (tuple(targets), time.monotonic() + self._cache_seconds)
+        return tuple(targets)
 
 
-def _consume(task: asyncio.Future[FunctionConfig]) -> None:
+def _pick(targets: Targets) -> FunctionConfig:
+    """One configuration, drawn by weight (the only one, without routing)."""
+    if len(targets) == 1:
+        return targets[0][0]
+    draw = random.random()
+    return next((config for config, upto in targets if draw < upto), targets[-1][0])
+
+
+def _consume(task: asyncio.Future[Targets]) -> None:
     """Retrieve a background refresh's failure (a later call will see it again) so none goes unlogged."""
     if not task.cancelled() and task.exception() is not None:
         log.debug("refreshing a function configuration failed: %s", task.exception())
