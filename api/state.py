@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from api.runtime import FunctionRuntime
 from foundation.registry.database import SessionMaker
+from foundation.registry.notices import NoticeListener
 from foundation.settings import Settings
 from workers.contracts import Invoker
 
@@ -51,3 +52,8 @@ class AppState:
     metrics: Metrics
     functions: FunctionRuntime | None = None
     function_invoker: Invoker | None = None
+    notices: NoticeListener = field(init=False)
+    """The live streams' notices (``foundation.registry.notices``): listens once one subscribes."""
+
+    def __post_init__(self) -> None:
+        self.notices = NoticeListener(self.settings.database.url.get_secret_value())

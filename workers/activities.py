@@ -30,6 +30,11 @@ class Activities:
         self._sessions = sessions
         self._invoker = invoker
 
+    @property
+    def sessions(self) -> SessionMaker:
+        """The registry these activities write to."""
+        return self._sessions
+
     @activity.defn(name=INVOKE_FUNCTION)
     async def invoke_function(self, call: FunctionCall) -> FunctionResult:
         """Run the function; heartbeats while it runs so a dead worker shows as a heartbeat timeout.

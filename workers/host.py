@@ -32,6 +32,7 @@ from statemachine import (
     load_program,
     outcomes_from_json,
 )
+from workers import history_notices
 from workers.contracts import (
     INVOKE_FUNCTION,
     MAP_CHUNK_WORKFLOW,
@@ -55,8 +56,11 @@ def program_of(definition: str) -> Program:
 class TemporalHost:
     """Implements ``statemachine.host.Host`` inside the ``StateMachineExecution`` workflow."""
 
-    def __init__(self, execution: ExecutionInput) -> None:
+    def __init__(self, execution: ExecutionInput, *, notify: bool = False) -> None:
+        """``notify``: tell this process's ``HistoryNotices`` about each event recorded (the
+        execution's own workflow does; a Map chunk's events never reach its history)."""
         self._execution = execution
+        self._notices = history_notices.for_task_queue(workflow.info().task_queue) if notify else None
         self._in_flight = 0
         self._chunks = 0
         self._now_ns = -1
@@ -125,6 +129,8 @@ class TemporalHost:
 
     def record(self, event: HistoryEvent) -> None:
         self.events.append(event)
+        if self._notices is not None and not workflow.unsafe.is_replaying():
+            self._notices.recorded(self._execution.execution_id)
 
     async def run_map_chunk(self, chunk: MapChunk) -> list[IterationOutcome]:
         """``statemachine.offload.MapOffloader``: the chunk as a ``MapChunk`` child workflow, with a

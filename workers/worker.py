@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 from datetime import timedelta
@@ -11,6 +12,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import statemachine
+from workers import history_notices
 from workers.activities import Activities
 from workers.map_chunk import MapChunkWorkflow
 from workers.payloads import with_invocation_payloads
@@ -20,6 +22,7 @@ PASSTHROUGH_MODULES = (
     "statemachine",
     "workers.contracts",
     "workers.host",
+    "workers.history_notices",
     "workers.payloads",
     "jsonpath_ng",
     "jsonata",
@@ -71,7 +74,11 @@ def build_worker(
     ``sticky_queue_timeout``: how long a workflow task waits for this worker's cache before any worker
     may take it (what a crashed worker costs its executions). ``sandboxed``: see ``workflow_runner``.
     The worker converts with ``workers.payloads.DATA_CONVERTER`` whatever ``client`` was built with.
+    Its executions' new history events are announced on the database (``workers.history_notices``).
     """
+    history_notices.register(
+        task_queue, history_notices.HistoryNotices(activities.sessions, asyncio.get_running_loop())
+    )
     return Worker(
         with_invocation_payloads(client),
         task_queue=task_queue,

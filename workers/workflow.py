@@ -60,7 +60,7 @@ class StateMachineWorkflow:
 
     @workflow.run
     async def run(self, execution: ExecutionInput) -> ExecutionResult:
-        host = self._host = TemporalHost(execution)
+        host = self._host = TemporalHost(execution, notify=True)
         try:
             program = program_of(execution.definition)
         except DefinitionError as exc:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from api import schemas
 from api.deps import SessionDep, SettingsDep, StateDep
 from api.json_input import JsonRoute
 from api.services import executions as service
-from api.services import sync_executions
+from api.services import live, sync_executions
 
 router = APIRouter(tags=["executions"], route_class=JsonRoute)
 
@@ -55,6 +56,20 @@ async def get_execution_history(
     reverse_order: Annotated[bool, Query(alias="reverseOrder")] = False,
 ) -> schemas.History:
     return await service.history(state, execution_id, limit, next_token, reverse_order)
+
+
+@router.get("/v1/executions/{execution_id}/events", response_class=StreamingResponse)
+async def stream_execution_events(
+    execution_id: str,
+    state: StateDep,
+    after: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: the events after ``after`` (or ``Last-Event-ID``), new ones as they are
+    recorded, then a ``status`` event once the execution has ended (docs/console-api.md)."""
+    start = live.resume_point(last_event_id, after)
+    body = await live.open_execution_events(state, execution_id, start)
+    return StreamingResponse(body, media_type="text/event-stream", headers=live.STREAM_HEADERS)
 
 
 @router.post("/v1/executions/{execution_id}/stop")

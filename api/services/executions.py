@@ -222,7 +222,7 @@ async def history_page(
             events = await registry.history_page(session, execution_id, limit + 1, after, reverse)
             more = len(events) > limit
             return _history(events[:limit], more)
-    page = await _query_history(state, execution_id, HistoryQuery(after, limit, reverse))
+    page = await query_history(state, execution_id, HistoryQuery(after, limit, reverse))
     if page is None:  # the workflow is gone: it finished in the meantime, or never started
         async with unit_of_work(state.sessions) as session:
             events = await registry.history_page(session, execution_id, limit + 1, after, reverse)
@@ -235,7 +235,7 @@ def _history(events: list[dict[str, Any]], more: bool) -> tuple[list[dict[str, A
     return [served_event(e) for e in events], token
 
 
-async def _query_history(state: AppState, execution_id: str, query: HistoryQuery) -> HistoryPage | None:
+async def query_history(state: AppState, execution_id: str, query: HistoryQuery) -> HistoryPage | None:
     handle: WorkflowHandle[object, object] = state.temporal.get_workflow_handle(execution_id)
     try:
         page: HistoryPage = await handle.query(HISTORY_QUERY, query, result_type=HistoryPage)

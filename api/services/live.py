@@ -1,0 +1,141 @@
+"""Live streams for the console as Server-Sent Events: an execution's history as it is recorded.
+
+Nothing polls. A stream subscribes to its execution's notices (``foundation.registry.notices``: the
+worker hosting the workflow announces new events, a trigger announces the row leaving RUNNING), and
+on each notice reads what is new: from the workflow (``history`` query) while the execution runs,
+from PostgreSQL once it has ended. Between notices it sends a keep-alive comment every
+``KEEPALIVE_SECONDS`` and re-checks once (a notice lost while the listener reconnected).
+
+Bounded per connection: one page of events in memory at a time, one ``asyncio.Event`` for notices,
+at most ``MAX_STREAM_SECONDS`` long; at most ``MAX_STREAMS`` streams per process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from api.services.executions import query_history
+from api.services.history import served_event
+from api.state import AppState
+from foundation.errors import InvalidRequest, Unavailable
+from foundation.registry import executions as registry
+from foundation.registry.database import unit_of_work
+from foundation.registry.executions import RUNNING, Execution
+from foundation.registry.notices import HISTORY_CHANNEL
+from workers.contracts import HistoryQuery
+
+KEEPALIVE_SECONDS = 15.0
+MAX_STREAM_SECONDS = 3600.0
+"""A stream ends after an hour; the client resumes with ``Last-Event-ID``."""
+MAX_STREAMS = 256
+"""Open streams per API process; one more is refused with 503 until one closes."""
+PAGE_EVENTS = 500
+SETTLE_SECONDS = 0.02
+"""After a notice, a stream reads at most this often: a burst of notices becomes one read."""
+
+_open = [0]
+
+
+def sse(data: Any, event: str, event_id: int | str | None = None) -> bytes:
+    """One Server-Sent Event: ``data`` as one line of compact JSON."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\n".encode() + b"data: " + _json(data) + b"\n\n"
+
+
+KEEPALIVE = b": keep-alive\n\n"
+STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+"""No cache may keep a stream, no proxy may buffer one."""
+
+
+def _json(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def resume_point(last_event_id: str | None, after: int | None) -> int:
+    """The id after which to start: ``Last-Event-ID`` (a reconnect) wins over ``?after=``."""
+    if last_event_id is not None and last_event_id.strip():
+        try:
+            value = int(last_event_id.strip())
+        except ValueError:
+            raise InvalidRequest(
+                "Last-Event-ID must be an event id (an integer)", [{"location": "header:/Last-Event-ID"}]
+            ) from None
+        if value < 0:
+            raise InvalidRequest(
+                "Last-Event-ID must not be negative", [{"location": "header:/Last-Event-ID"}]
+            )
+        return value
+    return after or 0
+
+
+def check_capacity() -> None:
+    """Unavailable (503) when the process serves ``MAX_STREAMS`` streams already (checked before a
+    stream's headers go out; the count itself moves inside the stream, where its end is certain)."""
+    if _open[0] >= MAX_STREAMS:
+        raise Unavailable(f"this API process already serves {MAX_STREAMS} live streams; retry later")
+
+
+async def open_execution_events(state: AppState, execution_id: str, after: int) -> AsyncIterator[bytes]:
+    """The events stream of an execution; ExecutionNotFound (404) before any byte when there is none."""
+    check_capacity()
+    async with unit_of_work(state.sessions) as session:
+        await registry.get_execution(session, execution_id)
+    return execution_events(state, execution_id, after)
+
+
+async def execution_events(state: AppState, execution_id: str, after: int) -> AsyncIterator[bytes]:
+    """The stream's body (see the module docstring). The caller checked the execution exists."""
+    _open[0] += 1
+    try:
+        deadline = time.monotonic() + MAX_STREAM_SECONDS
+        async with state.notices.subscribe(HISTORY_CHANNEL, execution_id) as notices:
+            while True:
+                row, events = await _events_after(state, execution_id, after)
+                while events:
+                    for event in events:
+                        yield sse(served_event(event), "history", event["id"])
+                    after = events[-1]["id"]
+                    row, events = await _events_after(state, execution_id, after)
+                if row.status != RUNNING:
+                    yield sse(_status(row), "status")
+                    return
+                if time.monotonic() > deadline:
+                    return
+                if not await notices.wait(KEEPALIVE_SECONDS):
+                    yield KEEPALIVE
+                else:
+                    await notices.wait(SETTLE_SECONDS)  # let a burst land: one read for many events
+    finally:
+        _open[0] -= 1
+
+
+async def _events_after(
+    state: AppState, execution_id: str, after: int
+) -> tuple[Execution, list[dict[str, Any]]]:
+    """The execution's row and up to a page of its events after ``after`` (in id order)."""
+    async with unit_of_work(state.sessions) as session:
+        row = await registry.get_execution(session, execution_id)
+        if row.status != RUNNING:
+            return row, await registry.history_page(session, execution_id, PAGE_EVENTS, after, False)
+    page = await query_history(state, execution_id, HistoryQuery(after, PAGE_EVENTS, False))
+    if page is None:  # no workflow (yet, or any more): the row says which once it has ended
+        return row, []
+    return row, page.events
+
+
+def _status(row: Execution) -> dict[str, Any]:
+    return {
+        "executionId": row.id,
+        "status": row.status,
+        "stopDate": row.stop_date.isoformat() if row.stop_date else None,
+        "error": row.error,
+        "cause": row.cause,
+    }
