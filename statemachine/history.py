@@ -23,13 +23,13 @@ class HistoryLimitExceeded(TerminalError):
 class History:
     """Numbers events and hands them to the host; fails the run past ``max_events``."""
 
-    __slots__ = ("_host", "_max_events", "_sink", "last_id")
+    __slots__ = ("_max_events", "_now", "_record", "last_id")
 
     def __init__(self, host: Host, max_events: int, *, sink: bool = True) -> None:
-        self._host = host
         self._max_events = max_events
-        self._sink = sink
-        """False for a distributed Map's child runs: counted (for the limit) but not recorded."""
+        self._now = host.now
+        self._record = host.record if sink else None
+        """None for a distributed Map's child runs: counted (for the limit) but not recorded."""
         self.last_id = 0
 
     def record(
@@ -51,8 +51,8 @@ class History:
                 f"The execution reached the maximum number of history events ({self._max_events}).",
             )
         self.last_id = event_id
-        if self._sink:
-            self._host.record(HistoryEvent(event_id, previous, self._host.now(), type_, details_key, details))
+        if self._record is not None:
+            self._record(HistoryEvent(event_id, previous, self._now(), type_, details_key, details))
         return event_id
 
 

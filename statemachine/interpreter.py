@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import typing
 from collections import ChainMap
 from typing import Any, assert_never
 
@@ -97,24 +98,37 @@ async def _with_timeout(work: Any, seconds: float, host: Host) -> JSON:
 
 
 async def run_block(block: ir.Block, value: JSON, frame: Frame) -> JSON:
-    """Run states from ``StartAt`` until one ends the block; returns the block's output."""
+    """Run states from ``StartAt`` until one ends the block; returns the block's output.
+
+    Pass, Choice, Succeed and Fail await nothing, so they run as plain calls (``_step``): the chain
+    pays no coroutine per state.
+    """
     states_ = block.states
     name: str | None = block.start_at
     while name is not None:
-        name, value = await run_state(states_[name], value, frame)
+        state = states_[name]
+        if isinstance(state, _INSTANT):
+            name, value = _step(state, value, frame)
+        else:
+            name, value = await run_state(state, value, frame)
     return value
 
 
-async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | None, JSON]:
-    """Run one state: record it, evaluate it, handle Retry/Catch. Returns (next state, output)."""
-    run = frame.run
-    kind = type(state).__name__
+_INSTANT = (ir.Pass, ir.Choice, ir.Succeed, ir.Fail)
+"""The states that await nothing."""
+_ENTERED = {kind: f"{kind.__name__}StateEntered" for kind in typing.get_args(ir.State)}
+_EXITED = {kind: f"{kind.__name__}StateExited" for kind in typing.get_args(ir.State)}
+
+
+def _step(
+    state: ir.Pass | ir.Choice | ir.Succeed | ir.Fail, raw: JSON, frame: Frame
+) -> tuple[str | None, JSON]:
+    """Run one state that awaits nothing: record it, evaluate it. Returns (next state, output)."""
     entered_prev = frame.last_event
     entered = frame.record(
-        f"{kind}StateEntered", "stateEnteredEventDetails", entered_details(state.name, raw)
+        _ENTERED[type(state)], "stateEnteredEventDetails", entered_details(state.name, raw)
     )
-    retryable = isinstance(state, (ir.Task, ir.Parallel, ir.Map))
-    ctx = StateContext(frame, state.name, run.host.now(), 0 if retryable else None)
+    ctx = StateContext(frame, state.name, frame.run.host.now())
     try:
         match state:
             case ir.Pass():
@@ -125,6 +139,25 @@ async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | Non
                 return _exit(state, frame, raw, *_output_only(state, raw, frame, ctx))
             case ir.Fail():
                 raise states.fail_error(state, raw, frame, ctx)
+            case _:
+                assert_never(state)
+    except EvaluationFault as fault:
+        raise _located(fault, state, frame, entered, entered_prev) from None
+
+
+async def run_state(
+    state: ir.Wait | ir.Task | ir.Parallel | ir.Map, raw: JSON, frame: Frame
+) -> tuple[str | None, JSON]:
+    """Run one state that may await: record it, evaluate it, handle Retry/Catch. Returns (next
+    state, output)."""
+    entered_prev = frame.last_event
+    entered = frame.record(
+        _ENTERED[type(state)], "stateEnteredEventDetails", entered_details(state.name, raw)
+    )
+    retryable = not isinstance(state, ir.Wait)
+    ctx = StateContext(frame, state.name, frame.run.host.now(), 0 if retryable else None)
+    try:
+        match state:
             case ir.Wait():
                 output, assigned = await states.wait(state, raw, frame, ctx)
                 return _exit(state, frame, raw, output, assigned)
@@ -135,9 +168,8 @@ async def run_state(state: ir.State, raw: JSON, frame: Frame) -> tuple[str | Non
     except EvaluationFault as fault:
         raise _located(fault, state, frame, entered, entered_prev) from None
     except asyncio.CancelledError:
-        if isinstance(state, (ir.Task, ir.Wait, ir.Map, ir.Parallel)):
-            with contextlib.suppress(StatesError):  # the cancellation must propagate, whatever happens
-                frame.record(f"{kind}StateAborted")
+        with contextlib.suppress(StatesError):  # the cancellation must propagate, whatever happens
+            frame.record(f"{type(state).__name__}StateAborted")
         raise
     except StatesError:
         if frame.in_parallel and isinstance(state, ir.Task):
@@ -179,7 +211,7 @@ def _exit(
         details["assignedVariablesDetails"] = NOT_TRUNCATED
     if output is not raw:
         dataflow.check_size(output, run.limits.max_payload_bytes, state.name)
-    frame.record(f"{type(state).__name__}StateExited", "stateExitedEventDetails", details)
+    frame.record(_EXITED[type(state)], "stateExitedEventDetails", details)
     return (next_ if next_ is not None else state.next), output
 
 

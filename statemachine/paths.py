@@ -8,7 +8,7 @@ jsonpath_ng; only wildcards, slices, filters and recursive descent go through js
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -47,16 +47,16 @@ class Path:
     steps: tuple[Step, ...] | None
     expr: Any
     """The jsonpath_ng expression for paths with wildcards, slices, filters or ``..``."""
+    is_root: bool = field(init=False, compare=False)
+    """``$`` alone: selecting returns the document itself (set once: read for nearly every state)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_root", self.steps == () and self.root == "input")
 
     @property
     def definite(self) -> bool:
         """True when the path selects at most one value (so no list is built around it)."""
         return self.steps is not None
-
-    @property
-    def is_root(self) -> bool:
-        """``$`` alone: selecting returns the document itself."""
-        return self.steps == () and self.root == "input"
 
     def find(self, document: JSON) -> JSON:
         """The value the path selects in ``document`` (the root the path names).
@@ -186,6 +186,10 @@ def set_path(document: JSON, path: Path, value: JSON) -> JSON:
     steps = path.steps
     if steps is None:
         raise PathNotFound(path.text)
+    if len(steps) == 1 and type(document) is dict and isinstance(steps[0], str):
+        copy = dict(document)  # ``$.member``, the usual ResultPath
+        copy[steps[0]] = value
+        return copy
     return _set(document, steps, 0, value, path.text)
 
 

@@ -87,18 +87,38 @@ def _compile(source: JSON) -> Render:
             _is_static(v) for v in source.values()
         ):
             return _constant(source)
-        fields = tuple(_compile_field(key, value) for key, value in source.items())
-
-        def render_object(scope: Scope) -> JSON:
-            return {key: render(scope) for key, render in fields}
-
-        return render_object
+        return _compile_object(source)
     if isinstance(source, list):
         if all(_is_static(v) for v in source):
             return _constant(source)
         items = tuple(_compile(v) for v in source)
         return lambda scope: [render(scope) for render in items]
     return _constant(source)
+
+
+def _compile_object(source: dict[str, JSON]) -> Render:
+    """An object with dynamic fields: a copy of its constant skeleton (every key in order, the
+    dynamic ones to be filled in) with the dynamic fields rendered into it. For ``"a"`` and ``"a.$"``
+    both, the key keeps its first place and the later field its value, as in a dict display."""
+    skeleton: dict[str, JSON] = {}
+    renders: dict[str, Render | None] = {}
+    for key, value in source.items():
+        if not key.endswith(".$") and _is_static(value):
+            skeleton[key] = value
+            renders[key] = None
+        else:
+            name, render = _compile_field(key, value)
+            skeleton[name] = None
+            renders[name] = render
+    dynamic = tuple((name, render) for name, render in renders.items() if render is not None)
+
+    def render_object(scope: Scope) -> JSON:
+        out = skeleton.copy()
+        for name, render in dynamic:
+            out[name] = render(scope)
+        return out
+
+    return render_object
 
 
 def _is_static(value: JSON) -> bool:
@@ -135,16 +155,18 @@ def _path_render(path: Path, key: str) -> Render:
         steps = path.steps
         if not steps:
             return lambda scope: scope.input
-        if len(steps) == 1 and isinstance(steps[0], str):
-            member = steps[0]
+        members = tuple(step for step in steps if isinstance(step, str))
+        if len(members) == len(steps):  # a member chain, ``$.a.b``: walked here
 
-            def render_member(scope: Scope) -> JSON:
+            def render_members(scope: Scope) -> JSON:
                 document = scope.input
-                if type(document) is dict and member in document:
-                    return document[member]
-                raise _not_found(path, key, scope)
+                for member in members:
+                    if type(document) is not dict or member not in document:
+                        raise _not_found(path, key, scope)
+                    document = document[member]
+                return document
 
-            return render_member
+            return render_members
 
     def render_path(scope: Scope) -> JSON:
         try:
