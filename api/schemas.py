@@ -14,6 +14,7 @@ NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,80}$"
 
 StateMachineType = Literal["STANDARD", "EXPRESS"]
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+STATUSES: tuple[Status, ...] = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
 class Schema(BaseModel):
@@ -133,6 +134,17 @@ class ExecutionSummary(Schema):
 class ExecutionList(Schema):
     executions: list[ExecutionSummary]
     next_token: str | None = None
+
+
+class MachineExecutionCounts(Schema):
+    name: str
+    total: int
+    counts: dict[str, int]
+    """Every status, zero included."""
+
+
+class ExecutionCounts(Schema):
+    state_machines: list[MachineExecutionCounts]
 
 
 class SyncExecutionResult(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -38,8 +39,19 @@ async def list_executions(
     status: Annotated[schemas.Status | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,
+    started_after: Annotated[datetime | None, Query(alias="startedAfter")] = None,
+    started_before: Annotated[datetime | None, Query(alias="startedBefore")] = None,
 ) -> schemas.ExecutionList:
-    return await service.list_page(session, limit, next_token, state_machine, status, settings.region)
+    return await service.list_page(
+        session, limit, next_token, state_machine, status, settings.region, (started_after, started_before)
+    )
+
+
+@router.get("/v1/execution-counts")
+async def count_executions(
+    session: SessionDep, state_machine: Annotated[str | None, Query(alias="stateMachine")] = None
+) -> schemas.ExecutionCounts:
+    return await service.counts(session, state_machine)
 
 
 @router.get("/v1/executions/{execution_id}", response_model=schemas.ExecutionPublic)

@@ -161,8 +161,14 @@ async def list_page(
     state_machine: str | None,
     status: str | None,
     region: str,
+    started: tuple[datetime | None, datetime | None] = (None, None),
 ) -> schemas.ExecutionList:
-    rows, token = await executions_page(session, limit, next_token, state_machine, status)
+    """A page of executions, newest first, filtered by machine, status and start time (``started``:
+    at or after its first, before its second; a time without offset is UTC)."""
+    after, before = (t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t for t in started)
+    rows, token = await executions_page(
+        session, limit, next_token, state_machine, status, started=(after, before)
+    )
     return schemas.ExecutionList(
         executions=[
             schemas.ExecutionSummary(
@@ -188,19 +194,41 @@ async def executions_page(
     state_machine: str | None,
     status: str | None,
     published: int | None = None,
+    started: tuple[datetime | None, datetime | None] = (None, None),
 ) -> tuple[list[Execution], str | None]:
-    """Executions newest first (of one machine, or one published version of it, with one status),
-    ``limit`` of them after the ``next_token`` position, and the next token."""
+    """Executions newest first (of one machine, or one published version of it, with one status,
+    started within ``started``), ``limit`` of them after the ``next_token`` position, and the next
+    token."""
     before = None
     if next_token:
         position = decode_token("executions", next_token)
         before = (datetime.fromisoformat(position["start"]), str(position["id"]))
-    rows = await registry.list_executions(session, limit + 1, state_machine, status, before, published)
+    rows = await registry.list_executions(
+        session, limit + 1, state_machine, status, before, published, started
+    )
     token = None
     if len(rows) > limit:
         last = rows[limit - 1]
         token = encode_token("executions", {"start": last.start_date.isoformat(), "id": last.id})
     return rows[:limit], token
+
+
+async def counts(session: AsyncSession, state_machine: str | None) -> schemas.ExecutionCounts:
+    """Executions by status for each machine that has any (or for ``state_machine``)."""
+    found = await registry.count_by_status(session, state_machine)
+    if state_machine is not None and state_machine not in found:
+        await get_state_machine(session, state_machine)  # StateMachineNotFound (404) when there is none
+        found[state_machine] = {}
+    return schemas.ExecutionCounts(
+        state_machines=[
+            schemas.MachineExecutionCounts(
+                name=name,
+                total=sum(by_status.values()),
+                counts={status: by_status.get(status, 0) for status in schemas.STATUSES},
+            )
+            for name, by_status in sorted(found.items())
+        ]
+    )
 
 
 async def history(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, TextClause, text, update
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, TextClause, func, text, update
 from sqlalchemy.dialects.postgresql import JSON, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -177,10 +177,17 @@ async def list_executions(
     status: str | None = None,
     before: tuple[datetime, str] | None = None,
     published: int | None = None,
+    started: tuple[datetime | None, datetime | None] = (None, None),
 ) -> list[Execution]:
     """Newest first; ``before`` is the (start_date, id) of the last row of the previous page;
-    ``published``: only those started as that published version of ``state_machine``."""
+    ``published``: only those started as that published version of ``state_machine``;
+    ``started``: only those started at or after its first time and before its second."""
     query = select(Execution)
+    started_after, started_before = started
+    if started_after is not None:
+        query = query.where(col(Execution.start_date) >= started_after)
+    if started_before is not None:
+        query = query.where(col(Execution.start_date) < started_before)
     if state_machine is not None:
         query = query.where(Execution.state_machine_name == state_machine)
     if published is not None:
@@ -195,6 +202,21 @@ async def list_executions(
         )
     query = query.order_by(col(Execution.start_date).desc(), col(Execution.id).desc()).limit(limit)
     return list((await session.exec(query)).all())
+
+
+async def count_by_status(
+    session: AsyncSession, state_machine: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Executions per machine and status: ``{machine: {status: count}}`` (statuses with none left out)."""
+    query = select(Execution.state_machine_name, Execution.status, func.count()).group_by(
+        col(Execution.state_machine_name), col(Execution.status)
+    )
+    if state_machine is not None:
+        query = query.where(Execution.state_machine_name == state_machine)
+    counts: dict[str, dict[str, int]] = {}
+    for machine, status, count in (await session.exec(query)).all():
+        counts.setdefault(machine, {})[status] = int(count)
+    return counts
 
 
 _STORE_CHUNK = (

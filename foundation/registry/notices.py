@@ -101,20 +101,24 @@ class NoticeListener:
         subscribers.add(subscription)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._listen(), name="stepline-console-notices")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), ready_within)
         try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._connected.wait(), ready_within)
             yield subscription
         finally:
             subscribers.discard(subscription)
             if not subscribers:
                 self._subscribers.pop((channel, key), None)
+            if not self._subscribers:
+                await self.close()  # nobody listens: no connection held
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Stop listening (the next subscriber listens again)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     async def _listen(self) -> None:
         while True:

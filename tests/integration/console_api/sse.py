@@ -37,7 +37,10 @@ async def messages(response: httpx.Response) -> AsyncIterator[Message | str]:
                     fields[name] = value[1:] if value.startswith(" ") else value
             if "data" in fields:
                 yield Message(
-                    fields.get("event", "message"), json.loads(fields["data"]), fields.get("id"), time.monotonic()
+                    fields.get("event", "message"),
+                    json.loads(fields["data"]),
+                    fields.get("id"),
+                    time.monotonic(),
                 )
             else:
                 yield " ".join(comments)

@@ -71,9 +71,7 @@ async def test_resuming_with_last_event_id_sends_only_what_follows(console: http
     await wait_until_done(console, execution_id)
     whole = await read_all(console, f"/v1/executions/{execution_id}/events")
     assert [m.event for m in whole] == ["history"] * 4 + ["status"]
-    resumed = await read_all(
-        console, f"/v1/executions/{execution_id}/events", headers={"Last-Event-ID": "2"}
-    )
+    resumed = await read_all(console, f"/v1/executions/{execution_id}/events", headers={"Last-Event-ID": "2"})
     assert [m.data["id"] for m in resumed if m.event == "history"] == [3, 4]
     by_query = await read_all(console, f"/v1/executions/{execution_id}/events", params={"after": 3})
     assert [m.data["id"] for m in by_query if m.event == "history"] == [4]
