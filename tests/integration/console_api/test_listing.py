@@ -26,8 +26,11 @@ async def test_filters_by_machine_status_and_start_time_with_paging(
     failed = (await api.get("/v1/executions", params={"stateMachine": bad, "status": "FAILED"})).json()
     assert sorted(e["executionId"] for e in failed["executions"]) == sorted(ids[3:])
 
-    window = {"startedAfter": before.isoformat(), "startedBefore": after.isoformat(), "limit": 2}
-    pages, token = [], None
+    window: dict[str, str | int] = {
+        "startedAfter": before.isoformat(), "startedBefore": after.isoformat(), "limit": 2
+    }  # fmt: skip
+    pages: list[list[dict[str, str]]] = []
+    token: str | None = None
     while True:
         params = window | ({"nextToken": token} if token else {})
         page = (await api.get("/v1/executions", params=params)).json()
