@@ -23,7 +23,6 @@ from sqlalchemy import (
     Text,
     delete,
     func,
-    insert,
     text,
     update,
 )
@@ -69,6 +68,13 @@ class FunctionSettings(SQLModel):
     "sha256", "size", "unzippedSize"}`` (a deleted layer version keeps working; ``registry.layers``)."""
     signing_profile_version_arn: str | None = Field(default=None, sa_type=Text)
     """The signing profile whose signature the code carried, when it was verified (``code_signing``)."""
+    package_type: str = Field(default="Zip", max_length=8)
+    """``Zip`` (code at /var/task) or ``Image``: ``code_sha256`` is then the image's manifest digest
+    (hex), ``runtime`` and ``handler`` are empty, the image's root file system is the sandbox's root."""
+    image_uri: str | None = Field(default=None, sa_type=Text)
+    """The ImageUri as given (``Image``)."""
+    image_config: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    """Lambda's ImageConfig overrides: ``EntryPoint``, ``Command``, ``WorkingDirectory`` (``Image``)."""
 
 
 class Function(FunctionSettings, table=True):
@@ -334,13 +340,25 @@ async def resolve_function(session: AsyncSession, name: str, qualifier: str | No
 # logs ---------------------------------------------------------------------------------------
 
 
+_ADD_LOG_LINES = text(
+    "INSERT INTO function_log (function_name, request_id, timestamp, message) SELECT * FROM unnest("
+    "CAST(:functions AS text[]), CAST(:request_ids AS text[]), CAST(:timestamps AS timestamptz[]), "
+    "CAST(:messages AS text[]))"
+)
+"""One statement text whatever the batch's size, compiled once: a multi-row ``insert().values(rows)``
+was compiled afresh for every batch (8 ms of event loop for 600 rows, on the loop serving requests)."""
+
+
 async def add_log_lines(session: AsyncSession, lines: Sequence[tuple[str, str, datetime, str]]) -> None:
-    """Append (function, request id, timestamp, message) rows (one multi-row INSERT, no ORM objects)."""
-    rows = [
-        {"function_name": f, "request_id": r, "timestamp": t, "message": storable(m)} for f, r, t, m in lines
-    ]  # a function prints what it likes: one NUL would fail the whole batch
-    for start in range(0, len(rows), 5000):  # PostgreSQL takes at most 32767 parameters per statement
-        await session.exec(insert(FunctionLog).values(rows[start : start + 5000]))
+    """Append (function, request id, timestamp, message) rows: one INSERT of four arrays."""
+    if not lines:
+        return
+    functions, request_ids, timestamps, messages = zip(*lines, strict=True)
+    statement = _ADD_LOG_LINES.bindparams(
+        functions=list(functions), request_ids=list(request_ids), timestamps=list(timestamps),
+        messages=[storable(m) for m in messages],  # a function prints what it likes: a NUL would fail all
+    )  # fmt: skip
+    await session.exec(statement)  # type: ignore[call-overload]
 
 
 async def logged_request_ids(session: AsyncSession, request_ids: set[str]) -> set[str]:

@@ -11,11 +11,14 @@ from sqlmodel import SQLModel
 
 from foundation.registry import (  # noqa: F401  (imported for their tables)
     access_keys,
+    activities,
     aliases,
     code_signing,
     executions,
     function_permissions,
     functions,
+    images,
+    integrations,
     layers,
     resources,
     state_machines,

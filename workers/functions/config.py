@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from statemachine import DEFAULT_REGION, function_arn
+from workers.functions.images.run import ImageRun
 
 RUNTIMES = ("python3.11", "nodejs20", "provided")
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -47,6 +48,11 @@ class FunctionConfig:
     provisioned_concurrency: int = 0
     region: str = DEFAULT_REGION
     """``Settings.region``: the function's ARN and its AWS_REGION."""
+    layer_dirs: tuple[Path, ...] = ()
+    """The unpacked layer versions merged in order under /opt (``workers.functions.layers``)."""
+    image: ImageRun | None = None
+    """A container-image function: ``code_dir`` is the image's root file system, bound read-only as
+    the sandbox's root, and this says what runs in it (``workers.functions.images``)."""
     revision: str = field(init=False, repr=False, compare=False)
     """A digest of everything that shapes an environment; environments are reused only within one.
     Computed once: the pool compares it on every invocation."""
@@ -67,7 +73,10 @@ class FunctionConfig:
             "aws_api": self.aws_api,
             "fs": [dict(c) for c in self.file_system_configs],
             "db": list(self.db_proxies),
+            "layers": [str(p) for p in self.layer_dirs],
         }
+        if self.image is not None:
+            doc["image"] = [list(self.image.command), self.image.working_directory, self.image.environment]
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
     @property

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import random
 import time
+from pathlib import Path
 
 from foundation.registry import aliases
 from foundation.registry import functions as registry
@@ -25,6 +26,8 @@ from statemachine import function_arn
 from workers.functions.codestore import CodeStore
 from workers.functions.config import FunctionConfig
 from workers.functions.errors import ResourceNotFoundError, ServiceError
+from workers.functions.images.run import ImageRun
+from workers.functions.images.store import ImageStore
 
 log = logging.getLogger(__name__)
 Targets = tuple[tuple[FunctionConfig, float], ...]
@@ -46,6 +49,7 @@ class ConfigResolver:
         self._sessions = sessions
         self._code = code
         self._region = region
+        self._images = ImageStore.beside(code)
         self._cache_seconds = cache_seconds
         self._stale_seconds = stale_seconds
         self._cache: dict[tuple[str, str], tuple[Targets, float]] = {}
@@ -82,7 +86,8 @@ class ConfigResolver:
     def config_of(self, found: registry.ResolvedFunction) -> FunctionConfig:
         """The runnable configuration of a registry row (its code must be in the code store)."""
         s = found.settings
-        code_dir = self._code.path(s.code_sha256)
+        image = self._image(found) if s.package_type == "Image" else None
+        code_dir = self._images.rootfs(f"sha256:{s.code_sha256}") if image else self._code.path(s.code_sha256)
         if not code_dir.is_dir():
             raise ServiceError(
                 f"the code of {found.name} ({s.code_sha256}) is missing from {self._code.root}"
@@ -94,7 +99,25 @@ class ConfigResolver:
             file_system_configs=tuple(s.file_system_configs),
             db_proxies=tuple(s.db_proxies), reserved_concurrency=found.reserved_concurrency,
             provisioned_concurrency=found.provisioned_concurrency, region=self._region,
+            layer_dirs=self._layer_dirs(found), image=image,
         )  # fmt: skip
+
+    def _image(self, found: registry.ResolvedFunction) -> ImageRun:
+        """What an image function runs: its image's configuration with its ImageConfig overrides."""
+        try:
+            return self._images.image_run(f"sha256:{found.settings.code_sha256}", found.settings.image_config)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ServiceError(
+                f"the image of {found.name} cannot be read from {self._images.root}: {exc}"
+            ) from None
+
+    def _layer_dirs(self, found: registry.ResolvedFunction) -> tuple[Path, ...]:
+        """The function's layers' stored directories, in order (a deleted layer version's stay)."""
+        dirs = tuple(self._code.path(layer["sha256"]) for layer in found.settings.layers)
+        for layer, path in zip(found.settings.layers, dirs, strict=True):
+            if not path.is_dir():
+                raise ServiceError(f"layer {layer['arn']} of {found.name} is missing from {self._code.root}")
+        return dirs
 
     async def close(self) -> None:
         """Cancel the lookups in flight (the runtime is stopping)."""

@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from workers.functions import seccomp, staging
+from workers.functions import layers, seccomp, staging
 from workers.functions.cgroups import Cgroup
 from workers.functions.config import FunctionConfig
+from workers.functions.images import launch as image_launch
 from workers.functions.network import Egress, Link, bwrap_args
 from workers.mounts import Attachments
 
@@ -50,6 +51,11 @@ SDK_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urlli
 get boto3 as Lambda's runtime provides it, after their own packages on the path."""
 SDK_IN_SANDBOX = "/var/lang/lib/python3.11/site-packages"
 """Where Lambda's Python 3.11 runtime keeps boto3."""
+LAYER_PYTHON_PATH = "/opt/python/lib/python3.11/site-packages:/opt/python"
+"""Where a layer's Python packages go, as Lambda's Python 3.11 runtime puts them on the path (after
+/var/task, before the runtime's boto3); /opt/bin is on PATH and /opt/lib on LD_LIBRARY_PATH."""
+LAYER_NODE_PATH = "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules"
+"""Where a layer's Node.js modules go (Lambda's NODE_PATH for nodejs20.x)."""
 SETPRIV = "setpriv"
 """util-linux's setpriv: sets the sandbox user's identity, then execs bubblewrap (no fork)."""
 ETC_FILES = (
@@ -93,6 +99,8 @@ def python_bootstrap() -> str:
 
 def runtime_command(config: FunctionConfig, rlimit_as: int | None) -> list[str]:
     """The command the sandbox runs for the function's runtime."""
+    if config.image is not None:
+        return image_launch.command(config.image)
     if config.runtime == "python3.11":
         cmd = [str(python_executable()), "-S", "-B", python_bootstrap()]
         return [*cmd, "--rlimit-as", str(rlimit_as)] if rlimit_as else cmd
@@ -106,6 +114,10 @@ def runtime_command(config: FunctionConfig, rlimit_as: int | None) -> list[str]:
 
 def sandbox_environment(config: FunctionConfig, extra: Mapping[str, str]) -> dict[str, str]:
     """Exactly the variables a Lambda function sees: the documented ones, then the user's own."""
+    if config.image is not None:
+        return image_launch.environment(
+            config.image, {**config.environment, **extra}, _image_variables(config)
+        )
     env = dict(config.environment)
     env.update(extra)
     env.update(
@@ -125,16 +137,32 @@ def sandbox_environment(config: FunctionConfig, extra: Mapping[str, str]) -> dic
             "TZ": ":UTC",
             "LANG": "en_US.UTF-8",
             "PATH": "/usr/local/bin:/usr/bin:/bin:/opt/bin",
-            "PYTHONPATH": f"/var/task:/opt/stepline/python:{SDK_IN_SANDBOX}",
-            "NODE_PATH": "/opt/stepline/node:/var/task/node_modules",
+            "PYTHONPATH": f"/var/task:{LAYER_PYTHON_PATH}:/opt/stepline/python:{SDK_IN_SANDBOX}",
+            "NODE_PATH": f"/opt/stepline/node:{LAYER_NODE_PATH}:/var/task/node_modules",
+            "LD_LIBRARY_PATH": "/var/task:/var/task/lib:/opt/lib",
         }
     )
     return env
 
 
+def _image_variables(config: FunctionConfig) -> dict[str, str]:
+    """What Lambda sets in an image function's sandbox (the image's ENV gives the rest)."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": config.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": config.version,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"{config.version}/{config.revision}",
+        "AWS_LAMBDA_RUNTIME_API": RUNTIME_API_ADDRESS,
+        "AWS_REGION": config.region,
+        "AWS_DEFAULT_REGION": config.region,
+        "TZ": ":UTC",
+    }
+
+
 GENERIC_VARIABLES = (
     "AWS_LAMBDA_RUNTIME_API", "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG",
-    "PATH", "PYTHONPATH", "NODE_PATH",
+    "PATH", "PYTHONPATH", "NODE_PATH", "LD_LIBRARY_PATH",
 )  # fmt: skip
 """The variables every function of a runtime shares: a spare sandbox starts with only these."""
 STARTUP_PREFIXES = ("PYTHON", "NODE_", "UV_", "LC_", "LANGUAGE")
@@ -193,6 +221,40 @@ def bwrap_argv(
     program = [*(setpriv if unprivileged else []), _absolute(bwrap)]
     run_dir = socket_dir.parent
     python_bootstrap()  # compiled before the runtime files are copied
+    if config.image is not None:
+        runtime = staging.copy_of(BOOTSTRAP_DIR, run_dir, "runtime")
+        rootfs = staging.code_dir(run_dir, config.code_dir)
+        argv = image_launch.binds(rootfs, runtime, config.tmp_mb * 1024 * 1024)
+    else:
+        argv = _host_root(config, run_dir)
+    for mount in attachments.mounts:  # by descriptor when opened (a file system's paths can be swapped)
+        if mount.fd is not None:
+            argv += ["--ro-bind-fd" if mount.read_only else "--bind-fd", str(mount.fd), mount.target]
+        else:
+            argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
+    argv += ["--unshare-all", *bwrap_args(config, socket_dir)]  # network: its own namespace, always
+    if not unprivileged:
+        argv += ["--uid", str(uid), "--gid", str(gid)]
+    argv += [
+        "--hostname", "sandbox",
+        "--cap-drop", "ALL",
+        "--die-with-parent", "--new-session",
+        "--clearenv",
+        "--chdir", "/" if config.image is not None else "/var/task",
+        "--info-fd", str(info_fd),
+    ]  # fmt: skip
+    if block_fd is not None:
+        argv += ["--block-fd", str(block_fd)]
+    if environment is None:
+        environment = sandbox_environment(config, attachments.environment)
+    for key, value in environment.items():
+        argv += ["--setenv", key, value]
+    return Launch(program, argv, ["--ro-bind", str(socket_dir), SOCKET_DIR_IN_SANDBOX], list(command))
+
+
+def _host_root(config: FunctionConfig, run_dir: Path) -> list[str]:
+    """A zip function's file system: the host's read-only base system, its code at /var/task, the
+    bootstraps at /var/runtime, the client libraries and the AWS SDK."""
     argv = ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         path = Path("/") / name
@@ -211,34 +273,14 @@ def bwrap_argv(
         "--size", str(config.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp",
         "--ro-bind", str(staging.code_dir(run_dir, config.code_dir)), "/var/task",
         "--ro-bind", str(staging.copy_of(BOOTSTRAP_DIR, run_dir, "runtime")), "/var/runtime",
-        "--ro-bind", str(staging.copy_of(SANDBOX_LIB_DIR, run_dir, "libraries")), "/opt/stepline",
     ]  # fmt: skip
+    if config.layer_dirs:  # merged in order, read-only; Stepline's libraries bound over /opt/stepline
+        argv += ["--ro-bind", str(layers.merged_opt(run_dir, config.layer_dirs)), "/opt"]
+    argv += ["--ro-bind", str(staging.copy_of(SANDBOX_LIB_DIR, run_dir, "libraries")), "/opt/stepline"]
     if config.runtime == "python3.11" and sdk_sources():
         sdk = staging.linked_modules(sdk_sources(), run_dir, "sdk-python")
         argv += ["--ro-bind", str(sdk), SDK_IN_SANDBOX]
-    for mount in attachments.mounts:  # by descriptor when opened (a file system's paths can be swapped)
-        if mount.fd is not None:
-            argv += ["--ro-bind-fd" if mount.read_only else "--bind-fd", str(mount.fd), mount.target]
-        else:
-            argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
-    argv += ["--unshare-all", *bwrap_args(config, socket_dir)]  # network: its own namespace, always
-    if not unprivileged:
-        argv += ["--uid", str(uid), "--gid", str(gid)]
-    argv += [
-        "--hostname", "sandbox",
-        "--cap-drop", "ALL",
-        "--die-with-parent", "--new-session",
-        "--clearenv",
-        "--chdir", "/var/task",
-        "--info-fd", str(info_fd),
-    ]  # fmt: skip
-    if block_fd is not None:
-        argv += ["--block-fd", str(block_fd)]
-    if environment is None:
-        environment = sandbox_environment(config, attachments.environment)
-    for key, value in environment.items():
-        argv += ["--setenv", key, value]
-    return Launch(program, argv, ["--ro-bind", str(socket_dir), SOCKET_DIR_IN_SANDBOX], list(command))
+    return argv
 
 
 @functools.cache
