@@ -26,8 +26,17 @@ from api.aws.auth import Gate
 from api.aws.lambda_endpoint import mount_lambda
 from api.aws.stepfunctions import mount_stepfunctions
 from api.colocated_worker import ColocatedWorker, worker_hook
+from api.console import is_console_path, mount_console
 from api.request_limits import RequestLimits
-from api.routes import db_proxies, executions, file_systems, function_aliases, health, state_machines
+from api.routes import (
+    db_proxies,
+    executions,
+    file_systems,
+    function_aliases,
+    health,
+    layers,
+    state_machines,
+)
 from api.routes import functions as function_routes
 from api.runtime.in_process import in_process
 from api.runtime.remote import remote
@@ -51,8 +60,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(file_systems.router)
     app.include_router(function_routes.router)
     app.include_router(function_aliases.router)
+    app.include_router(layers.router)
     mount_lambda(app)
     mount_stepfunctions(app)
+    mount_console(app)
 
 
 def _lifespan_hooks(functions: Functions) -> list[LifespanHook]:
@@ -142,7 +153,7 @@ class _AuthenticateAndMeasure:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] not in OPEN_PATHS:
+        if scope["path"] not in OPEN_PATHS and not is_console_path(scope["method"], scope["path"]):
             receive, refused = await self.gate.admit(scope, receive)  # bearer token or SigV4 (api.aws.auth)
             if refused is not None:
                 await refused(scope, receive, send)

@@ -1,0 +1,23 @@
+// A cost estimate in AWS's public price model, labelled as one, with the prices used.
+import { html } from "../html.js";
+import { api } from "../api.js";
+import { useLoad } from "../ui.js";
+
+function money(amount, currency) {
+  return `${currency === "USD" ? "$" : ""}${Number(amount).toFixed(amount && amount < 0.01 ? 6 : 2)}${currency === "USD" ? "" : ` ${currency}`}`;
+}
+
+export function CostEstimate({ path, refresh }) {
+  const { data, error } = useLoad(() => api(path), [path, refresh]);
+  if (error) return html`<p class="note">No estimate: ${error.status === 404 ? "this Stepline does not estimate costs yet" : error.message}.</p>`;
+  if (!data) return null;
+  return html`<div class="cost">
+    <p><strong>Estimate: ${money(data.total, data.currency)}</strong> — what this would cost on AWS at its public prices; Stepline itself charges nothing.</p>
+    <table><thead><tr><th>Item</th><th class="num">Quantity</th><th class="num">Unit price</th><th class="num">Amount</th></tr></thead>
+      <tbody>${data.items.map((item) => html`<tr><td>${item.description ?? item.name}</td>
+        <td class="num">${item.quantity} ${item.unit}</td><td class="num">${money(item.unitPrice, data.currency)}</td>
+        <td class="num">${money(item.amount, data.currency)}</td></tr>`)}</tbody></table>
+    <p class="note">Prices: ${data.prices?.source ?? "AWS public prices"}${data.prices?.asOf ? ` (as of ${data.prices.asOf})` : ""}.
+      ${(data.notes ?? []).join(" ")}</p>
+  </div>`;
+}

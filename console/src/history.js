@@ -1,0 +1,123 @@
+// What an execution's history says about each state: visits (entered -> exited), a status per state
+// for the graph, and the rows of the timeline.
+
+const ORDER = ["running", "failed", "caught", "retried", "cancelled", "succeeded"];
+
+function isFailure(type) {
+  return /(Failed|TimedOut)$/.test(type) && !type.startsWith("Execution") && !type.startsWith("MapIteration")
+    && !type.endsWith("StateFailed");
+}
+
+function isAttemptSuccess(type) {
+  return /^(Task|LambdaFunction|Activity)Succeeded$/.test(type);
+}
+
+function isAttemptStart(type) {
+  return /^(Task|LambdaFunction|Activity)Scheduled$/.test(type);
+}
+
+/** The details object of an event (``<type>EventDetails``, whatever its type). */
+export function detailsOf(event) {
+  for (const [key, value] of Object.entries(event)) if (key.endsWith("EventDetails")) return value;
+  return null;
+}
+
+/**
+ * A running analysis: feed events in id order with ``add``; read ``statuses(executionStatus)`` and
+ * ``visits``. Incremental, so live events cost one step each.
+ */
+export class HistoryAnalysis {
+  constructor() {
+    this.visits = [];
+    this.owner = new Map(); // event id -> visit
+    this.open = new Map(); // state name -> open visits (first in, first out)
+    this.start = null;
+    this.end = null;
+    this.lastId = 0;
+    this.types = new Set();
+    this.executionError = null;
+  }
+
+  add(event) {
+    const id = Number(event.id);
+    if (id <= this.lastId) return false; // a duplicate (a stream resumed)
+    this.lastId = id;
+    const type = event.type;
+    this.types.add(type);
+    const time = Date.parse(event.timestamp);
+    if (type === "ExecutionStarted") this.start = time;
+    if (/^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(type)) {
+      this.end = time;
+      const details = detailsOf(event);
+      if (details?.error) this.executionError = details;
+    }
+    const previous = this.owner.get(Number(event.previousEventId));
+    if (type.endsWith("StateEntered")) {
+      const details = detailsOf(event) ?? {};
+      const visit = {
+        name: details.name, type: type.slice(0, -"StateEntered".length), enteredId: id, exitedId: null,
+        start: time, end: null, failures: 0, attempts: 0, lastOutcome: null, error: null, parent: previous ?? null,
+      };
+      this.visits.push(visit);
+      this.owner.set(id, visit);
+      const queue = this.open.get(visit.name) ?? [];
+      queue.push(visit);
+      this.open.set(visit.name, queue);
+      return true;
+    }
+    if (type.endsWith("StateExited")) {
+      const name = detailsOf(event)?.name;
+      const queue = this.open.get(name) ?? [];
+      let visit = previous && previous.name === name && previous.exitedId === null ? previous : queue[0];
+      if (visit) {
+        visit.exitedId = id;
+        visit.end = time;
+        const at = queue.indexOf(visit);
+        if (at >= 0) queue.splice(at, 1);
+        this.owner.set(id, visit.parent ?? null);
+      }
+      return true;
+    }
+    if (previous) {
+      this.owner.set(id, previous);
+      if (isAttemptStart(type)) previous.attempts += 1;
+      if (isAttemptSuccess(type)) previous.lastOutcome = "ok";
+      if (isFailure(type)) {
+        previous.failures += 1;
+        previous.lastOutcome = "failed";
+        const details = detailsOf(event);
+        previous.error = details ? { error: details.error, cause: details.cause } : null;
+      }
+    }
+    return true;
+  }
+
+  /** The status word of one visit, given the execution's status. */
+  visitStatus(visit, executionStatus) {
+    if (visit.exitedId !== null) {
+      if (visit.failures === 0) return "succeeded";
+      return visit.lastOutcome === "ok" ? "retried" : "caught";
+    }
+    if (executionStatus === "RUNNING") return "running";
+    if (executionStatus === "FAILED" || executionStatus === "TIMED_OUT") {
+      return visit.failures > 0 || visit.type === "Fail" || visit === this.lastOpen() ? "failed" : "cancelled";
+    }
+    return "cancelled";
+  }
+
+  lastOpen() {
+    for (let k = this.visits.length - 1; k >= 0; k--) if (this.visits[k].exitedId === null) return this.visits[k];
+    return null;
+  }
+
+  /** Map of state name -> the most telling status among its visits. */
+  statuses(executionStatus) {
+    const out = new Map();
+    for (const visit of this.visits) {
+      const status = this.visitStatus(visit, executionStatus);
+      const known = out.get(visit.name);
+      if (!known || ORDER.indexOf(status) < ORDER.indexOf(known)) out.set(visit.name, status);
+    }
+    return out;
+  }
+}

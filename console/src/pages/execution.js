@@ -1,0 +1,163 @@
+// One execution: status, input/output/error, the graph coloured by what happened (live while it runs),
+// the selected state's step-through, the timeline, the events, the cost estimate.
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { html } from "../html.js";
+import { ApiError, api, streamEvents } from "../api.js";
+import { Graph, Legend } from "../graph.js";
+import { HistoryAnalysis } from "../history.js";
+import { ErrorBox, Field, Json, Loading, Status, duration, link, when } from "../ui.js";
+import { EventTable } from "../components/events.js";
+import { Timeline } from "../components/timeline.js";
+import { StatePanel } from "../components/steps.js";
+import { CostEstimate } from "../components/cost.js";
+
+const HISTORY_PAGE = 1000;
+
+/** Loads the execution and its events, then follows them live while it runs. */
+function useExecution(id) {
+  const [execution, setExecution] = useState(null);
+  const [machine, setMachine] = useState(null);
+  const [error, setError] = useState(null);
+  const [loaded, setLoaded] = useState(false);
+  const [live, setLive] = useState(false);
+  const [, setVersion] = useState(0);
+  const analysis = useRef(new HistoryAnalysis());
+  const events = useRef([]);
+  useEffect(() => {
+    const stop = new AbortController();
+    let frame = null;
+    const redraw = () => {
+      if (frame === null) frame = requestAnimationFrame(() => ((frame = null), setVersion((v) => v + 1)));
+    };
+    const take = (event) => {
+      if (analysis.current.add(event)) events.current.push(event);
+    };
+    const path = `/v1/executions/${encodeURIComponent(id)}`;
+    (async () => {
+      const described = await api(path);
+      setExecution(described);
+      api(`/v1/state-machines/${encodeURIComponent(described.stateMachine)}`, { query: { version: described.version } })
+        .then(setMachine, setError);
+      let streamed = true;
+      try {
+        setLive(described.status === "RUNNING");
+        await streamEvents(`${path}/events`, (message) => {
+          if (message.event === "history") {
+            take(JSON.parse(message.data));
+            redraw();
+          } else if (message.event === "status") {
+            const status = JSON.parse(message.data);
+            setExecution((e) => ({ ...e, ...status }));
+            setLoaded(true);
+            setLive(false);
+            api(path).then(setExecution); // the output
+          }
+        }, stop.signal);
+      } catch (streamError) {
+        if (!(streamError instanceof ApiError && streamError.status === 404)) throw streamError;
+        streamed = false; // a server without the live stream: read the history, then poll it
+      }
+      if (!streamed) await pollHistory(path, described, take, redraw, setExecution, setLoaded, stop.signal);
+      setLive(false);
+    })().catch((loadError) => stop.signal.aborted || setError(loadError));
+    return () => {
+      stop.abort();
+      if (frame !== null) cancelAnimationFrame(frame);
+    };
+  }, [id]);
+  return { execution, machine, error, loaded, live, analysis: analysis.current, events: events.current };
+}
+
+async function pollHistory(path, described, take, redraw, setExecution, setLoaded, signal) {
+  let nextToken = null;
+  let status = described.status;
+  for (;;) {
+    do {
+      const page = await api(`${path}/history`, { query: { limit: HISTORY_PAGE, nextToken } });
+      page.events.forEach(take);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    redraw();
+    if (status !== "RUNNING") break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (signal.aborted) return;
+    const now = await api(path);
+    status = now.status;
+    setExecution(now);
+  }
+  setLoaded(true);
+}
+
+export function ExecutionPage({ id, state }) {
+  const { execution, machine, error, loaded, live, analysis, events } = useExecution(id);
+  const [selected, setSelected] = useState(state ?? null);
+  const statuses = useMemo(() => (execution ? analysis.statuses(execution.status) : new Map()),
+    [execution?.status, analysis.lastId]);
+  if (error) return html`<h1>Execution</h1><${ErrorBox} error=${error} />`;
+  if (!execution) return html`<${Loading} what="the execution" />`;
+  const elapsed = (execution.stopDate ? Date.parse(execution.stopDate) : Date.now()) - Date.parse(execution.startDate);
+  return html`<div class="execution" data-loaded=${loaded ? "yes" : "no"} data-status=${execution.status}>
+    <div class="page-head">
+      <h1>${execution.name} <${Status} status=${execution.status} />${live && html`<span class="live" title="Updates arrive as they happen">● live</span>`}</h1>
+      ${execution.status === "RUNNING" && html`<${StopForm} id=${id} onStopped=${() => {}} />`}
+    </div>
+    <dl class="facts">
+      <dt>State machine</dt><dd><a href=${link("machines", execution.stateMachine)}>${execution.stateMachine}</a> version ${execution.version}</dd>
+      <dt>Started</dt><dd>${when(execution.startDate)}</dd>
+      <dt>Stopped</dt><dd>${when(execution.stopDate)}</dd>
+      <dt>Duration</dt><dd>${duration(elapsed)}</dd>
+      <dt>ARN</dt><dd><code>${execution.executionArn}</code></dd>
+    </dl>
+    ${(execution.error || execution.cause) && html`<div class="error failure" role="alert">
+      <strong>Error: <span class="error-name">${execution.error ?? "—"}</span></strong>
+      ${execution.cause && html`<pre class="cause">${execution.cause}</pre>`}</div>`}
+    <div class="split">
+      <section aria-labelledby="in-title"><h2 id="in-title">Input</h2><${Json} value=${execution.input} label="Execution input" /></section>
+      <section aria-labelledby="out-title"><h2 id="out-title">Output</h2><${Json} value=${execution.output ?? undefined} label="Execution output" /></section>
+    </div>
+    <div class="split graph-and-state">
+      <section aria-labelledby="graph-title"><h2 id="graph-title">Graph</h2>
+        <${Legend} />
+        ${machine ? html`<${Graph} definition=${machine.definition} statuses=${statuses} selected=${selected} onSelect=${setSelected} />`
+          : html`<${Loading} what="the graph" />`}
+        <p class="hint">Select a state (click, or Tab then Enter) to step through its data.</p>
+      </section>
+      <section aria-labelledby="state-title" class="state-panel"><h2 id="state-title">${selected ? `State ${selected}` : "State"}</h2>
+        ${selected ? html`<${StatePanel} key=${selected} executionId=${id} name=${selected} analysis=${analysis}
+          executionStatus=${execution.status} version=${analysis.lastId} />`
+          : html`<p>No state selected.</p>`}
+      </section>
+    </div>
+    <section aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2>
+      <${Timeline} analysis=${analysis} executionStatus=${execution.status} onSelect=${setSelected} version=${analysis.lastId} /></section>
+    <section aria-labelledby="events-title"><h2 id="events-title">Events <small>(${events.length})</small></h2>
+      <${EventTable} events=${events} version=${events.length} /></section>
+    <section aria-labelledby="cost-title"><h2 id="cost-title">Cost estimate</h2>
+      <${CostEstimate} path=${`/v1/executions/${encodeURIComponent(id)}/cost`} refresh=${execution.status} /></section>
+  </div>`;
+}
+
+function StopForm({ id }) {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function stop(event) {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    setBusy(true);
+    try {
+      await api(`/v1/executions/${encodeURIComponent(id)}/stop`, {
+        method: "POST", body: { error: form.get("error") || null, cause: form.get("cause") || null },
+      });
+    } catch (stopError) {
+      setError(stopError);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return html`<form class="stop-form" onSubmit=${stop} aria-label="Stop the execution">
+    <${Field} label="Error"><input name="error" placeholder="optional" /></${Field}>
+    <${Field} label="Cause"><input name="cause" placeholder="optional" /></${Field}>
+    <button type="submit" class="danger" disabled=${busy}>Stop execution</button>
+    <${ErrorBox} error=${error} />
+  </form>`;
+}

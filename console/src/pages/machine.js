@@ -1,0 +1,98 @@
+// One state machine: its graph, its definition with diagnostics at their state, versions, executions,
+// and the start form.
+import { useMemo, useState } from "preact/hooks";
+import { html } from "../html.js";
+import { api } from "../api.js";
+import { Graph } from "../graph.js";
+import { JsonEditor } from "../editor.js";
+import { placeDiagnostics } from "../diagnostics.js";
+import { ErrorBox, Field, Loading, link, useLoad, when } from "../ui.js";
+import { ExecutionsTable } from "./executions.js";
+
+async function load(name, version) {
+  const path = `/v1/state-machines/${encodeURIComponent(name)}`;
+  const machine = await api(path, { query: { version } });
+  const validation = await api("/v1/state-machines/validate", { method: "POST", body: { definition: machine.definition } })
+    .catch(() => ({ diagnostics: [] }));
+  return { machine, diagnostics: validation.diagnostics };
+}
+
+export function MachinePage({ name, version }) {
+  const { data, error, loading } = useLoad(() => load(name, version), [name, version]);
+  if (error) return html`<h1>${name}</h1><${ErrorBox} error=${error} />`;
+  if (loading && !data) return html`<${Loading} />`;
+  return html`<${Machine} ...${data} />`;
+}
+
+function Machine({ machine, diagnostics }) {
+  const text = useMemo(() => JSON.stringify(machine.definition, null, 2), [machine]);
+  const placed = useMemo(() => placeDiagnostics(text, diagnostics), [text, diagnostics]);
+  const versions = Array.from({ length: machine.latestVersion }, (_, k) => machine.latestVersion - k);
+  return html`<div class="page-head">
+      <h1>${machine.name} <small>${machine.type} · version ${machine.version} of ${machine.latestVersion}</small></h1>
+      <a class="button" href=${link("machines", machine.name, "edit")}>Edit</a>
+    </div>
+    ${machine.description && html`<p>${machine.description}</p>`}
+    <dl class="facts">
+      <dt>ARN</dt><dd><code>${machine.stateMachineArn}</code></dd>
+      <dt>Created</dt><dd>${when(machine.creationDate)}</dd>
+      <dt>This version</dt><dd>${when(machine.versionDate)}</dd>
+      <dt>Versions</dt><dd><nav aria-label="Versions" class="versions">${versions.slice(0, 50).map((v) => html`
+        <a href=${`${link("machines", machine.name)}?version=${v}`} aria-current=${v === machine.version ? "page" : undefined}>${v}</a>`)}
+        ${versions.length > 50 && html`<span>… (${versions.length} in all)</span>`}</nav></dd>
+    </dl>
+    <div class="split">
+      <section aria-labelledby="graph-title"><h2 id="graph-title">Graph</h2>
+        <${Graph} definition=${machine.definition} problems=${placed.byState} /></section>
+      <section aria-labelledby="def-title"><h2 id="def-title">Definition</h2>
+        <${JsonEditor} value=${text} readOnly=${true} diagnostics=${placed.marks} label="Definition (read only)" />
+        ${diagnostics.length > 0 && html`<ul class="diagnostics">${diagnostics.map((d) => html`<li class=${d.severity.toLowerCase()}>
+          <strong>${d.severity}</strong> ${d.location && html`<code>${d.location}</code>`} ${d.code}: ${d.message}</li>`)}</ul>`}
+      </section>
+    </div>
+    <${StartForm} machine=${machine} />
+    <section aria-labelledby="runs-title"><h2 id="runs-title">Executions</h2>
+      <${ExecutionsTable} filters=${{ stateMachine: machine.name }} /></section>`;
+}
+
+function StartForm({ machine }) {
+  const [input, setInput] = useState("{}");
+  const [name, setName] = useState("");
+  const [problem, setProblem] = useState(null);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function start(event) {
+    event.preventDefault();
+    setError(null);
+    let value;
+    try {
+      value = JSON.parse(input);
+    } catch (parseError) {
+      setProblem(`The input is not valid JSON: ${parseError.message}. Nothing was sent.`);
+      return;
+    }
+    setProblem(null);
+    setBusy(true);
+    try {
+      const started = await api(`/v1/state-machines/${encodeURIComponent(machine.name)}/executions`, {
+        method: "POST", body: { input: value, ...(name ? { name } : {}) },
+      });
+      location.hash = link("executions", started.executionId);
+    } catch (startError) {
+      setError(startError);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return html`<section aria-labelledby="start-title" class="card">
+    <h2 id="start-title">Start an execution</h2>
+    <form onSubmit=${start} class="start-form">
+      <${Field} label="Name (optional; the same name starts once)"><input name="execution-name" value=${name} onInput=${(e) => setName(e.target.value)} /></${Field}>
+      <span class="label" id="input-label">Input (JSON)</span>
+      <${JsonEditor} value="{}" onChange=${setInput} label="Execution input (JSON)" height="8rem" />
+      ${problem && html`<p class="error" role="alert">${problem}</p>`}
+      <${ErrorBox} error=${error} />
+      <button type="submit" class="primary" disabled=${busy}>Start execution</button>
+    </form>
+  </section>`;
+}
