@@ -35,6 +35,7 @@ from api.routes import (
     function_aliases,
     health,
     layers,
+    layers,
     state_machines,
 )
 from api.routes import functions as function_routes
@@ -60,6 +61,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(file_systems.router)
     app.include_router(function_routes.router)
     app.include_router(function_aliases.router)
+    app.include_router(layers.router)
     app.include_router(layers.router)
     mount_lambda(app)
     mount_stepfunctions(app)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from api.state import AppState
 from workers.activities import Activities
+from workers.integrations import for_settings as integrations_for
 from workers.worker import build_worker
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ def worker_hook(worker: ColocatedWorker) -> Callable[[AppState], AbstractAsyncCo
         temporal_worker = build_worker(
             state.temporal,
             settings.temporal.task_queue,
-            Activities(state.sessions, state.function_invoker),
+            Activities(
+                state.sessions, state.function_invoker, integrations_for(settings, state.sessions).call
+            ),
             sandboxed=settings.temporal.workflow_sandbox,
         )
         running = asyncio.create_task(temporal_worker.run())

@@ -73,6 +73,8 @@ class FunctionConfigFields(Schema):
     in its sandbox; off by default)."""
     file_system_configs: list[dict[str, Any]] | None = None
     db_proxies: list[str] | None = None
+    layers: list[str] | None = None
+    """Layer version ARNs (at most 5), merged in order under /opt; ``[]`` removes them."""
 
     _env = field_validator("environment")(_check_environment)
 

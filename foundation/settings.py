@@ -77,6 +77,31 @@ class WorkerSettings(BaseModel):
     """``HOST:PORT`` the APIs dial (default: ``listen``; set it when listening on 0.0.0.0)."""
 
 
+class ServiceEndpointSettings(BaseModel):
+    """Where one service's calls from Task states go (``workers/integrations``)."""
+
+    url: str | None = None
+    """The endpoint (``http://127.0.0.1:4566``, a MinIO, an ElasticMQ); None: AWS's own for ``region``."""
+    region: str | None = None
+    """The region to sign for (default: Stepline's)."""
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+
+
+class IntegrationSettings(BaseModel):
+    """Service integrations of Task states (``STEPLINE_INTEGRATIONS__*``); endpoints stored through
+    ``/v1/service-endpoints`` take precedence over these."""
+
+    endpoints: dict[str, ServiceEndpointSettings] = {}
+    """By botocore service name (``dynamodb``, ``s3``, ``sqs``, ``sns``, ``events``; ``*`` for every
+    other), JSON: ``{"dynamodb": {"url": "http://127.0.0.1:8001", "access_key_id": ...}}``."""
+    http_allowed_hosts: list[str] = ["127.0.0.1", "localhost", "::1"]
+    """Hosts the HTTP Task (``http:invoke``) may call, by name or address (``*.example.com`` matches
+    subdomains); loopback only by default."""
+    timeout_seconds: float = 60.0
+    """How long one call may take when its Task sets no TimeoutSeconds."""
+
+
 class Settings(BaseSettings):
     """Stepline's settings; see README.md for every variable."""
 
@@ -90,6 +115,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     sandbox: SandboxSettings = SandboxSettings()
     worker: WorkerSettings = WorkerSettings()
+    integrations: IntegrationSettings = IntegrationSettings()
     secret_key: SecretStr | None = None
     """Seals stored secrets (db proxy target URLs); None: a key file in ``data_dir`` (one machine)."""
     file_system_roots: list[Path] = []

@@ -13,6 +13,7 @@ from statemachine.arns import (
     access_point_arn,
     access_point_id_of,
     account_root_arn,
+    connection_arn,
     execution_arn,
     file_system_arn,
     function_arn,
@@ -27,7 +28,7 @@ from statemachine.chunk_runner import run_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
 from statemachine.errors import DefinitionError, Diagnostic, InvalidValue, StatesError, SteplineError
-from statemachine.host import FunctionCall, FunctionResult, HistoryEvent, Host
+from statemachine.host import FunctionCall, FunctionResult, HistoryEvent, Host, ServiceCall
 from statemachine.interpreter import execute
 from statemachine.intrinsics import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
 from statemachine.ir import Program
@@ -39,7 +40,14 @@ from statemachine.jsonata import evaluate as evaluate_jsonata
 from statemachine.jsonata import render as render_jsonata
 from statemachine.limits import Limits
 from statemachine.loader import load_program
-from statemachine.local import FunctionInvoker, LocalHost, LocalRun, execution_context, run_local
+from statemachine.local import (
+    FunctionInvoker,
+    LocalHost,
+    LocalRun,
+    ServiceCaller,
+    execution_context,
+    run_local,
+)
 from statemachine.offload import (
     IterationOutcome,
     MapChunk,
@@ -75,12 +83,15 @@ __all__ = [
     "MapChunk",
     "MapOffloader",
     "Program",
+    "ServiceCall",
+    "ServiceCaller",
     "StartError",
     "StatesError",
     "SteplineError",
     "access_point_arn",
     "access_point_id_of",
     "account_root_arn",
+    "connection_arn",
     "check_start",
     "compile_jsonata",
     "compile_jsonata_template",

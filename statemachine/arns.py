@@ -144,6 +144,19 @@ def function_reference(reference: str) -> tuple[str, str | None] | None:
     return None if found is None else (found["name"], found["qualifier"])
 
 
+# Service integrations ------------------------------------------------------------------------------
+
+
+def aws_sdk_resource(service: str, action: str) -> str:
+    """The Task ``Resource`` calling an AWS SDK operation: ``arn:aws:states:::aws-sdk:SERVICE:ACTION``."""
+    return f"arn:aws:states:::aws-sdk:{service}:{action}"
+
+
+def connection_arn(name: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
+    """An HTTP Task connection's ARN, in EventBridge's form (Stepline adds no id after the name)."""
+    return f"arn:aws:events:{region}:{account}:connection/{name}"
+
+
 # EFS (file systems) ----------------------------------------------------------------------------------
 
 

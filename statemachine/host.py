@@ -67,6 +67,28 @@ class FunctionResult:
 
 
 @dataclass(slots=True)
+class ServiceCall:
+    """One call of another service from a Task state (``statemachine.integrations``): an AWS SDK
+    operation, an optimized integration or the HTTP Task. The host knows where each service is."""
+
+    kind: str
+    """``aws-sdk``, ``optimized`` or ``http``."""
+    service: str
+    """As the Task's Resource names it: ``dynamodb``, ``s3``, ``http``."""
+    action: str
+    """As the Resource names it, camelCase: ``getItem``, ``putObject``, ``invoke``."""
+    parameters: str
+    """The request (the state's Parameters or Arguments), as JSON text."""
+    region: str
+    """The execution's region."""
+    execution_arn: str = ""
+    state_machine_arn: str = ""
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    state_name: str = ""
+
+
+@dataclass(slots=True)
 class HistoryEvent:
     """One Step Functions history event: ``{id, previousEventId, timestamp, type, <type>EventDetails}``.
 
@@ -122,6 +144,15 @@ class Host(Protocol):
         the invocation itself raise ``StatesError``: ``States.Timeout`` (TimeoutSeconds passed),
         ``States.HeartbeatTimeout``, ``Lambda.ResourceNotFoundException``,
         ``Lambda.TooManyRequestsException``, ``Lambda.ServiceException``, ...
+        """
+        ...
+
+    async def call_service(self, call: ServiceCall) -> str:
+        """Call another service; returns the Task's result as JSON text.
+
+        Failures raise ``StatesError``: the service's error (``DynamoDB.ConditionalCheckFailedException``,
+        ``States.Http.StatusCode.404``), ``States.TaskFailed`` (no endpoint configured, unreachable),
+        ``States.Timeout``.
         """
         ...
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from statemachine.arns import DEFAULT_ACCOUNT, execution_arn, role_arn, state_machine_arn
 from statemachine.errors import StatesError
-from statemachine.host import FunctionCall, FunctionResult, HistoryEvent
+from statemachine.host import FunctionCall, FunctionResult, HistoryEvent, ServiceCall
 from statemachine.interpreter import ExecutionContext, ExecutionOutcome, execute
 from statemachine.json_types import JSON
 from statemachine.limits import Limits
@@ -28,6 +28,9 @@ from statemachine.loader import load_program
 
 FunctionInvoker = Callable[[FunctionCall], Awaitable[FunctionResult]]
 """Runs one user function (the conformance runner's handlers, a worker's sandbox, a test double)."""
+
+ServiceCaller = Callable[[ServiceCall], Awaitable[str]]
+"""Calls another service for a Task state (``workers.integrations`` in synchronous executions)."""
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -46,6 +49,13 @@ async def _no_functions(call: FunctionCall) -> FunctionResult:
     )
 
 
+async def _no_services(call: ServiceCall) -> str:
+    raise StatesError(
+        "States.TaskFailed",
+        f"The service '{call.service}' cannot be called here: this host has no service integrations",
+    )
+
+
 class LocalHost:
     """A ``Host`` living in memory."""
 
@@ -58,12 +68,14 @@ class LocalHost:
         virtual_time: bool = True,
         clock: Callable[[], datetime] | None = None,
         uuids: Callable[[], str] | None = None,
+        services: ServiceCaller | None = None,
     ) -> None:
         """``seed`` None: the OS's entropy seeds the generator. ``clock`` (real time only): what
         ``now()`` reads, e.g. the wall clock; by default the start time plus the event loop's time.
         ``uuids``: where ``uuid4()`` comes from instead of the generator, e.g. ``uuid.uuid4``."""
         self.history: list[HistoryEvent] = []
         self._invoker = invoker or _no_functions
+        self._services = services or _no_services
         self._now = start_time or DEFAULT_START
         self._virtual = virtual_time
         self._clock = clock
@@ -121,6 +133,15 @@ class LocalHost:
         try:
             async with asyncio.timeout(call.timeout_seconds):
                 return await self._invoker(call)
+        except TimeoutError:
+            raise StatesError("States.Timeout", None) from None
+
+    async def call_service(self, call: ServiceCall) -> str:
+        if call.timeout_seconds is None:
+            return await self._services(call)
+        try:
+            async with asyncio.timeout(call.timeout_seconds):
+                return await self._services(call)
         except TimeoutError:
             raise StatesError("States.Timeout", None) from None
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from statemachine import dataflow, ir
+from statemachine import dataflow, integrations, ir, service_resources
 from statemachine.arns import DEFAULT_REGION, LAMBDA_INVOKE, region_of
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
@@ -28,7 +28,10 @@ async def run_task(
     state: ir.Task, raw: JSON, frame: Frame, ctx: StateContext
 ) -> tuple[JSON, dict[str, JSON] | None]:
     """Run a Task state's I/O processing around one invocation; returns (output, assignedVariables)."""
-    if not state.supported:
+    service = service_resources.request_response(state.resource)
+    if service_resources.is_unrun_optimized(state.resource):
+        raise StatesError("States.TaskFailed", service_resources.unrun_message(state.resource))
+    if not state.supported and service is None:
         raise runtime_fault(
             f"The resource '{state.resource}' is not supported: Task states invoke Lambda functions "
             f"(a function ARN or {LAMBDA_INVOKE})."
@@ -50,7 +53,9 @@ async def run_task(
             payload = dataflow.render(state.parameters, effective, frame, ctx)
         timeout = _path_number(state.timeout_seconds_path, effective, frame, ctx, state.timeout_seconds)
         heartbeat = _path_number(state.heartbeat_seconds_path, effective, frame, ctx, state.heartbeat_seconds)
-    if state.integration:
+    if service is not None:
+        result = await integrations.run_service_task(state, service, payload, frame, timeout, heartbeat)
+    elif state.integration:
         result = await _invoke_integration(state, payload, frame, timeout, heartbeat)
     else:
         result = await _invoke_function(state, payload, frame, timeout, heartbeat)

@@ -12,8 +12,9 @@ from temporalio.exceptions import ApplicationError
 
 from foundation.registry import executions
 from foundation.registry.database import SessionMaker, unit_of_work
-from statemachine import FunctionCall, FunctionResult, StatesError
+from statemachine import FunctionCall, FunctionResult, ServiceCall, ServiceCaller, StatesError
 from workers.contracts import (
+    CALL_SERVICE,
     FINISH_EXECUTION,
     INVOKE_FUNCTION,
     RECORD_HISTORY,
@@ -26,9 +27,13 @@ from workers.contracts import (
 class Activities:
     """The activities, bound to the registry and to whatever runs functions (``Invoker``)."""
 
-    def __init__(self, sessions: SessionMaker, invoker: Invoker | None) -> None:
+    def __init__(
+        self, sessions: SessionMaker, invoker: Invoker | None, services: ServiceCaller | None = None
+    ) -> None:
+        """``services``: how Task states call other services (``workers.integrations``)."""
         self._sessions = sessions
         self._invoker = invoker
+        self._services = services
 
     @property
     def sessions(self) -> SessionMaker:
@@ -46,6 +51,26 @@ class Activities:
         beating = asyncio.create_task(_heartbeat(call.heartbeat_seconds)) if _can_heartbeat() else None
         try:
             return await self._invoker.invoke_for_state_machine(call)
+        except StatesError as exc:
+            raise ApplicationError(exc.cause or exc.name, type=exc.name, non_retryable=True) from None
+        finally:
+            if beating is not None:
+                beating.cancel()
+                with suppress(asyncio.CancelledError):
+                    await beating
+
+    @activity.defn(name=CALL_SERVICE)
+    async def call_service(self, call: ServiceCall) -> str:
+        """Call another service for a Task state; heartbeats like ``invoke_function``."""
+        if self._services is None:
+            raise ApplicationError(
+                f"this worker calls no other services (the Task called '{call.service}')",
+                type="States.TaskFailed",
+                non_retryable=True,
+            )
+        beating = asyncio.create_task(_heartbeat(call.heartbeat_seconds)) if _can_heartbeat() else None
+        try:
+            return await self._services(call)
         except StatesError as exc:
             raise ApplicationError(exc.cause or exc.name, type=exc.name, non_retryable=True) from None
         finally:
@@ -84,7 +109,7 @@ class Activities:
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity, for ``temporalio.worker.Worker(activities=...)``."""
-        return [self.invoke_function, self.record_history, self.finish_execution]
+        return [self.invoke_function, self.call_service, self.record_history, self.finish_execution]
 
 
 def _can_heartbeat() -> bool:

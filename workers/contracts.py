@@ -18,6 +18,8 @@ HISTORY_QUERY = "history"
 INVOKE_FUNCTION = "invoke_function"
 RECORD_HISTORY = "record_history"
 FINISH_EXECUTION = "finish_execution"
+CALL_SERVICE = "call_service"
+"""A Task state's call of another service (``workers.integrations``)."""
 MAP_CHUNK_WORKFLOW = "MapChunk"
 """Child workflow running a chunk of a large Map's iterations (``workers.map_chunk``)."""
 

@@ -28,12 +28,14 @@ from statemachine import (
     IterationOutcome,
     MapChunk,
     Program,
+    ServiceCall,
     StatesError,
     load_program,
     outcomes_from_json,
 )
 from workers import history_notices
 from workers.contracts import (
+    CALL_SERVICE,
     INVOKE_FUNCTION,
     MAP_CHUNK_WORKFLOW,
     WORKFLOW_TASK_TIMEOUT,
@@ -118,6 +120,44 @@ class TemporalHost:
                     heartbeat_timeout=(
                         timedelta(seconds=call.heartbeat_seconds) if call.heartbeat_seconds else None
                     ),
+                    retry_policy=ONE_ATTEMPT,
+                    summary=call.state_name or None,
+                )
+        except (ActivityError, ApplicationError, TimeoutError) as exc:
+            raise states_error(exc) from None
+        finally:
+            self._in_flight -= 1
+        return result
+
+    async def call_service(self, call: ServiceCall) -> str:
+        """The ``call_service`` activity: local when short and sequential, as ``invoke_function``."""
+        seconds = call.timeout_seconds or self._execution.default_task_timeout_seconds
+        local = (
+            call.heartbeat_seconds is None
+            and (
+                call.timeout_seconds is None or call.timeout_seconds <= self._execution.local_task_max_seconds
+            )
+            and self._in_flight < self._execution.local_task_max_in_flight
+        )
+        self._in_flight += 1
+        try:
+            if local:
+                result: str = await workflow.execute_local_activity(
+                    CALL_SERVICE,
+                    call,
+                    result_type=str,
+                    start_to_close_timeout=timedelta(seconds=seconds),
+                    retry_policy=ONE_ATTEMPT,
+                    summary=call.state_name or None,
+                )
+            else:
+                heartbeat = timedelta(seconds=call.heartbeat_seconds) if call.heartbeat_seconds else None
+                result = await workflow.execute_activity(
+                    CALL_SERVICE,
+                    call,
+                    result_type=str,
+                    start_to_close_timeout=timedelta(seconds=seconds),
+                    heartbeat_timeout=heartbeat,
                     retry_policy=ONE_ATTEMPT,
                     summary=call.state_name or None,
                 )

@@ -20,6 +20,7 @@ from workers.attachments import serve_attachments
 from workers.endpoint.local import LocalRuntime
 from workers.endpoint.server import serve_endpoint, split_address
 from workers.functions.service import FunctionService
+from workers.integrations import for_settings as integrations_for
 from workers.worker import build_worker
 
 
@@ -45,7 +46,7 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
             worker = build_worker(
                 client,
                 settings.temporal.task_queue,
-                Activities(sessions, service),
+                Activities(sessions, service, integrations_for(settings, sessions).call),
                 sandboxed=settings.temporal.workflow_sandbox,
             )
             async with worker:

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
-from api.services import aliases
+from api.services import aliases, layers
 from foundation.errors import InvalidRequest
 from foundation.registry import function_permissions, tags
 from foundation.registry import functions as registry
@@ -90,6 +90,7 @@ async def create_function(
 ) -> schemas.FunctionPublic:
     stored = await store_code(body.code, store, body.runtime, body.handler)
     fields = _settings_fields(body) | {"code_sha256": stored.sha256, "code_size": stored.size}
+    fields["layers"] = await layers.freeze(session, store, body.layers or [], stored)
     row = await registry.create_function(session, body.name, registry.FunctionSettings(**fields))
     return public(row)
 
@@ -107,6 +108,15 @@ async def update_function(
     elif "runtime" in changes or "handler" in changes:
         code = StoredCode(current.code_sha256, current.code_size, store.path(current.code_sha256))
         check_package(code, runtime, handler)
+    if body.layers is not None or (body.code is not None and current.layers):
+        code = StoredCode(
+            changes.get("code_sha256", current.code_sha256), changes.get("code_size", current.code_size),
+            store.path(changes.get("code_sha256", current.code_sha256)),
+        )  # fmt: skip
+        if body.layers is not None:
+            changes["layers"] = await layers.freeze(session, store, body.layers, code)
+        else:
+            await layers.check_size(code, current.layers)
     return public(await registry.update_function(session, name, changes))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+import weakref
 from datetime import UTC, datetime
 
 from api import schemas
@@ -31,6 +32,8 @@ from statemachine import (
     state_machine_arn,
 )
 from workers.contracts import Invoker
+from workers.integrations import Integrations
+from workers.integrations import for_settings as integrations_for
 
 SYNC_LIMIT_SECONDS = 300.0
 """Step Functions' limit for a synchronous Express execution."""
@@ -55,10 +58,22 @@ def _functions(invoker: Invoker | None) -> FunctionInvoker:
     return no_runtime
 
 
-def _host(invoker: Invoker | None, started: datetime) -> LocalHost:
+_INTEGRATIONS: weakref.WeakKeyDictionary[object, Integrations] = weakref.WeakKeyDictionary()
+
+
+def _integrations(state: AppState) -> Integrations:
+    """One ``Integrations`` per app, by its registry (its AWS clients are kept between executions)."""
+    found = _INTEGRATIONS.get(state.sessions)
+    if found is None:
+        found = _INTEGRATIONS[state.sessions] = integrations_for(state.settings, state.sessions)
+    return found
+
+
+def _host(state: AppState, started: datetime) -> LocalHost:
     """The language's in-memory host in real time: the wall clock, fresh uuids and random numbers."""
     return LocalHost(
-        invoker=_functions(invoker),
+        invoker=_functions(state.function_invoker),
+        services=_integrations(state).call,
         start_time=started,
         seed=None,
         virtual_time=False,
@@ -88,7 +103,7 @@ async def run(
         role_arn=version.role_arn or EXECUTION_ROLE_ARN,
         start_time=started,
     )
-    host = _host(state.function_invoker, started)
+    host = _host(state, started)
     program = load_program(version.definition)
     try:
         outcome = await asyncio.wait_for(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from statemachine.jsonata import is_expression
+from statemachine.service_resources import resource_problem
 from statemachine.timestamps import parse_timestamp
 from statemachine.validation import asl
 from statemachine.validation.asl import Kind
@@ -313,6 +314,8 @@ def _check_catchers(ctx: StateContext, value: Any, location: str, language: str,
 def _check_task(ctx: StateContext, state: dict[str, Any], location: str, language: str, out: Targets) -> None:
     if "Resource" not in state:
         ctx.report.schema("These fields are required: [Resource]", location)
+    elif isinstance(state["Resource"], str) and (problem := resource_problem(state["Resource"])):
+        ctx.report.schema(problem, at(location, "Resource"))
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
     if isinstance(timeout, int) and isinstance(heartbeat, int) and heartbeat >= timeout:
         ctx.report.schema(

@@ -53,6 +53,7 @@ def spare_fits(config: FunctionConfig, attachments: Attachments) -> bool:
         sandbox.runtime_command(config, None) == sandbox.runtime_command(spare, None)
         and config.network == spare.network
         and config.tmp_mb == spare.tmp_mb
+        and not config.layer_dirs  # (a spare's /opt is bound at its start: no layers in it)
         and not attachments.mounts and not attachments.environment and attachments.run_as is None
         and not any(key.startswith(sandbox.STARTUP_PREFIXES) for key in config.environment)
     )  # fmt: skip

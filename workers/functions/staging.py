@@ -39,7 +39,7 @@ def linked_modules(sources: Sequence[Path], run_dir: Path, name: str) -> Path:
                 link_or_copy(str(source), str(partial / source.name))
         partial.chmod(0o755)
 
-    return _built_once(run_dir / name, fill)
+    return built_once(run_dir / name, fill)
 
 
 def code_dir(run_dir: Path, source: Path) -> Path:
@@ -82,10 +82,10 @@ def _copied(source: Path, target: Path, copy: Callable[[str, str], object]) -> P
         shutil.copytree(source, partial, copy_function=copy, symlinks=True, dirs_exist_ok=True)
         partial.chmod(source.stat().st_mode & 0o7777)
 
-    return _built_once(target, fill)
+    return built_once(target, fill)
 
 
-def _built_once(target: Path, fill: Callable[[Path], None]) -> Path:
+def built_once(target: Path, fill: Callable[[Path], None]) -> Path:
     """``target``, built once, whole or not at all: filled aside, then renamed; sandboxes starting at
     the same time may each build one: the first rename wins."""
     if target.is_dir():

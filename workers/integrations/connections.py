@@ -1,0 +1,140 @@
+"""Connections: how the HTTP Task authenticates, in EventBridge's shapes (``AuthorizationType`` API_KEY,
+BASIC or OAUTH_CLIENT_CREDENTIALS and its ``AuthParameters``). The parameters are stored sealed; what
+may be shown of them (``summary``) keeps no secret; the secrets are added to the request in the
+worker, so they never enter the Task's parameters or the history."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+
+from foundation.errors import InvalidRequest
+from foundation.registry import integrations
+from foundation.registry.database import SessionMaker
+from foundation.sealing import Sealer
+from statemachine import StatesError
+
+API_KEY: Final = "API_KEY"
+BASIC: Final = "BASIC"
+OAUTH: Final = "OAUTH_CLIENT_CREDENTIALS"
+_SHAPES: Final = {
+    API_KEY: ("ApiKeyAuthParameters", ("ApiKeyName",), ("ApiKeyValue",)),
+    BASIC: ("BasicAuthParameters", ("Username",), ("Password",)),
+}
+
+
+def name_of(arn: str) -> str | None:
+    """The connection an ARN (``...:connection/NAME[/ID]``) names."""
+    _, found, rest = arn.partition(":connection/")
+    name = rest.split("/", 1)[0]
+    return name if found and name else None
+
+
+def check(authorization_type: str, parameters: Any) -> dict[str, Any]:
+    """What to show of valid ``AuthParameters`` (no secret).
+
+    Raises:
+        InvalidRequest: an unknown type, or parameters missing or not strings, naming which.
+    """
+    if not isinstance(parameters, dict):
+        raise InvalidRequest("authParameters must be an object")
+    if authorization_type in _SHAPES:
+        key, visible, secret = _SHAPES[authorization_type]
+        part = _part(parameters, key, (*visible, *secret))
+        return {key: {name: part[name] for name in visible}}
+    if authorization_type == OAUTH:
+        part = _part(parameters, "OAuthParameters", ("AuthorizationEndpoint", "HttpMethod"))
+        client = _part(part, "ClientParameters", ("ClientID", "ClientSecret"), "OAuthParameters.")
+        if part["HttpMethod"] not in ("GET", "POST", "PUT"):
+            raise InvalidRequest("OAuthParameters.HttpMethod must be GET, POST or PUT")
+        shown = {"AuthorizationEndpoint": part["AuthorizationEndpoint"], "HttpMethod": part["HttpMethod"]}
+        return {"OAuthParameters": {**shown, "ClientParameters": {"ClientID": client["ClientID"]}}}
+    raise InvalidRequest(
+        f"authorizationType must be one of {API_KEY}, {BASIC}, {OAUTH}, not {authorization_type!r}"
+    )
+
+
+def _part(parameters: dict[str, Any], key: str, required: tuple[str, ...], where: str = "") -> dict[str, Any]:
+    part = parameters.get(key)
+    if not isinstance(part, dict):
+        raise InvalidRequest(f"authParameters.{where}{key} is required (an object)")
+    for name in required:
+        if not isinstance(part.get(name), str) or not part[name]:
+            raise InvalidRequest(f"authParameters.{where}{key}.{name} is required (a non-empty string)")
+    return part
+
+
+@dataclass(slots=True)
+class _Token:
+    value: str
+    expires: float
+
+
+@dataclass
+class Authorizer:
+    """Adds a connection's credentials to an HTTP Task's request."""
+
+    sessions: SessionMaker | None
+    sealer: Sealer | None
+    _tokens: dict[str, _Token] = field(default_factory=dict)
+
+    async def apply(self, arn: str, headers: dict[str, str], client: httpx.AsyncClient, allowed: Any) -> None:
+        """Set the connection's header (``allowed(url)`` vets an OAuth token endpoint).
+
+        Raises:
+            StatesError: States.TaskFailed for an unknown connection or a token endpoint that refuses.
+        """
+        name = name_of(arn)
+        if name is None:
+            raise StatesError("States.TaskFailed", f"Not a connection ARN: {arn}")
+        if self.sessions is None or self.sealer is None:
+            raise StatesError("States.TaskFailed", "This host has no connections")
+        async with self.sessions() as session:
+            row = await session.get(integrations.Connection, name)
+        if row is None:
+            raise StatesError("States.TaskFailed", f"Connection does not exist: {name} ({arn})")
+        parameters = json.loads(self.sealer.open(row.parameters_sealed))
+        if row.authorization_type == API_KEY:
+            part = parameters["ApiKeyAuthParameters"]
+            headers[part["ApiKeyName"]] = part["ApiKeyValue"]
+        elif row.authorization_type == BASIC:
+            part = parameters["BasicAuthParameters"]
+            pair = f"{part['Username']}:{part['Password']}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        else:
+            token = await self._token(name, parameters["OAuthParameters"], client, allowed)
+            headers["Authorization"] = f"Bearer {token}"
+
+    async def _token(self, name: str, oauth: dict[str, Any], client: httpx.AsyncClient, allowed: Any) -> str:
+        cached = self._tokens.get(name)
+        if cached is not None and cached.expires > time.monotonic():
+            return cached.value
+        endpoint = oauth["AuthorizationEndpoint"]
+        allowed(endpoint)
+        credentials = oauth["ClientParameters"]
+        try:
+            answer = await client.request(
+                oauth["HttpMethod"],
+                endpoint,
+                data={"grant_type": "client_credentials"},
+                auth=(credentials["ClientID"], credentials["ClientSecret"]),
+            )
+            document = answer.json() if answer.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as exc:
+            raise StatesError("States.TaskFailed", f"connection {name}: token endpoint: {exc}") from None
+        token = document.get("access_token") if isinstance(document, dict) else None
+        if not isinstance(token, str):
+            raise StatesError(
+                "States.TaskFailed",
+                f"connection {name}: the token endpoint answered {answer.status_code} "
+                "without an access_token",
+            )
+        lifetime = document.get("expires_in") if isinstance(document, dict) else None
+        seconds = float(lifetime) if isinstance(lifetime, int | float) else 300.0
+        self._tokens[name] = _Token(token, time.monotonic() + max(0.0, seconds - 30))
+        return token

@@ -1,0 +1,80 @@
+"""One entry for every service call of a Task state: ``Integrations.call(ServiceCall) -> JSON text``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from foundation.registry.database import SessionMaker
+from foundation.sealing import Sealer
+from foundation.settings import IntegrationSettings, Settings
+from statemachine import JSON, ServiceCall, StatesError
+from workers.integrations import optimized
+from workers.integrations.aws_sdk import AwsSdk, to_json
+from workers.integrations.connections import Authorizer
+from workers.integrations.endpoints import Endpoints
+from workers.integrations.errors import OPTIMIZED_PREFIXES, pascal_service
+from workers.integrations.http_task import HttpTask
+
+
+def for_settings(settings: Settings, sessions: SessionMaker) -> Integrations:
+    """The integrations of a worker (or an API running synchronous executions) with its registry."""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    sealer = Sealer.from_settings(secret, settings.data_dir)
+    return Integrations(settings.integrations, settings.region, sessions, sealer)
+
+
+class Integrations:
+    """Calls services for Task states at the endpoints the operator configured."""
+
+    def __init__(
+        self,
+        settings: IntegrationSettings,
+        region: str,
+        sessions: SessionMaker | None = None,
+        sealer: Sealer | None = None,
+    ) -> None:
+        self._endpoints = Endpoints(settings, region, sessions, sealer)
+        self._sdk = AwsSdk(settings.timeout_seconds)
+        self._http = HttpTask(
+            settings.http_allowed_hosts, settings.timeout_seconds, Authorizer(sessions, sealer)
+        )
+
+    async def call(self, call: ServiceCall) -> str:
+        """The Task's result as JSON text; raises ``StatesError`` as Step Functions names it."""
+        try:
+            parameters: JSON = json.loads(call.parameters)
+        except ValueError:
+            raise StatesError("States.Runtime", "the Task's parameters are not JSON") from None
+        if call.kind == "http":
+            result = await self._http.invoke(parameters)
+        elif call.kind == "optimized":
+            result = await self._optimized(call, parameters)
+        else:
+            result = await self._aws_sdk(call, parameters)
+        return json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+
+    async def _optimized(self, call: ServiceCall, parameters: JSON) -> JSON:
+        operation, params = optimized.request(
+            call.service, call.action, parameters, call.execution_arn, call.state_machine_arn
+        )
+        model = self._sdk.service_model(call.service)
+        endpoint = await self._endpoints.resolve(model.service_name)
+        answer = await self._sdk.call(model, operation, params, endpoint, OPTIMIZED_PREFIXES[call.service])
+        converted = to_json(answer)
+        assert isinstance(converted, dict)
+        return optimized.response(call.service, converted, answer.get("ResponseMetadata", {}))
+
+    async def _aws_sdk(self, call: ServiceCall, parameters: JSON) -> JSON:
+        model = self._sdk.service_model(call.service)
+        operation = self._sdk.operation(model, call.action)
+        if parameters is None:
+            parameters = {}
+        if not isinstance(parameters, dict):
+            raise StatesError(
+                "States.Runtime", f"The parameters of aws-sdk:{call.service}:{call.action} must be an object"
+            )
+        endpoint = await self._endpoints.resolve(model.service_name)
+        params: dict[str, Any] = parameters
+        answer = await self._sdk.call(model, operation, params, endpoint, pascal_service(model.service_id))
+        return to_json(answer)
