@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from statemachine import diagnose
+from statemachine import diagnose, run_local
 from statemachine.service_resources import (
     ServiceResource,
     request_response,
@@ -83,3 +83,28 @@ def test_unknown_resources_and_patterns_are_refused_at_the_resource(resource: st
         f"The resource provided {resource} is not recognized. The value is not a valid resource ARN, "
         "or the resource is not available in this region."
     )
+
+
+async def test_a_service_task_without_integrations_fails_the_task_naming_the_service() -> None:
+    definition = {
+        "StartAt": "Put",
+        "States": {
+            "Put": {"Type": "Task", "Resource": STATES + "dynamodb:putItem", "Parameters": {}, "End": True}
+        },
+    }
+    run = await run_local(definition, {})
+    assert (run.outcome.error, run.outcome.cause) == (
+        "States.TaskFailed",
+        "The service 'dynamodb' cannot be called here: this host has no service integrations",
+    )
+    assert [e.type for e in run.history][-3:] == ["TaskStarted", "TaskFailed", "ExecutionFailed"]
+
+
+async def test_an_optimized_integration_stepline_does_not_run_names_the_aws_sdk_way() -> None:
+    definition = {
+        "StartAt": "Run",
+        "States": {"Run": {"Type": "Task", "Resource": STATES + "ecs:runTask.sync", "End": True}},
+    }
+    run = await run_local(definition, {})
+    assert run.outcome.error == "States.TaskFailed"
+    assert "arn:aws:states:::aws-sdk:ecs:runTask" in (run.outcome.cause or "")
