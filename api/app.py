@@ -29,12 +29,13 @@ from api.colocated_worker import ColocatedWorker, worker_hook
 from api.console import is_console_path, mount_console
 from api.request_limits import RequestLimits
 from api.routes import (
+    activities,
     db_proxies,
     executions,
     file_systems,
     function_aliases,
     health,
-    layers,
+    images,
     layers,
     state_machines,
 )
@@ -54,15 +55,18 @@ OPEN_PATHS = frozenset({"/healthz"})
 
 
 def _include_routers(app: FastAPI) -> None:
-    app.include_router(health.router)
-    app.include_router(state_machines.router)
+    # The hot paths first (invocations, sync executions): Starlette tries routes in order, and each
+    # router before costs a regex match per route in it (~45 of them, 70 us, before invocations).
+    app.include_router(function_routes.router)
     app.include_router(executions.router)
+    app.include_router(health.router)
+    app.include_router(activities.router)
+    app.include_router(state_machines.router)
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)
-    app.include_router(function_routes.router)
     app.include_router(function_aliases.router)
     app.include_router(layers.router)
-    app.include_router(layers.router)
+    app.include_router(images.router)
     mount_lambda(app)
     mount_stepfunctions(app)
     mount_console(app)

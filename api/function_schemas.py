@@ -32,11 +32,14 @@ class FunctionCode(Schema):
 
     zip_file: str | None = None
     files: dict[str, str] | None = None
+    image_uri: str | None = Field(default=None, min_length=1, max_length=512)
+    """A container image imported into Stepline (``/v1/images``): ``repository:tag``,
+    ``repository@sha256:...`` or an ECR-style URI naming one (``packageType: Image``)."""
 
     @model_validator(mode="after")
     def _one_of(self) -> FunctionCode:
-        if (self.zip_file is None) == (self.files is None):
-            raise ValueError("give exactly one of zipFile (base64) or files ({name: text})")
+        if sum(v is not None for v in (self.zip_file, self.files, self.image_uri)) != 1:
+            raise ValueError("give exactly one of zipFile (base64), files ({name: text}) or imageUri")
         if self.files is not None and not self.files:
             raise ValueError("files is empty")
         return self
@@ -79,16 +82,49 @@ class FunctionConfigFields(Schema):
     _env = field_validator("environment")(_check_environment)
 
 
+class ImageConfig(Schema):
+    """Lambda's ImageConfig: what overrides the image's ENTRYPOINT, CMD and WORKDIR."""
+
+    entry_point: list[str] | None = Field(default=None, max_length=1500)
+    command: list[str] | None = Field(default=None, max_length=1500)
+    working_directory: str | None = Field(default=None, min_length=1, max_length=1000)
+
+    def lambda_form(self) -> dict[str, Any]:
+        """The overrides as the registry keeps them (Lambda's member names)."""
+        names = {"entry_point": "EntryPoint", "command": "Command", "working_directory": "WorkingDirectory"}
+        return {names[k]: v for k, v in self.model_dump(exclude_none=True).items()}
+
+
 class FunctionCreate(FunctionConfigFields):
     name: str = Field(pattern=FUNCTION_NAME)
-    runtime: Runtime
-    handler: str = Field(min_length=1, max_length=128)
+    runtime: Runtime | None = None
+    """Required for a Zip package; none for an Image."""
+    handler: str | None = Field(default=None, min_length=1, max_length=128)
     code: FunctionCode
+    package_type: Literal["Zip", "Image"] = "Zip"
+    image_config: ImageConfig | None = None
+
+    @model_validator(mode="after")
+    def _package(self) -> FunctionCreate:
+        if self.package_type == "Image":
+            if self.code.image_uri is None:
+                raise ValueError("packageType Image takes its code as code.imageUri")
+            if self.runtime is not None or self.handler is not None:
+                raise ValueError("an Image function has no runtime or handler (the image says what runs)")
+        elif self.code.image_uri is not None:
+            raise ValueError("code.imageUri needs packageType Image")
+        elif self.runtime is None or self.handler is None:
+            raise ValueError("a Zip function needs a runtime and a handler")
+        elif self.image_config is not None:
+            raise ValueError("imageConfig is for packageType Image")
+        return self
 
 
 class FunctionUpdate(FunctionConfigFields):
     runtime: Runtime | None = None
     code: FunctionCode | None = None
+    image_config: ImageConfig | None = None
+    """An Image function's new ImageConfig (replaces the old one)."""
 
 
 class FunctionPublic(Schema):
@@ -112,6 +148,10 @@ class FunctionPublic(Schema):
     """The layer versions merged under /opt, in order: ``{"arn", "sha256", "size", "unzippedSize"}``."""
     signing_profile_version_arn: str | None = None
     """The signing profile the code's verified signature names (code signing)."""
+    package_type: str = "Zip"
+    image_uri: str | None = None
+    image_config: dict[str, Any] = Field(default_factory=dict)
+    """Lambda's ImageConfig overrides (EntryPoint, Command, WorkingDirectory) of an Image function."""
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
     revision_id: str | None = None

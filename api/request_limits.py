@@ -44,7 +44,11 @@ class BodyCap:
     limit: int
 
 
+IMAGE_BODY = 10 * 1024 * MIB
+"""An image archive (``POST /v1/images``), streamed to disk: Lambda's 10 GB image size."""
+
 BODY_CAPS = (
+    BodyCap("POST", re.compile(r"/v1/images/?"), IMAGE_BODY),
     BodyCap("POST", re.compile(r"/v1/functions/[^/]+/invocations"), INVOCATION_BODY),
     BodyCap("POST", re.compile(r"/v1/functions/?"), FUNCTION_CODE_BODY),
     BodyCap("PUT", re.compile(r"/v1/functions/[^/]+/?"), FUNCTION_CODE_BODY),
@@ -58,7 +62,7 @@ on Lambda's own paths (Invoke, CreateFunction, UpdateFunctionCode)."""
 
 def body_cap(method: str, path: str) -> int:
     """The most bytes a ``method`` request to ``path`` may send as its body."""
-    if "/functions" in path:  # every route in BODY_CAPS: the others skip the patterns
+    if "/functions" in path or path.startswith("/v1/images"):  # BODY_CAPS' routes: others skip them
         for cap in BODY_CAPS:
             if cap.method == method and cap.path.fullmatch(path):
                 return cap.limit

@@ -33,11 +33,25 @@ RUNTIME_CLIENT = '''\
 """A Runtime API client: each event's answer tells what the function sees."""
 import http.client, json, os, sys
 
+print("init", flush=True)
+
 host = os.environ["AWS_LAMBDA_RUNTIME_API"]
 base = "/2018-06-01/runtime/invocation/"
 
 
+def write(path):
+    try:
+        with open(path, "w") as sink:
+            sink.write("x")
+        return "ok"
+    except OSError as exc:
+        return exc.strerror
+
+
 def handle(event):
+    if event.get("sleep"):
+        import time
+        time.sleep(event["sleep"])
     if event.get("fail"):
         raise RuntimeError("asked to fail")
     paths = event.get("paths", [])
@@ -46,6 +60,7 @@ def handle(event):
         "env": {k: os.environ.get(k) for k in event.get("env", [])},
         "exists": {p: os.path.lexists(p) for p in paths},
         "read": {p: open(p).read() for p in event.get("read", [])},
+        "wrote": {p: write(p) for p in event.get("write", [])},
         "echo": event.get("echo"),
     }
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
-from api.services import aliases, layers
+from api.services import aliases, images, layers
 from foundation.errors import InvalidRequest
 from foundation.registry import function_permissions, tags
 from foundation.registry import functions as registry
@@ -88,6 +88,9 @@ def _settings_fields(body: schemas.FunctionConfigFields) -> dict[str, Any]:
 async def create_function(
     session: AsyncSession, store: CodeStore, body: schemas.FunctionCreate
 ) -> schemas.FunctionPublic:
+    if body.package_type == "Image":
+        return await _create_image_function(session, body)
+    assert body.runtime is not None and body.handler is not None  # (FunctionCreate checks a Zip's)
     stored = await store_code(body.code, store, body.runtime, body.handler)
     fields = _settings_fields(body) | {"code_sha256": stored.sha256, "code_size": stored.size}
     fields["layers"] = await layers.freeze(session, store, body.layers or [], stored)
@@ -95,10 +98,51 @@ async def create_function(
     return public(row)
 
 
+async def _create_image_function(
+    session: AsyncSession, body: schemas.FunctionCreate
+) -> schemas.FunctionPublic:
+    """A function whose code is an imported container image (``api.services.images``)."""
+    if body.layers:
+        message = "Layers are only supported for functions of packageType Zip"
+        raise InvalidRequest(message, [{"location": "/layers", "message": message}])
+    assert body.code.image_uri is not None  # (FunctionCreate checks an Image's)
+    digest, size = await images.function_image(session, body.code.image_uri)
+    overrides = body.image_config.lambda_form() if body.image_config is not None else {}
+    fields = _settings_fields(body) | images.image_function_fields(
+        digest, size, body.code.image_uri, overrides
+    )
+    return public(await registry.create_function(session, body.name, registry.FunctionSettings(**fields)))
+
+
+async def _image_changes(
+    session: AsyncSession, current: registry.Function, body: schemas.FunctionUpdate
+) -> dict[str, Any]:
+    """An Image function's new image or ImageConfig; a package type is never changed (as Lambda)."""
+    if body.runtime is not None or body.handler is not None or body.layers:
+        message = "an Image function has no runtime, handler or layers"
+        raise InvalidRequest(message, [{"location": "/", "message": message}])
+    if body.code is not None and body.code.image_uri is None:
+        message = "an Image function's code is an image (code.imageUri): its package type cannot change"
+        raise InvalidRequest(message, [{"location": "/code", "message": message}])
+    uri = body.code.image_uri if body.code is not None and body.code.image_uri else current.image_uri or ""
+    digest, size = current.code_sha256, current.code_size
+    if body.code is not None:
+        digest, size = await images.function_image(session, uri)
+    overrides = body.image_config.lambda_form() if body.image_config is not None else current.image_config
+    return _settings_fields(body) | images.image_function_fields(digest, size, uri, overrides)
+
+
 async def update_function(
     session: AsyncSession, store: CodeStore, name: str, body: schemas.FunctionUpdate
 ) -> schemas.FunctionPublic:
     current = await registry.get_function(session, name, for_update=True)
+    if current.package_type == "Image":
+        return public(
+            await registry.update_function(session, name, await _image_changes(session, current, body))
+        )
+    if (body.code is not None and body.code.image_uri is not None) or body.image_config is not None:
+        message = "a Zip function's package type cannot change to Image"
+        raise InvalidRequest(message, [{"location": "/code", "message": message}])
     changes = _settings_fields(body)
     runtime = changes.get("runtime", current.runtime)
     handler = changes.get("handler", current.handler)

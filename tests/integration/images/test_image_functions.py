@@ -1,0 +1,131 @@
+"""Container-image functions end to end through /v1: import (OCI layout tar, docker save tar),
+create with an ImageUri, invoke in a real sandbox, the image's configuration and the function's
+overrides honoured, whiteouts applied, hostile archives refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from foundation.settings import Settings
+from tests import image_builder as build
+from tests.integration.function_kit import requires_bwrap, unique
+
+pytestmark = [requires_bwrap]
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The Python image as an OCI layout tar, and with two layers of whiteouts as a docker save tar."""
+    folder = tmp_path_factory.mktemp("images")
+    image = build.python_image()
+    lower = build.layer_tar([
+        build.directory("data"), build.file("data/keep.txt", "keep"), build.file("data/gone.txt", "gone"),
+        build.directory("opq"), build.file("opq/old.txt", "old"),
+        build.directory("etc"), build.file("etc/passwd", "image passwd\n"),
+        build.symlink("hostile", "/etc/passwd"),
+    ])  # fmt: skip
+    upper = build.layer_tar([
+        build.file("data/.wh.gone.txt", ""), build.file("opq/.wh..wh..opq", ""),
+        build.file("opq/new.txt", "new"),
+    ])  # fmt: skip
+    layered = build.python_image([lower, upper])
+    return {
+        "oci": build.write_tar(build.layout_files(image, "docker.io/library/hello:v1"), folder / "oci.tar"),
+        "docker": build.write_tar(build.docker_save_files(layered, "layered:v2"), folder / "docker.tar"),
+    }
+
+
+@pytest.fixture
+async def client(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    from api.app import create_app
+
+    app = create_app(settings.model_copy(update={"data_dir": tmp_path / "data"}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://stepline.test", timeout=60) as c:
+            yield c
+
+
+async def import_archive(client: httpx.AsyncClient, path: Path, name: str | None = None) -> dict[str, Any]:
+    params = {"name": name} if name else {}
+    response = await client.post(
+        "/v1/images", params=params, content=await asyncio.to_thread(path.read_bytes)
+    )
+    assert response.status_code == 201, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+async def create(client: httpx.AsyncClient, image_uri: str, **fields: object) -> dict[str, Any]:
+    body = {"name": unique("img"), "packageType": "Image", "code": {"imageUri": image_uri}} | fields
+    response = await client.post("/v1/functions", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def invoke(client: httpx.AsyncClient, name: str, event: dict[str, Any]) -> httpx.Response:
+    return await client.post(f"/v1/functions/{name}/invocations", json=event)
+
+
+async def test_an_oci_image_runs_with_its_configuration(
+    client: httpx.AsyncClient, archives: dict[str, Path]
+) -> None:
+    image = await import_archive(client, archives["oci"])
+    assert image["names"] == ["hello:v1"] and image["digest"].startswith("sha256:")
+    fn = await create(client, f"{ECR}/hello:v1", environment={"SHARED": "function"})
+    assert fn["packageType"] == "Image" and fn["codeSha256"] == image["digest"][7:]
+    answer = await invoke(client, fn["functionName"], {
+        "env": ["IMAGE_ONLY", "SHARED", "AWS_LAMBDA_FUNCTION_NAME", "PYTHONHOME"],
+        "write": ["/tmp/x", "/work/x", "/x"], "paths": ["/etc/shadow", "/var/rapid/runtime/image_init.py"],
+    })  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    seen = answer.json()
+    assert seen["argv"] == ["/app/runtime.py"] and seen["cwd"] == "/work"
+    assert seen["env"] == {
+        "IMAGE_ONLY": "from-image", "SHARED": "function", "AWS_LAMBDA_FUNCTION_NAME": fn["functionName"],
+        "PYTHONHOME": None,
+    }  # fmt: skip
+    assert seen["wrote"] == {
+        "/tmp/x": "ok",
+        "/work/x": "Read-only file system",
+        "/x": "Read-only file system",
+    }
+    assert seen["exists"] == {"/etc/shadow": False, "/var/rapid/runtime/image_init.py": True}
+
+
+async def test_image_config_overrides_entry_point_command_and_directory(
+    client: httpx.AsyncClient, archives: dict[str, Path]
+) -> None:
+    image = await import_archive(client, archives["oci"])
+    overrides = {
+        "entryPoint": ["/usr/bin/python3"],
+        "command": ["/app/runtime.py", "more"],
+        "workingDirectory": "/app",
+    }
+    fn = await create(client, f"hello@{image['digest']}", imageConfig=overrides)
+    seen = (await invoke(client, fn["functionName"], {})).json()
+    assert seen["argv"] == ["/app/runtime.py", "more"] and seen["cwd"] == "/app"
+
+
+async def test_a_docker_save_image_has_its_whiteouts_applied(
+    client: httpx.AsyncClient, archives: dict[str, Path]
+) -> None:
+    await import_archive(client, archives["docker"])
+    fn = await create(client, "layered:v2")
+    paths = ["/data/keep.txt", "/data/gone.txt", "/opq/old.txt", "/opq/new.txt"]
+    seen = (await invoke(client, fn["functionName"], {"paths": paths, "read": ["/hostile"]})).json()
+    assert seen["exists"] == {
+        "/data/keep.txt": True,
+        "/data/gone.txt": False,
+        "/opq/old.txt": False,
+        "/opq/new.txt": True,
+    }
+    assert seen["read"] == {"/hostile": "image passwd\n"}  # an absolute link resolves inside the image
