@@ -57,6 +57,7 @@ export class HistoryAnalysis {
       const visit = {
         name: details.name, type: type.slice(0, -"StateEntered".length), enteredId: id, exitedId: null,
         start: time, end: null, failures: 0, attempts: 0, lastOutcome: null, error: null, parent: previous ?? null,
+        input: details.input, output: undefined, // JSON text, as recorded
       };
       this.visits.push(visit);
       this.owner.set(id, visit);
@@ -72,6 +73,7 @@ export class HistoryAnalysis {
       if (visit) {
         visit.exitedId = id;
         visit.end = time;
+        visit.output = detailsOf(event)?.output;
         const at = queue.indexOf(visit);
         if (at >= 0) queue.splice(at, 1);
         this.owner.set(id, visit.parent ?? null);

@@ -4,7 +4,7 @@ import { useMemo, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { api } from "../api.js";
 import { HistoryAnalysis } from "../history.js";
-import { ErrorBox, Field, Json, Loading, Pager, duration, useLoad, useTokenPages } from "../ui.js";
+import { ErrorBox, Field, Json, Loading, Pager, duration, parsed, useLoad, useTokenPages } from "../ui.js";
 
 const STAGE_TITLES = {
   input: "Input", afterInputPath: "After InputPath", afterParameters: "After Parameters",
@@ -25,15 +25,16 @@ export function StatePanel({ executionId, name, analysis, executionStatus, versi
       </select></${Field}>`}
     <p>${visit.type} · <strong class=${`status-word st-${status.replace(" ", "-")}`}>${status}</strong>
       · ${duration((visit.end ?? Date.now()) - visit.start)}</p>
-    <${StepThrough} executionId=${executionId} enteredId=${visit.enteredId} done=${visit.exitedId ?? executionStatus} />
+    <${StepThrough} executionId=${executionId} enteredId=${visit.enteredId} done=${visit.exitedId ?? executionStatus} visit=${visit} />
     ${(visit.type === "Map" || visit.type === "Parallel") && html`<${Iterations} executionId=${executionId}
       enteredId=${visit.enteredId} done=${visit.exitedId ?? executionStatus} />`}
   </div>`;
 }
 
-function StepThrough({ executionId, enteredId, done }) {
+function StepThrough({ executionId, enteredId, done, visit = null }) {
   const path = `/v1/executions/${encodeURIComponent(executionId)}/states/${enteredId}/steps`;
   const { data, error } = useLoad(() => api(path), [path, done]);
+  if (error && visit && error.status === 404) return html`<${Recorded} visit=${visit} />`;
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Loading} what="the step-through" />`;
   return html`<div class="steps" data-status=${data.status}>
@@ -47,6 +48,17 @@ function StepThrough({ executionId, enteredId, done }) {
     ${data.attempts?.length > 0 && html`<h3>Retries</h3><ol class="attempts">${data.attempts.map((a) => html`<li>
       event ${a.eventId}: <strong>${a.error}</strong> ${a.cause}</li>`)}</ol>`}
     ${data.notes?.map((n) => html`<p class="note">${n}</p>`)}
+  </div>`;
+}
+
+/** Without the server's step-through: the input and output the history recorded. */
+function Recorded({ visit }) {
+  return html`<div class="steps">
+    <p class="note">This Stepline does not compute the stages in between; here is what the history recorded.</p>
+    <ol class="stages">
+      <li data-stage="input"><h3>Input</h3><${Json} value=${parsed(visit.input)} label="Input" /></li>
+      ${visit.exitedId !== null && html`<li data-stage="output"><h3>Output</h3><${Json} value=${parsed(visit.output)} label="Output" /></li>`}
+    </ol>
   </div>`;
 }
 

@@ -8,7 +8,7 @@ export function Timeline({ analysis, executionStatus, onSelect, version }) {
   const [page, pager] = usePage(visits, 100);
   if (!visits.length) return html`<p>No state has started yet.</p>`;
   const start = analysis.start ?? visits[0].start;
-  const end = Math.max(analysis.end ?? Date.now(), ...page.map((v) => v.end ?? Date.now()));
+  const end = analysis.end ?? Date.now(); // a visit never exited ends with the execution
   const span = Math.max(end - start, 1);
   return html`<div class="timeline">
     <ol class="gantt" aria-label="State durations">${page.map((visit) => {

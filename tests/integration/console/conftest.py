@@ -1,0 +1,71 @@
+"""The console's browser tests: one ``stepline dev`` stack and one Chromium for the session, a fresh
+page per test, and a folder of screenshots (printed at the start) to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.integration.conftest import create_database, drop_database
+from tests.integration.console.stack import CHROMIUM, stepline_dev
+
+if not os.path.exists(CHROMIUM) or shutil.which("bwrap") is None:
+    pytest.skip("needs Debian's chromium and bubblewrap", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+async def console_url(temporal_address: str) -> AsyncIterator[str]:
+    """The base URL of a whole Stepline on a fresh database (``stepline dev`` migrates it)."""
+    database = await create_database()
+    try:
+        with stepline_dev(database, temporal_address) as url:
+            yield url
+    finally:
+        await drop_database(database)
+
+
+@pytest.fixture(scope="session")
+async def client(console_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The same stack's API, for arranging what a test looks at and checking what the console did."""
+    async with httpx.AsyncClient(base_url=console_url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture(scope="session")
+def shots(request: pytest.FixtureRequest) -> Path:
+    """Where the screenshots go (``STEPLINE_CONSOLE_SHOTS``, else a new temporary folder)."""
+    folder = Path(
+        os.environ.get("STEPLINE_CONSOLE_SHOTS") or tempfile.mkdtemp(prefix="stepline-console-shots-")
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"console screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture
+async def page(browser: Browser, console_url: str) -> AsyncIterator[Page]:
+    """A 1280x800 page on the console; a script error on it fails the test."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, base_url=console_url)
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    await context.close()
+    assert not errors, f"script errors on the page: {errors}"
