@@ -85,9 +85,7 @@ def dumps(value: JSON) -> str:
 
 def check_size(value: JSON, limit: int, state_name: str) -> None:
     """Raise States.DataLimitExceeded when ``value`` serialises to more than ``limit`` bytes."""
-    if isinstance(value, (dict, list, str)) and _too_big(
-        value, limit, f"The state/task '{state_name}' returned"
-    ):
+    if isinstance(value, (dict, list, str)) and _too_big(value, limit, state_name):
         raise TerminalError(
             DATA_LIMIT,
             f"The state/task '{state_name}' returned a result with a size exceeding "
@@ -97,7 +95,7 @@ def check_size(value: JSON, limit: int, state_name: str) -> None:
 
 def check_input_size(value: JSON, limit: int) -> None:
     """Raise States.DataLimitExceeded when the execution input is over ``limit`` bytes."""
-    if _too_big(value, limit, "The execution input is"):
+    if _too_big(value, limit, None):
         raise TerminalError(
             DATA_LIMIT, f"The execution input exceeds the maximum number of bytes service limit ({limit})."
         )
@@ -110,19 +108,22 @@ orjson's 255 levels by the slow ``json`` fallback: a loop nesting its own output
 made that cost grow with the square of its depth until a workflow task could not finish at all."""
 
 
-def _too_big(value: JSON, limit: int, what: str) -> bool:
+def _too_big(value: JSON, limit: int, state_name: str | None) -> bool:
     """Whether ``value`` as compact UTF-8 JSON is over ``limit`` bytes (a string counts as its text).
 
     It runs for nearly every state's output, so it uses orjson (ten times faster than ``json`` for
     small values); integers beyond 64 bits, and values nested past orjson's 255 levels, fall back to
-    ``json``: those nested past ``MAX_DATA_DEPTH`` are a terminal States.Runtime (``what`` begins
-    its cause)."""
+    ``json``: those nested past ``MAX_DATA_DEPTH`` are a terminal States.Runtime (its cause names the
+    state, or the execution input when ``state_name`` is None)."""
     if isinstance(value, str):
         return len(value) > limit or (len(value) * 4 > limit and len(value.encode()) > limit)
     try:
         return len(orjson.dumps(value)) > limit
     except orjson.JSONEncodeError:
         if _nested_beyond(value, MAX_DATA_DEPTH):
+            what = (
+                "The execution input is" if state_name is None else f"The state/task '{state_name}' returned"
+            )
             raise TerminalError(
                 RUNTIME, f"{what} data nested more than {MAX_DATA_DEPTH} levels deep (the limit)"
             ) from None
