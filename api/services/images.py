@@ -26,7 +26,7 @@ from workers.functions.images.store import ImageStore
 REPOSITORY = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 IMAGE_REFERENCE = re.compile(
-    rf"^(?:(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/)?(?P<repository>{REPOSITORY})"
+    rf"^(?:(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]+)?)/)?(?P<repository>{REPOSITORY})"
     rf"(?::(?P<tag>{TAG}))?(?:@(?P<digest>sha256:[0-9a-f]{{64}}))?$"
 )
 MAX_REFERENCE = 512
