@@ -36,6 +36,7 @@ from api.routes import (
     function_aliases,
     health,
     images,
+    integrations,
     layers,
     state_machines,
 )
@@ -55,18 +56,21 @@ OPEN_PATHS = frozenset({"/healthz"})
 
 
 def _include_routers(app: FastAPI) -> None:
-    # The hot paths first (invocations, sync executions): Starlette tries routes in order, and each
-    # router before costs a regex match per route in it (~45 of them, 70 us, before invocations).
-    app.include_router(function_routes.router)
-    app.include_router(executions.router)
+    # The hot paths first, in routers of their own: routes are tried in order at ~3-5 us each, and
+    # the invocation route came after ~45 others (137 us per request), sync executions after ~15.
+    app.include_router(function_routes.invocations_router)
+    app.include_router(executions.sync_router)
     app.include_router(health.router)
     app.include_router(activities.router)
     app.include_router(state_machines.router)
+    app.include_router(executions.router)
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)
+    app.include_router(function_routes.router)
     app.include_router(function_aliases.router)
     app.include_router(layers.router)
     app.include_router(images.router)
+    app.include_router(integrations.router)
     mount_lambda(app)
     mount_stepfunctions(app)
     mount_console(app)

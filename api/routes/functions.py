@@ -18,6 +18,8 @@ from foundation.errors import Unavailable
 from foundation.registry import functions as registry
 
 router = APIRouter(prefix="/v1/functions", tags=["functions"], route_class=JsonRoute)
+invocations_router = APIRouter(prefix="/v1/functions", tags=["functions"], route_class=JsonRoute)
+"""The hot path in a router of its own, which ``api.app`` includes first (routes are tried in order)."""
 
 
 def runtime_of(state: AppState) -> FunctionRuntime:
@@ -32,6 +34,31 @@ async def get_runtime(state: StateDep) -> FunctionRuntime:
 
 
 RuntimeDep = Annotated[FunctionRuntime, Depends(get_runtime)]
+
+
+@invocations_router.post("/{name}/invocations", response_class=Response)
+async def invoke_function(name: str, request: Request) -> Response:
+    """The body is the event; the response body is the function's payload, untouched.
+
+    ``X-Invocation-Type`` (RequestResponse, Event, DryRun), ``?qualifier=``, ``X-Amz-Log-Type: Tail``.
+    Headers and the runtime are read straight from the request: this is the hot path, and FastAPI's
+    parameter machinery would cost more than the invocation itself.
+    """
+    runtime = runtime_of(request.app.state.stepline)
+    headers = request.headers
+    payload = await request.body()
+    check_payload(payload)
+    result = await runtime.invoke(
+        name, payload, qualifier=request.query_params.get("qualifier"),
+        invocation_type=headers.get("x-invocation-type", "RequestResponse"),
+    )  # fmt: skip
+    out = {"X-Amz-Executed-Version": result.executed_version, "X-Amzn-RequestId": result.request_id}
+    if result.function_error is not None:
+        out["X-Amz-Function-Error"] = result.function_error
+    if headers.get("x-amz-log-type") == "Tail" and result.log_result:
+        out["X-Amz-Log-Result"] = result.log_result
+    media_type = "application/json" if result.status_code == 200 else None
+    return Response(result.payload, status_code=result.status_code, headers=out, media_type=media_type)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -100,31 +127,6 @@ async def set_concurrency(
     result = await use_cases.set_concurrency(session, name, body, state.settings.sandbox.max_environments)
     background.add_task(runtime.changed, name, provision=True)
     return result
-
-
-@router.post("/{name}/invocations", response_class=Response)
-async def invoke_function(name: str, request: Request) -> Response:
-    """The body is the event; the response body is the function's payload, untouched.
-
-    ``X-Invocation-Type`` (RequestResponse, Event, DryRun), ``?qualifier=``, ``X-Amz-Log-Type: Tail``.
-    Headers and the runtime are read straight from the request: this is the hot path, and FastAPI's
-    parameter machinery would cost more than the invocation itself.
-    """
-    runtime = runtime_of(request.app.state.stepline)
-    headers = request.headers
-    payload = await request.body()
-    check_payload(payload)
-    result = await runtime.invoke(
-        name, payload, qualifier=request.query_params.get("qualifier"),
-        invocation_type=headers.get("x-invocation-type", "RequestResponse"),
-    )  # fmt: skip
-    out = {"X-Amz-Executed-Version": result.executed_version, "X-Amzn-RequestId": result.request_id}
-    if result.function_error is not None:
-        out["X-Amz-Function-Error"] = result.function_error
-    if headers.get("x-amz-log-type") == "Tail" and result.log_result:
-        out["X-Amz-Log-Result"] = result.log_result
-    media_type = "application/json" if result.status_code == 200 else None
-    return Response(result.payload, status_code=result.status_code, headers=out, media_type=media_type)
 
 
 @router.get("/{name}/logs")
