@@ -13,6 +13,7 @@ from statemachine.arns import (
     access_point_arn,
     access_point_id_of,
     account_root_arn,
+    activity_arn,
     connection_arn,
     execution_arn,
     file_system_arn,
@@ -24,6 +25,7 @@ from statemachine.arns import (
     states_resource,
     version_arn,
 )
+from statemachine.callbacks import ActivityHost, CallbackHost, TokenWait, activity_name
 from statemachine.chunk_runner import run_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
@@ -48,6 +50,7 @@ from statemachine.local import (
     execution_context,
     run_local,
 )
+from statemachine.nested import NestedExecution, NestedHost, NestedStart
 from statemachine.offload import (
     IterationOutcome,
     MapChunk,
@@ -63,7 +66,9 @@ __all__ = [
     "DEFAULT_REGION",
     "EXECUTION_ROLE_ARN",
     "JSON",
+    "ActivityHost",
     "ArnError",
+    "CallbackHost",
     "DefinitionError",
     "Diagnostic",
     "ExecutionContext",
@@ -82,15 +87,21 @@ __all__ = [
     "LocalRun",
     "MapChunk",
     "MapOffloader",
+    "NestedExecution",
+    "NestedHost",
+    "NestedStart",
     "Program",
     "ServiceCall",
     "ServiceCaller",
     "StartError",
     "StatesError",
     "SteplineError",
+    "TokenWait",
     "access_point_arn",
     "access_point_id_of",
     "account_root_arn",
+    "activity_arn",
+    "activity_name",
     "connection_arn",
     "check_start",
     "compile_jsonata",

@@ -46,6 +46,11 @@ def state_machine_arn(name: str, region: str = DEFAULT_REGION, account: str = DE
     return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
 
 
+def activity_arn(name: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
+    """``arn:aws:states:REGION:ACCOUNT:activity:NAME``."""
+    return f"arn:aws:states:{region}:{account}:activity:{name}"
+
+
 def version_arn(name: str, version: int, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
     """A published version's ARN: the state machine's, ``:N``."""
     return f"{state_machine_arn(name, region, account)}:{version}"

@@ -112,6 +112,8 @@ class StateContext:
     retry_count: int | None = None
     """``$$.State.RetryCount`` (None for states without Retry, where AWS leaves it out)."""
     map_item: dict[str, JSON] | None = None
+    task_token: str | None = None
+    """``$$.Task.Token``: issued for a Task waiting for a callback or run by an activity worker."""
     _cached: dict[str, JSON] | None = field(default=None)
 
     def for_item(self, map_item: dict[str, JSON]) -> StateContext:
@@ -142,6 +144,8 @@ class StateContext:
             }
             if self.map_item is not None:
                 cached["Map"] = {"Item": self.map_item}
+            if self.task_token is not None:
+                cached["Task"] = {"Token": self.task_token}
             self._cached = cached
         return self._cached
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from statemachine import dataflow, integrations, ir, service_resources
+from statemachine import callbacks, dataflow, integrations, ir, nested, service_resources
 from statemachine.arns import DEFAULT_REGION, LAMBDA_INVOKE, region_of
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
@@ -31,11 +31,15 @@ async def run_task(
     service = service_resources.request_response(state.resource)
     if service_resources.is_unrun_optimized(state.resource):
         raise StatesError("States.TaskFailed", service_resources.unrun_message(state.resource))
-    if not state.supported and service is None:
+    started_execution = nested.pattern_of(state.resource)
+    waits = callbacks.needs_token(state.resource)
+    if not state.supported and service is None and started_execution is None and not waits:
         raise runtime_fault(
             f"The resource '{state.resource}' is not supported: Task states invoke Lambda functions "
             f"(a function ARN or {LAMBDA_INVOKE})."
         )
+    if waits:  # $$.Task.Token, before Parameters/Arguments read it
+        ctx = await callbacks.with_token(state.resource, frame, ctx)
     jsonata = state.query_language == "JSONata"
     if jsonata:
         env = dataflow.bindings(frame, ctx, raw)
@@ -55,6 +59,14 @@ async def run_task(
         heartbeat = _path_number(state.heartbeat_seconds_path, effective, frame, ctx, state.heartbeat_seconds)
     if service is not None:
         result = await integrations.run_service_task(state, service, payload, frame, timeout, heartbeat)
+    elif started_execution is not None:
+        result = await nested.run_start_execution(
+            state, started_execution, payload, frame, ctx, timeout, heartbeat
+        )
+    elif callbacks.activity_name(state.resource) is not None:
+        result = await callbacks.run_activity(state.resource, payload, frame, ctx, timeout, heartbeat)
+    elif waits:
+        result = await _wait_for_token(state, payload, frame, ctx, timeout, heartbeat)
     elif state.integration:
         result = await _invoke_integration(state, payload, frame, timeout, heartbeat)
     else:
@@ -187,10 +199,50 @@ def _record_lambda_failure(frame: Frame, error: StatesError) -> None:
     frame.record("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails", details)
 
 
-async def _invoke_integration(
-    state: ir.Task, parameters: JSON, frame: Frame, timeout_seconds: int | None, heartbeat: int | None
+async def _wait_for_token(
+    state: ir.Task,
+    payload: JSON,
+    frame: Frame,
+    ctx: StateContext,
+    timeout_seconds: int | None,
+    heartbeat: int | None,
 ) -> JSON:
-    base = {"resource": "invoke", "resourceType": "lambda"}
+    """``<resource>.waitForTaskToken``: the call (``lambda:invoke`` or a service integration), then
+    the wait for SendTaskSuccess/SendTaskFailure (``statemachine.callbacks``)."""
+    target = service_resources.service_resource(state.resource)
+    if target is not None:
+        base = {"resource": target.action + target.pattern, "resourceType": target.resource_type}
+
+        async def call() -> JSON:
+            start = integrations.start_service_call
+            _, output = await start(state, target, payload, frame, timeout_seconds, heartbeat)
+            return output
+
+    elif state.resource == LAMBDA_INVOKE + callbacks.WAIT_FOR_TASK_TOKEN:
+        base = {"resource": "invoke" + callbacks.WAIT_FOR_TASK_TOKEN, "resourceType": "lambda"}
+
+        async def call() -> JSON:
+            return await _invoke_integration(
+                state, payload, frame, timeout_seconds, heartbeat, submitted=True
+            )
+
+    else:
+        raise runtime_fault(f"The resource '{state.resource}' does not support the callback pattern.")
+    return await callbacks.wait_for_token(state.resource, base, call, frame, ctx, timeout_seconds, heartbeat)
+
+
+async def _invoke_integration(
+    state: ir.Task,
+    parameters: JSON,
+    frame: Frame,
+    timeout_seconds: int | None,
+    heartbeat: int | None,
+    *,
+    submitted: bool = False,
+) -> JSON:
+    """``submitted``: the call of a ``.waitForTaskToken`` Task (TaskSubmitted ends it, not TaskSucceeded)."""
+    resource = "invoke" + (callbacks.WAIT_FOR_TASK_TOKEN if submitted else "")
+    base = {"resource": resource, "resourceType": "lambda"}
     details: dict[str, JSON] = {**base, "region": DEFAULT_REGION, "parameters": parameters}
     if timeout_seconds is not None:
         details["timeoutInSeconds"] = timeout_seconds
@@ -220,6 +272,8 @@ async def _invoke_integration(
         raise
     tail = isinstance(parameters, dict) and parameters.get("LogType") == "Tail"
     output = _invoke_response(result, decoded, frame.run.host.now(), tail)
+    if submitted:
+        return output
     frame.record(
         "TaskSucceeded",
         "taskSucceededEventDetails",

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from foundation.registry import executions
 from foundation.registry.database import SessionMaker, unit_of_work
 from statemachine import FunctionCall, FunctionResult, ServiceCall, ServiceCaller, StatesError
+from workers.callback_activities import CallbackActivities
 from workers.contracts import (
     CALL_SERVICE,
     FINISH_EXECUTION,
@@ -109,7 +110,8 @@ class Activities:
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity, for ``temporalio.worker.Worker(activities=...)``."""
-        return [self.invoke_function, self.call_service, self.record_history, self.finish_execution]
+        waits = CallbackActivities(self._sessions).all()
+        return [self.invoke_function, self.call_service, self.record_history, self.finish_execution, *waits]
 
 
 def _can_heartbeat() -> bool:

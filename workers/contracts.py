@@ -139,3 +139,62 @@ class Invoker(Protocol):
     ``FunctionResult`` as they are, payload bytes untouched (``workers.payloads`` carries them)."""
 
     async def invoke_for_state_machine(self, call: FunctionCall) -> FunctionResult: ...
+
+
+# Callbacks, activities and nested executions (``workers.task_waits``, ``workers.callback_activities``)
+
+TASK_TOKEN_UPDATE = "task_token"
+"""Update of a workflow waiting for a task token: SendTaskSuccess/Failure/Heartbeat, a worker took it."""
+NEW_TASK_TOKEN_SECRET = "new_task_token_secret"
+SCHEDULE_ACTIVITY_TASK = "schedule_activity_task"
+WITHDRAW_ACTIVITY_TASK = "withdraw_activity_task"
+REGISTER_CHILD_EXECUTION = "register_child_execution"
+
+
+@dataclass(frozen=True)
+class TokenUpdate:
+    """Update ``task_token``: what happened to the wait ``sequence`` whose secret is ``secret``."""
+
+    sequence: int
+    secret: str
+    kind: str
+    """``success``, ``failure``, ``heartbeat`` or ``started`` (an activity worker took the task)."""
+    output: str | None = None
+    """JSON text (success)."""
+    error: str | None = None
+    cause: str | None = None
+    worker_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ActivityTaskRequest:
+    """Activities ``schedule_activity_task`` (queue it for pollers) and ``withdraw_activity_task``."""
+
+    activity_name: str
+    execution_id: str
+    token: str
+    input: str = ""
+
+
+@dataclass(frozen=True)
+class ChildExecutionRequest:
+    """Activity ``register_child_execution``: record a child execution as RUNNING (and its parent)."""
+
+    parent_execution_id: str
+    state_machine_name: str
+    published_version: int | None
+    name: str
+    input: str
+    start_time: str
+    state_name: str
+
+
+@dataclass(frozen=True)
+class ChildExecutionRegistered:
+    """What starting the child's workflow needs (``error`` set: it cannot start; AWS's error name)."""
+
+    definition: str = ""
+    version: int = 0
+    role_arn: str = ""
+    error: str | None = None
+    cause: str | None = None

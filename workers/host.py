@@ -42,6 +42,7 @@ from workers.contracts import (
     ExecutionInput,
     MapChunkInput,
 )
+from workers.task_waits import TaskWaits
 
 ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 """ASL Retry is the only retry authority."""
@@ -55,7 +56,7 @@ def program_of(definition: str) -> Program:
     return load_program(definition)
 
 
-class TemporalHost:
+class TemporalHost(TaskWaits):
     """Implements ``statemachine.host.Host`` inside the ``StateMachineExecution`` workflow."""
 
     def __init__(self, execution: ExecutionInput, *, notify: bool = False) -> None:

@@ -11,15 +11,32 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from statemachine import MapChunk, outcomes_to_json, run_chunk
-    from workers.contracts import MAP_CHUNK_WORKFLOW, MapChunkInput
+    from workers.contracts import MAP_CHUNK_WORKFLOW, TASK_TOKEN_UPDATE, MapChunkInput, TokenUpdate
     from workers.host import TemporalHost
+    from workers.task_waits import rejected
 
 
 @workflow.defn(name=MAP_CHUNK_WORKFLOW)
 class MapChunkWorkflow:
     """Runs one chunk; cancelling it (the parent's Map failed or stopped) cancels its iterations."""
 
+    def __init__(self) -> None:
+        self._host: TemporalHost | None = None
+
     @workflow.run
     async def run(self, request: MapChunkInput) -> str:
-        outcomes = await run_chunk(MapChunk.from_json(request.chunk), TemporalHost(request.execution))
+        self._host = TemporalHost(request.execution)
+        outcomes = await run_chunk(MapChunk.from_json(request.chunk), self._host)
         return outcomes_to_json(outcomes)
+
+    @workflow.update(name=TASK_TOKEN_UPDATE)
+    def task_token(self, update: TokenUpdate) -> None:
+        """Task tokens issued by the chunk's iterations (``workers.task_waits``)."""
+        if self._host is not None:
+            self._host.deliver_token_update(update)
+
+    @task_token.validator
+    def check_task_token(self, update: TokenUpdate) -> None:
+        if self._host is None:
+            raise rejected("TaskDoesNotExist", "Task Does Not Exist: the chunk has not started")
+        self._host.check_token_update(update)

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         HISTORY_QUERY,
         RECORD_HISTORY,
         STOP_SIGNAL,
+        TASK_TOKEN_UPDATE,
         WORKFLOW_NAME,
         ExecutionInput,
         ExecutionResult,
@@ -39,9 +40,11 @@ with workflow.unsafe.imports_passed_through():
         HistoryPage,
         HistoryQuery,
         StopRequest,
+        TokenUpdate,
     )
     from workers.history_chunks import Chunk, chunks
     from workers.host import TemporalHost, program_of
+    from workers.task_waits import rejected
 
 DURABLE_LIMITS = Limits(max_history_events=1_000_000)
 """Step Functions stops at 25,000 events; here large Maps must finish, so only runaway loops stop."""
@@ -79,7 +82,10 @@ class StateMachineWorkflow:
             running = asyncio.create_task(
                 execute(program, json.loads(execution.input), context, host, DURABLE_LIMITS)
             )
-            await workflow.wait_condition(lambda: running.done() or self._stop is not None)
+            try:
+                await workflow.wait_condition(lambda: running.done() or self._stop is not None)
+            except asyncio.CancelledError:  # a cancelled child (its .sync parent stopped) stops too
+                self._stop = self._stop or StopRequest(cause="The parent execution was stopped")
             if running.done():
                 outcome = running.result()
                 output = json.dumps(outcome.output) if outcome.status == "SUCCEEDED" else None
@@ -90,6 +96,18 @@ class StateMachineWorkflow:
                 result = self._abort(host)
         await self._report(execution, host.events, result)
         return result
+
+    @workflow.update(name=TASK_TOKEN_UPDATE)
+    def task_token(self, update: TokenUpdate) -> None:
+        """SendTaskSuccess/Failure/Heartbeat, or an activity worker took the task (``workers.task_waits``)."""
+        if self._host is not None:
+            self._host.deliver_token_update(update)
+
+    @task_token.validator
+    def check_task_token(self, update: TokenUpdate) -> None:
+        if self._host is None:
+            raise rejected("TaskDoesNotExist", "Task Does Not Exist: the execution has not started")
+        self._host.check_token_update(update)
 
     @workflow.signal(name=STOP_SIGNAL)
     def stop(self, request: StopRequest) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from api.aws.errors import AwsError, common_error
 from foundation.errors import Conflict, InvalidRequest, LimitExceeded
+from foundation.registry.activities import ActivityNotFound
 from foundation.registry.executions import ExecutionNotFound
 from foundation.registry.state_machines import StateMachineExists, StateMachineNotFound
 from foundation.registry.tags import TooManyTags
@@ -28,6 +29,9 @@ def sfn_error(exc: Exception, params: dict[str, Any], region: str) -> AwsError |
             "StateMachineAlreadyExists",
             f"State Machine Already Exists: '{state_machine_arn(exc.name, region)}'",
         )
+    if isinstance(exc, ActivityNotFound):
+        arn = params.get("activityArn") or exc.name
+        return AwsError("ActivityDoesNotExist", f"Activity Does Not Exist: '{arn}'")
     if isinstance(exc, ExecutionNotFound):
         return AwsError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{params.get('executionArn')}'")
     if isinstance(exc, Conflict):

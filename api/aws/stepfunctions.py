@@ -1,7 +1,7 @@
 """The Step Functions endpoint: awsJson1_0 on ``POST /`` (``X-Amz-Target: AWSStepFunctions.<Op>``).
 
-The operations below are served; the model's others (activities, task tokens, aliases, map runs,
-redrive, TestState) answer a 400 ``UnsupportedOperation`` naming the operation, never a 404.
+The operations below are served; the model's others (aliases, map runs, redrive, TestState) answer
+a 400 ``UnsupportedOperation`` naming the operation, never a 404.
 
 StartSyncExecution and TestState carry the ``sync-`` host prefix in the model: the SDKs send them to
 ``sync-<host>``. This endpoint answers whatever the Host header says, but ``sync-127.0.0.1`` does not
@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.aws import sfn_activities as activities
 from api.aws import sfn_executions as executions
 from api.aws import sfn_state_machines as machines
 from api.aws import sfn_tags as tags
@@ -43,12 +44,20 @@ HANDLERS: dict[str, Handler] = {
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,
+    "CreateActivity": activities.create_activity,
+    "DescribeActivity": activities.describe_activity,
+    "ListActivities": activities.list_activities,
+    "DeleteActivity": activities.delete_activity,
+    "GetActivityTask": activities.get_activity_task,
+    "SendTaskSuccess": activities.send_task_success,
+    "SendTaskFailure": activities.send_task_failure,
+    "SendTaskHeartbeat": activities.send_task_heartbeat,
 }
 
 
 def _unsupported(operation: str) -> str:
     return (
-        f"{operation} is not supported by this Stepline yet: activities, task tokens, aliases, map runs, "
+        f"{operation} is not supported by this Stepline yet: aliases, map runs, "
         "redrive and TestState come with their features (see docs/aws-api.md)"
     )
 

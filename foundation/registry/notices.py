@@ -25,7 +25,10 @@ workflow, ``workers.history_notices``) and when its row leaves RUNNING (trigger,
 FUNCTION_LOGS_CHANNEL = "stepline_function_logs"
 """Payload: a function name. Sent when log lines of the function were stored (trigger, migration 0010)."""
 
-CHANNELS = (HISTORY_CHANNEL, FUNCTION_LOGS_CHANNEL)
+ACTIVITY_TASK_CHANNEL = "stepline_activity_task"
+"""Payload: an activity name. Sent when a task for its workers was queued (``registry.activities``)."""
+
+CHANNELS = (HISTORY_CHANNEL, FUNCTION_LOGS_CHANNEL, ACTIVITY_TASK_CHANNEL)
 UNCONNECTED_WAIT = 1.0
 """Seconds a wait lasts at most while the listening connection is down."""
 RECONNECT_SECONDS = 1.0

@@ -510,10 +510,11 @@ async def test_item_batcher_groups_items_and_s3_readers_fail_clearly() -> None:
     ],
     ids=["callback", "activity"],
 )
-async def test_unsupported_task_resources_fail_clearly(resource: str) -> None:
+async def test_tasks_waiting_for_a_token_fail_clearly_where_nothing_can_wait(resource: str) -> None:
+    """The local host (synchronous Express executions) has no durable waits, as AWS's Express has none."""
     run = await run_local(machine(("T", {"Type": "Task", "Resource": resource, "End": True})), {})
     assert run.outcome.error == "States.Runtime"
-    assert "is not supported" in (run.outcome.cause or "")
+    assert "only Standard executions" in (run.outcome.cause or "")
 
 
 @pytest.mark.parametrize(

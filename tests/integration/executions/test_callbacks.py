@@ -1,0 +1,141 @@
+"""The callback pattern through ``/v1``: ``.waitForTaskToken`` Tasks waiting durably for their token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.helpers import all_history, create_machine, start, wait_until_done
+
+pytestmark = pytest.mark.integration
+
+WAIT_FOR_ECHO = {
+    "Type": "Task",
+    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+    "Parameters": {"FunctionName": "echo", "Payload": {"token.$": "$$.Task.Token", "order.$": "$.order"}},
+}
+
+
+async def token_of(api: httpx.AsyncClient, execution_id: str, occurrence: int = 1) -> str:
+    """The token the execution's ``occurrence``-th TaskScheduled passed, once it has been passed."""
+    for _ in range(200):
+        events = await all_history(api, execution_id)
+        scheduled = [e for e in events if e["type"] == "TaskSubmitted"]
+        if len(scheduled) >= occurrence:
+            parameters = [e for e in events if e["type"] == "TaskScheduled"][occurrence - 1]
+            payload = json.loads(parameters["taskScheduledEventDetails"]["parameters"])["Payload"]
+            token: str = payload["token"]
+            return token
+        await asyncio.sleep(0.05)
+    raise AssertionError("the task was never submitted")
+
+
+async def report(api: httpx.AsyncClient, kind: str, **body: Any) -> httpx.Response:
+    return await api.post(f"/v1/task-tokens/{kind}", json=body)
+
+
+async def test_a_callback_resumes_the_execution_with_the_output_it_sends(
+    api: httpx.AsyncClient, worker: None
+) -> None:
+    machine = await create_machine(
+        api,
+        {"StartAt": "Wait", "States": {"Wait": {**WAIT_FOR_ECHO, "ResultPath": "$.approval", "End": True}}},
+    )
+    execution = (await start(api, machine, {"order": 7}))["executionId"]
+    token = await token_of(api, execution)
+    assert token.startswith("SLT1.")
+    response = await report(api, "success", taskToken=token, output={"approved": True})
+    assert response.status_code == 204, response.text
+    described = await wait_until_done(api, execution)
+    assert described["status"] == "SUCCEEDED"
+    assert described["output"] == {"order": 7, "approval": {"approved": True}}
+    types = [e["type"] for e in await all_history(api, execution)]
+    assert types[types.index("TaskScheduled") :] == [
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSubmitted",
+        "TaskSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ]
+    again = await report(api, "success", taskToken=token, output={})
+    assert again.status_code == 400 and again.json()["errors"][0]["code"] == "TaskTimedOut"
+
+
+async def test_tokens_that_are_not_ours_or_do_not_match_are_refused(
+    api: httpx.AsyncClient, worker: None
+) -> None:
+    machine = await create_machine(
+        api, {"StartAt": "Wait", "States": {"Wait": {**WAIT_FOR_ECHO, "End": True}}}
+    )
+    execution = (await start(api, machine, {"order": 1}))["executionId"]
+    token = await token_of(api, execution)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    refused = await report(api, "success", taskToken=forged, output={})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "TaskDoesNotExist"
+    garbage = await report(api, "heartbeat", taskToken="not-a-token")
+    assert garbage.status_code == 400 and garbage.json()["errors"][0]["code"] == "InvalidToken"
+    not_json = await report(api, "success", taskToken=token, outputText="{nope")
+    assert not_json.status_code == 400 and not_json.json()["errors"][0]["code"] == "InvalidOutput"
+    failed = await report(api, "failure", taskToken=token, error="Rejected", cause="no stock")
+    assert failed.status_code == 204, failed.text
+    described = await wait_until_done(api, execution)
+    assert (described["status"], described["error"], described["cause"]) == ("FAILED", "Rejected", "no stock")
+
+
+async def test_heartbeats_keep_a_task_alive_and_their_absence_times_it_out(
+    api: httpx.AsyncClient, worker: None
+) -> None:
+    waiting = {**WAIT_FOR_ECHO, "HeartbeatSeconds": 2, "TimeoutSeconds": 60}
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                **waiting,
+                "Catch": [
+                    {"ErrorEquals": ["States.HeartbeatTimeout"], "ResultPath": "$.error", "Next": "Late"}
+                ],
+                "End": True,
+            },
+            "Late": {"Type": "Pass", "End": True},
+        },
+    }
+    machine = await create_machine(api, definition)
+    execution = (await start(api, machine, {"order": 3}))["executionId"]
+    token = await token_of(api, execution)
+    for _ in range(3):  # 4.5 s in all, beyond HeartbeatSeconds, kept alive by the beats
+        await asyncio.sleep(1.5)
+        beat = await report(api, "heartbeat", taskToken=token)
+        assert beat.status_code == 204, beat.text
+    described = await wait_until_done(api, execution, seconds=10)
+    assert described["status"] == "SUCCEEDED"
+    assert described["output"]["error"]["Error"] == "States.HeartbeatTimeout"
+    timed_out = [e for e in await all_history(api, execution) if e["type"] == "TaskTimedOut"]
+    assert timed_out[0]["taskTimedOutEventDetails"]["error"] == "States.HeartbeatTimeout"
+
+
+async def test_each_retry_gets_a_token_of_its_own(api: httpx.AsyncClient, worker: None) -> None:
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {
+                **WAIT_FOR_ECHO,
+                "Retry": [{"ErrorEquals": ["Again"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                "End": True,
+            }
+        },
+    }
+    machine = await create_machine(api, definition)
+    execution = (await start(api, machine, {"order": 5}))["executionId"]
+    first = await token_of(api, execution)
+    assert (await report(api, "failure", taskToken=first, error="Again")).status_code == 204
+    second = await token_of(api, execution, occurrence=2)
+    assert second != first
+    stale = await report(api, "success", taskToken=first, output={})
+    assert stale.json()["errors"][0]["code"] == "TaskTimedOut"
+    assert (await report(api, "success", taskToken=second, output={"done": 2})).status_code == 204
+    assert (await wait_until_done(api, execution))["output"] == {"done": 2}

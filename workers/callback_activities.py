@@ -1,0 +1,102 @@
+"""Activities of task tokens, activity tasks and nested executions (all run as local activities).
+
+* ``new_task_token_secret``: the secret of a new task token, from the OS's entropy; as a local
+  activity its result is recorded in the workflow's history, so a replay issues the same token.
+* ``schedule_activity_task`` / ``withdraw_activity_task``: queue an activity task for GetActivityTask
+  pollers (waking them with NOTIFY), and remove one nobody took.
+* ``register_child_execution``: record a child execution as RUNNING, as StartExecution does, and
+  which execution started it; the workflow then starts it as a child workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from foundation import task_tokens
+from foundation.registry import activities as registry
+from foundation.registry import executions
+from foundation.registry.database import SessionMaker, unit_of_work
+from workers.contracts import (
+    NEW_TASK_TOKEN_SECRET,
+    REGISTER_CHILD_EXECUTION,
+    SCHEDULE_ACTIVITY_TASK,
+    WITHDRAW_ACTIVITY_TASK,
+    ActivityTaskRequest,
+    ChildExecutionRegistered,
+    ChildExecutionRequest,
+)
+
+
+class CallbackActivities:
+    """Bound to the registry."""
+
+    def __init__(self, sessions: SessionMaker) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name=NEW_TASK_TOKEN_SECRET)
+    async def new_task_token_secret(self) -> str:
+        return task_tokens.new_secret()
+
+    @activity.defn(name=SCHEDULE_ACTIVITY_TASK)
+    async def schedule_activity_task(self, request: ActivityTaskRequest) -> None:
+        try:
+            async with unit_of_work(self._sessions) as session:
+                await registry.enqueue_task(
+                    session,
+                    request.activity_name,
+                    request.execution_id,
+                    request.token,
+                    request.input,
+                    datetime.now(UTC),
+                )
+        except registry.ActivityNotFound:
+            raise ApplicationError(
+                f"Activity Does Not Exist: '{request.activity_name}'",
+                type="States.Runtime",
+                non_retryable=True,
+            ) from None
+
+    @activity.defn(name=WITHDRAW_ACTIVITY_TASK)
+    async def withdraw_activity_task(self, request: ActivityTaskRequest) -> None:
+        async with unit_of_work(self._sessions) as session:
+            await registry.withdraw_task(session, request.token)
+
+    @activity.defn(name=REGISTER_CHILD_EXECUTION)
+    async def register_child_execution(self, request: ChildExecutionRequest) -> ChildExecutionRegistered:
+        """Idempotent: a retried or replayed registration of the same child finds its own row."""
+        child_id = executions.execution_id(request.state_machine_name, request.name)
+        async with unit_of_work(self._sessions) as session:
+            found = await executions.register_latest(
+                session,
+                request.state_machine_name,
+                request.name,
+                request.input,
+                datetime.fromisoformat(request.start_time),
+                request.published_version,
+            )
+            if found is None:
+                return ChildExecutionRegistered(
+                    error="StepFunctions.StateMachineDoesNotExistException",
+                    cause=f"State Machine Does Not Exist: '{request.state_machine_name}'",
+                )
+            if not found.inserted:
+                parent = await registry.parent_of(session, child_id)
+                if parent != request.parent_execution_id:
+                    return ChildExecutionRegistered(
+                        error="StepFunctions.ExecutionAlreadyExistsException",
+                        cause=f"Execution Already Exists: '{child_id}'",
+                    )
+            await registry.link_parent(session, child_id, request.parent_execution_id, request.state_name)
+        return ChildExecutionRegistered(found.definition, found.version, found.role_arn or "")
+
+    def all(self) -> list[Callable[..., object]]:
+        return [
+            self.new_task_token_secret,
+            self.schedule_activity_task,
+            self.withdraw_activity_task,
+            self.register_child_execution,
+        ]

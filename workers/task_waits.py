@@ -1,0 +1,307 @@
+"""The durable host's callback effects: task tokens, activity tasks and nested executions.
+
+``TemporalHost`` inherits ``TaskWaits``; the workflows route the ``task_token`` update to it.
+
+* A token's wait lives in the workflow's state (rebuilt by replay): its secret, its outcome, its
+  heartbeats. The update's validator refuses what does not match an open wait without touching the
+  history (``TaskDoesNotExist``, or ``TaskTimedOut`` for a wait that has ended), so a stray or forged
+  SendTask* costs the workflow nothing; an accepted one is one update in the history.
+* TimeoutSeconds and HeartbeatSeconds are durable timers (``workflow.wait_condition`` with a timeout).
+* A nested execution is registered (RUNNING, with its parent) by a local activity and runs as a child
+  workflow ``StateMachineExecution`` with the execution's id: abandoned when the parent closes
+  (request-response, ``.waitForTaskToken``), stopped with it (``.sync``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+
+from foundation.task_tokens import TaskToken, parse
+from statemachine import (
+    EXECUTION_ROLE_ARN,
+    JSON,
+    NestedExecution,
+    NestedStart,
+    StatesError,
+    TokenWait,
+    activity_name,
+    execution_arn,
+    state_machine_arn,
+)
+from workers.contracts import (
+    NEW_TASK_TOKEN_SECRET,
+    REGISTER_CHILD_EXECUTION,
+    SCHEDULE_ACTIVITY_TASK,
+    STOP_SIGNAL,
+    WITHDRAW_ACTIVITY_TASK,
+    WORKFLOW_NAME,
+    WORKFLOW_TASK_TIMEOUT,
+    ActivityTaskRequest,
+    ChildExecutionRegistered,
+    ChildExecutionRequest,
+    ExecutionInput,
+    ExecutionResult,
+    StopRequest,
+    TokenUpdate,
+)
+
+LOCAL = timedelta(seconds=30)
+FEW_ATTEMPTS = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
+"""Registry writes retry a few times (they are idempotent); then the Task fails."""
+_STATE_MACHINE_ARN = re.compile(
+    r"arn:aws[\w-]*:states:[\w-]*:\d*:stateMachine:(?P<name>[A-Za-z0-9_-]{1,80})(?::(?P<version>\d+))?"
+)
+KINDS = frozenset({"success", "failure", "heartbeat", "started"})
+
+
+@dataclass(slots=True)
+class _Wait:
+    secret: str
+    last_beat: float
+    """workflow time (seconds) of the issue or the last heartbeat."""
+    beats: int = 0
+    outcome: TokenUpdate | None = None
+    worker: str | None = None
+    on_started: object = None
+    activity: ActivityTaskRequest | None = None
+
+
+@dataclass(slots=True)
+class _WaitState:
+    sequence: int = 0
+    open: dict[int, _Wait] = field(default_factory=dict)
+    closed: dict[int, str] = field(default_factory=dict)
+    children: dict[str, ChildWorkflowHandle[object, ExecutionResult]] = field(default_factory=dict)
+
+
+def rejected(kind: str, message: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+class TaskWaits:
+    """Mixed into ``TemporalHost`` (which sets ``_execution``)."""
+
+    _execution: ExecutionInput
+    __waits: _WaitState | None = None
+
+    @property
+    def _waits(self) -> _WaitState:
+        if self.__waits is None:
+            self.__waits = _WaitState()
+        return self.__waits
+
+    # Task tokens -----------------------------------------------------------------------------------
+
+    async def issue_task_token(self, state_name: str) -> str:
+        waits = self._waits
+        waits.sequence += 1
+        sequence = waits.sequence
+        secret: str = await workflow.execute_local_activity(
+            NEW_TASK_TOKEN_SECRET, result_type=str, start_to_close_timeout=LOCAL, retry_policy=FEW_ATTEMPTS
+        )
+        waits.open[sequence] = _Wait(secret, workflow.time())
+        return TaskToken(workflow.info().workflow_id, sequence, secret).text()
+
+    def check_token_update(self, update: TokenUpdate) -> None:
+        """The update's validator: only an open wait with this secret takes it."""
+        if update.kind not in KINDS:
+            raise rejected("InvalidToken", f"unknown task token update {update.kind!r}")
+        waits = self._waits
+        wait = waits.open.get(update.sequence)
+        if wait is not None and hmac.compare_digest(wait.secret, update.secret):
+            if wait.outcome is None:
+                return
+        else:
+            closed = waits.closed.get(update.sequence)
+            if closed is None or not hmac.compare_digest(closed, update.secret):
+                raise rejected("TaskDoesNotExist", "Task Does Not Exist: the task token matches no task")
+        raise rejected("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'")
+
+    def deliver_token_update(self, update: TokenUpdate) -> None:
+        """The update's handler (after the validator accepted it)."""
+        wait = self._waits.open.get(update.sequence)
+        if wait is None or wait.outcome is not None:
+            return
+        if update.kind == "heartbeat":
+            wait.beats += 1
+            wait.last_beat = workflow.time()
+        elif update.kind == "started":
+            if wait.worker is None:
+                wait.worker = update.worker_name or ""
+                wait.beats += 1
+                wait.last_beat = workflow.time()
+                if callable(wait.on_started):
+                    wait.on_started(wait.worker)
+        else:
+            wait.outcome = update
+
+    async def wait_for_task_token(self, token: str, wait: TokenWait) -> JSON:
+        sequence = parse(token).sequence
+        waits = self._waits
+        pending = waits.open[sequence]
+        if wait.on_started is not None:
+            pending.on_started = wait.on_started
+            if pending.worker is not None:
+                wait.on_started(pending.worker)
+        deadline = workflow.time() + wait.timeout_seconds
+        try:
+            while pending.outcome is None:
+                now = workflow.time()
+                left, kind = deadline - now, "States.Timeout"
+                if wait.heartbeat_seconds is not None:
+                    beat_left = pending.last_beat + wait.heartbeat_seconds - now
+                    if beat_left < left:
+                        left, kind = beat_left, "States.HeartbeatTimeout"
+                if left <= 0.0005:
+                    await self._withdraw(pending)
+                    raise StatesError(kind, None if kind == "States.Timeout" else "no heartbeat in time")
+                beats = pending.beats
+
+                def settled(seen: int = beats) -> bool:
+                    return pending.outcome is not None or pending.beats != seen
+
+                try:
+                    await workflow.wait_condition(settled, timeout=left)
+                except TimeoutError:
+                    continue
+        finally:
+            del waits.open[sequence]
+            waits.closed[sequence] = pending.secret
+        outcome = pending.outcome
+        if outcome.kind == "failure":
+            raise StatesError(outcome.error or "", outcome.cause)
+        result: JSON = json.loads(outcome.output or "null")
+        return result
+
+    async def _withdraw(self, pending: _Wait) -> None:
+        if pending.activity is not None and pending.worker is None:
+            await workflow.execute_local_activity(
+                WITHDRAW_ACTIVITY_TASK,
+                pending.activity,
+                start_to_close_timeout=LOCAL,
+                retry_policy=FEW_ATTEMPTS,
+            )
+
+    # Activities ------------------------------------------------------------------------------------
+
+    async def schedule_activity_task(self, activity_arn: str, token: str, input_text: str) -> None:
+        name = activity_name(activity_arn) or activity_arn
+        request = ActivityTaskRequest(name, self._execution.execution_id, token, input_text)
+        try:
+            await workflow.execute_local_activity(
+                SCHEDULE_ACTIVITY_TASK, request, start_to_close_timeout=LOCAL, retry_policy=FEW_ATTEMPTS
+            )
+        except (ActivityError, ApplicationError) as exc:
+            cause = exc.cause if isinstance(exc, ActivityError) else exc
+            if isinstance(cause, ApplicationError):
+                raise StatesError(cause.type or "States.Runtime", cause.message) from None
+            raise StatesError("States.Runtime", str(cause or exc)) from None
+        self._waits.open[parse(token).sequence].activity = request
+
+    # Nested executions -----------------------------------------------------------------------------
+
+    async def start_execution(self, request: NestedStart) -> NestedExecution:
+        target = _STATE_MACHINE_ARN.fullmatch(request.state_machine_arn)
+        if target is None:
+            raise StatesError(
+                "StepFunctions.InvalidArnException", f"Invalid Arn: '{request.state_machine_arn}'"
+            )
+        try:
+            json.loads(request.input_text)
+        except ValueError:
+            raise StatesError(
+                "StepFunctions.InvalidExecutionInputException", "Invalid State Machine Execution Input"
+            ) from None
+        machine, published = target["name"], target["version"]
+        name = request.name or str(workflow.uuid4())
+        started = workflow.now()
+        registered: ChildExecutionRegistered = await workflow.execute_local_activity(
+            REGISTER_CHILD_EXECUTION,
+            ChildExecutionRequest(
+                self._execution.execution_id,
+                machine,
+                int(published) if published else None,
+                name,
+                request.input_text,
+                started.isoformat(),
+                request.state_name,
+            ),
+            result_type=ChildExecutionRegistered,
+            start_to_close_timeout=LOCAL,
+            retry_policy=FEW_ATTEMPTS,
+        )
+        if registered.error is not None:
+            raise StatesError(registered.error, registered.cause)
+        child_id = f"{machine}:{name}"
+        child = replace(
+            self._execution,
+            execution_id=child_id,
+            execution_name=name,
+            state_machine_name=machine,
+            state_machine_version=registered.version,
+            definition=registered.definition,
+            input=request.input_text,
+            start_time=started.isoformat(),
+            role_arn=registered.role_arn or EXECUTION_ROLE_ARN,
+        )
+        try:
+            handle = await workflow.start_child_workflow(
+                WORKFLOW_NAME,
+                child,
+                id=child_id,
+                result_type=ExecutionResult,
+                parent_close_policy=ParentClosePolicy.REQUEST_CANCEL
+                if request.wait
+                else ParentClosePolicy.ABANDON,
+                task_timeout=WORKFLOW_TASK_TIMEOUT,
+            )
+        except WorkflowAlreadyStartedError:
+            raise StatesError(
+                "StepFunctions.ExecutionAlreadyExistsException", f"Execution Already Exists: '{child_id}'"
+            ) from None
+        region = self._execution.region
+        arn = execution_arn(machine, name, region)
+        self._waits.children[arn] = handle
+        return NestedExecution(arn, name, state_machine_arn(machine, region), request.input_text, started)
+
+    async def await_execution(
+        self, execution: NestedExecution, timeout_seconds: float | None
+    ) -> NestedExecution:
+        handle = self._waits.children[execution.execution_arn]
+        try:
+            await workflow.wait_condition(handle.done, timeout=timeout_seconds)
+        except TimeoutError:
+            raise StatesError("States.Timeout", None) from None
+        except asyncio.CancelledError:  # the parent is stopping: so does its .sync child
+            await handle.signal(STOP_SIGNAL, StopRequest(cause="The parent execution was stopped"))
+            raise
+        try:
+            result = handle.result()
+        except ChildWorkflowError as exc:  # it failed rather than report (a bug, or terminated)
+            cause = str(exc.cause or exc)
+            return replace(
+                execution, status="FAILED", error="States.Runtime", cause=cause, stop_date=workflow.now()
+            )
+        return replace(
+            execution,
+            status=result.status,
+            output_text=result.output,
+            error=result.error,
+            cause=result.cause,
+            stop_date=workflow.now(),
+        )
