@@ -132,11 +132,13 @@ def _step(
     try:
         match state:
             case ir.Pass():
-                return _exit(state, frame, raw, *_pass(state, raw, frame, ctx))
+                output, assigned = _pass(state, raw, frame, ctx)
+                return _exit(state, frame, raw, output, assigned)
             case ir.Choice():
                 return _choice(state, raw, frame, ctx)
             case ir.Succeed():
-                return _exit(state, frame, raw, *_output_only(state, raw, frame, ctx))
+                output, assigned = _output_only(state, raw, frame, ctx)
+                return _exit(state, frame, raw, output, assigned)
             case ir.Fail():
                 raise states.fail_error(state, raw, frame, ctx)
             case _:
