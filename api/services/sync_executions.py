@@ -15,8 +15,7 @@ from api.json_input import SERIALISABLE_DEPTH, depth_exceeds
 from api.services.definitions import input_text_of
 from api.state import AppState
 from foundation.errors import InvalidRequest
-from foundation.registry.database import unit_of_work
-from foundation.registry.state_machines import get_state_machine
+from foundation.registry.state_machines import get_runnable
 from statemachine import (
     EXECUTION_ROLE_ARN,
     ExecutionContext,
@@ -28,10 +27,10 @@ from statemachine import (
     check_start,
     execute,
     execution_arn,
-    load_program,
     state_machine_arn,
 )
 from workers.contracts import Invoker
+from workers.host import program_of
 from workers.integrations import Integrations
 from workers.integrations import for_settings as integrations_for
 
@@ -88,9 +87,10 @@ async def run(
     """Run the latest version (or published version ``published``) of an EXPRESS machine to its end
     (or to TIMED_OUT after five minutes)."""
     input_text = input_text_of(body)
-    async with unit_of_work(state.sessions) as session:
-        machine, version = await get_state_machine(session, machine_name, published=published)
-    refused = check_start(machine.type, input_text, sync=True)
+    async with state.engine.connect() as connection:  # one read, no transaction to begin and commit
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        version = await get_runnable(autocommit, machine_name, published)
+    refused = check_start(version.type, input_text, sync=True)
     if refused is not None:
         raise InvalidRequest(f"{refused.code}: {refused.message}", [{"location": "/", "code": refused.code}])
     name = str(uuid.uuid4())
@@ -104,7 +104,7 @@ async def run(
         start_time=started,
     )
     host = _host(state, started)
-    program = load_program(version.definition)
+    program = program_of(version.definition)  # validated and compiled once per definition text
     try:
         outcome = await asyncio.wait_for(
             execute(program, json.loads(input_text), context, host), SYNC_LIMIT_SECONDS
