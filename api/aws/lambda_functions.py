@@ -17,18 +17,18 @@ from api.aws.lambda_config import (
     split_environment,
     stepline_runtime,
 )
+from api.aws.lambda_images import check_image_create, image_code, image_config, image_view
 from api.pagination import decode_token, encode_token
 from api.services import functions as use_cases
 from foundation.registry import functions as registry
 from foundation.registry import tags
 from statemachine import function_arn
+from workers.functions.images.store import ImageStore
 
 PAGE = 50
 """Lambda's largest page of functions and versions."""
 
 _UNSUPPORTED: dict[str, str] = {
-    "Layers": "layers",
-    "ImageConfig": "container images",
     "CodeSigningConfigArn": "code signing",
     "DeadLetterConfig": "dead-letter queues",
     "CapacityProviderConfig": "capacity providers",
@@ -46,10 +46,8 @@ def _refuse_unsupported(params: dict[str, Any]) -> None:
             member == "DeadLetterConfig" and not value.get("TargetArn")
         ):
             raise AwsError("InvalidParameterValueException", f"Stepline does not support {what} ({member}).")
-    if params.get("PackageType", "Zip") != "Zip":
-        raise AwsError(
-            "InvalidParameterValueException", "Stepline runs .zip packages only (PackageType Zip)."
-        )
+    if params.get("PackageType", "Zip") not in ("Zip", "Image"):
+        raise AwsError("InvalidParameterValueException", "PackageType is Zip or Image.")
     if any(a != "x86_64" for a in params.get("Architectures") or ()):
         raise AwsError(
             "InvalidParameterValueException", "Stepline runs x86_64 functions only (Architectures)."
@@ -61,7 +59,9 @@ def _refuse_unsupported(params: dict[str, Any]) -> None:
 
 def _code(code: dict[str, Any]) -> schemas.FunctionCode:
     if code.get("ZipFile") is None:
-        other = next((k for k in ("S3Bucket", "S3Key", "ImageUri") if code.get(k)), None)
+        if code.get("ImageUri"):
+            raise AwsError("InvalidParameterValueException", "An ImageUri needs PackageType Image.")
+        other = next((k for k in ("S3Bucket", "S3Key") if code.get(k)), None)
         what = f"{other} is not supported: " if other else ""
         raise AwsError("InvalidParameterValueException", f"{what}Stepline takes the package as ZipFile.")
     return schemas.FunctionCode(zip_file=code["ZipFile"])
@@ -86,12 +86,19 @@ async def _config_fields(call: Call, session: Any, params: dict[str, Any]) -> di
         fields["environment"], fields["aws_api"] = split_environment(variables)
     if params.get("EphemeralStorage") is not None:
         fields["ephemeral_storage"] = params["EphemeralStorage"]["Size"]
+    if params.get("Layers") is not None:
+        fields["layers"] = params["Layers"]
+    if params.get("ImageConfig") is not None:
+        fields["image_config"] = image_config(params["ImageConfig"])
     if params.get("FileSystemConfigs") is not None:
         fields["file_system_configs"] = await file_system_configs(session, params["FileSystemConfigs"])
     return fields
 
 
 def _render(call: Call, function: schemas.FunctionPublic) -> dict[str, Any]:
+    if function.package_type == "Image":
+        present = ImageStore.beside(call.runtime.code).rootfs(f"sha256:{function.code_sha256}").is_dir()
+        return image_view(function, configuration(function, call.region, code_present=present))
     present = call.runtime.code.path(function.code_sha256).is_dir()
     return configuration(function, call.region, code_present=present)
 
@@ -101,6 +108,8 @@ async def create_function(call: Call, params: dict[str, Any]) -> Output:
     name, qualifier = function_ref(params["FunctionName"])
     if qualifier is not None:
         raise AwsError("InvalidParameterValueException", "A function name to create cannot have a qualifier.")
+    if params.get("PackageType") == "Image":
+        return await _create_image_function(call, name, params)
     if params.get("Runtime") is None:
         raise AwsError("InvalidParameterValueException", "Runtime is required for a .zip package.")
     runtime = stepline_runtime(params["Runtime"])
@@ -120,12 +129,27 @@ async def create_function(call: Call, params: dict[str, Any]) -> Output:
     return _render(call, created)
 
 
+async def _create_image_function(call: Call, name: str, params: dict[str, Any]) -> Output:
+    code = check_image_create(params)
+    tags.check_tags(params.get("Tags") or {})
+    async with call.session() as session:
+        fields = await _config_fields(call, session, params)
+        body = schemas.FunctionCreate(name=name, code=code, package_type="Image", **fields)
+        created = await use_cases.create_function(session, call.runtime.code, body)
+        await tags.tag_resource(session, function_arn(name, region=call.region), params.get("Tags") or {})
+        if params.get("Publish"):
+            created = await use_cases.publish_version(session, name, schemas.PublishVersion())
+    return _render(call, created)
+
+
 async def get_function(call: Call, params: dict[str, Any]) -> Output:
     name, qualifier = function_ref(params["FunctionName"], params.get("Qualifier"))
     async with call.session() as session:
         function = await use_cases.get_function(session, name, qualifier)
         found_tags = await tags.list_tags(session, function_arn(name, region=call.region))
     out: dict[str, Any] = {"Configuration": _render(call, function), "Tags": found_tags}
+    if function.package_type == "Image":
+        out["Code"] = image_code(function)
     if function.version == registry.LATEST and function.reserved_concurrency is not None:
         out["Concurrency"] = {"ReservedConcurrentExecutions": function.reserved_concurrency}
     return out
@@ -153,11 +177,11 @@ async def list_functions(call: Call, params: dict[str, Any]) -> Output:
 async def update_function_code(call: Call, params: dict[str, Any]) -> Output:
     _refuse_unsupported(params)
     name, _ = function_ref(params["FunctionName"])
-    code = _code(params)
+    code = schemas.FunctionCode(image_uri=params["ImageUri"]) if params.get("ImageUri") else _code(params)
     async with call.session() as session:
         current = await registry.get_function(session, name, for_update=True)
         check_revision(current.revision_id, params.get("RevisionId"))
-        if params.get("DryRun"):
+        if params.get("DryRun") and code.image_uri is None:
             stored = await use_cases.store_code(code, call.runtime.code, current.runtime, current.handler)
             preview = use_cases.public(current).model_copy(
                 update={"code_sha256": stored.sha256, "code_size": stored.size}
