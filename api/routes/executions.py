@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from api import schemas
+from api import console_schemas, schemas
 from api.deps import SessionDep, SettingsDep, StateDep
 from api.json_input import JsonRoute
 from api.services import executions as service
-from api.services import live, sync_executions
+from api.services import inspection, live, sync_executions
+from statemachine import InspectionLevel
 
 router = APIRouter(tags=["executions"], route_class=JsonRoute)
 sync_router = APIRouter(tags=["executions"], route_class=JsonRoute)
@@ -84,6 +85,43 @@ async def stream_execution_events(
     start = live.resume_point(last_event_id, after)
     body = await live.open_execution_events(state, execution_id, start)
     return StreamingResponse(body, media_type="text/event-stream", headers=live.STREAM_HEADERS)
+
+
+EventId = Annotated[int, Path(alias="eventId", ge=1, le=2**31 - 1)]
+
+
+@router.get("/v1/executions/{execution_id}/states/{eventId}/steps")
+async def state_steps(
+    execution_id: str,
+    event_id: EventId,
+    state: StateDep,
+    level: Annotated[InspectionLevel, Query(alias="inspectionLevel")] = "DEBUG",
+) -> console_schemas.StateSteps:
+    """The state entered at event ``eventId``: its data after each processing stage."""
+    return await inspection.steps(state, execution_id, event_id, level)
+
+
+@router.get("/v1/executions/{execution_id}/states/{eventId}/iterations")
+async def state_iterations(
+    execution_id: str,
+    event_id: EventId,
+    state: StateDep,
+    status: Annotated[console_schemas.IterationStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: Annotated[str | None, Query(alias="nextToken")] = None,
+) -> console_schemas.IterationList:
+    """A Map's iterations (or a Parallel's branches) by index."""
+    return await inspection.iterations_page(state, execution_id, event_id, status, limit, next_token)
+
+
+@router.get("/v1/executions/{execution_id}/states/{eventId}/iterations/{index}/events")
+async def iteration_events(
+    execution_id: str,
+    event_id: EventId,
+    index: Annotated[int, Path(ge=0, le=2**31 - 1)],
+    state: StateDep,
+) -> console_schemas.IterationEvents:
+    return await inspection.iteration_events(state, execution_id, event_id, index)
 
 
 @router.post("/v1/executions/{execution_id}/stop")
