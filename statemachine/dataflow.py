@@ -83,6 +83,15 @@ def dumps(value: JSON) -> str:
     return _encode(value)
 
 
+def json_size(value: JSON) -> int:
+    """The bytes of ``value`` as compact UTF-8 JSON, as the payload limits count them (orjson; ``json``
+    for the integers beyond 64 bits and the nesting past 255 levels that orjson refuses)."""
+    try:
+        return len(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        return len(_encode(value).encode())
+
+
 def check_size(value: JSON, limit: int, state_name: str) -> None:
     """Raise States.DataLimitExceeded when ``value`` serialises to more than ``limit`` bytes."""
     if isinstance(value, (dict, list, str)) and _too_big(value, limit, state_name):

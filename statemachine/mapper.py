@@ -143,9 +143,10 @@ class Mapper:
 
 
 def result_size(result: JSON) -> int:
-    """What one iteration's result counts towards the Map's payload limit."""
+    """What one iteration's result counts towards the Map's payload limit: its UTF-8 JSON bytes, as
+    ``dataflow.check_size`` counts a state's output (a string counts as its text)."""
     if isinstance(result, str):
         return len(result)
     if isinstance(result, (dict, list)):
-        return len(dataflow.dumps(result))
+        return dataflow.json_size(result)
     return 0
