@@ -19,6 +19,8 @@ db_app = typer.Typer(help="The registry database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 keys_app = typer.Typer(help="Access keys for the AWS SDKs and CLI (SigV4).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+images_app = typer.Typer(help="Container images for functions (PackageType Image).", no_args_is_help=True)
+app.add_typer(images_app, name="images")
 
 
 @app.command()
@@ -105,6 +107,32 @@ def worker() -> None:
     run_worker()
 
 
+@app.command()
+def sign(
+    package: Annotated[
+        Path, typer.Argument(help="The deployment package (.zip).", exists=True, dir_okay=False)
+    ],
+    key: Annotated[Path, typer.Option(help="PEM private key (Ed25519, ECDSA P-256 or RSA).", exists=True)],
+    profile: Annotated[str, typer.Option(help="The signing profile version ARN (GET /v1/signing-profiles).")],
+    output: Annotated[Path | None, typer.Option(help="Where to write the signed package.")] = None,
+    validity_days: Annotated[
+        int, typer.Option(min=1, max=135 * 30, help="Days the signature is valid.")
+    ] = 135 * 30,
+) -> None:
+    """Sign a package's SHA-256 with a private key that never leaves this machine (docs/functions.md,
+    Code signing); an encrypted key's passphrase comes from STEPLINE_SIGNING_PASSPHRASE."""
+    from foundation.code_signatures import SignatureFormatError
+    from shell.signing import sign_package
+
+    target = output or package.with_name(f"{package.stem}-signed.zip")
+    try:
+        sign_package(package, key, profile, target, validity_days)
+    except (SignatureFormatError, OSError) as exc:
+        typer.echo(f"stepline sign: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(str(target))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to the registry database."""
@@ -158,3 +186,28 @@ def keys_revoke(access_key_id: Annotated[str, typer.Argument(help="The access ke
         typer.echo(f"stepline keys revoke: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"revoked {access_key_id}")
+
+
+@images_app.command("import")
+def images_import(
+    archive: Annotated[
+        Path, typer.Argument(help="An OCI image layout (directory or tar) or a docker save tarball.")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="repository:tag to name it by (default: the names the archive holds).")
+    ] = None,
+) -> None:
+    """Import an image: its functions then name it as ImageUri (repository:tag, @sha256:..., or an
+    ECR-style URI ending so). Prints its digest and names."""
+    import asyncio
+
+    from foundation.errors import InvalidRequest
+    from foundation.settings import Settings
+    from shell.images import import_image
+
+    try:
+        image = asyncio.run(import_image(Settings(), archive, name))
+    except InvalidRequest as exc:
+        typer.echo(f"stepline images import: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{image.digest}  {' '.join(image.names) or '(no name)'}  {image.size} bytes")
