@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from botocore.model import ServiceModel
 from botocore.response import StreamingBody
 
-from statemachine import JSON
+from statemachine import JSON, StatesError
 from workers.integrations.endpoints import Endpoint
 from workers.integrations.errors import pascal_service, service_error, task_failed
 
@@ -39,8 +39,9 @@ SDK_NAMES: Final = {
     "applicationautoscaling": "application-autoscaling",
 }
 """Step Functions' ``aws-sdk`` service names that botocore spells otherwise."""
-STREAM_LIMIT: Final = 4 * 1024 * 1024
-"""At most this much of a streamed body (S3 GetObject) is read; the Task's result limit is smaller."""
+STREAM_LIMIT: Final = 1024 * 1024
+"""At most this much of a streamed body (S3 GetObject) is read: more fails the Task with
+States.DataLimitExceeded (its result could not be kept anyway: the limit is 256 KiB)."""
 
 
 class AwsSdk:
@@ -81,8 +82,9 @@ class AwsSdk:
 
     async def call(
         self, model: ServiceModel, operation: str, params: Mapping[str, Any], endpoint: Endpoint, prefix: str
-    ) -> dict[str, Any]:
-        """The operation's parsed answer (with botocore's ``ResponseMetadata``).
+    ) -> tuple[JSON, dict[str, Any]]:
+        """The operation's answer as JSON (a streamed body read in the same worker thread), and
+        botocore's ``ResponseMetadata``.
 
         Raises:
             StatesError: the service's error as ``<prefix>.<Error>Exception``; States.TaskFailed for a
@@ -92,7 +94,7 @@ class AwsSdk:
 
     def _call(
         self, model: ServiceModel, operation: str, params: dict[str, Any], endpoint: Endpoint, prefix: str
-    ) -> dict[str, Any]:
+    ) -> tuple[JSON, dict[str, Any]]:
         client = self._client(model.service_name, endpoint)
         try:
             answer: dict[str, Any] = getattr(client, xform_name(operation))(**params)
@@ -104,7 +106,7 @@ class AwsSdk:
             raise task_failed(f"{model.service_id} {operation}: {exc}") from None
         except BotoCoreError as exc:
             raise task_failed(f"{model.service_id} {operation} at {endpoint.url or 'AWS'}: {exc}") from None
-        return answer
+        return to_json(answer), dict(answer.get("ResponseMetadata") or {})
 
     def _client(self, service: str, endpoint: Endpoint) -> Any:
         key = (service, endpoint.url, endpoint.region, endpoint.access_key_id, endpoint.secret_access_key)
@@ -153,8 +155,14 @@ def to_json(value: Any) -> JSON:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     if isinstance(value, StreamingBody):
-        data: bytes = value.read(STREAM_LIMIT)
+        data: bytes = value.read(STREAM_LIMIT + 1)
         value.close()
+        if len(data) > STREAM_LIMIT:
+            raise StatesError(
+                "States.DataLimitExceeded",
+                "The state/task 'aws-sdk' returned a result with a size exceeding "
+                "the maximum number of bytes service limit.",
+            )
         return data.decode("utf-8", errors="replace")
     if isinstance(value, str | int | float | bool):
         return value

@@ -10,7 +10,7 @@ from foundation.sealing import Sealer
 from foundation.settings import IntegrationSettings, Settings
 from statemachine import JSON, ServiceCall, StatesError
 from workers.integrations import optimized
-from workers.integrations.aws_sdk import AwsSdk, to_json
+from workers.integrations.aws_sdk import AwsSdk
 from workers.integrations.connections import Authorizer
 from workers.integrations.endpoints import Endpoints
 from workers.integrations.errors import OPTIMIZED_PREFIXES, pascal_service
@@ -60,10 +60,11 @@ class Integrations:
         )
         model = self._sdk.service_model(call.service)
         endpoint = await self._endpoints.resolve(model.service_name)
-        answer = await self._sdk.call(model, operation, params, endpoint, OPTIMIZED_PREFIXES[call.service])
-        converted = to_json(answer)
-        assert isinstance(converted, dict)
-        return optimized.response(call.service, converted, answer.get("ResponseMetadata", {}))
+        answer, metadata = await self._sdk.call(
+            model, operation, params, endpoint, OPTIMIZED_PREFIXES[call.service]
+        )
+        assert isinstance(answer, dict)  # every operation answers a structure
+        return optimized.response(call.service, answer, metadata)
 
     async def _aws_sdk(self, call: ServiceCall, parameters: JSON) -> JSON:
         model = self._sdk.service_model(call.service)
@@ -76,5 +77,5 @@ class Integrations:
             )
         endpoint = await self._endpoints.resolve(model.service_name)
         params: dict[str, Any] = parameters
-        answer = await self._sdk.call(model, operation, params, endpoint, pascal_service(model.service_id))
-        return to_json(answer)
+        answer, _ = await self._sdk.call(model, operation, params, endpoint, pascal_service(model.service_id))
+        return answer

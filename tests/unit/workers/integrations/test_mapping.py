@@ -3,14 +3,18 @@ the HTTP allow-list and connection parameters."""
 
 from __future__ import annotations
 
+import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.response import StreamingBody
 
 from foundation.errors import InvalidRequest
 from statemachine import StatesError, connection_arn
 from workers.integrations import connections, optimized
+from workers.integrations.aws_sdk import STREAM_LIMIT, to_json
 from workers.integrations.errors import exception_name, pascal_service, service_error
 from workers.integrations.http_task import host_allowed, url_encode
 
@@ -166,3 +170,21 @@ def test_connection_names_are_read_from_their_arn() -> None:
     assert connections.name_of("arn:aws:events:us-east-1:000000000000:connection/api/0f1e") == "api"
     assert connections.name_of(connection_arn("api")) == "api"
     assert connections.name_of("arn:aws:events:us-east-1:000000000000:rule/x") is None
+
+
+def test_answers_become_json_with_timestamps_blobs_and_bodies_as_text() -> None:
+    when = datetime(2026, 12, 3, 22, 0, tzinfo=UTC)
+    answer = {
+        "LastModified": when,
+        "Blob": b"\x00\x01",
+        "Body": StreamingBody(io.BytesIO(b"hello"), 5),
+        "ResponseMetadata": {"RequestId": "r"},
+    }
+    assert to_json(answer) == {"LastModified": "2026-12-03T22:00:00+00:00", "Blob": "AAE=", "Body": "hello"}
+
+
+def test_a_streamed_body_past_the_limit_is_a_data_limit_error() -> None:
+    size = STREAM_LIMIT + 1
+    with pytest.raises(StatesError) as raised:
+        to_json({"Body": StreamingBody(io.BytesIO(b"x" * size), size)})
+    assert raised.value.name == "States.DataLimitExceeded"
