@@ -353,6 +353,16 @@ async def test_map_over_too_many_items_fails_cleanly() -> None:
     assert (run.outcome.status, run.outcome.error) == ("FAILED", "States.DataLimitExceeded")
 
 
+async def test_map_results_count_their_utf8_bytes_towards_the_payload_limit() -> None:
+    processor = machine(("P", {"Type": "Pass", "Result": {"v": "é" * 20}, "End": True}))
+    state = {"Type": "Map", "ItemProcessor": processor, "ResultPath": None, "End": True}
+    limits = Limits(max_payload_bytes=200)  # five results: 140 characters, 240 bytes
+    under = await run_local(machine(("M", state)), [1, 2, 3, 4], limits=limits)
+    over = await run_local(machine(("M", state)), [1, 2, 3, 4, 5], limits=limits)
+    assert under.outcome.status == "SUCCEEDED"
+    assert (over.outcome.status, over.outcome.error) == ("FAILED", "States.DataLimitExceeded")
+
+
 async def test_state_output_over_the_payload_limit_fails() -> None:
     grow = {"Type": "Pass", "Parameters": {"s.$": "States.Format('{}{}', $.s, $.s)"}, "Next": "C"}
     loop = {
