@@ -30,6 +30,7 @@ from api.console import is_console_path, mount_console
 from api.request_limits import RequestLimits
 from api.routes import (
     activities,
+    code_signing,
     db_proxies,
     executions,
     file_systems,
@@ -69,6 +70,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(function_routes.router)
     app.include_router(function_aliases.router)
     app.include_router(layers.router)
+    app.include_router(code_signing.router)
     app.include_router(images.router)
     app.include_router(integrations.router)
     mount_lambda(app)

@@ -101,6 +101,8 @@ class FunctionCreate(FunctionConfigFields):
     """Required for a Zip package; none for an Image."""
     handler: str | None = Field(default=None, min_length=1, max_length=128)
     code: FunctionCode
+    code_signing_config_arn: str | None = Field(default=None, max_length=200)
+    """A code-signing configuration the code must satisfy, now and on every code update."""
     package_type: Literal["Zip", "Image"] = "Zip"
     image_config: ImageConfig | None = None
 

@@ -17,6 +17,7 @@ from api.runtime import FunctionRuntime
 from api.state import AppState
 from foundation.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from foundation.registry import functions as registry
+from foundation.registry.code_signing import CodeSigningConfigNotFound
 from foundation.registry.database import unit_of_work
 from foundation.registry.resources import ResourceNotFound
 from workers.functions.errors import InvokeError
@@ -75,6 +76,12 @@ def lambda_error(exc: Exception, region: str) -> AwsError | None:
         return not_found(region, exc.name, exc.qualifier)
     if isinstance(exc, registry.FunctionExists):
         return AwsError("ResourceConflictException", f"Function already exist: {exc.name}", 409)
+    if isinstance(exc, CodeSigningConfigNotFound):
+        return AwsError(
+            "CodeSigningConfigNotFoundException",
+            f"The code signing configuration {exc.config_id} cannot be found",
+            404,
+        )
     if isinstance(exc, InvokeError):
         return AwsError(exc.code, exc.message, exc.status)
     if isinstance(exc, PayloadTooLarge):

@@ -196,6 +196,8 @@ def configuration(
         "TracingConfig": {"Mode": "PassThrough"},
         "RevisionId": function.revision_id,
         "FileSystemConfigs": _aws_file_system_configs(region, function.file_system_configs) or None,
+        "Layers": [{"Arn": layer["arn"], "CodeSize": layer["size"]} for layer in function.layers] or None,
+        "SigningProfileVersionArn": function.signing_profile_version_arn,
         "PackageType": "Zip",
         "Architectures": ["x86_64"],
         "EphemeralStorage": {"Size": function.ephemeral_storage},

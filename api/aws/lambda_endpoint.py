@@ -27,9 +27,11 @@ from starlette.types import Receive, Scope, Send
 
 from api.aws import (
     lambda_aliases,
+    lambda_code_signing,
     lambda_concurrency,
     lambda_functions,
     lambda_invoke,
+    lambda_layers,
     lambda_policy_tags,
     lambda_routing,
 )
@@ -47,6 +49,8 @@ OPERATIONS: dict[str, Operation] = {
     **lambda_concurrency.OPERATIONS,
     **lambda_policy_tags.OPERATIONS,
     **lambda_aliases.OPERATIONS,
+    **lambda_layers.OPERATIONS,
+    **lambda_code_signing.OPERATIONS,
 }
 
 

@@ -29,7 +29,6 @@ PAGE = 50
 """Lambda's largest page of functions and versions."""
 
 _UNSUPPORTED: dict[str, str] = {
-    "CodeSigningConfigArn": "code signing",
     "DeadLetterConfig": "dead-letter queues",
     "CapacityProviderConfig": "capacity providers",
     "DurableConfig": "durable functions",
@@ -121,6 +120,7 @@ async def create_function(call: Call, params: dict[str, Any]) -> Output:
             raise AwsError(
                 "InvalidParameterValueException", f"Handler is required for the {params['Runtime']} runtime."
             )
+        fields["code_signing_config_arn"] = params.get("CodeSigningConfigArn") or None
         body = schemas.FunctionCreate(name=name, code=_code(params["Code"]), **fields)
         created = await use_cases.create_function(session, call.runtime.code, body)
         await tags.tag_resource(session, function_arn(name, region=call.region), params.get("Tags") or {})

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
-from api.services import aliases, images, layers
+from api.services import aliases, code_signing, images, layers
 from foundation.errors import InvalidRequest
 from foundation.registry import function_permissions, tags
 from foundation.registry import functions as registry
@@ -91,10 +91,16 @@ async def create_function(
     if body.package_type == "Image":
         return await _create_image_function(session, body)
     assert body.runtime is not None and body.handler is not None  # (FunctionCreate checks a Zip's)
+    arn = body.code_signing_config_arn
+    config_id = code_signing.config_id_of(arn) if arn is not None else None
+    signer = await code_signing.verify(session, config_id, body.code, body.name)
     stored = await store_code(body.code, store, body.runtime, body.handler)
     fields = _settings_fields(body) | {"code_sha256": stored.sha256, "code_size": stored.size}
     fields["layers"] = await layers.freeze(session, store, body.layers or [], stored)
+    fields["signing_profile_version_arn"] = signer
     row = await registry.create_function(session, body.name, registry.FunctionSettings(**fields))
+    if arn is not None:
+        await code_signing.set_function_config(session, body.name, arn)
     return public(row)
 
 
@@ -147,6 +153,8 @@ async def update_function(
     runtime = changes.get("runtime", current.runtime)
     handler = changes.get("handler", current.handler)
     if body.code is not None:
+        signer = await code_signing.verify(session, current.code_signing_config_id, body.code, name)
+        changes["signing_profile_version_arn"] = signer
         stored = await store_code(body.code, store, runtime, handler)
         changes |= {"code_sha256": stored.sha256, "code_size": stored.size}
     elif "runtime" in changes or "handler" in changes:

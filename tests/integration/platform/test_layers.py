@@ -154,14 +154,11 @@ async def test_limits(client: httpx.AsyncClient) -> None:
     arns = [(await publish(client, unique("l"), {"python/x.py": ""}))["layerVersionArn"] for _ in range(6)]
     too_many = await create(client, arns)
     assert too_many.status_code == 400 and "more than 5 layers" in too_many.json()["detail"]
-    big = [
-        (await client.post(f"/v1/layers/{unique('big')}/versions",
-                           json={"content": {"zipFile": zipped({"big.bin": b"\0" * (130 * 1024 * 1024)})}})).json()
-        for _ in range(2)
-    ]  # fmt: skip
+    huge = {"content": {"zipFile": zipped({"big.bin": b"\0" * (130 * 1024 * 1024)})}}
+    big = [(await client.post(f"/v1/layers/{unique('big')}/versions", json=huge)).json() for _ in range(2)]
     name = unique("big")
-    body = {"name": name, "runtime": "python3.11", "handler": "app.handler", "code": {"files": {"app.py": ""}},
-            "layers": [b["layerVersionArn"] for b in big]}  # fmt: skip
+    body = {"name": name, "runtime": "python3.11", "handler": "app.handler",
+            "code": {"files": {"app.py": ""}}, "layers": [b["layerVersionArn"] for b in big]}  # fmt: skip
     over = await client.post("/v1/functions", json=body)
     assert (
         over.status_code == 400 and "exceeds the maximum allowed size of 262144000" in over.json()["detail"]
