@@ -11,7 +11,7 @@ import asyncio
 import base64
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import botocore.session
@@ -143,6 +143,17 @@ class AwsSdk:
         return codes
 
 
+def instant(moment: datetime) -> str:
+    """A timestamp as the Java SDK's ``Instant`` prints it: UTC, ``Z``, fractions only when there are
+    any (``2026-12-03T22:00:00Z``, ``2026-12-03T22:00:00.120Z``)."""
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        micros = utc.microsecond
+        text += f".{micros // 1000:03d}" if micros % 1000 == 0 else f".{micros:06d}"
+    return text + "Z"
+
+
 def to_json(value: Any) -> JSON:
     """A botocore answer as JSON: timestamps as ISO 8601 text, blobs base64, streamed bodies as text;
     botocore's ``ResponseMetadata`` left out."""
@@ -151,7 +162,7 @@ def to_json(value: Any) -> JSON:
     if isinstance(value, list):
         return [to_json(v) for v in value]
     if isinstance(value, datetime):
-        return value.isoformat()
+        return instant(value)
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     if isinstance(value, StreamingBody):

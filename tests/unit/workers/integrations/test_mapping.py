@@ -180,7 +180,9 @@ def test_answers_become_json_with_timestamps_blobs_and_bodies_as_text() -> None:
         "Body": StreamingBody(io.BytesIO(b"hello"), 5),
         "ResponseMetadata": {"RequestId": "r"},
     }
-    assert to_json(answer) == {"LastModified": "2026-12-03T22:00:00+00:00", "Blob": "AAE=", "Body": "hello"}
+    assert to_json(answer) == {"LastModified": "2026-12-03T22:00:00Z", "Blob": "AAE=", "Body": "hello"}
+    assert to_json(when.replace(microsecond=120_000)) == "2026-12-03T22:00:00.120Z"
+    assert to_json(when.replace(microsecond=5)) == "2026-12-03T22:00:00.000005Z"
 
 
 def test_a_streamed_body_past_the_limit_is_a_data_limit_error() -> None:
