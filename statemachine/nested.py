@@ -117,7 +117,9 @@ def described(execution: NestedExecution, as_json: bool) -> dict[str, JSON]:
         "Name": execution.name,
     }
     if execution.output_text is not None:
-        out["Output"] = _value(execution.output_text, as_json)
+        out["Output"] = _value(execution.output_text, True)
+        if not as_json:  # as AWS writes it: compact JSON text
+            out["Output"] = dataflow.dumps(out["Output"])
         out["OutputDetails"] = {"Included": True}
     if execution.error is not None:
         out["Error"] = execution.error

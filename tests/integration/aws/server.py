@@ -33,9 +33,10 @@ class _Server(uvicorn.Server):
 class ServerThread:
     """``with ServerThread(settings) as url:`` the API, with a worker, at ``url`` until the block ends."""
 
-    def __init__(self, settings: Settings, port: int | None = None) -> None:
+    def __init__(self, settings: Settings, port: int | None = None, *, worker: bool = True) -> None:
+        """``worker=False``: the API alone (workers run elsewhere, e.g. in processes a test kills)."""
         self.port = port or free_port()
-        app = create_app(settings, worker=ColocatedWorker())
+        app = create_app(settings, worker=ColocatedWorker() if worker else None)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self._server = _Server(config)
         self._failure: BaseException | None = None
