@@ -89,6 +89,10 @@ def parse_request(
 ) -> dict[str, Any]:
     """The operation's input members, checked against the model (raw payloads are not checked)."""
     params: dict[str, Any] = {member: labels[label] for member, label in p.labels.items() if label in labels}
+    input_members = p.operation.input_shape.members if p.operation.input_shape is not None else {}
+    for member, value in list(params.items()):  # (a layer's VersionNumber is a long in the path)
+        if input_members[member].type_name in ("integer", "long"):
+            params[member] = _typed([value], input_members[member], p.labels[member])
     for member, (name, shape) in p.query.items():
         if name in query:
             params[member] = _typed(query[name], shape, name)
