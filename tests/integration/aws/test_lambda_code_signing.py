@@ -35,7 +35,8 @@ def test_code_signing_configs_and_functions(lam: Any, aws_url: str) -> None:
 
     created = checked(
         lam, "CreateCodeSigningConfig", Description="ours",
-        AllowedPublishers={"SigningProfileVersionArns": [profile]}, CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Enforce"},
+        AllowedPublishers={"SigningProfileVersionArns": [profile]},
+        CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Enforce"},
     )["CodeSigningConfig"]  # fmt: skip
     arn = created["CodeSigningConfigArn"]
     assert created["CodeSigningConfigId"].startswith("csc-") and arn.endswith(created["CodeSigningConfigId"])
