@@ -78,7 +78,7 @@ class IterationEvents(Schema):
 class MetricPoint(Schema):
     timestamp: datetime
     invocations: int
-    errors: int
+    errors: int | None
     throttles: int | None
     duration_p50_ms: float | None
     duration_p99_ms: float | None
@@ -88,7 +88,7 @@ class MetricPoint(Schema):
 
 class MetricTotals(Schema):
     invocations: int
-    errors: int
+    errors: int | None
     throttles: int | None
     cold_starts: int
     gb_seconds: float

@@ -11,8 +11,8 @@ from fastapi.responses import StreamingResponse
 from api import console_schemas, schemas
 from api.deps import SessionDep, SettingsDep, StateDep
 from api.json_input import JsonRoute
+from api.services import costs, inspection, live, sync_executions
 from api.services import executions as service
-from api.services import inspection, live, sync_executions
 from statemachine import InspectionLevel
 
 router = APIRouter(tags=["executions"], route_class=JsonRoute)
@@ -122,6 +122,12 @@ async def iteration_events(
     state: StateDep,
 ) -> console_schemas.IterationEvents:
     return await inspection.iteration_events(state, execution_id, event_id, index)
+
+
+@router.get("/v1/executions/{execution_id}/cost")
+async def execution_cost(execution_id: str, state: StateDep) -> console_schemas.CostEstimate:
+    """An estimate in AWS Step Functions' price model (us-east-1)."""
+    return await costs.execution_cost(state, execution_id)
 
 
 @router.post("/v1/executions/{execution_id}/stop")

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
+from api import console_schemas
 from api import function_schemas as schemas
 from api.deps import SessionDep, StateDep
 from api.json_input import JsonRoute, check_payload
 from api.runtime import FunctionRuntime
+from api.services import costs, function_insights, live
 from api.services import functions as use_cases
 from api.state import AppState
 from foundation.errors import Unavailable
@@ -127,6 +130,34 @@ async def set_concurrency(
     result = await use_cases.set_concurrency(session, name, body, state.settings.sandbox.max_environments)
     background.add_task(runtime.changed, name, provision=True)
     return result
+
+
+@router.get("/{name}/metrics")
+async def function_metrics(
+    name: str, session: SessionDep,
+    start: datetime | None = None, end: datetime | None = None,
+    period: Annotated[int, Query(ge=1, le=86_400)] = 60,
+) -> console_schemas.FunctionMetrics:  # fmt: skip
+    """Invocations, cold starts, duration p50/p99 and GB-seconds over time (docs/console-api.md)."""
+    return await function_insights.metrics(session, name, start, end, period)
+
+
+@router.get("/{name}/cost")
+async def function_cost(
+    name: str, session: SessionDep, start: datetime | None = None, end: datetime | None = None
+) -> console_schemas.CostEstimate:
+    """An estimate in AWS Lambda's price model (x86, us-east-1) of the invocations in the window."""
+    return await costs.function_cost(session, name, start, end)
+
+
+@router.get("/{name}/logs/stream", response_class=StreamingResponse)
+async def stream_logs(
+    name: str, state: StateDep, since: datetime | None = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+) -> StreamingResponse:  # fmt: skip
+    """Server-Sent Events: the function's log lines as they are stored (``id:`` is the cursor)."""
+    body = await live.open_function_logs(state, name, live.resume_point(last_event_id, None), since)
+    return StreamingResponse(body, media_type="text/event-stream", headers=live.STREAM_HEADERS)
 
 
 @router.get("/{name}/logs")

@@ -48,7 +48,7 @@ class StateEventNotFound(NotFound):
     """The event id is not a state's entered event of that execution."""
 
 
-async def _execution_events(state: AppState, execution_id: str) -> tuple[Execution, list[dict[str, Any]]]:
+async def execution_events(state: AppState, execution_id: str) -> tuple[Execution, list[dict[str, Any]]]:
     """The execution's row and its whole history in the stored shape (JSON values)."""
     async with unit_of_work(state.sessions) as session:
         row = await registry.get_execution(session, execution_id)
@@ -71,7 +71,7 @@ async def _story(
     state: AppState, execution_id: str, event_id: int
 ) -> tuple[Execution, StateStory, StateMachineVersion]:
     """The row, the story of the state entered at ``event_id``, and the execution's machine version."""
-    row, events = await _execution_events(state, execution_id)
+    row, events = await execution_events(state, execution_id)
     try:
         story = state_story(events, event_id)
     except NotAStateEntry as exc:

@@ -1,4 +1,5 @@
-"""Live streams for the console as Server-Sent Events: an execution's history as it is recorded.
+"""Live streams for the console as Server-Sent Events: an execution's history as it is recorded, a
+function's log lines as they are stored.
 
 Nothing polls. A stream subscribes to its execution's notices (``foundation.registry.notices``: the
 worker hosting the workflow announces new events, a trigger announces the row leaving RUNNING), and
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -26,7 +28,9 @@ from foundation.errors import InvalidRequest, Unavailable
 from foundation.registry import executions as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import RUNNING, Execution
-from foundation.registry.notices import HISTORY_CHANNEL
+from foundation.registry.function_metrics import log_lines_after
+from foundation.registry.functions import get_function
+from foundation.registry.notices import FUNCTION_LOGS_CHANNEL, HISTORY_CHANNEL
 from workers.contracts import HistoryQuery
 
 KEEPALIVE_SECONDS = 15.0
@@ -139,3 +143,45 @@ def _status(row: Execution) -> dict[str, Any]:
         "error": row.error,
         "cause": row.cause,
     }
+
+
+LOG_BACKLOG = timedelta(minutes=1)
+"""Without a cursor or ``since``, a log stream starts with the last minute's lines."""
+
+
+async def open_function_logs(
+    state: AppState, name: str, after: int, since: datetime | None
+) -> AsyncIterator[bytes]:
+    """The log stream of a function; FunctionNotFound (404) before any byte when there is none."""
+    check_capacity()
+    async with unit_of_work(state.sessions) as session:
+        await get_function(session, name)
+    if since is None:
+        since = datetime.now(UTC) - LOG_BACKLOG if after == 0 else datetime.min.replace(tzinfo=UTC)
+    elif since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return function_logs(state, name, after, since)
+
+
+async def function_logs(state: AppState, name: str, after: int, since: datetime) -> AsyncIterator[bytes]:
+    """Each stored line after cursor ``after`` (none before ``since``), then new ones as they are
+    stored, until the client leaves or ``MAX_STREAM_SECONDS`` pass."""
+    _open[0] += 1
+    try:
+        deadline = time.monotonic() + MAX_STREAM_SECONDS
+        async with state.notices.subscribe(FUNCTION_LOGS_CHANNEL, name) as notices:
+            while time.monotonic() < deadline:
+                while True:
+                    async with unit_of_work(state.sessions) as session:
+                        lines = await log_lines_after(session, name, after, since, PAGE_EVENTS)
+                    for line in lines:
+                        data = {"timestamp": line.timestamp.isoformat(), "requestId": line.request_id,
+                                "message": line.message}  # fmt: skip
+                        yield sse(data, "log", line.id)
+                        after = line.id
+                    if len(lines) < PAGE_EVENTS:
+                        break
+                if not await notices.wait(KEEPALIVE_SECONDS):
+                    yield KEEPALIVE
+    finally:
+        _open[0] -= 1
