@@ -18,6 +18,10 @@ from tests.integration.conftest import (  # noqa: F401  (fixtures, registered by
     test_functions,
     worker,
 )
+from tests.integration.integrations.conftest import (  # noqa: F401  (fixtures, registered by import)
+    http_server,
+    integrations_worker,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -85,6 +85,14 @@ class _Handler(BaseHTTPRequestHandler):
                 status, document = 401, {"error": "invalid_client"}
         elif self.path.startswith("/missing"):
             status, document = 404, {"message": "no such thing"}
+        elif self.path.startswith("/redirect"):
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        elif self.path.startswith("/big"):
+            status, document = 200, {"blob": "x" * 2_000_000}
         else:
             status, document = 200, {"ok": True, "method": self.command, "path": self.path}
         data = json.dumps(document).encode()
@@ -107,7 +115,8 @@ class _Server(ThreadingHTTPServer):
 @pytest.fixture
 def http_server() -> Iterator[HttpServer]:
     """An HTTP server on a loopback port: ``/token`` (OAuth client credentials ``client-id`` /
-    ``client-secret``), ``/missing`` (404), anything else (200, JSON); every request kept."""
+    ``client-secret``), ``/missing`` (404), ``/redirect`` (302 to the cloud metadata address), ``/big``
+    (2 MB of JSON), anything else (200, JSON); every request kept."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.seen = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
