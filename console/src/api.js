@@ -111,18 +111,19 @@ export async function streamEvents(path, onEvent, signal, query) {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buffer += value.replace(/\r\n?/g, "\n");
+        buffer += value.includes("\r") ? value.replace(/\r\n?/g, "\n") : value;
+        let from = 0; // blocks are cut by index, and the rest kept once per chunk (no copy per event)
         let cut;
-        while ((cut = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const message = parseBlock(block);
+        while ((cut = buffer.indexOf("\n\n", from)) >= 0) {
+          const message = parseBlock(buffer.slice(from, cut));
+          from = cut + 2;
           if (!message) continue;
           if (message.id) lastId = message.id;
           delay = 250;
           if (message.event === "end" || message.event === "status") ended = true;
           onEvent(message);
         }
+        buffer = buffer.slice(from);
       }
       if (ended) return;
     } catch (error) {

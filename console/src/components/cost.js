@@ -17,7 +17,7 @@ export function CostEstimate({ path, refresh }) {
       <tbody>${data.items.map((item) => html`<tr><td>${item.description ?? item.name}</td>
         <td class="num">${item.quantity} ${item.unit}</td><td class="num">${money(item.unitPrice, data.currency)}</td>
         <td class="num">${money(item.amount, data.currency)}</td></tr>`)}</tbody></table>
-    <p class="note">Prices: ${data.prices?.source ?? "AWS public prices"}${data.prices?.asOf ? ` (as of ${data.prices.asOf})` : ""}.
+    <p class="note">Prices: ${data.prices?.source ?? "AWS public prices"}${data.prices?.asOf ? ` (as of ${data.prices.asOf})` : ""}.${" "}
       ${(data.notes ?? []).join(" ")}</p>
   </div>`;
 }

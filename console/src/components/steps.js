@@ -23,7 +23,7 @@ export function StatePanel({ executionId, name, analysis, executionStatus, versi
       <select value=${visit.enteredId} onChange=${(e) => setChosen(Number(e.target.value))}>
         ${visits.map((v, k) => html`<option value=${v.enteredId}>#${k + 1} (event ${v.enteredId}) ${analysis.visitStatus(v, executionStatus)}</option>`)}
       </select></${Field}>`}
-    <p>${visit.type} · <strong class=${`status-word st-${status.replace(" ", "-")}`}>${status}</strong>
+    <p>${visit.type} · <strong class=${`status-word st-${status.replace(" ", "-")}`}>${status}</strong>${" "}
       · ${duration((visit.end ?? Date.now()) - visit.start)}</p>
     <${StepThrough} executionId=${executionId} enteredId=${visit.enteredId} done=${visit.exitedId ?? executionStatus} visit=${visit} />
     ${(visit.type === "Map" || visit.type === "Parallel") && html`<${Iterations} executionId=${executionId}

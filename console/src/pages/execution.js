@@ -25,9 +25,16 @@ function useExecution(id) {
   const events = useRef([]);
   useEffect(() => {
     const stop = new AbortController();
+    // Redrawn at most every 100 ms: a 20,000-event backlog arrives in a few hundred chunks.
     let frame = null;
+    let drawn = 0;
     const redraw = () => {
-      if (frame === null) frame = requestAnimationFrame(() => ((frame = null), setVersion((v) => v + 1)));
+      if (frame !== null) return;
+      frame = setTimeout(() => requestAnimationFrame(() => {
+        frame = null;
+        drawn = performance.now();
+        setVersion((v) => v + 1);
+      }), Math.max(0, drawn + 100 - performance.now()));
     };
     const take = (event) => {
       if (analysis.current.add(event)) events.current.push(event);
@@ -62,7 +69,7 @@ function useExecution(id) {
     })().catch((loadError) => stop.signal.aborted || setError(loadError));
     return () => {
       stop.abort();
-      if (frame !== null) cancelAnimationFrame(frame);
+      clearTimeout(frame);
     };
   }, [id]);
   return { execution, machine, error, loaded, live, analysis: analysis.current, events: events.current };

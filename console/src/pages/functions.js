@@ -102,7 +102,7 @@ function TestInvoke({ name }) {
     ${result?.error && html`<${ErrorBox} error=${result.error} />`}
     ${result && !result.error && html`<div class="invoke-result" aria-live="polite">
       <p>${result.functionError ? html`<strong class="error-text">Function error (${result.functionError})</strong>`
-        : html`<strong class="ok">${result.status === 200 ? "Succeeded" : `HTTP ${result.status}`}</strong>`}
+        : html`<strong class="ok">${result.status === 200 ? "Succeeded" : `HTTP ${result.status}`}</strong>`}${" "}
         · request <code>${result.requestId}</code> · version ${result.version}</p>
       <h3>Result</h3><${Json} value=${result.payload} label="Invocation result" />
       ${report && html`<p class="report"><code>${report}</code></p>`}
