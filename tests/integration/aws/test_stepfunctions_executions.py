@@ -222,6 +222,17 @@ def test_start_sync_execution(sfn_sync: Any, sfn: Any) -> None:
     )  # fmt: skip
 
 
+def test_a_qualified_arn_runs_that_version_synchronously(sfn_sync: Any, sfn: Any) -> None:
+    arn = machine(sfn, pass_machine("one"), type="EXPRESS", publish=True)
+    call(sfn, "UpdateStateMachine", stateMachineArn=arn, definition=json.dumps(pass_machine("two")))
+    by_version = call(sfn_sync, "StartSyncExecution", stateMachineArn=f"{arn}:1")
+    latest = call(sfn_sync, "StartSyncExecution", stateMachineArn=arn)
+    assert (json.loads(by_version["output"]), json.loads(latest["output"])) == ("one", "two")
+    with pytest.raises(ClientError) as unpublished:
+        sfn_sync.start_sync_execution(stateMachineArn=f"{arn}:2")
+    assert error_of(unpublished) == ("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}:2'")
+
+
 def test_boto3_sends_start_sync_execution_to_the_sync_host(sfn: Any) -> None:
     """What the docs say: with the host prefix on (boto3's default), botocore sends the request to
     ``sync-127.0.0.1``, a name that does not resolve; ``inject_host_prefix=False`` is the fix."""

@@ -297,6 +297,29 @@ async def test_sync_executions_draw_fresh_uuids_and_read_the_wall_clock(api: htt
     assert outputs[0]["n"] != outputs[1]["n"]
 
 
+async def test_sync_executions_run_the_latest_version_and_404_once_deleted(api: httpx.AsyncClient) -> None:
+    """The version is read on every execution (compiled programs are cached by definition text)."""
+
+    def returning(value: int) -> dict[str, Any]:
+        return {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": value, "End": True}}}
+
+    machine = await create_machine(api, returning(1), type="EXPRESS")
+    url = f"/v1/state-machines/{machine}/sync-executions"
+    first = (await api.post(url, json={"input": {}})).json()
+    assert (first["version"], first["output"]) == (1, 1)
+    updated = await api.put(f"/v1/state-machines/{machine}", json={"definition": returning(2)})
+    assert updated.status_code == 200, updated.text
+    second = (await api.post(url, json={"input": {}})).json()
+    assert (second["version"], second["output"]) == (2, 2)
+    assert (await api.delete(f"/v1/state-machines/{machine}")).status_code == 204
+    gone = await api.post(url, json={"input": {}})
+    assert gone.status_code == 404 and machine in gone.json()["detail"]
+    again = {"name": machine, "definition": returning(3), "type": "EXPRESS"}
+    assert (await api.post("/v1/state-machines", json=again)).status_code == 201
+    third = (await api.post(url, json={"input": {}})).json()
+    assert (third["version"], third["output"]) == (1, 3)
+
+
 async def test_sync_execution_of_standard_machine_is_refused(api: httpx.AsyncClient) -> None:
     machine = await create_machine(api, FIVE_STATES)
     response = await api.post(f"/v1/state-machines/{machine}/sync-executions", json={"input": {}})
