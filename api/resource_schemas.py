@@ -52,6 +52,29 @@ class DbProxyList(Schema):
     db_proxies: list[DbProxyPublic]
 
 
+class PoolFigures(Schema):
+    """One process's pool of a proxy (``workers.dbproxy.pool.PoolStats``)."""
+
+    size: int
+    open: int
+    busy: int
+    idle: int
+    waiters: int
+    borrows: int
+    borrow_timeouts: int
+
+
+class DbProxyStatus(Schema):
+    name: str
+    pool_size: int
+    """The cluster-wide cap on server connections (every process's pools together)."""
+    running_here: bool
+    """Whether this API process runs the proxy (``stepline dev``: it runs functions itself)."""
+    pool: PoolFigures | None
+    """This process's pool; None when it does not run the proxy."""
+    note: str
+
+
 class FileSystemCreate(Schema):
     name: str = Field(pattern=RESOURCE_NAME)
     host_path: str | None = None

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from api import resource_schemas as schemas
 from api.deps import SessionDep, SettingsDep
 from api.json_input import JsonRoute
+from api.services import proxy_status
 from api.services import resources as service
 
 router = APIRouter(prefix="/v1/db-proxies", tags=["db proxies"], route_class=JsonRoute)
@@ -27,6 +28,12 @@ async def list_db_proxies(session: SessionDep) -> schemas.DbProxyList:
 @router.get("/{name}")
 async def describe_db_proxy(name: str, session: SessionDep) -> schemas.DbProxyPublic:
     return await service.describe_db_proxy(session, name)
+
+
+@router.get("/{name}/status")
+async def db_proxy_status(name: str, session: SessionDep) -> schemas.DbProxyStatus:
+    """This process's pool of the proxy: open, busy and idle connections, waiters."""
+    return await proxy_status.db_proxy_status(session, name)
 
 
 @router.put("/{name}")
