@@ -78,7 +78,7 @@ from statemachine.offload import (
     outcomes_to_json,
 )
 from statemachine.start import StartError, check_start
-from statemachine.validation import invalid_definition_message, validate_definition_text
+from statemachine.validation import express_diagnostics, invalid_definition_message, validate_definition_text
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -140,6 +140,7 @@ __all__ = [
     "execute",
     "execution_arn",
     "execution_context",
+    "express_diagnostics",
     "file_system_arn",
     "find_state",
     "function_arn",

@@ -161,7 +161,8 @@ async def list_state_machines(call: Call, params: dict[str, Any]) -> dict[str, A
 
 async def validate_state_machine_definition(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """``severity`` ERROR (the default) reports errors only, WARNING both; at most ``maxResults``."""
-    report = service.validate(schemas.ValidateRequest(definition=params["definition"]))
+    request = schemas.ValidateRequest(definition=params["definition"])
+    report = service.validate(request, params.get("type", "STANDARD"))
     wanted = {"ERROR"} if params.get("severity", "ERROR") == "ERROR" else {"ERROR", "WARNING"}
     found = [d for d in report.diagnostics if d.severity in wanted]
     limit = params.get("maxResults") or 100

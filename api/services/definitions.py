@@ -8,7 +8,7 @@ from typing import Any
 from api.json_input import check_json_text
 from api.schemas import ExecutionInputFields
 from foundation.errors import InvalidRequest, PayloadTooLarge
-from statemachine import DefinitionError, check_start, diagnose
+from statemachine import DefinitionError, check_start, diagnose, express_diagnostics
 
 MAX_INPUT_BYTES = 256 * 1024
 """Step Functions' limit on an execution's input."""
@@ -34,10 +34,13 @@ def decode_definition(raw: dict[str, Any] | str) -> tuple[str, dict[str, Any]]:
     return raw, decoded
 
 
-def checked_definition(raw: dict[str, Any] | str) -> str:
-    """The definition's JSON text; DefinitionError listing every error when it cannot run."""
+def checked_definition(raw: dict[str, Any] | str, machine_type: str = "STANDARD") -> str:
+    """The definition's JSON text; DefinitionError listing every error when it cannot run (as a
+    machine of ``machine_type``: an EXPRESS one cannot wait for callbacks, jobs or activities)."""
     text, decoded = decode_definition(raw)
     errors = tuple(d for d in diagnose(decoded) if d.severity == "ERROR")
+    if not errors and machine_type == "EXPRESS":
+        errors = express_diagnostics(decoded)
     if errors:
         raise DefinitionError(errors)
     return text

@@ -20,7 +20,7 @@ from foundation.errors import Conflict
 from foundation.registry import state_machines as registry
 from foundation.registry import tags
 from foundation.registry.state_machines import StateMachine, StateMachineExists, StateMachineVersion
-from statemachine import diagnose, diagnose_text, has_errors, state_machine_arn
+from statemachine import diagnose, diagnose_text, express_diagnostics, has_errors, state_machine_arn
 
 Revision = tuple[StateMachine, StateMachineVersion]
 """A machine and one of its versions."""
@@ -60,7 +60,7 @@ async def create_revision(
 ) -> Revision:
     """A new machine at version 1. With ``idempotent`` (Step Functions' rule), creating a machine
     that exists with the very same definition text, type and role returns it instead of failing."""
-    text = checked_definition(definition)
+    text = checked_definition(definition, type_)
     try:
         return await registry.create_state_machine(
             session, name, type_, text, description, role_arn=role_arn, publish=publish
@@ -94,7 +94,7 @@ async def update_revision(
     ``keep_unchanged`` (Step Functions' rule), an update that changes nothing makes no version;
     ``publish`` then publishes the latest one (idempotent)."""
     machine, latest = await registry.get_state_machine(session, name)
-    text = latest.definition if definition is None else checked_definition(definition)
+    text = latest.definition if definition is None else checked_definition(definition, machine.type)
     role = latest.role_arn if role_arn is None else role_arn
     if keep_unchanged and (text, role) == (latest.definition, latest.role_arn):
         return await registry.publish_version(session, name, description) if publish else (machine, latest)
@@ -181,10 +181,12 @@ async def delete(session: AsyncSession, name: str, region: str) -> None:
     await tags.delete_tags(session, state_machine_arn(name, region))
 
 
-def validate(body: schemas.ValidateRequest) -> schemas.ValidateResponse:
+def validate(body: schemas.ValidateRequest, machine_type: str = "STANDARD") -> schemas.ValidateResponse:
     """ValidateStateMachineDefinition: text that is not a JSON object is a FAIL with diagnostics, not 400."""
     text = body.definition
     found = diagnose_text(text) if isinstance(text, str) else diagnose(text)
+    if machine_type == "EXPRESS" and not has_errors(found):
+        found += express_diagnostics(json.loads(text) if isinstance(text, str) else text)
     return schemas.ValidateResponse(
         result="FAIL" if has_errors(found) else "OK",
         diagnostics=[

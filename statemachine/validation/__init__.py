@@ -11,10 +11,12 @@ from statemachine.validation.definition import (
     validate_definition,
     validate_definition_text,
 )
+from statemachine.validation.express import express_diagnostics
 from statemachine.validation.json_text import JsonTextError, parse_json_text
 
 __all__ = [
     "JsonTextError",
+    "express_diagnostics",
     "invalid_definition_message",
     "parse_json_text",
     "validate_definition",

@@ -139,3 +139,14 @@ async def test_each_retry_gets_a_token_of_its_own(api: httpx.AsyncClient, worker
     assert stale.json()["errors"][0]["code"] == "TaskTimedOut"
     assert (await report(api, "success", taskToken=second, output={"done": 2})).status_code == 204
     assert (await wait_until_done(api, execution))["output"] == {"done": 2}
+
+
+async def test_an_express_machine_cannot_wait_for_a_token(api: httpx.AsyncClient) -> None:
+    definition = {"StartAt": "Wait", "States": {"Wait": {**WAIT_FOR_ECHO, "End": True}}}
+    response = await api.post(
+        "/v1/state-machines", json={"name": "express-waiting", "type": "EXPRESS", "definition": definition}
+    )
+    assert response.status_code == 400, response.text
+    assert "/States/Wait/Resource" in response.text and ".waitForTaskToken" in response.text
+    validated = await api.post("/v1/state-machines/validate", json={"definition": definition})
+    assert validated.json()["result"] == "OK"  # a Standard machine may
