@@ -48,6 +48,21 @@ def write(path):
         return exc.strerror
 
 
+def status():
+    keep = ("Uid", "CapEff", "NoNewPrivs", "Seccomp")
+    with open("/proc/self/status") as lines:
+        return {k: v.strip() for k, _, v in (line.partition(":") for line in lines) if k in keep}
+
+
+def connect(host, port):
+    import socket
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return "connected"
+    except OSError as exc:
+        return type(exc).__name__
+
+
 def handle(event):
     if event.get("sleep"):
         import time
@@ -62,6 +77,10 @@ def handle(event):
         "read": {p: open(p).read() for p in event.get("read", [])},
         "wrote": {p: write(p) for p in event.get("write", [])},
         "echo": event.get("echo"),
+        "status": status(),
+        "connect": {f"{h}:{p}": connect(h, p) for h, p in event.get("connect", [])},
+        "pids": sorted(int(n) for n in os.listdir("/proc") if n.isdigit()),
+        "allocated": len(bytearray(event.get("allocate_mb", 0) * 1024 * 1024)),
     }
 
 

@@ -45,6 +45,7 @@ async def import_image(
     """Import the image archive sent as the body (``?name=repository:tag`` names it; otherwise the
     names the archive holds)."""
     store = ImageStore(settings.data_dir.resolve() / "images")
+    store.private_root()
     with _spooled(store.root / "uploads") as (fd, path):
         async for chunk in request.stream():
             view = memoryview(chunk)

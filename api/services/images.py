@@ -124,6 +124,11 @@ async def function_image(session: AsyncSession, image_uri: str) -> tuple[str, in
     """(digest hex, size) of the imported image an ImageUri names, or a 400 naming the URI (as
     Lambda answers for a source image that does not exist)."""
     try:
+        parse_reference(image_uri)
+    except ValueError as exc:
+        message = f"ImageUri {exc}"
+        raise InvalidRequest(message, [{"location": "/code/imageUri", "message": message}]) from None
+    try:
         digest = await _digest(session, image_uri)
     except registry.ImageNotFound:
         message = f"Source image {image_uri} does not exist. Provide a valid source image."

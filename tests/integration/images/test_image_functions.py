@@ -129,3 +129,51 @@ async def test_a_docker_save_image_has_its_whiteouts_applied(
         "/opq/new.txt": True,
     }
     assert seen["read"] == {"/hostile": "image passwd\n"}  # an absolute link resolves inside the image
+
+
+async def test_a_hostile_archive_is_a_400_naming_the_layer_and_entry(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    hostile = build.Image([build.layer_tar([build.device("dev/mem")])])
+    archive = build.write_tar(build.docker_save_files(hostile, "evil:1"), tmp_path / "evil.tar")
+    response = await client.post("/v1/images", content=await asyncio.to_thread(archive.read_bytes))
+    assert response.status_code == 400
+    assert (
+        "layer 0" in response.json()["detail"] and "'dev/mem' is a device node" in response.json()["detail"]
+    )
+    assert (await client.get("/v1/images/evil:1")).status_code == 404
+    not_an_archive = await client.post("/v1/images", content=b"not a tar at all")
+    assert not_an_archive.status_code == 400 and "not a tar" in not_an_archive.json()["detail"]
+
+
+BAD_CREATES = {
+    "runtime-with-image": ({"runtime": "python3.11"}, "no runtime or handler"),
+    "missing-image": ({"code": {"imageUri": f"{ECR}/nothing:1"}}, "does not exist"),
+    "not-a-reference": ({"code": {"imageUri": "Not A Reference"}}, "not an image reference"),
+    "zip-with-image-uri": ({"packageType": "Zip"}, "needs packageType Image"),
+    "image-without-uri": ({"code": {"files": {"a.py": ""}}}, "code.imageUri"),
+}
+
+
+@pytest.mark.parametrize("fields, message", BAD_CREATES.values(), ids=BAD_CREATES.keys())
+async def test_bad_image_functions_are_400_saying_why(
+    client: httpx.AsyncClient, archives: dict[str, Path], fields: dict[str, Any], message: str
+) -> None:
+    await import_archive(client, archives["oci"])
+    body = {"name": unique("bad"), "packageType": "Image", "code": {"imageUri": "hello:v1"}} | fields
+    response = await client.post("/v1/functions", json=body)
+    assert response.status_code == 400 and message in response.text, response.text
+
+
+async def test_images_are_listed_and_found_by_name_or_digest(
+    client: httpx.AsyncClient, archives: dict[str, Path]
+) -> None:
+    image = await import_archive(client, archives["oci"], "team/hello:pinned")
+    assert "team/hello:pinned" in image["names"]  # (and hello:v1, if an earlier test imported it so)
+    assert (await client.get(f"/v1/images/{image['digest']}")).json()["names"] == image["names"]
+    assert (await client.get("/v1/images/team/hello:pinned")).json()["digest"] == image["digest"]
+    assert (await client.get("/v1/images/team/hello:other")).status_code == 404
+    listed = {
+        i["digest"]: i for i in (await client.get("/v1/images", params={"limit": 1000})).json()["images"]
+    }
+    assert listed[image["digest"]]["config"]["WorkingDir"] == "/work"

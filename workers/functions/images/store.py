@@ -48,6 +48,12 @@ class ImageStore:
         """The image store of the data directory whose ``code/`` is ``code`` (``images/`` beside it)."""
         return cls(code.root.parent / "images")
 
+    def private_root(self) -> None:
+        """``images/`` is the worker's alone (0700): sandboxes bind staged hard links of a root file
+        system, never a path in here, and blobs are nobody else's to read."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)
+
     def blob(self, digest: str) -> Path:
         return self.root / "blobs" / "sha256" / manifests.hex_of(digest, "blob")
 
@@ -58,6 +64,7 @@ class ImageStore:
         """Store the image in an archive (blocks: call it from a thread); ``InvalidImage`` names what
         is wrong, and nothing of it stays stored."""
         added: list[Path] = []
+        self.private_root()
         source = open_source(path)
         try:
             description = manifests.describe(source, reference)
