@@ -1,4 +1,5 @@
-"""A worker in its own process (so a test can SIGKILL it), with the built-in test functions.
+"""A worker in its own process (so a test can SIGKILL it), with the built-in test functions and the
+service integrations (endpoints and connections from the registry, the default allow-list).
 
 python -m tests.integration.worker_process TEMPORAL_ADDRESS DATABASE_URL TASK_QUEUE
 """
@@ -9,18 +10,23 @@ import asyncio
 import sys
 from datetime import timedelta
 
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from foundation.registry.database import create_engine, session_maker
+from foundation.settings import Settings
 from tests.integration.functions import TestInvoker
 from workers.activities import Activities
+from workers.integrations import for_settings
 from workers.worker import build_worker
 
 
 async def main(address: str, database_url: str, task_queue: str) -> None:
     engine = create_engine(database_url, pool_size=2)
     client = await Client.connect(address)
-    activities = Activities(session_maker(engine), TestInvoker())
+    sessions = session_maker(engine)
+    integrations = for_settings(Settings(database_url=SecretStr(database_url)), sessions)
+    activities = Activities(sessions, TestInvoker(), integrations.call)
     worker = build_worker(client, task_queue, activities, sticky_queue_timeout=timedelta(seconds=1))
     async with worker:
         print("ready", flush=True)

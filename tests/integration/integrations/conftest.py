@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,6 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        elif self.path.startswith("/slow"):
+            time.sleep(float(self.path.partition("seconds=")[2] or 1))
+            status, document = 200, {"slow": True}
         elif self.path.startswith("/big"):
             status, document = 200, {"blob": "x" * 2_000_000}
         else:
@@ -116,7 +120,8 @@ class _Server(ThreadingHTTPServer):
 def http_server() -> Iterator[HttpServer]:
     """An HTTP server on a loopback port: ``/token`` (OAuth client credentials ``client-id`` /
     ``client-secret``), ``/missing`` (404), ``/redirect`` (302 to the cloud metadata address), ``/big``
-    (2 MB of JSON), anything else (200, JSON); every request kept."""
+    (2 MB of JSON), ``/slow?seconds=N`` (answers after N seconds), anything else (200, JSON); every
+    request kept."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.seen = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
