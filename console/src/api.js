@@ -16,9 +16,9 @@ function headers(extra) {
   return token ? { ...extra, Authorization: `Bearer ${token}` } : { ...extra };
 }
 
-async function newToken() {
+async function newToken(refused) {
   if (!askForToken) throw new ApiError(401, "The API needs a token.");
-  tokenWaiters ??= askForToken().finally(() => (tokenWaiters = null));
+  tokenWaiters ??= askForToken(refused).finally(() => (tokenWaiters = null));
   sessionStorage.setItem(TOKEN_KEY, await tokenWaiters);
 }
 
@@ -31,11 +31,15 @@ export class ApiError extends Error {
   }
 }
 
-async function send(path, init = {}, retried = false) {
+async function send(path, init = {}, asked = 0) {
+  const sent = sessionStorage.getItem(TOKEN_KEY);
   const response = await fetch(path, { ...init, headers: headers(init.headers) });
-  if (response.status === 401 && !retried) {
-    await newToken();
-    return send(path, init, true);
+  if (response.status === 401 && asked < 3) {
+    if (sessionStorage.getItem(TOKEN_KEY) === sent) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      await newToken(sent !== null); // refused: ask again, saying so
+    }
+    return send(path, init, asked + 1);
   }
   return response;
 }

@@ -47,5 +47,6 @@ export function JsonEditor({ value, onChange, readOnly = false, diagnostics = []
       .map((d) => ({ ...d, from: Math.min(d.from, length), to: Math.min(Math.max(d.to, d.from), length) }));
     current.dispatch(setDiagnostics(current.state, marks));
   }, [diagnostics]);
-  return html`<div class="editor" style=${{ "--editor-height": height }} ref=${host}></div>`;
+  return html`<div class="editor" style=${{ "--editor-height": height }} ref=${host}></div>
+    ${!readOnly && html`<small class="hint">Tab indents; Esc then Tab leaves the editor.</small>`}`;
 }

@@ -62,7 +62,7 @@ function App() {
       });
     };
     addEventListener("hashchange", changed);
-    onTokenNeeded(() => new Promise((resolve) => setAsking(() => (token) => (setAsking(null), resolve(token)))));
+    onTokenNeeded((refused) => new Promise((resolve) => setAsking({ refused, answer: (token) => (setAsking(null), resolve(token)) })));
     return () => removeEventListener("hashchange", changed);
   }, []);
   const [Page, props, section] = route(where);
@@ -77,11 +77,11 @@ function App() {
     <main id="main" tabindex="-1" ref=${main}>
       <${Page} key=${where.parts.join("/")} ...${props} />
     </main>
-    ${asking && html`<${TokenDialog} onToken=${asking} />`}
+    ${asking && html`<${TokenDialog} onToken=${asking.answer} refused=${asking.refused} />`}
   `;
 }
 
-function TokenDialog({ onToken }) {
+function TokenDialog({ onToken, refused }) {
   const input = useRef(null);
   useEffect(() => input.current?.focus(), []);
   return html`<div class="modal-backdrop">
@@ -90,6 +90,7 @@ function TokenDialog({ onToken }) {
       <h2 id="token-title">API token</h2>
       <p>This Stepline API requires a token (<code>STEPLINE_API__TOKEN</code>). It is kept for this tab
         only (session storage) and sent as an <code>Authorization</code> header.</p>
+      ${refused && html`<p class="error" role="alert">The API refused that token.</p>`}
       <label class="field"><span>Token</span><input ref=${input} type="password" autocomplete="off" required /></label>
       <button type="submit" class="primary">Continue</button>
     </form>

@@ -9,7 +9,8 @@ import { ErrorBox, Field, Json, Loading, Pager, duration, parsed, useLoad, useTo
 const STAGE_TITLES = {
   input: "Input", afterInputPath: "After InputPath", afterParameters: "After Parameters",
   afterArguments: "After Arguments", result: "Task result", afterResultSelector: "After ResultSelector",
-  afterResultPath: "After ResultPath", output: "Output", variables: "Variables assigned",
+  afterResultPath: "After ResultPath", errorOutput: "Error output (caught)", output: "Output",
+  variables: "Variables assigned",
 };
 
 export function StatePanel({ executionId, name, analysis, executionStatus, version }) {
@@ -45,8 +46,12 @@ function StepThrough({ executionId, enteredId, done, visit = null }) {
       ${stage.field && stage.expression !== null && stage.expression !== undefined && html`<p class="expression"><code>${typeof stage.expression === "string" ? stage.expression : JSON.stringify(stage.expression)}</code></p>`}
       <${Json} value=${stage.value} label=${STAGE_TITLES[stage.name] ?? stage.name} />
     </li>`)}</ol>
-    ${data.attempts?.length > 0 && html`<h3>Retries</h3><ol class="attempts">${data.attempts.map((a) => html`<li>
-      event ${a.eventId}: <strong>${a.error}</strong> ${a.cause}</li>`)}</ol>`}
+    ${data.variablesInScope && Object.keys(data.variablesInScope).length > 0 && html`<h3>Variables in scope when entered</h3>
+      <${Json} value=${data.variablesInScope} label="Variables in scope" />`}
+    ${data.variables && Object.keys(data.variables).length > 0 && !data.stages.some((st) => st.name === "variables") && html`
+      <h3>Variables assigned</h3><${Json} value=${data.variables} label="Variables assigned" />`}
+    ${data.attempts?.length > 0 && html`<h3>Failed attempts (${data.attempts.length})</h3><ol class="attempts">${data.attempts.map((a) => html`<li>
+      event ${a.eventId}${a.type ? ` (${a.type})` : ""}: <strong>${a.error}</strong> ${a.cause}</li>`)}</ol>`}
     ${data.notes?.map((n) => html`<p class="note">${n}</p>`)}
   </div>`;
 }

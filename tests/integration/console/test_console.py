@@ -141,7 +141,10 @@ async def test_step_through_shows_each_stage_of_a_state(
     assert await stage("input") == scenario.ORDER_INPUT
     assert await stage("afterInputPath") == order
     assert await stage("afterParameters") == prepared
-    assert await stage("afterResultPath") == {**scenario.ORDER_INPUT, "prepared": prepared}  # on the raw input
+    assert await stage("afterResultPath") == {
+        **scenario.ORDER_INPUT,
+        "prepared": prepared,
+    }  # on the raw input
     assert await stage("output") == prepared
     await page.screenshot(path=shots / "step-through.png", full_page=True)
 
