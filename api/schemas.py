@@ -118,6 +118,8 @@ class ExecutionPublic(Schema):
     stop_date: datetime | None = None
     state_machine: str
     version: int
+    started_by: str | None = None
+    """The ARN of the execution whose Task state started this one (``states:startExecution``)."""
 
 
 class ExecutionSummary(Schema):

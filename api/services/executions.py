@@ -22,6 +22,7 @@ from api.services.history import served_event
 from api.state import AppState
 from api.stored_json import json_response
 from foundation.errors import Conflict, Unavailable
+from foundation.registry import activities
 from foundation.registry import executions as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import RUNNING, Execution
@@ -54,9 +55,9 @@ def started(row: Execution, region: str) -> schemas.ExecutionStarted:
     )
 
 
-def public(row: Execution, region: str) -> Response:
+def public(row: Execution, region: str, parent_id: str | None = None) -> Response:
     """DescribeExecution's answer, with the input and output as stored (``api.stored_json``: a
-    value of any depth reads back)."""
+    value of any depth reads back); ``parent_id``: the execution that started it, if one did."""
     described = schemas.ExecutionPublic(
         execution_id=row.id,
         execution_arn=execution_arn(row.state_machine_name, row.name, region),
@@ -69,8 +70,14 @@ def public(row: Execution, region: str) -> Response:
         stop_date=row.stop_date,
         state_machine=row.state_machine_name,
         version=row.state_machine_version,
+        started_by=_arn_of(parent_id, region) if parent_id else None,
     )
     return json_response(described, input=row.input, output=row.output)
+
+
+def _arn_of(execution_id: str, region: str) -> str:
+    machine, name = execution_id.split(":", 1)
+    return execution_arn(machine, name, region)
 
 
 async def start(
@@ -151,7 +158,8 @@ async def row(session: AsyncSession, execution_id: str) -> Execution:
 
 
 async def describe(session: AsyncSession, execution_id: str, region: str) -> Response:
-    return public(await registry.get_execution(session, execution_id), region)
+    row = await registry.get_execution(session, execution_id)
+    return public(row, region, await activities.parent_of(session, execution_id))
 
 
 async def list_page(

@@ -150,3 +150,22 @@ async def test_an_express_machine_cannot_wait_for_a_token(api: httpx.AsyncClient
     assert "/States/Wait/Resource" in response.text and ".waitForTaskToken" in response.text
     validated = await api.post("/v1/state-machines/validate", json={"definition": definition})
     assert validated.json()["result"] == "OK"  # a Standard machine may
+
+
+async def test_a_child_execution_names_its_parent(api: httpx.AsyncClient, worker: None) -> None:
+    child = await create_machine(api, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": f"arn:aws:states:us-east-1:000000000000:stateMachine:{child}"},
+        "End": True,
+    }
+    parent = await create_machine(api, {"StartAt": "Run", "States": {"Run": task}})
+    started = await start(api, parent, {})
+    described = await wait_until_done(api, started["executionId"])
+    assert described["status"] == "SUCCEEDED", described
+    child_arn: str = described["output"]["ExecutionArn"]
+    child_id = ":".join(child_arn.rsplit(":", 2)[-2:])
+    child_described = (await api.get(f"/v1/executions/{child_id}")).json()
+    assert child_described["startedBy"] == started["executionArn"]
+    assert (await api.get(f"/v1/executions/{started['executionId']}")).json()["startedBy"] is None
