@@ -132,7 +132,8 @@ class FunctionEvent(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     function_name: str = Field(max_length=64)
-    qualifier: str | None = Field(default=None, max_length=32)
+    qualifier: str | None = Field(default=None, max_length=128)
+    """``$LATEST``, a version or an alias (at most 128 characters, Lambda's longest alias name)."""
     payload: str = Field(sa_type=Text)
     status: str = Field(max_length=16)
     """QUEUED, RUNNING, SUCCEEDED or FAILED."""

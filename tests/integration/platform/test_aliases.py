@@ -168,3 +168,16 @@ async def test_task_states_and_invocations_name_an_alias(service: FunctionServic
         assert result.executed_version == "1" and json.loads(result.payload)["code"] == "one"
     result = await service.invoke(name, b"{}", qualifier="prod")
     assert result.executed_version == "1"
+
+
+async def test_event_invocations_of_the_longest_alias_queue(client: httpx.AsyncClient) -> None:
+    name = await two_versions(client)
+    alias = "a" * 128
+    body = {"name": alias, "functionVersion": "2"}
+    assert (await client.post(f"/v1/functions/{name}/aliases", json=body)).status_code == 201
+    queued = await client.post(
+        f"/v1/functions/{name}/invocations", params={"qualifier": alias}, json={},
+        headers={"X-Invocation-Type": "Event"},
+    )  # fmt: skip
+    assert queued.status_code == 202, queued.text
+    assert queued.headers["x-amz-executed-version"] == "2"
