@@ -181,3 +181,25 @@ async def test_event_invocations_of_the_longest_alias_queue(client: httpx.AsyncC
     )  # fmt: skip
     assert queued.status_code == 202, queued.text
     assert queued.headers["x-amz-executed-version"] == "2"
+
+
+async def test_provisioned_alias_environments_are_warm_and_follow_the_alias(service: FunctionService) -> None:
+    from foundation.registry import aliases
+    from foundation.registry import functions as registry
+    from foundation.registry.database import unit_of_work
+
+    name = await deploy(service, unique("warm"), {"app.py": CODE.format(version="one")})
+    async with unit_of_work(service.sessions) as session:
+        await registry.publish_version(session, name, None)
+        await registry.publish_version(session, name, None)
+        await aliases.create_alias(session, name, "hot", "1", "", {})
+        await aliases.set_provisioned(session, name, "hot", 2)
+    await service.provision(name)
+    assert service.pool.size == 2
+    results = [await service.invoke(name, b"{}", qualifier="hot") for _ in range(2)]
+    assert all(r.init_duration_ms is None and r.executed_version == "1" for r in results)  # no cold start
+    async with unit_of_work(service.sessions) as session:
+        await aliases.update_alias(session, name, "hot", {"function_version": "2"})
+    await service.provision(name)
+    moved = await service.invoke(name, b"{}", qualifier="hot")
+    assert moved.executed_version == "2" and moved.init_duration_ms is None  # version 2's, started ahead
