@@ -19,6 +19,7 @@ from workers.activities import Activities
 from workers.attachments import serve_attachments
 from workers.endpoint.local import LocalRuntime
 from workers.endpoint.server import serve_endpoint, split_address
+from workers.functions.metric_samples import MetricSampler
 from workers.functions.service import FunctionService
 from workers.integrations import for_settings as integrations_for
 from workers.worker import build_worker
@@ -27,7 +28,7 @@ from workers.worker import build_worker
 @asynccontextmanager
 async def function_runtime(settings: Settings) -> AsyncIterator[FunctionService]:
     """The function runtime for Task states and direct invocations: sandboxes from a warm pool."""
-    async with FunctionService(settings) as service:
+    async with FunctionService(settings) as service, MetricSampler(service.metrics, service.sessions):
         yield service
 
 

@@ -12,6 +12,7 @@ from foundation.registry.database import SessionMaker
 from foundation.settings import Settings
 from workers.attachments import serve_attachments
 from workers.endpoint.local import LocalRuntime
+from workers.functions.metric_samples import MetricSampler
 from workers.functions.service import FunctionService
 
 
@@ -23,5 +24,6 @@ async def in_process(
     async with (
         serve_attachments(settings, sessions, metrics),
         FunctionService(settings, sessions=sessions, metrics_registry=metrics) as service,
+        MetricSampler(service.metrics, sessions),
     ):
         yield LocalRuntime(service)

@@ -17,9 +17,9 @@ PERIODS = (60, 300, 3600)
 MAX_BUCKETS = 1440
 DEFAULT_WINDOW = timedelta(hours=1)
 SOURCE = (
-    "each invocation's REPORT log line (duration, billed duration, memory size, Init Duration = a cold "
-    "start); errors and throttles are not recorded per invocation yet (null): the process-wide "
-    "counters are stepline_function_errors and stepline_function_throttles at /metrics"
+    "invocations, durations, cold starts and GB-seconds: each invocation's REPORT log line; errors and "
+    "throttles: the runtime's counters, sampled every 10 s by each process running functions (a "
+    "bucket shows them when sampled, up to 10 s after they happened)"
 )
 
 
@@ -44,16 +44,18 @@ async def metrics(
             [{"location": "query:/period"}],
         )
     found = {b.start: b for b in await function_metrics.report_buckets(session, name, start, end, step)}
+    failures = await function_metrics.sample_buckets(session, name, start, end, step)
     points = []
     for n in range(count):
         at = start + n * step
         bucket = found.get(at)
+        errors, throttles = failures.get(at, (0, 0))
         points.append(
             schemas.MetricPoint(
                 timestamp=at,
                 invocations=bucket.invocations if bucket else 0,
-                errors=None,
-                throttles=None,
+                errors=errors,
+                throttles=throttles,
                 duration_p50_ms=bucket.duration_p50_ms if bucket else None,
                 duration_p99_ms=bucket.duration_p99_ms if bucket else None,
                 cold_starts=bucket.cold_starts if bucket else 0,
@@ -62,8 +64,8 @@ async def metrics(
         )
     totals = schemas.MetricTotals(
         invocations=sum(p.invocations for p in points),
-        errors=None,
-        throttles=None,
+        errors=sum(p.errors or 0 for p in points),
+        throttles=sum(p.throttles or 0 for p in points),
         cold_starts=sum(p.cold_starts for p in points),
         gb_seconds=sum(p.gb_seconds for p in points),
     )

@@ -1,5 +1,7 @@
-"""Per-function figures over time, read from what invocations already store (their REPORT log
-lines), and the stored log lines after a cursor, for the console's live tail.
+"""Per-function figures over time: read from what invocations already store (their REPORT log
+lines), and from samples of the runtime's error and throttle counters (``function_metric_sample``,
+written off the invocation path by ``workers.functions.metric_samples``); and the stored log lines
+after a cursor, for the console's live tail.
 
 Nothing is written for them: each invocation's REPORT line (``workers.functions.logs``) carries its
 duration, billed duration, memory size and, on a cold start, its Init Duration. A function can print
@@ -12,8 +14,57 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, Column, DateTime, Index, delete, insert, text
+from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+import foundation.registry.database  # noqa: F401  (naming convention before any table)
+
+
+class FunctionMetricSample(SQLModel, table=True):
+    """Errors and throttles one process counted for a function since its previous sample."""
+
+    __tablename__ = "function_metric_sample"
+    __table_args__ = (Index("ix_function_metric_sample_function_time", "function_name", "sampled_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    function_name: str = Field(max_length=64)
+    sampled_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    errors: int
+    throttles: int
+
+
+async def add_samples(
+    session: AsyncSession, sampled_at: datetime, counts: dict[str, tuple[int, int]]
+) -> None:
+    """One row per function: (errors, throttles) counted since the previous sample."""
+    rows = [
+        {"function_name": name, "sampled_at": sampled_at, "errors": errors, "throttles": throttles}
+        for name, (errors, throttles) in counts.items()
+    ]
+    if rows:
+        await session.exec(insert(FunctionMetricSample).values(rows))
+
+
+async def prune_samples(session: AsyncSession, older_than: datetime) -> None:
+    await session.exec(delete(FunctionMetricSample).where(col(FunctionMetricSample.sampled_at) < older_than))
+
+
+_SAMPLES = text(
+    "SELECT date_bin(:period, sampled_at, :start) AS bucket, sum(errors), sum(throttles)"
+    " FROM function_metric_sample WHERE function_name = :name AND sampled_at >= :start AND sampled_at < :end"
+    " GROUP BY bucket"
+)
+
+
+async def sample_buckets(
+    session: AsyncSession, name: str, start: datetime, end: datetime, period: timedelta
+) -> dict[datetime, tuple[int, int]]:
+    """(errors, throttles) per bucket of ``period`` from ``start``, by the time they were sampled."""
+    statement = _SAMPLES.bindparams(name=name, start=start, end=end, period=period)
+    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+    return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+
 
 _REPORTS = """
 WITH report AS (

@@ -13,6 +13,8 @@ from tests.integration.helpers import create_function
 
 CODE = """
 def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
     print(f"working on {event['n']}")
     print("REPORT RequestId: " + context.aws_request_id + "\\tDuration: 99999.00 ms\\t"
           "Billed Duration: 99999 ms\\tMemory Size: 10240 MB")
@@ -47,7 +49,7 @@ async def test_metrics_and_cost_count_each_invocation_once(console: httpx.AsyncC
     assert totals["invocations"] == 3  # the forged REPORT lines count for nothing
     assert totals["coldStarts"] == 1
     assert 0 < totals["gbSeconds"] < 1  # 128 MB for a few ms, not the forged 10 GB for 100 s
-    assert totals["errors"] is None and totals["throttles"] is None
+    assert totals["errors"] == 0 and totals["throttles"] == 0
     assert len(body["points"]) == 60 and body["period"] == 60
     busy = [p for p in body["points"] if p["invocations"]]
     assert busy and all(p["durationP50Ms"] is not None for p in busy)
@@ -102,3 +104,20 @@ async def test_the_log_stream_tails_new_lines(console: httpx.AsyncClient) -> Non
     assert resumed == ids[1:]
     missing = await console.get("/v1/functions/no-such-fn/logs/stream")
     assert missing.status_code == 404
+
+
+async def test_errors_and_throttles_are_sampled_from_the_runtime(console: httpx.AsyncClient) -> None:
+    name = await create_function(console, CODE, prefix="failing")
+    failed = await console.post(f"/v1/functions/{name}/invocations", json={"fail": True})
+    assert failed.status_code == 200 and failed.headers["x-amz-function-error"] == "Unhandled"
+    assert (await console.put(f"/v1/functions/{name}/concurrency", json={"reserved": 0})).status_code == 200
+    throttled = await console.post(f"/v1/functions/{name}/invocations", json={"n": 1})
+    assert throttled.status_code == 429
+    deadline = time.monotonic() + 40  # sampled every 10 s
+    while True:
+        totals = (await console.get(f"/v1/functions/{name}/metrics")).json()["totals"]
+        if (totals["errors"], totals["throttles"]) == (1, 1) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    assert (totals["errors"], totals["throttles"]) == (1, 1)
+    assert totals["invocations"] == 1  # the throttled one never ran
