@@ -98,6 +98,12 @@ async function pollHistory(path, described, take, redraw, setExecution, setLoade
 export function ExecutionPage({ id, state }) {
   const { execution, machine, error, loaded, live, analysis, events } = useExecution(id);
   const [selected, setSelected] = useState(state ?? null);
+  const [, tick] = useState(0);
+  useEffect(() => { // the duration counts while it runs
+    if (execution?.status !== "RUNNING") return undefined;
+    const timer = setInterval(() => tick((t) => t + 1), 1000);
+    return () => clearInterval(timer);
+  }, [execution?.status]);
   const statuses = useMemo(() => (execution ? analysis.statuses(execution.status) : new Map()),
     [execution?.status, analysis.lastId]);
   if (error) return html`<h1>Execution</h1><${ErrorBox} error=${error} />`;

@@ -227,5 +227,11 @@ async def test_lists_and_a_narrow_window(page: Page, client: httpx.AsyncClient, 
     await page.goto(f"/console#/machines/{machine}")
     await expect(page.locator('[data-state="Wait"]')).to_be_visible()
     width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 420, f"the page scrolls sideways at 420 px ({width} px wide)"
+    assert width <= 420, f"the machine page scrolls sideways at 420 px ({width} px wide)"
     await page.screenshot(path=shots / "machine-narrow.png", full_page=True)
+    execution = await start(client, machine)
+    await page.goto(f"/console#/executions/{execution}")
+    await expect(page.locator('[data-state="Wait"]')).to_have_attribute("data-status", "running")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 420, f"the execution page scrolls sideways at 420 px ({width} px wide)"
+    await page.screenshot(path=shots / "execution-narrow.png", full_page=True)
