@@ -13,7 +13,6 @@ from api.aws.lambda_config import function_ref
 from api.pagination import decode_token, encode_token
 from api.services import code_signing as use_cases
 from foundation.registry import code_signing as registry
-from foundation.registry import functions as function_registry
 from statemachine import function_arn
 
 PAGE = 50
@@ -134,8 +133,8 @@ async def put_function_code_signing_config(call: Call, params: dict[str, Any]) -
 async def get_function_code_signing_config(call: Call, params: dict[str, Any]) -> Output:
     name = _unqualified(params["FunctionName"])
     async with call.session() as session:
-        row = await function_registry.get_function(session, name)
-    arn = use_cases.config_arn(row.code_signing_config_id, call.region) if row.code_signing_config_id else ""
+        config_id = await use_cases.function_config(session, name)
+    arn = use_cases.config_arn(config_id, call.region) if config_id else ""
     return {"CodeSigningConfigArn": arn, "FunctionName": name}
 
 

@@ -84,6 +84,19 @@ async def put_function_code_signing_config(
     )
 
 
+@router.get("/functions/{name}/code-signing-config")
+async def get_function_code_signing_config(
+    name: str, session: SessionDep, state: StateDep
+) -> schemas.FunctionCodeSigning | None:
+    """The configuration the function's new code must satisfy (null: none)."""
+    config_id = await use_cases.function_config(session, name)
+    if config_id is None:
+        return None
+    return schemas.FunctionCodeSigning(
+        code_signing_config_arn=use_cases.config_arn(config_id, state.settings.region)
+    )
+
+
 @router.delete("/functions/{name}/code-signing-config", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_function_code_signing_config(name: str, session: SessionDep) -> Response:
     await use_cases.set_function_config(session, name, None)

@@ -183,6 +183,11 @@ async def set_function_config(session: AsyncSession, function: str, arn: str | N
     return config_id
 
 
+async def function_config(session: AsyncSession, function: str) -> str | None:
+    """The id of the configuration a function names (None: none)."""
+    return (await function_registry.get_function(session, function)).code_signing_config_id
+
+
 # the check --------------------------------------------------------------------------------------
 
 

@@ -176,6 +176,8 @@ async def test_updates_certificates_and_revocation(client: httpx.AsyncClient) ->
     )
     assert refused.status_code == 400 and "expired" in refused.json()["detail"]
 
+    named = await client.get(f"/v1/functions/{name}/code-signing-config")
+    assert named.json() == {"codeSigningConfigArn": csc}
     in_use = await client.delete(f"/v1/code-signing-configs/{csc}")
     assert in_use.status_code == 409
     assert (await client.post(f"/v1/signing-profiles/{current.split('/')[-2]}/revoke")).status_code == 200
@@ -185,6 +187,7 @@ async def test_updates_certificates_and_revocation(client: httpx.AsyncClient) ->
     assert again.status_code == 400 and "revoked" in again.json()["detail"]
     assert (await client.delete(f"/v1/functions/{name}/code-signing-config")).status_code == 204
     assert (await client.put(f"/v1/functions/{name}", json=unsigned)).status_code == 200
+    assert (await client.get(f"/v1/functions/{name}/code-signing-config")).json() is None
     assert (await client.delete(f"/v1/code-signing-configs/{csc}")).status_code == 204
 
 
