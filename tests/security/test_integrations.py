@@ -111,3 +111,15 @@ async def test_an_unreachable_endpoint_fails_fast_without_its_secret(api: httpx.
         await api.delete("/v1/service-endpoints/kinesis")
     assert (done["status"], done["error"]) == ("FAILED", "States.TaskFailed")
     assert "endpoint-secret-value" not in history and "endpoint-secret-value" not in done["cause"]
+
+
+async def test_a_cookie_set_for_one_call_never_rides_on_the_next(
+    api: httpx.AsyncClient, http_server: HttpServer
+) -> None:
+    for path in ("/cookie", "/after"):
+        done, _ = await run_task(
+            api, "arn:aws:states:::http:invoke", {"ApiEndpoint": f"{http_server.url}{path}", "Method": "GET"}
+        )
+        assert done["status"] == "SUCCEEDED", done
+    assert [seen.path for seen in http_server.seen] == ["/cookie", "/after"]
+    assert "Cookie" not in http_server.seen[1].headers

@@ -95,6 +95,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path.startswith("/slow"):
             time.sleep(float(self.path.partition("seconds=")[2] or 1))
             status, document = 200, {"slow": True}
+        elif self.path.startswith("/cookie"):
+            self.send_response(200)
+            self.send_header("Set-Cookie", "session=tenant-a-session; Path=/")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+            return
         elif self.path.startswith("/big"):
             status, document = 200, {"blob": "x" * 2_000_000}
         else:
@@ -119,9 +126,9 @@ class _Server(ThreadingHTTPServer):
 @pytest.fixture
 def http_server() -> Iterator[HttpServer]:
     """An HTTP server on a loopback port: ``/token`` (OAuth client credentials ``client-id`` /
-    ``client-secret``), ``/missing`` (404), ``/redirect`` (302 to the cloud metadata address), ``/big``
-    (2 MB of JSON), ``/slow?seconds=N`` (answers after N seconds), anything else (200, JSON); every
-    request kept."""
+    ``client-secret``), ``/missing`` (404), ``/redirect`` (302 to the cloud metadata address),
+    ``/big`` (2 MB of JSON), ``/slow?seconds=N`` (answers after N seconds), ``/cookie`` (sets one),
+    anything else (200, JSON); every request kept."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.seen = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
