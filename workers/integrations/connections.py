@@ -82,6 +82,7 @@ class Authorizer:
     sessions: SessionMaker | None
     sealer: Sealer | None
     _tokens: dict[str, _Token] = field(default_factory=dict)
+    """By connection and version; a process holds as many as connections were used."""
 
     async def apply(self, arn: str, headers: dict[str, str], client: httpx.AsyncClient, allowed: Any) -> None:
         """Set the connection's header (``allowed(url)`` vets an OAuth token endpoint).
@@ -107,11 +108,14 @@ class Authorizer:
             pair = f"{part['Username']}:{part['Password']}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         else:
-            token = await self._token(name, parameters["OAuthParameters"], client, allowed)
+            key = f"{name}/{row.updated_at.isoformat()}/{row.created_at.isoformat()}"
+            token = await self._token(key, parameters["OAuthParameters"], client, allowed)
             headers["Authorization"] = f"Bearer {token}"
 
-    async def _token(self, name: str, oauth: dict[str, Any], client: httpx.AsyncClient, allowed: Any) -> str:
-        cached = self._tokens.get(name)
+    async def _token(self, key: str, oauth: dict[str, Any], client: httpx.AsyncClient, allowed: Any) -> str:
+        """A token for the connection version ``key`` (a connection made again gets its own)."""
+        name = key.split("/", 1)[0]
+        cached = self._tokens.get(key)
         if cached is not None and cached.expires > time.monotonic():
             return cached.value
         endpoint = oauth["AuthorizationEndpoint"]
@@ -136,5 +140,5 @@ class Authorizer:
             )
         lifetime = document.get("expires_in") if isinstance(document, dict) else None
         seconds = float(lifetime) if isinstance(lifetime, int | float) else 300.0
-        self._tokens[name] = _Token(token, time.monotonic() + max(0.0, seconds - 30))
+        self._tokens[key] = _Token(token, time.monotonic() + max(0.0, seconds - 30))
         return token
