@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from foundation.registry import aliases
 from foundation.registry import function_permissions as permissions
 from foundation.registry import functions as registry
 from statemachine import account_root_arn
@@ -58,7 +59,7 @@ def statement(
 async def _check_target(session: AsyncSession, name: str, qualifier: str) -> registry.Function:
     function = await registry.get_function(session, name)
     if qualifier and qualifier != registry.LATEST:
-        await registry.resolve_function(session, name, qualifier)  # FunctionNotFound for no such version
+        await aliases.resolve_targets(session, name, qualifier)  # FunctionNotFound: no such version or alias
     return function
 
 

@@ -15,6 +15,7 @@ from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
 from api.services import aliases, code_signing, images, layers
 from foundation.errors import InvalidRequest
+from foundation.registry import aliases as alias_registry
 from foundation.registry import function_permissions, tags
 from foundation.registry import functions as registry
 from statemachine import function_arn
@@ -173,6 +174,11 @@ async def update_function(
 
 
 async def get_function(session: AsyncSession, name: str, qualifier: str | None) -> schemas.FunctionPublic:
+    """``$LATEST``, a version, or the version an alias points at (Lambda's GetFunction with an alias)."""
+    if alias_registry.is_alias(qualifier):
+        assert qualifier is not None
+        alias = await alias_registry.get_alias(session, name, qualifier)
+        qualifier = alias.function_version
     if qualifier in (None, registry.LATEST):
         return public(await registry.get_function(session, name))
     versions = {str(v.version): v for v in await registry.list_versions(session, name)}

@@ -60,6 +60,13 @@ def test_alias_lifecycle(lam: Any, function: str) -> None:
     code, status, message = error_of(lam.delete_function, FunctionName=function, Qualifier="1")
     assert (code, status) == ("ResourceConflictException", 409) and "live" in message
 
+    got = checked(lam, "GetFunction", FunctionName=function, Qualifier="live")
+    assert got["Configuration"]["Version"] == "1"  # the version the alias points at
+    checked(
+        lam, "AddPermission", FunctionName=function, Qualifier="live", StatementId="s1",
+        Action="lambda:InvokeFunction", Principal="s3.amazonaws.com",
+    )  # fmt: skip
+    assert "s1" in checked(lam, "GetPolicy", FunctionName=function, Qualifier="live")["Policy"]
     checked(lam, "DeleteAlias", FunctionName=function, Name="live")
     code, status, message = error_of(lam.get_alias, FunctionName=function, Name="live")
     assert (code, status) == ("ResourceNotFoundException", 404) and message.endswith(f"{function}:live")
