@@ -5,7 +5,8 @@ A poll claims the oldest queued task of a running execution for the activity
 process's one listening connection, ``AppState.notices``), re-checking at least every
 ``RECHECK_SECONDS`` in case a notice was lost, until ``wait_seconds`` (60 on the AWS endpoint) have
 passed. A claimed task is reported to its workflow as started (ActivityStarted, with the worker's
-name); one whose wait ended in between is skipped.
+name) before the claim commits: one whose wait ended in between is dropped, and one whose workflow
+could not be reached (no worker answered) stays queued for the next poll.
 """
 
 from __future__ import annotations
@@ -78,12 +79,14 @@ async def get_task(
     async with state.notices.subscribe(notices.ACTIVITY_TASK_CHANNEL, name) as subscription:
         deadline = time.monotonic() + min(wait_seconds, MAX_WAIT_SECONDS)
         while True:
-            async with unit_of_work(state.sessions) as session:
+            async with unit_of_work(state.sessions) as session:  # the claim commits once reported
                 claimed = await registry.claim_task(session, name)
-            if claimed is not None:
-                if await callbacks.report_started(state, claimed.token, worker_name or ""):
+                if claimed is not None and await callbacks.report_started(
+                    state, claimed.token, worker_name or ""
+                ):
                     return ActivityTask(claimed.token, claimed.input)
-                continue
+            if claimed is not None:
+                continue  # its wait had ended: the claim removed it
             left = deadline - time.monotonic()
             if left <= 0:
                 return ActivityTask()

@@ -8,6 +8,7 @@ task has ended: timed out, completed by an earlier report, or its execution has 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -24,6 +25,8 @@ from foundation.task_tokens import TaskToken, parse
 from workers.contracts import TASK_TOKEN_UPDATE, TokenUpdate
 
 MAX_OUTPUT_BYTES = 256 * 1024
+REPORT_WAIT_SECONDS = 30.0
+"""How long a report waits for the workflow's worker (down: a retryable 503/ServiceUnavailable)."""
 
 
 class TaskReportRefused(InvalidRequest):
@@ -74,12 +77,17 @@ async def report_started(state: AppState, token: str, worker_name: str) -> bool:
 async def _report(state: AppState, claims: TaskToken, update: TokenUpdate) -> None:
     handle: WorkflowHandle[Any, Any] = state.temporal.get_workflow_handle(claims.workflow_id)
     try:
-        await handle.execute_update(TASK_TOKEN_UPDATE, update)
+        await asyncio.wait_for(handle.execute_update(TASK_TOKEN_UPDATE, update), REPORT_WAIT_SECONDS)
+    except TimeoutError:
+        raise Unavailable("the waiting execution's worker did not take the report in time; retry") from None
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type in ("TaskDoesNotExist", "TaskTimedOut"):
+        if isinstance(cause, ApplicationError) and cause.type == "TaskTimedOut":
             raise TaskReportRefused(cause.type, cause.message) from None
-        raise Unavailable(f"the waiting execution did not take the report: {cause or exc}") from exc
+        # TaskDoesNotExist, or a workflow that takes no task tokens at all (a forged workflow id)
+        raise TaskReportRefused(
+            "TaskDoesNotExist", "Task Does Not Exist: the task token matches no task"
+        ) from None
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise Unavailable(f"Temporal did not deliver the report: {exc.message}") from exc

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from foundation.task_tokens import TaskToken
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
 
 pytestmark = pytest.mark.integration
@@ -77,6 +78,9 @@ async def test_tokens_that_are_not_ours_or_do_not_match_are_refused(
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     refused = await report(api, "success", taskToken=forged, output={})
     assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "TaskDoesNotExist"
+    elsewhere = TaskToken("no-such-machine:no-such-execution", 1, "secret").text()
+    nowhere = await report(api, "success", taskToken=elsewhere, output={})
+    assert nowhere.status_code == 400 and nowhere.json()["errors"][0]["code"] == "TaskDoesNotExist"
     garbage = await report(api, "heartbeat", taskToken="not-a-token")
     assert garbage.status_code == 400 and garbage.json()["errors"][0]["code"] == "InvalidToken"
     not_json = await report(api, "success", taskToken=token, outputText="{nope")
