@@ -17,6 +17,7 @@ AWS; Stepline records the link for every child it starts.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol, runtime_checkable
@@ -32,6 +33,8 @@ from statemachine.json_types import JSON
 START_EXECUTION: Final = "arn:aws:states:::states:startExecution"
 PATTERNS: Final = ("", ".sync", ".sync:2", callbacks.WAIT_FOR_TASK_TOKEN)
 STARTED_BY: Final = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
+_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+"""Execution names Stepline takes (as StartExecution on both front doors)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,8 @@ def _start_request(parameters: JSON, pattern: str, state_name: str) -> NestedSta
     name = parameters.get("Name")
     if name is not None and not isinstance(name, str):
         raise StatesError("States.Runtime", "The field 'Name' of states:startExecution must be a string.")
+    if name is not None and _NAME.fullmatch(name) is None:
+        raise StatesError("StepFunctions.InvalidNameException", f"Invalid Name: '{name}'")
     given = parameters.get("Input")
     input_text = "{}" if given is None else given if isinstance(given, str) else dataflow.dumps(given)
     arn = str(parameters["StateMachineArn"])

@@ -18,6 +18,7 @@ import asyncio
 import hmac
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -77,7 +78,7 @@ class _Wait:
     beats: int = 0
     outcome: TokenUpdate | None = None
     worker: str | None = None
-    on_started: object = None
+    on_started: Callable[[str], None] | None = None
     activity: ActivityTaskRequest | None = None
 
 
@@ -145,7 +146,7 @@ class TaskWaits:
                 wait.worker = update.worker_name or ""
                 wait.beats += 1
                 wait.last_beat = workflow.time()
-                if callable(wait.on_started):
+                if wait.on_started is not None:
                     wait.on_started(wait.worker)
         else:
             wait.outcome = update

@@ -138,10 +138,20 @@ _CLAIM = text(
 )
 
 
+_FORGET_ENDED = text(
+    "DELETE FROM activity_task AS t USING execution AS e"
+    " WHERE t.activity_name = :name AND e.id = t.execution_id AND e.status <> 'RUNNING'"
+)
+
+
 async def claim_task(session: AsyncSession, activity: str) -> ClaimedTask | None:
-    """Take the oldest task of a running execution for this activity, or None."""
+    """Take the oldest task of a running execution for this activity, or None (then the tasks of
+    executions that ended, e.g. were stopped, while their task waited are removed)."""
     row = (await session.exec(_CLAIM.bindparams(name=activity))).first()  # type: ignore[call-overload]
-    return None if row is None else ClaimedTask(row[0], row[1], row[2])
+    if row is None:
+        await session.exec(_FORGET_ENDED.bindparams(name=activity))  # type: ignore[call-overload]
+        return None
+    return ClaimedTask(row[0], row[1], row[2])
 
 
 async def link_parent(

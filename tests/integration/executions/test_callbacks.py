@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -33,6 +34,14 @@ async def token_of(api: httpx.AsyncClient, execution_id: str, occurrence: int = 
             return token
         await asyncio.sleep(0.05)
     raise AssertionError("the task was never submitted")
+
+
+async def until_event(api: httpx.AsyncClient, execution_id: str, kind: str) -> None:
+    for _ in range(200):
+        if kind in [e["type"] for e in await all_history(api, execution_id)]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {kind} event")
 
 
 async def report(api: httpx.AsyncClient, kind: str, **body: Any) -> httpx.Response:
@@ -173,3 +182,29 @@ async def test_a_child_execution_names_its_parent(api: httpx.AsyncClient, worker
     child_described = (await api.get(f"/v1/executions/{child_id}")).json()
     assert child_described["startedBy"] == started["executionArn"]
     assert (await api.get(f"/v1/executions/{started['executionId']}")).json()["startedBy"] is None
+
+
+async def test_a_stopped_executions_activity_task_is_never_handed_out(
+    api: httpx.AsyncClient, worker: None
+) -> None:
+    name = f"act-{uuid.uuid4().hex[:8]}"
+    assert (await api.post("/v1/activities", json={"name": name})).status_code == 201
+    arn = f"arn:aws:states:us-east-1:000000000000:activity:{name}"
+    machine = await create_machine(
+        api, {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": arn, "End": True}}}
+    )
+    first = (await start(api, machine, {"n": 1}))["executionId"]
+    second = (await start(api, machine, {"n": 2}))["executionId"]
+    for execution in (first, second):
+        await until_event(api, execution, "ActivityScheduled")
+    stopped = await api.post(f"/v1/executions/{first}/stop", json={"error": "Halt"})
+    assert stopped.json()["status"] == "ABORTED"
+    polled = await api.post(f"/v1/activities/{name}/tasks", params={"workerName": "w", "waitSeconds": 1})
+    assert polled.json()["input"] == {"n": 2}  # the first one's task is skipped
+    empty = await api.post(f"/v1/activities/{name}/tasks", params={"waitSeconds": 0.2})
+    assert empty.json() == {"taskToken": None, "input": None}
+    done = await report(api, "success", taskToken=polled.json()["taskToken"], output={"ok": 1})
+    assert done.status_code == 204
+    assert (await wait_until_done(api, second))["output"] == {"ok": 1}
+    missing = await api.post("/v1/activities/no-such-activity/tasks", params={"waitSeconds": 0})
+    assert missing.status_code == 404

@@ -223,3 +223,12 @@ def test_express_machines_cannot_wait(resource: str, flagged: bool) -> None:
     if flagged:
         assert found[0].location == "/States/P/Branches/0/States/T/Resource"
         assert found[0].code == "SCHEMA_VALIDATION_FAILED"
+
+
+async def test_a_child_name_stepline_cannot_take_is_refused() -> None:
+    arn = "arn:aws:states:us-east-1:000000000000:stateMachine:child"
+    definition = task(
+        "arn:aws:states:::states:startExecution", Parameters={"StateMachineArn": arn, "Name": "a:b"}
+    )
+    outcome = await run(definition, WaitingHost([]))
+    assert outcome.error == "StepFunctions.InvalidNameException"
