@@ -1,5 +1,6 @@
 // The state machine drawn as SVG: states coloured by status (with the status word, and a legend),
 // Choice rules on their edges, Default marked, Catch edges dashed, Parallel/Map as nested groups.
+import { Component } from "preact";
 import { useMemo, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { levelGraph } from "./asl.js";
@@ -52,9 +53,11 @@ export function Graph({ definition, statuses = null, problems = null, selected =
 }
 
 function Level({ level, ctx }) {
+  const { statuses, problems, selected } = ctx;
   return html`<g>
     ${level.edges.map((edge) => html`<${Edge} edge=${edge} />`)}
-    ${level.nodes.map((node) => html`<${Node} node=${node} ctx=${ctx} />`)}
+    ${level.nodes.map((node) => html`<${Node} node=${node} ctx=${ctx} selected=${selected === node.name}
+      status=${statuses ? statuses.get(node.name) ?? "not reached" : null} issues=${problems?.get(node.name)} />`)}
   </g>`;
 }
 
@@ -67,20 +70,32 @@ function Edge({ edge }) {
   </g>`;
 }
 
-function Node({ node, ctx }) {
-  const { statuses, problems, selected, onSelect } = ctx;
+/** A state; redrawn only when its own status, problems or selection change (a group: always, for
+ * the states inside it), so a live update of a 1,000-state graph touches one node. */
+class Node extends Component {
+  shouldComponentUpdate(next) {
+    const p = this.props;
+    return Boolean(next.node.inner) || next.node !== p.node || next.status !== p.status
+      || next.issues !== p.issues || next.selected !== p.selected;
+  }
+
+  render({ node, ctx, status, issues, selected }) {
+    return drawNode(node, ctx, status, issues, selected);
+  }
+}
+
+function drawNode(node, ctx, status, issues, selected) {
+  const { onSelect } = ctx;
   if (node.type === "Start" || node.type === "End") {
     return html`<g class="terminal" transform=${`translate(${node.x},${node.y})`}>
       <rect width=${node.width} height=${node.height} rx="15" /><text x=${node.width / 2} y="19" text-anchor="middle">${node.name}</text>
     </g>`;
   }
-  const status = statuses ? statuses.get(node.name) ?? "not reached" : null;
-  const issues = problems?.get(node.name);
   const group = Boolean(node.inner);
   const select = onSelect && node.type !== "Missing" ? () => onSelect(node.name) : null;
   const label = `${node.name}, ${node.type}${status ? `, ${status}` : ""}${issues ? `, ${issues.length} problem(s)` : ""}`;
   const classes = ["state", group ? "group" : "", status ? `st-${status.replace(" ", "-")}` : "",
-    node.type === "Missing" ? "missing" : "", selected === node.name ? "selected" : "", issues ? "has-problem" : ""].join(" ");
+    node.type === "Missing" ? "missing" : "", selected ? "selected" : "", issues ? "has-problem" : ""].join(" ");
   return html`<g class=${classes} transform=${`translate(${node.x},${node.y})`} data-state=${node.name}
     data-status=${status ?? undefined} tabindex=${select ? 0 : undefined} role=${select ? "button" : "img"} aria-label=${label}
     onClick=${select} onKeyDown=${select && ((e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), select()))}>
