@@ -8,7 +8,10 @@ bubblewrap sandboxes. Measured in the same run, interleaved so that machine load
 
 - floors: a bare ``bwrap ... python3 -c pass`` (and with ``-S``, as the bootstrap starts), and a
   bare Unix-socket round trip of 1 KB of JSON between this event loop and another process;
-- cold start (new environment to first response) and warm invoke, p50/p95, Python and Node.js;
+- cold start (new environment to first response) and warm invoke, p50/p95, Python and Node.js (a
+  Python one also where no spare sandbox fits: a full sandbox start), and a
+  container-image function (``tests/image_builder``'s Python image: Debian's python3.11 with a small
+  Runtime API client over ``http.client``; goal: its cold start within 2x the Python zip function's);
 - warm invoke through the HTTP API (uvicorn on loopback, httpx client, same process), with the function
   runtime in the API process (``stepline dev``'s colocated path) and, interleaved with it, through an
   API that runs none (``stepline api``) and a ``stepline worker`` process behind it (the hop to the
@@ -41,6 +44,7 @@ from foundation.registry import functions as registry
 from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
 from workers.functions.codestore import zip_files
+from workers.functions.images.store import ImageStore
 from workers.functions.sandbox import python_executable
 from workers.functions.service import FunctionService
 
@@ -124,11 +128,37 @@ async def scratch_database() -> AsyncIterator[str]:
         await admin.close()
 
 
-async def deploy(service: FunctionService, runtime: str, files: dict[str, str], handler: str) -> str:
+async def deploy(
+    service: FunctionService, runtime: str, files: dict[str, str], handler: str, tmp_mb: int = 512
+) -> str:
+    """A zip function (``tmp_mb`` other than 512: one no spare sandbox fits, its cold start a full one)."""
     name = f"bench-{runtime.replace('.', '')}-{uuid.uuid4().hex[:6]}"
     stored = service.code.put(zip_files(files))
     settings = registry.FunctionSettings(
-        runtime=runtime, handler=handler, code_sha256=stored.sha256, code_size=stored.size
+        runtime=runtime, handler=handler, code_sha256=stored.sha256, code_size=stored.size,
+        ephemeral_storage=tmp_mb,
+    )  # fmt: skip
+    async with unit_of_work(service.sessions) as session:
+        await registry.create_function(session, name, settings)
+    return name
+
+
+def image_archive(work: Path) -> Path:
+    """The test builder's Python image, as an OCI layout tar."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: its tests/ package
+    from tests import image_builder
+
+    files = image_builder.layout_files(image_builder.python_image(), "bench:1")
+    return image_builder.write_tar(files, work / "image.tar")
+
+
+async def deploy_image(service: FunctionService, work: Path) -> str:
+    """An Image function of the test builder's Python image."""
+    archive = await asyncio.to_thread(image_archive, work)
+    imported = await asyncio.to_thread(ImageStore.beside(service.code).import_archive, archive)
+    name = f"bench-image-{uuid.uuid4().hex[:6]}"
+    settings = registry.FunctionSettings(
+        runtime="", handler="", package_type="Image", code_sha256=imported.digest[7:], code_size=imported.size
     )
     async with unit_of_work(service.sessions) as session:
         await registry.create_function(session, name, settings)
@@ -295,19 +325,27 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                 )
                 python = await deploy(service, "python3.11", PYTHON_HELLO, "app.handler")
                 node = await deploy(service, "nodejs20", NODE_HELLO, "index.handler")
+                unspared = await deploy(service, "python3.11", PYTHON_HELLO, "app.handler", tmp_mb=513)
+                image = await deploy_image(service, work)
                 floors: dict[str, list[float]] = {"bwrap_python_c_pass": [], "bwrap_python_S_c_pass": []}
-                cold: dict[str, list[float]] = {"python": [], "node": []}
+                cold: dict[str, list[float]] = {"python": [], "node": [], "python_no_spare": [], "image": []}
                 for _ in range(max(rounds // 10, 10)):
                     await service.pool.spares_ready()  # the refill after a claim is not timed with a floor
                     floors["bwrap_python_c_pass"].append(await asyncio.to_thread(bare_bwrap, ["-c", "pass"]))
                     floors["bwrap_python_S_c_pass"].append(
                         await asyncio.to_thread(bare_bwrap, ["-S", "-c", "pass"])
                     )
-                    for label, name in (("python", python), ("node", node)):
+                    kinds = (
+                        ("python", python),
+                        ("node", node),
+                        ("python_no_spare", unspared),
+                        ("image", image),
+                    )
+                    for label, name in kinds:
                         await service.pool.retire(name)
                         cold[label].append(await timed(lambda n=name: service.invoke(n, EVENT)))  # type: ignore[misc]
                 socket_rtt: list[float] = []
-                warm: dict[str, list[float]] = {"python": [], "node": []}
+                warm: dict[str, list[float]] = {"python": [], "node": [], "image": []}
                 async with echo_peer(work) as (reader, writer):
                     for _ in range(rounds):
 
@@ -318,6 +356,7 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                         socket_rtt.append(await timed(round_trip))
                         warm["python"].append(await timed(lambda: service.invoke(python, EVENT)))
                         warm["node"].append(await timed(lambda: service.invoke(node, EVENT)))
+                        warm["image"].append(await timed(lambda: service.invoke(image, EVENT)))
                 results["floors_ms"] = {k: percentiles(v) for k, v in floors.items()}
                 results["floors_ms"]["unix_socket_rtt_1kb"] = percentiles(socket_rtt)
                 results["cold_start_ms"] = {k: percentiles(v) for k, v in cold.items()}
@@ -352,6 +391,12 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
         **split,
         "warm_p50_minus_socket_rtt_ms": round(
             results["warm_invoke_ms"]["python"]["p50"] - floor["unix_socket_rtt_1kb"]["p50"], 3
+        ),
+        "image_cold_p50_over_python_zip_cold_p50": round(
+            results["cold_start_ms"]["image"]["p50"] / results["cold_start_ms"]["python"]["p50"], 2
+        ),
+        "image_cold_p50_over_python_zip_cold_p50_without_spare": round(
+            results["cold_start_ms"]["image"]["p50"] / results["cold_start_ms"]["python_no_spare"]["p50"], 2
         ),
         "cold_p50_over_bwrap_python_c_pass": round(
             results["cold_start_ms"]["python"]["p50"] / floor["bwrap_python_c_pass"]["p50"], 2

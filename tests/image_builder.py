@@ -30,13 +30,38 @@ STDLIB_SKIPPED = frozenset(
      "turtledemo", "config-3.11-x86_64-linux-gnu", "unittest", "distutils", "venv"}
 )  # fmt: skip
 RUNTIME_CLIENT = '''\
-"""A Runtime API client: each event's answer tells what the function sees."""
-import http.client, json, os, sys
+"""A Runtime API client over one keep-alive connection: each event's answer tells what the function
+sees. Only ``socket`` and ``json``: it starts in milliseconds, as a runtime built for cold starts does."""
+import json, os, socket, sys
 
 print("init", flush=True)
-
-host = os.environ["AWS_LAMBDA_RUNTIME_API"]
+host, _, port = os.environ["AWS_LAMBDA_RUNTIME_API"].partition(":")
+connection = socket.create_connection((host, int(port)))
+pending = b""
 base = "/2018-06-01/runtime/invocation/"
+
+
+def receive():
+    chunk = connection.recv(65536)
+    if not chunk:
+        sys.exit("the Runtime API closed the connection")
+    return chunk
+
+
+def exchange(method, path, body=b""):
+    global pending
+    head = f"{method} {path} HTTP/1.1\\r\\nHost: runtime\\r\\nContent-Length: {len(body)}\\r\\n\\r\\n"
+    connection.sendall(head.encode() + body)
+    while b"\\r\\n\\r\\n" not in pending:
+        pending += receive()
+    head, _, pending = pending.partition(b"\\r\\n\\r\\n")
+    lines = head.decode().split("\\r\\n")[1:]
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    length = int(headers.get("content-length", 0))
+    while len(pending) < length:
+        pending += receive()
+    answer, pending = pending[:length], pending[length:]
+    return headers, answer
 
 
 def write(path):
@@ -55,7 +80,6 @@ def status():
 
 
 def connect(host, port):
-    import socket
     try:
         socket.create_connection((host, port), timeout=1).close()
         return "connected"
@@ -85,19 +109,14 @@ def handle(event):
 
 
 while True:
-    connection = http.client.HTTPConnection(host)
-    connection.request("GET", base + "next")
-    answer = connection.getresponse()
-    request_id = answer.getheader("Lambda-Runtime-Aws-Request-Id")
-    event = json.loads(answer.read())
+    headers, event = exchange("GET", base + "next")
+    request_id = headers["lambda-runtime-aws-request-id"]
     try:
-        body, path = json.dumps(handle(event)), base + request_id + "/response"
+        body, path = json.dumps(handle(json.loads(event))).encode(), base + request_id + "/response"
     except Exception as exc:
-        body = json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)})
+        body = json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
         path = base + request_id + "/error"
-    connection.request("POST", path, body=body)
-    connection.getresponse().read()
-    connection.close()
+    exchange("POST", path, body)
 '''
 
 
@@ -315,7 +334,7 @@ def python_image(extra_layers: Sequence[bytes] = (), config: dict[str, Any] | No
     """The Python image with its Runtime API client as CMD; ``extra_layers`` on top."""
     app = layer_tar([directory("app"), file("app/runtime.py", RUNTIME_CLIENT), directory("work")])
     base_config = {
-        "Cmd": ["/usr/bin/python3", "/app/runtime.py"], "WorkingDir": "/work",
+        "Cmd": ["/usr/bin/python3", "-S", "/app/runtime.py"], "WorkingDir": "/work",
         "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "IMAGE_ONLY=from-image", "SHARED=image"],
     }  # fmt: skip
     return Image([python_layer(), app, *extra_layers], base_config | (config or {}), ("gzip", "zstd"))

@@ -258,7 +258,7 @@ class EnvironmentPool:
         try:
             if env.config is config:
                 copy = staging.code_path(self._run_dir, config.code_dir)
-                if copy != config.code_dir:
+                if copy != config.code_dir and config.image is None:  # (an image's root stays: ``staging``)
                     self._code_users.setdefault(copy, set()).add(env)
                 await env.start(attachments)
             else:
@@ -353,8 +353,7 @@ class EnvironmentPool:
         await env.close()
         for copy, users in list(self._code_users.items()):  # its code's copy goes with the last user
             users.discard(env)
-            if not users:
-                del self._code_users[copy]
+            if not users and self._code_users.pop(copy, None) is not None:  # (not a concurrent close's)
                 if (trash := staging.discard(copy)) is not None:
                     await asyncio.to_thread(shutil.rmtree, trash, ignore_errors=True)
 

@@ -6,42 +6,52 @@ endpoint for functions with ``aws_api``) through ``loopback_relay``, and runs th
 (ENTRYPOINT + CMD, or the function's ImageConfig) as its child, in the working directory, with the
 sandbox's variables; it exits with the child's status. A command that cannot be started is
 reported as Lambda reports it: an init error ``Runtime.InvalidEntrypoint`` or
-``Runtime.InvalidWorkingDirectory``. Standard library only.
+``Runtime.InvalidWorkingDirectory``. Its listeners are made first, with ``_socket`` alone, and the
+command forked at once: the relay's own imports overlap the command's start. Standard library only.
 
 Usage: ``image_init.py WORKDIR COMMAND [ARGUMENT...]``
 """
 
 from __future__ import annotations
 
-import json
+import _socket
 import os
-import socket
 import sys
 
-from loopback_relay import (  # type: ignore[import-not-found]  # (beside it in the sandbox)
-    AWS_SOCKET,
-    RUNTIME_SOCKET,
-    Relay,
-    aws_endpoint_address,
-    listen,
-)
+RUNTIME_SOCKET = "/run/lambda/runtime.sock"
+AWS_SOCKET = "/run/lambda/aws.sock"
+"""The worker's end of ``AWS_ENDPOINT_URL`` (functions with ``aws_api``; ``loopback_relay``)."""
+
+
+def listen(address: str) -> _socket.socket:
+    """The Runtime API's listener, made before anything is imported: the command starts at once."""
+    host, _, port = address.partition(":")
+    listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    listener.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+    listener.bind((host, int(port)))
+    listener.listen(64)
+    return listener
 
 
 def report_init_error(error_type: str, message: str) -> None:
     """POST an init error to the worker's Runtime API socket (the child's last act)."""
+    import json
+
     body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
     head = (
         "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: runtime\r\n"
         f"Lambda-Runtime-Function-Error-Type: {error_type}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
+    connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.connect(RUNTIME_SOCKET)
-            connection.sendall(head.encode() + body)
-            connection.recv(4096)
+        connection.connect(RUNTIME_SOCKET)
+        connection.sendall(head.encode() + body)
+        connection.recv(4096)
     except OSError:
         pass
+    finally:
+        connection.close()
 
 
 def run_command(workdir: str, command: list[str]) -> None:
@@ -63,15 +73,20 @@ def run_command(workdir: str, command: list[str]) -> None:
 
 def main() -> None:
     workdir, command = sys.argv[1], sys.argv[2:]
-    routes = {listen(os.environ["AWS_LAMBDA_RUNTIME_API"]): RUNTIME_SOCKET}
-    aws = aws_endpoint_address()
-    if aws is not None:
-        routes[listen(aws)] = AWS_SOCKET
+    listeners = {listen(os.environ["AWS_LAMBDA_RUNTIME_API"]): RUNTIME_SOCKET}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if endpoint.startswith("http://127.0.0.1:") and os.path.exists(AWS_SOCKET):
+        listeners[listen(endpoint[len("http://") :].rstrip("/"))] = AWS_SOCKET
     child = os.fork()
     if child == 0:
-        for listener in routes:
+        for listener in listeners:
             listener.close()
         run_command(workdir, command)
+    import socket  # (the relay's imports, while the command starts)
+
+    from loopback_relay import Relay  # type: ignore[import-not-found]  # (beside it in the sandbox)
+
+    routes = {socket.socket(fileno=listener.detach()): path for listener, path in listeners.items()}
 
     def child_exited() -> bool:
         pid, status = os.waitpid(child, os.WNOHANG)
