@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -39,6 +41,9 @@ SDK_NAMES: Final = {
     "applicationautoscaling": "application-autoscaling",
 }
 """Step Functions' ``aws-sdk`` service names that botocore spells otherwise."""
+CALLS_IN_FLIGHT: Final = 64
+"""Threads for AWS calls, apart from the loop's default executor (a few threads on a small machine,
+which a wide Map of service Tasks would queue behind)."""
 STREAM_LIMIT: Final = 1024 * 1024
 """At most this much of a streamed body (S3 GetObject) is read: more fails the Task with
 States.DataLimitExceeded (its result could not be kept anyway: the limit is 256 KiB)."""
@@ -49,6 +54,7 @@ class AwsSdk:
 
     def __init__(self, timeout_seconds: float) -> None:
         self._timeout = timeout_seconds
+        self._pool = ThreadPoolExecutor(max_workers=CALLS_IN_FLIGHT, thread_name_prefix="aws-sdk")
         self._lock = threading.Lock()
         self._session: botocore.session.Session | None = None
         self._clients: dict[tuple[str, str | None, str, str | None, str | None], Any] = {}
@@ -90,7 +96,8 @@ class AwsSdk:
             StatesError: the service's error as ``<prefix>.<Error>Exception``; States.TaskFailed for a
                 request the model refuses or an endpoint that cannot be reached.
         """
-        return await asyncio.to_thread(self._call, model, operation, dict(params), endpoint, prefix)
+        call = functools.partial(self._call, model, operation, dict(params), endpoint, prefix)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def _call(
         self, model: ServiceModel, operation: str, params: dict[str, Any], endpoint: Endpoint, prefix: str
