@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from foundation.task_tokens import TaskToken
+from foundation.task_tokens import TaskToken, parse
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
 
 pytestmark = pytest.mark.integration
@@ -208,3 +208,67 @@ async def test_a_stopped_executions_activity_task_is_never_handed_out(
     assert (await wait_until_done(api, second))["output"] == {"ok": 1}
     missing = await api.post("/v1/activities/no-such-activity/tasks", params={"waitSeconds": 0})
     assert missing.status_code == 404
+
+
+async def test_map_iterations_wait_for_tokens_of_their_own(api: httpx.AsyncClient, worker: None) -> None:
+    processor = {"StartAt": "Wait", "States": {"Wait": {**WAIT_FOR_ECHO, "End": True}}}
+    definition = {
+        "StartAt": "Each",
+        "States": {"Each": {"Type": "Map", "ItemsPath": "$.orders", "ItemProcessor": processor, "End": True}},
+    }
+    machine = await create_machine(api, definition)
+    execution = (await start(api, machine, {"orders": [{"order": 1}, {"order": 2}, {"order": 3}]}))[
+        "executionId"
+    ]
+    for _ in range(200):
+        events = await all_history(api, execution)
+        if sum(e["type"] == "TaskSubmitted" for e in events) == 3:
+            break
+        await asyncio.sleep(0.05)
+    tokens = {
+        json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["order"]: json.loads(
+            e["taskScheduledEventDetails"]["parameters"]
+        )["Payload"]["token"]
+        for e in events
+        if e["type"] == "TaskScheduled"
+    }
+    assert len(set(tokens.values())) == 3
+    for order in (3, 1, 2):  # out of order: each resumes its own iteration
+        sent = await report(api, "success", taskToken=tokens[order], output={"done": order})
+        assert sent.status_code == 204, sent.text
+    assert (await wait_until_done(api, execution))["output"] == [{"done": 1}, {"done": 2}, {"done": 3}]
+
+
+async def test_a_large_maps_chunks_take_their_activity_workers_reports(
+    api: httpx.AsyncClient, worker: None
+) -> None:
+    """Past 200 items a Map runs in chunk workflows: their tokens name the chunk that waits."""
+    name = f"act-{uuid.uuid4().hex[:8]}"
+    await api.post("/v1/activities", json={"name": name})
+    task = {"Type": "Task", "Resource": f"arn:aws:states:us-east-1:000000000000:activity:{name}", "End": True}
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "MaxConcurrency": 50,
+                "ItemProcessor": {"StartAt": "Work", "States": {"Work": task}},
+                "End": True,
+            }
+        },
+    }
+    machine = await create_machine(api, definition)
+    items = [{"i": i} for i in range(230)]
+    execution = (await start(api, machine, items))["executionId"]
+    chunks = set()
+    for _ in range(len(items)):
+        polled = (await api.post(f"/v1/activities/{name}/tasks", params={"waitSeconds": 20})).json()
+        assert polled["taskToken"] is not None
+        chunks.add(parse(polled["taskToken"]).workflow_id)
+        sent = await report(
+            api, "success", taskToken=polled["taskToken"], output={"twice": polled["input"]["i"] * 2}
+        )
+        assert sent.status_code == 204, sent.text
+    described = await wait_until_done(api, execution, seconds=60)
+    assert described["output"] == [{"twice": i * 2} for i in range(230)]
+    assert all("/map/Each/" in chunk for chunk in chunks) and len(chunks) >= 1
