@@ -16,6 +16,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.json_input import check_json_text
 from api.state import AppState
 from foundation.errors import InvalidRequest, Unavailable
 from foundation.registry import executions as registry
@@ -42,7 +43,10 @@ async def send_success(state: AppState, token: str, output: str) -> None:
     if len(output.encode()) > MAX_OUTPUT_BYTES:
         raise TaskReportRefused("InvalidOutput", "Invalid Output: the output is larger than 256 KiB")
     try:
+        check_json_text(output, "/output")  # nested past the API's limit, NUL, lone surrogates
         json.loads(output)
+    except InvalidRequest as exc:
+        raise TaskReportRefused("InvalidOutput", f"Invalid Output: {exc.detail}") from None
     except ValueError as exc:
         raise TaskReportRefused("InvalidOutput", f"Invalid Output: the output is not JSON: {exc}") from None
     claims = parse(token)

@@ -92,6 +92,8 @@ async def test_tokens_that_are_not_ours_or_do_not_match_are_refused(
     assert nowhere.status_code == 400 and nowhere.json()["errors"][0]["code"] == "TaskDoesNotExist"
     garbage = await report(api, "heartbeat", taskToken="not-a-token")
     assert garbage.status_code == 400 and garbage.json()["errors"][0]["code"] == "InvalidToken"
+    too_deep = await report(api, "success", taskToken=token, outputText="[" * 5000 + "]" * 5000)
+    assert too_deep.status_code == 400 and too_deep.json()["errors"][0]["code"] == "InvalidOutput"
     not_json = await report(api, "success", taskToken=token, outputText="{nope")
     assert not_json.status_code == 400 and not_json.json()["errors"][0]["code"] == "InvalidOutput"
     failed = await report(api, "failure", taskToken=token, error="Rejected", cause="no stock")
