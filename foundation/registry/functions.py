@@ -247,6 +247,8 @@ class ProvisionedOverBudget(LimitExceeded):
         )
 
 
+_ALIASES_PROVISIONED = text("SELECT coalesce(sum(provisioned_concurrency), 0) FROM function_alias")
+"""What aliases provision (``registry.aliases``, which imports this module), counted in the same budget."""
 _CONCURRENCY_LOCK = 0x5354_504C_0001
 """Transaction advisory lock key that serialises provisioned-concurrency changes (``set_concurrency``)."""
 
@@ -272,6 +274,7 @@ async def set_concurrency(
             col(Function.name) != name
         )
         taken = int((await session.exec(others)).one())
+        taken += int((await session.exec(_ALIASES_PROVISIONED)).one()[0])  # type: ignore[call-overload]
         budget = provisioned_budget(max_environments)
         if taken + provisioned > budget:
             raise ProvisionedOverBudget(provisioned, max(budget - taken, 0), budget, max_environments)
