@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import console_schemas as schemas
-from api.services.inspection import execution_events
+from api.services.inspection import execution_events, history_read
 from api.state import AppState
 from foundation.registry import function_metrics
 from foundation.registry import functions as function_registry
@@ -72,6 +72,11 @@ def _estimate(items: list[schemas.CostItem], notes: list[str]) -> schemas.CostEs
 async def execution_cost(state: AppState, execution_id: str) -> schemas.CostEstimate:
     """Standard: its state transitions (each state entered, and each retry). Express: one request
     and its duration at 64 MB. Functions its Task states invoked are estimated per function."""
+    async with history_read():
+        return await _execution_cost(state, execution_id)
+
+
+async def _execution_cost(state: AppState, execution_id: str) -> schemas.CostEstimate:
     row, events = await execution_events(state, execution_id)
     async with unit_of_work(state.sessions) as session:
         machine, _ = await get_state_machine(session, row.state_machine_name, row.state_machine_version)

@@ -4,7 +4,11 @@ Parallel's branches, all read from the execution's history with the language's o
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import weakref
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -48,8 +52,27 @@ class StateEventNotFound(NotFound):
     """The event id is not a state's entered event of that execution."""
 
 
+MAX_CONCURRENT_READS = 4
+"""Whole histories (up to a million events) read at once per process: more requests wait their turn,
+so memory stays bounded whatever a client sends."""
+_reads: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def history_read() -> AsyncIterator[None]:
+    """One of the process's ``MAX_CONCURRENT_READS`` turns at holding a whole history (the request's
+    read and everything it computes from it)."""
+    loop = asyncio.get_running_loop()
+    reads = _reads.get(loop)
+    if reads is None:
+        reads = _reads[loop] = asyncio.Semaphore(MAX_CONCURRENT_READS)
+    async with reads:
+        yield
+
+
 async def execution_events(state: AppState, execution_id: str) -> tuple[Execution, list[dict[str, Any]]]:
-    """The execution's row and its whole history in the stored shape (JSON values)."""
+    """The execution's row and its whole history in the stored shape (JSON values); callers hold a
+    ``history_read`` turn while they use it."""
     async with unit_of_work(state.sessions) as session:
         row = await registry.get_execution(session, execution_id)
         if row.status != RUNNING:
@@ -85,6 +108,13 @@ async def steps(
     state: AppState, execution_id: str, event_id: int, level: InspectionLevel
 ) -> schemas.StateSteps:
     """The data after each stage of the state entered at ``event_id`` (docs/console-api.md)."""
+    async with history_read():
+        return await _steps(state, execution_id, event_id, level)
+
+
+async def _steps(
+    state: AppState, execution_id: str, event_id: int, level: InspectionLevel
+) -> schemas.StateSteps:
     row, story, version = await _story(state, execution_id, event_id)
     definition = version.definition
     program = load_program(definition)
@@ -187,8 +217,9 @@ async def iterations_page(
     state: AppState, execution_id: str, event_id: int, status: str | None, limit: int, next_token: str | None
 ) -> schemas.IterationList:
     """A page of a Map's iterations (or a Parallel's branches) by index, optionally of one status."""
-    after = int(decode_token("iterations", next_token)["after"]) if next_token else -1
-    story, found, _ = await _iterations(state, execution_id, event_id)
+    after = _position(next_token) if next_token else -1
+    async with history_read():
+        story, found, _ = await _iterations(state, execution_id, event_id)
     counts = dict.fromkeys(("RUNNING", "SUCCEEDED", "FAILED", "ABORTED"), 0)
     for iteration in found:
         counts[iteration.status] += 1
@@ -214,11 +245,19 @@ async def iterations_page(
     )
 
 
+def _position(next_token: str) -> int:
+    after = decode_token("iterations", next_token).get("after")
+    if type(after) is not int:
+        raise InvalidRequest("nextToken is not a token this API issued", [{"location": "query:/nextToken"}])
+    return after
+
+
 async def iteration_events(
     state: AppState, execution_id: str, event_id: int, index: int
 ) -> schemas.IterationEvents:
     """The events of one iteration (or branch), in the history's served shape."""
-    story, found, branch_events = await _iterations(state, execution_id, event_id)
+    async with history_read():
+        story, found, branch_events = await _iterations(state, execution_id, event_id)
     iteration = next((i for i in found if i.index == index), None)
     if iteration is None:
         raise NotFound(

@@ -39,6 +39,8 @@ MAX_STREAM_SECONDS = 3600.0
 MAX_STREAMS = 256
 """Open streams per API process; one more is refused with 503 until one closes."""
 PAGE_EVENTS = 500
+MAX_EVENT_ID = 2**63 - 1
+"""Cursors are PostgreSQL bigints (log lines) or history event ids."""
 SETTLE_SECONDS = 0.02
 """After a notice, a stream reads at most this often: a burst of notices becomes one read."""
 
@@ -72,6 +74,10 @@ def resume_point(last_event_id: str | None, after: int | None) -> int:
             raise InvalidRequest(
                 "Last-Event-ID must be an event id (an integer)", [{"location": "header:/Last-Event-ID"}]
             ) from None
+        if value > MAX_EVENT_ID:
+            raise InvalidRequest(
+                f"Last-Event-ID must be at most {MAX_EVENT_ID}", [{"location": "header:/Last-Event-ID"}]
+            )
         if value < 0:
             raise InvalidRequest(
                 "Last-Event-ID must not be negative", [{"location": "header:/Last-Event-ID"}]

@@ -146,6 +146,9 @@ async def test_map_iterations_page_by_index_and_status(api: httpx.AsyncClient, w
             if not token:
                 break
         assert page["total"] == size and [i["index"] for i in seen] == list(range(size))
+        for forged in ("eyJrIjoiaXRlcmF0aW9ucyJ9", "eyJrIjoiaXRlcmF0aW9ucyIsImFmdGVyIjoieCJ9", "!!"):
+            refused = await api.get(url, params={"nextToken": forged})  # no "after"; "after": "x"; junk
+            assert refused.status_code == 400 and "nextToken" in refused.text
         failed_count = 6 if size > 200 else 0
         assert page["counts"]["FAILED"] == failed_count and page["counts"]["SUCCEEDED"] == size - failed_count
         assert all(i["eventsRecorded"] == (size <= 200) for i in seen)

@@ -28,6 +28,7 @@ def test_last_event_id_wins_over_after_and_must_be_an_id() -> None:
     assert resume_point(None, 5) == 5
     assert resume_point("9", 5) == 9
     assert resume_point(" ", 5) == 5
-    for bad in ("x", "-1", "1.5"):
+    assert resume_point(str(2**63 - 1), None) == 2**63 - 1
+    for bad in ("x", "-1", "1.5", str(2**63)):
         with pytest.raises(InvalidRequest):
             resume_point(bad, None)
