@@ -38,7 +38,8 @@ MAX_STREAM_SECONDS = 3600.0
 """A stream ends after an hour; the client resumes with ``Last-Event-ID``."""
 MAX_STREAMS = 256
 """Open streams per API process; one more is refused with 503 until one closes."""
-PAGE_EVENTS = 500
+PAGE_EVENTS = 100
+"""Events (or log lines) read at once: a page of events of 256 KiB payloads stays within 25 MiB."""
 MAX_EVENT_ID = 2**63 - 1
 """Cursors are PostgreSQL bigints (log lines) or history event ids."""
 SETTLE_SECONDS = 0.02
