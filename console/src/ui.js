@@ -37,10 +37,13 @@ export function Status({ status }) {
   return html`<span class=${`badge s-${(status ?? "").toLowerCase()}`}>${word}</span>`;
 }
 
+// One formatter (toLocaleString builds a new one per call: 3 ms each, 100 table rows a redraw).
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium", hour12: false });
+
 export function when(date) {
   if (!date) return "—";
   const d = new Date(date);
-  return Number.isNaN(d.getTime()) ? String(date) : d.toLocaleString(undefined, { hour12: false });
+  return Number.isNaN(d.getTime()) ? String(date) : DATE_TIME.format(d);
 }
 
 export function duration(ms) {

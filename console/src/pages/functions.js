@@ -21,10 +21,11 @@ export function FunctionsPage() {
 
 export function FunctionPage({ name }) {
   const path = `/v1/functions/${encodeURIComponent(name)}`;
-  const fn = useLoad(() => Promise.all([api(path), api(`${path}/versions`)]), [name]);
+  const fn = useLoad(() => Promise.all([api(path), api(`${path}/versions`),
+    api(`${path}/aliases`).catch(() => ({ aliases: [] }))]), [name]);
   if (fn.error) return html`<h1>${name}</h1><${ErrorBox} error=${fn.error} />`;
   if (!fn.data) return html`<${Loading} />`;
-  const [config, { versions }] = fn.data;
+  const [config, { versions }, { aliases }] = fn.data;
   return html`<h1>${config.functionName} <small>${config.runtime}</small></h1>
     <div class="split">
       <section aria-labelledby="config-title"><h2 id="config-title">Configuration</h2>
@@ -49,6 +50,11 @@ export function FunctionPage({ name }) {
         <table><thead><tr><th>Version</th><th>Code sha256</th><th>Description</th><th>Modified</th></tr></thead>
           <tbody>${versions.map((v) => html`<tr><td>${v.version}</td><td><code>${v.codeSha256?.slice(0, 12)}…</code></td>
             <td>${v.description ?? ""}</td><td>${when(v.lastModified)}</td></tr>`)}</tbody></table>
+        ${aliases.length > 0 && html`<h3>Aliases</h3>
+          <table><thead><tr><th>Alias</th><th>Version</th><th>Routing</th><th class="num">Provisioned</th></tr></thead>
+          <tbody>${aliases.map((a) => html`<tr><td>${a.name}</td><td>${a.functionVersion}</td>
+            <td>${Object.entries(a.routingConfig?.additionalVersionWeights ?? {}).map(([v, w]) => `${Math.round(w * 100)}% to ${v}`).join(", ") || "—"}</td>
+            <td class="num">${a.provisionedConcurrency}</td></tr>`)}</tbody></table>`}
       </section>
       <${TestInvoke} name=${config.functionName} />
     </div>
