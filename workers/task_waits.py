@@ -67,6 +67,7 @@ FEW_ATTEMPTS = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attemp
 _STATE_MACHINE_ARN = re.compile(
     r"arn:aws[\w-]*:states:[\w-]*:\d*:stateMachine:(?P<name>[A-Za-z0-9_-]{1,80})(?::(?P<version>\d+))?"
 )
+MAX_INPUT_BYTES = 256 * 1024
 KINDS = frozenset({"success", "failure", "heartbeat", "started"})
 
 
@@ -222,9 +223,13 @@ class TaskWaits:
             raise StatesError(
                 "StepFunctions.InvalidArnException", f"Invalid Arn: '{request.state_machine_arn}'"
             )
+        if len(request.input_text.encode()) > MAX_INPUT_BYTES:
+            raise StatesError(
+                "States.DataLimitExceeded", "The child execution's input is larger than 256 KiB"
+            )
         try:
             json.loads(request.input_text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
             raise StatesError(
                 "StepFunctions.InvalidExecutionInputException", "Invalid State Machine Execution Input"
             ) from None

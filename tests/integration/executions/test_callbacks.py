@@ -274,3 +274,45 @@ async def test_a_large_maps_chunks_take_their_activity_workers_reports(
     described = await wait_until_done(api, execution, seconds=60)
     assert described["output"] == [{"twice": i * 2} for i in range(230)]
     assert all("/map/Each/" in chunk for chunk in chunks) and len(chunks) >= 1
+
+
+async def test_a_child_input_nested_past_the_parser_fails_the_task(
+    api: httpx.AsyncClient, worker: None
+) -> None:
+    child = await create_machine(api, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution",
+        "Parameters": {
+            "StateMachineArn": f"arn:aws:states:us-east-1:000000000000:stateMachine:{child}",
+            "Input.$": "$.text",
+        },
+        "End": True,
+    }
+    parent = await create_machine(api, {"StartAt": "Run", "States": {"Run": task}})
+    started = await start(api, parent, {"text": "[" * 100_000 + "]" * 100_000})
+    described = await wait_until_done(api, started["executionId"])
+    assert (described["status"], described["error"]) == (
+        "FAILED",
+        "StepFunctions.InvalidExecutionInputException",
+    )
+
+
+async def test_a_sync_child_outlasting_timeout_seconds_times_the_task_out(
+    api: httpx.AsyncClient, worker: None
+) -> None:
+    child = await create_machine(
+        api, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
+    )
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": f"arn:aws:states:us-east-1:000000000000:stateMachine:{child}"},
+        "TimeoutSeconds": 2,
+        "End": True,
+    }
+    parent = await create_machine(api, {"StartAt": "Run", "States": {"Run": task}})
+    started = await start(api, parent, {})
+    described = await wait_until_done(api, started["executionId"])
+    assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
+    assert "TaskTimedOut" in [e["type"] for e in await all_history(api, started["executionId"])]
