@@ -109,9 +109,7 @@ async def _create_image_function(
     session: AsyncSession, body: schemas.FunctionCreate
 ) -> schemas.FunctionPublic:
     """A function whose code is an imported container image (``api.services.images``)."""
-    if body.layers:
-        message = "Layers are only supported for functions of packageType Zip"
-        raise InvalidRequest(message, [{"location": "/layers", "message": message}])
+    images.refuse_zip_only(body)
     assert body.code.image_uri is not None  # (FunctionCreate checks an Image's)
     digest, size = await images.function_image(session, body.code.image_uri)
     overrides = body.image_config.lambda_form() if body.image_config is not None else {}
@@ -125,8 +123,9 @@ async def _image_changes(
     session: AsyncSession, current: registry.Function, body: schemas.FunctionUpdate
 ) -> dict[str, Any]:
     """An Image function's new image or ImageConfig; a package type is never changed (as Lambda)."""
-    if body.runtime is not None or body.handler is not None or body.layers:
-        message = "an Image function has no runtime, handler or layers"
+    images.refuse_zip_only(body)
+    if body.runtime is not None or body.handler is not None:
+        message = "an Image function has no runtime or handler"
         raise InvalidRequest(message, [{"location": "/", "message": message}])
     if body.code is not None and body.code.image_uri is None:
         message = "an Image function's code is an image (code.imageUri): its package type cannot change"

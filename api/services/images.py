@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import image_schemas as schemas
+from api.function_schemas import FunctionConfigFields
 from api.pagination import decode_token, encode_token
 from foundation.errors import InvalidRequest
 from foundation.registry import images as registry
@@ -135,6 +136,19 @@ async def function_image(session: AsyncSession, image_uri: str) -> tuple[str, in
         raise InvalidRequest(message, [{"location": "/code/imageUri", "message": message}]) from None
     row = await registry.get_image(session, digest)
     return digest.removeprefix("sha256:"), row.size
+
+
+ZIP_ONLY = {"layers": "layers", "file_system_configs": "fileSystemConfigs", "db_proxies": "dbProxies"}
+"""What an Image function cannot have: layers (as Lambda), and attachments whose mount points (under
+/mnt, /run) are not in the image's read-only root."""
+
+
+def refuse_zip_only(body: FunctionConfigFields) -> None:
+    """A 400 naming the first setting an Image function cannot have."""
+    for field, member in ZIP_ONLY.items():
+        if getattr(body, field, None):
+            message = f"{member} is only supported for functions of packageType Zip"
+            raise InvalidRequest(message, [{"location": f"/{member}", "message": message}])
 
 
 def image_function_fields(

@@ -152,6 +152,11 @@ BAD_CREATES = {
     "not-a-reference": ({"code": {"imageUri": "Not A Reference"}}, "not an image reference"),
     "zip-with-image-uri": ({"packageType": "Zip"}, "needs packageType Image"),
     "image-without-uri": ({"code": {"files": {"a.py": ""}}}, "code.imageUri"),
+    "image-with-layers": ({"layers": ["arn:aws:lambda:us-east-1:000000000000:layer:x:1"]}, "layers is only"),
+    "image-with-a-file-system": (
+        {"fileSystemConfigs": [{"Arn": "x", "LocalMountPath": "/mnt/x"}]},
+        "fileSystemConfigs is only",
+    ),
 }
 
 
