@@ -232,3 +232,23 @@ async def test_a_child_name_stepline_cannot_take_is_refused() -> None:
     )
     outcome = await run(definition, WaitingHost([]))
     assert outcome.error == "StepFunctions.InvalidNameException"
+
+
+async def test_jsonata_arguments_read_the_token_from_states_context() -> None:
+    host = WaitingHost([{"ok": True}])
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Arguments": {"FunctionName": "f", "Payload": {"token": "{% $states.context.Task.Token %}"}},
+                "End": True,
+            }
+        },
+    }
+    outcome = await run(definition, host)
+    assert outcome.output == {"ok": True}
+    scheduled = next(e for e in host.history if e.type == "TaskScheduled").details or {}
+    assert scheduled["parameters"] == {"FunctionName": "f", "Payload": {"token": "token-1-T"}}
