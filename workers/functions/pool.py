@@ -354,7 +354,8 @@ class EnvironmentPool:
         for copy, users in list(self._code_users.items()):  # its code's copy goes with the last user
             users.discard(env)
             if not users and self._code_users.pop(copy, None) is not None:  # (not a concurrent close's)
-                if (trash := staging.discard(copy)) is not None:
+                trash = staging.discard(copy)
+                if trash is not None:
                     await asyncio.to_thread(shutil.rmtree, trash, ignore_errors=True)
 
     async def _reap_forever(self) -> None:
