@@ -345,3 +345,40 @@ async def test_only_a_state_entered_event_is_a_state() -> None:
         state_story(events, 1)
     with pytest.raises(NotAStateEntry):
         state_story(events, 10_000)
+
+
+SCOPES = {
+    "StartAt": "Set",
+    "States": {
+        "Set": {"Type": "Pass", "Assign": {"a": 1}, "Next": "Both"},
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": "SetB", "States": {
+                    "SetB": {"Type": "Pass", "Assign": {"b": 2}, "Next": "X"},
+                    "X": {"Type": "Pass", "End": True}}},
+                {"StartAt": "Y", "States": {"Y": {"Type": "Pass", "End": True}}},
+            ],
+            "Next": "Each",
+        },
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$$.Execution.Input.items",
+            "MaxConcurrency": 1,
+            "ItemProcessor": {"StartAt": "Mark", "States": {
+                "Mark": {"Type": "Pass", "Assign": {"seen.$": "$"}, "Next": "Q"},
+                "Q": {"Type": "Pass", "End": True}}},
+            "Next": "Z",
+        },
+        "Z": {"Type": "Pass", "End": True},
+    },
+}  # fmt: skip
+
+
+async def test_variables_in_scope_follow_the_threads() -> None:
+    events = await run(SCOPES, {"items": [10, 20]})
+    story = state_story  # brevity
+    assert story(events, entered(events, "X")).variables == {"a": 1, "b": 2}
+    assert story(events, entered(events, "Y")).variables == {"a": 1}  # not the other branch's
+    assert story(events, entered(events, "Q", 1)).variables == {"a": 1, "seen": 20}  # not iteration 0's
+    assert story(events, entered(events, "Z")).variables == {"a": 1}  # branches' and iterations' stay inside
