@@ -102,14 +102,22 @@ export class HistoryAnalysis {
     }
     if (executionStatus === "RUNNING") return "running";
     if (executionStatus === "FAILED" || executionStatus === "TIMED_OUT") {
-      return visit.failures > 0 || visit.type === "Fail" || visit === this.lastOpen() ? "failed" : "cancelled";
+      return this.failedVisits().has(visit) ? "failed" : "cancelled";
     }
     return "cancelled";
   }
 
-  lastOpen() {
-    for (let k = this.visits.length - 1; k >= 0; k--) if (this.visits[k].exitedId === null) return this.visits[k];
-    return null;
+  /** The open visits that failed the execution: those with a failure of their own (or a Fail
+   * state; else the last one entered), and the Parallel/Map visits around them. */
+  failedVisits() {
+    if (this.failedAt?.lastId === this.lastId) return this.failedAt.set;
+    const open = this.visits.filter((v) => v.exitedId === null);
+    let roots = open.filter((v) => v.failures > 0 || v.type === "Fail");
+    if (!roots.length && open.length) roots = [open[open.length - 1]];
+    const set = new Set();
+    for (const root of roots) for (let v = root; v; v = v.parent) set.add(v);
+    this.failedAt = { lastId: this.lastId, set };
+    return set;
   }
 
   /** Map of state name -> the most telling status among its visits. */

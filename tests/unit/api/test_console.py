@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -55,3 +59,13 @@ async def test_served_without_the_token_and_only_from_here() -> None:
         assert script.status_code == 200 and "javascript" in script.headers["content-type"]
         assert (await client.get("/console/static/%2e%2e/__init__.py")).status_code == 404  # no way out
         assert (await client.get("/v1/state-machines")).status_code == 401
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_console_modules_pass_their_own_tests() -> None:
+    """``node --test`` over console/test (history -> state statuses, definitions -> graph edges,
+    diagnostics -> their place): plain modules, no packages needed."""
+    console = Path(__file__).resolve().parents[3] / "console"
+    run = subprocess.run(["node", "--test", "test/"], cwd=console, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "# fail 0" in run.stdout
