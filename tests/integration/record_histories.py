@@ -1,7 +1,7 @@
 """Record the Temporal histories that ``test_replay.py`` replays (run again after a deliberate,
 compatible change to the workflow; never to paper over a replay failure).
 
-    python -m tests.integration.record_histories
+    python -m tests.integration.record_histories [CASE ...]   (default: every case)
 
 ``histories/*_binary_payloads.json`` were recorded once invocations crossed Temporal as binary payloads
 (``workers.payloads``); the others before, with JSON ones, as executions started by older workers
@@ -11,6 +11,8 @@ have them: keep both kinds (record into another directory and copy the new ones 
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from workers.worker import build_worker
 
 HERE = Path(__file__).parent / "histories"
 FN = "arn:aws:lambda:local:000000000000:function:"
+ACTIVITY = "arn:aws:states:us-east-1:000000000000:activity:replay-activity"
+CHILD_ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:replay-child"
 
 CASES: dict[str, tuple[dict[str, Any], Any, str | None]] = {
     "task_retry_catch": (
@@ -107,6 +111,30 @@ CASES: dict[str, tuple[dict[str, Any], Any, str | None]] = {
         {"seconds": 0.1},
         "stop",
     ),
+    "callback_activity_nested": (
+        {
+            "StartAt": "Ask",
+            "States": {
+                "Ask": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                    "Parameters": {"FunctionName": "echo", "Payload": {"token.$": "$$.Task.Token"}},
+                    "HeartbeatSeconds": 60,
+                    "ResultPath": "$.answer",
+                    "Next": "Work",
+                },
+                "Work": {"Type": "Task", "Resource": ACTIVITY, "ResultPath": "$.work", "Next": "Run"},
+                "Run": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                    "Parameters": {"StateMachineArn": CHILD_ARN, "Name": "replay-child-run"},
+                    "End": True,
+                },
+            },
+        },
+        {},
+        "callbacks",
+    ),
 }
 
 
@@ -120,7 +148,24 @@ async def connect(address: str) -> Client:
     return await Client.connect(address)
 
 
-async def record() -> None:
+async def answer_callbacks(api: httpx.AsyncClient, execution: str) -> None:
+    """Answer the ``callbacks`` case: a heartbeat and a success for the token, then the activity's task."""
+    while True:
+        events = (await api.get(f"/v1/executions/{execution}/history", params={"limit": 1000})).json()[
+            "events"
+        ]
+        if any(e["type"] == "TaskSubmitted" for e in events):
+            break
+        await asyncio.sleep(0.1)
+    scheduled = next(e for e in events if e["type"] == "TaskScheduled")["taskScheduledEventDetails"]
+    token = json.loads(scheduled["parameters"])["Payload"]["token"]
+    await api.post("/v1/task-tokens/heartbeat", json={"taskToken": token})
+    await api.post("/v1/task-tokens/success", json={"taskToken": token, "output": {"yes": True}})
+    task = (await api.post("/v1/activities/replay-activity/tasks", params={"workerName": "recorder"})).json()
+    await api.post("/v1/task-tokens/success", json={"taskToken": task["taskToken"], "output": {"done": 1}})
+
+
+async def record(names: list[str]) -> None:
     url = await create_database()
     try:
         await asyncio.to_thread(upgrade, url)
@@ -136,7 +181,12 @@ async def record() -> None:
             async with app.router.lifespan_context(app), worker:
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://record") as api:
+                    await api.post("/v1/activities", json={"name": "replay-activity"})
+                    child = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+                    await api.post("/v1/state-machines", json={"name": "replay-child", "definition": child})
                     for name, (definition, payload, action) in CASES.items():
+                        if names and name not in names:
+                            continue
                         machine = f"replay-{name.replace('_', '-')}"
                         await api.post("/v1/state-machines", json={"name": machine, "definition": definition})
                         started = await api.post(
@@ -144,6 +194,8 @@ async def record() -> None:
                         )
                         execution = started.json()["executionId"]
                         handle = client.get_workflow_handle(execution)
+                        if action == "callbacks":
+                            await answer_callbacks(api, execution)
                         if action == "stop":
                             await asyncio.sleep(2)
                             await api.post(
@@ -159,4 +211,4 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1:]))
