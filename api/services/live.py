@@ -108,38 +108,71 @@ async def execution_events(state: AppState, execution_id: str, after: int) -> As
     try:
         deadline = time.monotonic() + MAX_STREAM_SECONDS
         async with state.notices.subscribe(HISTORY_CHANNEL, execution_id) as notices:
+            reader = _HistoryReader(state, execution_id, after)
             while True:
-                row, events = await _events_after(state, execution_id, after)
-                while events:
+                while events := await reader.next_page():
                     for event in events:
                         yield sse(served_event(event), "history", event["id"])
-                    after = events[-1]["id"]
-                    row, events = await _events_after(state, execution_id, after)
-                if row.status != RUNNING:
-                    yield sse(_status(row), "status")
+                if reader.ended is not None:
+                    yield sse(_status(reader.ended), "status")
                     return
                 if time.monotonic() > deadline:
                     return
                 if not await notices.wait(KEEPALIVE_SECONDS):
                     yield KEEPALIVE
+                    reader.recheck()  # a notice lost while the listener reconnected
                 else:
                     await notices.wait(SETTLE_SECONDS)  # let a burst land: one read for many events
     finally:
         _open[0] -= 1
 
 
-async def _events_after(
-    state: AppState, execution_id: str, after: int
-) -> tuple[Execution, list[dict[str, Any]]]:
-    """The execution's row and up to a page of its events after ``after`` (in id order)."""
-    async with unit_of_work(state.sessions) as session:
-        row = await registry.get_execution(session, execution_id)
-        if row.status != RUNNING:
-            return row, await registry.history_page(session, execution_id, PAGE_EVENTS, after, False)
-    page = await query_history(state, execution_id, HistoryQuery(after, PAGE_EVENTS, False))
-    if page is None:  # no workflow (yet, or any more): the row says which once it has ended
-        return row, []
-    return row, page.events
+ENDING_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
+
+
+class _HistoryReader:
+    """Reads an execution's events after a cursor: from the workflow while it runs (no database
+    read per notice), from PostgreSQL once its row has ended. The row is read at the start, when the
+    workflow is gone, after the history's last event, and on a keep-alive's re-check."""
+
+    def __init__(self, state: AppState, execution_id: str, after: int) -> None:
+        self._state = state
+        self._execution_id = execution_id
+        self._after = after
+        self._check_row = True
+        self._ending_seen = False
+        """The history's last event was read: the row is read on every wake until it has ended."""
+        self.ended: Execution | None = None
+        """The row once it has left RUNNING (the stream then sends its status and ends)."""
+
+    def recheck(self) -> None:
+        self._check_row = True
+
+    async def next_page(self) -> list[dict[str, Any]]:
+        """Up to a page of events after the cursor (empty: nothing new yet, or the end)."""
+        if self._check_row and self.ended is None:
+            async with unit_of_work(self._state.sessions) as session:
+                row = await registry.get_execution(session, self._execution_id)
+            self._check_row = self._ending_seen
+            if row.status != RUNNING:
+                self.ended = row
+        if self.ended is not None:
+            async with unit_of_work(self._state.sessions) as session:
+                events = await registry.history_page(
+                    session, self._execution_id, PAGE_EVENTS, self._after, False
+                )
+        else:
+            query = HistoryQuery(self._after, PAGE_EVENTS, False)
+            page = await query_history(self._state, self._execution_id, query)
+            if page is None:  # no workflow (yet, or any more): the row says which once it has ended
+                self._check_row = True
+                return []
+            events = page.events
+            if any(e["type"] in ENDING_EVENTS for e in events):
+                self._ending_seen = self._check_row = True  # the row follows; its trigger's notice wakes us
+        if events:
+            self._after = events[-1]["id"]
+        return events
 
 
 def _status(row: Execution) -> dict[str, Any]:
