@@ -6,7 +6,7 @@ import { html } from "./html.js";
 import { levelGraph } from "./asl.js";
 import { layout } from "./layout.js";
 
-export const STATUSES = ["succeeded", "failed", "caught", "retried", "running", "cancelled", "not reached"];
+export const STATUSES = ["succeeded", "failed", "caught", "retried", "running", "cancelled", "not reached", "see iterations"];
 
 export function Legend() {
   return html`<ul class="legend" aria-label="Legend of state colours">

@@ -5,6 +5,7 @@ import { html } from "../html.js";
 import { ApiError, api, streamEvents } from "../api.js";
 import { Graph, Legend } from "../graph.js";
 import { HistoryAnalysis } from "../history.js";
+import { stateNames } from "../asl.js";
 import { ErrorBox, Field, Json, Loading, Status, duration, link, when } from "../ui.js";
 import { EventTable } from "../components/events.js";
 import { Timeline } from "../components/timeline.js";
@@ -104,8 +105,8 @@ export function ExecutionPage({ id, state }) {
     const timer = setInterval(() => tick((t) => t + 1), 1000);
     return () => clearInterval(timer);
   }, [execution?.status]);
-  const statuses = useMemo(() => (execution ? analysis.statuses(execution.status) : new Map()),
-    [execution?.status, analysis.lastId]);
+  const statuses = useMemo(() => (execution ? withMapChunks(analysis.statuses(execution.status), machine?.definition) : new Map()),
+    [execution?.status, analysis.lastId, machine]);
   if (error) return html`<h1>Execution</h1><${ErrorBox} error=${error} />`;
   if (!execution) return html`<${Loading} what="the execution" />`;
   const elapsed = (execution.stopDate ? Date.parse(execution.stopDate) : Date.now()) - Date.parse(execution.startDate);
@@ -148,6 +149,24 @@ export function ExecutionPage({ id, state }) {
     <section aria-labelledby="cost-title"><h2 id="cost-title">Cost estimate</h2>
       <${CostEstimate} path=${`/v1/executions/${encodeURIComponent(id)}/cost`} refresh=${execution.status} /></section>
   </div>`;
+}
+
+/** A Map whose iterations ran in chunks (over 200 items) records no events of its inner states: they
+ * say "see iterations" (the Map's step-through pages them) rather than "not reached". */
+function withMapChunks(statuses, definition) {
+  const walk = (level) => {
+    for (const [name, state] of Object.entries(level?.States ?? {})) {
+      const processor = state?.ItemProcessor ?? state?.Iterator;
+      if (state?.Type === "Map" && processor && statuses.has(name)) {
+        const inner = stateNames(processor);
+        if (!inner.some((n) => statuses.has(n))) inner.forEach((n) => statuses.set(n, "see iterations"));
+      }
+      (state?.Branches ?? []).forEach(walk);
+      if (processor) walk(processor);
+    }
+  };
+  walk(definition);
+  return statuses;
 }
 
 function StopForm({ id }) {
