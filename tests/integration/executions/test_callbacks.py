@@ -316,3 +316,30 @@ async def test_a_sync_child_outlasting_timeout_seconds_times_the_task_out(
     described = await wait_until_done(api, started["executionId"])
     assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
     assert "TaskTimedOut" in [e["type"] for e in await all_history(api, started["executionId"])]
+
+
+async def test_concurrent_pollers_never_share_a_task(api: httpx.AsyncClient, worker: None) -> None:
+    name = f"act-{uuid.uuid4().hex[:8]}"
+    await api.post("/v1/activities", json={"name": name})
+    task = {"Type": "Task", "Resource": f"arn:aws:states:us-east-1:000000000000:activity:{name}", "End": True}
+    machine = await create_machine(api, {"StartAt": "W", "States": {"W": task}})
+    executions = [(await start(api, machine, {"n": n}))["executionId"] for n in range(12)]
+    taken: list[dict[str, Any]] = []
+
+    async def poller(worker_name: str) -> None:
+        while True:
+            polled = (
+                await api.post(
+                    f"/v1/activities/{name}/tasks", params={"workerName": worker_name, "waitSeconds": 2}
+                )
+            ).json()
+            if polled["taskToken"] is None:
+                return
+            taken.append(polled)
+            await report(api, "success", taskToken=polled["taskToken"], output=polled["input"])
+
+    await asyncio.gather(*(poller(f"w{i}") for i in range(4)))
+    assert sorted(t["input"]["n"] for t in taken) == list(range(12))
+    assert len({t["taskToken"] for t in taken}) == 12
+    for n, execution in enumerate(executions):
+        assert (await wait_until_done(api, execution))["output"] == {"n": n}
