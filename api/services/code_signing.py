@@ -173,19 +173,18 @@ async def functions_using(session: AsyncSession, arn: str) -> list[str]:
 
 async def set_function_config(session: AsyncSession, function: str, arn: str | None) -> str | None:
     """Name (or with None, remove) the configuration a function's new code must satisfy."""
-    row = await function_registry.get_function(session, function, for_update=True)
+    await function_registry.get_function(session, function, for_update=True)
     config_id = None
     if arn is not None:
         config_id = (await registry.get_config(session, config_id_of(arn))).id
-    row.code_signing_config_id = config_id
-    session.add(row)
-    await session.flush()
+    await registry.set_function_config(session, function, config_id)
     return config_id
 
 
 async def function_config(session: AsyncSession, function: str) -> str | None:
     """The id of the configuration a function names (None: none)."""
-    return (await function_registry.get_function(session, function)).code_signing_config_id
+    await function_registry.get_function(session, function)
+    return await registry.function_config(session, function)
 
 
 # the check --------------------------------------------------------------------------------------

@@ -153,7 +153,8 @@ async def update_function(
     runtime = changes.get("runtime", current.runtime)
     handler = changes.get("handler", current.handler)
     if body.code is not None:
-        signer = await code_signing.verify(session, current.code_signing_config_id, body.code, name)
+        config_id = await code_signing.function_config(session, name)
+        signer = await code_signing.verify(session, config_id, body.code, name)
         changes["signing_profile_version_arn"] = signer
         stored = await store_code(body.code, store, runtime, handler)
         changes |= {"code_sha256": stored.sha256, "code_size": stored.size}

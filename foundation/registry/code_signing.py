@@ -12,13 +12,13 @@ import secrets
 import string
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, String, Text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
 from foundation.errors import Conflict, NotFound
-from foundation.registry.functions import Function, utcnow
+from foundation.registry.functions import utcnow
 
 PROFILE_NAME = re.compile(r"[a-zA-Z0-9_]{2,64}")
 """AWS Signer's profile names."""
@@ -56,6 +56,17 @@ class CodeSigningConfig(SQLModel, table=True):
     """``UntrustedArtifactOnDeployment``: Warn or Enforce."""
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     last_modified: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class FunctionCodeSigning(SQLModel, table=True):
+    """The configuration a function's new code must satisfy (one per function at most)."""
+
+    __tablename__ = "function_code_signing"
+
+    function_name: str = Field(
+        sa_column=Column(Text, ForeignKey("function.name", ondelete="CASCADE"), primary_key=True)
+    )
+    config_id: str = Field(sa_column=Column(String(21), ForeignKey("code_signing_config.id"), nullable=False))
 
 
 class SigningProfileExists(Conflict):
@@ -162,8 +173,28 @@ async def update_config(
 
 
 async def functions_using(session: AsyncSession, config_id: str) -> list[str]:
-    query = select(Function.name).where(Function.code_signing_config_id == config_id)
-    return list((await session.exec(query.order_by(col(Function.name)))).all())
+    query = select(FunctionCodeSigning.function_name).where(FunctionCodeSigning.config_id == config_id)
+    return list((await session.exec(query.order_by(col(FunctionCodeSigning.function_name)))).all())
+
+
+async def function_config(session: AsyncSession, function: str) -> str | None:
+    """The id of the configuration ``function`` names (None: none)."""
+    row = await session.get(FunctionCodeSigning, function)
+    return row.config_id if row is not None else None
+
+
+async def set_function_config(session: AsyncSession, function: str, config_id: str | None) -> None:
+    """Name (None: remove) the configuration of ``function``; the caller locks the function's row."""
+    row = await session.get(FunctionCodeSigning, function)
+    if config_id is None:
+        if row is not None:
+            await session.delete(row)
+    elif row is None:
+        session.add(FunctionCodeSigning(function_name=function, config_id=config_id))
+    else:
+        row.config_id = config_id
+        session.add(row)
+    await session.flush()
 
 
 async def delete_config(session: AsyncSession, config_id: str) -> None:

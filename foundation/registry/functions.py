@@ -86,10 +86,6 @@ class Function(FunctionSettings, table=True):
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
     latest_published: int = 0
-    code_signing_config_id: str | None = Field(
-        default=None, max_length=21, foreign_key="code_signing_config.id"
-    )
-    """The code-signing configuration new code must satisfy (``registry.code_signing``)."""
     revision_id: str = Field(max_length=36)
     """Changes on every update (optimistic checks, cache invalidation)."""
     created_at: datetime = _ts()
