@@ -88,6 +88,14 @@ function Iterations({ executionId, enteredId, done }) {
         onClick=${() => setPicked(it.index)}>#${it.index} ${it.status.toLowerCase()}</button></li>`)}</ul>
     <${Pager} label=${`Page ${pages.number}`} onPrev=${pages.number > 1 ? pages.prev : null}
       onNext=${data.nextToken ? () => pages.next(data.nextToken) : null} />
+    <form class="row" onSubmit=${(e) => {
+      e.preventDefault();
+      const index = Number(new FormData(e.target).get("index"));
+      if (Number.isInteger(index) && index >= 0 && index < data.total) setPicked(index);
+    }}>
+      <${Field} label=${`${noun} number`}><input name="index" type="number" min="0" max=${data.total - 1} required /></${Field}>
+      <button type="submit">Show</button>
+    </form>
     ${picked !== null && html`<${Iteration} key=${picked} path=${`${path}/${picked}/events`} executionId=${executionId} noun=${noun} />`}
   </div>`;
 }

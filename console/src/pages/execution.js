@@ -145,7 +145,7 @@ export function ExecutionPage({ id, state }) {
     <section aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2>
       <${Timeline} analysis=${analysis} executionStatus=${execution.status} onSelect=${setSelected} version=${analysis.lastId} /></section>
     <section aria-labelledby="events-title"><h2 id="events-title">Events <small>(${events.length})</small></h2>
-      <${EventTable} events=${events} version=${events.length} /></section>
+      <${EventTable} events=${events} version=${events.length} analysis=${analysis} /></section>
     <section aria-labelledby="cost-title"><h2 id="cost-title">Cost estimate</h2>
       <${CostEstimate} path=${`/v1/executions/${encodeURIComponent(id)}/cost`} refresh=${execution.status} /></section>
   </div>`;

@@ -1,6 +1,6 @@
 // Executions across machines: filters (status, machine, started between) and pages.
 import { html } from "../html.js";
-import { api } from "../api.js";
+import { all, api } from "../api.js";
 import { ErrorBox, Field, Loading, Pager, Status, duration, link, useLoad, useTokenPages, when } from "../ui.js";
 
 const STATUSES = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
@@ -28,7 +28,8 @@ export function ExecutionsPage({ query }) {
   }
   return html`<h1>Executions</h1>
     <form class="filters" onSubmit=${apply} aria-label="Filter executions">
-      <${Field} label="State machine"><input name="machine" value=${filters.stateMachine} /></${Field}>
+      <${Field} label="State machine"><input name="machine" value=${filters.stateMachine} list="machine-names" autocomplete="off" /></${Field}>
+      <${MachineNames} />
       <${Field} label="Status"><select name="status" value=${filters.status}>
         <option value="">any</option>${STATUSES.map((s) => html`<option value=${s}>${s.toLowerCase().replace("_", " ")}</option>`)}
       </select></${Field}>
@@ -38,6 +39,11 @@ export function ExecutionsPage({ query }) {
       <a class="button" href="#/executions">Clear</a>
     </form>
     <${ExecutionsTable} filters=${{ ...filters, startedAfter: iso(filters.startedAfter), startedBefore: iso(filters.startedBefore) }} showMachine=${true} />`;
+}
+
+function MachineNames() {
+  const { data } = useLoad(() => all("/v1/state-machines", "stateMachines", {}, 1000).catch(() => []), []);
+  return html`<datalist id="machine-names">${(data ?? []).map((m) => html`<option value=${m.name} />`)}</datalist>`;
 }
 
 /** One page of executions matching ``filters`` ({stateMachine, status, startedAfter, startedBefore}). */
