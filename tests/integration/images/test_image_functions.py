@@ -182,3 +182,25 @@ async def test_images_are_listed_and_found_by_name_or_digest(
         i["digest"]: i for i in (await client.get("/v1/images", params={"limit": 1000})).json()["images"]
     }
     assert listed[image["digest"]]["config"]["WorkingDir"] == "/work"
+
+
+async def test_loader_variables_of_the_image_reach_its_command_and_not_the_relay(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """An image's LD_PRELOAD is for its own command: the relay (the worker's Python) must not load the
+    image's library. A file that is no library makes each loader that reads the variable say so."""
+    extra = build.layer_tar([build.directory("lib-extra"), build.file("lib-extra/not-a-library.so", "text")])
+    config = {"Env": ["PATH=/usr/bin:/bin", "LD_PRELOAD=/lib-extra/not-a-library.so", "MALLOC_ARENA_MAX=2"]}
+    image = build.python_image([extra], config)
+    archive = build.write_tar(build.layout_files(image, "preload:1", with_index=False), tmp_path / "p.tar")
+    await import_archive(client, archive)
+    fn = await create(client, "preload:1", environment={"LD_BIND_NOW": "1"})
+    answer = await invoke(
+        client, fn["functionName"], {"env": ["LD_PRELOAD", "MALLOC_ARENA_MAX", "LD_BIND_NOW"]}
+    )
+    assert answer.json()["env"] == {
+        "LD_PRELOAD": "/lib-extra/not-a-library.so", "MALLOC_ARENA_MAX": "2", "LD_BIND_NOW": "1"
+    }  # fmt: skip
+    logs = (await client.get(f"/v1/functions/{fn['functionName']}/logs")).json()["events"]
+    refusals = [e["message"] for e in logs if "cannot be preloaded" in e["message"]]
+    assert len(refusals) == 1, refusals  # the command's loader's; the relay's never saw the variable

@@ -19,6 +19,9 @@ import os
 import sys
 
 RUNTIME_SOCKET = "/run/lambda/runtime.sock"
+HELD_PREFIX = "_RAPID_HELD_"
+"""Variables the image set for its command that the relay's C library would act on arrive renamed
+(``workers.functions.images.launch``): restored for the command only."""
 AWS_SOCKET = "/run/lambda/aws.sock"
 """The worker's end of ``AWS_ENDPOINT_URL`` (functions with ``aws_api``; ``loopback_relay``)."""
 
@@ -56,6 +59,8 @@ def report_init_error(error_type: str, message: str) -> None:
 
 def run_command(workdir: str, command: list[str]) -> None:
     """In the child: enter ``workdir`` and exec ``command`` (never returns)."""
+    for name in [n for n in os.environ if n.startswith(HELD_PREFIX)]:  # the loader's, the command's
+        os.environ[name[len(HELD_PREFIX) :]] = os.environ.pop(name)
     try:
         os.chdir(workdir)
     except OSError as exc:

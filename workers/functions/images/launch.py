@@ -75,9 +75,25 @@ def command(image: ImageRun) -> list[str]:
 def environment(
     image: ImageRun, own: Mapping[str, str], lambda_variables: Mapping[str, str]
 ) -> dict[str, str]:
-    """The image's ENV, the function's variables over it, Lambda's over both."""
+    """The image's ENV, the function's variables over it, Lambda's over both; those the relay's own
+    C library would act on (``HELD``) travel renamed, for the relay to restore in the command's."""
     variables = dict(image.environment)
     variables.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     variables.update(own)
     variables.update(lambda_variables)
-    return variables
+    return {(f"{HELD_PREFIX}{k}" if held(k) else k): v for k, v in variables.items()}
+
+
+HELD_PREFIX = "_RAPID_HELD_"
+"""How ``image_init.py`` finds the variables to restore for the image's command."""
+HELD = frozenset(
+    {"GCONV_PATH", "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "NIS_PATH", "NLSPATH",
+     "RESOLV_HOST_CONF", "RES_OPTIONS", "TZDIR"}
+)  # fmt: skip
+"""Variables glibc reads as a process starts (besides ``LD_*`` and ``MALLOC_*``): an image setting one
+(``LD_PRELOAD=/usr/lib/libjemalloc.so`` is common) means it for its own command, not for the relay,
+the worker's Python, which would otherwise load the image's library into itself."""
+
+
+def held(name: str) -> bool:
+    return name.startswith(("LD_", "MALLOC_", "GLIBC_")) or name in HELD
