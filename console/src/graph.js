@@ -42,7 +42,7 @@ export function Graph({ definition, statuses = null, problems = null, selected =
       <svg width=${width} height=${height} viewBox=${`0 0 ${laidOut.width} ${laidOut.height}`} role="group"
         aria-label="State machine graph">
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" class="arrowhead" />
           </marker>
         </defs>

@@ -39,7 +39,7 @@ var Hg=Object.create;var Pr=Object.defineProperty;var Vg=Object.getOwnPropertyDe
       <svg width=${a} height=${h} viewBox=${`0 0 ${r.width} ${r.height}`} role="group"
         aria-label="State machine graph">
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" class="arrowhead" />
           </marker>
         </defs>
@@ -251,7 +251,7 @@ ${n.join(`
         <td class="num">${s.quantity} ${s.unit}</td><td class="num">${Ja(s.unitPrice,t.currency)}</td>
         <td class="num">${Ja(s.amount,t.currency)}</td></tr>`)}</tbody></table>
     <p class="note">Prices: ${t.prices?.source??"AWS public prices"}${t.prices?.asOf?` (as of ${t.prices.asOf})`:""}.${" "}
-      ${(t.notes??[]).join(" ")}</p>
+      ${(t.notes??[]).map(s=>/[.!?]$/.test(s)?s:`${s}.`).join(" ")}</p>
   </div>`:null}var pS=1e3;function mS(i){let[e,t]=D(null),[n,s]=D(null),[r,o]=D(null),[l,a]=D(!1),[h,c]=D(!1),[,f]=D(0),u=Te(new Ki),d=Te([]);return fe(()=>{let p=new AbortController,m=null,g=0,y=()=>{m===null&&(m=setTimeout(()=>requestAnimationFrame(()=>{m=null,g=performance.now(),f(A=>A+1)}),Math.max(0,g+100-performance.now())))},S=A=>{u.current.add(A)&&d.current.push(A)},w=`/v1/executions/${encodeURIComponent(i)}`;return(async()=>{let A=await F(w);t(A),F(`/v1/state-machines/${encodeURIComponent(A.stateMachine)}`,{query:{version:A.version}}).then(s,o);let k=!0;try{c(A.status==="RUNNING"),await Qn(`${w}/events`,x=>{if(x.event==="history")S(JSON.parse(x.data)),y();else if(x.event==="status"){let v=JSON.parse(x.data);t(M=>({...M,...v})),a(!0),c(!1),F(w).then(t)}},p.signal)}catch(x){if(!(x instanceof vt&&x.status===404))throw x;k=!1}k||await gS(w,A,S,y,t,a,p.signal),c(!1)})().catch(A=>p.signal.aborted||o(A)),()=>{p.abort(),clearTimeout(m)}},[i]),{execution:e,machine:n,error:r,loaded:l,live:h,analysis:u.current,events:d.current}}async function gS(i,e,t,n,s,r,o){let l=null,a=e.status;for(;;){do{let c=await F(`${i}/history`,{query:{limit:pS,nextToken:l}});c.events.forEach(t),l=c.nextToken}while(l);if(n(),a!=="RUNNING")break;if(await new Promise(c=>setTimeout(c,1e3)),o.aborted)return;let h=await F(i);a=h.status,s(h)}r(!0)}function Pg({id:i,state:e}){let{execution:t,machine:n,error:s,loaded:r,live:o,analysis:l,events:a}=mS(i),[h,c]=D(e??null),[,f]=D(0);fe(()=>{if(t?.status!=="RUNNING")return;let p=setInterval(()=>f(m=>m+1),1e3);return()=>clearInterval(p)},[t?.status]);let u=ae(()=>t?bS(l.statuses(t.status),n?.definition):new Map,[t?.status,l.lastId,n]);if(s)return b`<h1>Execution</h1><${Z} error=${s} />`;if(!t)return b`<${he} what="the execution" />`;let d=(t.stopDate?Date.parse(t.stopDate):Date.now())-Date.parse(t.startDate);return b`<div class="execution" data-loaded=${r?"yes":"no"} data-status=${t.status}>
     <div class="page-head">
       <h1>${t.name} <${Zn} status=${t.status} />${o&&b`<span class="live" title="Updates arrive as they happen">● live</span>`}</h1>

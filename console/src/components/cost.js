@@ -18,6 +18,6 @@ export function CostEstimate({ path, refresh }) {
         <td class="num">${item.quantity} ${item.unit}</td><td class="num">${money(item.unitPrice, data.currency)}</td>
         <td class="num">${money(item.amount, data.currency)}</td></tr>`)}</tbody></table>
     <p class="note">Prices: ${data.prices?.source ?? "AWS public prices"}${data.prices?.asOf ? ` (as of ${data.prices.asOf})` : ""}.${" "}
-      ${(data.notes ?? []).join(" ")}</p>
+      ${(data.notes ?? []).map((n) => (/[.!?]$/.test(n) ? n : `${n}.`)).join(" ")}</p>
   </div>`;
 }

@@ -129,6 +129,7 @@ async def test_step_through_shows_each_stage_of_a_state(
     await page.goto(f"/console#/executions/{execution}")
     await expect(page.locator(".execution")).to_have_attribute("data-status", "SUCCEEDED")
     await page.locator('[data-state="Prepare"]').focus()
+    await page.locator(".graph").screenshot(path=shots / "graph-focus.png")
     await page.keyboard.press("Enter")  # the graph works from the keyboard
     stages = page.locator(".stages")
     order = {"customer": "Ada", "total": 150}
