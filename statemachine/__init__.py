@@ -78,7 +78,13 @@ from statemachine.offload import (
     outcomes_to_json,
 )
 from statemachine.start import StartError, check_start
-from statemachine.validation import express_diagnostics, invalid_definition_message, validate_definition_text
+from statemachine.validation import (
+    KnownOperation,
+    express_diagnostics,
+    invalid_definition_message,
+    sdk_diagnostics,
+    validate_definition_text,
+)
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -104,6 +110,7 @@ __all__ = [
     "Iteration",
     "IterationOutcome",
     "JsonataBindings",
+    "KnownOperation",
     "Limits",
     "LocalHost",
     "LocalRun",
@@ -160,6 +167,7 @@ __all__ = [
     "role_arn",
     "run_chunk",
     "run_local",
+    "sdk_diagnostics",
     "state_machine_arn",
     "state_story",
     "states_resource",

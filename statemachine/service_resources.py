@@ -105,8 +105,11 @@ def resource_problem(resource: str) -> str | None:
     body, pattern = _split_pattern(found["rest"])
     parts = body.split(":")
     known = _recognised(parts, pattern)
-    if known:
-        return None
+    return None if known else not_recognized(resource)
+
+
+def not_recognized(resource: str) -> str:
+    """Step Functions' words for a Task ``Resource`` it does not know."""
     return (
         f"The resource provided {resource} is not recognized. The value is not a valid resource ARN, "
         "or the resource is not available in this region."

@@ -8,7 +8,8 @@ from typing import Any
 from api.json_input import check_json_text
 from api.schemas import ExecutionInputFields
 from foundation.errors import InvalidRequest, PayloadTooLarge
-from statemachine import DefinitionError, check_start, diagnose, express_diagnostics
+from statemachine import DefinitionError, check_start, diagnose, express_diagnostics, sdk_diagnostics
+from workers.integrations import known_operation
 
 MAX_INPUT_BYTES = 256 * 1024
 """Step Functions' limit on an execution's input."""
@@ -41,6 +42,8 @@ def checked_definition(raw: dict[str, Any] | str, machine_type: str = "STANDARD"
     errors = tuple(d for d in diagnose(decoded) if d.severity == "ERROR")
     if not errors and machine_type == "EXPRESS":
         errors = express_diagnostics(decoded)
+    if not errors:
+        errors = sdk_diagnostics(decoded, known_operation)
     if errors:
         raise DefinitionError(errors)
     return text

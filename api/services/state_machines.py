@@ -20,7 +20,15 @@ from foundation.errors import Conflict
 from foundation.registry import state_machines as registry
 from foundation.registry import tags
 from foundation.registry.state_machines import StateMachine, StateMachineExists, StateMachineVersion
-from statemachine import diagnose, diagnose_text, express_diagnostics, has_errors, state_machine_arn
+from statemachine import (
+    diagnose,
+    diagnose_text,
+    express_diagnostics,
+    has_errors,
+    sdk_diagnostics,
+    state_machine_arn,
+)
+from workers.integrations import known_operation
 
 Revision = tuple[StateMachine, StateMachineVersion]
 """A machine and one of its versions."""
@@ -187,6 +195,8 @@ def validate(body: schemas.ValidateRequest, machine_type: str = "STANDARD") -> s
     found = diagnose_text(text) if isinstance(text, str) else diagnose(text)
     if machine_type == "EXPRESS" and not has_errors(found):
         found += express_diagnostics(json.loads(text) if isinstance(text, str) else text)
+    if not has_errors(found):
+        found += sdk_diagnostics(json.loads(text) if isinstance(text, str) else text, known_operation)
     return schemas.ValidateResponse(
         result="FAIL" if has_errors(found) else "OK",
         diagnostics=[

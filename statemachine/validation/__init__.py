@@ -13,12 +13,15 @@ from statemachine.validation.definition import (
 )
 from statemachine.validation.express import express_diagnostics
 from statemachine.validation.json_text import JsonTextError, parse_json_text
+from statemachine.validation.services import KnownOperation, sdk_diagnostics
 
 __all__ = [
     "JsonTextError",
+    "KnownOperation",
     "express_diagnostics",
     "invalid_definition_message",
     "parse_json_text",
+    "sdk_diagnostics",
     "validate_definition",
     "validate_definition_text",
 ]

@@ -49,6 +49,27 @@ STREAM_LIMIT: Final = 1024 * 1024
 States.DataLimitExceeded (its result could not be kept anyway: the limit is 256 KiB)."""
 
 
+@functools.cache
+def _catalog() -> botocore.session.Session:
+    """A botocore session for reading models only (loading one is ~10-70 ms; each is kept)."""
+    return botocore.session.get_session()
+
+
+@functools.lru_cache(maxsize=512)
+def _operations(service: str) -> frozenset[str]:
+    try:
+        model = _catalog().get_service_model(SDK_NAMES.get(service, service))
+    except UnknownServiceError:
+        return frozenset()
+    return frozenset(model.operation_names)
+
+
+def known_operation(service: str, action: str) -> bool:
+    """Whether the AWS SDK has ``<service>:<action>`` as an ``aws-sdk`` Resource names them
+    (``s3``, ``getObject``): ``statemachine.KnownOperation`` for validating definitions."""
+    return action[:1].upper() + action[1:] in _operations(service)
+
+
 class AwsSdk:
     """Calls operations of any service in botocore's models."""
 

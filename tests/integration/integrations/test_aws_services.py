@@ -223,3 +223,20 @@ async def test_an_unknown_service_resource_is_refused_at_its_resource_field(api:
     response = await api.post("/v1/state-machines", json={"name": unique("sm"), "definition": definition})
     assert response.status_code == 400
     assert "/States/T/Resource" in response.text and "is not recognized" in response.text
+
+
+async def test_an_aws_sdk_operation_that_does_not_exist_is_refused_on_create_and_validate(
+    api: httpx.AsyncClient,
+) -> None:
+    state = {"Type": "Task", "Resource": STATES + "aws-sdk:s3:getObjekt", "Parameters": {}, "End": True}
+    definition = {"StartAt": "T", "States": {"T": state}}
+    created = await api.post("/v1/state-machines", json={"name": unique("sm"), "definition": definition})
+    assert created.status_code == 400
+    assert "/States/T/Resource" in created.text and "aws-sdk:s3:getObjekt is not recognized" in created.text
+    validated = (await api.post("/v1/state-machines/validate", json={"definition": definition})).json()
+    assert validated["result"] == "FAIL"
+    assert [d["location"] for d in validated["diagnostics"]] == ["/States/T/Resource"]
+    state["Resource"] = STATES + "aws-sdk:s3:getObject"
+    assert (await api.post("/v1/state-machines/validate", json={"definition": definition})).json()[
+        "result"
+    ] == "OK"

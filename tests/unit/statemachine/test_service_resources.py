@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from statemachine import diagnose, run_local
+from statemachine import diagnose, run_local, sdk_diagnostics
 from statemachine.service_resources import (
     ServiceResource,
     request_response,
@@ -108,3 +110,29 @@ async def test_an_optimized_integration_stepline_does_not_run_names_the_aws_sdk_
     run = await run_local(definition, {})
     assert run.outcome.error == "States.TaskFailed"
     assert "arn:aws:states:::aws-sdk:ecs:runTask" in (run.outcome.cause or "")
+
+
+def test_aws_sdk_operations_a_catalog_does_not_know_are_refused_in_branches_and_processors() -> None:
+    def task(resource: str) -> dict[str, Any]:
+        return {"Type": "Task", "Resource": STATES + resource, "End": True}
+
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "Typo", "States": {"Typo": task("aws-sdk:s3:getObjekt")}}],
+                "Next": "M",
+            },
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "Ok", "States": {"Ok": task("aws-sdk:s3:getObject")}},
+                "Next": "Optimized",
+            },
+            "Optimized": task("dynamodb:getItem"),
+        },
+    }
+    known = {("s3", "getObject")}
+    [problem] = sdk_diagnostics(definition, lambda service, action: (service, action) in known)
+    assert problem.location == "/States/P/Branches/0/States/Typo/Resource"
+    assert "arn:aws:states:::aws-sdk:s3:getObjekt is not recognized" in problem.message

@@ -13,7 +13,7 @@ from botocore.response import StreamingBody
 
 from foundation.errors import InvalidRequest
 from statemachine import StatesError, connection_arn
-from workers.integrations import connections, optimized
+from workers.integrations import connections, known_operation, optimized
 from workers.integrations.aws_sdk import STREAM_LIMIT, to_json
 from workers.integrations.errors import exception_name, pascal_service, service_error
 from workers.integrations.http_task import host_allowed, url_encode
@@ -190,3 +190,18 @@ def test_a_streamed_body_past_the_limit_is_a_data_limit_error() -> None:
     with pytest.raises(StatesError) as raised:
         to_json({"Body": StreamingBody(io.BytesIO(b"x" * size), size)})
     assert raised.value.name == "States.DataLimitExceeded"
+
+
+@pytest.mark.parametrize(
+    ("service", "action", "known"),
+    [
+        ("s3", "getObject", True),
+        ("s3", "listObjectsV2", True),
+        ("sfn", "startExecution", True),
+        ("eventbridge", "putEvents", True),
+        ("s3", "getObjekt", False),
+        ("nosuchservice", "get", False),
+    ],
+)
+def test_known_operations_come_from_botocores_models(service: str, action: str, known: bool) -> None:
+    assert known_operation(service, action) is known
