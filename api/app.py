@@ -39,6 +39,7 @@ from api.routes import (
     images,
     integrations,
     layers,
+    machine_aliases,
     state_machines,
 )
 from api.routes import functions as function_routes
@@ -64,6 +65,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     app.include_router(activities.router)
     app.include_router(state_machines.router)
+    app.include_router(machine_aliases.router)
     app.include_router(executions.router)
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)

@@ -103,6 +103,9 @@ class ExecutionStarted(Schema):
     version: int
     start_date: datetime
     status: Status
+    alias: str | None = None
+    """The alias it was started through; ``published_version`` is the version the alias chose."""
+    published_version: int | None = None
 
 
 class ExecutionPublic(Schema):
@@ -120,6 +123,9 @@ class ExecutionPublic(Schema):
     version: int
     started_by: str | None = None
     """The ARN of the execution whose Task state started this one (``states:startExecution``)."""
+    alias: str | None = None
+    """The alias it was started through; ``published_version`` is the version the alias chose."""
+    published_version: int | None = None
 
 
 class ExecutionSummary(Schema):

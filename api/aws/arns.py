@@ -23,6 +23,8 @@ class MachineRef:
     name: str
     published: int | None = None
     """N of a qualified ARN: a published version."""
+    alias: str | None = None
+    """ALIAS of a qualified ARN ``...:NAME:ALIAS`` (a name that is not only digits)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +47,26 @@ def state_machine(arn: str) -> MachineRef:
         return MachineRef(resource[0])
     if len(resource) == 2 and resource[1].isdigit() and resource[1].isascii():
         return MachineRef(resource[0], int(resource[1]))
-    if len(resource) == 2:
-        raise AwsError(
-            "UnsupportedOperation",
-            f"State machine aliases are not supported by this Stepline: '{arn}' names alias "
-            f"'{resource[1]}'; use the state machine's ARN or a version ARN (...:{resource[0]}:N)",
-        )
+    if len(resource) == 2 and resource[1]:
+        return MachineRef(resource[0], alias=resource[1])
     raise _invalid(arn)
 
 
+def alias(arn: str) -> MachineRef:
+    """The alias an ARN names; InvalidArn for any other ARN."""
+    ref = state_machine(arn)
+    if ref.alias is None:
+        raise AwsError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {arn}'")
+    return ref
+
+
 def unqualified_state_machine(arn: str) -> str:
-    """The name of the machine an unqualified ARN names; InvalidArn for a version ARN."""
+    """The name of the machine an unqualified ARN names; InvalidArn for a version or alias ARN."""
     ref = state_machine(arn)
     if ref.published is not None:
         raise AwsError("InvalidArn", f"Invalid Arn: 'Unexpected version ARN: {arn}'")
+    if ref.alias is not None:
+        raise AwsError("InvalidArn", f"Invalid Arn: 'Unexpected alias ARN: {arn}'")
     return ref.name
 
 

@@ -16,6 +16,7 @@ from api import schemas
 from api.aws import arns
 from api.aws.errors import AwsError
 from api.aws.json_protocol import Call
+from api.aws.sfn_aliases import alias_arn
 from api.aws.sfn_state_machines import (
     DEFAULT_PAGE,
     LOGGING_OFF,
@@ -25,11 +26,13 @@ from api.aws.sfn_state_machines import (
     role_of,
 )
 from api.services import executions as service
+from api.services import machine_aliases, sync_executions
 from api.services import state_machines as machines
-from api.services import sync_executions
 from foundation.errors import Conflict
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Execution
+from foundation.registry.machine_aliases import AliasNotFound
+from foundation.registry.state_machines import StateMachineNotFound
 from statemachine import execution_arn, state_machine_arn, version_arn
 
 INCLUDED = {"included": True}
@@ -43,12 +46,33 @@ def _version_arn(row: Execution, region: str) -> str | None:
     return version_arn(row.state_machine_name, row.published_version, region)
 
 
+def _alias_arn(row: Execution, region: str) -> str | None:
+    return None if row.alias_name is None else alias_arn(row.state_machine_name, row.alias_name, region)
+
+
+async def _through_alias(call: Call, ref: arns.MachineRef) -> tuple[int | None, str | None]:
+    """The published version to start (chosen by the alias's weights) and the alias, for an alias
+    ARN; the ARN's own version otherwise. StateMachineDoesNotExist for an alias that does not exist."""
+    if ref.alias is None:
+        return ref.published, None
+    async with unit_of_work(call.state.sessions) as session:
+        try:
+            chosen = await machine_aliases.resolve(session, ref.name, ref.alias)
+        except AliasNotFound:
+            raise StateMachineNotFound(ref.name) from None
+    return chosen.published, chosen.alias
+
+
 async def start_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """A version ARN starts that version; an alias ARN one of its versions, by weight."""
     ref = arns.state_machine(params["stateMachineArn"])
     name = check_name(params["name"]) if params.get("name") is not None else None
     body = schemas.StartExecution(name=name, input_text=params.get("input"))
+    published, alias = await _through_alias(call, ref)
     try:
-        started = await service.start(call.state, ref.name, body, published=ref.published, only_running=True)
+        started = await service.start(
+            call.state, ref.name, body, published=published, only_running=True, alias=alias
+        )
     except Conflict:
         arn = execution_arn(ref.name, name or "", call.region)
         raise AwsError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'") from None
@@ -62,7 +86,8 @@ async def start_sync_execution(call: Call, params: dict[str, Any]) -> dict[str, 
         check_name(params["name"])
     input_text = params.get("input")
     body = schemas.SyncExecutionRequest(input_text=input_text)
-    result = await sync_executions.run(call.state, ref.name, body, published=ref.published)
+    published, _ = await _through_alias(call, ref)
+    result = await sync_executions.run(call.state, ref.name, body, published=published)
     data = params.get("includedData", "ALL_DATA") == "ALL_DATA"
     output = result.output if result.status == "SUCCEEDED" else None
     return {
@@ -104,6 +129,7 @@ async def describe_execution(call: Call, params: dict[str, Any]) -> dict[str, An
         "error": row.error,
         "cause": row.cause,
         "stateMachineVersionArn": _version_arn(row, call.region),
+        "stateMachineAliasArn": _alias_arn(row, call.region),
         "redriveCount": 0,
         "redriveStatus": "NOT_REDRIVABLE",
         "redriveStatusReason": f"Execution is {row.status} and cannot be redriven",
@@ -148,6 +174,11 @@ async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         return {"executions": []}
     async with unit_of_work(call.state.sessions) as session:
         await machines.revision(session, ref.name, published=ref.published)  # StateMachineDoesNotExist
+        if ref.alias is not None:
+            try:
+                await machine_aliases.describe(session, ref.name, ref.alias)
+            except AliasNotFound:
+                raise StateMachineNotFound(ref.name) from None
         rows, token = await service.executions_page(
             session,
             params.get("maxResults") or DEFAULT_PAGE,
@@ -155,6 +186,7 @@ async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             ref.name,
             params.get("statusFilter"),
             ref.published,
+            alias=ref.alias,
         )
     return {
         "executions": [
@@ -166,6 +198,7 @@ async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                 "startDate": r.start_date,
                 "stopDate": r.stop_date,
                 "stateMachineVersionArn": _version_arn(r, call.region),
+                "stateMachineAliasArn": _alias_arn(r, call.region),
                 "redriveCount": 0,
             }
             for r in rows

@@ -16,6 +16,7 @@ from api.aws import arns
 from api.aws.errors import AwsError
 from api.aws.json_protocol import Call
 from api.aws.sfn_tags import tag_new_resource
+from api.services import machine_aliases
 from api.services import state_machines as service
 from foundation.registry.database import unit_of_work
 from foundation.registry.state_machines import StateMachine, StateMachineNotFound, StateMachineVersion
@@ -81,6 +82,11 @@ async def create_state_machine(call: Call, params: dict[str, Any]) -> dict[str, 
 
 async def describe_state_machine(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     ref = arns.state_machine(params["stateMachineArn"])
+    if ref.alias is not None:
+        raise AwsError(
+            "InvalidArn", f"Invalid Arn: 'Unexpected alias ARN: {params['stateMachineArn']}' "
+            "(DescribeStateMachineAlias describes an alias)",
+        )  # fmt: skip
     async with unit_of_work(call.state.sessions) as session:
         machine, version = await service.revision(session, ref.name, published=ref.published)
     qualified = ref.published is not None
@@ -212,11 +218,13 @@ async def list_state_machine_versions(call: Call, params: dict[str, Any]) -> dic
 
 
 async def delete_state_machine_version(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Deleting a version that does not exist succeeds, as in AWS."""
+    """Deleting a version that does not exist succeeds, as in AWS; one an alias routes to is a
+    ConflictException naming the aliases."""
     arn = params["stateMachineVersionArn"]
     ref = arns.state_machine(arn)
     if ref.published is None:
         raise AwsError("ValidationException", f"'{arn}' is not a state machine version ARN")
     async with unit_of_work(call.state.sessions) as session:
+        await machine_aliases.check_unrouted(session, ref.name, ref.published)
         await service.unpublish(session, ref.name, ref.published)
     return {}

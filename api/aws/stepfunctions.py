@@ -1,6 +1,6 @@
 """The Step Functions endpoint: awsJson1_0 on ``POST /`` (``X-Amz-Target: AWSStepFunctions.<Op>``).
 
-The operations below are served; the model's others (aliases, map runs, redrive, TestState) answer
+The operations below are served; the model's others (map runs, redrive, TestState) answer
 a 400 ``UnsupportedOperation`` naming the operation, never a 404.
 
 StartSyncExecution and TestState carry the ``sync-`` host prefix in the model: the SDKs send them to
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.aws import sfn_activities as activities
+from api.aws import sfn_aliases as aliases
 from api.aws import sfn_executions as executions
 from api.aws import sfn_state_machines as machines
 from api.aws import sfn_tags as tags
@@ -34,6 +35,11 @@ HANDLERS: dict[str, Handler] = {
     "PublishStateMachineVersion": machines.publish_state_machine_version,
     "ListStateMachineVersions": machines.list_state_machine_versions,
     "DeleteStateMachineVersion": machines.delete_state_machine_version,
+    "CreateStateMachineAlias": aliases.create_state_machine_alias,
+    "DescribeStateMachineAlias": aliases.describe_state_machine_alias,
+    "UpdateStateMachineAlias": aliases.update_state_machine_alias,
+    "DeleteStateMachineAlias": aliases.delete_state_machine_alias,
+    "ListStateMachineAliases": aliases.list_state_machine_aliases,
     "StartExecution": executions.start_execution,
     "StartSyncExecution": executions.start_sync_execution,
     "DescribeExecution": executions.describe_execution,
@@ -57,7 +63,7 @@ HANDLERS: dict[str, Handler] = {
 
 def _unsupported(operation: str) -> str:
     return (
-        f"{operation} is not supported by this Stepline yet: aliases, map runs, "
+        f"{operation} is not supported by this Stepline yet: map runs, "
         "redrive and TestState come with their features (see docs/aws-api.md)"
     )
 

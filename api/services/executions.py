@@ -52,6 +52,8 @@ def started(row: Execution, region: str) -> schemas.ExecutionStarted:
         version=row.state_machine_version,
         start_date=row.start_date,
         status=row.status,
+        alias=row.alias_name,
+        published_version=row.published_version,
     )
 
 
@@ -71,6 +73,8 @@ def public(row: Execution, region: str, parent_id: str | None = None) -> Respons
         state_machine=row.state_machine_name,
         version=row.state_machine_version,
         started_by=_arn_of(parent_id, region) if parent_id else None,
+        alias=row.alias_name,
+        published_version=row.published_version,
     )
     return json_response(described, input=row.input, output=row.output)
 
@@ -87,9 +91,11 @@ async def start(
     *,
     published: int | None = None,
     only_running: bool = False,
+    alias: str | None = None,
 ) -> schemas.ExecutionStarted:
     """Record the execution as RUNNING (committed, so the workflow can always report to it), then
-    start its workflow: of the machine's latest version, or of its published version ``published``.
+    start its workflow: of the machine's latest version, or of its published version ``published``
+    (chosen through ``alias``, which is recorded with it, when given).
     A known name with the same input returns the existing execution (with ``only_running``, Step
     Functions' rule, only while it runs: Conflict once it has ended)."""
     input_text = input_text_of(body)
@@ -97,7 +103,9 @@ async def start(
     start_date = datetime.now(UTC)
     async with state.sessions() as session:  # one statement, outside a transaction block
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        found = await registry.register_latest(session, machine_name, name, input_text, start_date, published)
+        found = await registry.register_latest(
+            session, machine_name, name, input_text, start_date, published, alias
+        )
     if found is None:
         raise StateMachineNotFound(machine_name, published=published)
     machine_type, version, definition = found.machine_type, found.version, found.definition
@@ -203,16 +211,17 @@ async def executions_page(
     status: str | None,
     published: int | None = None,
     started: tuple[datetime | None, datetime | None] = (None, None),
+    alias: str | None = None,
 ) -> tuple[list[Execution], str | None]:
-    """Executions newest first (of one machine, or one published version of it, with one status,
-    started within ``started``), ``limit`` of them after the ``next_token`` position, and the next
+    """Executions newest first (of one machine, or one published version or alias of it, with one
+    status, started within ``started``), ``limit`` of them after the ``next_token`` position, and the next
     token."""
     before = None
     if next_token:
         position = decode_token("executions", next_token)
         before = (datetime.fromisoformat(position["start"]), str(position["id"]))
     rows = await registry.list_executions(
-        session, limit + 1, state_machine, status, before, published, started
+        session, limit + 1, state_machine, status, before, published, started, alias
     )
     token = None
     if len(rows) > limit:

@@ -51,6 +51,15 @@ class Execution(SQLModel, table=True):
     published_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     """The published version it was started as (a qualified ARN ``...:NAME:N``); None when it was
     started as the machine's latest version."""
+    alias_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The alias it was started through (``...:NAME:ALIAS``; ``published_version`` says which
+    version the alias chose)."""
+    redrive_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    """How many times it was redriven (RedriveExecution)."""
+    redrive_date: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    """When it was last redriven."""
 
 
 class ExecutionHistoryChunk(SQLModel, table=True):
@@ -123,9 +132,9 @@ def _register(target: str) -> TextClause:
         " WHERE m.name = :machine"
         "), inserted AS ("
         " INSERT INTO execution (id, name, state_machine_name, state_machine_version, status, input,"
-        " start_date, published_version)"
+        " start_date, published_version, alias_name)"
         " SELECT :id, :name, :machine, target.version, 'RUNNING', :input, :start_date,"
-        " CAST(:published AS int) FROM target"
+        " CAST(:published AS int), CAST(:alias AS text) FROM target"
         " ON CONFLICT (id) DO NOTHING RETURNING id"
         ") SELECT target.type, target.version, target.definition, EXISTS (SELECT 1 FROM inserted),"
         " target.role_arn FROM target"
@@ -143,10 +152,11 @@ async def register_latest(
     input_text: str,
     start_date: datetime,
     published: int | None = None,
+    alias: str | None = None,
 ) -> Registered | None:
     """Insert a RUNNING execution of ``machine``'s latest version (or of its published version
-    ``published``) and read that version, in one statement (one round trip for every execution
-    started). None when there is no such machine or version."""
+    ``published``, chosen through ``alias`` when given) and read that version, in one statement (one
+    round trip for every execution started). None when there is no such machine or version."""
     statement = (_REGISTER_LATEST if published is None else _REGISTER_PUBLISHED).bindparams(
         id=execution_id(machine, name),
         name=name,
@@ -154,6 +164,7 @@ async def register_latest(
         input=input_text,
         start_date=start_date,
         published=published,
+        alias=alias,
     )
     found = (await session.exec(statement)).first()  # type: ignore[call-overload]
     if found is None:
@@ -178,9 +189,11 @@ async def list_executions(
     before: tuple[datetime, str] | None = None,
     published: int | None = None,
     started: tuple[datetime | None, datetime | None] = (None, None),
+    alias: str | None = None,
 ) -> list[Execution]:
     """Newest first; ``before`` is the (start_date, id) of the last row of the previous page;
-    ``published``: only those started as that published version of ``state_machine``;
+    ``published``: only those started as that published version of ``state_machine``; ``alias``:
+    only those started through that alias of it;
     ``started``: only those started at or after its first time and before its second."""
     query = select(Execution)
     started_after, started_before = started
@@ -192,6 +205,8 @@ async def list_executions(
         query = query.where(Execution.state_machine_name == state_machine)
     if published is not None:
         query = query.where(Execution.published_version == published)
+    if alias is not None:
+        query = query.where(Execution.alias_name == alias)
     if status is not None:
         query = query.where(Execution.status == status)
     if before is not None:

@@ -21,6 +21,8 @@ from foundation.registry import (  # noqa: F401  (imported for their tables)
     images,
     integrations,
     layers,
+    machine_aliases,
+    mock_configurations,
     resources,
     state_machines,
     tags,

@@ -49,11 +49,16 @@ def test_invalid_state_machine_arns(arn: str, message: str) -> None:
     assert (caught.value.code, caught.value.message) == ("InvalidArn", message)
 
 
-def test_an_alias_arn_is_unsupported_not_invalid() -> None:
+def test_an_alias_arn_names_the_alias() -> None:
+    arn = "arn:aws:states:us-east-1:000000000000:stateMachine:m:prod"
+    assert arns.state_machine(arn) == arns.MachineRef("m", alias="prod")
+    assert arns.alias(arn).alias == "prod"
     with pytest.raises(AwsError) as caught:
-        arns.state_machine("arn:aws:states:us-east-1:000000000000:stateMachine:m:prod")
-    assert caught.value.code == "UnsupportedOperation"
-    assert "alias 'prod'" in caught.value.message
+        arns.unqualified_state_machine(arn)
+    assert caught.value.code == "InvalidArn"
+    with pytest.raises(AwsError) as not_alias:
+        arns.alias(version_arn("m", 2, "us-east-1"))
+    assert not_alias.value.code == "InvalidArn"
 
 
 def test_operations_on_the_machine_itself_refuse_a_version_arn() -> None:
