@@ -51,7 +51,8 @@ States.DataLimitExceeded (its result could not be kept anyway: the limit is 256 
 
 @functools.cache
 def _catalog() -> botocore.session.Session:
-    """A botocore session for reading models only (loading one is ~10-70 ms; each is kept)."""
+    """The process's botocore session: models (loading one costs ~10-70 ms; each is kept) and
+    clients (``AwsSdk`` creates them under its lock: the session is not thread-safe for that)."""
     return botocore.session.get_session()
 
 
@@ -77,14 +78,8 @@ class AwsSdk:
         self._timeout = timeout_seconds
         self._pool = ThreadPoolExecutor(max_workers=CALLS_IN_FLIGHT, thread_name_prefix="aws-sdk")
         self._lock = threading.Lock()
-        self._session: botocore.session.Session | None = None
         self._clients: dict[tuple[str, str | None, str, str | None, str | None], Any] = {}
         self._codes: dict[str, dict[str, str]] = {}
-
-    def _botocore(self) -> botocore.session.Session:
-        if self._session is None:
-            self._session = botocore.session.get_session()
-        return self._session
 
     def service_model(self, service: str) -> ServiceModel:
         """The botocore model of a service as the ``aws-sdk`` resource names it.
@@ -95,7 +90,7 @@ class AwsSdk:
         name = SDK_NAMES.get(service, service)
         with self._lock:
             try:
-                return self._botocore().get_service_model(name)
+                return _catalog().get_service_model(name)
             except UnknownServiceError:
                 raise task_failed(f"The AWS SDK has no service '{service}'") from None
 
@@ -147,7 +142,7 @@ class AwsSdk:
                     read_timeout=self._timeout,
                     user_agent_extra="stepline",
                 )
-                client = self._botocore().create_client(
+                client = _catalog().create_client(
                     service,
                     region_name=endpoint.region,
                     endpoint_url=endpoint.url,
