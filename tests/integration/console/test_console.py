@@ -8,6 +8,7 @@ import json
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -73,6 +74,14 @@ async def test_editor_shows_diagnostics_at_their_state_then_creates(
     await page.screenshot(path=shots / "machine.png", full_page=True)
     stored = await client.get(f"/v1/state-machines/{name}")
     assert stored.json()["definition"] == fixed
+
+    await page.get_by_role("link", name="Edit").click()  # saving again publishes version 2
+    updated = {**fixed, "Comment": "second"}
+    await type_into_editor(page, "State machine definition (JSON)", json.dumps(updated))
+    await expect(page.locator(".validation")).to_contain_text("Valid definition")
+    await page.get_by_role("button", name="Save new version").click()
+    await expect(page.locator("h1")).to_contain_text("version 2 of 2")
+    assert (await client.get(f"/v1/state-machines/{name}")).json()["definition"] == updated
 
 
 async def test_start_form_refuses_bad_json_then_the_wait_turns_succeeded_live(
@@ -233,8 +242,14 @@ async def test_lists_and_a_narrow_window(page: Page, client: httpx.AsyncClient, 
     assert width <= 420, f"the machine page scrolls sideways at 420 px ({width} px wide)"
     await page.screenshot(path=shots / "machine-narrow.png", full_page=True)
     execution = await start(client, machine)
-    await page.goto(f"/console#/executions/{execution}")
+    await page.goto(f"/console#/executions?machine={machine}&status=SUCCEEDED")
+    await expect(page.get_by_text("No executions.")).to_be_visible()
+    await page.get_by_label("Status").select_option("RUNNING")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.locator("table.executions tbody tr")).to_have_count(1)
+    await page.locator("table.executions tbody a").first.click()
     await expect(page.locator('[data-state="Wait"]')).to_have_attribute("data-status", "running")
+    assert page.url.endswith(f"#/executions/{quote(execution)}")
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 420, f"the execution page scrolls sideways at 420 px ({width} px wide)"
     await page.screenshot(path=shots / "execution-narrow.png", full_page=True)
