@@ -204,3 +204,24 @@ async def test_loader_variables_of_the_image_reach_its_command_and_not_the_relay
     logs = (await client.get(f"/v1/functions/{fn['functionName']}/logs")).json()["events"]
     refusals = [e["message"] for e in logs if "cannot be preloaded" in e["message"]]
     assert len(refusals) == 1, refusals  # the command's loader's; the relay's never saw the variable
+
+
+async def test_a_function_keeps_its_digest_when_the_tag_moves_and_versions_keep_theirs(
+    client: httpx.AsyncClient, archives: dict[str, Path]
+) -> None:
+    first = await import_archive(client, archives["oci"], "moving:tag")
+    fn = await create(client, "moving:tag")
+    name = fn["functionName"]
+    published = await client.post(f"/v1/functions/{name}/versions", json={})
+    assert published.status_code in (200, 201), published.text
+    second = await import_archive(client, archives["docker"], "moving:tag")  # the tag moves
+    assert second["digest"] != first["digest"]
+    probe = {"paths": ["/data/keep.txt"]}
+    assert (await invoke(client, name, probe)).json()["exists"] == {
+        "/data/keep.txt": False
+    }  # still the first
+    updated = await client.put(f"/v1/functions/{name}", json={"code": {"imageUri": "moving:tag"}})
+    assert updated.status_code == 200 and updated.json()["codeSha256"] == second["digest"][7:]
+    assert (await invoke(client, name, probe)).json()["exists"] == {"/data/keep.txt": True}
+    version = await client.post(f"/v1/functions/{name}/invocations", params={"qualifier": "1"}, json=probe)
+    assert version.json()["exists"] == {"/data/keep.txt": False}
