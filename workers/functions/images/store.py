@@ -3,11 +3,13 @@
 ``blobs/sha256/<hex>``: manifests, configurations and layers, each verified against its digest as
 it is copied in, stored once whatever number of images share it. ``rootfs/<manifest hex>/``: the
 image's layers applied once (``layers``), which sandboxes bind read-only as their root. Importing
-is all or nothing: a refused layer leaves no root file system and none of the blobs it added.
+is all or nothing: a refused layer leaves no root file system and none of the blobs it added (imports
+take turns, across processes, so that none counts on a blob a failing one removes).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -63,8 +65,13 @@ class ImageStore:
     def import_archive(self, path: Path, reference: str | None = None) -> ImportedImage:
         """Store the image in an archive (blocks: call it from a thread); ``InvalidImage`` names what
         is wrong, and nothing of it stays stored."""
-        added: list[Path] = []
         self.private_root()
+        with (self.root / ".import.lock").open("w") as lock:  # one import at a time, across processes
+            fcntl.flock(lock, fcntl.LOCK_EX)  # (a failed one removes blobs another could be counting on)
+            return self._import(path, reference)
+
+    def _import(self, path: Path, reference: str | None) -> ImportedImage:
+        added: list[Path] = []
         source = open_source(path)
         try:
             description = manifests.describe(source, reference)
