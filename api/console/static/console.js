@@ -364,16 +364,16 @@ ${n.join(`
     </div>`}
   </section>`}function kS({name:i}){let[e,t]=D([]),[n,s]=D("connecting"),r=Te(null);return fe(()=>{let o=new AbortController,l=h=>t(c=>[...c,...h].slice(-500)),a=`/v1/functions/${encodeURIComponent(i)}/logs`;return(async()=>{s("live");try{await Qn(`${a}/stream`,h=>h.event==="log"&&l([JSON.parse(h.data)]),o.signal)}catch(h){if(!(h instanceof vt&&h.status===404))throw h;s("polling every 2 s");let c=new Date(Date.now()-6e4).toISOString();for(;!o.signal.aborted;){let u=(await F(a,{query:{since:c,limit:200}})).events.filter(d=>d.timestamp>c);u.length&&(l(u),c=u[u.length-1].timestamp),await new Promise(d=>setTimeout(d,2e3))}}})().catch(()=>o.signal.aborted||s("disconnected")),()=>o.abort()},[i]),fe(()=>{let o=r.current;o&&o.scrollHeight-o.scrollTop-o.clientHeight<80&&(o.scrollTop=o.scrollHeight)},[e]),b`<section aria-labelledby="logs-title"><h2 id="logs-title">Logs <small>(${n})</small></h2>
     <pre class="logs tail" ref=${r} tabindex="0" aria-live="off" aria-label="Log lines">${e.length===0?"(waiting for log lines)":e.map(o=>`${o.timestamp?.slice(11,23)??""} ${o.message}`).join(`
-`)}</pre></section>`}async function SS(){let[{dbProxies:i},{fileSystems:e}]=await Promise.all([F("/v1/db-proxies"),F("/v1/file-systems")]),t=await Promise.all(i.map(s=>F(`/v1/db-proxies/${encodeURIComponent(s.name)}/status`).catch(()=>null))),n=await Promise.all(e.map(s=>F(`/v1/file-systems/${encodeURIComponent(s.name)}/access-points`).then(r=>r.accessPoints,()=>[])));return{dbProxies:i,statuses:t,fileSystems:e,points:n}}function Lg(){let{data:i,error:e}=ie(SS,[]);return e?b`<h1>DB proxies & file systems</h1><${Z} error=${e} />`:i?b`<h1>Database proxies</h1>
+`)}</pre></section>`}async function SS(){let[{dbProxies:i},{fileSystems:e}]=await Promise.all([F("/v1/db-proxies"),F("/v1/file-systems")]),t=await Promise.all(i.map(s=>F(`/v1/db-proxies/${encodeURIComponent(s.name)}/status`).catch(()=>null))),n=await Promise.all(e.map(s=>F(`/v1/file-systems/${encodeURIComponent(s.name)}/access-points`).then(r=>r.accessPoints,()=>[])));return{dbProxies:i,statuses:t,fileSystems:e,points:n}}function Lg(){let{data:i,error:e}=ie(SS,[]);return e?b`<h1>DB proxies & file systems</h1><${Z} error=${e} />`:i?b`<h1>DB proxies & file systems</h1><h2>Database proxies</h2>
     ${i.dbProxies.length===0?b`<p>No database proxies.</p>`:b`<div class="table-wrap"><table>
       <thead><tr><th>Name</th><th>Target</th><th class="num">Pool size</th><th class="num">Open</th><th class="num">Busy</th>
         <th class="num">Idle</th><th class="num">Waiters</th><th>Updated</th></tr></thead>
       <tbody>${i.dbProxies.map((t,n)=>{let s=i.statuses[n]?.totals;return b`<tr><td>${t.name}</td><td><code>${t.target}</code></td><td class="num">${t.poolSize}</td>
           ${s?b`<td class="num">${s.open}</td><td class="num">${s.busy}</td><td class="num">${s.idle}</td><td class="num">${s.waiters}</td>`:b`<td colspan="4">live status not available</td>`}
           <td>${ue(t.updatedAt)}</td></tr>`})}</tbody></table></div>`}
-    <h1>File systems</h1>
+    <h2>File systems</h2>
     ${i.fileSystems.length===0?b`<p>No file systems.</p>`:i.fileSystems.map((t,n)=>b`<section class="card">
-      <h2>${t.name}</h2><p>Created ${ue(t.createdAt)}</p>
+      <h3>${t.name}</h3><p>Created ${ue(t.createdAt)}</p>
       ${i.points[n].length===0?b`<p>No access points.</p>`:b`<table><thead><tr><th>Access point</th><th>Root directory</th>
         <th>POSIX user</th><th>Permissions</th></tr></thead><tbody>${i.points[n].map(s=>b`<tr><td>${s.name}</td>
         <td><code>${s.rootDirectory}</code></td><td>${s.posixUser?`${s.posixUser.uid}:${s.posixUser.gid}`:"\u2014"}</td>

@@ -15,7 +15,7 @@ export function ResourcesPage() {
   const { data, error } = useLoad(load, []);
   if (error) return html`<h1>DB proxies & file systems</h1><${ErrorBox} error=${error} />`;
   if (!data) return html`<${Loading} />`;
-  return html`<h1>Database proxies</h1>
+  return html`<h1>DB proxies & file systems</h1><h2>Database proxies</h2>
     ${data.dbProxies.length === 0 ? html`<p>No database proxies.</p>` : html`<div class="table-wrap"><table>
       <thead><tr><th>Name</th><th>Target</th><th class="num">Pool size</th><th class="num">Open</th><th class="num">Busy</th>
         <th class="num">Idle</th><th class="num">Waiters</th><th>Updated</th></tr></thead>
@@ -26,9 +26,9 @@ export function ResourcesPage() {
             : html`<td colspan="4">live status not available</td>`}
           <td>${when(p.updatedAt)}</td></tr>`;
       })}</tbody></table></div>`}
-    <h1>File systems</h1>
+    <h2>File systems</h2>
     ${data.fileSystems.length === 0 ? html`<p>No file systems.</p>` : data.fileSystems.map((f, k) => html`<section class="card">
-      <h2>${f.name}</h2><p>Created ${when(f.createdAt)}</p>
+      <h3>${f.name}</h3><p>Created ${when(f.createdAt)}</p>
       ${data.points[k].length === 0 ? html`<p>No access points.</p>` : html`<table><thead><tr><th>Access point</th><th>Root directory</th>
         <th>POSIX user</th><th>Permissions</th></tr></thead><tbody>${data.points[k].map((a) => html`<tr><td>${a.name}</td>
         <td><code>${a.rootDirectory}</code></td><td>${a.posixUser ? `${a.posixUser.uid}:${a.posixUser.gid}` : "—"}</td>

@@ -222,6 +222,16 @@ async def test_stop_button_stops_a_running_execution(
 
 async def test_lists_and_a_narrow_window(page: Page, client: httpx.AsyncClient, shots: Path) -> None:
     machine = await create_machine(client, "listed", scenario.WAIT)
+    proxy, files = unique("orders-db"), unique("shared")
+    for path, body in (
+        (
+            "/v1/db-proxies",
+            {"name": proxy, "targetUrl": "postgresql://postgres@127.0.0.1:5432/postgres", "poolSize": 4},
+        ),
+        ("/v1/file-systems", {"name": files}),
+        (f"/v1/file-systems/{files}/access-points", {"name": "app", "posixUser": {"uid": 1000, "gid": 1000}}),
+    ):
+        assert (await client.post(path, json=body)).status_code == 201, path
     await page.goto("/")  # redirected to /console
     assert page.url.endswith("/console")
     await expect(page.get_by_role("link", name=machine)).to_be_visible()
@@ -234,6 +244,10 @@ async def test_lists_and_a_narrow_window(page: Page, client: httpx.AsyncClient, 
     ):
         await sections.get_by_role("link").filter(has_text=label).click()
         await expect(page.locator("h1").first).to_be_visible()
+        if section == "resources":
+            await expect(page.get_by_role("row").filter(has_text=proxy)).to_contain_text("4")  # its pool size
+            await expect(page.get_by_role("heading", name=files, level=3)).to_be_visible()
+            await expect(page.get_by_role("row").filter(has_text="app")).to_contain_text("1000:1000")
         await page.screenshot(path=shots / f"{section}.png", full_page=True)
     await page.set_viewport_size({"width": 420, "height": 800})
     await page.goto(f"/console#/machines/{machine}")
