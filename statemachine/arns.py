@@ -162,6 +162,29 @@ def connection_arn(name: str, region: str = DEFAULT_REGION, account: str = DEFAU
     return f"arn:aws:events:{region}:{account}:connection/{name}"
 
 
+def layer_arn(
+    name: str, version: int | None = None, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT
+) -> str:
+    """A Lambda layer's ARN, ``arn:aws:lambda:REGION:ACCOUNT:layer:NAME``, with ``:VERSION`` when given."""
+    arn = f"arn:aws:lambda:{region}:{account}:layer:{name}"
+    return f"{arn}:{version}" if version is not None else arn
+
+
+def code_signing_config_arn(
+    config_id: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT
+) -> str:
+    """``arn:aws:lambda:REGION:ACCOUNT:code-signing-config:csc-...``."""
+    return f"arn:aws:lambda:{region}:{account}:code-signing-config:{config_id}"
+
+
+def signing_profile_version_arn(
+    name: str, version: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT
+) -> str:
+    """An AWS Signer profile version's ARN:
+    ``arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME/VERSION``."""
+    return f"arn:aws:signer:{region}:{account}:/signing-profiles/{name}/{version}"
+
+
 # EFS (file systems) ----------------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from foundation import code_signatures
 from foundation.errors import InvalidRequest
 from foundation.registry import code_signing as registry
 from foundation.registry import functions as function_registry
-from statemachine import DEFAULT_ACCOUNT
+from statemachine import code_signing_config_arn, signing_profile_version_arn
 from workers.functions.codestore import decode_zip, zip_files
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def _invalid(location: str, message: str, code: str = "InvalidParameterValueExce
 
 
 def profile_version_arn(row: registry.SigningProfile, region: str) -> str:
-    return f"arn:aws:signer:{region}:{DEFAULT_ACCOUNT}:/signing-profiles/{row.name}/{row.profile_version}"
+    return signing_profile_version_arn(row.name, row.profile_version, region)
 
 
 def public_profile(row: registry.SigningProfile, region: str) -> schemas.SigningProfilePublic:
@@ -104,7 +104,7 @@ async def revoke_profile(session: AsyncSession, name: str, region: str) -> schem
 
 
 def config_arn(config_id: str, region: str) -> str:
-    return f"arn:aws:lambda:{region}:{DEFAULT_ACCOUNT}:code-signing-config:{config_id}"
+    return code_signing_config_arn(config_id, region)
 
 
 def config_id_of(arn: str) -> str:

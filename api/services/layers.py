@@ -18,7 +18,7 @@ from api import layer_schemas as schemas
 from api.function_schemas import FunctionCode
 from foundation.errors import InvalidRequest, LimitExceeded
 from foundation.registry import layers as registry
-from statemachine import DEFAULT_ACCOUNT
+from statemachine import layer_arn
 from workers.functions.codestore import CodeStore, InvalidCode, StoredCode, decode_zip, zip_files
 from workers.functions.layers import unzipped_size
 from workers.functions.unpack import MAX_UNZIPPED_BYTES
@@ -28,14 +28,11 @@ LAYER_VERSION_ARN = re.compile(
 )
 
 
-def layer_arn(name: str, region: str) -> str:
-    return f"arn:aws:lambda:{region}:{DEFAULT_ACCOUNT}:layer:{name}"
-
-
 def public(row: registry.LayerVersion, region: str) -> schemas.LayerVersionPublic:
-    arn = layer_arn(row.layer_name, region)
+    arn = layer_arn(row.layer_name, region=region)
     return schemas.LayerVersionPublic(
-        layer_name=row.layer_name, layer_arn=arn, layer_version_arn=f"{arn}:{row.version}",
+        layer_name=row.layer_name, layer_arn=arn,
+        layer_version_arn=layer_arn(row.layer_name, row.version, region),
         version=row.version, description=row.description, created_date=row.created_at,
         compatible_runtimes=row.compatible_runtimes, compatible_architectures=row.compatible_architectures,
         license_info=row.license_info,
