@@ -15,12 +15,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -28,6 +30,7 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     ChildWorkflowError,
+    FailureError,
     WorkflowAlreadyStartedError,
 )
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
@@ -61,6 +64,7 @@ from workers.contracts import (
     TokenUpdate,
 )
 
+T = TypeVar("T")
 LOCAL = timedelta(seconds=30)
 FEW_ATTEMPTS = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
 """Registry writes retry a few times (they are idempotent); then the Task fails."""
@@ -113,9 +117,7 @@ class TaskWaits:
         waits = self._waits
         waits.sequence += 1
         sequence = waits.sequence
-        secret: str = await workflow.execute_local_activity(
-            NEW_TASK_TOKEN_SECRET, result_type=str, start_to_close_timeout=LOCAL, retry_policy=FEW_ATTEMPTS
-        )
+        secret: str = await _local(NEW_TASK_TOKEN_SECRET, None, str)
         waits.open[sequence] = _Wait(secret, workflow.time())
         return TaskToken(workflow.info().workflow_id, sequence, secret).text()
 
@@ -192,27 +194,14 @@ class TaskWaits:
 
     async def _withdraw(self, pending: _Wait) -> None:
         if pending.activity is not None and pending.worker is None:
-            await workflow.execute_local_activity(
-                WITHDRAW_ACTIVITY_TASK,
-                pending.activity,
-                start_to_close_timeout=LOCAL,
-                retry_policy=FEW_ATTEMPTS,
-            )
+            await _local(WITHDRAW_ACTIVITY_TASK, pending.activity, type(None))
 
     # Activities ------------------------------------------------------------------------------------
 
     async def schedule_activity_task(self, activity_arn: str, token: str, input_text: str) -> None:
         name = activity_name(activity_arn) or activity_arn
         request = ActivityTaskRequest(name, self._execution.execution_id, token, input_text)
-        try:
-            await workflow.execute_local_activity(
-                SCHEDULE_ACTIVITY_TASK, request, start_to_close_timeout=LOCAL, retry_policy=FEW_ATTEMPTS
-            )
-        except (ActivityError, ApplicationError) as exc:
-            cause = exc.cause if isinstance(exc, ActivityError) else exc
-            if isinstance(cause, ApplicationError):
-                raise StatesError(cause.type or "States.Runtime", cause.message) from None
-            raise StatesError("States.Runtime", str(cause or exc)) from None
+        await _local(SCHEDULE_ACTIVITY_TASK, request, type(None))
         self._waits.open[parse(token).sequence].activity = request
 
     # Nested executions -----------------------------------------------------------------------------
@@ -236,7 +225,7 @@ class TaskWaits:
         machine, published = target["name"], target["version"]
         name = request.name or str(workflow.uuid4())
         started = workflow.now()
-        registered: ChildExecutionRegistered = await workflow.execute_local_activity(
+        registered = await _local(
             REGISTER_CHILD_EXECUTION,
             ChildExecutionRequest(
                 self._execution.execution_id,
@@ -247,9 +236,7 @@ class TaskWaits:
                 started.isoformat(),
                 request.state_name,
             ),
-            result_type=ChildExecutionRegistered,
-            start_to_close_timeout=LOCAL,
-            retry_policy=FEW_ATTEMPTS,
+            ChildExecutionRegistered,
         )
         if registered.error is not None:
             raise StatesError(registered.error, registered.cause)
@@ -294,7 +281,9 @@ class TaskWaits:
         except TimeoutError:
             raise StatesError("States.Timeout", None) from None
         except asyncio.CancelledError:  # the parent is stopping: so does its .sync child
-            await handle.signal(STOP_SIGNAL, StopRequest(cause="The parent execution was stopped"))
+            if not handle.done():
+                with contextlib.suppress(FailureError):  # it ended in between
+                    await handle.signal(STOP_SIGNAL, StopRequest(cause="The parent execution was stopped"))
             raise
         try:
             result = handle.result()
@@ -311,3 +300,19 @@ class TaskWaits:
             cause=result.cause,
             stop_date=workflow.now(),
         )
+
+
+async def _local(name: str, argument: object, result_type: type[T]) -> T:
+    """A registry local activity (retried a few times); its failure fails the Task, never the workflow:
+    an ``ApplicationError``'s type is the ASL error (``schedule_activity_task``: no such activity)."""
+    args = [] if argument is None else [argument]
+    try:
+        result: T = await workflow.execute_local_activity(
+            name, args=args, result_type=result_type, start_to_close_timeout=LOCAL, retry_policy=FEW_ATTEMPTS
+        )
+    except (ActivityError, ApplicationError) as exc:
+        cause = exc.cause if isinstance(exc, ActivityError) else exc
+        if isinstance(cause, ApplicationError) and cause.type:
+            raise StatesError(cause.type, cause.message) from None
+        raise StatesError("States.Runtime", f"{name} failed: {cause or exc}") from None
+    return result

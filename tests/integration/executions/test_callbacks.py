@@ -105,7 +105,7 @@ async def test_tokens_that_are_not_ours_or_do_not_match_are_refused(
 async def test_heartbeats_keep_a_task_alive_and_their_absence_times_it_out(
     api: httpx.AsyncClient, worker: None
 ) -> None:
-    waiting = {**WAIT_FOR_ECHO, "HeartbeatSeconds": 2, "TimeoutSeconds": 60}
+    waiting = {**WAIT_FOR_ECHO, "HeartbeatSeconds": 4, "TimeoutSeconds": 60}
     definition = {
         "StartAt": "Wait",
         "States": {
@@ -122,11 +122,11 @@ async def test_heartbeats_keep_a_task_alive_and_their_absence_times_it_out(
     machine = await create_machine(api, definition)
     execution = (await start(api, machine, {"order": 3}))["executionId"]
     token = await token_of(api, execution)
-    for _ in range(3):  # 4.5 s in all, beyond HeartbeatSeconds, kept alive by the beats
-        await asyncio.sleep(1.5)
+    for _ in range(6):  # 6 s in all, beyond HeartbeatSeconds, kept alive by the beats (3 s to spare each)
+        await asyncio.sleep(1)
         beat = await report(api, "heartbeat", taskToken=token)
         assert beat.status_code == 204, beat.text
-    described = await wait_until_done(api, execution, seconds=10)
+    described = await wait_until_done(api, execution, seconds=15)
     assert described["status"] == "SUCCEEDED"
     assert described["output"]["error"]["Error"] == "States.HeartbeatTimeout"
     timed_out = [e for e in await all_history(api, execution) if e["type"] == "TaskTimedOut"]
