@@ -29,6 +29,7 @@ export function Graph({ definition, statuses = null, problems = null, selected =
     }
   }, [definition]);
   const [zoom, setZoom] = useState(1);
+  const [tabStop, setTabStop] = useState(null); // one Tab stop; arrows move between states
   if (laidOut.error) return html`<p class="error">The graph could not be drawn: ${String(laidOut.error)}</p>`;
   const width = Math.ceil(laidOut.width * zoom);
   const height = Math.ceil(laidOut.height * zoom);
@@ -40,23 +41,45 @@ export function Graph({ definition, statuses = null, problems = null, selected =
     </div>
     <div class="graph-scroll">
       <svg width=${width} height=${height} viewBox=${`0 0 ${laidOut.width} ${laidOut.height}`} role="group"
-        aria-label="State machine graph">
+        aria-label="State machine graph (arrow keys move between states)" onKeyDown=${moveFocus}
+        onfocusin=${(e) => e.target.dataset?.state && setTabStop(e.target.dataset.state)}>
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" class="arrowhead" />
           </marker>
         </defs>
-        <${Level} level=${laidOut} ctx=${{ statuses, problems, selected, onSelect }} />
+        <${Level} level=${laidOut} ctx=${{ statuses, problems, selected, onSelect,
+          tabStop: tabStop ?? selected ?? firstState(laidOut) }} />
       </svg>
     </div>
   </div>`;
 }
 
+/** Arrow keys, Home and End move the focus between states in reading order (top to bottom, left to
+ * right), so a 1,000-state graph is one Tab stop, not 1,000. */
+function moveFocus(event) {
+  const step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, Home: -Infinity, End: Infinity }[event.key];
+  if (step === undefined || !event.target.dataset?.state) return;
+  event.preventDefault();
+  const states = [...event.currentTarget.querySelectorAll('.state[role="button"]')]
+    .map((element) => ({ element, box: element.getBoundingClientRect() }))
+    .sort((a, b) => a.box.top - b.box.top || a.box.left - b.box.left)
+    .map((entry) => entry.element);
+  const at = states.indexOf(event.target);
+  const next = Number.isFinite(step) ? at + step : step < 0 ? 0 : states.length - 1;
+  states[Math.max(0, Math.min(states.length - 1, next))]?.focus();
+}
+
+function firstState(level) {
+  const node = level.nodes.find((n) => n.type !== "Start" && n.type !== "End" && n.type !== "Missing");
+  return node?.name ?? null;
+}
+
 function Level({ level, ctx }) {
-  const { statuses, problems, selected } = ctx;
+  const { statuses, problems, selected, tabStop } = ctx;
   return html`<g>
     ${level.edges.map((edge) => html`<${Edge} edge=${edge} />`)}
-    ${level.nodes.map((node) => html`<${Node} node=${node} ctx=${ctx} selected=${selected === node.name}
+    ${level.nodes.map((node) => html`<${Node} node=${node} ctx=${ctx} selected=${selected === node.name} tabStop=${tabStop === node.name}
       status=${statuses ? statuses.get(node.name) ?? "not reached" : null} issues=${problems?.get(node.name)} />`)}
   </g>`;
 }
@@ -76,15 +99,15 @@ class Node extends Component {
   shouldComponentUpdate(next) {
     const p = this.props;
     return Boolean(next.node.inner) || next.node !== p.node || next.status !== p.status
-      || next.issues !== p.issues || next.selected !== p.selected;
+      || next.issues !== p.issues || next.selected !== p.selected || next.tabStop !== p.tabStop;
   }
 
-  render({ node, ctx, status, issues, selected }) {
-    return drawNode(node, ctx, status, issues, selected);
+  render({ node, ctx, status, issues, selected, tabStop }) {
+    return drawNode(node, ctx, status, issues, selected, tabStop);
   }
 }
 
-function drawNode(node, ctx, status, issues, selected) {
+function drawNode(node, ctx, status, issues, selected, tabStop) {
   const { onSelect } = ctx;
   if (node.type === "Start" || node.type === "End") {
     return html`<g class="terminal" transform=${`translate(${node.x},${node.y})`}>
@@ -97,7 +120,7 @@ function drawNode(node, ctx, status, issues, selected) {
   const classes = ["state", group ? "group" : "", status ? `st-${status.replace(" ", "-")}` : "",
     node.type === "Missing" ? "missing" : "", selected ? "selected" : "", issues ? "has-problem" : ""].join(" ");
   return html`<g class=${classes} transform=${`translate(${node.x},${node.y})`} data-state=${node.name}
-    data-status=${status ?? undefined} tabindex=${select ? 0 : undefined} role=${select ? "button" : "img"} aria-label=${label}
+    data-status=${status ?? undefined} tabindex=${select ? (tabStop ? 0 : -1) : undefined} role=${select ? "button" : "img"} aria-label=${label}
     onClick=${select} onKeyDown=${select && ((e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), select()))}>
     <title>${label}${issues ? `\n${issues.join("\n")}` : ""}</title>
     <rect class="box" width=${node.width} height=${node.height} rx="6" />
