@@ -17,6 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
+from tests.integration.aws.conftest import client
+
 pytestmark = pytest.mark.integration
 
 ROLE = "arn:aws:iam::123456789012:role/StepFunctionsRole"
@@ -103,3 +105,34 @@ def test_an_unknown_service_resource_is_an_invalid_definition(sfn: Any) -> None:
     error = raised.value.response["Error"]
     assert error["Code"] == "InvalidDefinition"
     assert "/States/T/Resource" in error["Message"] and "is not recognized" in error["Message"]
+
+
+def test_connections_through_eventbridges_api(aws_url: str) -> None:
+    events = client(aws_url, "events")
+    name = f"conn-{uuid.uuid4().hex[:8]}"
+    created = events.create_connection(
+        Name=name,
+        AuthorizationType="BASIC",
+        AuthParameters={"BasicAuthParameters": {"Username": "ada", "Password": "eb-s3cret"}},
+    )
+    assert created["ConnectionArn"].endswith(f":connection/{name}")
+    assert created["ConnectionState"] == "AUTHORIZED"
+    described = events.describe_connection(Name=name)
+    assert described["AuthParameters"] == {"BasicAuthParameters": {"Username": "ada"}}
+    assert "eb-s3cret" not in json.dumps(described, default=str)
+    listed = events.list_connections(NamePrefix=name)["Connections"]
+    assert [c["Name"] for c in listed] == [name]
+    with pytest.raises(ClientError) as raised:
+        events.create_connection(
+            Name=name,
+            AuthorizationType="BASIC",
+            AuthParameters={"BasicAuthParameters": {"Username": "a", "Password": "b"}},
+        )
+    assert raised.value.response["Error"]["Code"] == "ResourceAlreadyExistsException"
+    assert events.delete_connection(Name=name)["ConnectionState"] == "DELETING"
+    with pytest.raises(ClientError) as raised:
+        events.describe_connection(Name=name)
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as raised:
+        events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])
+    assert raised.value.response["Error"]["Code"] == "UnsupportedOperation"
