@@ -118,6 +118,7 @@ class NoticeListener:
     async def close(self) -> None:
         """Stop listening (the next subscriber listens again)."""
         task, self._task = self._task, None
+        self._connected.clear()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -146,7 +147,8 @@ class NoticeListener:
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("cannot listen for console notices: %s", exc)
         finally:
-            self._connected.clear()
+            if self._task is None or self._task is asyncio.current_task():  # not a successor's flag
+                self._connected.clear()
             with contextlib.suppress(Exception):
                 await asyncio.shield(connection.close(timeout=2))
 

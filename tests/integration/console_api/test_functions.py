@@ -47,7 +47,7 @@ async def test_metrics_and_cost_count_each_invocation_once(console: httpx.AsyncC
     totals = body["totals"]
     assert isinstance(totals, dict) and isinstance(body["points"], list)
     assert totals["invocations"] == 3  # the forged REPORT lines count for nothing
-    assert totals["coldStarts"] == 1
+    assert 1 <= totals["coldStarts"] <= 3  # the first at least (the pool may start another under load)
     assert 0 < totals["gbSeconds"] < 1  # 128 MB for a few ms, not the forged 10 GB for 100 s
     assert totals["errors"] == 0 and totals["throttles"] == 0
     assert len(body["points"]) == 60 and body["period"] == 60
