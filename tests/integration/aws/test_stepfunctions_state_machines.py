@@ -296,10 +296,10 @@ def test_tags(sfn: Any) -> None:
             "State Machine Does Not Exist: 'arn:aws:states:us-east-1:000000000000:stateMachine:nope'",
         ),
         (
-            "create_activity",
-            {"name": "worker"},
+            "describe_map_run",
+            {"mapRunArn": "arn:aws:states:us-east-1:000000000000:mapRun:m/Each:run"},
             "UnsupportedOperation",
-            "CreateActivity is not supported by this Stepline yet",
+            "DescribeMapRun is not supported by this Stepline yet",
         ),
     ],
     ids=[
