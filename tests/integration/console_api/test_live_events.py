@@ -109,3 +109,14 @@ async def test_refusals_are_problems_not_streams(console: httpx.AsyncClient, con
     async with httpx.AsyncClient(base_url=console_url) as anonymous:
         refused = await anonymous.get("/v1/executions/nope:nothing/events")
     assert refused.status_code == 401
+
+
+async def test_a_long_history_streams_whole_in_order(console: httpx.AsyncClient) -> None:
+    states: dict[str, Any] = {f"S{i}": {"Type": "Pass", "Next": f"S{i + 1}"} for i in range(150)}
+    states["S150"] = {"Type": "Wait", "Seconds": 1, "End": True}
+    machine = await create_machine(console, {"StartAt": "S0", "States": states})
+    execution_id = (await start(console, machine, {}))["executionId"]
+    seen = await read_all(console, f"/v1/executions/{execution_id}/events")  # read pages while it runs
+    ids = [int(m.id or 0) for m in seen if m.event == "history"]
+    assert ids == list(range(1, 2 * 151 + 3))  # every event once, in order, across pages
+    assert seen[-1].event == "status" and seen[-1].data["status"] == "SUCCEEDED"
