@@ -34,7 +34,7 @@ from statemachine.history_reading import (
     map_iterations,
     parallel_branches,
 )
-from statemachine.interpreter import _catch, _choice, _output_only, _pass
+from statemachine.interpreter import _catch, _choice, _output_only, _pass  # its own steps, not a copy
 from statemachine.intrinsics import IntrinsicEffects
 from statemachine.json_types import JSON
 from statemachine.limits import Limits
