@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -158,9 +159,20 @@ class StateMachineWorkflow:
 
 
 def page_of(events: list[HistoryEvent], query: HistoryQuery) -> HistoryPage:
-    """One page of events by id, forwards or backwards from ``query.after_id``."""
+    """One page of events by id, forwards or backwards from ``query.after_id``.
+
+    Events are in id order, so the page is found by bisection: a live stream asks for the few
+    events after its cursor on every notice, and a scan of a long history each time would cost the
+    worker's CPU in proportion to the history, not to the page."""
+    after = query.after_id
     if query.reverse:
-        selected = [e for e in reversed(events) if query.after_id is None or e.id < query.after_id]
-    else:
-        selected = [e for e in events if query.after_id is None or e.id > query.after_id]
-    return HistoryPage([e.to_json() for e in selected[: query.limit]], more=len(selected) > query.limit)
+        end = len(events) if after is None else bisect_left(events, after, key=_event_id)
+        start = max(0, end - query.limit)
+        return HistoryPage([e.to_json() for e in reversed(events[start:end])], more=start > 0)
+    start = 0 if after is None else bisect_right(events, after, key=_event_id)
+    end = start + query.limit
+    return HistoryPage([e.to_json() for e in events[start:end]], more=end < len(events))
+
+
+def _event_id(event: HistoryEvent) -> int:
+    return event.id

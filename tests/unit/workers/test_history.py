@@ -38,6 +38,22 @@ def test_page_of(query: HistoryQuery, ids: list[int], more: bool) -> None:
     assert page.more is more
 
 
+def test_page_of_agrees_with_a_scan_for_every_cursor_and_size() -> None:
+    gappy = [e for e in EVENTS if e.id not in (4, 5)]  # ids in order, not necessarily contiguous
+    for events in (EVENTS, gappy):
+        for after in (None, *range(0, 13)):
+            for limit in (1, 2, 3, 20):
+                for reverse in (False, True):
+                    ordered = list(reversed(events)) if reverse else events
+                    kept = [
+                        e.id for e in ordered
+                        if after is None or (e.id < after if reverse else e.id > after)
+                    ]  # fmt: skip
+                    page = page_of(events, HistoryQuery(after, limit, reverse))
+                    assert [e["id"] for e in page.events] == kept[:limit]
+                    assert page.more is (len(kept) > limit)
+
+
 def test_chunks_hold_every_event_once_in_order_with_their_bounds() -> None:
     parts = chunks(EVENTS, 300)
     assert len(parts) > 1
