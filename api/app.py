@@ -41,6 +41,7 @@ from api.routes import (
     layers,
     machine_aliases,
     state_machines,
+    test_state,
 )
 from api.routes import functions as function_routes
 from api.runtime.in_process import in_process
@@ -66,6 +67,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(activities.router)
     app.include_router(state_machines.router)
     app.include_router(machine_aliases.router)
+    app.include_router(test_state.router)
     app.include_router(executions.router)
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)

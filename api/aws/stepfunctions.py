@@ -1,6 +1,6 @@
 """The Step Functions endpoint: awsJson1_0 on ``POST /`` (``X-Amz-Target: AWSStepFunctions.<Op>``).
 
-The operations below are served; the model's others (map runs, redrive, TestState) answer
+The operations below are served; the model's others (map runs, redrive) answer
 a 400 ``UnsupportedOperation`` naming the operation, never a 404.
 
 StartSyncExecution and TestState carry the ``sync-`` host prefix in the model: the SDKs send them to
@@ -22,6 +22,7 @@ from api.aws import sfn_aliases as aliases
 from api.aws import sfn_executions as executions
 from api.aws import sfn_state_machines as machines
 from api.aws import sfn_tags as tags
+from api.aws import sfn_test_state as test_state
 from api.aws.events_connections import EVENTS
 from api.aws.json_protocol import Handler, JsonService, serve
 from api.aws.sfn_errors import sfn_error
@@ -41,6 +42,7 @@ HANDLERS: dict[str, Handler] = {
     "UpdateStateMachineAlias": aliases.update_state_machine_alias,
     "DeleteStateMachineAlias": aliases.delete_state_machine_alias,
     "ListStateMachineAliases": aliases.list_state_machine_aliases,
+    "TestState": test_state.test_state,
     "StartExecution": executions.start_execution,
     "StartSyncExecution": executions.start_sync_execution,
     "DescribeExecution": executions.describe_execution,
@@ -64,8 +66,8 @@ HANDLERS: dict[str, Handler] = {
 
 def _unsupported(operation: str) -> str:
     return (
-        f"{operation} is not supported by this Stepline yet: map runs, "
-        "redrive and TestState come with their features (see docs/aws-api.md)"
+        f"{operation} is not supported by this Stepline yet: map runs "
+        "and redrive come with their features (see docs/aws-api.md)"
     )
 
 
