@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from foundation import task_tokens
 from foundation.registry import activities as registry
-from foundation.registry import executions
+from foundation.registry import executions, machine_aliases
 from foundation.registry.database import SessionMaker, unit_of_work
 from workers.contracts import (
     NEW_TASK_TOKEN_SECRET,
@@ -29,6 +29,15 @@ from workers.contracts import (
     ChildExecutionRegistered,
     ChildExecutionRequest,
 )
+
+
+def routed(routes: list[tuple[int, int]], draw: float) -> int:
+    """The version an alias's routing sends ``draw`` (in [0, 100)) to: version i with weight_i/100."""
+    for published, weight in routes:
+        if draw < weight:
+            return published
+        draw -= weight
+    return next(published for published, weight in reversed(routes) if weight > 0)
 
 
 class CallbackActivities:
@@ -70,13 +79,23 @@ class CallbackActivities:
         """Idempotent: a retried or replayed registration of the same child finds its own row."""
         child_id = executions.execution_id(request.state_machine_name, request.name)
         async with unit_of_work(self._sessions) as session:
+            published = request.published_version
+            if request.alias is not None:
+                alias = await machine_aliases.find_alias(session, request.state_machine_name, request.alias)
+                if alias is None:
+                    return ChildExecutionRegistered(
+                        error="StepFunctions.ResourceNotFoundException",
+                        cause=f"Resource not found: alias '{request.alias}'",
+                    )
+                published = routed(alias.routes(), request.draw)
             found = await executions.register_latest(
                 session,
                 request.state_machine_name,
                 request.name,
                 request.input,
                 datetime.fromisoformat(request.start_time),
-                request.published_version,
+                published,
+                request.alias,
             )
             if found is None:
                 return ChildExecutionRegistered(

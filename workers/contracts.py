@@ -187,6 +187,9 @@ class ChildExecutionRequest:
     input: str
     start_time: str
     state_name: str
+    alias: str | None = None
+    """Started through this alias of the machine: the version it routes ``draw`` (in [0, 100)) to."""
+    draw: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ LOCAL = timedelta(seconds=30)
 FEW_ATTEMPTS = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
 """Registry writes retry a few times (they are idempotent); then the Task fails."""
 _STATE_MACHINE_ARN = re.compile(
-    r"arn:aws[\w-]*:states:[\w-]*:\d*:stateMachine:(?P<name>[A-Za-z0-9_-]{1,80})(?::(?P<version>\d+))?"
+    r"arn:aws[\w-]*:states:[\w-]*:\d*:stateMachine:(?P<name>[A-Za-z0-9_.-]{1,80})(?::(?P<qualifier>[A-Za-z0-9_-]{1,80}))?"
 )
 MAX_INPUT_BYTES = 256 * 1024
 KINDS = frozenset({"success", "failure", "heartbeat", "started"})
@@ -222,7 +222,9 @@ class TaskWaits:
             raise StatesError(
                 "StepFunctions.InvalidExecutionInputException", "Invalid State Machine Execution Input"
             ) from None
-        machine, published = target["name"], target["version"]
+        machine, qualifier = target["name"], target["qualifier"]
+        published = int(qualifier) if qualifier and qualifier.isdigit() else None
+        alias = qualifier if qualifier and published is None else None
         name = request.name or str(workflow.uuid4())
         started = workflow.now()
         registered = await _local(
@@ -230,11 +232,13 @@ class TaskWaits:
             ChildExecutionRequest(
                 self._execution.execution_id,
                 machine,
-                int(published) if published else None,
+                published,
                 name,
                 request.input_text,
                 started.isoformat(),
                 request.state_name,
+                alias,
+                workflow.random().uniform(0, 100) if alias else 0.0,
             ),
             ChildExecutionRegistered,
         )

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.aws.test_stepfunctions_executions import call, error_of, machine, unique, wait_done
+from tests.integration.aws.test_stepfunctions_executions import (
+    ROLE,
+    call,
+    error_of,
+    machine,
+    unique,
+    wait_done,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -262,3 +269,37 @@ def test_stopping_a_parent_stops_its_sync_child(sfn: Any) -> None:
     call(sfn, "StopExecution", executionArn=started, error="Halt", cause="operator")
     assert wait_done(sfn, started)["status"] == "ABORTED"
     assert wait_done(sfn, child_arn)["status"] == "ABORTED"
+
+
+def test_a_child_started_through_an_alias_or_a_version_runs_that_version(sfn: Any) -> None:
+    first = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "one", "End": True}}}
+    created = call(
+        sfn, "CreateStateMachine", name=unique(), definition=json.dumps(first), roleArn=ROLE, publish=True
+    )
+    child, v1 = created["stateMachineArn"], created["stateMachineVersionArn"]
+    second = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "two", "End": True}}}
+    call(sfn, "UpdateStateMachine", stateMachineArn=child, definition=json.dumps(second), publish=True)
+    routing = [{"stateMachineVersionArn": v1, "weight": 100}]
+    alias = call(sfn, "CreateStateMachineAlias", name="live", routingConfiguration=routing)[
+        "stateMachineAliasArn"
+    ]
+
+    def run(target: str) -> dict[str, Any]:
+        task = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": target},
+            "End": True,
+        }
+        parent = machine(sfn, {"StartAt": "Run", "States": {"Run": task}})
+        return wait_done(sfn, call(sfn, "StartExecution", stateMachineArn=parent)["executionArn"])
+
+    through_alias = run(alias)
+    assert through_alias["status"] == "SUCCEEDED", through_alias
+    assert json.loads(through_alias["output"])["Output"] == "one"  # the alias routes to version 1
+    child_arn = json.loads(through_alias["output"])["ExecutionArn"]
+    described = call(sfn, "DescribeExecution", executionArn=child_arn)
+    assert described["stateMachineAliasArn"] == alias and described["stateMachineVersionArn"] == v1
+    assert json.loads(run(child)["output"])["Output"] == "two"  # the latest revision
+    missing = run(f"{child}:nosuchalias")
+    assert (missing["status"], missing["error"]) == ("FAILED", "StepFunctions.ResourceNotFoundException")
