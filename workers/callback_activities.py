@@ -102,9 +102,10 @@ class CallbackActivities:
                     error="StepFunctions.StateMachineDoesNotExistException",
                     cause=f"State Machine Does Not Exist: '{request.state_machine_name}'",
                 )
-            if not found.inserted:
+            if not found.inserted:  # a retried registration finds its own running child; else taken
                 parent = await registry.parent_of(session, child_id)
-                if parent != request.parent_execution_id:
+                existing = await executions.get_execution(session, child_id)
+                if parent != request.parent_execution_id or existing.status != executions.RUNNING:
                     return ChildExecutionRegistered(
                         error="StepFunctions.ExecutionAlreadyExistsException",
                         cause=f"Execution Already Exists: '{child_id}'",

@@ -343,3 +343,24 @@ async def test_concurrent_pollers_never_share_a_task(api: httpx.AsyncClient, wor
     assert len({t["taskToken"] for t in taken}) == 12
     for n, execution in enumerate(executions):
         assert (await wait_until_done(api, execution))["output"] == {"n": n}
+
+
+async def test_a_child_name_already_used_is_execution_already_exists(
+    api: httpx.AsyncClient, worker: None
+) -> None:
+    child = await create_machine(api, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    name = f"once-{uuid.uuid4().hex[:8]}"
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {
+            "StateMachineArn": f"arn:aws:states:us-east-1:000000000000:stateMachine:{child}",
+            "Name": name,
+        },
+        "End": True,
+    }
+    parent = await create_machine(api, {"StartAt": "Run", "States": {"Run": task}})
+    first = await wait_until_done(api, (await start(api, parent, {}))["executionId"])
+    assert first["status"] == "SUCCEEDED", first
+    second = await wait_until_done(api, (await start(api, parent, {}))["executionId"])
+    assert (second["status"], second["error"]) == ("FAILED", "StepFunctions.ExecutionAlreadyExistsException")
