@@ -52,9 +52,11 @@ class DbProxyList(Schema):
     db_proxies: list[DbProxyPublic]
 
 
-class PoolFigures(Schema):
-    """One process's pool of a proxy (``workers.dbproxy.pool.PoolStats``)."""
+class ProcessPool(Schema):
+    """One process's pool of a proxy."""
 
+    process: str
+    """``host:pid`` of the process running it."""
     size: int
     open: int
     busy: int
@@ -62,17 +64,24 @@ class PoolFigures(Schema):
     waiters: int
     borrows: int
     borrow_timeouts: int
+    reported_at: datetime
+    """When these figures were read: now for this process's own pool, else its last report (every 5 s)."""
+
+
+class PoolTotals(Schema):
+    open: int
+    busy: int
+    idle: int
+    waiters: int
 
 
 class DbProxyStatus(Schema):
     name: str
     pool_size: int
     """The cluster-wide cap on server connections (every process's pools together)."""
-    running_here: bool
-    """Whether this API process runs the proxy (``stepline dev``: it runs functions itself)."""
-    pool: PoolFigures | None
-    """This process's pool; None when it does not run the proxy."""
-    note: str
+    processes: list[ProcessPool]
+    """Every process running a pool of the proxy (none until a function attached to it starts)."""
+    totals: PoolTotals
 
 
 class FileSystemCreate(Schema):

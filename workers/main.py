@@ -22,6 +22,7 @@ from workers.endpoint.server import serve_endpoint, split_address
 from workers.functions.metric_samples import MetricSampler
 from workers.functions.service import FunctionService
 from workers.integrations import for_settings as integrations_for
+from workers.pool_reports import PoolReporter
 from workers.worker import build_worker
 
 
@@ -43,6 +44,7 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
             serve_attachments(settings, sessions),
             function_runtime(settings) as service,
             serve_endpoint(settings, LocalRuntime(service), sessions) as presence,
+            PoolReporter(sessions),
         ):
             worker = build_worker(
                 client,

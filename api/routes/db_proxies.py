@@ -32,7 +32,7 @@ async def describe_db_proxy(name: str, session: SessionDep) -> schemas.DbProxyPu
 
 @router.get("/{name}/status")
 async def db_proxy_status(name: str, session: SessionDep) -> schemas.DbProxyStatus:
-    """This process's pool of the proxy: open, busy and idle connections, waiters."""
+    """Every process's pool of the proxy (open, busy and idle connections, waiters) and their totals."""
     return await proxy_status.db_proxy_status(session, name)
 
 

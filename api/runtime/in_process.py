@@ -14,6 +14,7 @@ from workers.attachments import serve_attachments
 from workers.endpoint.local import LocalRuntime
 from workers.functions.metric_samples import MetricSampler
 from workers.functions.service import FunctionService
+from workers.pool_reports import PoolReporter
 
 
 @asynccontextmanager
@@ -25,5 +26,6 @@ async def in_process(
         serve_attachments(settings, sessions, metrics),
         FunctionService(settings, sessions=sessions, metrics_registry=metrics) as service,
         MetricSampler(service.metrics, sessions),
+        PoolReporter(sessions),
     ):
         yield LocalRuntime(service)

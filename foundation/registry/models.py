@@ -23,6 +23,7 @@ from foundation.registry import (  # noqa: F401  (imported for their tables)
     layers,
     machine_aliases,
     mock_configurations,
+    pool_reports,
     resources,
     state_machines,
     tags,
