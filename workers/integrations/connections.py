@@ -43,6 +43,33 @@ def check(authorization_type: str, parameters: Any) -> dict[str, Any]:
     """
     if not isinstance(parameters, dict):
         raise InvalidRequest("authParameters must be an object")
+    return {**_authorization(authorization_type, parameters), **_invocation_summary(parameters)}
+
+
+def _invocation_summary(parameters: dict[str, Any]) -> dict[str, Any]:
+    """``InvocationHttpParameters`` as EventBridge shows them: a secret value (IsValueSecret) left out."""
+    invocation = parameters.get("InvocationHttpParameters")
+    if invocation is None:
+        return {}
+    if not isinstance(invocation, dict):
+        raise InvalidRequest("authParameters.InvocationHttpParameters must be an object")
+    shown: dict[str, Any] = {}
+    for kind in ("HeaderParameters", "QueryStringParameters", "BodyParameters"):
+        entries = invocation.get(kind) or []
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("Key"), str) and isinstance(e.get("Value", ""), str)
+            for e in entries
+        ):
+            raise InvalidRequest(
+                f"authParameters.InvocationHttpParameters.{kind}: a list of {{Key, Value}} strings"
+            )
+        shown[kind] = [
+            {k: v for k, v in e.items() if k != "Value" or not e.get("IsValueSecret")} for e in entries
+        ]
+    return {"InvocationHttpParameters": shown}
+
+
+def _authorization(authorization_type: str, parameters: dict[str, Any]) -> dict[str, Any]:
     if authorization_type in _SHAPES:
         key, visible, secret = _SHAPES[authorization_type]
         part = _part(parameters, key, (*visible, *secret))
@@ -69,6 +96,27 @@ def _part(parameters: dict[str, Any], key: str, required: tuple[str, ...], where
     return part
 
 
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What a connection adds to a request besides its authorization header: its
+    ``InvocationHttpParameters`` (query and body parameters; its headers go with the others)."""
+
+    query: dict[str, str] = field(default_factory=dict)
+    body: dict[str, str] = field(default_factory=dict)
+    oauth_key: str | None = None
+    """The OAuth token's cache key (None: not OAuth), to drop it when the API answers 401 or 407."""
+
+
+def _invocation_parameters(parameters: dict[str, Any], kind: str) -> dict[str, str]:
+    invocation = parameters.get("InvocationHttpParameters")
+    entries = invocation.get(kind) if isinstance(invocation, dict) else None
+    return {
+        str(entry["Key"]): str(entry.get("Value", ""))
+        for entry in entries or []
+        if isinstance(entry, dict) and isinstance(entry.get("Key"), str)
+    }
+
+
 @dataclass(slots=True)
 class _Token:
     value: str
@@ -84,8 +132,11 @@ class Authorizer:
     _tokens: dict[str, _Token] = field(default_factory=dict)
     """By connection and version; a process holds as many as connections were used."""
 
-    async def apply(self, arn: str, headers: dict[str, str], client: httpx.AsyncClient, allowed: Any) -> None:
-        """Set the connection's header (``allowed(url)`` vets an OAuth token endpoint).
+    async def apply(
+        self, arn: str, headers: dict[str, str], client: httpx.AsyncClient, allowed: Any
+    ) -> Extras:
+        """Set the connection's headers, over the Task's (``allowed(url)`` vets an OAuth token
+        endpoint); the query and body parameters it adds.
 
         Raises:
             StatesError: States.TaskFailed for an unknown connection or a token endpoint that refuses.
@@ -100,6 +151,9 @@ class Authorizer:
         if row is None:
             raise StatesError("States.TaskFailed", f"Connection does not exist: {name} ({arn})")
         parameters = json.loads(self.sealer.open(row.parameters_sealed))
+        headers.update(_invocation_parameters(parameters, "HeaderParameters"))
+        query = _invocation_parameters(parameters, "QueryStringParameters")
+        body = _invocation_parameters(parameters, "BodyParameters")
         if row.authorization_type == API_KEY:
             part = parameters["ApiKeyAuthParameters"]
             headers[part["ApiKeyName"]] = part["ApiKeyValue"]
@@ -111,6 +165,12 @@ class Authorizer:
             key = f"{name}/{row.updated_at.isoformat()}/{row.created_at.isoformat()}"
             token = await self._token(key, parameters["OAuthParameters"], client, allowed)
             headers["Authorization"] = f"Bearer {token}"
+            return Extras(query, body, key)
+        return Extras(query, body)
+
+    def forget(self, oauth_key: str) -> None:
+        """Drop a token the API refused (401 or 407): the next ``apply`` fetches another."""
+        self._tokens.pop(oauth_key, None)
 
     async def _token(self, key: str, oauth: dict[str, Any], client: httpx.AsyncClient, allowed: Any) -> str:
         """A token for the connection version ``key`` (a connection made again gets its own)."""

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 
 from statemachine import JSON, StatesError
-from workers.integrations.connections import Authorizer
+from workers.integrations.connections import Authorizer, Extras
 
 METHODS: Final = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"})
 ARRAY_FORMATS: Final = frozenset({"INDICES", "REPEAT", "COMMAS", "BRACKETS"})
@@ -125,26 +125,43 @@ class HttpTask:
             str(k): v if isinstance(v, str) else json.dumps(v)
             for k, v in _object(parameters, "QueryParameters").items()
         }
-        content, content_type = _body(parameters)
-        if content_type and not any(k.lower() == "content-type" for k in headers):
-            headers["Content-Type"] = content_type
         client = self._client()
-        authentication = _object(parameters, "Authentication")
-        arn = authentication.get("ConnectionArn")
-        if isinstance(arn, str):
-            await self._authorizer.apply(arn, headers, client, self.check_url)
-        try:
-            request = client.build_request(
-                method.upper(), url, params=query, headers=headers, content=content
+        arn = _object(parameters, "Authentication").get("ConnectionArn")
+        for attempt in (1, 2):
+            sent = dict(headers)
+            extras = Extras()
+            if isinstance(arn, str):
+                extras = await self._authorizer.apply(arn, sent, client, self.check_url)
+            content, content_type = _body(parameters, extras.body)
+            if content_type and not any(k.lower() == "content-type" for k in sent):
+                sent["Content-Type"] = content_type
+            response, body = await self._send(
+                client, method.upper(), url, {**query, **extras.query}, sent, content
             )
+            if response.status_code in (401, 407) and extras.oauth_key is not None and attempt == 1:
+                self._authorizer.forget(extras.oauth_key)  # as EventBridge: a refused token is renewed once
+                continue
+            break
+        return _result(response, body)
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: httpx.URL,
+        query: dict[str, str],
+        headers: dict[str, str],
+        content: bytes | None,
+    ) -> tuple[httpx.Response, bytes]:
+        try:
+            request = client.build_request(method, url, params=query, headers=headers, content=content)
             response = await client.send(request, stream=True)
             try:
-                body = await _read(response)
+                return response, await _read(response)
             finally:
                 await response.aclose()
         except httpx.HTTPError as exc:
-            raise StatesError("States.TaskFailed", f"{method.upper()} {url}: {exc}") from None
-        return _result(response, body)
+            raise StatesError("States.TaskFailed", f"{method} {url}: {exc}") from None
 
 
 def _object(parameters: dict[str, JSON], key: str) -> dict[str, JSON]:
@@ -156,10 +173,14 @@ def _object(parameters: dict[str, JSON], key: str) -> dict[str, JSON]:
     return value
 
 
-def _body(parameters: dict[str, JSON]) -> tuple[bytes | None, str | None]:
-    if "RequestBody" not in parameters:
+def _body(parameters: dict[str, JSON], extra: dict[str, str]) -> tuple[bytes | None, str | None]:
+    """The request's body and its content type: ``RequestBody`` with the connection's body
+    parameters merged in (theirs win) when it is an object or absent."""
+    if "RequestBody" not in parameters and not extra:
         return None, None
-    body = parameters["RequestBody"]
+    body = parameters.get("RequestBody")
+    if extra and (body is None or isinstance(body, dict)):
+        body = {**(body or {}), **extra}
     transform = _object(parameters, "Transform")
     if transform.get("RequestBodyEncoding") == "URL_ENCODED":
         options = transform.get("RequestEncodingOptions")

@@ -80,10 +80,20 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         self.server.seen.append(Seen(self.command, self.path, dict(self.headers.items()), body))
+        document: dict[str, object]
         if self.path.startswith("/token"):
-            status, document = 200, {"access_token": "token-from-oauth", "expires_in": 3600}
+            self.server.tokens += 1
+            status, document = (
+                200,
+                {"access_token": f"token-from-oauth-{self.server.tokens}", "expires_in": 3600},
+            )
             if self.headers.get("Authorization") != "Basic Y2xpZW50LWlkOmNsaWVudC1zZWNyZXQ=":
                 status, document = 401, {"error": "invalid_client"}
+        elif self.path.startswith("/only-fresh"):
+            fresh = self.headers.get("Authorization") == "Bearer token-from-oauth-2"
+            status, document = 200, {"fresh": True}
+            if not fresh:
+                status, document = 401, {"message": "token revoked"}
         elif self.path.startswith("/missing"):
             status, document = 404, {"message": "no such thing"}
         elif self.path.startswith("/redirect"):
@@ -121,12 +131,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     seen: list[Seen]
+    tokens: int = 0
 
 
 @pytest.fixture
 def http_server() -> Iterator[HttpServer]:
     """An HTTP server on a loopback port: ``/token`` (OAuth client credentials ``client-id`` /
-    ``client-secret``), ``/missing`` (404), ``/redirect`` (302 to the cloud metadata address),
+    ``client-secret``; tokens ``token-from-oauth-N``), ``/only-fresh`` (401 but for the second token),
+    ``/missing`` (404), ``/redirect`` (302 to the cloud metadata address),
     ``/big`` (2 MB of JSON), ``/slow?seconds=N`` (answers after N seconds), ``/cookie`` (sets one),
     anything else (200, JSON); every request kept."""
     server = _Server(("127.0.0.1", 0), _Handler)

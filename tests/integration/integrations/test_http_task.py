@@ -112,10 +112,61 @@ async def test_oauth_client_credentials_fetch_a_token_and_send_it(
     assert done["status"] == "SUCCEEDED", done
     token_request, call = http_server.seen
     assert token_request.path == "/token" and token_request.body == "grant_type=client_credentials"
-    assert call.headers["Authorization"] == "Bearer token-from-oauth"
+    assert call.headers["Authorization"] == "Bearer token-from-oauth-1"
     assert call.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert call.body == "ids%5B%5D=1&ids%5B%5D=2"
     assert "client-secret" not in json.dumps(history) and "token-from-oauth" not in json.dumps(history)
+
+
+async def test_an_oauth_token_the_api_refuses_is_renewed_once(
+    api: httpx.AsyncClient, http_server: HttpServer
+) -> None:
+    oauth = {
+        "AuthorizationEndpoint": f"{http_server.url}/token",
+        "HttpMethod": "POST",
+        "ClientParameters": {"ClientID": "client-id", "ClientSecret": "client-secret"},
+    }
+    arn = await connection(api, "OAUTH_CLIENT_CREDENTIALS", {"OAuthParameters": oauth})
+    parameters = {
+        "ApiEndpoint": f"{http_server.url}/only-fresh",
+        "Method": "GET",
+        "Authentication": {"ConnectionArn": arn},
+    }
+    done, _ = await run(api, machine_calling(parameters))
+    assert done["status"] == "SUCCEEDED", done
+    assert [seen.path for seen in http_server.seen] == ["/token", "/only-fresh", "/token", "/only-fresh"]
+
+
+async def test_a_connections_invocation_parameters_join_the_request_and_win(
+    api: httpx.AsyncClient, http_server: HttpServer
+) -> None:
+    invocation = {
+        "HeaderParameters": [{"Key": "x-tenant", "Value": "t1"}],
+        "QueryStringParameters": [{"Key": "sig", "Value": "qs-s3cret", "IsValueSecret": True}],
+        "BodyParameters": [{"Key": "extra", "Value": "b"}],
+    }
+    key = {"ApiKeyName": "x-api-key", "ApiKeyValue": "k"}
+    arn = await connection(
+        api, "API_KEY", {"ApiKeyAuthParameters": key, "InvocationHttpParameters": invocation}
+    )
+    parameters = {
+        "ApiEndpoint": f"{http_server.url}/merge",
+        "Method": "POST",
+        "Authentication": {"ConnectionArn": arn},
+        "Headers": {"x-tenant": "someone-else"},
+        "RequestBody": {"id": 7},
+    }
+    done, history = await run(api, machine_calling(parameters))
+    assert done["status"] == "SUCCEEDED", done
+    [seen] = http_server.seen
+    assert seen.path == "/merge?sig=qs-s3cret" and seen.headers["x-tenant"] == "t1"
+    assert json.loads(seen.body) == {"id": 7, "extra": "b"}
+    scheduled = [e for e in history if e["type"] in ("TaskScheduled", "TaskStarted")]
+    assert scheduled and "qs-s3cret" not in json.dumps(scheduled)  # the server's own echo is its business
+    described = (await api.get(f"/v1/connections/{arn.rsplit('/', 1)[1]}")).json()
+    assert described["authParameters"]["InvocationHttpParameters"]["QueryStringParameters"] == [
+        {"Key": "sig", "IsValueSecret": True}
+    ]
 
 
 async def test_an_http_error_is_states_http_status_code(
