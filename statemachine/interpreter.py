@@ -21,6 +21,7 @@ from statemachine.host import Host
 from statemachine.intrinsics import IntrinsicEffects
 from statemachine.json_types import JSON
 from statemachine.limits import Limits
+from statemachine.redrive import Resume
 from statemachine.retry import backoff_seconds, error_matches
 
 __all__ = ["ExecutionContext", "ExecutionOutcome", "execute", "run_block"]
@@ -34,24 +35,37 @@ async def execute(
     context: ExecutionContext,
     host: Host,
     limits: Limits = Limits(),  # noqa: B008 - frozen, shared default is safe
+    resume: Resume | None = None,
 ) -> ExecutionOutcome:
-    """Run one execution to its end and record its whole history through ``host.record``."""
+    """Run one execution to its end and record its whole history through ``host.record``; with
+    ``resume``, a redriven attempt: its events follow the last one's, from ExecutionRedriven, and it
+    starts at ``resume.state`` with that state's input and variables (``statemachine.redrive``)."""
     history = History(host, limits.max_history_events)
     run = Run(host, limits, history, context, input, IntrinsicEffects(uuid4=host.uuid4, random=host.random))
-    history.record(
-        "ExecutionStarted",
-        0,
-        "executionStartedEventDetails",
-        {"input": input, "inputDetails": NOT_TRUNCATED, "roleArn": context.role_arn},
-    )
     frame = Frame(run, ChainMap({}))
+    first, value = program.block.start_at, input
+    if resume is None:
+        history.record(
+            "ExecutionStarted",
+            0,
+            "executionStartedEventDetails",
+            {"input": input, "inputDetails": NOT_TRUNCATED, "roleArn": context.role_arn},
+        )
+    else:
+        history.last_id = resume.last_event_id
+        redriven: dict[str, JSON] = {"redriveCount": resume.redrive_count}
+        frame.last_event = history.record(
+            "ExecutionRedriven", resume.last_event_id, "executionRedrivenEventDetails", redriven
+        )
+        frame = Frame(run, ChainMap(dict(resume.variables)), frame.last_event)
+        first, value = resume.state, resume.input
     try:
         dataflow.check_input_size(input, limits.max_payload_bytes)
         if program.timeout_seconds is None:
-            output = await run_block(program.block, input, frame)
+            output = await run_block(program.block, value, frame, first)
         else:
             output = await _with_timeout(
-                run_block(program.block, input, frame), program.timeout_seconds, host
+                run_block(program.block, value, frame, first), program.timeout_seconds, host
             )
     except StatesError as error:
         if error.name == "States.Timeout" and isinstance(error, _ExecutionTimeout):
@@ -97,14 +111,14 @@ async def _with_timeout(work: Any, seconds: float, host: Host) -> JSON:
     raise _ExecutionTimeout("States.Timeout", None)
 
 
-async def run_block(block: ir.Block, value: JSON, frame: Frame) -> JSON:
-    """Run states from ``StartAt`` until one ends the block; returns the block's output.
+async def run_block(block: ir.Block, value: JSON, frame: Frame, start_at: str | None = None) -> JSON:
+    """Run states from ``StartAt`` (or ``start_at``) until one ends the block; returns its output.
 
     Pass, Choice, Succeed and Fail await nothing, so they run as plain calls (``_step``): the chain
     pays no coroutine per state.
     """
     states_ = block.states
-    name: str | None = block.start_at
+    name: str | None = block.start_at if start_at is None else start_at
     while name is not None:
         state = states_[name]
         if isinstance(state, _INSTANT):
