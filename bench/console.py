@@ -84,9 +84,9 @@ async def page_load(browser: Browser, url: str, execution: str) -> dict[str, flo
     await page.goto(f"{url}/console#/executions/{execution}")
     await page.wait_for_function("window.__marks.interactive", timeout=60_000)
     marks: dict[str, float] = await page.evaluate("window.__marks")
-    marks["streamed"] = await page.evaluate(  # the last byte of the events stream (the server's share)
-        "performance.getEntriesByType('resource').find(r => r.name.includes('/events')).responseEnd"
-    )
+    stream = "performance.getEntriesByType('resource').find(r => r.name.includes('/events'))"
+    await page.wait_for_function(stream)  # the server closes the stream just after the status event
+    marks["streamed"] = await page.evaluate(f"{stream}.responseEnd")  # its last byte: the server's share
     await context.close()
     return marks
 
