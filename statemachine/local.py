@@ -72,7 +72,8 @@ class LocalHost:
     ) -> None:
         """``seed`` None: the OS's entropy seeds the generator. ``clock`` (real time only): what
         ``now()`` reads, e.g. the wall clock; by default the start time plus the event loop's time.
-        ``uuids``: where ``uuid4()`` comes from instead of the generator, e.g. ``uuid.uuid4``."""
+        ``uuids``: where ``uuid4()`` comes from instead of the generator, e.g. ``uuid.uuid4``.
+        ``services``: how Task states call other services (none: such a Task fails States.TaskFailed)."""
         self.history: list[HistoryEvent] = []
         self._invoker = invoker or _no_functions
         self._services = services or _no_services

@@ -36,7 +36,7 @@ async def run_task(
     if not state.supported and service is None and started_execution is None and not waits:
         raise runtime_fault(
             f"The resource '{state.resource}' is not supported: Task states invoke Lambda functions "
-            f"(a function ARN or {LAMBDA_INVOKE})."
+            f"(a function ARN or {LAMBDA_INVOKE}), activities and service integrations."
         )
     if waits:  # $$.Task.Token, before Parameters/Arguments read it
         ctx = await callbacks.with_token(state.resource, frame, ctx)
