@@ -17,6 +17,7 @@ let wait either) fail such a Task with ``States.Runtime``.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -58,7 +59,11 @@ class CallbackHost(Protocol):
 
     async def wait_for_task_token(self, token: str, wait: TokenWait) -> JSON:
         """The output SendTaskSuccess gave the token. Raises ``StatesError``: the error and cause of
-        SendTaskFailure, ``States.Timeout``, ``States.HeartbeatTimeout``."""
+        SendTaskFailure, ``States.Timeout``, ``States.HeartbeatTimeout``. The token is closed after."""
+        ...
+
+    def close_task_token(self, token: str) -> None:
+        """The Task ended before waiting (its call failed): reports with the token are refused."""
         ...
 
 
@@ -120,7 +125,11 @@ async def wait_for_token(
     if token is None:  # with_token ran before Parameters, always: a bug otherwise
         raise runtime_fault(f"No task token was issued for the resource '{resource}'")
     started = frame.run.host.now().timestamp()
-    submitted = await call()
+    try:
+        submitted = await call()
+    except BaseException:  # the call failed, or the state was cancelled: nobody will wait
+        host.close_task_token(token)
+        raise
     frame.record(
         "TaskSubmitted",
         "taskSubmittedEventDetails",
@@ -173,7 +182,11 @@ async def run_activity(
     started = host.now().timestamp()
     try:
         await host.schedule_activity_task(resource, token, input_text)
+    except asyncio.CancelledError:
+        host.close_task_token(token)
+        raise
     except StatesError as error:
+        host.close_task_token(token)
         failed: dict[str, JSON] = {"error": error.name}
         if error.cause is not None:
             failed["cause"] = error.cause

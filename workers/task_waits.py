@@ -192,6 +192,13 @@ class TaskWaits:
         result: JSON = json.loads(outcome.output or "null")
         return result
 
+    def close_task_token(self, token: str) -> None:
+        sequence = parse(token).sequence
+        waits = self._waits
+        closed = waits.open.pop(sequence, None)
+        if closed is not None:
+            waits.closed[sequence] = closed.secret
+
     async def _withdraw(self, pending: _Wait) -> None:
         if pending.activity is not None and pending.worker is None:
             await _local(WITHDRAW_ACTIVITY_TASK, pending.activity, type(None))

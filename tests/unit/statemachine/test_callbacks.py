@@ -13,6 +13,7 @@ import pytest
 from statemachine import (
     JSON,
     FunctionCall,
+    FunctionInvoker,
     FunctionResult,
     LocalHost,
     NestedExecution,
@@ -35,13 +36,19 @@ class WaitingHost(LocalHost):
     """A LocalHost whose tokens are answered at once from ``answers`` (by attempt), whose activities
     are queued in a list and whose child executions end as ``children`` says."""
 
-    def __init__(self, answers: list[JSON | StatesError], children: dict[str, str] | None = None) -> None:
-        super().__init__(invoker=echo)
+    def __init__(
+        self,
+        answers: list[JSON | StatesError],
+        children: dict[str, str] | None = None,
+        invoker: FunctionInvoker = echo,
+    ) -> None:
+        super().__init__(invoker=invoker)
         self.answers = answers
         self.children = children or {}
         self.tokens: list[str] = []
         self.queued: list[tuple[str, str, str]] = []
         self.waits: list[TokenWait] = []
+        self.closed: list[str] = []
 
     async def issue_task_token(self, state_name: str) -> str:
         self.tokens.append(f"token-{len(self.tokens) + 1}-{state_name}")
@@ -55,6 +62,9 @@ class WaitingHost(LocalHost):
         if isinstance(answer, StatesError):
             raise answer
         return answer
+
+    def close_task_token(self, token: str) -> None:
+        self.closed.append(token)
 
     async def schedule_activity_task(self, activity_arn: str, token: str, input_text: str) -> None:
         self.queued.append((activity_arn, token, input_text))
@@ -252,3 +262,15 @@ async def test_jsonata_arguments_read_the_token_from_states_context() -> None:
     assert outcome.output == {"ok": True}
     scheduled = next(e for e in host.history if e.type == "TaskScheduled").details or {}
     assert scheduled["parameters"] == {"FunctionName": "f", "Payload": {"token": "token-1-T"}}
+
+
+async def test_a_failed_call_closes_its_token_without_waiting() -> None:
+    async def unavailable(call: FunctionCall) -> FunctionResult:
+        raise StatesError("Lambda.ServiceException", "down")
+
+    host = WaitingHost([], invoker=unavailable)
+    definition = task("arn:aws:states:::lambda:invoke.waitForTaskToken", Parameters={"FunctionName": "f"})
+    outcome = await run(definition, host)
+    assert outcome.error == "Lambda.ServiceException"
+    assert host.closed == ["token-1-T"] and host.waits == []
+    assert "TaskSubmitted" not in types(host) and "TaskFailed" in types(host)
