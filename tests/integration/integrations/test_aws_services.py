@@ -240,3 +240,38 @@ async def test_an_aws_sdk_operation_that_does_not_exist_is_refused_on_create_and
     assert (await api.post("/v1/state-machines/validate", json={"definition": definition})).json()[
         "result"
     ] == "OK"
+
+
+async def test_a_map_of_service_tasks_runs_them_side_by_side(api: httpx.AsyncClient, moto_url: str) -> None:
+    await configure(api, moto_url, "dynamodb")
+    table = unique("table")
+    aws(moto_url, "dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    put = {
+        "Type": "Task",
+        "Resource": STATES + "dynamodb:putItem",
+        "Parameters": {"TableName": table, "Item": {"id": {"S.$": "States.Format('item-{}', $)"}}},
+        "ResultSelector": {"status.$": "$.SdkHttpMetadata.HttpStatusCode"},
+        "End": True,
+    }
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "MaxConcurrency": 8,
+                "ItemProcessor": {"StartAt": "Put", "States": {"Put": put}},
+                "End": True,
+            }
+        },
+    }
+    machine = await create_machine(api, definition)
+    done = await wait_until_done(api, (await start(api, machine, list(range(40))))["executionId"], seconds=60)
+    assert done["status"] == "SUCCEEDED", done
+    assert done["output"] == [{"status": 200}] * 40
+    items = aws(moto_url, "dynamodb").scan(TableName=table)["Items"]
+    assert sorted(item["id"]["S"] for item in items) == sorted(f"item-{n}" for n in range(40))
