@@ -26,6 +26,7 @@ from botocore.response import StreamingBody
 from statemachine import JSON, StatesError
 from workers.integrations.endpoints import Endpoint
 from workers.integrations.errors import pascal_service, service_error, task_failed
+from workers.integrations.members import to_model, to_pascal
 
 SDK_NAMES: Final = {
     "sfn": "stepfunctions",
@@ -119,8 +120,11 @@ class AwsSdk:
         self, model: ServiceModel, operation: str, params: dict[str, Any], endpoint: Endpoint, prefix: str
     ) -> tuple[JSON, dict[str, Any]]:
         client = self._client(model.service_name, endpoint)
+        shapes = model.operation_model(operation)
         try:
-            answer: dict[str, Any] = getattr(client, xform_name(operation))(**params)
+            answer: dict[str, Any] = getattr(client, xform_name(operation))(
+                **to_model(shapes.input_shape, params)
+            )
         except ClientError as exc:
             raise service_error(
                 prefix, dict(exc.response), self._error_codes(model), pascal_service(model.service_id)
@@ -129,7 +133,7 @@ class AwsSdk:
             raise task_failed(f"{model.service_id} {operation}: {exc}") from None
         except BotoCoreError as exc:
             raise task_failed(f"{model.service_id} {operation} at {endpoint.url or 'AWS'}: {exc}") from None
-        return to_json(answer), dict(answer.get("ResponseMetadata") or {})
+        return to_json(to_pascal(shapes.output_shape, answer)), dict(answer.get("ResponseMetadata") or {})
 
     def _client(self, service: str, endpoint: Endpoint) -> Any:
         key = (service, endpoint.url, endpoint.region, endpoint.access_key_id, endpoint.secret_access_key)

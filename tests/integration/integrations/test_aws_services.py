@@ -275,3 +275,40 @@ async def test_a_map_of_service_tasks_runs_them_side_by_side(api: httpx.AsyncCli
     assert done["output"] == [{"status": 200}] * 40
     items = aws(moto_url, "dynamodb").scan(TableName=table)["Items"]
     assert sorted(item["id"]["S"] for item in items) == sorted(f"item-{n}" for n in range(40))
+
+
+async def test_a_camel_case_service_takes_and_answers_pascal_case(
+    api: httpx.AsyncClient, moto_url: str
+) -> None:
+    await configure(api, moto_url, "stepfunctions")
+    name = unique("inner")
+    definition = {
+        "StartAt": "Make",
+        "States": {
+            "Make": {
+                "Type": "Task",
+                "Resource": STATES + "aws-sdk:sfn:createStateMachine",
+                "Parameters": {
+                    "Name": name,
+                    "Definition": json.dumps(
+                        {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+                    ),
+                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                },
+                "Next": "List",
+            },
+            "List": {
+                "Type": "Task",
+                "Resource": STATES + "aws-sdk:sfn:listStateMachines",
+                "Parameters": {"MaxResults": 100},
+                "ResultSelector": {"names.$": "$.StateMachines[*].Name"},
+                "ResultPath": "$.listed",
+                "End": True,
+            },
+        },
+    }
+    machine = await create_machine(api, definition)
+    done = await wait_until_done(api, (await start(api, machine))["executionId"])
+    assert done["status"] == "SUCCEEDED", done
+    assert done["output"]["StateMachineArn"].endswith(f":stateMachine:{name}")
+    assert name in done["output"]["listed"]["names"]
