@@ -58,6 +58,12 @@ class ExecutionInput:
     """start-to-close of a Task state without TimeoutSeconds (Lambda's maximum function timeout)."""
     report_chunk_bytes: int = 512 * 1024
     """History is written to PostgreSQL in activity calls of about this size."""
+    redrive: str | None = None
+    """A redriven attempt's starting point (``statemachine.redrive.Resume``, JSON text); None for
+    the first attempt."""
+    mocks: str | None = None
+    """Mocked responses of the test case it was started with (``stateMachineArn#TestCase``), JSON
+    text (``statemachine.mocks``); None: every Task makes its call."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,8 @@ NEW_TASK_TOKEN_SECRET = "new_task_token_secret"
 SCHEDULE_ACTIVITY_TASK = "schedule_activity_task"
 WITHDRAW_ACTIVITY_TASK = "withdraw_activity_task"
 REGISTER_CHILD_EXECUTION = "register_child_execution"
+HEARTBEAT_TAKEN = "HeartbeatTaken"
+"""The type of the update rejection that answers a heartbeat the wait did not need to record."""
 
 
 @dataclass(frozen=True)

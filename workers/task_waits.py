@@ -48,6 +48,7 @@ from statemachine import (
     state_machine_arn,
 )
 from workers.contracts import (
+    HEARTBEAT_TAKEN,
     NEW_TASK_TOKEN_SECRET,
     REGISTER_CHILD_EXECUTION,
     SCHEDULE_ACTIVITY_TASK,
@@ -85,6 +86,8 @@ class _Wait:
     worker: str | None = None
     on_started: Callable[[str], None] | None = None
     activity: ActivityTaskRequest | None = None
+    waiting: bool = False
+    heartbeat_seconds: float | None = None
 
 
 @dataclass(slots=True)
@@ -93,6 +96,19 @@ class _WaitState:
     open: dict[int, _Wait] = field(default_factory=dict)
     closed: dict[int, str] = field(default_factory=dict)
     children: dict[str, ChildWorkflowHandle[object, ExecutionResult]] = field(default_factory=dict)
+
+
+def _beat_counts(wait: _Wait) -> bool:
+    """Whether a heartbeat is worth an update in the history: before the wait starts (its HeartbeatSeconds
+    are not known yet), and then once half of HeartbeatSeconds has passed since the last one taken. A
+    worker beating at any interval shorter than HeartbeatSeconds still has one taken within each
+    HeartbeatSeconds, while one beating every second for days adds no more than two updates a period
+    to the history (and none at all for a Task without HeartbeatSeconds)."""
+    if not wait.waiting:
+        return True
+    if wait.heartbeat_seconds is None:
+        return False
+    return workflow.time() - wait.last_beat >= wait.heartbeat_seconds / 2
 
 
 def rejected(kind: str, message: str) -> ApplicationError:
@@ -129,6 +145,8 @@ class TaskWaits:
         wait = waits.open.get(update.sequence)
         if wait is not None and hmac.compare_digest(wait.secret, update.secret):
             if wait.outcome is None:
+                if update.kind == "heartbeat" and not _beat_counts(wait):
+                    raise rejected(HEARTBEAT_TAKEN, "the heartbeat changes nothing yet")
                 return
         else:
             closed = waits.closed.get(update.sequence)
@@ -158,6 +176,7 @@ class TaskWaits:
         sequence = parse(token).sequence
         waits = self._waits
         pending = waits.open[sequence]
+        pending.waiting, pending.heartbeat_seconds = True, wait.heartbeat_seconds
         if wait.on_started is not None:
             pending.on_started = wait.on_started
             if pending.worker is not None:

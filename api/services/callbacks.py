@@ -23,7 +23,7 @@ from foundation.registry import executions as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import RUNNING, ExecutionNotFound
 from foundation.task_tokens import TaskToken, parse
-from workers.contracts import TASK_TOKEN_UPDATE, TokenUpdate
+from workers.contracts import HEARTBEAT_TAKEN, TASK_TOKEN_UPDATE, TokenUpdate
 
 MAX_OUTPUT_BYTES = 256 * 1024
 REPORT_WAIT_SECONDS = 30.0
@@ -86,6 +86,8 @@ async def _report(state: AppState, claims: TaskToken, update: TokenUpdate) -> No
         raise Unavailable("the waiting execution's worker did not take the report in time; retry") from None
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == HEARTBEAT_TAKEN:
+            return  # a heartbeat the task did not need recorded: it is alive, nothing to change
         if isinstance(cause, ApplicationError) and cause.type == "TaskTimedOut":
             raise TaskReportRefused(cause.type, cause.message) from None
         # TaskDoesNotExist, or a workflow that takes no task tokens at all (a forged workflow id)

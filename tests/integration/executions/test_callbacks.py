@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from foundation.task_tokens import TaskToken, parse
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
@@ -364,3 +365,22 @@ async def test_a_child_name_already_used_is_execution_already_exists(
     assert first["status"] == "SUCCEEDED", first
     second = await wait_until_done(api, (await start(api, parent, {}))["executionId"])
     assert (second["status"], second["error"]) == ("FAILED", "StepFunctions.ExecutionAlreadyExistsException")
+
+
+async def test_frequent_heartbeats_do_not_grow_the_temporal_history(
+    api: httpx.AsyncClient, worker: None, temporal_client: Client
+) -> None:
+    machine = await create_machine(
+        api, {"StartAt": "Wait", "States": {"Wait": {**WAIT_FOR_ECHO, "HeartbeatSeconds": 600, "End": True}}}
+    )
+    execution = (await start(api, machine, {"order": 9}))["executionId"]
+    token = await token_of(api, execution)
+    for _ in range(20):
+        assert (await report(api, "heartbeat", taskToken=token)).status_code == 204
+    assert (await report(api, "success", taskToken=token, output={"ok": True})).status_code == 204
+    assert (await wait_until_done(api, execution))["output"] == {"ok": True}
+    history = await temporal_client.get_workflow_handle(execution).fetch_history()
+    accepted = [
+        e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert len(accepted) == 1  # the success; the 20 heartbeats within 300 s of the start changed nothing
