@@ -136,3 +136,31 @@ def test_connections_through_eventbridges_api(aws_url: str) -> None:
     with pytest.raises(ClientError) as raised:
         events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])
     assert raised.value.response["Error"]["Code"] == "UnsupportedOperation"
+
+
+def test_step_functions_calls_can_go_to_stepline_itself(sfn: Any, aws_url: str) -> None:
+    endpoint = {"url": aws_url, "accessKeyId": "local", "secretAccessKey": "local"}
+    assert httpx.put(f"{aws_url}/v1/service-endpoints/stepfunctions", json=endpoint).status_code == 200
+    child = sfn.create_state_machine(
+        name=f"child-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn=ROLE,
+    )["stateMachineArn"]
+    definition = {
+        "StartAt": "Describe",
+        "States": {
+            "Describe": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:sfn:describeStateMachine",
+                "Parameters": {"StateMachineArn": child},
+                "ResultSelector": {"name.$": "$.Name", "status.$": "$.Status"},
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name=f"sm-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    done = wait_done(sfn, sfn.start_execution(stateMachineArn=machine)["executionArn"])
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {"name": child.rsplit(":", 1)[1], "status": "ACTIVE"}
