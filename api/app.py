@@ -32,6 +32,7 @@ from api.routes import (
     activities,
     code_signing,
     db_proxies,
+    event_invoke,
     executions,
     file_systems,
     function_aliases,
@@ -73,6 +74,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(file_systems.router)
     app.include_router(function_routes.router)
     app.include_router(function_aliases.router)
+    app.include_router(event_invoke.router)
     app.include_router(layers.router)
     app.include_router(code_signing.router)
     app.include_router(images.router)

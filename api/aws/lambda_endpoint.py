@@ -29,6 +29,7 @@ from api.aws import (
     lambda_aliases,
     lambda_code_signing,
     lambda_concurrency,
+    lambda_event_invoke,
     lambda_functions,
     lambda_invoke,
     lambda_layers,
@@ -51,6 +52,7 @@ OPERATIONS: dict[str, Operation] = {
     **lambda_aliases.OPERATIONS,
     **lambda_layers.OPERATIONS,
     **lambda_code_signing.OPERATIONS,
+    **lambda_event_invoke.OPERATIONS,
 }
 
 
@@ -93,7 +95,7 @@ class LambdaEndpoint:
             params = parse_request(p, found.labels, query, headers, await request.body())
             state = scope["app"].state.stepline
             call = Call(state, runtime_of(state), request_id, account_id(request.state))
-            answer = response(p, await handler(call, params), request_id)
+            answer = response(p, await handler(call, params), call.request_id)
         except Exception as exc:  # every failure answers in the protocol; bugs are logged, not shown
             answer = rest_json_error(self._error(exc, scope, operation), request_id)
         await answer(scope, receive, send)

@@ -56,6 +56,8 @@ async def invoke(call: Call, params: dict[str, Any]) -> Output:
     result = await call.runtime.invoke(
         name, payload, qualifier=qualifier, invocation_type=kind, client_context=params.get("ClientContext")
     )
+    if kind == "Event" and result.request_id:
+        call.request_id = result.request_id  # the id its destination's record names, as Lambda's
     out: dict[str, Any] = {
         "StatusCode": result.status_code,
         "ExecutedVersion": result.executed_version,

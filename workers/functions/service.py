@@ -36,6 +36,7 @@ from workers.functions import cgroups, network, sandbox
 from workers.functions.aws_api import AwsApiAccess
 from workers.functions.codestore import CodeStore
 from workers.functions.config import FunctionConfig
+from workers.functions.destinations import Destinations
 from workers.functions.event_queue import EventQueue
 from workers.functions.event_wakeups import EventWakeups
 from workers.functions.invocations import Invocations
@@ -75,7 +76,9 @@ class FunctionService:
             cache_seconds=config_cache_seconds,
             stale_seconds=stale_seconds,
         )
-        self.events = EventQueue(sessions, event_retry_delays)
+        self.events = EventQueue(
+            sessions, event_retry_delays, Destinations(settings, sessions), region=settings.region
+        )
         self._run_events = run_events
         self._stack = contextlib.AsyncExitStack()
         self._background: set[asyncio.Task[None]] = set()
