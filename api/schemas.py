@@ -126,6 +126,8 @@ class ExecutionPublic(Schema):
     alias: str | None = None
     """The alias it was started through; ``published_version`` is the version the alias chose."""
     published_version: int | None = None
+    redrive_count: int = 0
+    redrive_date: datetime | None = None
 
 
 class ExecutionSummary(Schema):

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         execution_arn,
         state_machine_arn,
     )
+    from statemachine.redrive import Resume
     from workers.contracts import (
         FINISH_EXECUTION,
         HISTORY_QUERY,
@@ -80,8 +81,9 @@ class StateMachineWorkflow:
                 role_arn=execution.role_arn,
                 start_time=datetime.fromisoformat(execution.start_time),
             )
+            resume = Resume.from_json(json.loads(execution.redrive)) if execution.redrive else None
             running = asyncio.create_task(
-                execute(program, json.loads(execution.input), context, host, DURABLE_LIMITS)
+                execute(program, json.loads(execution.input), context, host, DURABLE_LIMITS, resume)
             )
             try:
                 await workflow.wait_condition(lambda: running.done() or self._stop is not None)

@@ -11,7 +11,7 @@ from typing import Any
 from api.aws.errors import AwsError, common_error
 from foundation.errors import Conflict, InvalidRequest, LimitExceeded
 from foundation.registry.activities import ActivityNotFound
-from foundation.registry.executions import ExecutionNotFound
+from foundation.registry.executions import ExecutionNotFound, ExecutionNotRedrivable
 from foundation.registry.state_machines import StateMachineExists, StateMachineNotFound
 from foundation.registry.tags import TooManyTags
 from statemachine import DefinitionError, diagnose_text, invalid_definition_message, state_machine_arn
@@ -34,6 +34,8 @@ def sfn_error(exc: Exception, params: dict[str, Any], region: str) -> AwsError |
         return AwsError("ActivityDoesNotExist", f"Activity Does Not Exist: '{arn}'")
     if isinstance(exc, ExecutionNotFound):
         return AwsError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{params.get('executionArn')}'")
+    if isinstance(exc, ExecutionNotRedrivable):
+        return AwsError("ExecutionNotRedrivable", f"{exc.reason}: '{params.get('executionArn')}'")
     if isinstance(exc, Conflict):
         return AwsError("ConflictException", exc.detail)
     if isinstance(exc, TooManyTags):

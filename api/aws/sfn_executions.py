@@ -2,7 +2,7 @@
 
 Starting, stopping, listing and reading history are the services' use cases; here only AWS's
 request and response shapes are made. Inputs and outputs go out as the JSON text that was stored.
-Executions are never redriven, so each says ``NOT_REDRIVABLE``.
+Redrive is ``api.services.redrive``'s: Describe says whether an execution is redrivable and why not.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from api.aws.sfn_state_machines import (
     role_of,
 )
 from api.services import executions as service
-from api.services import machine_aliases, sync_executions
+from api.services import machine_aliases, redrive, sync_executions
 from api.services import state_machines as machines
 from foundation.errors import Conflict
 from foundation.registry.database import unit_of_work
@@ -114,6 +114,13 @@ async def describe_execution(call: Call, params: dict[str, Any]) -> dict[str, An
     ref = arns.execution(params["executionArn"])
     async with unit_of_work(call.state.sessions) as session:
         row = await service.row(session, ref.id)
+        try:
+            machine, _ = await machines.revision(
+                session, row.state_machine_name, version=row.state_machine_version
+            )
+        except StateMachineNotFound:
+            machine = None
+    reason = redrive.not_redrivable_reason(row, machine.type if machine else None, datetime.now(UTC))
     data = params.get("includedData", "ALL_DATA") == "ALL_DATA"
     return {
         "executionArn": execution_arn(row.state_machine_name, row.name, call.region),
@@ -130,10 +137,19 @@ async def describe_execution(call: Call, params: dict[str, Any]) -> dict[str, An
         "cause": row.cause,
         "stateMachineVersionArn": _version_arn(row, call.region),
         "stateMachineAliasArn": _alias_arn(row, call.region),
-        "redriveCount": 0,
-        "redriveStatus": "NOT_REDRIVABLE",
-        "redriveStatusReason": f"Execution is {row.status} and cannot be redriven",
+        "redriveCount": row.redrive_count,
+        "redriveDate": row.redrive_date,
+        "redriveStatus": "NOT_REDRIVABLE" if reason else "REDRIVABLE",
+        "redriveStatusReason": reason,
     }
+
+
+async def redrive_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """``clientToken`` is accepted; a second redrive of the same attempt is ExecutionNotRedrivable
+    (the execution is RUNNING again)."""
+    ref = arns.execution(params["executionArn"])
+    row = await redrive.redrive(call.state, ref.id)
+    return {"redriveDate": row.redrive_date}
 
 
 async def describe_state_machine_for_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -170,8 +186,6 @@ async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("stateMachineArn") is None:
         raise AwsError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
     ref = arns.state_machine(params["stateMachineArn"])
-    if params.get("redriveFilter") == "REDRIVEN":
-        return {"executions": []}
     async with unit_of_work(call.state.sessions) as session:
         await machines.revision(session, ref.name, published=ref.published)  # StateMachineDoesNotExist
         if ref.alias is not None:
@@ -187,6 +201,7 @@ async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             params.get("statusFilter"),
             ref.published,
             alias=ref.alias,
+            redriven={"REDRIVEN": True, "NOT_REDRIVEN": False}.get(params.get("redriveFilter") or ""),
         )
     return {
         "executions": [
@@ -199,7 +214,8 @@ async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                 "stopDate": r.stop_date,
                 "stateMachineVersionArn": _version_arn(r, call.region),
                 "stateMachineAliasArn": _alias_arn(r, call.region),
-                "redriveCount": 0,
+                "redriveCount": r.redrive_count,
+                "redriveDate": r.redrive_date,
             }
             for r in rows
         ],

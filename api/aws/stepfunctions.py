@@ -1,6 +1,6 @@
 """The Step Functions endpoint: awsJson1_0 on ``POST /`` (``X-Amz-Target: AWSStepFunctions.<Op>``).
 
-The operations below are served; the model's others (map runs, redrive) answer
+The operations below are served; the model's others (map runs) answer
 a 400 ``UnsupportedOperation`` naming the operation, never a 404.
 
 StartSyncExecution and TestState carry the ``sync-`` host prefix in the model: the SDKs send them to
@@ -48,6 +48,7 @@ HANDLERS: dict[str, Handler] = {
     "DescribeExecution": executions.describe_execution,
     "DescribeStateMachineForExecution": executions.describe_state_machine_for_execution,
     "StopExecution": executions.stop_execution,
+    "RedriveExecution": executions.redrive_execution,
     "ListExecutions": executions.list_executions,
     "GetExecutionHistory": executions.get_execution_history,
     "TagResource": tags.tag_resource,
@@ -67,7 +68,7 @@ HANDLERS: dict[str, Handler] = {
 def _unsupported(operation: str) -> str:
     return (
         f"{operation} is not supported by this Stepline yet: map runs "
-        "and redrive come with their features (see docs/aws-api.md)"
+        "come with their feature (see docs/aws-api.md)"
     )
 
 

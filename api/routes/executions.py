@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from api import console_schemas, schemas
 from api.deps import SessionDep, SettingsDep, StateDep
 from api.json_input import JsonRoute
-from api.services import costs, inspection, live, sync_executions
+from api.services import costs, inspection, live, redrive, sync_executions
 from api.services import executions as service
 from statemachine import InspectionLevel
 
@@ -25,6 +25,13 @@ async def start_execution(
     name: str, body: schemas.StartExecution, state: StateDep
 ) -> schemas.ExecutionStarted:
     return await service.start(state, name, body)
+
+
+@router.post("/v1/executions/{execution_id}/redrive")
+async def redrive_execution(execution_id: str, state: StateDep) -> schemas.ExecutionStarted:
+    """RedriveExecution: continue a FAILED, TIMED_OUT or ABORTED execution from the state that did
+    not succeed (409 with the reason when it cannot be)."""
+    return service.started(await redrive.redrive(state, execution_id), state.settings.region)
 
 
 @sync_router.post("/v1/state-machines/{name}/sync-executions")

@@ -75,6 +75,8 @@ def public(row: Execution, region: str, parent_id: str | None = None) -> Respons
         started_by=_arn_of(parent_id, region) if parent_id else None,
         alias=row.alias_name,
         published_version=row.published_version,
+        redrive_count=row.redrive_count,
+        redrive_date=row.redrive_date,
     )
     return json_response(described, input=row.input, output=row.output)
 
@@ -212,6 +214,7 @@ async def executions_page(
     published: int | None = None,
     started: tuple[datetime | None, datetime | None] = (None, None),
     alias: str | None = None,
+    redriven: bool | None = None,
 ) -> tuple[list[Execution], str | None]:
     """Executions newest first (of one machine, or one published version or alias of it, with one
     status, started within ``started``), ``limit`` of them after the ``next_token`` position, and the next
@@ -221,7 +224,7 @@ async def executions_page(
         position = decode_token("executions", next_token)
         before = (datetime.fromisoformat(position["start"]), str(position["id"]))
     rows = await registry.list_executions(
-        session, limit + 1, state_machine, status, before, published, started, alias
+        session, limit + 1, state_machine, status, before, published, started, alias, redriven
     )
     token = None
     if len(rows) > limit:

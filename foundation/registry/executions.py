@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
-from foundation.errors import NotFound
+from foundation.errors import Conflict, NotFound
 from foundation.registry.storable import storable
 
 RUNNING = "RUNNING"
@@ -90,6 +90,15 @@ class ExecutionNotFound(NotFound):
     def __init__(self, execution_id: str) -> None:
         self.execution_id = execution_id
         super().__init__(f"execution {execution_id!r} does not exist")
+
+
+class ExecutionNotRedrivable(Conflict):
+    """RedriveExecution refused; ``reason`` in Step Functions' words (``redriveStatusReason``)."""
+
+    def __init__(self, execution_id: str, reason: str) -> None:
+        self.execution_id = execution_id
+        self.reason = reason
+        super().__init__(f"execution {execution_id!r} cannot be redriven: {reason}")
 
 
 def execution_id(state_machine: str, name: str) -> str:
@@ -190,10 +199,11 @@ async def list_executions(
     published: int | None = None,
     started: tuple[datetime | None, datetime | None] = (None, None),
     alias: str | None = None,
+    redriven: bool | None = None,
 ) -> list[Execution]:
     """Newest first; ``before`` is the (start_date, id) of the last row of the previous page;
     ``published``: only those started as that published version of ``state_machine``; ``alias``:
-    only those started through that alias of it;
+    only those started through that alias of it; ``redriven``: only those redriven (or not);
     ``started``: only those started at or after its first time and before its second."""
     query = select(Execution)
     started_after, started_before = started
@@ -207,6 +217,8 @@ async def list_executions(
         query = query.where(Execution.published_version == published)
     if alias is not None:
         query = query.where(Execution.alias_name == alias)
+    if redriven is not None:
+        query = query.where((col(Execution.redrive_count) > 0) == redriven)
     if status is not None:
         query = query.where(Execution.status == status)
     if before is not None:
@@ -286,6 +298,49 @@ async def finish_execution(
         .returning(col(Execution.id))
     )
     return result.first() is not None
+
+
+async def start_redrive(
+    session: AsyncSession, execution_id: str, ended_as: str, now: datetime
+) -> Execution | None:
+    """Make an execution that ended as ``ended_as`` RUNNING again as its next redrive (its outcome
+    cleared, ``redrive_count`` one more); None when it is no longer in that status (another
+    redrive came first)."""
+    result = await session.exec(
+        update(Execution)
+        .where(col(Execution.id) == execution_id, col(Execution.status) == ended_as)
+        .values(
+            status=RUNNING,
+            output=None,
+            error=None,
+            cause=None,
+            stop_date=None,
+            redrive_count=col(Execution.redrive_count) + 1,
+            redrive_date=now,
+        )
+        .returning(col(Execution.id))
+    )
+    if result.first() is None:
+        return None
+    found = await session.get(Execution, execution_id, populate_existing=True)
+    return found
+
+
+async def undo_redrive(session: AsyncSession, row: Execution) -> None:
+    """Put back the outcome of ``row`` (as read before ``start_redrive``): its workflow did not start."""
+    await session.exec(
+        update(Execution)
+        .where(col(Execution.id) == row.id, col(Execution.status) == RUNNING)
+        .values(
+            status=row.status,
+            output=row.output,
+            error=row.error,
+            cause=row.cause,
+            stop_date=row.stop_date,
+            redrive_count=row.redrive_count,
+            redrive_date=row.redrive_date,
+        )
+    )
 
 
 _FINISH_WITH_HISTORY = text(
