@@ -271,8 +271,8 @@ class TaskWaits:
         if registered.error is not None:
             raise StatesError(registered.error, registered.cause)
         child_id = f"{machine}:{name}"
-        child = replace(
-            self._execution,
+        parent = self._execution
+        child = ExecutionInput(  # only the worker's tunables come from the parent, nothing of its run
             execution_id=child_id,
             execution_name=name,
             state_machine_name=machine,
@@ -281,6 +281,11 @@ class TaskWaits:
             input=request.input_text,
             start_time=started.isoformat(),
             role_arn=registered.role_arn or EXECUTION_ROLE_ARN,
+            region=parent.region,
+            local_task_max_seconds=parent.local_task_max_seconds,
+            local_task_max_in_flight=parent.local_task_max_in_flight,
+            default_task_timeout_seconds=parent.default_task_timeout_seconds,
+            report_chunk_bytes=parent.report_chunk_bytes,
         )
         try:
             handle = await workflow.start_child_workflow(
