@@ -87,8 +87,9 @@ async def run(
     """Run the latest version (or published version ``published``) of an EXPRESS machine to its end
     (or to TIMED_OUT after five minutes)."""
     input_text = input_text_of(body)
-    async with state.engine.connect() as connection:
-        version = await get_runnable(connection, machine_name, published)
+    async with state.engine.connect() as connection:  # one read: no transaction to begin and commit
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        version = await get_runnable(autocommit, machine_name, published)
     refused = check_start(version.type, input_text, sync=True)
     if refused is not None:
         raise InvalidRequest(f"{refused.code}: {refused.message}", [{"location": "/", "code": refused.code}])

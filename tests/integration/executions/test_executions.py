@@ -433,6 +433,33 @@ async def test_history_pages_cross_chunk_boundaries_both_ways(sessions: SessionM
         assert await read(limit, reverse=True) == ids[::-1], limit
 
 
+async def test_a_dropped_database_connection_costs_a_sync_execution_one_request(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    """The sync executions' own read (``get_runnable``) fails like every other: 503 (or 200 when the
+    function logs' background batch found a dropped connection first and the pool reconnected), then
+    the pool serves every request again; never a 500."""
+    import asyncpg
+
+    machine = await create_machine(api, FIVE_STATES, type="EXPRESS")
+    url = f"/v1/state-machines/{machine}/sync-executions"
+    for _ in range(3):
+        assert (await api.post(url, json={"input": {"x": 1}})).status_code == 200
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    first = await api.post(url, json={"input": {"x": 1}})
+    assert first.status_code in (200, 503), first.text
+    if first.status_code == 503:
+        assert first.json()["detail"] == "the database connection was lost; retry the request"
+    assert [(await api.post(url, json={"input": {"x": 1}})).status_code for _ in range(3)] == [200] * 3
+
+
 async def test_a_dropped_database_connection_costs_one_request(
     api: httpx.AsyncClient, database_url: str
 ) -> None:
