@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import httpx
 
+from api.services import live
 from api.services.live import KEEPALIVE_SECONDS
 from tests.integration.console_api.sse import Message, messages
 from tests.integration.helpers import create_machine, start, wait_until_done
@@ -120,3 +122,22 @@ async def test_a_long_history_streams_whole_in_order(console: httpx.AsyncClient)
     ids = [int(m.id or 0) for m in seen if m.event == "history"]
     assert ids == list(range(1, 2 * 151 + 3))  # every event once, in order, across pages
     assert seen[-1].event == "status" and seen[-1].data["status"] == "SUCCEEDED"
+
+
+async def test_a_client_leaving_frees_its_stream(console: httpx.AsyncClient) -> None:
+    machine = await create_machine(
+        console, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    )
+    execution_id = (await start(console, machine, {}))["executionId"]
+    before = live._open[0]
+    async with console.stream("GET", f"/v1/executions/{execution_id}/events") as response:
+        async for message in messages(response):
+            if isinstance(message, Message) and message.data.get("type") == "WaitStateEntered":
+                assert live._open[0] == before + 1
+                break  # the client goes away mid-stream
+    for _ in range(200):  # the server notices the closed connection within moments
+        if live._open[0] == before:
+            break
+        await asyncio.sleep(0.05)
+    assert live._open[0] == before  # it let go of the stream
+    await console.post(f"/v1/executions/{execution_id}/stop", json={})
