@@ -12,6 +12,7 @@ from statemachine.host import Host
 from statemachine.intrinsics import IntrinsicEffects
 from statemachine.json_types import JSON
 from statemachine.limits import Limits
+from statemachine.mocks import TestCase
 from statemachine.timestamps import format_timestamp
 
 
@@ -51,6 +52,8 @@ class Run:
     effects: IntrinsicEffects
     start_time: str = ""
     """``$$.Execution.StartTime`` as text."""
+    mocks: TestCase | None = None
+    """The mocked Task calls of the test case it was started with (``statemachine.mocks``)."""
 
     def __post_init__(self) -> None:
         self.start_time = format_timestamp(self.context.start_time)

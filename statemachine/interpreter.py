@@ -21,6 +21,7 @@ from statemachine.host import Host
 from statemachine.intrinsics import IntrinsicEffects
 from statemachine.json_types import JSON
 from statemachine.limits import Limits
+from statemachine.mocks import TestCase
 from statemachine.redrive import Resume
 from statemachine.retry import backoff_seconds, error_matches
 
@@ -36,12 +37,15 @@ async def execute(
     host: Host,
     limits: Limits = Limits(),  # noqa: B008 - frozen, shared default is safe
     resume: Resume | None = None,
+    mocks: TestCase | None = None,
 ) -> ExecutionOutcome:
     """Run one execution to its end and record its whole history through ``host.record``; with
     ``resume``, a redriven attempt: its events follow the last one's, from ExecutionRedriven, and it
-    starts at ``resume.state`` with that state's input and variables (``statemachine.redrive``)."""
+    starts at ``resume.state`` with that state's input and variables (``statemachine.redrive``).
+    ``mocks``: Task calls its test case mocks (``statemachine.mocks``) make no call."""
     history = History(host, limits.max_history_events)
-    run = Run(host, limits, history, context, input, IntrinsicEffects(uuid4=host.uuid4, random=host.random))
+    effects = IntrinsicEffects(uuid4=host.uuid4, random=host.random)
+    run = Run(host, limits, history, context, input, effects, mocks=mocks)
     frame = Frame(run, ChainMap({}))
     first, value = program.block.start_at, input
     if resume is None:

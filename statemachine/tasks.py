@@ -14,7 +14,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from statemachine import callbacks, dataflow, integrations, ir, nested, service_resources
+from statemachine import callbacks, dataflow, integrations, ir, mocked_calls, nested, service_resources
 from statemachine.arns import DEFAULT_REGION, LAMBDA_INVOKE, region_of
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
@@ -29,11 +29,12 @@ async def run_task(
 ) -> tuple[JSON, dict[str, JSON] | None]:
     """Run a Task state's I/O processing around one invocation; returns (output, assignedVariables)."""
     service = service_resources.request_response(state.resource)
-    if service_resources.is_unrun_optimized(state.resource):
+    mocked = mocked_calls.is_mocked(state, frame)  # consulted before any resource's call
+    if service_resources.is_unrun_optimized(state.resource) and not mocked:
         raise StatesError("States.TaskFailed", service_resources.unrun_message(state.resource))
     started_execution = nested.pattern_of(state.resource)
     waits = callbacks.needs_token(state.resource)
-    if not state.supported and service is None and started_execution is None and not waits:
+    if not state.supported and service is None and started_execution is None and not waits and not mocked:
         raise runtime_fault(
             f"The resource '{state.resource}' is not supported: Task states invoke Lambda functions "
             f"(a function ARN or {LAMBDA_INVOKE}), activities and service integrations."
@@ -57,7 +58,9 @@ async def run_task(
             payload = dataflow.render(state.parameters, effective, frame, ctx)
         timeout = _path_number(state.timeout_seconds_path, effective, frame, ctx, state.timeout_seconds)
         heartbeat = _path_number(state.heartbeat_seconds_path, effective, frame, ctx, state.heartbeat_seconds)
-    if service is not None:
+    if mocked:
+        result = await mocked_calls.run_mocked(state, payload, frame, timeout)
+    elif service is not None:
         result = await integrations.run_service_task(state, service, payload, frame, timeout, heartbeat)
     elif started_execution is not None:
         result = await nested.run_start_execution(
