@@ -26,7 +26,7 @@ function useExecution(id) {
   const events = useRef([]);
   useEffect(() => {
     const stop = new AbortController();
-    // Redrawn at most every 100 ms: a 20,000-event backlog arrives in a few hundred chunks.
+    // Redrawn at most every 100 ms while a long history arrives.
     let frame = null;
     let drawn = 0;
     const redraw = () => {
@@ -46,9 +46,15 @@ function useExecution(id) {
       setExecution(described);
       api(`/v1/state-machines/${encodeURIComponent(described.stateMachine)}`, { query: { version: described.version } })
         .then(setMachine, setError);
-      let streamed = true;
+      // What is recorded comes in pages of 1,000 (far quicker than the stream's one write per event);
+      // then, while it runs, the stream pushes each new event and finally the status.
+      await readHistory(path, take, redraw, stop.signal);
+      if (described.status !== "RUNNING") {
+        setLoaded(true);
+        return;
+      }
+      setLive(true);
       try {
-        setLive(described.status === "RUNNING");
         await streamEvents(`${path}/events`, (message) => {
           if (message.event === "history") {
             take(JSON.parse(message.data));
@@ -60,12 +66,11 @@ function useExecution(id) {
             setLive(false);
             api(path).then(setExecution); // the output
           }
-        }, stop.signal);
+        }, stop.signal, { after: analysis.current.lastId });
       } catch (streamError) {
         if (!(streamError instanceof ApiError && streamError.status === 404)) throw streamError;
-        streamed = false; // a server without the live stream: read the history, then poll it
+        await pollHistory(path, take, redraw, setExecution, setLoaded, stop.signal); // no live stream here
       }
-      if (!streamed) await pollHistory(path, described, take, redraw, setExecution, setLoaded, stop.signal);
       setLive(false);
     })().catch((loadError) => stop.signal.aborted || setError(loadError));
     return () => {
@@ -76,22 +81,27 @@ function useExecution(id) {
   return { execution, machine, error, loaded, live, analysis: analysis.current, events: events.current };
 }
 
-async function pollHistory(path, described, take, redraw, setExecution, setLoaded, signal) {
+/** Every recorded event, a page of 1,000 at a time. */
+async function readHistory(path, take, redraw, signal) {
   let nextToken = null;
-  let status = described.status;
-  for (;;) {
-    do {
-      const page = await api(`${path}/history`, { query: { limit: HISTORY_PAGE, nextToken } });
-      page.events.forEach(take);
-      nextToken = page.nextToken;
-    } while (nextToken);
+  do {
+    const page = await api(`${path}/history`, { query: { limit: HISTORY_PAGE, nextToken } });
+    if (signal.aborted) return;
+    page.events.forEach(take);
     redraw();
-    if (status !== "RUNNING") break;
+    nextToken = page.nextToken;
+  } while (nextToken);
+}
+
+/** A server without the live stream: the history again each second until the execution ends. */
+async function pollHistory(path, take, redraw, setExecution, setLoaded, signal) {
+  for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     if (signal.aborted) return;
     const now = await api(path);
-    status = now.status;
+    await readHistory(path, take, redraw, signal); // take() skips the events already seen
     setExecution(now);
+    if (now.status !== "RUNNING") break;
   }
   setLoaded(true);
 }
