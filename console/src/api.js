@@ -7,10 +7,6 @@ export function onTokenNeeded(ask) {
   askForToken = ask;
 }
 
-export function forgetToken() {
-  sessionStorage.removeItem(TOKEN_KEY);
-}
-
 function headers(extra) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   return token ? { ...extra, Authorization: `Bearer ${token}` } : { ...extra };
@@ -72,7 +68,7 @@ export async function api(path, { method = "GET", body, query, headers: extra } 
   return response.json();
 }
 
-/** The raw Response (for headers such as X-Amz-Log-Result); errors still throw. */
+/** The raw Response (for headers such as X-Amz-Log-Result): a 5xx throws, a 4xx is the caller's to show. */
 export async function apiRaw(path, init = {}) {
   const response = await send(path, init);
   if (!response.ok && response.status >= 500) throw await failure(response);
