@@ -121,9 +121,13 @@ class EventQueue:
         outcome: Outcome, retry_in: float | None,
     ) -> None:  # fmt: skip
         """Record an attempt's outcome and, when it is final, its record for the destination: one
-        transaction, so that a crash sends the record once or not at all (the attempt runs again)."""
+        transaction, so that a crash sends the record once or not at all (the attempt runs again), and
+        only the event's latest attempt records anything."""
         error = outcome.function_error or (outcome.condition if outcome.condition != SUCCESS else None)
         async with unit_of_work(self._sessions) as session:
+            current = await session.get(registry.FunctionEvent, event.id, with_for_update=True)
+            if current is None or (current.status, current.attempts) != ("RUNNING", event.attempts):
+                return  # a stale attempt: its lease expired and a newer one owns the event
             await registry.finish_event(
                 session, event.id, response=outcome.response or "", function_error=error, retry_in=retry_in
             )
