@@ -5,6 +5,7 @@ overrides honoured, whiteouts applied, hostile archives refused."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -225,3 +226,18 @@ async def test_a_function_keeps_its_digest_when_the_tag_moves_and_versions_keep_
     assert (await invoke(client, name, probe)).json()["exists"] == {"/data/keep.txt": True}
     version = await client.post(f"/v1/functions/{name}/invocations", params={"qualifier": "1"}, json=probe)
     assert version.json()["exists"] == {"/data/keep.txt": False}
+
+
+async def test_provisioned_image_environments_are_initialised_before_the_first_call(
+    client: httpx.AsyncClient, archives: dict[str, Path]
+) -> None:
+    await import_archive(client, archives["oci"])
+    name = (await create(client, "hello:v1"))["functionName"]
+    runtime = client._transport.app.state.stepline.function_invoker  # type: ignore[attr-defined]
+    response = await client.put(f"/v1/functions/{name}/concurrency", json={"reserved": 2, "provisioned": 1})
+    assert response.status_code == 200, response.text
+    assert runtime.pool.size == 1
+    tail = {"X-Amz-Log-Type": "Tail"}
+    answer = await client.post(f"/v1/functions/{name}/invocations", json={}, headers=tail)
+    log = base64.b64decode(answer.headers["x-amz-log-result"]).decode()
+    assert answer.json()["cwd"] == "/work" and "REPORT" in log and "Init Duration" not in log
