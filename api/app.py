@@ -41,6 +41,7 @@ from api.routes import (
     integrations,
     layers,
     machine_aliases,
+    mock_configs,
     state_machines,
     test_state,
 )
@@ -69,6 +70,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(state_machines.router)
     app.include_router(machine_aliases.router)
     app.include_router(test_state.router)
+    app.include_router(mock_configs.router)
     app.include_router(executions.router)
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)

@@ -89,6 +89,9 @@ class ExecutionInputFields(Schema):
 
 class StartExecution(ExecutionInputFields):
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    test_case: str | None = Field(default=None, pattern=NAME_PATTERN)
+    """A test case of the mock configuration (``stateMachineArn#TestCase`` on the AWS endpoint):
+    its mocked Task states make no call."""
 
 
 class SyncExecutionRequest(ExecutionInputFields):

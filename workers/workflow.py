@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         execution_arn,
         state_machine_arn,
     )
+    from statemachine.mocks import TestCase
     from statemachine.redrive import Resume
     from workers.contracts import (
         FINISH_EXECUTION,
@@ -82,8 +83,9 @@ class StateMachineWorkflow:
                 start_time=datetime.fromisoformat(execution.start_time),
             )
             resume = Resume.from_json(json.loads(execution.redrive)) if execution.redrive else None
+            mocks = TestCase.from_json(json.loads(execution.mocks)) if execution.mocks else None
             running = asyncio.create_task(
-                execute(program, json.loads(execution.input), context, host, DURABLE_LIMITS, resume)
+                execute(program, json.loads(execution.input), context, host, DURABLE_LIMITS, resume, mocks)
             )
             try:
                 await workflow.wait_condition(lambda: running.done() or self._stop is not None)

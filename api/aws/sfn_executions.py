@@ -64,15 +64,18 @@ async def _through_alias(call: Call, ref: arns.MachineRef) -> tuple[int | None, 
 
 
 async def start_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """A version ARN starts that version; an alias ARN one of its versions, by weight."""
-    ref = arns.state_machine(params["stateMachineArn"])
+    """A version ARN starts that version; an alias ARN one of its versions, by weight; an ARN
+    ending ``#TestCase`` (Step Functions Local's form) runs with that test case's mocks."""
+    machine_arn, _, test_case = params["stateMachineArn"].partition("#")
+    ref = arns.state_machine(machine_arn)
     name = check_name(params["name"]) if params.get("name") is not None else None
     body = schemas.StartExecution(name=name, input_text=params.get("input"))
     published, alias = await _through_alias(call, ref)
     try:
         started = await service.start(
-            call.state, ref.name, body, published=published, only_running=True, alias=alias
-        )
+            call.state, ref.name, body, published=published, only_running=True, alias=alias,
+            test_case=test_case or None,
+        )  # fmt: skip
     except Conflict:
         arn = execution_arn(ref.name, name or "", call.region)
         raise AwsError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'") from None

@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import schemas
 from api.pagination import decode_token, encode_token
+from api.services import mock_configs
 from api.services.definitions import input_text_of
 from api.services.history import served_event
 from api.state import AppState
@@ -94,13 +95,17 @@ async def start(
     published: int | None = None,
     only_running: bool = False,
     alias: str | None = None,
+    test_case: str | None = None,
 ) -> schemas.ExecutionStarted:
     """Record the execution as RUNNING (committed, so the workflow can always report to it), then
     start its workflow: of the machine's latest version, or of its published version ``published``
-    (chosen through ``alias``, which is recorded with it, when given).
+    (chosen through ``alias``, which is recorded with it, when given). ``test_case`` (or the body's):
+    a test case of the mock configuration whose mocked Tasks make no call.
     A known name with the same input returns the existing execution (with ``only_running``, Step
     Functions' rule, only while it runs: Conflict once it has ended)."""
     input_text = input_text_of(body)
+    case = test_case or body.test_case
+    mocks = await mock_configs.test_case(state, machine_name, case) if case is not None else None
     name = body.name or str(uuid.uuid4())
     start_date = datetime.now(UTC)
     async with state.sessions() as session:  # one statement, outside a transaction block
@@ -142,6 +147,7 @@ async def start(
         start_time=row.start_date.isoformat(),
         role_arn=role_arn or EXECUTION_ROLE_ARN,
         region=state.settings.region,
+        mocks=mocks,
     )
     try:
         await state.temporal.start_workflow(
