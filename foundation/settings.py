@@ -120,7 +120,8 @@ class Settings(BaseSettings):
     """Seals stored secrets (db proxy target URLs); None: a key file in ``data_dir`` (one machine)."""
     mock_config_file: Path | None = None
     """A MockConfigFile (Step Functions Local's format) for executions started as
-    ``stateMachineArn#TestCase``; one loaded through ``PUT /v1/mock-configuration`` takes precedence."""
+    ``stateMachineArn#TestCase``, read at each start; test cases are looked up first in the one
+    loaded through ``PUT /v1/mock-configuration``."""
     file_system_roots: list[Path] = []
     """Host directories an operator allows file systems to live in (besides ``data_dir``)."""
     api_token: SecretStr | None = None
