@@ -40,16 +40,21 @@ async def run_parallel(
             branch_input = dataflow.render(state.parameters, effective, frame, ctx)
     frame.record("ParallelStateStarted")
     children = [frame.branch() for _ in state.branches]
+    done = frame.run.redriven.pop(state.name, {})  # branches that succeeded before a redrive
     try:
         results = await all_or_first_error(
             [
-                run_block(branch, branch_input, child)
-                for branch, child in zip(state.branches, children, strict=True)
+                _output(done[index]) if index in done else run_block(branch, branch_input, child)
+                for index, (branch, child) in enumerate(zip(state.branches, children, strict=True))
             ]
         )
     finally:
         frame.last_event = max([frame.last_event, *(c.last_event for c in children)])
     return dataflow.finish_with_result(state, raw, results, frame, ctx)
+
+
+async def _output(value: JSON) -> JSON:
+    return value
 
 
 def _number_field(

@@ -54,6 +54,9 @@ class Run:
     """``$$.Execution.StartTime`` as text."""
     mocks: TestCase | None = None
     """The mocked Task calls of the test case it was started with (``statemachine.mocks``)."""
+    redriven: dict[str, dict[int, JSON]] = field(default_factory=dict)
+    """A redriven attempt's Map or Parallel state (by name): the outputs of its iterations or
+    branches that succeeded before, by index; taken by the state's first run."""
 
     def __post_init__(self) -> None:
         self.start_time = format_timestamp(self.context.start_time)

@@ -63,6 +63,8 @@ async def execute(
         )
         frame = Frame(run, ChainMap(dict(resume.variables)), frame.last_event)
         first, value = resume.state, resume.input
+        if resume.done:
+            run.redriven[resume.state] = dict(resume.done)
     try:
         dataflow.check_input_size(input, limits.max_payload_bytes)
         if program.timeout_seconds is None:

@@ -47,6 +47,8 @@ class Mapper:
         """The newest event any iteration recorded."""
         self.failed_prev: int | None = None
         self.size = 0
+        self.done = frame.run.redriven.pop(state.name, {})
+        """Outputs of iterations that succeeded before a redrive: not run again."""
 
     async def run(self, workers: int) -> list[JSON]:
         if not self.items:
@@ -73,6 +75,10 @@ class Mapper:
         return item
 
     async def _iteration(self, index: int) -> None:
+        if index in self.done:
+            self.results[index] = self.done[index]
+            self.size += result_size(self.done[index])
+            return
         item_input = self.item_input(index, self.frame)
         child = self.started(index)
         try:

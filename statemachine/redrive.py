@@ -3,8 +3,9 @@
 Step Functions' RedriveExecution continues an execution from the state that did not succeed, with
 that state's input, keeping the results and history of what succeeded. Here: the last top-level
 state the history entered (it failed, timed out or was aborted while it ran), with the input and the
-variables in scope it was entered with. A Map or Parallel state resumed this way runs all its
-iterations or branches again (AWS reruns only those that did not succeed). Pure.
+variables in scope it was entered with; a Map or Parallel state resumed this way runs only the
+iterations or branches that did not succeed (``Resume.done`` holds the others' outputs; a Map run
+in chunks, ``statemachine.offload``, runs them all again). Pure.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from statemachine import ir
-from statemachine.history_reading import Event, state_story
+from statemachine.history_reading import (
+    Event,
+    StateStory,
+    final_outputs,
+    map_iteration_events,
+    map_iterations,
+    parallel_branches,
+    state_story,
+)
 from statemachine.json_types import JSON
 
 
@@ -30,6 +39,9 @@ class Resume:
     """The last event of the history so far: the redriven attempt's events follow it."""
     redrive_count: int = 1
     """Which redrive this is (ExecutionRedriven's ``redriveCount``)."""
+    done: dict[int, JSON] = field(default_factory=dict)
+    """For a Map or Parallel state: the outputs of its iterations or branches that succeeded, by
+    index (they are not run again)."""
 
     def to_json(self) -> dict[str, JSON]:
         return {
@@ -38,11 +50,12 @@ class Resume:
             "variables": self.variables,
             "lastEventId": self.last_event_id,
             "redriveCount": self.redrive_count,
+            "done": {str(index): output for index, output in self.done.items()},
         }
 
     @staticmethod
     def from_json(value: dict[str, JSON]) -> Resume:
-        variables = value.get("variables")
+        variables, done = value.get("variables"), value.get("done")
         last, count = value.get("lastEventId"), value.get("redriveCount")
         return Resume(
             state=str(value["state"]),
@@ -50,6 +63,7 @@ class Resume:
             variables=dict(variables) if isinstance(variables, dict) else {},
             last_event_id=last if isinstance(last, int) else 0,
             redrive_count=count if isinstance(count, int) else 1,
+            done={int(index): output for index, output in done.items()} if isinstance(done, dict) else {},
         )
 
 
@@ -66,5 +80,35 @@ def resume_point(
         name = (event.get("stateEnteredEventDetails") or {}).get("name")
         if name in top_level:
             story = state_story(events, int(event["id"]))
-            return Resume(name, story.input, story.variables, last_id, redrive_count)
+            done = succeeded_parts(top_level[name], story)
+            return Resume(name, story.input, story.variables, last_id, redrive_count, done)
     return Resume(program.block.start_at, execution_input, {}, last_id, redrive_count)
+
+
+def succeeded_parts(state: ir.State, story: StateStory) -> dict[int, JSON]:
+    """The outputs of a Map's iterations (MapIterationSucceeded, states recorded) or a Parallel's
+    branches (its last exited state ends the branch) that succeeded, by index."""
+    done: dict[int, JSON] = {}
+    if isinstance(state, ir.Map):
+        for iteration in map_iterations(story):
+            if iteration.status == "SUCCEEDED" and iteration.events_recorded:
+                outputs = final_outputs([map_iteration_events(story, iteration.index)[1:-1]])
+                if outputs is not None:
+                    done[iteration.index] = outputs[0]
+    elif isinstance(state, ir.Parallel):
+        starts = [branch.start_at for branch in state.branches]
+        for branch_run, events in parallel_branches(story, starts):
+            exits = [e for e in events if e["type"].endswith("StateExited")]
+            branch = state.branches[branch_run.index]
+            last = (exits[-1].get("stateExitedEventDetails") or {}) if exits else {}
+            if exits and _ends(branch, last.get("name")):
+                done[branch_run.index] = last.get("output")
+    return done
+
+
+def _ends(block: ir.Block, name: object) -> bool:
+    """Whether leaving state ``name`` ends ``block`` (a Succeed state, or one with End)."""
+    state = block.states.get(name) if isinstance(name, str) else None
+    if state is None or isinstance(state, ir.Choice | ir.Fail):
+        return False
+    return isinstance(state, ir.Succeed) or getattr(state, "next", None) is None

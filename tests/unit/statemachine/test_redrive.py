@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from statemachine import load_program
-from statemachine.history import event_json
 from statemachine.host import FunctionCall, FunctionResult
 from statemachine.interpreter import execute
+from statemachine.json_types import JSON
 from statemachine.local import LocalHost, execution_context, run_local
 from statemachine.redrive import Resume, resume_point
 
@@ -42,7 +42,7 @@ async def test_a_redriven_attempt_resumes_at_the_failed_state() -> None:
     calls: list[str] = []
     failed = await run_local(MACHINE, {"n": 1}, invoker=invoker(calls, flaky_fails=True))
     assert (failed.outcome.status, calls) == ("FAILED", ["count", "flaky"])
-    events = [event_json(e) for e in failed.history]
+    events = [e.to_json() for e in failed.history]
     program = load_program(MACHINE)
     resume = resume_point(program, events, {"n": 1}, 1)
     assert (resume.state, resume.variables, resume.last_event_id) == (
@@ -75,3 +75,59 @@ async def test_a_history_that_entered_no_state_resumes_at_the_start() -> None:
         {"id": 2, "type": "ExecutionFailed"},
     ]
     assert resume_point(program, started, {"x": 1}, 2) == Resume("First", {"x": 1}, {}, 2, 2)
+
+
+def flaky_on(bad: set[int], calls: list[int]) -> Any:
+    """A function echoing ``{"n": n}`` times ten; fails for the values in ``bad``."""
+
+    async def invoke(call: FunctionCall) -> FunctionResult:
+        n = json.loads(call.payload)["n"]
+        calls.append(n)
+        if n in bad:
+            return FunctionResult(b'{"errorType": "Broken"}', function_error="Unhandled")
+        return FunctionResult(json.dumps(n * 10).encode())
+
+    return invoke
+
+
+async def redriven(definition: dict[str, Any], input: Any, invoke: Any, failed_history: list[Any]) -> Any:
+    program = load_program(definition)
+    resume = resume_point(program, [e.to_json() for e in failed_history], input, 1)
+    host = LocalHost(invoker=invoke, start_time=datetime(2026, 1, 1, tzinfo=UTC))
+    return await execute(program, input, execution_context("m", "e", host.now()), host, resume=resume)
+
+
+CALL = {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": True}
+
+
+async def test_a_redriven_map_runs_only_the_iterations_that_failed() -> None:
+    definition = {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1, "End": True,
+        "ItemProcessor": {"StartAt": "Call", "States": {"Call": CALL}},
+        "ItemSelector": {"n.$": "$$.Map.Item.Value"},
+    }}}  # fmt: skip
+    calls: list[int] = []
+    input: JSON = {"items": [1, 2, 3]}
+    failed = await run_local(definition, input, invoker=flaky_on({2}, calls))
+    assert failed.outcome.status == "FAILED" and calls == [1, 2]
+    resume = resume_point(load_program(definition), [e.to_json() for e in failed.history], input, 1)
+    assert resume.done == {0: 10} and Resume.from_json(resume.to_json()) == resume
+    calls.clear()
+    outcome = await redriven(definition, input, flaky_on(set(), calls), failed.history)
+    assert (outcome.status, outcome.output, calls) == ("SUCCEEDED", [10, 20, 30], [2, 3])
+
+
+async def test_a_redriven_parallel_runs_only_the_branches_that_failed() -> None:
+    def branch(n: int) -> dict[str, Any]:
+        return {"StartAt": f"B{n}", "States": {f"B{n}": {**CALL, "Parameters": {"n": n}}}}
+
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "End": True, "Branches": [branch(1), branch(2)]}},
+    }
+    calls: list[int] = []
+    failed = await run_local(definition, {}, invoker=flaky_on({2}, calls))
+    assert failed.outcome.status == "FAILED" and sorted(calls) == [1, 2]
+    calls.clear()
+    outcome = await redriven(definition, {}, flaky_on(set(), calls), failed.history)
+    assert (outcome.status, outcome.output, calls) == ("SUCCEEDED", [10, 20], [2])
