@@ -77,6 +77,19 @@ LONG_WAIT: dict[str, Any] = {
     "States": {"Nap": {"Type": "Wait", "Seconds": 600, "End": True}},
 }
 
+JSONATA: dict[str, Any] = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "Total",
+    "States": {
+        "Total": {
+            "Type": "Pass",
+            "Assign": {"count": "{% $count($states.input.items) %}"},
+            "Output": {"sum": "{% $sum($states.input.items) %}"},
+            "End": True,
+        }
+    },
+}
+
 FAILING: dict[str, Any] = {
     "StartAt": "Check",
     "States": {

@@ -162,6 +162,15 @@ async def test_step_through_shows_each_stage_of_a_state(
     assert await stage("output") == prepared
     await page.screenshot(path=shots / "step-through.png", full_page=True)
 
+    jsonata = await create_machine(client, "jsonata", scenario.JSONATA)  # variables assigned, Output
+    execution = await start(client, jsonata, {"items": [1, 2, 3]})
+    await page.goto(f"/console#/executions/{execution}")
+    await expect(page.locator(".execution")).to_have_attribute("data-status", "SUCCEEDED")
+    await page.locator('[data-state="Total"]').click()
+    await expect(stages.locator('[data-stage="output"]')).to_contain_text('"sum": 6')
+    assert await stage("output") == {"sum": 6}
+    await expect(page.locator(".steps")).to_contain_text('"count": 3')
+
 
 async def test_map_of_2000_items_pages_its_iterations(
     page: Page, client: httpx.AsyncClient, shots: Path
