@@ -33,7 +33,7 @@ def images(aws_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     for name, path in archives.items():
         answer = httpx.post(f"{aws_url}/v1/images", content=Path(path).read_bytes(), timeout=60)
         assert answer.status_code == 201, answer.text
-        assert answer.json()["names"] == [name]
+        assert name in answer.json()["names"]  # (with any other name an earlier test gave the same image)
         digests[name] = answer.json()["digest"]
     return digests
 
