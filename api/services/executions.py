@@ -268,7 +268,8 @@ async def history_page(
     state: AppState, execution_id: str, limit: int, next_token: str | None, reverse: bool
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of events in GetExecutionHistory's shape, and the next token: from the workflow while
-    the execution runs, from PostgreSQL once it has ended."""
+    the execution runs, from PostgreSQL once it has ended (a redriven execution's earlier attempts:
+    from PostgreSQL, before the running attempt's events)."""
     after = decode_token("history", next_token)["after"] if next_token else None
     async with unit_of_work(state.sessions) as session:
         row = await registry.get_execution(session, execution_id)
@@ -276,12 +277,36 @@ async def history_page(
             events = await registry.history_page(session, execution_id, limit + 1, after, reverse)
             more = len(events) > limit
             return _history(events[:limit], more)
+        if row.redrive_count > 0 and not reverse:
+            stored = await registry.history_page(session, execution_id, limit, after, False)
+            if len(stored) == limit:
+                return _history(stored, True)  # the running attempt's events follow
+            after = stored[-1]["id"] if stored else after
+            live = await query_history(state, execution_id, HistoryQuery(after, limit - len(stored), False))
+            return _history(stored + (live.events if live else []), bool(live and live.more))
+    if row.redrive_count > 0 and reverse:
+        return await _redriven_backwards(state, execution_id, limit, after)
     page = await query_history(state, execution_id, HistoryQuery(after, limit, reverse))
     if page is None:  # the workflow is gone: it finished in the meantime, or never started
         async with unit_of_work(state.sessions) as session:
             events = await registry.history_page(session, execution_id, limit + 1, after, reverse)
         return _history(events[:limit], len(events) > limit)
     return _history(page.events, page.more)
+
+
+async def _redriven_backwards(
+    state: AppState, execution_id: str, limit: int, before: int | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first: the running attempt's events, then the earlier attempts' stored ones."""
+    live = await query_history(state, execution_id, HistoryQuery(before, limit, True))
+    events = live.events if live else []
+    if live is not None and live.more:
+        return _history(events, True)
+    older_than = events[-1]["id"] if events else before
+    async with unit_of_work(state.sessions) as session:
+        older = await registry.history_page(session, execution_id, limit - len(events) + 1, older_than, True)
+    rest = limit - len(events)
+    return _history(events + older[:rest], len(older) > rest)
 
 
 def _history(events: list[dict[str, Any]], more: bool) -> tuple[list[dict[str, Any]], str | None]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from botocore.exceptions import ClientError
 from foundation.settings import Settings
 from tests.integration.aws.conftest import client
 from tests.integration.aws.server import ServerThread
-from tests.integration.aws.test_stepfunctions_callbacks import history, wait_for_event
+from tests.integration.aws.test_stepfunctions_callbacks import history
 from tests.integration.aws.test_stepfunctions_executions import call, machine, wait_done
 from tests.integration.aws.test_stepfunctions_state_machines import error_of
 from tests.integration.executions.test_durability import kill, worker_processes
@@ -66,6 +67,37 @@ def take_task(sfn: Any, activity: str) -> str:
     return str(task["taskToken"])
 
 
+def page_through(sfn: Any, execution_arn: str, reverse: bool) -> list[dict[str, Any]]:
+    """Every event, two a page."""
+    events: list[dict[str, Any]] = []
+    token: dict[str, str] = {}
+    while True:
+        page = call(
+            sfn,
+            "GetExecutionHistory",
+            executionArn=execution_arn,
+            maxResults=2,
+            reverseOrder=reverse,
+            **token,
+        )
+        events += page["events"]
+        if "nextToken" not in page:
+            return events
+        token = {"nextToken": page["nextToken"]}
+
+
+def scheduled_again(sfn: Any, execution_arn: str, seconds: float = 30) -> list[dict[str, Any]]:
+    """The history, once the redriven attempt has scheduled its activity task."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        events = page_through(sfn, execution_arn, reverse=False)
+        kinds = [e["type"] for e in events]
+        if "ExecutionRedriven" in kinds and "ActivityScheduled" in kinds[kinds.index("ExecutionRedriven") :]:
+            return events
+        time.sleep(0.05)
+    raise AssertionError("the redriven attempt scheduled no activity task")
+
+
 def test_a_redriven_execution_continues_from_the_failed_state_through_a_killed_worker(
     sfn: Any, worker_processes: Spawn
 ) -> None:
@@ -80,7 +112,10 @@ def test_a_redriven_execution_continues_from_the_failed_state_through_a_killed_w
     before = [e["id"] for e in history(sfn, started)]
 
     redriven = call(sfn, "RedriveExecution", executionArn=started)
-    wait_for_event(sfn, started, "ActivityScheduled")
+    waiting = scheduled_again(sfn, started)  # the whole history while the redriven attempt runs
+    assert [e["id"] for e in waiting] == list(range(1, len(waiting) + 1))
+    backwards = page_through(sfn, started, reverse=True)
+    assert [e["id"] for e in backwards] == [e["id"] for e in reversed(waiting)]
     running = call(sfn, "DescribeExecution", executionArn=started)
     assert (running["status"], running["redriveCount"]) == ("RUNNING", 1)
     assert running["redriveDate"] == redriven["redriveDate"]
