@@ -8,16 +8,22 @@ const SERIES = [
   ["durationP50Ms", "Duration p50 (ms)"], ["durationP99Ms", "Duration p99 (ms)"], ["coldStarts", "Cold starts"],
 ];
 
-export function Charts({ path }) {
-  const { data, error } = useLoad(() => api(path, { query: { period: 60 } }), [path]);
+export function Charts({ path, refresh = 0 }) {
+  const { data, error } = useLoad(() => api(path, { query: { period: 60 } }), [path, refresh]);
   if (error) return html`<p class="note">No metrics: ${error.status === 404 ? "this Stepline does not serve them yet" : error.message}.</p>`;
   if (!data) return null;
   const totals = data.totals ?? {};
   return html`<div>
-    <p>Totals: ${totals.invocations ?? 0} invocations, ${totals.errors ?? 0} errors, ${totals.coldStarts ?? 0} cold starts,
-      ${Number(totals.gbSeconds ?? 0).toFixed(4)} GB-seconds${totals.throttles === null ? " (throttles are not recorded)" : `, ${totals.throttles} throttles`}.</p>
+    <p class="totals">Last hour: ${count(totals.invocations, "invocation")}, ${count(totals.coldStarts, "cold start")},${" "}
+      ${Number(totals.gbSeconds ?? 0).toFixed(4)} GB-seconds;${" "}
+      ${totals.errors === null ? "errors and throttles are not recorded per invocation (see /metrics)"
+        : `${count(totals.errors, "error")}, ${count(totals.throttles, "throttle")}`}.</p>
     <div class="charts">${SERIES.map(([key, title]) => html`<${Chart} title=${title} points=${data.points} field=${key} />`)}</div>
   </div>`;
+}
+
+function count(n, noun) {
+  return `${n ?? 0} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 function Chart({ title, points, field }) {
@@ -28,7 +34,7 @@ function Chart({ title, points, field }) {
   const height = 90;
   const step = width / Math.max(points.length, 1);
   return html`<figure class="chart">
-    <figcaption>${title}: ${known.length ? `max ${Math.round(max * 100) / 100}` : "not recorded"}</figcaption>
+    <figcaption>${title}: ${known.length ? `max ${Math.round(Math.max(0, ...known) * 100) / 100}` : "not recorded"}</figcaption>
     <svg width=${width} height=${height} role="img" aria-label=${`${title} per minute`}>
       <line x1="0" y1=${height - 0.5} x2=${width} y2=${height - 0.5} class="axis" />
       ${values.map((v, k) => v ? html`<rect x=${k * step} y=${height - (v / max) * (height - 4)} width=${Math.max(step - 1, 1)}

@@ -3,8 +3,12 @@ import { html } from "../html.js";
 import { api } from "../api.js";
 import { useLoad } from "../ui.js";
 
+/** Dollars with three significant digits below a cent ($0.000000208), cents above. */
 function money(amount, currency) {
-  return `${currency === "USD" ? "$" : ""}${Number(amount).toFixed(amount && amount < 0.01 ? 6 : 2)}${currency === "USD" ? "" : ` ${currency}`}`;
+  const value = Number(amount) || 0;
+  const digits = value === 0 || value >= 0.01 ? 2 : Math.min(12, 2 - Math.floor(Math.log10(value)));
+  const text = value.toFixed(digits);
+  return currency === "USD" ? `$${text}` : `${text} ${currency}`;
 }
 
 export function CostEstimate({ path, refresh }) {

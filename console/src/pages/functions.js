@@ -21,6 +21,7 @@ export function FunctionsPage() {
 
 export function FunctionPage({ name }) {
   const path = `/v1/functions/${encodeURIComponent(name)}`;
+  const [invoked, setInvoked] = useState(0); // a test invocation shows in the charts once its REPORT is stored
   const fn = useLoad(() => Promise.all([api(path), api(`${path}/versions`),
     api(`${path}/aliases`).catch(() => ({ aliases: [] }))]), [name]);
   if (fn.error) return html`<h1>${name}</h1><${ErrorBox} error=${fn.error} />`;
@@ -56,16 +57,16 @@ export function FunctionPage({ name }) {
             <td>${Object.entries(a.routingConfig?.additionalVersionWeights ?? {}).map(([v, w]) => `${Math.round(w * 100)}% to ${v}`).join(", ") || "—"}</td>
             <td class="num">${a.provisionedConcurrency}</td></tr>`)}</tbody></table>`}
       </section>
-      <${TestInvoke} name=${config.functionName} />
+      <${TestInvoke} name=${config.functionName} onInvoked=${() => setTimeout(() => setInvoked((n) => n + 1), 1500)} />
     </div>
     <section aria-labelledby="charts-title"><h2 id="charts-title">Metrics (last hour)</h2>
-      <${Charts} path=${`${path}/metrics`} /></section>
+      <${Charts} path=${`${path}/metrics`} refresh=${invoked} /></section>
     <${LogTail} name=${config.functionName} />
     <section aria-labelledby="fcost-title"><h2 id="fcost-title">Cost estimate (last hour)</h2>
-      <${CostEstimate} path=${`${path}/cost`} /></section>`;
+      <${CostEstimate} path=${`${path}/cost`} refresh=${invoked} /></section>`;
 }
 
-function TestInvoke({ name }) {
+function TestInvoke({ name, onInvoked }) {
   const [event, setEvent] = useState("{}");
   const [problem, setProblem] = useState(null);
   const [result, setResult] = useState(null);
@@ -91,6 +92,7 @@ function TestInvoke({ name }) {
         requestId: response.headers.get("X-Amzn-RequestId"), version: response.headers.get("X-Amz-Executed-Version"),
         payload: parsed(await response.text()), logs,
       });
+      onInvoked();
     } catch (invokeError) {
       setResult({ error: invokeError });
     } finally {

@@ -210,6 +210,9 @@ async def test_function_test_invoke_shows_result_and_report_line(
     await expect(result.locator(".report")).to_contain_text("REPORT RequestId:")
     await expect(result.locator(".report")).to_contain_text("Billed Duration")
     await expect(page.locator(".logs.tail")).to_contain_text("greeting Ada", timeout=15_000)  # the live tail
+    await expect(page.get_by_role("heading", name="Logs (live)")).to_be_visible()  # streamed, not polled
+    await expect(page.locator(".totals")).to_contain_text("1 invocation,", timeout=15_000)  # charts refreshed
+    await expect(page.locator(".chart").first).to_contain_text("Invocations: max 1")
     await page.screenshot(path=shots / "function.png", full_page=True)
 
 
