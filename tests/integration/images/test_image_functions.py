@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,14 @@ async def test_provisioned_image_environments_are_initialised_before_the_first_c
     answer = await client.post(f"/v1/functions/{name}/invocations", json={}, headers=tail)
     log = base64.b64decode(answer.headers["x-amz-log-result"]).decode()
     assert answer.json()["cwd"] == "/work" and "REPORT" in log and "Init Duration" not in log
+
+
+@pytest.mark.skipif(shutil.which("slirp4netns") is None, reason="slirp4netns is not installed")
+async def test_an_image_function_with_network_gets_slirps_resolver(
+    client: httpx.AsyncClient, archives: dict[str, Path]
+) -> None:
+    await import_archive(client, archives["oci"])
+    fn = await create(client, "hello:v1", network=True)
+    answer = await invoke(client, fn["functionName"], {"read": ["/etc/resolv.conf"]})
+    assert answer.status_code == 200, answer.text
+    assert "nameserver 10.0.2.3" in answer.json()["read"]["/etc/resolv.conf"]
