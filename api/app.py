@@ -27,6 +27,7 @@ from api.aws.lambda_endpoint import mount_lambda
 from api.aws.stepfunctions import mount_stepfunctions
 from api.colocated_worker import ColocatedWorker, worker_hook
 from api.console import is_console_path, mount_console
+from api.function_url_server import router as function_url_router
 from api.request_limits import RequestLimits
 from api.routes import (
     activities,
@@ -36,6 +37,7 @@ from api.routes import (
     executions,
     file_systems,
     function_aliases,
+    function_urls,
     health,
     images,
     integrations,
@@ -48,6 +50,7 @@ from api.routes import (
 from api.routes import functions as function_routes
 from api.runtime.in_process import in_process
 from api.runtime.remote import remote
+from api.services.function_urls import is_function_url
 from api.state import AppState, Metrics
 from foundation.db import check_migrated
 from foundation.registry.database import create_engine, session_maker
@@ -77,6 +80,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(function_routes.router)
     app.include_router(function_aliases.router)
     app.include_router(event_invoke.router)
+    app.include_router(function_urls.router)
+    app.include_router(function_url_router)
     app.include_router(layers.router)
     app.include_router(code_signing.router)
     app.include_router(images.router)
@@ -173,7 +178,12 @@ class _AuthenticateAndMeasure:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] not in OPEN_PATHS and not is_console_path(scope["method"], scope["path"]):
+        path = scope["path"]
+        if (
+            path not in OPEN_PATHS
+            and not is_console_path(scope["method"], path)
+            and not is_function_url(path)
+        ):
             receive, refused = await self.gate.admit(scope, receive)  # bearer token or SigV4 (api.aws.auth)
             if refused is not None:
                 await refused(scope, receive, send)

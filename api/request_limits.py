@@ -62,6 +62,8 @@ on Lambda's own paths (Invoke, CreateFunction, UpdateFunctionCode)."""
 
 def body_cap(method: str, path: str) -> int:
     """The most bytes a ``method`` request to ``path`` may send as its body."""
+    if path.startswith("/lambda-url/"):  # a function URL's request: an invocation's payload
+        return INVOCATION_BODY
     if "/functions" in path or path.startswith("/v1/images"):  # BODY_CAPS' routes: others skip them
         for cap in BODY_CAPS:
             if cap.method == method and cap.path.fullmatch(path):

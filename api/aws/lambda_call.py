@@ -36,6 +36,8 @@ class Call:
     request_id: str
     account_id: str
     after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    base_url: str = ""
+    """Where the request came in (``http://host:port/``): function URLs are built on it."""
 
     @property
     def region(self) -> str:

@@ -30,6 +30,7 @@ from api.aws import (
     lambda_code_signing,
     lambda_concurrency,
     lambda_event_invoke,
+    lambda_function_urls,
     lambda_functions,
     lambda_invoke,
     lambda_layers,
@@ -53,13 +54,14 @@ OPERATIONS: dict[str, Operation] = {
     **lambda_layers.OPERATIONS,
     **lambda_code_signing.OPERATIONS,
     **lambda_event_invoke.OPERATIONS,
+    **lambda_function_urls.OPERATIONS,
 }
 
 
 def _unsupported(operation: str) -> AwsError:
     return AwsError(
         "UnsupportedOperation",
-        f"{operation} is not supported by this Stepline yet: event source mappings, function URLs and the "
+        f"{operation} is not supported by this Stepline yet: event source mappings and the "
         "other Lambda features Stepline lacks come with their features (see docs/aws-api.md)",
     )
 
@@ -94,7 +96,13 @@ class LambdaEndpoint:
             headers = {k: v for k, v in request.headers.items()}
             params = parse_request(p, found.labels, query, headers, await request.body())
             state = scope["app"].state.stepline
-            call = Call(state, runtime_of(state), request_id, account_id(request.state))
+            call = Call(
+                state,
+                runtime_of(state),
+                request_id,
+                account_id(request.state),
+                base_url=str(request.base_url),
+            )
             answer = response(p, await handler(call, params), call.request_id)
         except Exception as exc:  # every failure answers in the protocol; bugs are logged, not shown
             answer = rest_json_error(self._error(exc, scope, operation), request_id)
