@@ -203,9 +203,9 @@ def test_bad_requests_get_awss_errors(lam: Any) -> None:
 def test_operations_stepline_lacks_say_so_and_unknown_paths_are_not_operations(
     lam: Any, aws_url: str
 ) -> None:
-    code, status, message = error_of(lam.get_function_url_config, FunctionName="f")
+    code, status, message = error_of(lam.get_event_source_mapping, UUID="f")
     assert (code, status) == ("UnsupportedOperation", 400) and message.startswith(
-        "GetFunctionUrlConfig is not supported"
+        "GetEventSourceMapping is not supported"
     )
     assert error_of(lam.list_event_source_mappings)[:2] == ("UnsupportedOperation", 400)
     unknown = httpx.get(aws_url + "/2015-03-31/no-such-thing")
