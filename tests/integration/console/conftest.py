@@ -46,17 +46,25 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
+_SHOTS: list[Path] = []
+"""The screenshot folder once a test used it (named in the run's summary)."""
+
+
 @pytest.fixture(scope="session")
-def shots(request: pytest.FixtureRequest) -> Path:
+def shots() -> Path:
     """Where the screenshots go (``STEPLINE_CONSOLE_SHOTS``, else a new temporary folder)."""
     folder = Path(
         os.environ.get("STEPLINE_CONSOLE_SHOTS") or tempfile.mkdtemp(prefix="stepline-console-shots-")
     )
     folder.mkdir(parents=True, exist_ok=True)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"console screenshots: {folder}")
+    _SHOTS.append(folder)
     return folder
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the screenshot folder at the end of the run (``-q`` included)."""
+    for folder in _SHOTS:
+        terminalreporter.write_line(f"console screenshots: {folder}")
 
 
 @pytest.fixture
