@@ -72,6 +72,9 @@ from statemachine.local import (
     execution_context,
     run_local,
 )
+from statemachine.mocks import MockConfig, MockConfigError
+from statemachine.mocks import TestCase as MockTestCase
+from statemachine.mocks import parse_config as parse_mock_config
 from statemachine.nested import NestedExecution, NestedHost, NestedStart
 from statemachine.offload import (
     IterationOutcome,
@@ -80,7 +83,9 @@ from statemachine.offload import (
     outcomes_from_json,
     outcomes_to_json,
 )
+from statemachine.redrive import Resume, resume_point
 from statemachine.start import StartError, check_start
+from statemachine.test_state import TEST_STATE, is_mockable, machine_under_test, state_spec, work_machine
 from statemachine.validation import (
     KnownOperation,
     express_diagnostics,
@@ -94,6 +99,7 @@ __all__ = [
     "DEFAULT_REGION",
     "EXECUTION_ROLE_ARN",
     "JSON",
+    "TEST_STATE",
     "ActivityHost",
     "ArnError",
     "CallbackHost",
@@ -119,11 +125,15 @@ __all__ = [
     "LocalRun",
     "MapChunk",
     "MapOffloader",
+    "MockConfig",
+    "MockConfigError",
+    "MockTestCase",
     "NestedExecution",
     "NestedHost",
     "NestedStart",
     "NotAStateEntry",
     "Program",
+    "Resume",
     "ServiceCall",
     "ServiceCaller",
     "Stage",
@@ -159,8 +169,10 @@ __all__ = [
     "has_errors",
     "inspect_state",
     "invalid_definition_message",
+    "is_mockable",
     "layer_arn",
     "load_program",
+    "machine_under_test",
     "map_iteration_events",
     "map_iterations",
     "outcomes_from_json",
@@ -168,16 +180,20 @@ __all__ = [
     "parallel_branches",
     "parse_function_ref",
     "parse_intrinsic",
+    "parse_mock_config",
     "render_jsonata",
+    "resume_point",
     "role_arn",
     "run_chunk",
     "run_local",
     "sdk_diagnostics",
     "signing_profile_version_arn",
     "state_machine_arn",
+    "state_spec",
     "state_story",
     "states_resource",
     "validate_definition_text",
     "version_arn",
+    "work_machine",
     "work_of",
 ]

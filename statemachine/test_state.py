@@ -21,6 +21,9 @@ TEST_STATE = "TestState"
 """The name a definition of one state runs under (``$$.State.Name``)."""
 WORK = "Work"
 
+MOCKABLE = (ir.Task, ir.Parallel, ir.Map)
+"""The states that do work a mock can stand in for."""
+
 _PROCESSING = (
     "InputPath", "Parameters", "Arguments", "ResultSelector", "ResultPath", "OutputPath", "Output",
     "Assign", "Retry", "Catch", "Next", "End", "TimeoutSecondsPath", "HeartbeatSecondsPath", "Comment",
@@ -93,3 +96,8 @@ def work_machine(spec: Mapping[str, Any], query_language: ir.QueryLanguage) -> i
     work["End"] = True
     work.pop("QueryLanguage", None)
     return load_program({"QueryLanguage": query_language, "StartAt": WORK, "States": {WORK: work}})
+
+
+def is_mockable(state: ir.State) -> bool:
+    """Whether ``state`` does work (a Task's call, a Parallel's branches, a Map's iterations)."""
+    return isinstance(state, MOCKABLE)

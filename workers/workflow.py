@@ -23,12 +23,12 @@ with workflow.unsafe.imports_passed_through():
         ExecutionContext,
         HistoryEvent,
         Limits,
+        MockTestCase,
+        Resume,
         execute,
         execution_arn,
         state_machine_arn,
     )
-    from statemachine.mocks import TestCase
-    from statemachine.redrive import Resume
     from workers.contracts import (
         FINISH_EXECUTION,
         HISTORY_QUERY,
@@ -83,7 +83,7 @@ class StateMachineWorkflow:
                 start_time=datetime.fromisoformat(execution.start_time),
             )
             resume = Resume.from_json(json.loads(execution.redrive)) if execution.redrive else None
-            mocks = TestCase.from_json(json.loads(execution.mocks)) if execution.mocks else None
+            mocks = MockTestCase.from_json(json.loads(execution.mocks)) if execution.mocks else None
             running = asyncio.create_task(
                 execute(program, json.loads(execution.input), context, host, DURABLE_LIMITS, resume, mocks)
             )

@@ -13,7 +13,7 @@ from api.aws.errors import AwsError
 from api.aws.json_protocol import Call
 from api.aws.models import operation_model
 from api.services import test_state as service
-from statemachine.json_types import JSON
+from statemachine import JSON
 
 
 @functools.cache

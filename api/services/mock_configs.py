@@ -19,14 +19,14 @@ from api.state import AppState
 from foundation.errors import InvalidRequest
 from foundation.registry import mock_configurations as registry
 from foundation.registry.database import unit_of_work
-from statemachine.mocks import MockConfig, MockConfigError, TestCase, parse_config
+from statemachine import MockConfig, MockConfigError, MockTestCase, parse_mock_config
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 
 
 def _checked(document: Any, source: str) -> MockConfig:
     try:
-        return parse_config(document)
+        return parse_mock_config(document)
     except MockConfigError as exc:
         raise InvalidRequest(
             f"{source} is not a mock configuration: {exc.message} at {exc.location or '/'}",
@@ -78,7 +78,7 @@ async def test_case(state: AppState, machine: str, case: str) -> str:
     for document, source in found:
         responses = _checked(document, source).test_case(machine, case)
         if responses is not None:
-            return json.dumps(TestCase(responses).to_json())
+            return json.dumps(MockTestCase(responses).to_json())
     raise InvalidRequest(
         f"no mock configuration has a test case '{case}' for state machine '{machine}' "
         f"(looked in {' and '.join(source for _, source in found)})",

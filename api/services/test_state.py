@@ -15,6 +15,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 from api.services.sync_executions import SYNC_LIMIT_SECONDS
 from api.services.sync_executions import _host as real_time_host
@@ -22,6 +23,8 @@ from api.state import AppState
 from foundation.errors import InvalidRequest
 from statemachine import (
     EXECUTION_ROLE_ARN,
+    JSON,
+    TEST_STATE,
     ExecutionContext,
     Inspection,
     InspectionLevel,
@@ -31,14 +34,14 @@ from statemachine import (
     execution_arn,
     find_state,
     inspect_state,
-    ir,
+    is_mockable,
     load_program,
+    machine_under_test,
     state_machine_arn,
+    state_spec,
+    work_machine,
 )
-from statemachine.json_types import JSON
-from statemachine.test_state import TEST_STATE, machine_under_test, state_spec, work_machine
 
-MOCKABLE = (ir.Task, ir.Parallel, ir.Map)
 INPUT_STAGES = ("afterParameters", "afterArguments", "afterInputPath")
 """The stage whose data a state's work receives, most processed first."""
 
@@ -84,7 +87,7 @@ async def test_state(state: AppState, request: TestStateRequest) -> Inspection:
     program = load_program(machine)
     found = find_state(program.block, name)
     assert found is not None  # machine_under_test checked the name
-    if request.mock is not None and not isinstance(found, MOCKABLE):
+    if request.mock is not None and not is_mockable(found):
         raise _refused(
             f"A mock is only for a Task, Map or Parallel state; '{name}' is a {type(found).__name__}",
             "/mock",
@@ -100,14 +103,16 @@ async def test_state(state: AppState, request: TestStateRequest) -> Inspection:
         retry_count=request.retry_count,
         may_retry=True,
     )
-    if isinstance(found, MOCKABLE):
+    if is_mockable(found):
         before = inspect_state(found, work, context, request.input, "DEBUG")
         if before.status == "FAILED":  # InputPath or Parameters failed: no work is done
             return inspect_state(found, work, context, request.input, request.level)
         result, error = (
             _mocked(request.mock)
             if request.mock is not None
-            else await _done(state, found, machine, name, before, request.input, context, started)
+            else await _done(
+                state, found.query_language, machine, name, before, request.input, context, started
+            )
         )
         work = replace(work, error=error) if error is not None else replace(work, result=result)
     return inspect_state(found, work, context, request.input, request.level)
@@ -121,7 +126,7 @@ def _mocked(mock: Mock) -> tuple[JSON, StatesError | None]:
 
 async def _done(
     state: AppState,
-    found: ir.Task | ir.Parallel | ir.Map,
+    query_language: Literal["JSONPath", "JSONata"],
     machine: dict[str, JSON],
     name: str,
     before: Inspection,
@@ -132,7 +137,7 @@ async def _done(
     """The state's work done for real: (its result, None) or (None, the error it raised)."""
     stages = {s.name: s.value for s in before.stages}
     payload = next((stages[n] for n in INPUT_STAGES if n in stages), raw)
-    work = work_machine(state_spec(machine, name), found.query_language)
+    work = work_machine(state_spec(machine, name), query_language)
     try:
         outcome = await asyncio.wait_for(
             execute(work, payload, context, real_time_host(state, started)), SYNC_LIMIT_SECONDS
