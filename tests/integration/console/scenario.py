@@ -18,6 +18,27 @@ GREET: dict[str, Any] = {
     "code": {"files": {"app.py": GREET_CODE}},
 }
 
+FLAKY_CODE = (
+    "import os\n"
+    "def handler(event, context):\n"
+    "    if not os.path.exists('/tmp/tried'):\n"  # a warm sandbox keeps /tmp: the retry succeeds
+    "        open('/tmp/tried', 'w').close()\n"
+    "        raise RuntimeError('first attempt fails')\n"
+    "    return {'ok': True}\n"
+)
+
+
+def retried(function: str) -> dict[str, Any]:
+    """One Task calling ``function`` with a Retry on any error."""
+    task = {
+        "Type": "Task",
+        "Resource": LAMBDA + function,
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+        "End": True,
+    }
+    return {"StartAt": "Call", "States": {"Call": task}}
+
+
 ORDERS: dict[str, Any] = {
     "Comment": "Every kind of edge and group the graph draws",
     "StartAt": "Prepare",

@@ -215,6 +215,22 @@ async def test_function_test_invoke_shows_result_and_report_line(
     await expect(page.locator(".chart").first).to_contain_text("Invocations: max 1")
     await page.screenshot(path=shots / "function.png", full_page=True)
 
+    flaky = unique("flaky")  # a Task whose first attempt fails and whose retry succeeds
+    files = {"app.py": scenario.FLAKY_CODE}
+    created = await client.post(
+        "/v1/functions", json={**scenario.GREET, "name": flaky, "code": {"files": files}}
+    )
+    assert created.status_code == 201, created.text
+    machine = await create_machine(client, "retried", scenario.retried(flaky))
+    execution = await start(client, machine)
+    await page.goto(f"/console#/executions/{execution}")
+    await expect(page.locator(".execution")).to_have_attribute("data-status", "SUCCEEDED", timeout=30_000)
+    await expect(page.locator('[data-state="Call"]')).to_have_attribute("data-status", "retried")
+    await page.locator('[data-state="Call"]').click()
+    await expect(page.locator(".attempts li")).to_have_count(1)
+    await expect(page.locator(".attempts")).to_contain_text("first attempt fails")
+    await page.screenshot(path=shots / "execution-retried.png", full_page=True)
+
 
 async def test_stop_button_stops_a_running_execution(
     page: Page, client: httpx.AsyncClient, shots: Path
