@@ -35,3 +35,24 @@ async def test_bad_requests_name_the_problem(api: httpx.AsyncClient) -> None:
         "/v1/test-state", json={"definition": {"Type": "Pass", "End": True}, "mock": {"result": 1}}
     )
     assert mocked_pass.status_code == 400 and "/mock" in mocked_pass.text
+
+
+async def test_an_unmocked_map_runs_its_iterations(api: httpx.AsyncClient) -> None:
+    state = {
+        "Type": "Map", "ItemsPath": "$.items", "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+        "ResultPath": "$.out",
+        "ItemProcessor": {"StartAt": "Double", "States": {"Double": {
+            "Type": "Pass", "Parameters": {"d.$": "States.MathAdd($.v, $.v)"}, "End": True}}},
+        "End": True,
+    }  # fmt: skip
+    body = {"definition": state, "input": {"items": [1, 2]}, "inspectionLevel": "DEBUG"}
+    answer = (await api.post("/v1/test-state", json=body)).json()
+    assert answer["status"] == "SUCCEEDED", answer
+    assert answer["output"] == {"items": [1, 2], "out": [{"d": 2}, {"d": 4}]}
+    assert answer["inspectionData"]["result"] == [{"d": 2}, {"d": 4}]
+    parallel = {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": True}}},
+        {"StartAt": "B", "States": {"B": {"Type": "Fail", "Error": "BranchFailed"}}},
+    ]}  # fmt: skip
+    failed = (await api.post("/v1/test-state", json={"definition": parallel})).json()
+    assert (failed["status"], failed["error"]) == ("FAILED", "BranchFailed")
