@@ -31,6 +31,7 @@ from api.function_url_server import router as function_url_router
 from api.request_limits import RequestLimits
 from api.routes import (
     activities,
+    blueprints,
     code_signing,
     db_proxies,
     event_invoke,
@@ -82,6 +83,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(event_invoke.router)
     app.include_router(function_urls.router)
     app.include_router(function_url_router)
+    app.include_router(blueprints.router)
     app.include_router(layers.router)
     app.include_router(code_signing.router)
     app.include_router(images.router)

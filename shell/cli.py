@@ -21,6 +21,8 @@ keys_app = typer.Typer(help="Access keys for the AWS SDKs and CLI (SigV4).", no_
 app.add_typer(keys_app, name="keys")
 images_app = typer.Typer(help="Container images for functions (PackageType Image).", no_args_is_help=True)
 app.add_typer(images_app, name="images")
+functions_app = typer.Typer(help="Functions: start one from a blueprint.", no_args_is_help=True)
+app.add_typer(functions_app, name="functions")
 
 
 @app.command()
@@ -211,3 +213,36 @@ def images_import(
         typer.echo(f"stepline images import: {exc.detail}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{image.digest}  {' '.join(image.names) or '(no name)'}  {image.size} bytes")
+
+
+@functions_app.command("init")
+def functions_init(
+    blueprint: Annotated[
+        str, typer.Option(help="The blueprint (`stepline functions blueprints` lists them).")
+    ],
+    directory: Annotated[
+        Path | None, typer.Argument(help="Where to write its files (default: the blueprint's name).")
+    ] = None,
+) -> None:
+    """Write a working function from a blueprint: its code and blueprint.json (runtime, handler, settings,
+    a sample event), ready to deploy with POST /v1/functions or the AWS CLI."""
+    from api import blueprints
+    from foundation.errors import InvalidRequest, NotFound
+
+    target = directory if directory is not None else Path(blueprint)
+    try:
+        written = blueprints.write(blueprint, target)
+    except (InvalidRequest, NotFound) as exc:
+        typer.echo(f"stepline functions init: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for path in written:
+        typer.echo(str(path))
+
+
+@functions_app.command("blueprints")
+def functions_blueprints() -> None:
+    """List the blueprints."""
+    from api import blueprints
+
+    for name in blueprints.names():
+        typer.echo(f"{name:22} {blueprints.load(name).description}")
