@@ -85,7 +85,14 @@ from statemachine.offload import (
 )
 from statemachine.redrive import Resume, resume_point
 from statemachine.start import StartError, check_start
-from statemachine.test_state import TEST_STATE, is_mockable, machine_under_test, state_spec, work_machine
+from statemachine.test_state import (
+    TEST_STATE,
+    is_mockable,
+    machine_under_test,
+    needs_mock,
+    state_spec,
+    work_machine,
+)
 from statemachine.validation import (
     KnownOperation,
     express_diagnostics,
@@ -175,6 +182,7 @@ __all__ = [
     "machine_under_test",
     "map_iteration_events",
     "map_iterations",
+    "needs_mock",
     "outcomes_from_json",
     "outcomes_to_json",
     "parallel_branches",

@@ -101,3 +101,17 @@ def work_machine(spec: Mapping[str, Any], query_language: ir.QueryLanguage) -> i
 def is_mockable(state: ir.State) -> bool:
     """Whether ``state`` does work (a Task's call, a Parallel's branches, a Map's iterations)."""
     return isinstance(state, MOCKABLE)
+
+
+def needs_mock(state: ir.State) -> str | None:
+    """Why TestState cannot run ``state``'s work for real (AWS: only with a mock), or None: a Map,
+    a Parallel, an activity Task, a ``.sync`` or ``.waitForTaskToken`` Task."""
+    if isinstance(state, ir.Map | ir.Parallel):
+        return f"a {type(state).__name__} state"
+    if isinstance(state, ir.Task):
+        resource = state.resource
+        if ":activity:" in resource:
+            return "an activity Task"
+        if resource.endswith((".sync", ".sync:2", ".waitForTaskToken")):
+            return f"a Task of the {resource.rsplit('.', 1)[1]} pattern"
+    return None

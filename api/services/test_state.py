@@ -2,11 +2,12 @@
 Parallel's) work mocked or done for real, and show its data after each processing step.
 
 The stages, statuses and next state are ``statemachine.inspect_state``'s (the interpreter's own
-code). Without a mock, the state's work runs for real in this process, as a synchronous execution
+code). Without a mock (which AWS requires for Map, Parallel, activity, ``.sync`` and
+``.waitForTaskToken`` states), a Task's work runs for real in this process, as a synchronous execution
 runs (``sync_executions``: functions through the attached runtime, service integrations at their
 configured endpoints): a one-state machine of the state without its processing
-(``statemachine.test_state.work_machine``), given the data after InputPath and Parameters. That
-work sees no variables: a Map's ItemSelector that reads one fails there, as it would not in AWS.
+(``statemachine.test_state.work_machine``), given the data after InputPath and Parameters (or
+Arguments), which were rendered with the variables in scope.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from statemachine import (
     is_mockable,
     load_program,
     machine_under_test,
+    needs_mock,
     state_machine_arn,
     state_spec,
     work_machine,
@@ -90,6 +92,13 @@ async def test_state(state: AppState, request: TestStateRequest) -> Inspection:
     if request.mock is not None and not is_mockable(found):
         raise _refused(
             f"A mock is only for a Task, Map or Parallel state; '{name}' is a {type(found).__name__}",
+            "/mock",
+        )
+    unrunnable = needs_mock(found)
+    if request.mock is None and unrunnable is not None:
+        raise _refused(
+            "TestState only supports Activity tasks, .sync or .waitForTaskToken service integration "
+            f"patterns, Parallel, or Map states when a mock is specified; '{name}' is {unrunnable}",
             "/mock",
         )
     if request.retry_count < 0:

@@ -37,22 +37,21 @@ async def test_bad_requests_name_the_problem(api: httpx.AsyncClient) -> None:
     assert mocked_pass.status_code == 400 and "/mock" in mocked_pass.text
 
 
-async def test_an_unmocked_map_runs_its_iterations(api: httpx.AsyncClient) -> None:
+async def test_a_map_or_parallel_needs_a_mock_as_in_aws(api: httpx.AsyncClient) -> None:
     state = {
-        "Type": "Map", "ItemsPath": "$.items", "ItemSelector": {"v.$": "$$.Map.Item.Value"},
-        "ResultPath": "$.out",
-        "ItemProcessor": {"StartAt": "Double", "States": {"Double": {
-            "Type": "Pass", "Parameters": {"d.$": "States.MathAdd($.v, $.v)"}, "End": True}}},
-        "End": True,
+        "Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.out",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True,
     }  # fmt: skip
-    body = {"definition": state, "input": {"items": [1, 2]}, "inspectionLevel": "DEBUG"}
+    unmocked = await api.post("/v1/test-state", json={"definition": state, "input": {"items": [1]}})
+    assert unmocked.status_code == 400 and "when a mock is specified" in unmocked.text
+    body = {
+        "definition": state,
+        "input": {"items": [1, 2]},
+        "inspectionLevel": "DEBUG",
+        "mock": {"result": [3, 4]},
+    }
     answer = (await api.post("/v1/test-state", json=body)).json()
-    assert answer["status"] == "SUCCEEDED", answer
-    assert answer["output"] == {"items": [1, 2], "out": [{"d": 2}, {"d": 4}]}
-    assert answer["inspectionData"]["result"] == [{"d": 2}, {"d": 4}]
-    parallel = {"Type": "Parallel", "End": True, "Branches": [
-        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": True}}},
-        {"StartAt": "B", "States": {"B": {"Type": "Fail", "Error": "BranchFailed"}}},
-    ]}  # fmt: skip
-    failed = (await api.post("/v1/test-state", json={"definition": parallel})).json()
-    assert (failed["status"], failed["error"]) == ("FAILED", "BranchFailed")
+    assert (answer["status"], answer["output"]) == ("SUCCEEDED", {"items": [1, 2], "out": [3, 4]})
+    waits = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "End": True}
+    refused = await api.post("/v1/test-state", json={"definition": waits})
+    assert refused.status_code == 400 and "waitForTaskToken" in refused.text
