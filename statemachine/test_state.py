@@ -85,14 +85,11 @@ def state_spec(machine: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def work_machine(spec: Mapping[str, Any], query_language: ir.QueryLanguage) -> ir.Program:
-    """A machine of one state that does ``spec``'s work and returns its result as the output: the
-    state without its input and output processing, retries or catchers. Its input is the state's
-    data after InputPath and Parameters (or Arguments); a Map keeps ItemsPath, ItemSelector and
-    its processor, as each item needs them."""
-    dropped = set(_PROCESSING)
-    if spec.get("Type") == "Map":
-        dropped -= {"Parameters"}  # the old name of ItemSelector
-    work: dict[str, JSON] = {k: v for k, v in spec.items() if k not in dropped}
+    """A machine of one Task state that makes ``spec``'s call and returns its result as the output:
+    the state without its input and output processing, retries or catchers. Its input is the
+    state's data after InputPath and Parameters (or Arguments). (Map and Parallel states are only
+    tested with a mock: ``needs_mock``.)"""
+    work: dict[str, JSON] = {k: v for k, v in spec.items() if k not in _PROCESSING}
     work["End"] = True
     work.pop("QueryLanguage", None)
     return load_program({"QueryLanguage": query_language, "StartAt": WORK, "States": {WORK: work}})

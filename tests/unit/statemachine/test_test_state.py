@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from statemachine import DefinitionError, ir
-from statemachine.test_state import TEST_STATE, WORK, machine_under_test, state_spec, work_machine
+from statemachine import DefinitionError, find_state, ir, load_program
+from statemachine.test_state import TEST_STATE, WORK, machine_under_test, needs_mock, state_spec, work_machine
 
 
 def test_a_lone_state_is_wrapped_with_its_targets() -> None:
@@ -40,9 +40,26 @@ def test_the_work_machine_keeps_only_the_work() -> None:
     work = work_machine(spec, "JSONPath").block.states[WORK]
     assert isinstance(work, ir.Task)
     assert (work.parameters, work.retry, work.next, work.timeout_seconds) == (None, (), None, 5)
-    mapped = work_machine({"Type": "Map", "Parameters": {"v.$": "$$.Map.Item.Value"}, "Next": "N",
-                           "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}}},
-                          "JSONPath").block.states[WORK]  # fmt: skip
-    assert (
-        isinstance(mapped, ir.Map) and mapped.item_selector is not None
-    )  # Parameters: ItemSelector's old name
+
+
+@pytest.mark.parametrize(
+    ("spec", "needs"),
+    [
+        ({"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": True}, False),
+        ({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "End": True}, True),
+        ({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2", "End": True}, True),
+        ({"Type": "Task", "Resource": "arn:aws:states:us-east-1:1:activity:a", "End": True}, True),
+        (
+            {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [{"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}],
+            },
+            True,
+        ),
+    ],
+)
+def test_what_needs_a_mock(spec: dict[str, object], needs: bool) -> None:
+    machine, name = machine_under_test(spec, None)
+    state = find_state(load_program(machine).block, name)
+    assert state is not None and (needs_mock(state) is not None) == needs
