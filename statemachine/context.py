@@ -54,6 +54,8 @@ class Run:
     """``$$.Execution.StartTime`` as text."""
     mocks: TestCase | None = None
     """The mocked Task calls of the test case it was started with (``statemachine.mocks``)."""
+    redrive_count: int = 0
+    """``$$.Execution.RedriveCount``: how many times the execution was redriven."""
     redriven: dict[str, dict[int, JSON]] = field(default_factory=dict)
     """A redriven attempt's Map or Parallel state (by name): the outputs of its iterations or
     branches that succeeded before, by index; taken by the state's first run."""
@@ -143,7 +145,7 @@ class StateContext:
                     "StartTime": run.start_time,
                     "Name": ctx.execution_name,
                     "RoleArn": ctx.role_arn,
-                    "RedriveCount": 0,
+                    "RedriveCount": run.redrive_count,
                 },
                 "StateMachine": {"Id": ctx.state_machine_id, "Name": ctx.state_machine_name},
                 "State": state,

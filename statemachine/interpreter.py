@@ -63,6 +63,7 @@ async def execute(
         )
         frame = Frame(run, ChainMap(dict(resume.variables)), frame.last_event)
         first, value = resume.state, resume.input
+        run.redrive_count = resume.redrive_count
         if resume.done:
             run.redriven[resume.state] = dict(resume.done)
     try:

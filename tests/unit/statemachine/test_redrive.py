@@ -21,7 +21,8 @@ MACHINE = {
         "First": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:count", "Next": "Second",
                   "Assign": {"seen": "{% $states.result %}"}},
         "Second": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:flaky", "End": True,
-                   "Output": "{% {'first': $seen, 'second': $states.result} %}"},
+                   "Output": "{% {'first': $seen, 'second': $states.result, "
+                             "'redrives': $states.context.Execution.RedriveCount} %}"},
     },
 }  # fmt: skip
 
@@ -58,7 +59,7 @@ async def test_a_redriven_attempt_resumes_at_the_failed_state() -> None:
     outcome = await execute(program, {"n": 1}, context, host, resume=resume)
     assert (outcome.status, outcome.output, calls) == (
         "SUCCEEDED",
-        {"first": "count", "second": "flaky"},
+        {"first": "count", "second": "flaky", "redrives": 1},  # $$.Execution.RedriveCount
         ["flaky"],
     )
     redriven = host.history
