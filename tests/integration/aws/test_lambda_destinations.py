@@ -160,3 +160,30 @@ def test_records_reach_a_function_on_success_and_a_state_machine_on_failure(
     assert failure["responsePayload"]["errorType"] == "ValueError"
     assert failure["requestPayload"] == {"fail": marker}
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+
+
+def test_the_v1_api_serves_the_same_configuration(lam: Any, functions: tuple[str, str], aws_url: str) -> None:
+    source, recorder = functions
+    base = f"{aws_url}/v1/functions/{source}/event-invoke-config"
+    recorder_arn = lam.get_function(FunctionName=recorder)["Configuration"]["FunctionArn"]
+    put = httpx.put(
+        base,
+        json={"maximumRetryAttempts": 2, "destinationConfig": {"onFailure": {"destination": recorder_arn}}},
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["destinationConfig"]["onFailure"]["destination"] == recorder_arn
+    patched = httpx.patch(base, json={"maximumEventAgeInSeconds": 120}).json()
+    assert (patched["maximumRetryAttempts"], patched["maximumEventAgeInSeconds"]) == (2, 120)
+    seen = lam.get_function_event_invoke_config(FunctionName=source)
+    assert seen["DestinationConfig"]["OnFailure"] == {"Destination": recorder_arn}
+    assert seen["MaximumEventAgeInSeconds"] == 120
+    assert [c["functionArn"] for c in httpx.get(base + "/list").json()["functionEventInvokeConfigs"]] == [
+        seen["FunctionArn"]
+    ]
+    too_many = httpx.put(base, json={"maximumRetryAttempts": 3})
+    assert too_many.status_code in {400, 422}
+    assert "maximumRetryAttempts" in too_many.text
+    missing_alias = httpx.get(base, params={"qualifier": "nosuch"})
+    assert missing_alias.status_code == 404
+    assert httpx.delete(base).status_code == 204
+    assert httpx.get(base).status_code == 404
