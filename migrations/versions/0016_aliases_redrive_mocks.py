@@ -39,9 +39,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("state_machine_name", "name", name=op.f("pk_state_machine_alias")),
     )
     op.add_column("execution", sa.Column("alias_name", sa.Text(), nullable=True))
-    op.add_column(
-        "execution", sa.Column("redrive_count", sa.Integer(), nullable=False, server_default="0")
-    )
+    op.add_column("execution", sa.Column("redrive_count", sa.Integer(), nullable=False, server_default="0"))
     op.add_column("execution", sa.Column("redrive_date", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "mock_configuration",
