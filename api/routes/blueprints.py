@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from api import blueprints
+from api.json_input import JsonRoute
 from api.schemas import Schema
 
-router = APIRouter(prefix="/v1/blueprints", tags=["functions"])
+router = APIRouter(prefix="/v1/blueprints", tags=["functions"], route_class=JsonRoute)
 
 
 class BlueprintSummary(Schema):
