@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -125,7 +126,7 @@ def url_response(payload: bytes) -> UrlResponse:
         return UrlResponse(200, [("content-type", "application/json")], payload)
     try:
         return _structured(value)
-    except (TypeError, ValueError, binascii.Error):
+    except (AttributeError, TypeError, ValueError, binascii.Error):
         return bad_gateway()
 
 
@@ -135,6 +136,8 @@ def _structured(value: dict[str, Any]) -> UrlResponse:
         raise ValueError("statusCode")
     headers = [(str(k).lower(), str(v)) for k, v in (value.get("headers") or {}).items()]
     headers += [("set-cookie", str(c)) for c in value.get("cookies") or []]
+    for name, text in headers:
+        _check_header(name, text)
     body = value.get("body")
     if body is None:
         data = b""
@@ -150,6 +153,17 @@ def _structured(value: dict[str, Any]) -> UrlResponse:
             )
         )
     return UrlResponse(status, headers, data)
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
+
+
+def _check_header(name: str, value: str) -> None:
+    """A header a function returns is a token and a latin-1 value without CR, LF or NUL (no response
+    splitting): else the response is a 502."""
+    if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\0") or not value.isprintable():
+        raise ValueError(f"header {name!r}")
+    value.encode("latin-1")  # UnicodeEncodeError is a ValueError
 
 
 def bad_gateway() -> UrlResponse:

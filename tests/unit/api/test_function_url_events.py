@@ -96,6 +96,22 @@ def test_responses_map_as_lambda_infers(
     assert (response.status, response.headers, response.body) == (status, headers, body)
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-a": "1\r\nset-cookie: stolen=1"},
+        {"x-a": "\n"},
+        {"bad name": "1"},
+        {"x-a": "caf\u00e9\u2603"},
+        ["x-a"],
+    ],
+    ids=["crlf-splitting", "newline", "name-not-a-token", "not-latin-1", "not-an-object"],
+)
+def test_headers_that_would_split_or_break_the_response_are_a_502(headers: Any) -> None:
+    payload = json.dumps({"statusCode": 200, "headers": headers, "body": "x"}).encode()
+    assert url_response(payload).status == 502
+
+
 CORS = Cors(allow_origins=["https://a.example"], allow_methods=["GET"], allow_headers=["x-h"], max_age=5)
 
 
