@@ -1,15 +1,19 @@
 """Asynchronous invocation settings and destinations through unmodified boto3: Put/Get/Update/List/Delete
 FunctionEventInvokeConfig with Lambda's errors, and Event invocations whose records reach a function
-(OnSuccess) and a state machine (OnFailure), in Lambda's invocation-record shape."""
+(OnSuccess), a state machine (OnFailure) and an SQS queue (a moto server on loopback), in Lambda's
+invocation-record shape."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import httpx
 import pytest
+from moto.server import ThreadedMotoServer
 
 from tests.integration.aws.lambda_kit import checked, create, error_of, lam, unique
 from tests.integration.function_kit import requires_bwrap
@@ -187,3 +191,48 @@ def test_the_v1_api_serves_the_same_configuration(lam: Any, functions: tuple[str
     assert missing_alias.status_code == 404
     assert httpx.delete(base).status_code == 204
     assert httpx.get(base).status_code == 404
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def test_records_reach_an_sqs_queue(
+    lam: Any, functions: tuple[str, str], aws_url: str, moto_url: str
+) -> None:
+    source, _ = functions
+    endpoint = {"url": moto_url, "accessKeyId": "moto", "secretAccessKey": "moto-secret"}
+    assert httpx.put(f"{aws_url}/v1/service-endpoints/sqs", json=endpoint).status_code == 200
+    sqs = boto3.client(
+        "sqs", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="moto",
+        aws_secret_access_key="moto",
+    )  # fmt: skip
+    queue = unique("records")
+    queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:us-east-1:000000000000:{queue}"
+    lam.put_function_event_invoke_config(
+        FunctionName=source,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnSuccess": {"Destination": queue_arn}},
+    )
+    marker = unique("queued")
+    queued = lam.invoke(FunctionName=source, InvocationType="Event", Payload=json.dumps({"m": marker}))
+    deadline = time.monotonic() + 60
+    messages: list[Any] = []
+    while not messages and time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+    [message] = messages
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["requestId"] == queued["ResponseMetadata"]["RequestId"]
+    assert (record["requestContext"]["condition"], record["responsePayload"]) == (
+        "Success",
+        {"done": {"m": marker}},
+    )
+    lam.delete_function_event_invoke_config(FunctionName=source)
