@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,9 +15,15 @@ import boto3
 import httpx
 import pytest
 from moto.server import ThreadedMotoServer
+from pydantic import SecretStr
 
+from foundation.registry import event_invoke
+from foundation.registry.database import create_engine, session_maker, unit_of_work
+from foundation.registry.functions import utcnow as registry_now
+from foundation.settings import Settings
 from tests.integration.aws.lambda_kit import checked, create, error_of, lam, unique
 from tests.integration.function_kit import requires_bwrap
+from workers.functions.destinations import Destinations
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
 __all__ = ["lam"]
@@ -236,3 +243,38 @@ def test_records_reach_an_sqs_queue(
         {"done": {"m": marker}},
     )
     lam.delete_function_event_invoke_config(FunctionName=source)
+
+
+async def test_a_state_machine_delivery_retried_after_a_crash_starts_one_execution(
+    sfn: Any, database_url: str, temporal_address: str
+) -> None:
+    """The outbox's two crash points: after the outcome's commit (the record waits, PENDING: the next
+    consumer delivers it) and after the start but before DELIVERED was written (delivered again: the
+    execution's name makes that start a no-op)."""
+    machine = sfn.create_state_machine(
+        name=unique("outbox"), definition=json.dumps(PASS_MACHINE), roleArn="arn:aws:iam::000000000000:role/r"
+    )["stateMachineArn"]
+    settings = Settings(database_url=SecretStr(database_url), temporal_address=temporal_address)
+    engine = create_engine(database_url, 2)
+    sessions = session_maker(engine)
+    request_id, record = str(uuid.uuid4()), json.dumps({"requestContext": {"condition": "Success"}})
+    try:
+        async with unit_of_work(sessions) as session:
+            await event_invoke.add_delivery(session, request_id, machine, record)
+        destinations = Destinations(settings, sessions)
+        await destinations.deliver_due()
+        async with unit_of_work(sessions) as session:
+            delivery = await session.get(event_invoke.DestinationDelivery, request_id)
+            assert delivery is not None and (delivery.status, delivery.error) == ("DELIVERED", None)
+            delivery.status, delivery.available_at = "PENDING", registry_now()
+            session.add(delivery)
+        await destinations.deliver_due()
+        async with unit_of_work(sessions) as session:
+            again = await event_invoke.get_delivery(session, request_id)
+            assert again is not None and (again.status, again.attempts) == ("DELIVERED", 2)
+    finally:
+        await engine.dispose()
+    executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert [e["name"] for e in executions] == [request_id]
+    described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(described["input"]) == json.loads(record)
