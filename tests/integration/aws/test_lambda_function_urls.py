@@ -5,6 +5,7 @@ binary bodies, query strings, cookies), the response mapped back (structured, or
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import tempfile
@@ -200,3 +201,14 @@ def test_aws_iam_urls_take_what_the_gate_admits_and_none_urls_anyone(guarded_url
     with httpx.Client(base_url=guarded_url, headers=bearer) as api:
         api.patch(f"/v1/functions/{name}/url", json={"authType": "NONE"}).raise_for_status()
     assert httpx.get(address + "bare").json() == ["bare", 1]
+    host, port = guarded_url.removeprefix("http://").split(":")
+    for sneaky in (
+        "/lambda-url/x/../../v1/functions",
+        "/lambda-url/..%2Fv1%2Ffunctions",
+        "/lambda-url/../v1/functions",
+    ):
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("GET", sneaky)  # sent as written: no client normalises it
+        answer = connection.getresponse()
+        assert answer.status == 404 and b"functions" not in answer.read(), sneaky  # never /v1's listing
+        connection.close()
