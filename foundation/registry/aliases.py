@@ -13,13 +13,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Text, func
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Text, delete, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
 from foundation.errors import Conflict, InvalidRequest, NotFound
 from foundation.registry import functions
+from foundation.registry.event_invoke import EventInvokeConfig
+from foundation.registry.function_urls import FunctionUrl
 from foundation.registry.functions import LATEST, ResolvedFunction, utcnow
 
 ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}")
@@ -169,10 +171,15 @@ async def update_alias(
 
 
 async def delete_alias(session: AsyncSession, function: str, name: str) -> None:
-    """Delete an alias (Lambda answers 204 for one that does not exist too)."""
+    """Delete an alias (Lambda answers 204 for one that does not exist too), with its function URL and
+    its asynchronous invocation settings."""
     row = await session.get(FunctionAlias, (function, name))
     if row is not None:
         await session.delete(row)
+        for table in (FunctionUrl, EventInvokeConfig):
+            await session.exec(
+                delete(table).where(col(table.function_name) == function, col(table.qualifier) == name)
+            )
         await session.flush()
 
 

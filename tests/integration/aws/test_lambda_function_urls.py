@@ -88,6 +88,11 @@ def test_url_configuration_lifecycle(lam: Any, url: tuple[str, str], aws_url: st
         "ResourceNotFoundException",
         404,
     )
+    lam.create_alias(FunctionName=name, Name="brief", FunctionVersion="1")
+    brief = checked(lam, "CreateFunctionUrlConfig", FunctionName=name, Qualifier="brief", AuthType="NONE")
+    assert httpx.get(brief["FunctionUrl"] + "bare").status_code == 200
+    lam.delete_alias(FunctionName=name, Name="brief")  # its URL goes with it, as Lambda's
+    assert httpx.get(brief["FunctionUrl"] + "bare").status_code == 404
 
 
 def test_json_request_query_string_cookies_and_headers_reach_the_event(url: tuple[str, str]) -> None:
