@@ -65,7 +65,8 @@ async def delete_activity(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_activity_task(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    task = await service.get_task(call.state, activity_of(params["activityArn"]), params.get("workerName"))
+    name = activity_of(params["activityArn"])
+    task = await service.get_task(call.state, name, params.get("workerName"), service.AWS_WAIT_SECONDS)
     return {"taskToken": task.token, "input": task.input}
 
 

@@ -26,6 +26,9 @@ from foundation.registry.activities import Activity
 from foundation.registry.database import unit_of_work
 
 MAX_WAIT_SECONDS = 60.0
+AWS_WAIT_SECONDS = 55.0
+"""GetActivityTask's long poll on the AWS endpoint: within AWS's 60 s, and short enough that an SDK
+left at its default 60 s read timeout gets the empty answer rather than a timeout."""
 RECHECK_SECONDS = 5.0
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
