@@ -1,0 +1,1 @@
+"""Events: EventBridge-style patterns, buses, rules, delivery and schedules."""
