@@ -69,14 +69,14 @@ async def describe_execution(execution_id: str, session: SessionDep, settings: S
     return await service.describe(session, execution_id, settings.region)
 
 
-@router.get("/v1/executions/{execution_id}/history")
+@router.get("/v1/executions/{execution_id}/history", response_model=schemas.History)
 async def get_execution_history(
     execution_id: str,
     state: StateDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,
     reverse_order: Annotated[bool, Query(alias="reverseOrder")] = False,
-) -> schemas.History:
+) -> Response:
     return await service.history(state, execution_id, limit, next_token, reverse_order)
 
 

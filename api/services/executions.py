@@ -19,7 +19,7 @@ from api import schemas
 from api.pagination import decode_token, encode_token
 from api.services import mock_configs
 from api.services.definitions import input_text_of
-from api.services.history import served_event
+from api.services.history import history_body, served_event
 from api.state import AppState
 from api.stored_json import json_response
 from foundation.errors import Conflict, Unavailable
@@ -42,6 +42,9 @@ from workers.contracts import (
 
 STOP_WAIT_SECONDS = 10.0
 """How long ``stop`` waits for the workflow to write ABORTED before answering."""
+QUERY_EVENTS = 1000
+"""Events per history query of a running workflow (its answer stays one modest gRPC message; a
+finished history's pages, read from PostgreSQL, may be larger)."""
 
 
 def started(row: Execution, region: str) -> schemas.ExecutionStarted:
@@ -259,9 +262,11 @@ async def counts(session: AsyncSession, state_machine: str | None) -> schemas.Ex
 
 async def history(
     state: AppState, execution_id: str, limit: int, next_token: str | None, reverse: bool
-) -> schemas.History:
-    events, token = await history_page(state, execution_id, limit, next_token, reverse)
-    return schemas.History(events=events, next_token=token)
+) -> Response:
+    """A page of ``schemas.History``, written straight to bytes (``history_body``)."""
+    after = decode_token("history", next_token)["after"] if next_token else None
+    events, more = await _history_events(state, execution_id, limit, after, reverse)
+    return Response(history_body(events, _next_token(events, more)), media_type="application/json")
 
 
 async def history_page(
@@ -271,47 +276,57 @@ async def history_page(
     the execution runs, from PostgreSQL once it has ended (a redriven execution's earlier attempts:
     from PostgreSQL, before the running attempt's events)."""
     after = decode_token("history", next_token)["after"] if next_token else None
+    events, more = await _history_events(state, execution_id, limit, after, reverse)
+    return [served_event(e) for e in events], _next_token(events, more)
+
+
+def _next_token(events: list[dict[str, Any]], more: bool) -> str | None:
+    return encode_token("history", {"after": events[-1]["id"]}) if more and events else None
+
+
+async def _history_events(
+    state: AppState, execution_id: str, limit: int, after: int | None, reverse: bool
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``limit`` events as stored or queried after (before, ``reverse``) event ``after``, and
+    whether more follow. A page from the workflow holds at most ``QUERY_EVENTS`` events."""
     async with unit_of_work(state.sessions) as session:
         row = await registry.get_execution(session, execution_id)
         if row.status != RUNNING:
             events = await registry.history_page(session, execution_id, limit + 1, after, reverse)
             more = len(events) > limit
-            return _history(events[:limit], more)
+            return events[:limit], more
         if row.redrive_count > 0 and not reverse:
             stored = await registry.history_page(session, execution_id, limit, after, False)
-            if len(stored) == limit:
-                return _history(stored, True)  # the running attempt's events follow
+            rest = min(limit, QUERY_EVENTS) - len(stored)
+            if rest <= 0:
+                return stored, True  # the running attempt's events follow
             after = stored[-1]["id"] if stored else after
-            live = await query_history(state, execution_id, HistoryQuery(after, limit - len(stored), False))
-            return _history(stored + (live.events if live else []), bool(live and live.more))
+            live = await query_history(state, execution_id, HistoryQuery(after, rest, False))
+            return stored + (live.events if live else []), bool(live and live.more)
+    limit = min(limit, QUERY_EVENTS)
     if row.redrive_count > 0 and reverse:
         return await _redriven_backwards(state, execution_id, limit, after)
     page = await query_history(state, execution_id, HistoryQuery(after, limit, reverse))
     if page is None:  # the workflow is gone: it finished in the meantime, or never started
         async with unit_of_work(state.sessions) as session:
             events = await registry.history_page(session, execution_id, limit + 1, after, reverse)
-        return _history(events[:limit], len(events) > limit)
-    return _history(page.events, page.more)
+        return events[:limit], len(events) > limit
+    return page.events, page.more
 
 
 async def _redriven_backwards(
     state: AppState, execution_id: str, limit: int, before: int | None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[dict[str, Any]], bool]:
     """Newest first: the running attempt's events, then the earlier attempts' stored ones."""
     live = await query_history(state, execution_id, HistoryQuery(before, limit, True))
     events = live.events if live else []
     if live is not None and live.more:
-        return _history(events, True)
+        return events, True
     older_than = events[-1]["id"] if events else before
     async with unit_of_work(state.sessions) as session:
         older = await registry.history_page(session, execution_id, limit - len(events) + 1, older_than, True)
     rest = limit - len(events)
-    return _history(events + older[:rest], len(older) > rest)
-
-
-def _history(events: list[dict[str, Any]], more: bool) -> tuple[list[dict[str, Any]], str | None]:
-    token = encode_token("history", {"after": events[-1]["id"]}) if more and events else None
-    return [served_event(e) for e in events], token
+    return events + older[:rest], len(older) > rest
 
 
 async def query_history(state: AppState, execution_id: str, query: HistoryQuery) -> HistoryPage | None:

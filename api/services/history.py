@@ -34,3 +34,14 @@ def _json_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:  # an integer beyond 64 bits, which only the standard library writes
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def history_body(events: list[dict[str, Any]], next_token: str | None) -> bytes:
+    """GetExecutionHistory's answer (``schemas.History``) for stored or queried events, as JSON
+    written in one orjson pass: validating and encoding 1,000 events through pydantic and ``json``
+    cost more than reading them."""
+    served = [served_event(e) for e in events]
+    try:
+        return orjson.dumps({"events": served, "nextToken": next_token})
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits outside the text fields
+        return json.dumps({"events": served, "nextToken": next_token}, ensure_ascii=False).encode()

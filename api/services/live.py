@@ -13,6 +13,7 @@ at most ``MAX_STREAM_SECONDS`` long; at most ``MAX_STREAMS`` streams per process
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -21,8 +22,8 @@ from typing import Any
 
 import orjson
 
-from api.services.executions import query_history
 from api.services.history import served_event
+from api.services.shared_history import SharedHistory
 from api.state import AppState
 from foundation.errors import InvalidRequest, Unavailable
 from foundation.registry import executions as registry
@@ -31,7 +32,6 @@ from foundation.registry.executions import RUNNING, Execution
 from foundation.registry.function_metrics import log_lines_after
 from foundation.registry.functions import get_function
 from foundation.registry.notices import FUNCTION_LOGS_CHANNEL, HISTORY_CHANNEL
-from workers.contracts import HistoryQuery
 
 KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 3600.0
@@ -46,6 +46,8 @@ SETTLE_SECONDS = 0.02
 """After a notice, a stream reads at most this often: a burst of notices becomes one read."""
 
 _open = [0]
+SHARED = SharedHistory(PAGE_EVENTS)
+"""The workflow queries of this process's streams, one per execution and cursor at a time."""
 
 
 def sse(data: Any, event: str, event_id: int | str | None = None) -> bytes:
@@ -109,10 +111,10 @@ async def execution_events(state: AppState, execution_id: str, after: int) -> As
         deadline = time.monotonic() + MAX_STREAM_SECONDS
         async with state.notices.subscribe(HISTORY_CHANNEL, execution_id) as notices:
             reader = _HistoryReader(state, execution_id, after)
+            woke = asyncio.get_running_loop().time()
             while True:
-                while events := await reader.next_page():
-                    for event in events:
-                        yield sse(served_event(event), "history", event["id"])
+                while events := await reader.next_page(woke):  # a page in one write, not one per event
+                    yield b"".join(sse(served_event(event), "history", event["id"]) for event in events)
                 if reader.ended is not None:
                     yield sse(_status(reader.ended), "status")
                     return
@@ -121,8 +123,8 @@ async def execution_events(state: AppState, execution_id: str, after: int) -> As
                 if not await notices.wait(KEEPALIVE_SECONDS):
                     yield KEEPALIVE
                     reader.recheck()  # a notice lost while the listener reconnected
-                else:
-                    await notices.wait(SETTLE_SECONDS)  # let a burst land: one read for many events
+                woke = asyncio.get_running_loop().time()
+                await notices.wait(SETTLE_SECONDS)  # let a burst land: one read for many events
     finally:
         _open[0] -= 1
 
@@ -148,8 +150,9 @@ class _HistoryReader:
     def recheck(self) -> None:
         self._check_row = True
 
-    async def next_page(self) -> list[dict[str, Any]]:
-        """Up to a page of events after the cursor (empty: nothing new yet, or the end)."""
+    async def next_page(self, woke: float) -> list[dict[str, Any]]:
+        """Up to a page of events after the cursor (empty: nothing new yet, or the end), read from
+        the workflow no earlier than loop time ``woke`` (shared with the execution's other streams)."""
         if self._check_row and self.ended is None:
             async with unit_of_work(self._state.sessions) as session:
                 row = await registry.get_execution(session, self._execution_id)
@@ -162,8 +165,7 @@ class _HistoryReader:
                     session, self._execution_id, PAGE_EVENTS, self._after, False
                 )
         else:
-            query = HistoryQuery(self._after, PAGE_EVENTS, False)
-            page = await query_history(self._state, self._execution_id, query)
+            page = await SHARED.page(self._state, self._execution_id, self._after, woke)
             if page is None:  # no workflow (yet, or any more): the row says which once it has ended
                 self._check_row = True
                 return []

@@ -141,3 +141,18 @@ async def test_a_client_leaving_frees_its_stream(console: httpx.AsyncClient) -> 
         await asyncio.sleep(0.05)
     assert live._open[0] == before  # it let go of the stream
     await console.post(f"/v1/executions/{execution_id}/stop", json={})
+
+
+async def test_viewers_of_one_execution_share_its_workflow_queries(console: httpx.AsyncClient) -> None:
+    machine = await create_machine(console, WAITING)
+    execution_id = (await start(console, machine, {}))["executionId"]
+    before = live.SHARED.queries
+    streams = await asyncio.gather(
+        *(read_all(console, f"/v1/executions/{execution_id}/events") for _ in range(6))
+    )
+    for seen in streams:  # every viewer sees the whole history once, in order
+        assert [m.data["id"] for m in seen if m.event == "history"] == list(range(1, 9))
+        assert seen[-1].data["status"] == "SUCCEEDED"
+    # one stream alone queries at least twice (what is recorded, what follows the Wait): six
+    # unshared streams would make 12 or more
+    assert live.SHARED.queries - before < 12, live.SHARED.queries - before
