@@ -75,6 +75,11 @@ def map_run_arn(execution: str, state_name: str, run_id: str) -> str:
     return f"{execution.replace(':execution:', ':mapRun:')}/{state_name}:{run_id}"
 
 
+def map_run_child_arn(map_run: str, name: str) -> str:
+    """The ARN of one child run of a Distributed Map run (a ResultWriter's ``ExecutionArn``)."""
+    return f"{map_run.replace(':mapRun:', ':execution:', 1)}:{name}"
+
+
 def role_arn(role: str = EXECUTION_ROLE, account: str = DEFAULT_ACCOUNT) -> str:
     """An IAM role's ARN (IAM ARNs have no region)."""
     return f"arn:aws:iam::{account}:role/{role}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, cast
 
-from statemachine import dataflow, ir
+from statemachine import dataflow, ir, item_io
 from statemachine.arns import map_run_arn
 from statemachine.concurrency import all_or_first_error
 from statemachine.context import Frame, StateContext
@@ -114,11 +114,11 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     jsonata = state.query_language == "JSONata"
     env = dataflow.bindings(frame, ctx, raw) if jsonata else None
     effective = raw if jsonata else dataflow.select(state.input_path, raw, frame, ctx)
-    if state.unsupported is not None:
-        raise runtime_fault(
-            f"The Map field '{state.unsupported}' needs Amazon S3, which Stepline does not offer."
-        )
-    items = _batched(state, _items(state, raw, effective, frame, ctx, env))
+    if state.item_reader is not None:
+        items = await item_io.read_items(state.item_reader, effective, frame, ctx, env, state.name)
+    else:
+        items = _items(state, raw, effective, frame, ctx, env)
+    items = _batched(state, items, _batch_input(state, effective, frame, ctx, env))
     max_concurrency = _number_field(
         "MaxConcurrency",
         state.max_concurrency,
@@ -165,9 +165,11 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     if count is not None and count < 0:
         raise runtime_fault("ToleratedFailureCount must be a non-negative integer.")
     tolerated = _tolerated(len(items), count, percentage)
+    arn = ""
     if state.distributed:
         arn = map_run_arn(run.context.execution_id, state.name, run.host.uuid4())
         frame.record("MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn})
+    started = run.host.now().isoformat()
     mapper = Mapper(state, frame, ctx, effective, items, run_block, tolerated, env)
     limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight
     offloader = offloader_for(state, run.host, len(items), run.limits)
@@ -183,21 +185,68 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         if state.distributed:
             frame.record("MapRunFailed")
         raise
+    if state.result_writer is not None:
+        records = [
+            item_io.IterationRecord(i, mapper.item_input(i, frame), output)
+            if i not in mapper.failed_indexes
+            else item_io.IterationRecord(i, mapper.item_input(i, frame), None, *_error_of(output))
+            for i, output in enumerate(results)
+        ]
+        times = (started, run.host.now().isoformat())
+        try:
+            result: JSON = await item_io.write_results(
+                state.result_writer, records, arn, times, effective, frame, ctx, env, state.name
+            )
+        except StatesError:
+            frame.record("MapRunFailed")
+            raise
+    else:
+        result = results
     if state.distributed:
         frame.record("MapRunSucceeded")
     else:
         frame.last_event = mapper.latest
     frame.record("MapStateSucceeded", advance=False)
-    return dataflow.finish_with_result(state, raw, results, frame, ctx)
+    return dataflow.finish_with_result(state, raw, result, frame, ctx)
 
 
-def _batched(state: ir.Map, items: list[JSON]) -> list[JSON]:
-    """ItemBatcher: groups of ``MaxItemsPerBatch`` items, each ``{"Items": [...], "BatchInput"?}``."""
-    size = state.max_items_per_batch
-    if not size or size < 1:
+def _error_of(output: JSON) -> tuple[str | None, str | None]:
+    """A tolerated failure's ``{"Error", "Cause"}`` as the mapper kept it."""
+    if not isinstance(output, dict):
+        return "States.TaskFailed", None
+    error, cause = output.get("Error"), output.get("Cause")
+    return str(error), cause if isinstance(cause, str) else None
+
+
+def _batch_input(state: ir.Map, effective: JSON, frame: Frame, ctx: StateContext, env: Any) -> JSON:
+    """``ItemBatcher.BatchInput``, rendered once for every batch."""
+    if state.batch_input is None:
+        return None
+    if state.query_language == "JSONata":
+        return dataflow.evaluate_jsonata(state.batch_input, env, "ItemBatcher.BatchInput")
+    return dataflow.render(state.batch_input, effective, frame, ctx)
+
+
+def _batched(state: ir.Map, items: list[JSON], batch_input: JSON) -> list[JSON]:
+    """ItemBatcher: batches of at most ``MaxItemsPerBatch`` items and ``MaxInputBytesPerBatch``
+    bytes of them, each ``{"BatchInput"?: ..., "Items": [...]}``."""
+    size, budget = state.max_items_per_batch, state.max_input_bytes_per_batch
+    if not size and not budget:
         return items
-    extra = {} if state.batch_input is None else {"BatchInput": state.batch_input}
-    return [{**extra, "Items": items[start : start + size]} for start in range(0, len(items), size)]
+    extra = {} if batch_input is None else {"BatchInput": batch_input}
+    batches: list[JSON] = []
+    batch: list[JSON] = []
+    used = 0
+    for item in items:
+        cost = len(dataflow.dumps(item).encode()) + 1
+        if batch and ((size and len(batch) >= size) or (budget and used + cost > budget)):
+            batches.append({**extra, "Items": batch})
+            batch, used = [], 0
+        batch.append(item)
+        used += cost
+    if batch:
+        batches.append({**extra, "Items": batch})
+    return batches
 
 
 def _tolerated(length: int, count: int | None, percentage: float | None) -> int:

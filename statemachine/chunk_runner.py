@@ -54,7 +54,7 @@ async def run_chunk(chunk: MapChunk, host: Host) -> list[IterationOutcome]:
                 continue
             outcomes.append(IterationOutcome(index, output))
             size += result_size(output)
-            if size > limits.max_payload_bytes:
+            if chunk.results_limited and size > limits.max_payload_bytes:
                 raise _Stop
 
     workers = max(1, min(chunk.max_concurrency, len(chunk.items)))

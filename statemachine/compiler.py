@@ -11,6 +11,7 @@ from typing import Any
 
 from statemachine import choice, ir, jsonata
 from statemachine.arns import FUNCTION_ARN, LAMBDA_INVOKE
+from statemachine.item_io import IoSpec
 from statemachine.json_types import JSON
 from statemachine.paths import Path, parse_path, parse_reference_path
 from statemachine.templates import Template, compile_template, compile_value
@@ -66,6 +67,15 @@ def _ref_path(spec: Mapping[str, Any], key: str) -> Path | None:
         return _ROOT
     value = spec[key]
     return None if value is None else parse_reference_path(value)
+
+
+def _io_spec(spec: Any, config: str, jsonpath: bool) -> IoSpec | None:
+    """An ItemReader or ResultWriter."""
+    if not isinstance(spec, Mapping):
+        return None
+    key = "Parameters" if jsonpath else "Arguments"
+    parameters = (_template if jsonpath else _jsonata_field)(spec, key)
+    return IoSpec(str(spec.get("Resource", "")), parameters, not jsonpath, dict(spec.get(config) or {}))
 
 
 def _template(spec: Mapping[str, Any], key: str) -> Template | None:
@@ -283,7 +293,6 @@ def _map(
     count, count_expr = _number_or_expr(spec, "ToleratedFailureCount", language)
     percentage, percentage_expr = _number_or_expr(spec, "ToleratedFailurePercentage", language)
     batcher = spec.get("ItemBatcher") or {}
-    unsupported = next((key for key in ("ItemReader", "ResultWriter") if key in spec), None)
     return ir.Map(
         **common,
         **io,
@@ -303,8 +312,10 @@ def _map(
         tolerated_failure_percentage_path=_path(spec, "ToleratedFailurePercentagePath", None),
         tolerated_failure_percentage_expr=percentage_expr,
         max_items_per_batch=batcher.get("MaxItemsPerBatch") if batcher else None,
-        batch_input=batcher.get("BatchInput"),
-        unsupported=unsupported,
+        max_input_bytes_per_batch=batcher.get("MaxInputBytesPerBatch") if batcher else None,
+        batch_input=(_template if jsonpath else _jsonata_field)(batcher, "BatchInput"),
+        item_reader=_io_spec(spec.get("ItemReader"), "ReaderConfig", jsonpath),
+        result_writer=_io_spec(spec.get("ResultWriter"), "WriterConfig", jsonpath),
         processor_definition={
             "QueryLanguage": top,
             "StartAt": processor_spec["StartAt"],

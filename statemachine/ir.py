@@ -276,9 +276,13 @@ class Map(StateBase):
     max_items_per_batch: int | None = None
     """``ItemBatcher.MaxItemsPerBatch``: iterations get ``{"Items": [...], "BatchInput": ...}``."""
     batch_input: Any = None
-    """``ItemBatcher.BatchInput`` (a constant object)."""
-    unsupported: str | None = None
-    """A field Stepline validates but cannot run (``ItemReader``, ``ResultWriter``: they need S3)."""
+    """``ItemBatcher.BatchInput``: a JSONPath template or a JSONata template, rendered once."""
+    max_input_bytes_per_batch: int | None = None
+    """``ItemBatcher.MaxInputBytesPerBatch``: a batch closes before its items pass this size."""
+    item_reader: Any = None
+    """``ItemReader`` (``statemachine.item_io.IoSpec``)."""
+    result_writer: Any = None
+    """``ResultWriter`` (``statemachine.item_io.IoSpec``)."""
     processor_definition: Any = field(default=None, compare=False)
     """The item processor as a standalone definition (``QueryLanguage``, ``StartAt``, ``States``),
     for hosts that run chunks of iterations elsewhere (``statemachine.offload``)."""

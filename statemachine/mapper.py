@@ -46,6 +46,8 @@ class Mapper:
         self.latest = frame.last_event
         """The newest event any iteration recorded."""
         self.failed_prev: int | None = None
+        self.failed_indexes: set[int] = set()
+        """Iterations that failed (within tolerance): a ResultWriter lists them as FAILED."""
         self.size = 0
         self.done = frame.run.redriven.pop(state.name, {})
         """Outputs of iterations that succeeded before a redrive: not run again."""
@@ -120,6 +122,7 @@ class Mapper:
                 "States.ExceedToleratedFailureThreshold",
                 "The specified tolerated failure threshold was exceeded",
             ) from error
+        self.failed_indexes.add(index)
         self.results[index] = {"Error": error.name, **({"Cause": error.cause} if error.cause else {})}
 
     def aborted(self, index: int, child: Frame) -> None:
@@ -140,7 +143,7 @@ class Mapper:
             self.chain, self.latest = before, max(self.latest, done)
         self.results[index] = result
         self.size += result_size(result)
-        if self.size > self.frame.run.limits.max_payload_bytes:
+        if state.result_writer is None and self.size > self.frame.run.limits.max_payload_bytes:
             raise StatesError(
                 DATA_LIMIT,
                 f"The state/task '{state.name}' returned a result with a size exceeding "

@@ -50,6 +50,8 @@ class MapChunk:
     tolerated: int
     """Stop the chunk once more iterations than this have failed (-1: at the first failure)."""
     limits: Limits
+    results_limited: bool = True
+    """Stop once the outputs together pass the payload limit (False: a ResultWriter keeps them)."""
 
     def to_json(self) -> str:
         """JSON text (what crosses a process boundary)."""
@@ -65,6 +67,7 @@ class MapChunk:
             "max_concurrency": self.max_concurrency,
             "tolerated": self.tolerated,
             "limits": dataclasses.asdict(self.limits),
+            "results_limited": self.results_limited,
         }
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
@@ -83,6 +86,7 @@ class MapChunk:
             max_concurrency=body["max_concurrency"],
             tolerated=body["tolerated"],
             limits=Limits(**body["limits"]),
+            results_limited=body.get("results_limited", True),
         )
 
 
@@ -156,7 +160,7 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
         frames = {index: mapper.started(index) for index, _ in inputs}
         chunk = MapChunk(
             state.name, processor, inputs, variables, frame.run.context, execution_input,
-            per_chunk, mapper.tolerated, limits,
+            per_chunk, mapper.tolerated, limits, state.result_writer is None,
         )  # fmt: skip
         try:
             outcomes = await offloader.run_map_chunk(chunk)

@@ -500,7 +500,7 @@ async def test_map_items_from_jsonata() -> None:
     assert "EvaluationFailed" in types(bad)
 
 
-async def test_item_batcher_groups_items_and_s3_readers_fail_clearly() -> None:
+async def test_item_batcher_groups_items_and_readers_without_s3_fail_clearly() -> None:
     batched = await run_local(_map(ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"k": 1}}), [1, 2, 3])
     assert batched.outcome.output == [
         {"BatchInput": {"k": 1}, "Items": [1, 2]},
@@ -508,8 +508,8 @@ async def test_item_batcher_groups_items_and_s3_readers_fail_clearly() -> None:
     ]
     reader = {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}}
     run = await run_local(_map(ItemReader=reader), [])
-    assert run.outcome.error == "States.Runtime"
-    assert "ItemReader" in (run.outcome.cause or "")
+    assert run.outcome.error == "States.ItemReaderFailed"  # the local host calls no services
+    assert "States.TaskFailed" in (run.outcome.cause or "")
 
 
 @pytest.mark.parametrize(
