@@ -14,6 +14,7 @@ from workers.integrations.aws_sdk import AwsSdk
 from workers.integrations.connections import Authorizer
 from workers.integrations.endpoints import Endpoints
 from workers.integrations.errors import OPTIMIZED_PREFIXES, pascal_service
+from workers.integrations.file_buckets import FileBuckets
 from workers.integrations.http_task import HttpTask
 
 
@@ -21,7 +22,8 @@ def for_settings(settings: Settings, sessions: SessionMaker) -> Integrations:
     """The integrations of a worker (or an API running synchronous executions) with its registry."""
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     sealer = Sealer.from_settings(secret, settings.data_dir)
-    return Integrations(settings.integrations, settings.region, sessions, sealer)
+    buckets = FileBuckets(settings.data_dir, sessions)
+    return Integrations(settings.integrations, settings.region, sessions, sealer, buckets)
 
 
 class Integrations:
@@ -33,7 +35,10 @@ class Integrations:
         region: str,
         sessions: SessionMaker | None = None,
         sealer: Sealer | None = None,
+        buckets: FileBuckets | None = None,
     ) -> None:
+        """``buckets``: where s3 calls go while no endpoint is configured for ``s3``."""
+        self._buckets = buckets
         self._endpoints = Endpoints(settings, region, sessions, sealer)
         self._sdk = AwsSdk(settings.timeout_seconds)
         self._http = HttpTask(
@@ -75,7 +80,12 @@ class Integrations:
             raise StatesError(
                 "States.Runtime", f"The parameters of aws-sdk:{call.service}:{call.action} must be an object"
             )
-        endpoint = await self._endpoints.resolve(model.service_name)
         params: dict[str, Any] = parameters
+        try:
+            endpoint = await self._endpoints.resolve(model.service_name)
+        except StatesError:
+            if model.service_name != "s3" or self._buckets is None:
+                raise
+            return await self._buckets.call(call.action, params)
         answer, _ = await self._sdk.call(model, operation, params, endpoint, pascal_service(model.service_id))
         return answer
