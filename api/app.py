@@ -35,6 +35,7 @@ from api.routes import (
     code_signing,
     db_proxies,
     event_invoke,
+    event_source_mappings,
     executions,
     file_systems,
     function_aliases,
@@ -81,6 +82,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(function_routes.router)
     app.include_router(function_aliases.router)
     app.include_router(event_invoke.router)
+    app.include_router(event_source_mappings.router)
     app.include_router(function_urls.router)
     app.include_router(function_url_router)
     app.include_router(blueprints.router)

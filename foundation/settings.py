@@ -102,6 +102,18 @@ class IntegrationSettings(BaseModel):
     """How long one call may take when its Task sets no TimeoutSeconds."""
 
 
+class EventSourceSettings(BaseModel):
+    """Event source mappings (``STEPLINE_EVENT_SOURCES__*``): the brokers mappings read from. A mapping
+    names a queue or a stream, never a broker address: tenants reach only the brokers listed here."""
+
+    rabbitmq_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    lease_seconds: float = 10.0
+    """How long a worker leads a mapping without renewing (another worker takes over after it)."""
+    scan_seconds: float = 2.0
+    """How often a worker looks for mappings to lead (and for changes to the ones it leads)."""
+
+
 class Settings(BaseSettings):
     """Stepline's settings; see README.md for every variable."""
 
@@ -116,6 +128,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = SandboxSettings()
     worker: WorkerSettings = WorkerSettings()
     integrations: IntegrationSettings = IntegrationSettings()
+    event_sources: EventSourceSettings = EventSourceSettings()
     secret_key: SecretStr | None = None
     """Seals stored secrets (db proxy target URLs); None: a key file in ``data_dir`` (one machine)."""
     mock_config_file: Path | None = None

@@ -19,6 +19,7 @@ from workers.activities import Activities
 from workers.attachments import serve_attachments
 from workers.endpoint.local import LocalRuntime
 from workers.endpoint.server import serve_endpoint, split_address
+from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.metric_samples import MetricSampler
 from workers.functions.service import FunctionService
 from workers.integrations import for_settings as integrations_for
@@ -45,6 +46,7 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
             function_runtime(settings) as service,
             serve_endpoint(settings, LocalRuntime(service), sessions) as presence,
             PoolReporter(sessions),
+            EventSources(settings, sessions, source_invoker(service)),
         ):
             worker = build_worker(
                 client,

@@ -30,6 +30,7 @@ from api.aws import (
     lambda_code_signing,
     lambda_concurrency,
     lambda_event_invoke,
+    lambda_event_source_mappings,
     lambda_function_urls,
     lambda_functions,
     lambda_invoke,
@@ -54,6 +55,7 @@ OPERATIONS: dict[str, Operation] = {
     **lambda_layers.OPERATIONS,
     **lambda_code_signing.OPERATIONS,
     **lambda_event_invoke.OPERATIONS,
+    **lambda_event_source_mappings.OPERATIONS,
     **lambda_function_urls.OPERATIONS,
 }
 

@@ -12,6 +12,7 @@ from foundation.registry.database import SessionMaker
 from foundation.settings import Settings
 from workers.attachments import serve_attachments
 from workers.endpoint.local import LocalRuntime
+from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.metric_samples import MetricSampler
 from workers.functions.service import FunctionService
 from workers.pool_reports import PoolReporter
@@ -27,5 +28,6 @@ async def in_process(
         FunctionService(settings, sessions=sessions, metrics_registry=metrics) as service,
         MetricSampler(service.metrics, sessions),
         PoolReporter(sessions),
+        EventSources(settings, sessions, source_invoker(service), metrics_registry=metrics),
     ):
         yield LocalRuntime(service)

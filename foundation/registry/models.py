@@ -15,6 +15,7 @@ from foundation.registry import (  # noqa: F401  (imported for their tables)
     aliases,
     code_signing,
     event_invoke,
+    event_source_mappings,
     executions,
     function_metrics,
     function_permissions,

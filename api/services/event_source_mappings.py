@@ -1,0 +1,200 @@
+"""Event source mappings: create, get, update, delete, list (Lambda's EventSourceMapping operations).
+
+A mapping's source is a queue or a stream on a broker this Stepline's operator configured
+(``STEPLINE_EVENT_SOURCES__*``), never an address a tenant gives:
+
+* RabbitMQ: ``EventSourceArn`` ``arn:aws:mq:REGION:ACCOUNT:broker:rabbitmq[:ID]`` with ``Queues`` naming
+  one queue (Lambda's Amazon MQ shape); no StartingPosition (a queue has none).
+* Redis Streams: ``arn:aws:redis:REGION:ACCOUNT:stream/NAME``; ``StartingPosition`` TRIM_HORIZON,
+  LATEST or AT_TIMESTAMP is required, as for a Kinesis stream.
+
+The function (and its version or alias) must exist; an on-failure destination is checked as an
+asynchronous invocation's is. Workers pick a mapping up within ``scan_seconds``: its state goes from
+Creating/Updating to Enabled or Disabled then.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as uuids
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api import event_source_mapping_schemas as schemas
+from api.services.event_invoke import _check_destination as check_destination
+from api.services.event_invoke import check_qualifier
+from foundation.errors import Conflict, InvalidRequest
+from foundation.registry import event_source_mappings as registry
+from foundation.registry.functions import utcnow
+from statemachine import function_arn
+
+RABBITMQ, REDIS = "rabbitmq", "redis"
+_NAME = re.compile(r"[A-Za-z0-9._:/@+=-]{1,255}")
+_DEFAULT_RETRIES = {RABBITMQ: 2, REDIS: -1}
+
+
+def _invalid(location: str, message: str) -> InvalidRequest:
+    return InvalidRequest(
+        message, [{"location": location, "message": message, "code": "InvalidParameterValueException"}]
+    )
+
+
+def parse_source(arn: str, queues: list[str] | None) -> tuple[str, str]:
+    """(kind, queue or stream) of a source ARN (and ``Queues``); InvalidRequest naming what is wrong."""
+    parts = arn.split(":")
+    if len(parts) >= 7 and parts[:3] == ["arn", "aws", "mq"] and parts[5:7] == ["broker", RABBITMQ]:
+        if not queues:
+            raise _invalid("/queues", "A RabbitMQ source needs Queues naming one queue.")
+        if not _NAME.fullmatch(queues[0]):
+            raise _invalid(
+                "/queues/0", f"{queues[0][:300]!r} is not a queue name (1-255 of A-Za-z0-9._:/@+=-)."
+            )
+        return RABBITMQ, queues[0]
+    if len(parts) == 6 and parts[:3] == ["arn", "aws", "redis"] and parts[5].startswith("stream/"):
+        name = parts[5].removeprefix("stream/")
+        if not _NAME.fullmatch(name):
+            raise _invalid(
+                "/eventSourceArn", f"{name[:300]!r} is not a stream name (1-255 of A-Za-z0-9._:/@+=-)."
+            )
+        if queues:
+            raise _invalid("/queues", "Queues is for RabbitMQ sources only.")
+        return REDIS, name
+    raise _invalid(
+        "/eventSourceArn",
+        f"{arn[:300]!r} is not a source Stepline reads: arn:aws:mq:REGION:ACCOUNT:broker:rabbitmq "
+        "with Queues, or arn:aws:redis:REGION:ACCOUNT:stream/NAME.",
+    )
+
+
+def public(row: registry.EventSourceMapping, region: str) -> schemas.MappingPublic:
+    return schemas.MappingPublic(
+        uuid=row.uuid,
+        event_source_arn=row.source_arn,
+        function_arn=function_arn(row.function_name, row.qualifier, region),
+        queues=[row.source_name] if row.source_kind == RABBITMQ else None,
+        state=row.state,
+        state_transition_reason=row.state_reason,
+        last_modified=row.last_modified,
+        last_processing_result=row.last_result,
+        last_error=row.last_error,
+        batch_size=row.batch_size,
+        maximum_batching_window_in_seconds=row.batching_window_seconds,
+        starting_position=row.starting_position,
+        starting_position_timestamp=row.starting_timestamp,
+        parallelization_factor=row.parallelization_factor,
+        function_response_types=["ReportBatchItemFailures"] if row.report_item_failures else [],
+        bisect_batch_on_function_error=row.bisect_on_error,
+        maximum_retry_attempts=row.maximum_retry_attempts,
+        maximum_record_age_in_seconds=row.maximum_record_age_seconds,
+        destination_config=schemas.DestinationConfig(
+            on_failure=schemas.OnFailure(destination=row.on_failure)
+        ),
+        filter_criteria=row.filter_criteria,
+    )
+
+
+async def _function(session: AsyncSession, reference: str) -> tuple[str, str | None]:
+    name, _, qualifier = reference.partition(":")
+    if reference.startswith("arn:"):
+        parts = reference.split(":")
+        if len(parts) not in (7, 8) or parts[2] != "lambda" or parts[5] != "function":
+            raise _invalid("/functionName", f"{reference[:300]!r} is not a function name or ARN.")
+        name, qualifier = parts[6], parts[7] if len(parts) == 8 else ""
+    await check_qualifier(session, name, qualifier or None)
+    return name, qualifier or None
+
+
+async def _apply(
+    session: AsyncSession, row: registry.EventSourceMapping, body: schemas.MappingSettings, given: set[str]
+) -> None:
+    """Copy the members ``given`` onto ``row``, checked."""
+    if "function_name" in given and body.function_name is not None:
+        row.function_name, row.qualifier = await _function(session, body.function_name)
+    if "enabled" in given and body.enabled is not None:
+        row.enabled = body.enabled
+    simple: dict[str, str] = {
+        "batch_size": "batch_size",
+        "maximum_batching_window_in_seconds": "batching_window_seconds",
+        "parallelization_factor": "parallelization_factor",
+        "maximum_record_age_in_seconds": "maximum_record_age_seconds",
+        "bisect_batch_on_function_error": "bisect_on_error",
+        "maximum_retry_attempts": "maximum_retry_attempts",
+    }
+    for field, column in simple.items():
+        value = getattr(body, field)
+        if field in given and value is not None:
+            setattr(row, column, value)
+    if 0 <= row.maximum_record_age_seconds < 60:
+        raise _invalid("/maximumRecordAgeInSeconds", "MaximumRecordAgeInSeconds is -1 or 60 to 604800.")
+    if "function_response_types" in given and body.function_response_types is not None:
+        row.report_item_failures = "ReportBatchItemFailures" in body.function_response_types
+    if "destination_config" in given and body.destination_config is not None:
+        row.on_failure = body.destination_config.on_failure.destination
+        await check_destination(
+            session, row.function_name, row.on_failure, "/destinationConfig/onFailure/destination"
+        )
+    if "filter_criteria" in given and body.filter_criteria is not None and body.filter_criteria.filters:
+        raise _invalid("/filterCriteria", "FilterCriteria is not supported by this Stepline yet.")
+
+
+async def create_mapping(
+    session: AsyncSession, body: schemas.MappingIn, region: str
+) -> schemas.MappingPublic:
+    kind, name = parse_source(body.event_source_arn, body.queues)
+    if body.function_name is None:
+        raise _invalid("/functionName", "FunctionName is required.")
+    if kind == REDIS and body.starting_position is None:
+        raise _invalid("/startingPosition", "StartingPosition is required for a stream source.")
+    if kind == RABBITMQ and body.starting_position is not None:
+        raise _invalid("/startingPosition", "StartingPosition is not supported for a queue source.")
+    if (body.starting_position == "AT_TIMESTAMP") != (body.starting_position_timestamp is not None):
+        raise _invalid(
+            "/startingPositionTimestamp",
+            "StartingPositionTimestamp goes with StartingPosition AT_TIMESTAMP only.",
+        )
+    for found in await registry.list_mappings(session, source_arn=body.event_source_arn):
+        if (
+            found.source_name == name
+            and found.function_name == (await _function(session, body.function_name))[0]
+        ):
+            raise Conflict(f"An event source mapping of this source and function exists: {found.uuid}")
+    row = registry.EventSourceMapping(
+        uuid=str(uuids.uuid4()), function_name="", source_arn=body.event_source_arn, source_kind=kind,
+        source_name=name, state=registry.CREATING, batch_size=100,
+        starting_position=body.starting_position, starting_timestamp=body.starting_position_timestamp,
+        maximum_retry_attempts=_DEFAULT_RETRIES[kind], last_modified=utcnow(),
+    )  # fmt: skip
+    await _apply(session, row, body, set(body.model_fields_set) | {"function_name"})
+    return public(await registry.save(session, row), region)
+
+
+async def get_mapping(session: AsyncSession, uuid: str, region: str) -> schemas.MappingPublic:
+    return public(await registry.get_mapping(session, uuid), region)
+
+
+async def update_mapping(
+    session: AsyncSession, uuid: str, body: schemas.MappingSettings, region: str
+) -> schemas.MappingPublic:
+    row = await registry.get_mapping(session, uuid, for_update=True)
+    if row.state in (registry.CREATING, registry.UPDATING, registry.DELETING):
+        raise Conflict(f"The event source mapping {uuid} is {row.state}: try again shortly.")
+    await _apply(session, row, body, set(body.model_fields_set))
+    row.state = registry.UPDATING
+    row.state_reason = "USER_INITIATED"
+    return public(await registry.save(session, row), region)
+
+
+async def delete_mapping(session: AsyncSession, uuid: str, region: str) -> schemas.MappingPublic:
+    """Delete at once (its poller stops at its next look); answered as Lambda does, state Deleting."""
+    row = await registry.get_mapping(session, uuid, for_update=True)
+    shown = public(row, region).model_copy(update={"state": registry.DELETING})
+    await registry.delete_mapping(session, uuid)
+    return shown
+
+
+async def list_mappings(
+    session: AsyncSession, region: str, *, function: str | None = None, source_arn: str | None = None
+) -> schemas.MappingList:
+    name = (await _function(session, function))[0] if function is not None else None
+    rows = await registry.list_mappings(session, function=name, source_arn=source_arn)
+    return schemas.MappingList(event_source_mappings=[public(r, region) for r in rows])

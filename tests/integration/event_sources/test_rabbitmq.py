@@ -1,0 +1,123 @@
+"""RabbitMQ queues as an event source, against the broker on this machine: every message ends
+processed or on the on-failure destination (real sandboxes, real PostgreSQL, a queue per test)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+from prometheus_client import CollectorRegistry
+
+from foundation.registry import event_source_mappings as registry
+from foundation.registry.database import unit_of_work
+from tests.integration.event_sources.kit import create, delete, recording, routed_ids
+from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
+from workers.events.sources.runner import EventSources, source_invoker
+from workers.functions.service import FunctionService
+
+pytestmark = [pytest.mark.integration, requires_bwrap]
+__all__ = ["fn_settings", "service"]
+URL = "amqp://guest:guest@127.0.0.1:5672/"
+ARN = "arn:aws:mq:us-east-1:123456789012:broker:rabbitmq"
+
+PICKY = """def handler(event, context):
+    bodies = [r["body"] for r in event["Records"]]
+    if any(b.startswith("fail") for b in bodies):
+        raise ValueError("a poisoned batch")
+    return {"n": len(bodies)}
+"""
+REPORTING = """def handler(event, context):
+    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]
+                                  if r["body"].startswith("fail")]}
+"""
+
+
+@pytest.fixture
+async def queue() -> AsyncIterator[str]:
+    name = f"test-esm-{uuid.uuid4().hex[:12]}"
+    connection = await aio_pika.connect(URL)
+    channel = await connection.channel()
+    await channel.declare_queue(name, durable=False)
+    yield name
+    await channel.queue_delete(name)
+    await connection.close()
+
+
+async def publish(queue: str, bodies: list[str]) -> None:
+    connection = await aio_pika.connect(URL)
+    async with connection:
+        channel = await connection.channel()
+        for body in bodies:
+            await channel.default_exchange.publish(
+                aio_pika.Message(body.encode(), message_id=body), routing_key=queue
+            )
+
+
+async def depth(queue: str) -> int:
+    connection = await aio_pika.connect(URL)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        return int(declared.declaration_result.message_count or 0)
+
+
+async def until(check: object, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.parametrize(
+    ("code", "extra"),
+    [
+        (PICKY, {"bisectBatchOnFunctionError": True}),
+        (REPORTING, {"functionResponseTypes": ["ReportBatchItemFailures"]}),
+    ],
+)
+async def test_every_message_processed_or_routed_to_the_failure_destination(
+    service: FunctionService, queue: str, code: str, extra: dict[str, object]
+) -> None:
+    name = await deploy(service, unique("esm"), {"app.py": code})
+    destination = f"arn:aws:sqs:us-east-1:123456789012:{unique('dlq')}"
+    bodies = [f"ok-{i}" for i in range(40)] + [f"fail-{i}" for i in range(3)]
+    await publish(queue, bodies)
+    seen: list[str] = []
+    mapping = await create(
+        service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=10,
+        maximumRetryAttempts=1, destinationConfig={"onFailure": {"destination": destination}}, **extra,
+    )  # fmt: skip
+    settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
+        update={"scan_seconds": 0.2})})  # fmt: skip
+    sources = EventSources(
+        settings, service.sessions, recording(source_invoker(service), seen),
+        metrics_registry=CollectorRegistry(), backoff=0.05,
+    )  # fmt: skip
+    async with sources:
+
+        async def drained() -> bool:
+            return (
+                len(set(seen)) == 40
+                and len(await routed_ids(service.sessions, destination, "stepline:rabbitmq")) >= 3
+            )
+
+        await until(drained)
+        await until(lambda: _zero(queue))
+    assert set(seen) == {b for b in bodies if b.startswith("ok")}
+    routed = await routed_ids(service.sessions, destination, "stepline:rabbitmq")
+    assert sorted(routed) == ["fail-0", "fail-1", "fail-2"]  # only the poisoned ones, each once
+    async with unit_of_work(service.sessions) as session:
+        row = await registry.get_mapping(session, mapping.uuid)
+    assert row.state == registry.ENABLED
+    assert row.last_error is not None
+    await delete(service.sessions, mapping.uuid)
+
+
+async def _zero(queue: str) -> bool:
+    return await depth(queue) == 0
