@@ -51,6 +51,16 @@ export class HistoryAnalysis {
       const details = detailsOf(event);
       if (details?.error) this.executionError = details;
     }
+    if (type === "ExecutionRedriven") { // the earlier attempt's unfinished visits ended with it
+      const failed = this.failedVisits();
+      for (const queue of this.open.values()) {
+        for (const visit of queue) Object.assign(visit, { redriven: failed.has(visit) ? "failed" : "cancelled", end: this.end ?? time });
+        queue.length = 0;
+      }
+      this.end = null;
+      this.executionError = null;
+      return true;
+    }
     const previous = this.owner.get(Number(event.previousEventId));
     if (type.endsWith("StateEntered")) {
       const details = detailsOf(event) ?? {};
@@ -96,6 +106,7 @@ export class HistoryAnalysis {
 
   /** The status word of one visit, given the execution's status. */
   visitStatus(visit, executionStatus) {
+    if (visit.redriven) return visit.redriven; // "failed" or "cancelled" in the attempt before a redrive
     if (visit.exitedId !== null) {
       if (visit.failures === 0) return "succeeded";
       return visit.lastOutcome === "ok" ? "retried" : "caught";
@@ -111,7 +122,7 @@ export class HistoryAnalysis {
    * state; else the last one entered), and the Parallel/Map visits around them. */
   failedVisits() {
     if (this.failedAt?.lastId === this.lastId) return this.failedAt.set;
-    const open = this.visits.filter((v) => v.exitedId === null);
+    const open = this.visits.filter((v) => v.exitedId === null && !v.redriven);
     let roots = open.filter((v) => v.failures > 0 || v.type === "Fail");
     if (!roots.length && open.length) roots = [open[open.length - 1]];
     const set = new Set();
@@ -123,11 +134,15 @@ export class HistoryAnalysis {
   /** Map of state name -> the most telling status among its visits. */
   statuses(executionStatus) {
     const out = new Map();
+    const cut = [];
     for (const visit of this.visits) {
-      const status = this.visitStatus(visit, executionStatus);
+      // a state that failed, then ran again after a redrive: "retried" (or "failed" again)
+      const status = visit.redriven === "failed" ? "retried" : this.visitStatus(visit, executionStatus);
+      if (visit.redriven === "cancelled") cut.push(visit); // only where nothing else ran since
       const known = out.get(visit.name);
-      if (!known || ORDER.indexOf(status) < ORDER.indexOf(known)) out.set(visit.name, status);
+      if (visit.redriven !== "cancelled" && (!known || ORDER.indexOf(status) < ORDER.indexOf(known))) out.set(visit.name, status);
     }
+    for (const visit of cut) if (!out.has(visit.name)) out.set(visit.name, "cancelled");
     return out;
   }
 }

@@ -66,3 +66,21 @@ test("a Fail state is failed; events seen twice (a resumed stream) count once", 
   assert.equal(analysis.statuses("FAILED").get("Refuse"), "failed");
   assert.deepEqual(analysis.executionError, { error: "E" });
 });
+
+test("a redriven execution: the state it failed in is retried once it succeeds, the earlier attempt's visit failed", () => {
+  const history = events(
+    ["ExecutionStarted", { input: "{}" }],
+    ["PassStateEntered", { name: "Check", input: "{}" }], ["PassStateExited", { name: "Check", output: "{}" }],
+    ["ChoiceStateEntered", { name: "Gate", input: "{}" }],
+    ["ExecutionFailed", { error: "States.NoChoiceMatched" }],
+    ["ExecutionRedriven", { redriveCount: 1 }],
+    ["ChoiceStateEntered", { name: "Gate", input: "{}" }], ["ChoiceStateExited", { name: "Gate", output: "{}" }],
+    ["PassStateEntered", { name: "Done", input: "{}" }], ["PassStateExited", { name: "Done", output: "{}" }],
+    ["ExecutionSucceeded", { output: "{}" }],
+  );
+  const analysis = analyse(history);
+  assert.deepEqual(Object.fromEntries(analysis.statuses("SUCCEEDED")), { Check: "succeeded", Gate: "retried", Done: "succeeded" });
+  assert.equal(analysis.visitStatus(analysis.visits[1], "SUCCEEDED"), "failed");
+  assert.equal(analysis.visits[1].end, Date.parse(history[4].timestamp)); // ended with the failed attempt
+  assert.equal(analysis.executionError, null);
+});

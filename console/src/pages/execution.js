@@ -15,7 +15,7 @@ import { CostEstimate } from "../components/cost.js";
 const HISTORY_PAGE = 5000;
 
 /** Loads the execution and its events, then follows them live while it runs. */
-function useExecution(id) {
+function useExecution(id, attempt) {
   const [execution, setExecution] = useState(null);
   const [machine, setMachine] = useState(null);
   const [error, setError] = useState(null);
@@ -26,6 +26,9 @@ function useExecution(id) {
   const events = useRef([]);
   useEffect(() => {
     const stop = new AbortController();
+    analysis.current = new HistoryAnalysis(); // read afresh (a redrive continues the history)
+    events.current = [];
+    setLoaded(false);
     // Redrawn at most every 100 ms while a long history arrives.
     let frame = null;
     let drawn = 0;
@@ -77,7 +80,7 @@ function useExecution(id) {
       stop.abort();
       clearTimeout(frame);
     };
-  }, [id]);
+  }, [id, attempt]);
   return { execution, machine, error, loaded, live, analysis: analysis.current, events: events.current };
 }
 
@@ -106,8 +109,11 @@ async function pollHistory(path, take, redraw, setExecution, setLoaded, signal) 
   setLoaded(true);
 }
 
+const REDRIVABLE = new Set(["FAILED", "ABORTED", "TIMED_OUT"]);
+
 export function ExecutionPage({ id, state }) {
-  const { execution, machine, error, loaded, live, analysis, events } = useExecution(id);
+  const [attempt, setAttempt] = useState(0);
+  const { execution, machine, error, loaded, live, analysis, events } = useExecution(id, attempt);
   const [selected, setSelected] = useState(state ?? null);
   const [, tick] = useState(0);
   useEffect(() => { // the duration counts while it runs
@@ -124,6 +130,7 @@ export function ExecutionPage({ id, state }) {
     <div class="page-head">
       <h1>${execution.name} <${Status} status=${execution.status} />${live && html`<span class="live" title="Updates arrive as they happen">● live</span>`}</h1>
       ${execution.status === "RUNNING" && html`<${StopForm} id=${id} onStopped=${() => {}} />`}
+      ${REDRIVABLE.has(execution.status) && html`<${RedriveButton} id=${id} onRedriven=${() => setAttempt((a) => a + 1)} />`}
     </div>
     <dl class="facts">
       <dt>State machine</dt><dd><a href=${link("machines", execution.stateMachine)}>${execution.stateMachine}</a> version ${execution.version}</dd>
@@ -131,6 +138,7 @@ export function ExecutionPage({ id, state }) {
       <dt>Stopped</dt><dd>${when(execution.stopDate)}</dd>
       <dt>Duration</dt><dd>${duration(elapsed)}</dd>
       <dt>ARN</dt><dd><code>${execution.executionArn}</code></dd>
+      ${execution.redriveCount > 0 && html`<dt>Redriven</dt><dd>${execution.redriveCount} time${execution.redriveCount > 1 ? "s" : ""}, last ${when(execution.redriveDate)}</dd>`}
     </dl>
     ${(execution.error || execution.cause) && html`<div class="error failure" role="alert">
       <strong>Error: <span class="error-name">${execution.error ?? "—"}</span></strong>
@@ -202,4 +210,27 @@ function StopForm({ id }) {
     <button type="submit" class="danger" disabled=${busy}>Stop execution</button>
     <${ErrorBox} error=${error} />
   </form>`;
+}
+
+/** Redrive: the execution continues from the state it stopped in, as the same execution. */
+function RedriveButton({ id, onRedriven }) {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function redrive() {
+    setBusy(true);
+    setError(null);
+    try {
+      await api(`/v1/executions/${encodeURIComponent(id)}/redrive`, { method: "POST" });
+      onRedriven();
+    } catch (redriveError) {
+      setError(redriveError);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return html`<div class="redrive">
+    <button type="button" class="primary" onClick=${redrive} disabled=${busy}
+      title="Continue from the state where it stopped; states that succeeded are not run again">Redrive</button>
+    <${ErrorBox} error=${error} />
+  </div>`;
 }

@@ -14,7 +14,8 @@ async function load(name, version) {
   const machine = await api(path, { query: { version } });
   const validation = await api("/v1/state-machines/validate", { method: "POST", body: { definition: machine.definition } })
     .catch(() => ({ diagnostics: [] }));
-  return { machine, diagnostics: validation.diagnostics };
+  const { aliases } = await api(`${path}/aliases`).catch(() => ({ aliases: [] }));
+  return { machine, diagnostics: validation.diagnostics, aliases };
 }
 
 export function MachinePage({ name, version }) {
@@ -24,7 +25,7 @@ export function MachinePage({ name, version }) {
   return html`<${Machine} ...${data} />`;
 }
 
-function Machine({ machine, diagnostics }) {
+function Machine({ machine, diagnostics, aliases }) {
   const text = useMemo(() => JSON.stringify(machine.definition, null, 2), [machine]);
   const placed = useMemo(() => placeDiagnostics(text, diagnostics), [text, diagnostics]);
   const versions = Array.from({ length: machine.latestVersion }, (_, k) => machine.latestVersion - k);
@@ -40,6 +41,10 @@ function Machine({ machine, diagnostics }) {
       <dt>Versions</dt><dd><nav aria-label="Versions" class="versions">${versions.slice(0, 50).map((v) => html`
         <a href=${`${link("machines", machine.name)}?version=${v}`} aria-current=${v === machine.version ? "page" : undefined}>${v}</a>`)}
         ${versions.length > 50 && html`<span>… (${versions.length} in all)</span>`}</nav></dd>
+      <dt>Aliases</dt><dd>${aliases.length === 0 ? "none" : html`<ul class="aliases" aria-label="Aliases">${aliases.map((a) => html`
+        <li data-alias=${a.name}><strong>${a.name}</strong> → ${a.routing.map((r, k) => html`${k > 0 && " · "}<a
+          href=${`${link("machines", machine.name)}?version=${r.version}`}>version ${r.version}</a> ${r.weight}%`)}
+          ${a.description && html` <span class="hint">${a.description}</span>`}</li>`)}</ul>`}</dd>
     </dl>
     <div class="split">
       <section aria-labelledby="graph-title"><h2 id="graph-title">Graph</h2>

@@ -18,12 +18,16 @@ export function ResourcesPage() {
   return html`<h1>DB proxies & file systems</h1><h2>Database proxies</h2>
     ${data.dbProxies.length === 0 ? html`<p>No database proxies.</p>` : html`<div class="table-wrap"><table>
       <thead><tr><th>Name</th><th>Target</th><th class="num">Pool size</th><th class="num">Open</th><th class="num">Busy</th>
-        <th class="num">Idle</th><th class="num">Waiters</th><th>Updated</th></tr></thead>
+        <th class="num">Idle</th><th class="num">Waiters</th><th>Pools</th><th>Updated</th></tr></thead>
       <tbody>${data.dbProxies.map((p, k) => {
-        const t = data.statuses[k]?.totals;
-        return html`<tr><td>${p.name}</td><td><code>${p.target}</code></td><td class="num">${p.poolSize}</td>
-          ${t ? html`<td class="num">${t.open}</td><td class="num">${t.busy}</td><td class="num">${t.idle}</td><td class="num">${t.waiters}</td>`
-            : html`<td colspan="4">live status not available</td>`}
+        const s = data.statuses[k];
+        const t = s?.totals;
+        return html`<tr data-proxy=${p.name}><td>${p.name}</td><td><code>${p.target}</code></td><td class="num">${p.poolSize}</td>
+          ${t ? html`<td class="num">${t.open}</td><td class="num">${t.busy}</td><td class="num">${t.idle}</td><td class="num">${t.waiters}</td>
+            <td>${s.processes.length === 0 ? "none running yet (a pool opens with the first function that uses it)"
+              : s.processes.map((r) => html`<div title=${`reported ${when(r.reportedAt)}`}><code>${r.process}</code>:
+                ${r.open} open of ${r.size}, ${r.borrows} borrows${r.borrowTimeouts ? html`, <strong>${r.borrowTimeouts} timed out</strong>` : ""}</div>`)}</td>`
+            : html`<td colspan="5">live status not available</td>`}
           <td>${when(p.updatedAt)}</td></tr>`;
       })}</tbody></table></div>`}
     <h2>File systems</h2>

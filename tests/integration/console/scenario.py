@@ -19,20 +19,20 @@ GREET: dict[str, Any] = {
 }
 
 FLAKY_CODE = (
-    "import os\n"
     "def handler(event, context):\n"
-    "    if not os.path.exists('/tmp/tried'):\n"  # a warm sandbox keeps /tmp: the retry succeeds
-    "        open('/tmp/tried', 'w').close()\n"
+    "    if event['retryCount'] == 0:\n"  # told by the state machine: no sandbox state relied on
     "        raise RuntimeError('first attempt fails')\n"
     "    return {'ok': True}\n"
 )
 
 
 def retried(function: str) -> dict[str, Any]:
-    """One Task calling ``function`` with a Retry on any error."""
+    """One Task calling ``function`` with a Retry on any error; the function is told which attempt
+    it serves (``$$.State.RetryCount``), so the first fails and the retry succeeds in any sandbox."""
     task = {
         "Type": "Task",
         "Resource": LAMBDA + function,
+        "Parameters": {"retryCount.$": "$$.State.RetryCount"},
         "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}],
         "End": True,
     }
@@ -116,6 +116,19 @@ FAILING: dict[str, Any] = {
     "States": {
         "Check": {"Type": "Pass", "Next": "Refuse"},
         "Refuse": {"Type": "Fail", "Error": "OrderRefused", "Cause": "the total is over the limit"},
+    },
+}
+
+
+REDRIVEN: dict[str, Any] = {
+    "StartAt": "Check",
+    "States": {
+        "Check": {"Type": "Pass", "Next": "Gate"},
+        "Gate": {  # no Default: States.NoChoiceMatched until the execution is redriven
+            "Type": "Choice",
+            "Choices": [{"Variable": "$$.Execution.RedriveCount", "NumericGreaterThan": 0, "Next": "Done"}],
+        },
+        "Done": {"Type": "Pass", "End": True},
     },
 }
 

@@ -130,6 +130,43 @@ async def test_failed_execution_shows_its_error_and_the_failed_state_in_red(
     await page.screenshot(path=shots / "execution-failed.png", full_page=True)
 
 
+async def test_machine_aliases_shown_and_a_failed_execution_redriven(
+    page: Page, client: httpx.AsyncClient, shots: Path
+) -> None:
+    machine = await create_machine(client, "redriven", scenario.REDRIVEN)
+    published = await client.post(
+        "/",
+        json={"stateMachineArn": f"arn:aws:states:us-east-1:000000000000:stateMachine:{machine}"},
+        headers={
+            "X-Amz-Target": "AWSStepFunctions.PublishStateMachineVersion",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    assert published.status_code == 200, published.text
+    routing = [{"version": 1, "weight": 100}]
+    alias = {"name": "prod", "description": "what production runs", "routing": routing}
+    created = await client.post(f"/v1/state-machines/{machine}/aliases", json=alias)
+    assert created.status_code == 201, created.text
+    await page.goto(f"/console#/machines/{machine}")
+    shown = page.locator('[data-alias="prod"]')
+    await expect(shown).to_contain_text("version 1 100%")
+    await expect(shown).to_contain_text("what production runs")
+    await page.screenshot(path=shots / "machine-aliases.png", full_page=True)
+
+    execution = await start(client, machine)
+    await page.goto(f"/console#/executions/{execution}")
+    await expect(page.locator(".execution")).to_have_attribute("data-status", "FAILED")
+    await expect(page.locator('[data-state="Gate"]')).to_have_attribute("data-status", "failed")
+    await expect(page.locator('[data-state="Done"]')).not_to_have_attribute("data-status", "succeeded")
+    await page.get_by_role("button", name="Redrive").click()
+    await expect(page.locator(".execution")).to_have_attribute("data-status", "SUCCEEDED")
+    await expect(page.locator('[data-state="Done"]')).to_have_attribute("data-status", "succeeded")
+    await expect(page.locator('[data-state="Gate"]')).to_have_attribute("data-status", "retried")
+    await expect(page.locator(".facts")).to_contain_text("1 time")
+    await expect(page.get_by_role("button", name="Redrive")).to_have_count(0)
+    await page.screenshot(path=shots / "execution-redriven.png", full_page=True)
+
+
 async def test_step_through_shows_each_stage_of_a_state(
     page: Page, client: httpx.AsyncClient, shots: Path
 ) -> None:
@@ -278,6 +315,8 @@ async def test_lists_and_a_narrow_window(page: Page, client: httpx.AsyncClient, 
         await expect(page.locator("h1").first).to_be_visible()
         if section == "resources":
             await expect(page.get_by_role("row").filter(has_text=proxy)).to_contain_text("4")  # its pool size
+            # the live status read: no function uses the proxy, so no process runs its pool yet
+            await expect(page.locator(f'tr[data-proxy="{proxy}"]')).to_contain_text("none running yet")
             await expect(page.get_by_role("heading", name=files, level=3)).to_be_visible()
             await expect(page.get_by_role("row").filter(has_text="app")).to_contain_text("1000:1000")
         await page.screenshot(path=shots / f"{section}.png", full_page=True)
