@@ -33,6 +33,8 @@ from workers.functions import aws_api, network, sandbox, staging
 from workers.functions.api_forwarder import ApiForwarder
 from workers.functions.cgroups import Cgroup, CgroupDriver, Freezer
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
+from workers.functions.extensions import Extensions
+from workers.functions.extensions_api import extension_names
 from workers.functions.output import OutputLines
 from workers.functions.runtime_api import RuntimeConnection, RuntimeServer
 from workers.mounts import Attachments
@@ -113,6 +115,8 @@ class Environment:
         self._frozen = False
         self._freeze_when_asked = False
         """The invocation is over: freeze as soon as the runtime asks for the next event."""
+        self._extensions: Extensions | None = None
+        """The function's external extensions and their telemetry (None: it has none)."""
 
     # lifecycle -----------------------------------------------------------------------------
 
@@ -123,6 +127,8 @@ class Environment:
         rlimit_as = None if self._cgroups is not None else memory + 256 * 1024 * 1024
         command = sandbox.runtime_command(self.config, rlimit_as)
         await asyncio.to_thread(staging.code_dir, self._run_dir.parent, self.config.code_dir)  # big: a thread
+        if names := extension_names(self.config):
+            self._extensions = Extensions(self.config, names, self._extension_failed, self._extensions_ready)
         environment = None  # bwrap_argv's: the function's and its attachments' variables
         if variables := self._aws_variables():
             environment = sandbox.sandbox_environment(self.config, {**attachments.environment, **variables})
@@ -223,6 +229,8 @@ class Environment:
             self.kill()
             raise EnvironmentDead(self._fail("Runtime.InitTimeout", "Init phase timed out")) from None
         self.init_duration_ms = (time.perf_counter() - self.started_at) * 1000
+        if self._extensions is not None:
+            self._extensions.init_done(self.init_duration_ms)
         self._freeze()
 
     def _accept(self) -> RuntimeConnection:
@@ -251,6 +259,8 @@ class Environment:
         if self._claim_fd is not None:
             os.close(self._claim_fd)
             self._claim_fd = None
+        if self._extensions is not None:
+            self._extensions.close()  # what waits on them learns the environment ended
         if self._proc is not None:
             self._proc.kill()
 
@@ -316,9 +326,20 @@ class Environment:
             request_id, deadline_ms, invoked_arn(self.config, call), call.payload,
             client_context=call.client_context, credentials=credentials,
         )  # fmt: skip
+        if self._extensions is not None:
+            self._extensions.invoke(request_id, deadline_ms, invoked_arn(self.config, call))
         timer = loop.call_later(seconds, self._on_timeout, request_id, seconds)
+        early: list[str] = []
         try:
             body, error_type = await self._current
+            if self._extensions is not None and not self.dead:
+                early = self._take_logs()
+                if not await self._extensions.done(request_id, error_type, early, started + seconds):
+                    message = f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds"
+                    body, error_type = error_document("Sandbox.Timedout", message), "Sandbox.Timedout"
+                    self.kill()  # an extension never asked for its next event
+                elif self.dead and self._exit_reason is not None:  # an extension failed meanwhile
+                    body, error_type = self._exit_reason[0].payload, self._exit_reason[0].error_type
         except BaseException:
             self.kill()  # cancelled: the event still runs in the sandbox, which is never reused
             raise
@@ -331,8 +352,10 @@ class Environment:
             self.kill()  # Lambda resets the environment after these; never reuse it
         else:
             self._freeze()
-        logs = self._take_logs()
+        logs = early + self._take_logs()
         self.last_used = time.monotonic()
+        if self._extensions is not None:
+            self._extensions.report(request_id, error_type, duration, self._max_memory_mb())
         return self._result(body, error_type, request_id, duration, self._max_memory_mb()), logs
 
     def fresh_for(self, seconds: float) -> bool:
@@ -418,7 +441,8 @@ class Environment:
             self._freeze()
         if self._asked is not None and not self._asked.done():
             self._asked.set_result(None)
-        if self._ready is not None and not self._ready.done():
+        ready = self._extensions is None or self._extensions.ready  # INIT: the extensions' too
+        if self._ready is not None and not self._ready.done() and ready:
             self._ready.set_result(None)
 
     def invocation_response(self, request_id: str, body: bytes) -> int:
@@ -440,6 +464,31 @@ class Environment:
             return 400
         self._current.set_result((body, _error_type(error_type, body)))
         return 202
+
+    def extension_request(
+        self, conn: RuntimeConnection, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> None:
+        if self._extensions is None:
+            conn.reply(403, error_document("Extension.Forbidden", "This function has no extensions"))
+        else:
+            self._extensions.request(conn, method, path, headers, body)
+
+    def _extensions_ready(self) -> None:
+        """Every extension waits for its next event: INIT is over if the runtime waits too."""
+        if self._waiting is not None and self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+
+    def _extension_failed(self, error_type: str, message: str) -> None:
+        """An extension crashed or reported an error: the environment ends with Lambda's Extension.*."""
+        if self.dead:
+            return
+        request = self._current_id or ""
+        self._exit_reason = self._fail(error_type, f"RequestId: {request} Error: {message}")
+        if self._current is not None and not self._current.done():
+            self._current.set_result((self._exit_reason[0].payload, error_type))
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(EnvironmentDead(self._exit_reason))
+        self.kill()
 
     def init_error(self, error_type: str | None, body: bytes) -> int:
         kind = _error_type(error_type, body)

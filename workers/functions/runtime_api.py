@@ -21,6 +21,8 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 PREFIX = "/2018-06-01/runtime"
+EXTENSION_PREFIXES = ("/2020-01-01/extension", "/2022-07-01/telemetry")
+"""The Extensions and Telemetry APIs, served on the same address (``extensions_api``, ``telemetry``)."""
 MAX_BODY = 64 * 1024 * 1024
 """Anything bigger is not a sane runtime request: the connection is dropped."""
 MAX_CONNECTIONS = 8
@@ -52,8 +54,16 @@ class RuntimeHandler(Protocol):
     def init_error(self, error_type: str | None, body: bytes) -> int:
         """Initialisation failed; returns the HTTP status for the runtime."""
 
+    def extension_request(
+        self, conn: RuntimeConnection, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> None:
+        """An Extensions or Telemetry API request: answer through ``conn.reply`` (now or later)."""
 
-REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large"}
+
+REASONS = {
+    200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+    413: "Payload Too Large",
+}  # fmt: skip
 
 
 def _response(status: int, body: bytes, extra: bytes = b"") -> bytes:
@@ -145,6 +155,12 @@ class RuntimeConnection(CountedConnection):
         if self._transport is not None:
             self._transport.write(head.encode() + payload)
 
+    def reply(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+        """Write one response (the Extensions and Telemetry APIs answer through this)."""
+        if self._transport is not None:
+            extra = "".join(f"{key}: {value}\r\n" for key, value in (headers or {}).items())
+            self._transport.write(_response(status, body, extra.encode()))
+
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         while self._transport is not None:
@@ -180,7 +196,10 @@ class RuntimeConnection(CountedConnection):
     def _dispatch(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         assert self._transport is not None
         if not path.startswith(PREFIX):
-            self._transport.write(_response(404, b'{"errorType":"NotFound"}'))
+            if path.startswith(EXTENSION_PREFIXES):  # (checked second: the runtime's path stays short)
+                self._handler.extension_request(self, method, path, headers, body)
+            else:
+                self._transport.write(_response(404, b'{"errorType":"NotFound"}'))
             return
         route = path[len(PREFIX) :].split("/")
         error_type = headers.get("lambda-runtime-function-error-type")

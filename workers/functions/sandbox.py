@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from workers.functions import layers, seccomp, staging
+from workers.functions import extensions_api, layers, seccomp, staging
 from workers.functions.cgroups import Cgroup
 from workers.functions.config import FunctionConfig
 from workers.functions.images import launch as image_launch
@@ -98,9 +98,20 @@ def python_bootstrap() -> str:
 
 
 def runtime_command(config: FunctionConfig, rlimit_as: int | None) -> list[str]:
-    """The command the sandbox runs for the function's runtime."""
+    """The command the sandbox runs: the runtime's, through ``AWS_LAMBDA_EXEC_WRAPPER`` when the
+    function sets it (the wrapper gets the runtime's command line as its arguments, as Lambda runs
+    it), started by the extensions' launcher when the function's layers carry extensions."""
     if config.image is not None:
         return image_launch.command(config.image)
+    command = _runtime_command(config, rlimit_as)
+    if wrapper := config.environment.get("AWS_LAMBDA_EXEC_WRAPPER"):
+        command = [wrapper, *command]
+    if extensions_api.extension_names(config):
+        command = [str(python_executable()), "-S", "-B", "/var/runtime/extensions_launcher.py", *command]
+    return command
+
+
+def _runtime_command(config: FunctionConfig, rlimit_as: int | None) -> list[str]:
     if config.runtime == "python3.11":
         cmd = [str(python_executable()), "-S", "-B", python_bootstrap()]
         return [*cmd, "--rlimit-as", str(rlimit_as)] if rlimit_as else cmd
@@ -264,6 +275,8 @@ def _host_root(config: FunctionConfig, run_dir: Path) -> list[str]:
             argv += ["--ro-bind", str(path), f"/{name}"]
     for name in ETC_FILES:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    if extensions_api.extension_names(config):  # the Telemetry API's listeners: sandbox.localdomain
+        argv += ["--ro-bind", str(_hosts_file(run_dir)), "/etc/hosts"]
     prefix = Path(sys.base_prefix).resolve()
     if not prefix.is_relative_to("/usr"):
         argv += ["--ro-bind", str(prefix), str(prefix)]
@@ -281,6 +294,21 @@ def _host_root(config: FunctionConfig, run_dir: Path) -> list[str]:
         sdk = staging.linked_modules(sdk_sources(), run_dir, "sdk-python")
         argv += ["--ro-bind", str(sdk), SDK_IN_SANDBOX]
     return argv
+
+
+def _hosts_file(run_dir: Path) -> Path:
+    """The host's /etc/hosts with ``sandbox.localdomain`` on the sandbox's loopback (made once)."""
+
+    def fill(partial: Path) -> None:
+        try:
+            hosts = Path("/etc/hosts").read_text()
+        except OSError:
+            hosts = "127.0.0.1 localhost\n"
+        (partial / "hosts").write_text(f"{hosts.rstrip()}\n127.0.0.1 sandbox.localdomain\n")
+        (partial / "hosts").chmod(0o644)
+        partial.chmod(0o755)
+
+    return staging.built_once(run_dir / "etc-hosts", fill) / "hosts"
 
 
 @functools.cache

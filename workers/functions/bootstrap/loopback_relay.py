@@ -28,6 +28,7 @@ def listen(address: str) -> socket.socket:
     host, _, port = address.partition(":")
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # the extensions' launcher's too
     listener.bind((host, int(port)))
     listener.listen(64)
     return listener

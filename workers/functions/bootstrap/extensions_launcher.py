@@ -1,0 +1,132 @@
+"""The sandbox's init for a function with external extensions (run as ``python3 -S``).
+
+It starts every executable in /opt/extensions (sorted by name, as Lambda starts them) before the
+runtime, then the runtime's own command (its arguments); it relays ``AWS_LAMBDA_RUNTIME_API``
+(127.0.0.1:9001, where extensions reach the Extensions and Telemetry APIs) to the worker's socket;
+it fetches each due Telemetry API batch from the worker and POSTs it to the subscriber's listener at
+``sandbox.localdomain`` (which /etc/hosts maps to the sandbox's loopback); and it tells the worker
+when an extension exits (Lambda's ``Extension.Crash``). It exits with the runtime's status.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from workers.functions.bootstrap.loopback_relay import RUNTIME_SOCKET, Relay, listen
+else:  # the sandbox's /var/runtime is this script's directory, first on the path
+    from loopback_relay import RUNTIME_SOCKET, Relay, listen
+
+EXTENSIONS_DIR = "/opt/extensions"
+PUMP_PATH = "/2022-07-01/telemetry/stepline-next"
+EXITED_PATH = "/2020-01-01/extension/stepline-exited"
+
+
+class UnixConnection(http.client.HTTPConnection):
+    """HTTP to the worker's Runtime API socket."""
+
+    def __init__(self, timeout: float | None = None) -> None:
+        super().__init__("localhost", timeout=timeout)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(RUNTIME_SOCKET)
+
+
+def start(argv: list[str]) -> int:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execv(argv[0], argv)
+        except OSError as exc:
+            os.write(2, f"cannot run {argv[0]}: {exc}\n".encode())
+        os._exit(127)
+    return pid
+
+
+def report_exit(name: str, status: int) -> None:
+    connection = UnixConnection(timeout=5)
+    try:
+        connection.request("POST", EXITED_PATH, body=json.dumps({"status": status}),
+                           headers={"Lambda-Extension-Name": name})  # fmt: skip
+        connection.getresponse().read()
+    except OSError:
+        pass
+    finally:
+        connection.close()
+
+
+def deliver(uri: str, events: list[object]) -> None:
+    """POST one batch to a subscriber's listener (``sandbox.localdomain`` is the loopback)."""
+    parts = uri.split("/", 3)  # http:, '', host:port, path
+    host, _, port = parts[2].rpartition(":")
+    path = "/" + (parts[3] if len(parts) > 3 else "")
+    body = json.dumps(events).encode()
+    for _ in range(3):  # a listener still starting: a few tries, then the batch is dropped
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+            connection.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            connection.close()
+
+
+def pump() -> None:
+    """Fetch due Telemetry API batches from the worker and deliver them, forever."""
+    while True:
+        connection = UnixConnection()
+        try:
+            connection.request("GET", PUMP_PATH)
+            answer = connection.getresponse()
+            batch = json.loads(answer.read())
+        except (OSError, ValueError, http.client.HTTPException):
+            time.sleep(0.5)
+            continue
+        finally:
+            connection.close()
+        if isinstance(batch, dict) and isinstance(batch.get("uri"), str):
+            deliver(batch["uri"], batch.get("events", []))
+
+
+def main() -> None:
+    routes = {listen(os.environ["AWS_LAMBDA_RUNTIME_API"]): RUNTIME_SOCKET}  # (the runtime relays the rest)
+    names = sorted(os.listdir(EXTENSIONS_DIR)) if os.path.isdir(EXTENSIONS_DIR) else []
+    extensions: dict[int, str] = {}
+    for name in names:
+        path = os.path.join(EXTENSIONS_DIR, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            extensions[start([path])] = name
+    runtime = start(sys.argv[1:])
+    threading.Thread(target=pump, daemon=True).start()
+
+    def reap() -> bool:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return False
+            if not pid:
+                return False
+            if pid == runtime:
+                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            if pid in extensions:
+                name = extensions.pop(pid)
+                threading.Thread(target=report_exit, args=(name, os.waitstatus_to_exitcode(status))).start()
+
+    Relay(routes).run(reap, tick=0.05)
+
+
+if __name__ == "__main__":
+    main()

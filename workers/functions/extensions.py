@@ -1,0 +1,104 @@
+"""An environment's external extensions: the Extensions API host and the Telemetry API, together.
+
+``Environment`` holds one ``Extensions`` only for a function whose layers carry extensions, and
+checks for it with one ``is not None`` on its invoke path: a function without extensions pays
+nothing else. This records the platform events Lambda sends to Telemetry API subscribers
+(``platform.initStart``, ``initRuntimeDone``, ``initReport``, ``start``, ``runtimeDone``,
+``report``) and the function's log lines, and routes the sandbox's requests below the Extensions
+and Telemetry API paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+from workers.functions import telemetry
+from workers.functions.config import FunctionConfig
+from workers.functions.extensions_api import PREFIX, ExtensionsHost, Replier, error
+from workers.functions.telemetry import Telemetry
+
+
+class Extensions:
+    """The extensions of one environment."""
+
+    def __init__(
+        self, config: FunctionConfig, names: Sequence[str], on_failure: Callable[[str, str], None],
+        on_ready: Callable[[], None],
+    ) -> None:  # fmt: skip
+        self._config = config
+        self.telemetry = Telemetry()
+        self.host = ExtensionsHost(config, names, on_failure, on_ready, self.telemetry.subscribe)
+        self._init_type = "provisioned-concurrency" if config.provisioned_concurrency else "on-demand"
+        self.telemetry.record(
+            "platform.initStart",
+            {"initializationType": self._init_type, "phase": "init", "runtimeVersion": config.runtime,
+             "functionName": config.name, "functionVersion": config.version},
+        )  # fmt: skip
+
+    @property
+    def ready(self) -> bool:
+        return self.host.ready
+
+    def request(self, conn: Replier, method: str, path: str, headers: Mapping[str, str], body: bytes) -> None:
+        """Route one Extensions or Telemetry API request."""
+        if path.startswith(PREFIX):
+            self.host.handle(conn, method, path, headers, body)
+        elif method == "PUT" and path == telemetry.PATH:
+            self.host.subscribe(conn, headers.get("lambda-extension-identifier", ""), body)
+        elif method == "GET" and path == telemetry.PUMP_PATH:
+            self.telemetry.fetch(conn)
+        else:
+            conn.reply(404, error("NotFound", f"No such Telemetry API path: {method} {path[:100]}"))
+
+    def init_done(self, duration_ms: float) -> None:
+        """INIT ended: registration closes; its platform events."""
+        self.host.initialising = False
+        phase = {"initializationType": self._init_type, "phase": "init", "status": "success"}
+        self.telemetry.record("platform.initRuntimeDone", phase)
+        metrics = {"durationMs": round(duration_ms, 3)}
+        self.telemetry.record("platform.initReport", {**phase, "metrics": metrics})
+
+    def invoke(self, request_id: str, deadline_ms: int, arn: str) -> None:
+        self.telemetry.record("platform.start", {"requestId": request_id, "version": self._config.version})
+        self.host.invoke(request_id, deadline_ms, arn)
+
+    async def done(
+        self, request_id: str, error_type: str | None, lines: Sequence[str], deadline: float
+    ) -> bool:
+        """The runtime has answered (``lines``: what the function wrote): record it, then wait, up to
+        ``deadline`` (``time.perf_counter``), for every INVOKE extension to ask for its next event.
+        False if one did not in time (the invocation then times out, as Lambda's)."""
+        for line in lines:
+            self.telemetry.record("function", line)
+        self.telemetry.record(
+            "platform.runtimeDone", {"requestId": request_id, "status": _status(error_type)}
+        )
+        try:
+            async with asyncio.timeout(max(deadline - time.perf_counter(), 0.0)):
+                await self.host.settled()
+        except TimeoutError:
+            return False
+        return True
+
+    def report(self, request_id: str, error_type: str | None, duration_ms: float, max_memory_mb: int) -> None:
+        metrics = {
+            "durationMs": round(duration_ms, 3),
+            "billedDurationMs": math.ceil(duration_ms),
+            "memorySizeMB": self._config.memory_mb,
+            "maxMemoryUsedMB": max_memory_mb,
+        }
+        record = {"requestId": request_id, "status": _status(error_type), "metrics": metrics}
+        self.telemetry.record("platform.report", record)
+
+    def close(self) -> None:
+        """The environment ended: whatever waits on the extensions stops waiting."""
+        self.host.release()
+        self.telemetry.close()
+
+
+def _status(error_type: str | None) -> str:
+    """A platform event's ``status``."""
+    return "success" if error_type is None else "timeout" if error_type == "Sandbox.Timedout" else "error"

@@ -1,0 +1,217 @@
+"""The Lambda Extensions API (2020-01-01), served on the Runtime API's socket to one sandbox.
+
+External extensions are the executables in the ``extensions/`` folder of a function's layers
+(``extension_names``); the sandbox's launcher (``bootstrap/extensions_launcher.py``) starts them
+before the runtime and relays ``AWS_LAMBDA_RUNTIME_API`` (127.0.0.1:9001) to the worker's socket.
+Each registers (``POST /extension/register``, named as its file, for INVOKE and/or SHUTDOWN) during
+INIT, then long-polls ``GET /extension/event/next``. INIT ends when the runtime and every extension
+wait for their next event; an invocation ends when the runtime has responded and every extension
+registered for INVOKE waits again. ``POST /extension/init/error`` and ``/exit/error`` end the
+environment with ``Extension.InitError`` / ``Extension.ExitError``; an extension that exits, with
+``Extension.Crash`` (the launcher reports it). Hostile use is bounded: at most ``MAX_EXTENSIONS``
+registrations, only during INIT, only under a name that is an extension of the function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from workers.functions.config import FunctionConfig
+
+PREFIX = "/2020-01-01/extension"
+EVENTS = frozenset({"INVOKE", "SHUTDOWN"})
+MAX_EXTENSIONS = 10
+"""Lambda's limit on extensions per function."""
+EXITED_PATH = f"{PREFIX}/stepline-exited"
+"""Stepline's own: the launcher reports an extension process that ended (its name, its status)."""
+
+
+class Replier(Protocol):
+    """The connection a request came on (``RuntimeConnection``)."""
+
+    def reply(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+        """Write one HTTP response."""
+
+
+def error(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+@functools.cache
+def _names_in(layers: tuple[Path, ...]) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for layer in layers:
+        folder = layer / "extensions"
+        if folder.is_dir():
+            for entry in sorted(folder.iterdir()):
+                if entry.is_file() and os.access(entry, os.X_OK):
+                    found[entry.name] = None
+    return tuple(sorted(found))[:MAX_EXTENSIONS]
+
+
+def extension_names(config: FunctionConfig) -> tuple[str, ...]:
+    """The external extensions of a function: executables in its layers' ``extensions/`` folders
+    (merged under /opt/extensions; a later layer's file replaces an earlier one's). Layer
+    directories never change once stored, so the answer is cached per set of layers."""
+    if not config.layer_dirs or config.image is not None:
+        return ()
+    return _names_in(config.layer_dirs)
+
+
+@dataclass(slots=True)
+class Extension:
+    """One registered extension."""
+
+    name: str
+    events: frozenset[str]
+    identifier: str = field(default_factory=lambda: str(uuid.uuid4()))
+    waiting: Replier | None = None
+    """Its pending ``event/next``."""
+    queued: deque[bytes] = field(default_factory=deque)
+    """Events not taken yet (it was not waiting when they came)."""
+
+
+class ExtensionsHost:
+    """The extensions of one environment, and what the environment waits on."""
+
+    def __init__(
+        self, config: FunctionConfig, names: Sequence[str], on_failure: Callable[[str, str], None],
+        on_ready: Callable[[], None], on_subscribe: Callable[[str, bytes], tuple[int, bytes]],
+    ) -> None:  # fmt: skip
+        self._config = config
+        self.expected = tuple(names)
+        self._on_failure = on_failure
+        """Ends the environment with (error type, message)."""
+        self._on_ready = on_ready
+        self._on_subscribe = on_subscribe
+        self.by_id: dict[str, Extension] = {}
+        self.initialising = True
+        self._settled: asyncio.Future[None] | None = None
+        self.invoke_subscribers = 0
+
+    @property
+    def ready(self) -> bool:
+        """Every expected extension registered and waits for its next event (or has one queued)."""
+        return len(self.by_id) >= len(self.expected) and all(
+            e.waiting is not None and not e.queued for e in self.by_id.values()
+        )
+
+    # requests ------------------------------------------------------------------------------
+
+    def handle(self, conn: Replier, method: str, path: str, headers: Mapping[str, str], body: bytes) -> None:
+        """Answer one Extensions API request (``path`` below ``PREFIX``) on ``conn``."""
+        route = path[len(PREFIX) :]
+        if method == "POST" and route == "/register":
+            conn.reply(*self._register(headers.get("lambda-extension-name", ""), body))
+            return
+        if method == "POST" and path == EXITED_PATH:
+            name = headers.get("lambda-extension-name", "")
+            conn.reply(202, b'{"status":"OK"}')
+            said = body.decode(errors="replace")[:200]
+            self._on_failure("Extension.Crash", f"Extension {name[:100]!r} exited: {said}")
+            return
+        extension = self.by_id.get(headers.get("lambda-extension-identifier", ""))
+        if extension is None:
+            conn.reply(403, error("Extension.Forbidden", "Missing or unknown Lambda-Extension-Identifier"))
+            return
+        if method == "GET" and route == "/event/next":
+            self._next(extension, conn)
+        elif method == "POST" and route in ("/init/error", "/exit/error"):
+            kind = "Extension.InitError" if route == "/init/error" else "Extension.ExitError"
+            reported = headers.get("lambda-extension-function-error-type", "Unknown")[:100]
+            conn.reply(202, b'{"status":"OK"}')
+            self._on_failure(kind, f"Extension {extension.name!r} reported {reported}")
+        else:
+            conn.reply(404, error("NotFound", f"No such Extensions API path: {method} {path[:100]}"))
+
+    def subscribe(self, conn: Replier, identifier: str, body: bytes) -> None:
+        """A Telemetry API subscription, from a registered extension only."""
+        if identifier not in self.by_id:
+            conn.reply(403, error("Extension.Forbidden", "Missing or unknown Lambda-Extension-Identifier"))
+            return
+        conn.reply(*self._on_subscribe(identifier, body))
+
+    def _register(self, name: str, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        if not self.initialising:
+            return 403, error("Extension.Forbidden", "Extensions register during INIT only"), {}
+        if name not in self.expected:
+            known = ", ".join(self.expected) or "none"
+            return 403, error("Extension.Forbidden", f"Lambda-Extension-Name {name[:100]!r} is not an "
+                              f"extension of this function (its extensions: {known})"), {}  # fmt: skip
+        if any(e.name == name for e in self.by_id.values()):
+            return 409, error("Extension.AlreadyRegistered", f"Extension {name!r} is already registered"), {}
+        try:
+            doc = json.loads(body or b"{}")
+            events = doc.get("events", []) if isinstance(doc, dict) else None
+        except ValueError:
+            events = None
+        if not isinstance(events, list) or not all(isinstance(e, str) and e in EVENTS for e in events):
+            return 400, error("InvalidRequest", 'The body must be {"events": [...]} of INVOKE, SHUTDOWN'), {}
+        extension = Extension(name, frozenset(events))
+        self.by_id[extension.identifier] = extension
+        self.invoke_subscribers += "INVOKE" in extension.events
+        answer = {
+            "functionName": self._config.name,
+            "functionVersion": self._config.version,
+            "handler": self._config.handler,
+        }
+        return 200, json.dumps(answer).encode(), {"Lambda-Extension-Identifier": extension.identifier}
+
+    def _next(self, extension: Extension, conn: Replier) -> None:
+        if extension.queued:
+            self._send(conn, extension.queued.popleft())
+            return
+        extension.waiting = conn
+        if self.initialising and self.ready:
+            self._on_ready()
+        elif self._settled is not None and not self._settled.done() and self._all_invoked_waiting():
+            self._settled.set_result(None)
+
+    @staticmethod
+    def _send(conn: Replier, event: bytes) -> None:
+        conn.reply(200, event, {"Lambda-Extension-Event-Identifier": str(uuid.uuid4())})
+
+    # the environment's side ----------------------------------------------------------------
+
+    def _all_invoked_waiting(self) -> bool:
+        return all(e.waiting is not None for e in self.by_id.values() if "INVOKE" in e.events)
+
+    def dispatch(self, event_type: str, event: Mapping[str, object]) -> None:
+        """Hand an INVOKE or SHUTDOWN event to every extension registered for it."""
+        data = json.dumps({"eventType": event_type, **event}).encode()
+        for extension in self.by_id.values():
+            if event_type not in extension.events:
+                continue
+            if extension.waiting is not None:
+                waiting, extension.waiting = extension.waiting, None
+                self._send(waiting, data)
+            else:
+                extension.queued.append(data)
+
+    def invoke(self, request_id: str, deadline_ms: int, arn: str) -> None:
+        """The INVOKE event, sent with the runtime's (``settled`` then waits for the extensions)."""
+        self._settled = asyncio.get_running_loop().create_future()
+        tracing = {"type": "X-Amzn-Trace-Id", "value": f"Root={request_id}"}
+        event = {"deadlineMs": deadline_ms, "requestId": request_id, "invokedFunctionArn": arn}
+        self.dispatch("INVOKE", {**event, "tracing": tracing})
+
+    async def settled(self) -> None:
+        """Wait until every extension registered for INVOKE waits for its next event again."""
+        if self._settled is not None and not self._settled.done() and not self._all_invoked_waiting():
+            await self._settled
+        self._settled = None
+
+    def release(self) -> None:
+        """The environment ended: ``settled`` returns (its caller sees the environment dead)."""
+        self.initialising = False
+        if self._settled is not None and not self._settled.done():
+            self._settled.set_result(None)
