@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from api.state import AppState
 from workers.activities import Activities
+from workers.events.delivery import Deliverer
 from workers.integrations import for_settings as integrations_for
 from workers.worker import build_worker
 
@@ -53,7 +54,8 @@ def worker_hook(worker: ColocatedWorker) -> Callable[[AppState], AbstractAsyncCo
 
         running.add_done_callback(stopped)
         try:
-            yield
+            async with Deliverer(settings, state.sessions):  # rules' targets (workers.events)
+                yield
         finally:
             running.remove_done_callback(stopped)
             if not running.done():

@@ -18,6 +18,7 @@ from foundation.settings import Settings
 from workers.activities import Activities
 from workers.attachments import serve_attachments
 from workers.endpoint.local import LocalRuntime
+from workers.events.delivery import Deliverer
 from workers.endpoint.server import serve_endpoint, split_address
 from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.metric_samples import MetricSampler
@@ -46,6 +47,7 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
             function_runtime(settings) as service,
             serve_endpoint(settings, LocalRuntime(service), sessions) as presence,
             PoolReporter(sessions),
+            Deliverer(settings, sessions),
             EventSources(settings, sessions, source_invoker(service)),
         ):
             worker = build_worker(

@@ -23,7 +23,7 @@ from api.aws import sfn_executions as executions
 from api.aws import sfn_state_machines as machines
 from api.aws import sfn_tags as tags
 from api.aws import sfn_test_state as test_state
-from api.aws.events_connections import EVENTS
+from api.aws.events_bus import EVENTS
 from api.aws.json_protocol import Handler, JsonService, serve
 from api.aws.sfn_errors import sfn_error
 
@@ -74,7 +74,8 @@ def _unsupported(operation: str) -> str:
 
 STEP_FUNCTIONS = JsonService("AWSStepFunctions", "stepfunctions", HANDLERS, sfn_error, _unsupported)
 SERVICES = {STEP_FUNCTIONS.target_prefix: STEP_FUNCTIONS, EVENTS.target_prefix: EVENTS}
-"""Step Functions, and EventBridge's connections (for HTTP Tasks, ``api.aws.events_connections``)."""
+"""Step Functions, and EventBridge (buses, rules, PutEvents: ``api.aws.events_bus``; connections for HTTP
+Tasks: ``api.aws.events_connections``)."""
 
 
 async def _json_endpoint(request: Request) -> Response:

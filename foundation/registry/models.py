@@ -14,6 +14,7 @@ from foundation.registry import (  # noqa: F401  (imported for their tables)
     activities,
     aliases,
     code_signing,
+    event_bus,
     event_invoke,
     event_source_mappings,
     executions,

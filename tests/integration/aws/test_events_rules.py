@@ -1,0 +1,196 @@
+"""EventBridge's buses, rules, targets and PutEvents through an unmodified boto3 ``events`` client:
+events matching a rule's pattern reach a state machine (an execution named after the delivery, its
+input made by an input transformer) and a function (an Event invocation with the event), a disabled
+rule and a non-matching event deliver nothing, and bad input answers EventBridge's errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from sqlmodel import col, select
+
+from foundation.registry.database import create_engine, session_maker, unit_of_work
+from foundation.registry.functions import FunctionEvent
+from tests.integration.aws.conftest import client
+from tests.integration.aws.lambda_kit import create, lam, unique
+from tests.integration.function_kit import requires_bwrap
+
+pytestmark = [pytest.mark.integration, requires_bwrap]
+__all__ = ["lam"]
+
+ROLE = "arn:aws:iam::000000000000:role/sfn"
+
+
+@pytest.fixture(scope="module")
+def events(aws_url: str) -> Any:
+    return client(aws_url, "events")
+
+
+def _code(call: Any, **params: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as failed:
+        call(**params)
+    error = failed.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+def _executions(sfn: Any, machine_arn: str, count: int, seconds: float = 30) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + seconds
+    while True:
+        found = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return list(found)
+        time.sleep(0.2)
+
+
+def test_matching_events_reach_a_state_machine_through_an_input_transformer(events: Any, sfn: Any) -> None:
+    machine = sfn.create_state_machine(
+        name=unique("rule-target"),
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn=ROLE,
+    )["stateMachineArn"]
+    bus = unique("orders")
+    assert events.create_event_bus(Name=bus)["EventBusArn"].endswith(f":event-bus/{bus}")
+    rule = unique("big-orders")
+    pattern = {"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}}
+    arn = events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern))["RuleArn"]
+    assert arn.endswith(f":rule/{bus}/{rule}")
+    answer = events.put_targets(
+        Rule=rule,
+        EventBusName=bus,
+        Targets=[
+            {
+                "Id": "machine",
+                "Arn": machine,
+                "InputTransformer": {
+                    "InputPathsMap": {"order": "$.detail.id", "total": "$.detail.total"},
+                    "InputTemplate": '{"order": <order>, "total": <total>, "note": "order <order>"}',
+                },
+            }
+        ],
+    )
+    assert answer["FailedEntryCount"] == 0
+    assert [t["Id"] for t in events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"]] == [
+        "machine"
+    ]
+    put = events.put_events(
+        Entries=[
+            {
+                "Source": "shop",
+                "DetailType": "Order",
+                "Detail": json.dumps({"id": "A1", "total": 250}),
+                "EventBusName": bus,
+            },
+            {
+                "Source": "shop",
+                "DetailType": "Order",
+                "Detail": json.dumps({"id": "A2", "total": 5}),
+                "EventBusName": bus,
+            },
+            {"Source": "shop", "DetailType": "Order", "Detail": "not json", "EventBusName": bus},
+        ]
+    )
+    assert put["FailedEntryCount"] == 1
+    assert put["Entries"][2]["ErrorCode"] == "MalformedDetail"
+    assert all("EventId" in e for e in put["Entries"][:2])
+    executions = _executions(sfn, machine, 1)
+    assert len(executions) == 1
+    described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(described["input"]) == {"order": "A1", "total": 250, "note": "order A1"}
+    # Disabled, the rule delivers nothing more.
+    events.disable_rule(Name=rule, EventBusName=bus)
+    assert events.describe_rule(Name=rule, EventBusName=bus)["State"] == "DISABLED"
+    events.put_events(
+        Entries=[
+            {
+                "Source": "shop",
+                "DetailType": "Order",
+                "Detail": '{"id": "A3", "total": 900}',
+                "EventBusName": bus,
+            }
+        ]
+    )
+    time.sleep(2)
+    assert len(_executions(sfn, machine, 2, seconds=0)) == 1
+    assert _code(events.delete_rule, Name=rule, EventBusName=bus)[0] == "ValidationException"
+    events.remove_targets(Rule=rule, EventBusName=bus, Ids=["machine"])
+    events.delete_rule(Name=rule, EventBusName=bus)
+    events.delete_event_bus(Name=bus)
+    assert bus not in [b["Name"] for b in events.list_event_buses()["EventBuses"]]
+
+
+def test_the_default_bus_queues_an_event_invocation_of_a_function(
+    events: Any, lam: Any, database_url: str
+) -> None:
+    name = unique("rule-fn")
+    function_arn = create(lam, name)["FunctionArn"]
+    rule = unique("fn-rule")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"detail-type": [{"prefix": "Ping"}]}))
+    assert events.put_targets(Rule=rule, Targets=[{"Id": "f", "Arn": function_arn}])["FailedEntryCount"] == 0
+    assert [r["Name"] for r in events.list_rules(NamePrefix=rule)["Rules"]] == [rule]
+    events.put_events(Entries=[{"Source": "me", "DetailType": "Pong", "Detail": "{}"}])
+    events.put_events(Entries=[{"Source": "me", "DetailType": "Ping one", "Detail": '{"n": 1}'}])
+    deadline = time.monotonic() + 30
+    payloads: list[dict[str, Any]] = []
+    while not payloads and time.monotonic() < deadline:
+        time.sleep(0.3)
+        payloads = asyncio.run(_queued_payloads(database_url, name))
+    assert len(payloads) == 1
+    (found,) = payloads
+    assert found["detail-type"] == "Ping one" and found["detail"] == {"n": 1}
+    assert found["source"] == "me" and found["account"] == "000000000000"
+
+
+async def _queued_payloads(database_url: str, function: str) -> list[dict[str, Any]]:
+    """The payloads of the Event invocations queued for ``function`` (whatever became of them)."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with unit_of_work(session_maker(engine)) as session:
+            query = select(FunctionEvent).where(col(FunctionEvent.function_name) == function)
+            return [json.loads(e.payload) for e in (await session.exec(query)).all()]
+    finally:
+        await engine.dispose()
+
+
+def test_bad_requests_answer_eventbridge_errors(events: Any, sfn: Any) -> None:
+    code, message = _code(events.put_rule, Name=unique("bad"), EventPattern='{"source": "aws.ec2"}')
+    assert code == "InvalidEventPatternException"
+    assert "source must be an object or an array" in message
+    code, _ = _code(events.put_rule, Name=unique("bad"), EventPattern='{"a": [{"numeric": [">", "x"]}]}')
+    assert code == "InvalidEventPatternException"
+    assert (
+        _code(
+            events.put_targets,
+            Rule="no-such-rule",
+            Targets=[{"Id": "x", "Arn": "arn:aws:lambda:us-east-1:000000000000:function:x"}],
+        )[0]
+        == "ResourceNotFoundException"
+    )
+    assert (
+        _code(events.put_rule, Name="r", EventBusName="no-such-bus", EventPattern='{"a": ["b"]}')[0]
+        == "ResourceNotFoundException"
+    )
+    rule = unique("targets")
+    events.put_rule(Name=rule, EventPattern='{"a": ["b"]}')
+    failed = events.put_targets(
+        Rule=rule,
+        Targets=[
+            {"Id": "missing", "Arn": "arn:aws:states:us-east-1:000000000000:stateMachine:nope"},
+            {
+                "Id": "both",
+                "Arn": "arn:aws:states:us-east-1:000000000000:stateMachine:nope",
+                "Input": "{}",
+                "InputPath": "$.a",
+            },
+            {"Id": "queue", "Arn": "arn:aws:sqs:us-east-1:000000000000:q"},
+        ],
+    )
+    assert failed["FailedEntryCount"] == 3
+    assert "does not exist" in failed["FailedEntries"][0]["ErrorMessage"]
+    assert "Only one of" in failed["FailedEntries"][1]["ErrorMessage"]
+    assert _code(events.delete_event_bus, Name="default")[0] == "ValidationException"
+    assert _code(events.create_event_bus, Name="default")[0] == "ResourceAlreadyExistsException"

@@ -1,0 +1,133 @@
+"""Delivering the outbox (``event_delivery``) to rule targets, at least once, never started twice.
+
+A function target gets an Event invocation queued in the very transaction that marks the delivery
+DELIVERED (exactly once). A state machine target gets an execution named after the delivery's id,
+then the delivery is marked: a crash between the two redelivers, and the second start finds the
+execution (Temporal's workflow id and the registry's unique name) and starts nothing. A failed
+attempt is retried after ``retry_seconds`` up to ``max_attempts`` times, then counted as failed on
+its rule with the error as the rule's last error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from types import TracebackType
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from foundation.registry import event_bus as registry
+from foundation.registry import executions as executions_registry
+from foundation.registry import functions as functions_registry
+from foundation.registry.database import SessionMaker, unit_of_work
+from foundation.settings import Settings
+from statemachine import EXECUTION_ROLE_ARN, parse_function_ref
+from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
+
+log = logging.getLogger(__name__)
+
+
+class Deliverer:
+    """Runs ``deliver_due`` every ``poll_seconds`` while entered (the worker's delivery loop)."""
+
+    def __init__(
+        self, settings: Settings, sessions: SessionMaker, *, poll_seconds: float = 0.5,
+        retry_seconds: float = 10.0, max_attempts: int = 3, lease_seconds: float = 60.0,
+    ) -> None:  # fmt: skip
+        self._settings = settings
+        self._sessions = sessions
+        self._poll_seconds = poll_seconds
+        self._retry_seconds = retry_seconds
+        self._max_attempts = max_attempts
+        self._lease_seconds = lease_seconds
+        self._temporal: Client | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Deliverer:
+        self._task = asyncio.create_task(self._loop(), name="stepline-event-delivery")
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except (OSError, RuntimeError) as exc:  # the database or Temporal away: try again later
+                log.warning("event delivery: %s", exc)
+            await asyncio.sleep(self._poll_seconds)
+
+    async def deliver_due(self) -> int:
+        """Deliver every due delivery; how many were attempted."""
+        attempted = 0
+        while True:
+            async with unit_of_work(self._sessions) as session:
+                due = await registry.claim_deliveries(session, 16, self._lease_seconds)
+            if not due:
+                return attempted
+            for delivery in due:
+                attempted += 1
+                await self._deliver(delivery)
+
+    async def _deliver(self, delivery: registry.EventDelivery) -> None:
+        parts = delivery.arn.split(":")
+        error: str | None = None
+        try:
+            if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
+                name, qualifier = parse_function_ref(delivery.arn)
+                async with unit_of_work(self._sessions) as session:
+                    await functions_registry.get_function(session, name)
+                    await functions_registry.enqueue_event(session, name, qualifier, delivery.payload)
+                    await registry.finish_delivery(session, delivery.id, error=None, retry_in=None)
+                return
+            if len(parts) == 7 and parts[2] == "states" and parts[5] == "stateMachine":
+                await self._start_execution(parts[6], delivery.id, delivery.payload)
+            else:
+                error = f"not a target Stepline delivers to: {delivery.arn}"
+        except functions_registry.FunctionNotFound as exc:
+            error = f"ResourceNotFoundException: {exc}"
+        except Exception as exc:  # a delivery's failure is recorded, not raised into the loop
+            error = f"{type(exc).__name__}: {exc}"
+        retry = error is not None and delivery.attempts < self._max_attempts
+        async with unit_of_work(self._sessions) as session:
+            await registry.finish_delivery(
+                session, delivery.id, error=error, retry_in=self._retry_seconds if retry else None
+            )
+        if error is not None:
+            log.warning("event delivery %s to %s: %s", delivery.id, delivery.arn, error)
+
+    async def _start_execution(self, machine: str, name: str, input_text: str) -> None:
+        async with unit_of_work(self._sessions) as session:
+            found = await executions_registry.register_latest(
+                session, machine, name, input_text, datetime.now(UTC)
+            )
+        if found is None:
+            raise LookupError(f"state machine {machine!r} does not exist")
+        execution_id = executions_registry.execution_id(machine, name)
+        async with unit_of_work(self._sessions) as session:
+            row = await executions_registry.get_execution(session, execution_id)
+        if self._temporal is None:
+            temporal = self._settings.temporal
+            self._temporal = await Client.connect(temporal.address, namespace=temporal.namespace)
+        execution = ExecutionInput(
+            execution_id=execution_id, execution_name=name, state_machine_name=machine,
+            state_machine_version=row.state_machine_version, definition=found.definition, input=row.input,
+            start_time=row.start_date.isoformat(), role_arn=found.role_arn or EXECUTION_ROLE_ARN,
+            region=self._settings.region,
+        )  # fmt: skip
+        with contextlib.suppress(WorkflowAlreadyStartedError):  # started by an earlier attempt
+            await self._temporal.start_workflow(
+                WORKFLOW_NAME, execution, id=execution_id, task_queue=self._settings.temporal.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, task_timeout=WORKFLOW_TASK_TIMEOUT,
+            )  # fmt: skip
