@@ -41,11 +41,9 @@ def recording(invoke: Invoke, seen: list[str], echo: bool = False) -> Invoke:
     return run
 
 
-async def create(
-    sessions: SessionMaker, region: str = "us-east-1", **fields: object
-) -> schemas.MappingPublic:
+async def create(sessions: SessionMaker, **fields: object) -> schemas.MappingPublic:
     async with unit_of_work(sessions) as session:
-        return await use_cases.create_mapping(session, schemas.MappingIn.model_validate(fields), region)
+        return await use_cases.create_mapping(session, schemas.MappingIn.model_validate(fields), "us-east-1")
 
 
 async def delete(sessions: SessionMaker, uuid: str) -> None:

@@ -162,7 +162,7 @@ class Batcher:
                     pending = [r for r in pending if now - r.arrived <= limit]
                     if not pending:
                         return
-            failed, response, whole = await self._attempt(pending)
+            failed, blamed, response, whole = await self._attempt(pending)
             attempts += 1
             done = {id(r) for r in failed}
             outcome.succeeded.extend(r for r in pending if id(r) not in done)
@@ -174,36 +174,40 @@ class Batcher:
                 await self._run(failed[half:], attempts - 1, outcome)
                 return
             retries = self.mapping.maximum_retry_attempts
-            if retries >= 0 and attempts > retries:
-                await self._give_up(failed, RETRY_EXHAUSTED, attempts, response, outcome)
+            if retries >= 0 and attempts > retries:  # only the records the function failed
+                blame = {id(r) for r in blamed}
+                outcome.succeeded.extend(r for r in failed if id(r) not in blame)
+                await self._give_up(blamed, RETRY_EXHAUSTED, attempts, response, outcome)
                 return
             await asyncio.sleep(min(self._backoff * 2 ** min(attempts - 1, 5), 5.0))
             pending = failed
 
-    async def _attempt(self, records: list[Record]) -> tuple[list[Record], str, bool]:
-        """One invocation: (the records to retry, the response, whether the whole batch failed)."""
+    async def _attempt(self, records: list[Record]) -> tuple[list[Record], list[Record], str, bool]:
+        """One invocation: (the records to retry, those the function failed, the response, whether the
+        whole batch failed)."""
         payload = json.dumps({"Records": [r.event for r in records]}, separators=(",", ":")).encode()
         try:
             result = await self._invoke(self.mapping.function_name, payload, self.mapping.qualifier)
         except InvokeError as exc:
             self.last_error = f"{exc.code}: {exc.message}"
-            return records, json.dumps({"errorType": exc.code, "errorMessage": exc.message}), True
+            return records, records, json.dumps({"errorType": exc.code, "errorMessage": exc.message}), True
         response = result.payload.decode(errors="replace")
         if result.function_error is not None:
             self.last_error = f"{result.error_type or 'Unhandled'}: {response[:500]}"
-            return records, response, True
+            return records, records, response, True
         if not self.mapping.report_item_failures:
-            return [], response, False
+            return [], [], response, False
         failed_ids = _item_failures(response)
-        if failed_ids is None:
-            self.last_error = "The function's batchItemFailures named an item not in the batch"
-            return records, response, True
-        if not failed_ids:
-            return [], response, False
+        if failed_ids is None or failed_ids - {r.id for r in records}:
+            self.last_error = "The function's batchItemFailures named an item not in the batch (or none)"
+            return records, records, response, True
+        blamed = [r for r in records if r.id in failed_ids]
+        if not blamed:
+            return [], [], response, False
         if self.mapping.ordered:  # a stream: from the first failed record on
             first = next(i for i, r in enumerate(records) if r.id in failed_ids)
-            return records[first:], response, False
-        return [r for r in records if r.id in failed_ids], response, False
+            return records[first:], blamed, response, False
+        return blamed, blamed, response, False
 
     async def _give_up(
         self, records: list[Record], condition: str, attempts: int, response: str, outcome: Outcome

@@ -1,0 +1,117 @@
+"""Redis Streams as an event source, against the server on this machine: per-key order, only failed
+entries retried, and a crashed leader's pending entries reclaimed (a stream per test)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from tests.integration.event_sources.kit import create, delete, recording, routed_ids
+from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
+from workers.events.sources.redis_streams import group_name
+from workers.events.sources.runner import EventSources, source_invoker
+from workers.functions.service import FunctionService
+
+pytestmark = [pytest.mark.integration, requires_bwrap]
+__all__ = ["fn_settings", "service"]
+URL = "redis://127.0.0.1:6379/0"
+
+REPORTING = """def handler(event, context):
+    return {"batchItemFailures": [{"itemIdentifier": r["redis"]["sequenceNumber"]} for r in event["Records"]
+                                  if r["redis"]["fields"]["id"].startswith("fail")]}
+"""
+
+
+@pytest.fixture
+async def stream() -> AsyncIterator[str]:
+    name = f"test-esm-{uuid.uuid4().hex[:12]}"
+    client = Redis.from_url(URL)
+    yield name
+    await client.delete(name)
+    await client.aclose()
+
+
+async def until(check: object, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def sources(service: FunctionService, seen: list[str]) -> EventSources:
+    events = service.settings.event_sources.model_copy(update={"scan_seconds": 0.2, "lease_seconds": 2.0})
+    return EventSources(
+        service.settings.model_copy(update={"event_sources": events}), service.sessions,
+        recording(source_invoker(service), seen), metrics_registry=CollectorRegistry(), backoff=0.05,
+    )  # fmt: skip
+
+
+async def test_order_per_key_and_failed_items_to_the_destination(
+    service: FunctionService, stream: str
+) -> None:
+    name = await deploy(service, unique("esm"), {"app.py": REPORTING})
+    destination = f"arn:aws:sqs:us-east-1:123456789012:{unique('dlq')}"
+    client = Redis.from_url(URL)
+    ids = []
+    for i in range(60):
+        ident = f"fail-{i}" if i in (7, 31) else f"ok-{i}"
+        ids.append(ident)
+        await client.xadd(stream, {"id": ident, "key": f"k{i % 4}", "data": json.dumps({"i": i})})
+    seen: list[str] = []
+    mapping = await create(
+        service.sessions, eventSourceArn=f"arn:aws:redis:us-east-1:123456789012:stream/{stream}",
+        functionName=name, batchSize=10, startingPosition="TRIM_HORIZON", parallelizationFactor=4,
+        maximumRetryAttempts=2, functionResponseTypes=["ReportBatchItemFailures"],
+        destinationConfig={"onFailure": {"destination": destination}},
+    )  # fmt: skip
+    async with sources(service, seen):
+
+        async def drained() -> bool:
+            if len(set(seen)) < 58:
+                return False
+            return int((await client.xpending(stream, group_name(mapping.uuid)))["pending"]) == 0
+
+        await until(drained)
+    assert set(seen) == {i for i in ids if i.startswith("ok")}
+    for key in range(4):  # each key's entries in the stream's order (first successes)
+        order = [int(s.split("-")[1]) for s in dict.fromkeys(seen) if int(s.split("-")[1]) % 4 == key]
+        assert order == sorted(order)
+    assert sorted(await routed_ids(service.sessions, destination, "stepline:redis")) == ["fail-31", "fail-7"]
+    await delete(service.sessions, mapping.uuid)
+    await client.aclose()
+
+
+async def test_a_crashed_leaders_pending_entries_are_reclaimed(service: FunctionService, stream: str) -> None:
+    """Entries read by a leader that died before acknowledging them (left pending under its consumer
+    name) are processed by the next leader."""
+    name = await deploy(service, unique("esm"), {"app.py": "def handler(event, context):\n    return {}\n"})
+    client = Redis.from_url(URL)
+    for i in range(25):
+        await client.xadd(stream, {"id": f"e-{i}"})
+    mapping = await create(
+        service.sessions, eventSourceArn=f"arn:aws:redis:us-east-1:123456789012:stream/{stream}",
+        functionName=name, batchSize=10, startingPosition="TRIM_HORIZON",
+    )  # fmt: skip
+    group = group_name(mapping.uuid)
+    await client.xgroup_create(stream, group, id="0")
+    taken = await client.xreadgroup(group, "dead-leader", {stream: ">"}, count=15)  # then "crashed"
+    assert len(taken[0][1]) == 15
+    seen: list[str] = []
+    async with sources(service, seen):
+
+        async def drained() -> bool:
+            return len(set(seen)) == 25 and int((await client.xpending(stream, group))["pending"]) == 0
+
+        await until(drained)
+    assert set(seen) == {f"e-{i}" for i in range(25)}
+    await delete(service.sessions, mapping.uuid)
+    await client.aclose()
