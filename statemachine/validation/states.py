@@ -17,6 +17,7 @@ from statemachine.timestamps import parse_timestamp
 from statemachine.validation import asl
 from statemachine.validation.asl import Kind
 from statemachine.validation.choice import check_choices
+from statemachine.validation.distributed import check_distributed
 from statemachine.validation.values import (
     Report,
     at,
@@ -360,6 +361,9 @@ def _check_map(ctx: StateContext, state: dict[str, Any], location: str, language
     for part, fields in asl.DISTRIBUTED_PARTS.items():
         if isinstance(state.get(part), dict):
             _check_part(ctx, state[part], at(location, part), fields, language)
+    processor = state.get(key) if key is not None else None
+    config = processor.get("ProcessorConfig") if isinstance(processor, dict) else None
+    check_distributed(report, state, location, config.get("Mode") if isinstance(config, dict) else None)
     percentage = state.get("ToleratedFailurePercentage")
     if (
         isinstance(percentage, (int, float))

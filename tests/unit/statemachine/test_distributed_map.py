@@ -15,6 +15,7 @@ from statemachine.item_io import parse_items
 from statemachine.limits import Limits
 from statemachine.loader import load_program
 from statemachine.local import execution_context
+from statemachine.validation import validate_definition
 from tests.unit.statemachine.test_map_offload import ChunkingHost
 
 CHUNKED = Limits(map_offload_min_items=10, map_chunk_items=7, map_max_chunks_in_flight=3)
@@ -110,9 +111,14 @@ async def test_json_lines_in_batches_with_batch_input() -> None:
 async def test_csv_with_given_headers_and_a_delimiter() -> None:
     body = "1|a\n2|b\n"
     definition = machine(
-        ItemReader=reader("in.csv", InputType="CSV", CSVHeaderLocation="GIVEN", CSVHeaders=["id", "name"],
-                          CSVDelimiter="PIPE"),
-    )  # fmt: skip
+        ItemReader=reader(
+            "in.csv",
+            InputType="CSV",
+            CSVHeaderLocation="GIVEN",
+            CSVHeaders=["id", "name"],
+            CSVDelimiter="PIPE",
+        ),
+    )
     outcome = await run(definition, Buckets({("data", "in.csv"): body}))
     assert out(outcome) == [{"id": "1", "name": "a"}, {"id": "2", "name": "b"}]
 
@@ -188,3 +194,107 @@ async def test_too_many_failures_exceed_the_threshold() -> None:
     definition = machine(ItemReader=reader("in.json", InputType="JSON"), ToleratedFailurePercentage=10)
     outcome = await run(definition, Buckets({("data", "in.json"): items}))
     assert outcome.error == "States.ExceedToleratedFailureThreshold"
+
+
+def distributed(mode: str = "DISTRIBUTED", **fields: Any) -> dict[str, Any]:
+    processor = {
+        "ProcessorConfig": {"Mode": mode},
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "End": True}},
+    }
+    return {
+        "StartAt": "M",
+        "States": {"M": {"Type": "Map", "ItemProcessor": processor, "End": True, **fields}},
+    }
+
+
+GET = "arn:aws:states:::s3:getObject"
+
+
+@pytest.mark.parametrize(
+    ("definition", "location", "words"),
+    [
+        (
+            distributed("INLINE", ItemReader={"Resource": GET, "ReaderConfig": {"InputType": "JSON"}}),
+            "/States/M/ItemReader",
+            "only supported when ProcessorConfig.Mode is DISTRIBUTED",
+        ),
+        (
+            distributed("INLINE", ResultWriter={"Resource": "arn:aws:states:::s3:putObject"}),
+            "/States/M/ResultWriter",
+            "only supported when",
+        ),
+        (
+            distributed("INLINE", ItemBatcher={"MaxItemsPerBatch": 2}),
+            "/States/M/ItemBatcher",
+            "only supported when",
+        ),
+        (distributed(ItemReader={"Resource": GET}), "/States/M/ItemReader", "[ReaderConfig]"),
+        (
+            distributed(ItemReader={"Resource": "arn:aws:states:::s3:get"}),
+            "/States/M/ItemReader/Resource",
+            "must be one of",
+        ),
+        (
+            distributed(ItemReader={"Resource": GET, "ReaderConfig": {"InputType": "XML"}}),
+            "/States/M/ItemReader/ReaderConfig/InputType",
+            "must be one of",
+        ),
+        (
+            distributed(
+                ItemReader={
+                    "Resource": GET,
+                    "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "GIVEN"},
+                }
+            ),
+            "/States/M/ItemReader/ReaderConfig",
+            "[CSVHeaders]",
+        ),
+        (
+            distributed(
+                ItemReader={"Resource": GET, "ReaderConfig": {"InputType": "JSON", "CSVDelimiter": "PIPE"}}
+            ),
+            "/States/M/ItemReader/ReaderConfig/CSVDelimiter",
+            "only supported when InputType is CSV",
+        ),
+        (
+            distributed(ItemReader={"Resource": GET, "ReaderConfig": {"InputType": "JSON", "MaxItems": -1}}),
+            "/States/M/ItemReader/ReaderConfig/MaxItems",
+            "between 0 and",
+        ),
+        (
+            distributed(ItemBatcher={"BatchInput": {}}),
+            "/States/M/ItemBatcher",
+            "One of these fields is required",
+        ),
+        (
+            distributed(ItemBatcher={"MaxInputBytesPerBatch": 262_145}),
+            "/States/M/ItemBatcher/MaxInputBytesPerBatch",
+            "at most 262144",
+        ),
+        (
+            distributed(ResultWriter={"Resource": "arn:aws:states:::s3:getObject"}),
+            "/States/M/ResultWriter/Resource",
+            "must be one of",
+        ),
+    ],
+)
+def test_distributed_parts_are_validated_at_the_field(
+    definition: dict[str, Any], location: str, words: str
+) -> None:
+    found = [d.message for d in validate_definition(definition) if d.location == location]
+    assert any(words in message for message in found), (location, validate_definition(definition))
+
+
+def test_a_valid_distributed_map_has_no_diagnostics() -> None:
+    reader = {
+        "Resource": GET,
+        "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["a"]},
+        "Parameters": {"Bucket": "b", "Key": "k"},
+    }
+    definition = distributed(
+        ItemReader=reader,
+        ItemBatcher={"MaxItemsPerBatch": 10, "MaxInputBytesPerBatch": 1024},
+        ResultWriter={"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b"}},
+    )
+    assert list(validate_definition(definition)) == []

@@ -500,14 +500,24 @@ async def test_map_items_from_jsonata() -> None:
     assert "EvaluationFailed" in types(bad)
 
 
+def _distributed(**fields: Any) -> dict[str, Any]:
+    processor = machine(("P", {"Type": "Pass", "End": True})) | {"ProcessorConfig": {"Mode": "DISTRIBUTED"}}
+    return machine(("M", {"Type": "Map", "ItemProcessor": processor, "End": True} | fields))
+
+
 async def test_item_batcher_groups_items_and_readers_without_s3_fail_clearly() -> None:
-    batched = await run_local(_map(ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"k": 1}}), [1, 2, 3])
+    batcher = {"MaxItemsPerBatch": 2, "BatchInput": {"k": 1}}
+    batched = await run_local(_distributed(ItemBatcher=batcher), [1, 2, 3])
     assert batched.outcome.output == [
         {"BatchInput": {"k": 1}, "Items": [1, 2]},
         {"BatchInput": {"k": 1}, "Items": [3]},
     ]
-    reader = {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}}
-    run = await run_local(_map(ItemReader=reader), [])
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "b", "Key": "k"},
+    }
+    run = await run_local(_distributed(ItemReader=reader), [])
     assert run.outcome.error == "States.ItemReaderFailed"  # the local host calls no services
     assert "States.TaskFailed" in (run.outcome.cause or "")
 

@@ -488,7 +488,10 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str, str | None]]] = [
             {
                 "Type": "Map",
                 "ItemProcessor": {"StartAt": "I", "States": {"I": PASS_END}},
-                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"Bogus": 1}},
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON", "Bogus": 1},
+                },
                 "End": True,
             }
         ),
@@ -515,7 +518,11 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str, str | None]]] = [
         one(
             {
                 "Type": "Map",
-                "ItemProcessor": {"StartAt": "I", "States": {"I": PASS_END}},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                    "StartAt": "I",
+                    "States": {"I": PASS_END},
+                },
                 "ResultWriter": {"WriterConfig": {}},
                 "End": True,
             }
