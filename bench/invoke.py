@@ -16,22 +16,28 @@ bubblewrap sandboxes. Measured in the same run, interleaved so that machine load
   runtime in the API process (``stepline dev``'s colocated path) and, interleaved with it, through an
   API that runs none (``stepline api``) and a ``stepline worker`` process behind it (the hop to the
   worker's invoke endpoint: ``split_minus_colocated_p50_ms``, goal <= 1 ms);
-- throughput with 2, 8 and 32 concurrent callers.
+- throughput with 2, 8 and 32 concurrent callers;
+- warm invoke of the Python function with one external extension registered for INVOKE (a layer's
+  ``extensions/``, over urllib as AWS's samples do): the invocation ends once it asks for its next
+  event (``warm_invoke_ms.python_one_invoke_extension``, beside ``python`` without one).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import shutil
+import stat
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -160,6 +166,43 @@ async def deploy_image(service: FunctionService, work: Path) -> str:
     settings = registry.FunctionSettings(
         runtime="", handler="", package_type="Image", code_sha256=imported.digest[7:], code_size=imported.size
     )
+    async with unit_of_work(service.sessions) as session:
+        await registry.create_function(session, name, settings)
+    return name
+
+
+EXTENSION = """#!{python} -S
+import os, urllib.request
+API = os.environ["AWS_LAMBDA_RUNTIME_API"]
+def call(method, path, body=None, headers=None):
+    url = f"http://{{API}}{{path}}"
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {{}})
+    with urllib.request.urlopen(request) as answer:
+        return answer.headers, answer.read()
+registered, _ = call("POST", "/2020-01-01/extension/register", b'{{"events": ["INVOKE"]}}',
+                     {{"Lambda-Extension-Name": "bench-extension"}})
+me = {{"Lambda-Extension-Identifier": registered["Lambda-Extension-Identifier"]}}
+while True:
+    call("GET", "/2020-01-01/extension/event/next", headers=me)
+"""
+
+
+async def deploy_with_extension(service: FunctionService) -> str:
+    """The Python hello function with a layer holding one extension registered for INVOKE."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("extensions/bench-extension")
+        info.external_attr = (stat.S_IFREG | 0o755) << 16
+        archive.writestr(info, EXTENSION.format(python=python_executable()))
+    layer = service.code.put(buffer.getvalue())
+    name = f"bench-extension-{uuid.uuid4().hex[:6]}"
+    stored = service.code.put(zip_files(PYTHON_HELLO))
+    layers = [{"arn": f"arn:aws:lambda:us-east-1:000000000000:layer:{name}:1", "sha256": layer.sha256,
+               "size": layer.size, "unzippedSize": layer.size}]  # fmt: skip
+    settings = registry.FunctionSettings(
+        runtime="python3.11", handler="app.handler", code_sha256=stored.sha256, code_size=stored.size,
+        layers=layers,
+    )  # fmt: skip
     async with unit_of_work(service.sessions) as session:
         await registry.create_function(session, name, settings)
     return name
@@ -327,6 +370,7 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                 node = await deploy(service, "nodejs20", NODE_HELLO, "index.handler")
                 unspared = await deploy(service, "python3.11", PYTHON_HELLO, "app.handler", tmp_mb=513)
                 image = await deploy_image(service, work)
+                extended = await deploy_with_extension(service)
                 floors: dict[str, list[float]] = {"bwrap_python_c_pass": [], "bwrap_python_S_c_pass": []}
                 cold: dict[str, list[float]] = {"python": [], "node": [], "python_no_spare": [], "image": []}
                 for _ in range(max(rounds // 10, 10)):
@@ -345,7 +389,9 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                         await service.pool.retire(name)
                         cold[label].append(await timed(lambda n=name: service.invoke(n, EVENT)))  # type: ignore[misc]
                 socket_rtt: list[float] = []
-                warm: dict[str, list[float]] = {"python": [], "node": [], "image": []}
+                warm: dict[str, list[float]] = {
+                    "python": [], "node": [], "image": [], "python_one_invoke_extension": [],
+                }  # fmt: skip
                 async with echo_peer(work) as (reader, writer):
                     for _ in range(rounds):
 
@@ -357,6 +403,9 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                         warm["python"].append(await timed(lambda: service.invoke(python, EVENT)))
                         warm["node"].append(await timed(lambda: service.invoke(node, EVENT)))
                         warm["image"].append(await timed(lambda: service.invoke(image, EVENT)))
+                        warm["python_one_invoke_extension"].append(
+                            await timed(lambda: service.invoke(extended, EVENT))
+                        )
                 results["floors_ms"] = {k: percentiles(v) for k, v in floors.items()}
                 results["floors_ms"]["unix_socket_rtt_1kb"] = percentiles(socket_rtt)
                 results["cold_start_ms"] = {k: percentiles(v) for k, v in cold.items()}
