@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from foundation.registry import executions
 from foundation.registry.database import SessionMaker, unit_of_work
 from statemachine import FunctionCall, FunctionResult, ServiceCall, ServiceCaller, StatesError
+from statemachine.arns import DEFAULT_REGION
 from workers.callback_activities import CallbackActivities
 from workers.contracts import (
     CALL_SERVICE,
@@ -23,6 +24,7 @@ from workers.contracts import (
     HistoryChunk,
     Invoker,
 )
+from workers.events import status_changes
 
 
 class Activities:
@@ -107,6 +109,8 @@ class Activities:
                 request.first_event_id,
                 request.last_event_id,
             )
+        async with unit_of_work(self._sessions) as session:  # a rule may chain on it (at least once)
+            await status_changes.execution_ended(session, request.execution_id, DEFAULT_REGION)
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity, for ``temporalio.worker.Worker(activities=...)``."""

@@ -194,3 +194,31 @@ def test_bad_requests_answer_eventbridge_errors(events: Any, sfn: Any) -> None:
     assert "Only one of" in failed["FailedEntries"][1]["ErrorMessage"]
     assert _code(events.delete_event_bus, Name="default")[0] == "ValidationException"
     assert _code(events.create_event_bus, Name="default")[0] == "ResourceAlreadyExistsException"
+
+
+def test_an_execution_status_change_chains_another_state_machine(events: Any, sfn: Any) -> None:
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    first = sfn.create_state_machine(name=unique("first"), definition=definition, roleArn=ROLE)
+    second = sfn.create_state_machine(name=unique("second"), definition=definition, roleArn=ROLE)
+    rule = unique("chain")
+    pattern = {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"status": ["SUCCEEDED"], "stateMachineArn": [first["stateMachineArn"]]},
+    }
+    events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+    transformer = {
+        "InputPathsMap": {"name": "$.detail.name", "status": "$.detail.status"},
+        "InputTemplate": '{"after": <name>, "status": <status>}',
+    }
+    target = {"Id": "next", "Arn": second["stateMachineArn"], "InputTransformer": transformer}
+    assert events.put_targets(Rule=rule, Targets=[target])["FailedEntryCount"] == 0
+    sfn.start_execution(stateMachineArn=first["stateMachineArn"], name="one", input="{}")
+    (chained,) = _executions(sfn, second["stateMachineArn"], 1)
+    described = sfn.describe_execution(executionArn=chained["executionArn"])
+    assert json.loads(described["input"]) == {"after": "one", "status": "SUCCEEDED"}
+    # The chained execution's own status change matches nothing (another state machine).
+    time.sleep(1)
+    assert len(_executions(sfn, second["stateMachineArn"], 2, seconds=0)) == 1
+    events.remove_targets(Rule=rule, Ids=["next"])
+    events.delete_rule(Name=rule)
