@@ -184,6 +184,11 @@ class Concurrency(Schema):
     provisioned: int
 
 
+class ConcurrencyInUse(Concurrency):
+    in_use: int
+    """Invocations of the function running now over every worker (cold starts included)."""
+
+
 class LogEvent(Schema):
     timestamp: datetime
     request_id: str

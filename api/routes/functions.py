@@ -122,6 +122,12 @@ async def list_versions(name: str, session: SessionDep) -> schemas.VersionList:
     return await use_cases.list_versions(session, name)
 
 
+@router.get("/{name}/concurrency")
+async def get_concurrency(name: str, session: SessionDep, runtime: RuntimeDep) -> schemas.ConcurrencyInUse:
+    """Reserved, provisioned and in use (the invocations running now over every worker)."""
+    return await use_cases.concurrency(session, name, runtime.in_use)
+
+
 @router.put("/{name}/concurrency")
 async def set_concurrency(
     name: str, body: schemas.ConcurrencyUpdate, session: SessionDep, state: StateDep, runtime: RuntimeDep,

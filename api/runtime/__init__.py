@@ -47,3 +47,7 @@ class FunctionRuntime(Protocol):
     async def flush_logs(self) -> None:
         """Write buffered log lines now (a log read follows)."""
         ...
+
+    async def in_use(self, name: str) -> int:
+        """Invocations of ``name`` running now over every worker (concurrency in use)."""
+        ...

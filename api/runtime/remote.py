@@ -86,6 +86,22 @@ class RemoteRuntime:
     async def flush_logs(self) -> None:
         await self._broadcast(wire.FLUSH_LOGS, {})
 
+    async def in_use(self, name: str) -> int:
+        """The sum of every live worker's count (one that does not answer counts none)."""
+        data = wire.request_bytes(wire.IN_USE, self._token, {"function": name})
+
+        async def ask(peer: Peer) -> int:
+            try:
+                async with asyncio.timeout(NOTICE_SECONDS):
+                    status, meta, _ = await peer.request(data)
+            except (Unreachable, InvokeError, TimeoutError) as exc:
+                log.warning("could not ask worker %s what runs: %s", peer.id[:8], exc)
+                return 0
+            count = meta.get("in_use")
+            return count if status == 200 and isinstance(count, int) else 0
+
+        return sum(await asyncio.gather(*(ask(peer) for peer in self._directory.candidates(""))))
+
     async def _send(
         self, path: str, meta: dict[str, Any], payload: bytes, affinity: str
     ) -> tuple[int, dict[str, Any], bytes]:

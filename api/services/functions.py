@@ -7,6 +7,7 @@ package is a 400 and never a half-created function.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -222,6 +223,17 @@ async def list_versions(session: AsyncSession, name: str) -> schemas.VersionList
     latest = await registry.get_function(session, name)
     published = await registry.list_versions(session, name)
     return schemas.VersionList(versions=[public(latest), *(public(v) for v in published)])
+
+
+async def concurrency(
+    session: AsyncSession, name: str, in_use: Callable[[str], Awaitable[int]]
+) -> schemas.ConcurrencyInUse:
+    """Reserved and provisioned concurrency, and what ``in_use`` (the runtime) counts running now."""
+    row = await registry.get_function(session, name)
+    running = await in_use(row.name)
+    return schemas.ConcurrencyInUse(
+        reserved=row.reserved_concurrency, provisioned=row.provisioned_concurrency, in_use=running
+    )
 
 
 async def set_concurrency(

@@ -38,3 +38,7 @@ class LocalRuntime:
     async def flush_logs(self) -> None:
         """Write the log lines still buffered, so that a read that follows sees them."""
         await self.service.logs.flush()
+
+    async def in_use(self, name: str) -> int:
+        """Invocations of ``name`` running in this worker now."""
+        return self.service.pool.in_use(name)

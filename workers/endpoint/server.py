@@ -143,6 +143,8 @@ class _Endpoint:
                 )
             elif path == wire.FLUSH_LOGS:
                 await self.runtime.flush_logs()
+            elif path == wire.IN_USE:
+                return 200, {"in_use": await self.runtime.in_use(_text(meta, "function"))}, b""
             return 200, {}, b""
         except InvokeError as exc:
             status, out = wire.error_meta(exc)

@@ -45,7 +45,9 @@ INVOKE = "/invoke"
 INVOKE_TASK = "/invoke-task"
 CHANGED = "/changed"
 FLUSH_LOGS = "/flush-logs"
-PATHS = frozenset({INVOKE, INVOKE_TASK, CHANGED, FLUSH_LOGS})
+IN_USE = "/in-use"
+"""How many invocations of a function the worker runs now (``{"in_use": n}``)."""
+PATHS = frozenset({INVOKE, INVOKE_TASK, CHANGED, FLUSH_LOGS, IN_USE})
 
 TOKEN_PURPOSE = "worker-invoke-v1"
 MAX_HEAD_BYTES = 8 * 1024

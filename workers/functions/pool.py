@@ -123,6 +123,8 @@ class EnvironmentPool:
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
         """One thread spawns every sandbox (it may step into a sandbox's cgroup to do so)."""
         self._closed = False
+        self._running: dict[str, int] = {}
+        """Invocations in flight per function, cold starts included (concurrency in use)."""
         self._code_users: dict[Path, set[Environment]] = {}
         """The environments binding each copy of code in the run directory (``staging.code_dir``)."""
 
@@ -130,6 +132,10 @@ class EnvironmentPool:
     def size(self) -> int:
         """Live environments (idle, busy or starting)."""
         return len(self._all)
+
+    def in_use(self, name: str) -> int:
+        """Invocations of function ``name`` running in this pool now (starting environments included)."""
+        return self._running.get(name, 0)
 
     @property
     def run_dir(self) -> Path:
@@ -155,6 +161,7 @@ class EnvironmentPool:
     ) -> PoolRun:
         """Run one event in an environment of ``config`` (raises TooManyRequestsError when throttled)."""
         slot = self._slots.acquire(config.name, config.reserved_concurrency)
+        self._running[config.name] = self._running.get(config.name, 0) + 1
         try:
             versions = self._versions_for(config)
             env = None
@@ -182,6 +189,8 @@ class EnvironmentPool:
             return result, lines, cold
         finally:
             self._slots.release(slot)
+            if (left := self._running.pop(config.name) - 1) > 0:
+                self._running[config.name] = left
 
     async def provision(self, config: FunctionConfig, count: int) -> None:
         """Keep ``count`` initialised environments of this version ready (provisioned concurrency)."""

@@ -19,6 +19,22 @@ export function FunctionsPage() {
         <td>${when(f.lastModified)}</td></tr>`)}</tbody></table></div>`)}`;
 }
 
+const IN_USE_SECONDS = 2;
+
+/** Invocations running now over every worker (``GET .../concurrency``), read every 2 s while shown. */
+function InUse({ path }) {
+  const [inUse, setInUse] = useState(null);
+  useEffect(() => {
+    let live = true;
+    const read = () => api(`${path}/concurrency`).then((c) => live && setInUse(c.inUse), () => live && setInUse(undefined));
+    read();
+    const timer = setInterval(read, IN_USE_SECONDS * 1000);
+    return () => { live = false; clearInterval(timer); };
+  }, [path]);
+  if (inUse === null) return "…";
+  return inUse === undefined ? "not available" : html`<span class="in-use" data-in-use=${inUse}>${inUse} running now</span>`;
+}
+
 export function FunctionPage({ name }) {
   const path = `/v1/functions/${encodeURIComponent(name)}`;
   const [invoked, setInvoked] = useState(0); // a test invocation shows in the charts once its REPORT is stored
@@ -46,6 +62,7 @@ export function FunctionPage({ name }) {
         <dl class="facts concurrency">
           <dt>Reserved</dt><dd>${config.reservedConcurrency ?? "unreserved"}</dd>
           <dt>Provisioned</dt><dd>${config.provisionedConcurrency ?? 0}</dd>
+          <dt>In use</dt><dd><${InUse} path=${path} /></dd>
         </dl>
         <h3>Versions</h3>
         <table><thead><tr><th>Version</th><th>Code sha256</th><th>Description</th><th>Modified</th></tr></thead>

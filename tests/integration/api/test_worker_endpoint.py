@@ -132,3 +132,24 @@ async def test_a_worker_that_stops_heartbeating_fails_the_invocation_waiting_on_
         await asyncio.wait_for(waiting, 5)
     assert directory.candidates(name) == []
     directory.close()
+
+
+async def test_in_use_counts_the_invocations_running_on_every_worker(
+    worker: tuple[FunctionService, Presence, Settings],
+) -> None:
+    service, _, settings = worker
+    name = await deploy(service, unique("busy"), {"app.py": HANDLER})
+    directory = WorkerDirectory(service.sessions)
+    await directory.refresh()
+    runtime = RemoteRuntime(directory, wire.endpoint_token(settings), service.code)
+    assert await runtime.in_use(name) == 0
+    running = [asyncio.create_task(runtime.invoke(name, b'{"sleep": 2}')) for _ in range(2)]
+    for _ in range(100):  # both started (the first may still be cold-starting: counted too)
+        if await runtime.in_use(name) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert await runtime.in_use(name) == 2
+    assert await runtime.in_use("another") == 0
+    await asyncio.gather(*running)
+    assert await runtime.in_use(name) == 0
+    directory.close()

@@ -4,6 +4,7 @@ at the start of the session."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -250,7 +251,22 @@ async def test_function_test_invoke_shows_result_and_report_line(
     await expect(page.get_by_role("heading", name="Logs (live)")).to_be_visible()  # streamed, not polled
     await expect(page.locator(".totals")).to_contain_text("1 invocation,", timeout=15_000)  # charts refreshed
     await expect(page.locator(".chart").first).to_contain_text("Invocations: max 1")
+    await expect(page.locator(".in-use")).to_have_attribute("data-in-use", "0")
     await page.screenshot(path=shots / "function.png", full_page=True)
+
+    slow = unique("slow")  # concurrency in use: 1 while an invocation runs, then 0
+    files = {"app.py": "import time\ndef handler(event, context):\n    time.sleep(4)\n    return 1\n"}
+    created = await client.post(
+        "/v1/functions", json={**scenario.GREET, "name": slow, "code": {"files": files}}
+    )
+    assert created.status_code == 201, created.text
+    await page.goto(f"/console#/functions/{slow}")
+    await expect(page.locator(".in-use")).to_have_attribute("data-in-use", "0")
+    running = asyncio.create_task(client.post(f"/v1/functions/{slow}/invocations", json={}))
+    await expect(page.locator(".in-use")).to_have_attribute("data-in-use", "1", timeout=10_000)
+    await page.locator(".concurrency").screenshot(path=shots / "function-in-use.png")
+    assert (await running).status_code == 200
+    await expect(page.locator(".in-use")).to_have_attribute("data-in-use", "0", timeout=5_000)
 
     flaky = unique("flaky")  # a Task whose first attempt fails and whose retry succeeds
     files = {"app.py": scenario.FLAKY_CODE}
