@@ -271,12 +271,20 @@ class Environment:
         (the pool's shutdown and a failed start or invocation) or be cancelled, and a second release
         would close descriptor numbers that other sockets may have been given meanwhile.
         """
-        self.kill()
+        graceful = self._extensions is not None and not self.dead  # SHUTDOWN to its extensions first
+        if not graceful:
+            self.kill()
         if self._closing is None:
-            self._closing = asyncio.create_task(self._release(), name=f"stepline-close-{self.env_id}")
+            self._closing = asyncio.create_task(self._release(graceful), name=f"stepline-close-{self.env_id}")
         await asyncio.shield(self._closing)
 
-    async def _release(self) -> None:
+    async def _release(self, graceful: bool = False) -> None:
+        if graceful and self._extensions is not None:
+            self._thaw()
+            try:
+                await self._extensions.shut_down("spindown")
+            finally:
+                self.kill()
         proc = self._proc
         if proc is not None:
             await asyncio.get_running_loop().run_in_executor(None, proc.wait)

@@ -11,13 +11,14 @@ and Telemetry API paths.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 from workers.functions import telemetry
 from workers.functions.config import FunctionConfig
-from workers.functions.extensions_api import PREFIX, ExtensionsHost, Replier, error
+from workers.functions.extensions_api import PREFIX, SHUTDOWN_SECONDS, ExtensionsHost, Replier, error
 from workers.functions.telemetry import Telemetry
 
 
@@ -92,6 +93,15 @@ class Extensions:
         }
         record = {"requestId": request_id, "status": _status(error_type), "metrics": metrics}
         self.telemetry.record("platform.report", record)
+
+    async def shut_down(self, reason: str) -> None:
+        """SHUTDOWN to the extensions registered for it, and up to ``SHUTDOWN_SECONDS`` for them to
+        finish (the sandbox is thawed: they run)."""
+        finished = self.host.shut_down(reason)
+        if finished is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_SECONDS):
+                    await finished
 
     def close(self) -> None:
         """The environment ended: whatever waits on the extensions stops waiting."""

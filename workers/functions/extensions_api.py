@@ -18,6 +18,7 @@ import asyncio
 import functools
 import json
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,8 @@ PREFIX = "/2020-01-01/extension"
 EVENTS = frozenset({"INVOKE", "SHUTDOWN"})
 MAX_EXTENSIONS = 10
 """Lambda's limit on extensions per function."""
+SHUTDOWN_SECONDS = 2.0
+"""How long extensions registered for SHUTDOWN get to finish before the sandbox is killed (Lambda's)."""
 EXITED_PATH = f"{PREFIX}/stepline-exited"
 """Stepline's own: the launcher reports an extension process that ended (its name, its status)."""
 
@@ -97,6 +100,8 @@ class ExtensionsHost:
         self.initialising = True
         self._settled: asyncio.Future[None] | None = None
         self.invoke_subscribers = 0
+        self._shutdown: asyncio.Future[None] | None = None
+        self._exited: set[str] = set()
 
     @property
     def ready(self) -> bool:
@@ -116,6 +121,10 @@ class ExtensionsHost:
         if method == "POST" and path == EXITED_PATH:
             name = headers.get("lambda-extension-name", "")
             conn.reply(202, b'{"status":"OK"}')
+            if self._shutdown is not None:  # told to finish: exiting is what it should do
+                self._exited.add(name)
+                self._check_shut_down()
+                return
             said = body.decode(errors="replace")[:200]
             self._on_failure("Extension.Crash", f"Extension {name[:100]!r} exited: {said}")
             return
@@ -171,7 +180,9 @@ class ExtensionsHost:
             self._send(conn, extension.queued.popleft())
             return
         extension.waiting = conn
-        if self.initialising and self.ready:
+        if self._shutdown is not None:
+            self._check_shut_down()
+        elif self.initialising and self.ready:
             self._on_ready()
         elif self._settled is not None and not self._settled.done() and self._all_invoked_waiting():
             self._settled.set_result(None)
@@ -210,8 +221,26 @@ class ExtensionsHost:
             await self._settled
         self._settled = None
 
+    def shut_down(self, reason: str) -> asyncio.Future[None] | None:
+        """Send SHUTDOWN to the extensions registered for it; the future resolves once each has
+        exited or asks for its next event again (None: none is registered for it)."""
+        if not any("SHUTDOWN" in e.events for e in self.by_id.values()):
+            return None
+        self._shutdown = asyncio.get_running_loop().create_future()
+        deadline_ms = int((time.time() + SHUTDOWN_SECONDS) * 1000)
+        self.dispatch("SHUTDOWN", {"shutdownReason": reason, "deadlineMs": deadline_ms})
+        return self._shutdown
+
+    def _check_shut_down(self) -> None:
+        told = [e for e in self.by_id.values() if "SHUTDOWN" in e.events]
+        finished = all(e.name in self._exited or (e.waiting is not None and not e.queued) for e in told)
+        if finished and self._shutdown is not None and not self._shutdown.done():
+            self._shutdown.set_result(None)
+
     def release(self) -> None:
         """The environment ended: ``settled`` returns (its caller sees the environment dead)."""
         self.initialising = False
         if self._settled is not None and not self._settled.done():
             self._settled.set_result(None)
+        if self._shutdown is not None and not self._shutdown.done():
+            self._shutdown.set_result(None)

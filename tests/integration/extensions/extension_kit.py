@@ -50,8 +50,10 @@ call("PUT", "/2022-07-01/telemetry", {{
 }}, me)
 while True:
     _, event = call("GET", "/2020-01-01/extension/event/next", headers=me)
-    with open("/tmp/events.jsonl", "a") as out:
-        out.write(json.dumps(event) + "\\n")
+    for folder in ("/tmp", "/mnt/out"):  # /mnt/out: a test's own directory, when it binds one
+        if os.path.isdir(folder):
+            with open(f"{{folder}}/events.jsonl", "a") as out:
+                out.write(json.dumps(event) + "\\n")
     if event["eventType"] == "SHUTDOWN":
         break
     time.sleep(float(os.environ.get("EXTENSION_DELAY", "0")))

@@ -26,7 +26,7 @@ from workers.functions import cgroups
 from workers.functions.config import FunctionConfig
 from workers.functions.pool import EnvironmentPool
 from workers.functions.slots import SlotTable
-from workers.mounts import Attachments
+from workers.mounts import Attachments, BindMount
 
 pytestmark = [pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")]
 
@@ -201,3 +201,29 @@ async def test_exec_wrapper_runs_the_runtime_through_it(pool: EnvironmentPool, w
     )  # fmt: skip
     wrapped = body(await invoke(pool, config, 1))["wrapped"]
     assert isinstance(wrapped, str) and wrapped.startswith("yes:"), wrapped
+
+
+async def test_shutdown_reaches_the_extensions_registered_for_it(work: Path) -> None:
+    out = work / "out"
+    out.mkdir()
+    out.chmod(0o777)
+
+    async def bind_out(config: FunctionConfig) -> Attachments:
+        return Attachments(mounts=[BindMount(out, "/mnt/out", read_only=False)])
+
+    slots = SlotTable(work / "slots", 8)
+    (work / "rt").mkdir()
+    pool = EnvironmentPool(
+        run_dir=work / "rt", bwrap="bwrap", cgroups=cgroups.detect("stepline"), slots=slots,
+        attachments=bind_out, idle_seconds=60.0, max_environments=8,
+    )  # fmt: skip
+    try:
+        config = function(work, {"recorder": PYTHON_EXTENSION})
+        body(await invoke(pool, config, 1))
+        await pool.retire("ext")  # (idle environments spun down: SHUTDOWN first; a worker's stop kills)
+    finally:
+        await pool.close()
+        slots.close()
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    assert [e["eventType"] for e in events] == ["INVOKE", "SHUTDOWN"], events
+    assert events[1]["shutdownReason"] == "spindown" and events[1]["deadlineMs"] > 0
