@@ -118,7 +118,7 @@ def test_rabbitmq_messages_reach_the_function_in_sqs_shape(lam: Any, aws_url: st
         made = checked(lam, "CreateEventSourceMapping", EventSourceArn=MQ, Queues=[queue], FunctionName=name,
                        BatchSize=5)  # fmt: skip
         asyncio.run(_queue(queue, [f"m-{i}" for i in range(7)]))
-        deadline, found = time.monotonic() + 60, []
+        deadline, found = time.monotonic() + 60, list[dict[str, Any]]()
         while time.monotonic() < deadline and len(found) < 7:
             time.sleep(0.3)
             events = httpx.get(f"{aws_url}/v1/functions/{name}/logs").json()["events"]
