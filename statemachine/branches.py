@@ -118,7 +118,14 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         items = await item_io.read_items(state.item_reader, effective, frame, ctx, env, state.name)
     else:
         items = _items(state, raw, effective, frame, ctx, env)
-    items = _batched(state, items, _batch_input(state, effective, frame, ctx, env))
+    limits = [
+        _number_field(name, *limit, effective, frame, ctx, env) or 0
+        for name, limit in (
+            ("MaxItemsPerBatch", state.max_items_per_batch),
+            ("MaxInputBytesPerBatch", state.max_input_bytes_per_batch),
+        )
+    ]
+    items = _batched(items, limits[0], limits[1], _batch_input(state, effective, frame, ctx, env))
     max_concurrency = _number_field(
         "MaxConcurrency",
         state.max_concurrency,
@@ -227,10 +234,11 @@ def _batch_input(state: ir.Map, effective: JSON, frame: Frame, ctx: StateContext
     return dataflow.render(state.batch_input, effective, frame, ctx)
 
 
-def _batched(state: ir.Map, items: list[JSON], batch_input: JSON) -> list[JSON]:
-    """ItemBatcher: batches of at most ``MaxItemsPerBatch`` items and ``MaxInputBytesPerBatch``
-    bytes of them, each ``{"BatchInput"?: ..., "Items": [...]}``."""
-    size, budget = state.max_items_per_batch, state.max_input_bytes_per_batch
+def _batched(items: list[JSON], size: int, budget: int, batch_input: JSON) -> list[JSON]:
+    """ItemBatcher: batches of at most ``size`` items (``MaxItemsPerBatch``) and ``budget`` bytes of
+    them (``MaxInputBytesPerBatch``; 0: no such limit), each ``{"BatchInput"?: ..., "Items": [...]}``."""
+    if size < 0 or budget < 0:
+        raise runtime_fault("MaxItemsPerBatch and MaxInputBytesPerBatch must be positive integers.")
     if not size and not budget:
         return items
     extra = {} if batch_input is None else {"BatchInput": batch_input}

@@ -69,6 +69,12 @@ def _ref_path(spec: Mapping[str, Any], key: str) -> Path | None:
     return None if value is None else parse_reference_path(value)
 
 
+def _batch_limit(batcher: Mapping[str, Any], key: str, language: ir.QueryLanguage) -> tuple[Any, Any, Any]:
+    """An ItemBatcher limit as (constant, reference path, JSONata)."""
+    constant, expr = _number_or_expr(batcher, key, language)
+    return constant, _path(batcher, key + "Path", None), expr
+
+
 def _io_spec(spec: Any, config: str, jsonpath: bool) -> IoSpec | None:
     """An ItemReader or ResultWriter."""
     if not isinstance(spec, Mapping):
@@ -311,8 +317,8 @@ def _map(
         tolerated_failure_percentage=percentage,
         tolerated_failure_percentage_path=_path(spec, "ToleratedFailurePercentagePath", None),
         tolerated_failure_percentage_expr=percentage_expr,
-        max_items_per_batch=batcher.get("MaxItemsPerBatch") if batcher else None,
-        max_input_bytes_per_batch=batcher.get("MaxInputBytesPerBatch") if batcher else None,
+        max_items_per_batch=_batch_limit(batcher, "MaxItemsPerBatch", language),
+        max_input_bytes_per_batch=_batch_limit(batcher, "MaxInputBytesPerBatch", language),
         batch_input=(_template if jsonpath else _jsonata_field)(batcher, "BatchInput"),
         item_reader=_io_spec(spec.get("ItemReader"), "ReaderConfig", jsonpath),
         result_writer=_io_spec(spec.get("ResultWriter"), "WriterConfig", jsonpath),

@@ -273,12 +273,14 @@ class Map(StateBase):
     """``Retry``."""
     catch: tuple[Catcher, ...] = ()
     """``Catch``."""
-    max_items_per_batch: int | None = None
-    """``ItemBatcher.MaxItemsPerBatch``: iterations get ``{"Items": [...], "BatchInput": ...}``."""
+    max_items_per_batch: tuple[Any, Path | None, Any] = (None, None, None)
+    """``ItemBatcher.MaxItemsPerBatch`` (constant, ``...Path``, JSONata): iterations get
+    ``{"Items": [...], "BatchInput": ...}``."""
     batch_input: Any = None
     """``ItemBatcher.BatchInput``: a JSONPath template or a JSONata template, rendered once."""
-    max_input_bytes_per_batch: int | None = None
-    """``ItemBatcher.MaxInputBytesPerBatch``: a batch closes before its items pass this size."""
+    max_input_bytes_per_batch: tuple[Any, Path | None, Any] = (None, None, None)
+    """``ItemBatcher.MaxInputBytesPerBatch`` (constant, ``...Path``, JSONata): a batch closes before
+    its items pass this size."""
     item_reader: Any = None
     """``ItemReader`` (``statemachine.item_io.IoSpec``)."""
     result_writer: Any = None

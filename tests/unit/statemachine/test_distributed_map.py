@@ -298,3 +298,26 @@ def test_a_valid_distributed_map_has_no_diagnostics() -> None:
         ResultWriter={"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b"}},
     )
     assert list(validate_definition(definition)) == []
+
+
+async def test_batch_limits_from_a_path_and_a_reader_in_jsonata() -> None:
+    items = json.dumps(list(range(7)))
+    objects = {("data", "in.json"): items}
+    by_path = machine(
+        ItemReader=reader("in.json", InputType="JSON"), ItemBatcher={"MaxItemsPerBatchPath": "$.size"}
+    )
+    outcome = await run(by_path, Buckets(objects), {"size": 3})
+    assert [b["Items"] for b in out(outcome)] == [[0, 1, 2], [3, 4, 5], [6]]
+    by_jsonata = machine(
+        ItemReader={
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Arguments": {"Bucket": "data", "Key": "{% $states.input.key %}"},
+        },
+        ItemBatcher={"MaxItemsPerBatch": 4},
+    )
+    by_jsonata["QueryLanguage"] = "JSONata"
+    processor = by_jsonata["States"]["Each"]["ItemProcessor"]
+    processor["StartAt"], processor["States"] = "Done", {"Done": {"Type": "Pass", "End": True}}
+    outcome = await run(by_jsonata, Buckets(objects), {"key": "in.json"})
+    assert [b["Items"] for b in out(outcome)] == [[0, 1, 2, 3], [4, 5, 6]]
