@@ -36,6 +36,9 @@ SHUTDOWN_SECONDS = 2.0
 """How long extensions registered for SHUTDOWN get to finish before the sandbox is killed (Lambda's)."""
 EXITED_PATH = f"{PREFIX}/stepline-exited"
 """Stepline's own: the launcher reports an extension process that ended (its name, its status)."""
+REGISTERED_PATH = f"{PREFIX}/stepline-registered"
+"""Stepline's own: the launcher waits there for every extension's registration, then starts the
+runtime (Lambda's INIT: extension init, then runtime init)."""
 
 
 class Replier(Protocol):
@@ -101,6 +104,8 @@ class ExtensionsHost:
         self._settled: asyncio.Future[None] | None = None
         self.invoke_subscribers = 0
         self._shutdown: asyncio.Future[None] | None = None
+        self._launcher: list[Replier] = []
+        """Waiting on ``REGISTERED_PATH``."""
         self._exited: set[str] = set()
 
     @property
@@ -117,6 +122,10 @@ class ExtensionsHost:
         route = path[len(PREFIX) :]
         if method == "POST" and route == "/register":
             conn.reply(*self._register(headers.get("lambda-extension-name", ""), body))
+            return
+        if method == "GET" and path == REGISTERED_PATH:
+            self._launcher.append(conn)
+            self._answer_launcher()
             return
         if method == "POST" and path == EXITED_PATH:
             name = headers.get("lambda-extension-name", "")
@@ -168,12 +177,19 @@ class ExtensionsHost:
         extension = Extension(name, frozenset(events))
         self.by_id[extension.identifier] = extension
         self.invoke_subscribers += "INVOKE" in extension.events
+        self._answer_launcher()
         answer = {
             "functionName": self._config.name,
             "functionVersion": self._config.version,
             "handler": self._config.handler,
         }
         return 200, json.dumps(answer).encode(), {"Lambda-Extension-Identifier": extension.identifier}
+
+    def _answer_launcher(self) -> None:
+        if len(self.by_id) >= len(self.expected) or not self.initialising:
+            waiting, self._launcher = self._launcher, []  # (bounded by the socket's connection cap)
+            for conn in waiting:
+                conn.reply(200, b'{"status":"OK"}')
 
     def _next(self, extension: Extension, conn: Replier) -> None:
         if extension.queued:

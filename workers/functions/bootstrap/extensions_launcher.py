@@ -28,6 +28,7 @@ else:  # the sandbox's /var/runtime is this script's directory, first on the pat
 EXTENSIONS_DIR = "/opt/extensions"
 PUMP_PATH = "/2022-07-01/telemetry/stepline-next"
 EXITED_PATH = "/2020-01-01/extension/stepline-exited"
+REGISTERED_PATH = "/2020-01-01/extension/stepline-registered"
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -83,6 +84,18 @@ def deliver(uri: str, events: list[object]) -> None:
             connection.close()
 
 
+def await_registrations() -> None:
+    """Wait until every extension has registered (the worker answers then; INIT's limit bounds it)."""
+    connection = UnixConnection()
+    try:
+        connection.request("GET", REGISTERED_PATH)
+        connection.getresponse().read()
+    except (OSError, http.client.HTTPException):
+        pass  # the worker is going away: starting the runtime is harmless
+    finally:
+        connection.close()
+
+
 def pump() -> None:
     """Fetch due Telemetry API batches from the worker and deliver them, forever."""
     while True:
@@ -108,7 +121,15 @@ def main() -> None:
         path = os.path.join(EXTENSIONS_DIR, name)
         if os.path.isfile(path) and os.access(path, os.X_OK):
             extensions[start([path])] = name
-    runtime = start(sys.argv[1:])
+    runtime: list[int] = []
+    ended: dict[int, int] = {}
+    """Children that are not extensions, reaped: the runtime (maybe before its pid is known)."""
+
+    def start_runtime() -> None:  # once the extensions registered (through the relay: in a thread)
+        await_registrations()
+        runtime.append(start(sys.argv[1:]))
+
+    threading.Thread(target=start_runtime, daemon=True).start()
     threading.Thread(target=pump, daemon=True).start()
 
     def reap() -> bool:
@@ -116,14 +137,16 @@ def main() -> None:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return False
-            if not pid:
-                return False
-            if pid == runtime:
-                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+                pid = 0
             if pid in extensions:
                 name = extensions.pop(pid)
                 threading.Thread(target=report_exit, args=(name, os.waitstatus_to_exitcode(status))).start()
+            elif pid:
+                ended[pid] = os.waitstatus_to_exitcode(status)
+            if runtime and runtime[0] in ended:
+                os._exit(ended[runtime[0]] & 0xFF)
+            if not pid:
+                return False
 
     Relay(routes).run(reap, tick=0.05)
 
