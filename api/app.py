@@ -34,6 +34,7 @@ from api.routes import (
     blueprints,
     code_signing,
     db_proxies,
+    event_buses,
     event_invoke,
     event_source_mappings,
     executions,
@@ -82,6 +83,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(function_routes.router)
     app.include_router(function_aliases.router)
     app.include_router(event_invoke.router)
+    app.include_router(event_buses.router)
     app.include_router(event_source_mappings.router)
     app.include_router(function_urls.router)
     app.include_router(function_url_router)

@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from api.event_metrics import RuleMetrics
 from api.runtime import FunctionRuntime
 from foundation.registry.database import SessionMaker
 from foundation.registry.notices import NoticeListener
@@ -23,6 +24,8 @@ class Metrics:
     requests: Counter = field(init=False)
     latency: Histogram = field(init=False)
     executions_started: Counter = field(init=False)
+    event_rules: RuleMetrics = field(init=False)
+    """Rules' counters from the registry (``api.event_metrics``), refreshed per scrape."""
 
     def __post_init__(self) -> None:
         self.requests = Counter(
@@ -37,6 +40,8 @@ class Metrics:
         self.executions_started = Counter(
             "stepline_executions_started", "Executions started", ["type"], registry=self.registry
         )
+        self.event_rules = RuleMetrics()
+        self.registry.register(self.event_rules)
 
 
 @dataclass

@@ -44,4 +44,5 @@ async def health(state: StateDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(state: StateDep) -> Response:
+    await state.metrics.event_rules.refresh(state.sessions)
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

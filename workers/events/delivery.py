@@ -91,7 +91,7 @@ class Deliverer:
                     await registry.finish_delivery(session, delivery.id, error=None, retry_in=None)
                 return
             if len(parts) == 7 and parts[2] == "states" and parts[5] == "stateMachine":
-                await self._start_execution(parts[6], delivery.id, delivery.payload)
+                await self.start_execution(parts[6], delivery.id, delivery.payload)
             else:
                 error = f"not a target Stepline delivers to: {delivery.arn}"
         except functions_registry.FunctionNotFound as exc:
@@ -106,7 +106,8 @@ class Deliverer:
         if error is not None:
             log.warning("event delivery %s to %s: %s", delivery.id, delivery.arn, error)
 
-    async def _start_execution(self, machine: str, name: str, input_text: str) -> None:
+    async def start_execution(self, machine: str, name: str, input_text: str) -> None:
+        """Start ``machine``'s latest version as execution ``name`` (nothing when it exists)."""
         async with unit_of_work(self._sessions) as session:
             found = await executions_registry.register_latest(
                 session, machine, name, input_text, datetime.now(UTC)

@@ -1,0 +1,66 @@
+"""Prometheus metrics of rules, read from the registry when ``/metrics`` is scraped (the counters live
+on the rules, so every API and worker process reports the same totals):
+
+stepline_event_rule_matched_total{bus,rule}    events that matched the rule
+stepline_event_rule_delivered_total{bus,rule}  deliveries made to its targets
+stepline_event_rule_failed_total{bus,rule}     deliveries given up after their retries
+stepline_event_deliveries_pending              deliveries waiting in the outbox
+stepline_event_delivery_oldest_seconds         the age of the oldest waiting delivery (the lag)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from foundation.registry import event_bus as registry
+from foundation.registry.database import SessionMaker, unit_of_work
+
+
+class RuleMetrics(Collector):
+    """A snapshot of the rules' counters, refreshed before each scrape."""
+
+    def __init__(self) -> None:
+        self._rules: list[tuple[str, str, int, int, int]] = []
+        self._pending = 0
+        self._oldest_seconds = 0.0
+
+    async def refresh(self, sessions: SessionMaker) -> None:
+        async with unit_of_work(sessions) as session:
+            rules = (await session.exec(select(registry.EventRule))).all()
+            pending = registry.EventDelivery
+            count, oldest = (
+                await session.exec(
+                    select(func.count(), func.min(col(pending.created_at))).where(
+                        col(pending.status) == "PENDING"
+                    )
+                )
+            ).one()
+        self._rules = [(r.bus_name, r.name, r.matched, r.delivered, r.failed) for r in rules]
+        self._pending = int(count)
+        self._oldest_seconds = 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
+
+    def collect(self) -> Iterator[Metric]:
+        families = [
+            CounterMetricFamily(
+                f"stepline_event_rule_{name}", f"Events {name} by the rule", labels=["bus", "rule"]
+            )
+            for name in ("matched", "delivered", "failed")
+        ]
+        for bus, rule, *counts in self._rules:
+            for family, value in zip(families, counts, strict=True):
+                family.add_metric([bus, rule], value)
+        yield from families
+        yield GaugeMetricFamily(
+            "stepline_event_deliveries_pending", "Deliveries waiting", value=self._pending
+        )
+        yield GaugeMetricFamily(
+            "stepline_event_delivery_oldest_seconds",
+            "Age of the oldest waiting delivery",
+            value=self._oldest_seconds,
+        )
