@@ -4,9 +4,14 @@ processed or on the on-failure destination (real sandboxes, real PostgreSQL, a q
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aio_pika
 import pytest
@@ -14,6 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from foundation.registry import event_source_mappings as registry
 from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
 from tests.integration.event_sources.kit import create, delete, recording, routed_ids
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from workers.events.sources.runner import EventSources, source_invoker
@@ -121,3 +127,87 @@ async def test_every_message_processed_or_routed_to_the_failure_destination(
 
 async def _zero(queue: str) -> bool:
     return await depth(queue) == 0
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _spawn(settings: Settings) -> subprocess.Popen[str]:
+    """The worker of ``source_worker_process``, leading the test database's mappings."""
+    module = "tests.integration.event_sources.source_worker_process"
+    url = settings.database.url.get_secret_value()
+    return subprocess.Popen(
+        [sys.executable, "-m", module, url, str(settings.data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+SLOW = """import os
+import time
+
+
+def handler(event, context):
+    bodies = [r["body"] for r in event["Records"]]
+    if any(b.startswith("crash") for b in bodies):
+        os._exit(3)
+    if any(b.startswith("hang") for b in bodies):
+        time.sleep(30)
+    time.sleep(0.1)
+    return {}
+"""
+
+
+async def test_a_worker_killed_mid_batch_loses_nothing(
+    service: FunctionService, fn_settings: Settings, queue: str
+) -> None:
+    """SIGKILL the leading worker mid-stream: its unacked messages return to the queue and the next
+    leader processes them; with a crashing and a timing-out message among them, every message ends
+    processed or on the failure destination."""
+    name = await deploy(service, unique("esm"), {"app.py": SLOW}, timeout=2)
+    destination = f"arn:aws:sqs:us-east-1:123456789012:{unique('dlq')}"
+    oks = [f"ok-{i}" for i in range(150)]
+    await publish(queue, [*oks[:75], "crash-0", "hang-0", *oks[75:]])
+    mapping = await create(
+        service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=5,
+        maximumRetryAttempts=0, bisectBatchOnFunctionError=True,
+        destinationConfig={"onFailure": {"destination": destination}},
+    )  # fmt: skip
+    child = _spawn(fn_settings)
+    assert child.stdout is not None
+    first: list[str] = []
+    try:
+        while len(first) < 30:
+            line = await asyncio.to_thread(child.stdout.readline)
+            assert line, "the worker ended"
+            if line.startswith("ok "):
+                first.append(line.split()[1])
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    rest = child.stdout.read().split()
+    child.stdout.close()
+    first += [w for w, prev in zip(rest[1:], rest, strict=False) if prev == "ok"]
+    seen: list[str] = []
+    settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
+        update={"scan_seconds": 0.3})})  # fmt: skip
+    sources = EventSources(
+        settings, service.sessions, recording(source_invoker(service), seen),
+        metrics_registry=CollectorRegistry(), backoff=0.05,
+    )  # fmt: skip
+    async with sources:
+
+        async def drained() -> bool:
+            routed = await routed_ids(service.sessions, destination, "stepline:rabbitmq")
+            return set(first) | set(seen) >= set(oks) and {"crash-0", "hang-0"} <= set(routed)
+
+        await until(drained, 120)
+        await until(lambda: _zero(queue))
+    assert set(first) | set(seen) == set(oks)  # every one processed (some twice: at-least-once)
+    assert seen, "the successor processed what the killed worker left"
+    assert sorted(await routed_ids(service.sessions, destination, "stepline:rabbitmq")) == [
+        "crash-0",
+        "hang-0",
+    ]
+    await delete(service.sessions, mapping.uuid)
