@@ -1,0 +1,117 @@
+"""Distributed Map through the Step Functions endpoint with unmodified boto3: a machine puts an object
+into a Stepline file system through ``aws-sdk:s3:putObject`` (no s3 endpoint configured: the Bucket
+names the file system), a Distributed Map reads it as its items, batches them, and writes its results
+and manifest back, which a third machine reads; an ItemReader outside DISTRIBUTED mode is an
+InvalidDefinition naming its field."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+pytestmark = pytest.mark.integration
+
+ROLE = "arn:aws:iam::123456789012:role/StepFunctionsRole"
+ITEMS = 2_000
+
+
+def wait_done(sfn: Any, execution_arn: str, seconds: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING" or time.monotonic() > deadline:
+            return described
+        time.sleep(0.05)
+
+
+def run(sfn: Any, definition: dict[str, Any], value: Any = None) -> dict[str, Any]:
+    name = f"dmap-{uuid.uuid4().hex[:8]}"
+    machine = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
+    started = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(value or {}))
+    return wait_done(sfn, started["executionArn"])
+
+
+def s3_task(action: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    task = {"Type": "Task", "Resource": f"arn:aws:states:::aws-sdk:s3:{action}", "End": True}
+    return {"StartAt": "S3", "States": {"S3": {**task, "Parameters": parameters}}}
+
+
+def test_a_distributed_map_reads_and_writes_a_file_system(aws_url: str, sfn: Any) -> None:
+    bucket = f"dmap{uuid.uuid4().hex[:8]}"
+    assert httpx.post(f"{aws_url}/v1/file-systems", json={"name": bucket}).status_code == 201
+    items = [{"n": i} for i in range(ITEMS)]
+    seeded = run(
+        sfn,
+        s3_task(
+            "putObject", {"Bucket": bucket, "Key": "in/items.json", "Body.$": "States.JsonToString($.items)"}
+        ),
+        {"items": items},
+    )
+    assert seeded["status"] == "SUCCEEDED", seeded
+    each = {
+        "Type": "Map",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket": bucket, "Key": "in/items.json"},
+        },
+        "ItemBatcher": {"MaxItemsPerBatch": 100},
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "Count",
+            "States": {
+                "Count": {"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.Items)"}, "End": True}
+            },
+        },
+        "ResultWriter": {
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": bucket, "Prefix": "results"},
+        },
+        "End": True,
+    }
+    done = run(sfn, {"StartAt": "Each", "States": {"Each": each}})
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    details = output["ResultWriterDetails"]
+    assert details["Bucket"] == bucket and details["Key"].startswith("results/")
+    history = sfn.get_execution_history(executionArn=done["executionArn"], maxResults=1000)["events"]
+    started = [e for e in history if e["type"] == "MapRunStarted"]
+    assert started[0]["mapRunStartedEventDetails"]["mapRunArn"] == output["MapRunArn"]
+    assert ":mapRun:" in output["MapRunArn"]
+    manifest_run = run(sfn, s3_task("getObject", {"Bucket": bucket, "Key": details["Key"]}))
+    manifest = json.loads(json.loads(manifest_run["output"])["Body"])
+    assert manifest["MapRunArn"] == output["MapRunArn"] and manifest["DestinationBucket"] == bucket
+    files = manifest["ResultFiles"]
+    assert files["FAILED"] == [] and files["PENDING"] == []
+    counted = 0
+    for entry in files["SUCCEEDED"]:
+        read = run(sfn, s3_task("getObject", {"Bucket": bucket, "Key": entry["Key"]}))
+        records = json.loads(json.loads(read["output"])["Body"])
+        counted += sum(json.loads(r["Output"])["n"] for r in records)
+        assert {r["Status"] for r in records} == {"SUCCEEDED"}
+    assert counted == ITEMS
+
+
+def test_an_item_reader_outside_distributed_mode_is_refused_at_its_field(sfn: Any) -> None:
+    each = {
+        "Type": "Map",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket": "b", "Key": "k"},
+        },
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "End": True,
+    }
+    definition = json.dumps({"StartAt": "Each", "States": {"Each": each}})
+    with pytest.raises(ClientError) as raised:
+        sfn.create_state_machine(name=f"dmap-{uuid.uuid4().hex[:8]}", definition=definition, roleArn=ROLE)
+    assert raised.value.response["Error"]["Code"] == "InvalidDefinition"
+    message = raised.value.response["Error"]["Message"]
+    assert "/States/Each/ItemReader" in message and "DISTRIBUTED" in message
