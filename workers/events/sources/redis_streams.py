@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 import zlib
 from typing import Any
@@ -105,9 +106,16 @@ async def poll(batcher: Batcher, url: str, region: str, consumer: str) -> None:
             cursor = cursor_raw.decode() if isinstance(cursor_raw, bytes) else str(cursor_raw)
             if cursor == "0-0":
                 break
-        while True:
-            entries = await _read(client, mapping.source_name, group, consumer, batcher)
-            await _process(batcher, client, group, entries, region)
+        reading = asyncio.create_task(_read(client, mapping.source_name, group, consumer, batcher))
+        try:
+            while True:  # the next batch is read while this one is processed (in order: one at a time)
+                entries = await reading
+                reading = asyncio.create_task(_read(client, mapping.source_name, group, consumer, batcher))
+                await _process(batcher, client, group, entries, region)
+        finally:  # what it read stays pending: claimed again when a poller starts
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reading
     finally:
         await client.aclose()
 
