@@ -366,6 +366,7 @@ class Environment:
         logs = early + self._take_logs()
         self.last_used = time.monotonic()
         if self._extensions is not None:
+            logs += self._extensions.take_log()
             self._extensions.report(request_id, error_type, duration, self._max_memory_mb())
         return self._result(body, error_type, request_id, duration, self._max_memory_mb()), logs
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,10 @@ from workers.functions import telemetry
 from workers.functions.config import FunctionConfig
 from workers.functions.extensions_api import PREFIX, SHUTDOWN_SECONDS, ExtensionsHost, Replier, error
 from workers.functions.telemetry import Telemetry
+
+MAX_LINE = 262144
+MAX_LOG_LINES = 10000
+"""The extensions' lines an invocation's log takes at most (the rest still reach subscribers)."""
 
 
 class Extensions:
@@ -32,6 +37,7 @@ class Extensions:
         self._config = config
         self.telemetry = Telemetry()
         self.host = ExtensionsHost(config, names, on_failure, on_ready, self.telemetry.subscribe)
+        self._log: list[str] = []
         self._init_type = "provisioned-concurrency" if config.provisioned_concurrency else "on-demand"
         self.telemetry.record(
             "platform.initStart",
@@ -51,8 +57,30 @@ class Extensions:
             self.host.subscribe(conn, headers.get("lambda-extension-identifier", ""), body)
         elif method == "GET" and path == telemetry.PUMP_PATH:
             self.telemetry.fetch(conn)
+        elif method == "POST" and path == telemetry.LOG_PATH:
+            self._extension_log(headers.get("lambda-extension-name", "")[:100], body)
+            conn.reply(202, b'{"status":"OK"}')
         else:
             conn.reply(404, error("NotFound", f"No such Telemetry API path: {method} {path[:100]}"))
+
+    def _extension_log(self, name: str, body: bytes) -> None:
+        """Lines an extension wrote: ``extension`` events, and the invocation's log (bounded)."""
+        try:
+            lines = json.loads(body)
+        except ValueError:
+            return
+        if not isinstance(lines, list):
+            return
+        for line in lines:
+            if isinstance(line, str):
+                self.telemetry.record("extension", line[:MAX_LINE])
+                if len(self._log) < MAX_LOG_LINES:
+                    self._log.append(f"[{name}] {line[:MAX_LINE]}")
+
+    def take_log(self) -> list[str]:
+        """The extensions' lines since the last call (the invocation's log takes them)."""
+        taken, self._log = self._log, []
+        return taken
 
     def init_done(self, duration_ms: float) -> None:
         """INIT ended: registration closes; its platform events."""

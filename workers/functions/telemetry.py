@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 PATH = "/2022-07-01/telemetry"
 PUMP_PATH = f"{PATH}/stepline-next"
 """Stepline's own: the launcher's long poll for the next due batch."""
+LOG_PATH = f"{PATH}/stepline-extension-log"
+"""Stepline's own: the launcher sends what an extension wrote (a JSON list of lines)."""
 TYPES = frozenset({"platform", "function", "extension"})
 BOUNDS = {
     "maxItems": (1000, 10000, 1000), "maxBytes": (262144, 1048576, 262144), "timeoutMs": (25, 30000, 1000),

@@ -44,7 +44,7 @@ me = {{"Lambda-Extension-Identifier": headers["Lambda-Extension-Identifier"]}}
 with open("/tmp/registered.json", "w") as out:
     json.dump(registered, out)
 call("PUT", "/2022-07-01/telemetry", {{
-    "schemaVersion": "2022-07-01", "types": ["platform", "function"],
+    "schemaVersion": "2022-07-01", "types": ["platform", "function", "extension"],
     "buffering": {{"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25}},
     "destination": {{"protocol": "HTTP", "URI": f"http://sandbox.localdomain:{{PORT}}/telemetry"}},
 }}, me)
@@ -54,6 +54,7 @@ while True:
         if os.path.isdir(folder):
             with open(f"{{folder}}/events.jsonl", "a") as out:
                 out.write(json.dumps(event) + "\\n")
+    print("recorder got", event["eventType"], flush=True)
     if event["eventType"] == "SHUTDOWN":
         break
     time.sleep(float(os.environ.get("EXTENSION_DELAY", "0")))

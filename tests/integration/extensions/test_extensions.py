@@ -106,7 +106,7 @@ async def test_python_extension_gets_invokes_and_telemetry(pool: EnvironmentPool
     seen: dict[str, Any] = {}
     for n in range(2, 30):  # telemetry is delivered in batches, asynchronously, as Lambda's
         seen = body(await invoke(pool, config, n))
-        if any(e["type"] == "platform.report" for e in seen["telemetry"]):
+        if {"platform.report", "extension"} <= {e["type"] for e in seen["telemetry"]}:
             break
     assert pool.size == 1  # one sandbox all along: the extension kept running, frozen with it
     assert seen["registered"] == [
@@ -122,6 +122,15 @@ async def test_python_extension_gets_invokes_and_telemetry(pool: EnvironmentPool
         assert kind in kinds, kinds
     logs = [e["record"] for e in seen["telemetry"] if e["type"] == "function"]
     assert any("function-says 1" in line for line in logs), logs
+    said = [e["record"] for e in seen["telemetry"] if e["type"] == "extension"]
+    assert "recorder got INVOKE" in said and not any("recorder got" in line for line in logs), said
+    lines: list[str] = []  # the extension's lines reach the invocations' logs too, named
+    for n in range(30, 40):
+        _, more, _ = await pool.invoke(config, FunctionCall("ext", b"0"), f"r-{n}", 10)
+        lines += more
+        if "[recorder] recorder got INVOKE" in lines:
+            break
+    assert "[recorder] recorder got INVOKE" in lines, lines
     report = next(e for e in seen["telemetry"] if e["type"] == "platform.report")
     assert report["record"]["requestId"] == "r-1" and report["record"]["status"] == "success"
     assert (

@@ -29,6 +29,7 @@ EXTENSIONS_DIR = "/opt/extensions"
 PUMP_PATH = "/2022-07-01/telemetry/stepline-next"
 EXITED_PATH = "/2020-01-01/extension/stepline-exited"
 REGISTERED_PATH = "/2020-01-01/extension/stepline-registered"
+LOG_PATH = "/2022-07-01/telemetry/stepline-extension-log"
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -43,9 +44,14 @@ class UnixConnection(http.client.HTTPConnection):
         self.sock.connect(RUNTIME_SOCKET)
 
 
-def start(argv: list[str]) -> int:
+def start(argv: list[str], output: int | None = None) -> int:
+    """Fork and exec ``argv``; its stdout and stderr go to ``output`` when given."""
     pid = os.fork()
     if pid == 0:
+        if output is not None:
+            os.dup2(output, 1)
+            os.dup2(output, 2)
+            os.close(output)
         try:
             os.execv(argv[0], argv)
         except OSError as exc:
@@ -84,6 +90,30 @@ def deliver(uri: str, events: list[object]) -> None:
             connection.close()
 
 
+def forward_log(name: str, fd: int) -> None:
+    """Send what an extension writes, line by line in batches, to the worker (its ``extension``
+    events and the invocation's log), over one keep-alive connection."""
+    connection = UnixConnection()
+    rest = b""
+    while chunk := os.read(fd, 65536):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        if lines:
+            send_log(connection, name, lines)
+    if rest:
+        send_log(connection, name, [rest])
+    connection.close()
+
+
+def send_log(connection: http.client.HTTPConnection, name: str, lines: list[bytes]) -> None:
+    body = json.dumps([line.decode(errors="replace") for line in lines])
+    try:
+        connection.request("POST", LOG_PATH, body=body, headers={"Lambda-Extension-Name": name})
+        connection.getresponse().read()
+    except (OSError, http.client.HTTPException):
+        connection.close()  # reconnects at the next request
+
+
 def await_registrations() -> None:
     """Wait until every extension has registered (the worker answers then; INIT's limit bounds it)."""
     connection = UnixConnection()
@@ -120,7 +150,10 @@ def main() -> None:
     for name in names:
         path = os.path.join(EXTENSIONS_DIR, name)
         if os.path.isfile(path) and os.access(path, os.X_OK):
-            extensions[start([path])] = name
+            read, write = os.pipe()
+            extensions[start([path], write)] = name
+            os.close(write)
+            threading.Thread(target=forward_log, args=(name, read), daemon=True).start()
     runtime: list[int] = []
     ended: dict[int, int] = {}
     """Children that are not extensions, reaped: the runtime (maybe before its pid is known)."""
