@@ -47,6 +47,7 @@ from api.routes import (
     layers,
     machine_aliases,
     mock_configs,
+    schedules,
     state_machines,
     test_state,
 )
@@ -84,6 +85,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(function_aliases.router)
     app.include_router(event_invoke.router)
     app.include_router(event_buses.router)
+    app.include_router(schedules.router)
     app.include_router(event_source_mappings.router)
     app.include_router(function_urls.router)
     app.include_router(function_url_router)

@@ -25,6 +25,8 @@ from workers.contracts import (
     Invoker,
 )
 from workers.events import status_changes
+from workers.events.schedule_activities import ScheduleActivities
+from workers.map_run_activities import MapRunActivities
 
 
 class Activities:
@@ -114,8 +116,12 @@ class Activities:
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity, for ``temporalio.worker.Worker(activities=...)``."""
-        waits = CallbackActivities(self._sessions).all()
-        return [self.invoke_function, self.call_service, self.record_history, self.finish_execution, *waits]
+        waits = CallbackActivities(self._sessions).all() + MapRunActivities(self._sessions).all()
+        schedules = ScheduleActivities(self._sessions).all()
+        return [
+            self.invoke_function, self.call_service, self.record_history, self.finish_execution, *waits,
+            *schedules,
+        ]  # fmt: skip
 
 
 def _can_heartbeat() -> bool:

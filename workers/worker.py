@@ -14,6 +14,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import statemachine
 from workers import history_notices
 from workers.activities import Activities
+from workers.events.schedule_workflow import ScheduleFireWorkflow
 from workers.map_chunk import MapChunkWorkflow
 from workers.payloads import with_invocation_payloads
 from workers.workflow import StateMachineWorkflow
@@ -82,7 +83,7 @@ def build_worker(
     return Worker(
         with_invocation_payloads(client),
         task_queue=task_queue,
-        workflows=[StateMachineWorkflow, MapChunkWorkflow],
+        workflows=[StateMachineWorkflow, MapChunkWorkflow, ScheduleFireWorkflow],
         activities=activities.all(),
         workflow_runner=workflow_runner(sandboxed),
         max_concurrent_activities=max_concurrent_activities,

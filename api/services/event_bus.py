@@ -88,7 +88,7 @@ async def put_targets(
         raise InvalidRequest(f"The requested resource exceeds the maximum number allowed ({MAX_TARGETS}).")
     failures: list[TargetFailure] = []
     for spec in targets:
-        problem = await _target_problem(session, spec)
+        problem = await target_problem(session, spec)
         if problem is not None:
             failures.append(TargetFailure(spec.id, "ValidationException", problem))
             continue
@@ -104,7 +104,8 @@ async def put_targets(
     return failures
 
 
-async def _target_problem(session: AsyncSession, spec: TargetSpec) -> str | None:
+async def target_problem(session: AsyncSession, spec: TargetSpec) -> str | None:
+    """Why ``spec`` cannot be a target (None when it can)."""
     if not _TARGET_ID.match(spec.id):
         return f"{spec.id!r} is not a valid target id."
     transformer = spec.input_transformer or {}

@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import Column, DateTime, Text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -276,3 +277,44 @@ async def finish_delivery(
 
 async def get_delivery(session: AsyncSession, delivery_id: str) -> EventDelivery | None:
     return await session.get(EventDelivery, delivery_id)
+
+
+async def add_delivery_once(
+    session: AsyncSession, delivery_id: str, source: tuple[str, str], arn: str, payload: str
+) -> bool:
+    """Queue a delivery under a caller-made id (a schedule's slot); False when it was queued already."""
+    now = utcnow()
+    bus, rule = source
+    statement = (
+        insert(EventDelivery)
+        .values(
+            id=delivery_id,
+            bus_name=bus,
+            rule_name=rule,
+            target_id=rule,
+            arn=arn,
+            payload=storable(payload),
+            status="PENDING",
+            attempts=0,
+            available_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(col(EventDelivery.id))
+    )
+    return (await session.exec(statement)).first() is not None
+
+
+async def last_failure(session: AsyncSession, bus: str, rule: str) -> EventDelivery | None:
+    """The latest failed delivery of ``rule`` (a schedule's last error)."""
+    query = (
+        select(EventDelivery)
+        .where(
+            col(EventDelivery.bus_name) == bus,
+            col(EventDelivery.rule_name) == rule,
+            col(EventDelivery.status) == "FAILED",
+        )
+        .order_by(col(EventDelivery.created_at).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
