@@ -17,6 +17,7 @@ from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
 from statemachine.json_types import JSON
+from statemachine.map_runs import MapRunTracker
 from statemachine.mapper import Mapper, RunBlock
 from statemachine.offload import offloader_for, run_offloaded
 
@@ -179,6 +180,12 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     started = run.host.now().isoformat()
     mapper = Mapper(state, frame, ctx, effective, items, run_block, tolerated, env)
     limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight
+    tracker = None
+    if state.distributed:
+        settings = (max_concurrency or 0, count or 0, float(percentage or 0))
+        sizes = _sizes(items) if any(limits) else [1] * len(items)
+        tracker = MapRunTracker(run.host, arn, run.context.execution_id, started, sizes, settings)
+        await tracker.started()
     offloader = offloader_for(state, run.host, len(items), run.limits)
     limit = min(limit, run.limits.max_map_in_flight)
     try:
@@ -189,8 +196,9 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     except StatesError:
         # AWS links what follows a failed Map to the failed iteration's last state event.
         frame.last_event = mapper.failed_prev if mapper.failed_prev is not None else mapper.latest
-        if state.distributed:
+        if tracker is not None:
             frame.record("MapRunFailed")
+            await tracker.ended("FAILED", run.host.now().isoformat(), *_settled(mapper))
         raise
     if state.result_writer is not None:
         records = [
@@ -206,15 +214,33 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
             )
         except StatesError:
             frame.record("MapRunFailed")
+            if tracker is not None:
+                await tracker.ended("FAILED", run.host.now().isoformat(), *_settled(mapper))
             raise
     else:
         result = results
-    if state.distributed:
+    if tracker is not None:
         frame.record("MapRunSucceeded")
+        await tracker.ended("SUCCEEDED", run.host.now().isoformat(), *_settled(mapper))
     else:
         frame.last_event = mapper.latest
     frame.record("MapStateSucceeded", advance=False)
     return dataflow.finish_with_result(state, raw, result, frame, ctx)
+
+
+def _sizes(items: list[JSON]) -> list[int]:
+    """How many items each child execution holds (a batch's ``Items``, else one)."""
+    batches = [item.get("Items") if isinstance(item, dict) else None for item in items]
+    return [len(batch) if isinstance(batch, list) else 1 for batch in batches]
+
+
+def _settled(mapper: Mapper) -> tuple[list[int], list[int]]:
+    """Indexes of the iterations that succeeded and of those that failed, so far."""
+    failed = sorted(
+        mapper.failed_indexes | ({mapper.failed_index} if mapper.failed_index is not None else set())
+    )
+    done = [i for i in range(mapper.next_index) if i in mapper.finished and i not in mapper.failed_indexes]
+    return done, failed
 
 
 def _error_of(output: JSON) -> tuple[str | None, str | None]:

@@ -48,6 +48,10 @@ class Mapper:
         self.failed_prev: int | None = None
         self.failed_indexes: set[int] = set()
         """Iterations that failed (within tolerance): a ResultWriter lists them as FAILED."""
+        self.failed_index: int | None = None
+        """The iteration whose failure failed the Map."""
+        self.finished: set[int] = set()
+        """Iterations that ended (succeeded or failed)."""
         self.size = 0
         self.done = frame.run.redriven.pop(state.name, {})
         """Outputs of iterations that succeeded before a redrive: not run again."""
@@ -114,8 +118,9 @@ class Mapper:
             )
             self.chain, self.latest = before, max(self.latest, failed)
         self.failures += 1
+        self.finished.add(index)
         if self.tolerated < 0 or self.failures > self.tolerated:
-            self.failed_prev = before
+            self.failed_prev, self.failed_index = before, index
             if self.tolerated < 0:
                 raise error
             raise StatesError(
@@ -142,6 +147,7 @@ class Mapper:
             )
             self.chain, self.latest = before, max(self.latest, done)
         self.results[index] = result
+        self.finished.add(index)
         self.size += result_size(result)
         if state.result_writer is None and self.size > self.frame.run.limits.max_payload_bytes:
             raise StatesError(

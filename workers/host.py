@@ -33,11 +33,13 @@ from statemachine import (
     load_program,
     outcomes_from_json,
 )
+from statemachine.map_runs import MapRunReport
 from workers import history_notices
 from workers.contracts import (
     CALL_SERVICE,
     INVOKE_FUNCTION,
     MAP_CHUNK_WORKFLOW,
+    REPORT_MAP_RUN,
     WORKFLOW_TASK_TIMEOUT,
     ExecutionInput,
     MapChunkInput,
@@ -167,6 +169,15 @@ class TemporalHost(TaskWaits):
         finally:
             self._in_flight -= 1
         return result
+
+    async def report_map_run(self, report: MapRunReport) -> None:
+        """The ``report_map_run`` activity (local: a row written, retried until it is)."""
+        await workflow.execute_local_activity(
+            REPORT_MAP_RUN,
+            report.to_json(),
+            start_to_close_timeout=timedelta(seconds=30),
+            summary="map run",
+        )
 
     def record(self, event: HistoryEvent) -> None:
         self.events.append(event)

@@ -1,6 +1,6 @@
 """The Step Functions endpoint: awsJson1_0 on ``POST /`` (``X-Amz-Target: AWSStepFunctions.<Op>``).
 
-The operations below are served; the model's others (map runs) answer
+The operations below are served; the model's others (UpdateMapRun) answer
 a 400 ``UnsupportedOperation`` naming the operation, never a 404.
 
 StartSyncExecution and TestState carry the ``sync-`` host prefix in the model: the SDKs send them to
@@ -20,6 +20,7 @@ from starlette.routing import Route
 from api.aws import sfn_activities as activities
 from api.aws import sfn_aliases as aliases
 from api.aws import sfn_executions as executions
+from api.aws import sfn_map_runs as map_runs
 from api.aws import sfn_state_machines as machines
 from api.aws import sfn_tags as tags
 from api.aws import sfn_test_state as test_state
@@ -51,6 +52,8 @@ HANDLERS: dict[str, Handler] = {
     "RedriveExecution": executions.redrive_execution,
     "ListExecutions": executions.list_executions,
     "GetExecutionHistory": executions.get_execution_history,
+    "DescribeMapRun": map_runs.describe_map_run,
+    "ListMapRuns": map_runs.list_map_runs,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,
@@ -67,8 +70,8 @@ HANDLERS: dict[str, Handler] = {
 
 def _unsupported(operation: str) -> str:
     return (
-        f"{operation} is not supported by this Stepline yet: map runs "
-        "come with their feature (see docs/aws-api.md)"
+        f"{operation} is not supported by this Stepline yet: a map run's settings are fixed "
+        "when it starts (see docs/aws-api.md)"
     )
 
 

@@ -26,6 +26,7 @@ from foundation.registry import (  # noqa: F401  (imported for their tables)
     integrations,
     layers,
     machine_aliases,
+    map_runs,
     mock_configurations,
     pool_reports,
     resources,

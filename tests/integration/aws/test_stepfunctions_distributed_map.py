@@ -84,6 +84,14 @@ def test_a_distributed_map_reads_and_writes_a_file_system(aws_url: str, sfn: Any
     started = [e for e in history if e["type"] == "MapRunStarted"]
     assert started[0]["mapRunStartedEventDetails"]["mapRunArn"] == output["MapRunArn"]
     assert ":mapRun:" in output["MapRunArn"]
+    listed = sfn.list_map_runs(executionArn=done["executionArn"])["mapRuns"]
+    assert [r["mapRunArn"] for r in listed] == [output["MapRunArn"]]
+    assert listed[0]["stateMachineArn"] == done["stateMachineArn"]
+    described = sfn.describe_map_run(mapRunArn=output["MapRunArn"])
+    assert described["status"] == "SUCCEEDED" and described["executionArn"] == done["executionArn"]
+    assert described["itemCounts"]["succeeded"] == ITEMS and described["itemCounts"]["total"] == ITEMS
+    assert described["executionCounts"]["succeeded"] == ITEMS // 100
+    assert described["executionCounts"]["pending"] == 0 and described["executionCounts"]["failed"] == 0
     manifest_run = run(sfn, s3_task("getObject", {"Bucket": bucket, "Key": details["Key"]}))
     manifest = json.loads(json.loads(manifest_run["output"])["Body"])
     assert manifest["MapRunArn"] == output["MapRunArn"] and manifest["DestinationBucket"] == bucket
@@ -96,6 +104,19 @@ def test_a_distributed_map_reads_and_writes_a_file_system(aws_url: str, sfn: Any
         counted += sum(json.loads(r["Output"])["n"] for r in records)
         assert {r["Status"] for r in records} == {"SUCCEEDED"}
     assert counted == ITEMS
+
+
+def test_map_run_reads_refuse_unknown_runs(sfn: Any) -> None:
+    missing = "arn:aws:states:us-east-1:123456789012:mapRun:nope:nope/Each:1"
+    with pytest.raises(ClientError) as raised:
+        sfn.describe_map_run(mapRunArn=missing)
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFound"
+    with pytest.raises(ClientError) as raised:
+        sfn.describe_map_run(mapRunArn="arn:aws:states:us-east-1:123456789012:execution:a:b")
+    assert raised.value.response["Error"]["Code"] == "InvalidArn"
+    with pytest.raises(ClientError) as raised:
+        sfn.list_map_runs(executionArn="arn:aws:states:us-east-1:123456789012:execution:nope:nope")
+    assert raised.value.response["Error"]["Code"] == "ExecutionDoesNotExist"
 
 
 def test_an_item_reader_outside_distributed_mode_is_refused_at_its_field(sfn: Any) -> None:

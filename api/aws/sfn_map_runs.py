@@ -1,0 +1,70 @@
+"""Step Functions' map run operations over ``api.services.map_runs``: DescribeMapRun, ListMapRuns.
+
+UpdateMapRun is not served (a running map run's concurrency and tolerance are fixed when it starts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.aws import arns
+from api.aws.errors import AwsError
+from api.aws.json_protocol import Call
+from api.aws.sfn_state_machines import DEFAULT_PAGE
+from api.services import map_runs as service
+from foundation.registry.database import unit_of_work
+from foundation.registry.map_runs import MapRunNotFound
+from statemachine import execution_arn, state_machine_arn
+
+
+def _execution_of(map_run_arn: str) -> arns.ExecutionRef:
+    """``...:mapRun:MACHINE:EXECUTION/STATE:ID`` names its execution."""
+    if ":mapRun:" not in map_run_arn or "/" not in map_run_arn:
+        raise AwsError("InvalidArn", f"Invalid Arn: 'Unable to parse ARN: {map_run_arn}'")
+    execution = map_run_arn.split("/", 1)[0].replace(":mapRun:", ":execution:", 1)
+    return arns.execution(execution)
+
+
+async def describe_map_run(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["mapRunArn"]
+    ref = _execution_of(arn)
+    async with unit_of_work(call.state.sessions) as session:
+        try:
+            run = await service.describe(session, arn, ref.id)
+        except MapRunNotFound:
+            raise AwsError("ResourceNotFound", f"Map run does not exist: {arn}") from None
+    return {
+        "mapRunArn": run.map_run_arn,
+        "executionArn": run.execution_id,
+        "status": run.status,
+        "startDate": run.start_date,
+        "stopDate": run.stop_date,
+        "maxConcurrency": run.max_concurrency,
+        "toleratedFailurePercentage": run.tolerated_failure_percentage,
+        "toleratedFailureCount": run.tolerated_failure_count,
+        "itemCounts": run.item_counts,
+        "executionCounts": run.execution_counts,
+        "redriveCount": 0,
+    }
+
+
+async def list_map_runs(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    ref = arns.execution(params["executionArn"])
+    limit = params.get("maxResults") or DEFAULT_PAGE
+    after = params.get("nextToken")
+    arn = execution_arn(ref.machine, ref.name, call.region)
+    async with unit_of_work(call.state.sessions) as session:
+        rows = await service.list_for_execution(session, arn, ref.id, after, limit + 1)
+    page = rows[:limit]
+    machine = state_machine_arn(ref.machine, call.region)
+    runs = [
+        {
+            "executionArn": row.execution_id,
+            "mapRunArn": row.map_run_arn,
+            "stateMachineArn": machine,
+            "startDate": row.start_date,
+            "stopDate": row.stop_date,
+        }
+        for row in page
+    ]
+    return {"mapRuns": runs, "nextToken": page[-1].map_run_arn if len(rows) > limit else None}

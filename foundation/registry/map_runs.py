@@ -1,0 +1,68 @@
+"""Map runs of Distributed Map states (``map_run``): one row per run, written by the workflow when
+the run starts and when it ends (``workers.activities``), read by DescribeMapRun and ListMapRuns.
+
+Repositories take a session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Float, Integer, String, Text
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from foundation.errors import NotFound
+
+
+class MapRun(SQLModel, table=True):
+    """One map run and its latest counts."""
+
+    __tablename__ = "map_run"
+
+    map_run_arn: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+    execution_id: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    start_date: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    stop_date: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    max_concurrency: int = Field(sa_column=Column(Integer, nullable=False))
+    tolerated_failure_count: int = Field(sa_column=Column(Integer, nullable=False))
+    tolerated_failure_percentage: float = Field(sa_column=Column(Float, nullable=False))
+    item_counts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    execution_counts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class MapRunNotFound(NotFound):
+    """No such map run."""
+
+    def __init__(self, arn: str) -> None:
+        super().__init__(f"Map run does not exist: {arn}")
+
+
+async def save_map_run(session: AsyncSession, run: MapRun) -> None:
+    """Insert or update (a retried report writes the same values again)."""
+    values = run.model_dump()
+    statement = insert(MapRun).values(**values)
+    changed = {k: statement.excluded[k] for k in values if k != "map_run_arn"}
+    await session.exec(statement.on_conflict_do_update(index_elements=["map_run_arn"], set_=changed))
+
+
+async def get_map_run(session: AsyncSession, arn: str) -> MapRun:
+    found = await session.get(MapRun, arn)
+    if found is None:
+        raise MapRunNotFound(arn)
+    return found
+
+
+async def list_map_runs(
+    session: AsyncSession, execution_id: str, after: str | None, limit: int
+) -> Sequence[MapRun]:
+    """An execution's map runs, oldest first, after the ARN ``after`` (a page token)."""
+    query = select(MapRun).where(col(MapRun.execution_id) == execution_id)
+    if after is not None:
+        query = query.where(col(MapRun.map_run_arn) > after)
+    return (await session.exec(query.order_by(col(MapRun.map_run_arn)).limit(limit))).all()
