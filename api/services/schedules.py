@@ -86,6 +86,10 @@ async def create(
         )  # fmt: skip
     except ScheduleAlreadyRunningError:
         raise Conflict(f"Schedule {name} already exists.") from None
+    except RPCError as exc:  # a spec Temporal refuses (a cron field out of range)
+        if exc.status != RPCStatusCode.INVALID_ARGUMENT:
+            raise
+        raise _invalid("/scheduleExpression", f"Invalid Schedule Expression: {exc.message}") from None
     return await get(session, temporal, name)
 
 

@@ -61,7 +61,10 @@ def parse(
     if match := _CRON.match(text):
         return Parsed(ScheduleSpec(cron_expressions=[_cron(match.group(1))], **common), False)  # type: ignore[arg-type]
     if match := _AT.match(text):
-        moment = datetime.fromisoformat(match.group(1))
+        try:
+            moment = datetime.fromisoformat(match.group(1))
+        except ValueError:
+            raise InvalidScheduleExpression(f"{match.group(1)!r} is not a date and time.") from None
         calendar = ScheduleCalendarSpec(
             second=[ScheduleRange(moment.second)], minute=[ScheduleRange(moment.minute)],
             hour=[ScheduleRange(moment.hour)], day_of_month=[ScheduleRange(moment.day)],

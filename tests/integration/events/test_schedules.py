@@ -144,6 +144,7 @@ async def test_one_slot_is_queued_once(sessions: SessionMaker) -> None:
         ({"scheduleExpression": "cron(0 12 * * ? 2030)"}, "year"),
         ({"scheduleExpression": "cron(0 12 L * ? *)"}, "not supported"),
         ({"scheduleExpression": "every day"}, "Invalid Schedule Expression"),
+        ({"scheduleExpression": "cron(99 12 * * ? *)"}, "Invalid Schedule Expression"),
         ({"scheduleExpression": "rate(1 hour)", "scheduleExpressionTimezone": "Mars/Base"}, "time zone"),
         (
             {"scheduleExpression": "rate(1 hour)", "flexibleTimeWindow": {"mode": "FLEXIBLE"}},
