@@ -63,5 +63,8 @@ async def test_a_published_layers_extension_gets_the_functions_invokes(client: h
     created = await client.post("/v1/functions", json=body)
     assert created.status_code == 201, created.text
     url = f"/v1/functions/{body['name']}/invocations"
-    assert (await client.post(url, json={})).json() == ["INVOKE"]  # the extension saw this invocation
-    assert (await client.post(url, json={})).json() == ["INVOKE", "INVOKE"]  # and stayed in the sandbox
+    seen = [(await client.post(url, json={})).json() for _ in range(5)]
+    # The extension gets each INVOKE beside the runtime (it may write it down just after the handler
+    # reads): invocation n sees n or n - 1 of them, all in the one sandbox it stays in.
+    assert all(len(events) in (n, n + 1) for n, events in enumerate(seen)), seen
+    assert set(seen[-1]) == {"INVOKE"}
