@@ -208,3 +208,17 @@ def access_point_id_of(arn: str) -> str | None:
     """The ``fsap-`` id an access point ARN names; None for anything else."""
     found = _ACCESS_POINT_ARN.match(arn)
     return None if found is None else found[1]
+
+
+# EventBridge (buses and rules) -------------------------------------------------------------------
+
+
+def event_bus_arn(bus: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
+    """``arn:aws:events:REGION:ACCOUNT:event-bus/NAME``."""
+    return f"arn:aws:events:{region}:{account}:event-bus/{bus}"
+
+
+def event_rule_arn(bus: str, rule: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
+    """``arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME`` (the default bus is not named)."""
+    path = rule if bus == "default" else f"{bus}/{rule}"
+    return f"arn:aws:events:{region}:{account}:rule/{path}"

@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from foundation.registry import event_bus as registry
-from statemachine.arns import DEFAULT_ACCOUNT
+from statemachine.arns import DEFAULT_ACCOUNT, event_bus_arn, event_rule_arn
 from workers.events.patterns import InvalidEventPatternException, Pattern, compile_pattern
 from workers.events.transform import TargetInput, render
 
@@ -46,12 +46,11 @@ class EntryResult:
 
 def rule_arn(bus: str, rule: str, region: str) -> str:
     """``arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME`` (the default bus is not named)."""
-    path = rule if bus == registry.DEFAULT_BUS else f"{bus}/{rule}"
-    return f"arn:aws:events:{region}:{DEFAULT_ACCOUNT}:rule/{path}"
+    return event_rule_arn(bus, rule, region)
 
 
 def bus_arn(bus: str, region: str) -> str:
-    return f"arn:aws:events:{region}:{DEFAULT_ACCOUNT}:event-bus/{bus}"
+    return event_bus_arn(bus, region)
 
 
 def bus_name(name_or_arn: str | None) -> str:
