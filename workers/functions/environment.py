@@ -36,7 +36,7 @@ from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
 from workers.functions.extensions import Extensions
 from workers.functions.extensions_api import extension_names
 from workers.functions.output import OutputLines
-from workers.functions.runtime_api import RuntimeConnection, RuntimeServer
+from workers.functions.runtime_api import MAX_CONNECTIONS, RuntimeConnection, RuntimeServer
 from workers.mounts import Attachments
 
 INIT_TIMEOUT_SECONDS = 10.0
@@ -186,7 +186,8 @@ class Environment:
         self._run_dir.mkdir(parents=True, exist_ok=True)
         self._ready = loop.create_future()
         socket_path = self._run_dir / sandbox.SOCKET_NAME
-        self._server = RuntimeServer(str(socket_path), self._accept)
+        extra = self._extensions.connections if self._extensions is not None else 0
+        self._server = RuntimeServer(str(socket_path), self._accept, max_connections=MAX_CONNECTIONS + extra)
         socket_path.chmod(0o777)  # an unprivileged sandbox user connects to it
         if not spare:
             self._open_forwarder()

@@ -46,6 +46,12 @@ class Extensions:
         )  # fmt: skip
 
     @property
+    def connections(self) -> int:
+        """The Runtime API connections the extensions need above the runtime's: each one's long poll,
+        its log forwarder and a request, and the launcher's two."""
+        return 3 * len(self.host.expected) + 2
+
+    @property
     def ready(self) -> bool:
         return self.host.ready
 

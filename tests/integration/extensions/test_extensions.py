@@ -236,3 +236,10 @@ async def test_shutdown_reaches_the_extensions_registered_for_it(work: Path) -> 
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     assert [e["eventType"] for e in events] == ["INVOKE", "SHUTDOWN"], events
     assert events[1]["shutdownReason"] == "spindown" and events[1]["deadlineMs"] > 0
+
+
+async def test_ten_extensions_fit_the_sandboxs_connections(pool: EnvironmentPool, work: Path) -> None:
+    names = {f"quiet-{n}": HOSTILE_EXTENSION for n in range(10)}  # Lambda's most
+    config = function(work, names, environment={"EXTENSION_MODE": "loop"})
+    for n in range(3):
+        body(await invoke(pool, config, n))
