@@ -72,6 +72,7 @@ from statemachine.local import (
     execution_context,
     run_local,
 )
+from statemachine.map_runs import MapRunReport
 from statemachine.mocks import MockConfig, MockConfigError
 from statemachine.mocks import TestCase as MockTestCase
 from statemachine.mocks import parse_config as parse_mock_config
@@ -132,6 +133,7 @@ __all__ = [
     "LocalRun",
     "MapChunk",
     "MapOffloader",
+    "MapRunReport",
     "MockConfig",
     "MockConfigError",
     "MockTestCase",

@@ -27,13 +27,13 @@ from statemachine import (
     HistoryEvent,
     IterationOutcome,
     MapChunk,
+    MapRunReport,
     Program,
     ServiceCall,
     StatesError,
     load_program,
     outcomes_from_json,
 )
-from statemachine.map_runs import MapRunReport
 from workers import history_notices
 from workers.contracts import (
     CALL_SERVICE,

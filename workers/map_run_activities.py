@@ -9,7 +9,7 @@ from temporalio import activity
 
 from foundation.registry import map_runs
 from foundation.registry.database import SessionMaker, unit_of_work
-from statemachine.map_runs import MapRunReport
+from statemachine import MapRunReport
 from workers.contracts import REPORT_MAP_RUN
 
 
