@@ -55,6 +55,8 @@ def _mapping(public: schemas.MappingPublic, region: str, account: str) -> dict[s
     }
     if public.queues:
         out["Queues"] = public.queues
+    if public.filter_criteria:
+        out["FilterCriteria"] = public.filter_criteria
     if public.starting_position:
         out["StartingPosition"] = public.starting_position
     if public.starting_position_timestamp:

@@ -11,6 +11,12 @@ A mapping's source is a queue or a stream on a broker this Stepline's operator c
 The function (and its version or alias) must exist; an on-failure destination is checked as an
 asynchronous invocation's is. Workers pick a mapping up within ``scan_seconds``: its state goes from
 Creating/Updating to Enabled or Disabled then.
+
+``FilterCriteria`` holds up to five EventBridge patterns (``workers.events.patterns``); a record is
+handed to the function when one matches, and consumed (acknowledged) without an invocation otherwise.
+A RabbitMQ pattern sees the record with its ``body`` parsed when it is JSON (Lambda's SQS filters); a
+Redis one sees the ``redis`` member with ``data`` parsed (Lambda's Kinesis filters: ``{"data": ...}``,
+``{"partitionKey": ...}``, and ``{"fields": ...}``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from foundation.errors import Conflict, InvalidRequest
 from foundation.registry import event_source_mappings as registry
 from foundation.registry.functions import utcnow
 from statemachine import function_arn
+from workers.events.patterns import InvalidEventPatternException, compile_pattern
 
 RABBITMQ, REDIS = "rabbitmq", "redis"
 _NAME = re.compile(r"[A-Za-z0-9._:/@+=-]{1,255}")
@@ -133,8 +140,14 @@ async def _apply(
         await check_destination(
             session, row.function_name, row.on_failure, "/destinationConfig/onFailure/destination"
         )
-    if "filter_criteria" in given and body.filter_criteria is not None and body.filter_criteria.filters:
-        raise _invalid("/filterCriteria", "FilterCriteria is not supported by this Stepline yet.")
+    if "filter_criteria" in given and body.filter_criteria is not None:
+        for index, found in enumerate(body.filter_criteria.filters):
+            try:
+                compile_pattern(found.pattern)
+            except InvalidEventPatternException as exc:
+                raise _invalid(f"/filterCriteria/filters/{index}/pattern", str(exc)) from None
+        filters = [{"Pattern": f.pattern} for f in body.filter_criteria.filters]
+        row.filter_criteria = {"Filters": filters} if filters else None
 
 
 async def create_mapping(

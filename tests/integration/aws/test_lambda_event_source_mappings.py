@@ -53,7 +53,9 @@ def test_crud_and_errors_in_lambdas_words(lam: Any) -> None:
     made = checked(
         lam, "CreateEventSourceMapping", EventSourceArn=stream, FunctionName=name, StartingPosition="LATEST",
         BatchSize=50, MaximumRetryAttempts=3, FunctionResponseTypes=["ReportBatchItemFailures"],
+        FilterCriteria={"Filters": [{"Pattern": '{"data": {"kind": ["a"]}}'}]},
     )  # fmt: skip
+    assert made["FilterCriteria"] == {"Filters": [{"Pattern": '{"data": {"kind": ["a"]}}'}]}
     assert made["State"] == "Creating"
     assert made["FunctionArn"].endswith(f":function:{name}")
     assert (made["BatchSize"], made["MaximumRetryAttempts"]) == (50, 3)
@@ -90,6 +92,8 @@ def test_crud_and_errors_in_lambdas_words(lam: Any) -> None:
         ({"EventSourceArn": MQ, "Queues": ["a b"]}, "not a queue name"),
         ({"EventSourceArn": MQ, "Queues": ["q"], "MaximumRecordAgeInSeconds": 5}, "-1 or 60"),
         ({"EventSourceArn": MQ, "Queues": ["q"], "Topics": ["topic1"]}, "Topics"),
+        ({"EventSourceArn": MQ, "Queues": ["q"], "FilterCriteria": {"Filters": [{"Pattern": '{"body": 1}'}]}},
+         "Event pattern is not valid"),
         ({"EventSourceArn": MQ, "Queues": ["q"], "DestinationConfig": {"OnFailure": {"Destination": SNS}}},
          "a function, a state machine or an SQS queue"),
     ],

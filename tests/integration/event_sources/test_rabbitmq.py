@@ -4,6 +4,7 @@ processed or on the on-failure destination (real sandboxes, real PostgreSQL, a q
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -210,4 +211,28 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
         "crash-0",
         "hang-0",
     ]
+    await delete(service.sessions, mapping.uuid)
+
+
+async def test_filter_criteria_hand_over_only_matching_messages(service: FunctionService, queue: str) -> None:
+    """Messages no pattern matches are consumed without an invocation (as Lambda's SQS filters)."""
+    name = await deploy(service, unique("esm"), {"app.py": "def handler(event, context):\n    return {}\n"})
+    bodies = [json.dumps({"kind": "a" if i % 3 == 0 else "b", "i": i}) for i in range(30)] + ["not json"]
+    await publish(queue, bodies)
+    seen: list[str] = []
+    mapping = await create(
+        service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=10,
+        filterCriteria={"filters": [{"pattern": '{"body": {"kind": ["a"]}}'}]},
+    )  # fmt: skip
+    settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
+        update={"scan_seconds": 0.2})})  # fmt: skip
+    sources = EventSources(
+        settings,
+        service.sessions,
+        recording(source_invoker(service), seen),
+        metrics_registry=CollectorRegistry(),
+    )
+    async with sources:
+        await until(lambda: _zero(queue))
+    assert sorted(json.loads(s)["i"] for s in seen) == list(range(0, 30, 3))
     await delete(service.sessions, mapping.uuid)

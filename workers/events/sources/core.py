@@ -22,6 +22,7 @@ point redelivers (at-least-once). What it does, as Lambda does:
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import time
@@ -95,12 +96,8 @@ class MappingView:
 
     @classmethod
     def of(cls, row: registry.EventSourceMapping) -> MappingView:
-        filters = tuple(
-            compile_pattern(f.get("Pattern") or f.get("pattern") or "{}")
-            for f in (row.filter_criteria or {}).get(
-                "Filters", (row.filter_criteria or {}).get("filters", [])
-            )
-        )
+        criteria = row.filter_criteria or {}
+        filters = tuple(compile_pattern(f["Pattern"]) for f in criteria.get("Filters", []))
         return cls(
             uuid=row.uuid, function_name=row.function_name, qualifier=row.qualifier,
             source_arn=row.source_arn,
@@ -147,7 +144,10 @@ class Batcher:
         return outcome
 
     def _wanted(self, record: Record) -> bool:
-        return not self.mapping.filters or any(p.matches(record.event) for p in self.mapping.filters)
+        if not self.mapping.filters:
+            return True
+        view = filter_view(record.event)
+        return any(p.matches(view) for p in self.mapping.filters)
 
     async def _run(self, records: list[Record], attempts: int, outcome: Outcome) -> None:
         """Invoke ``records`` until each succeeded or failed for good (``attempts`` made so far)."""
@@ -277,6 +277,17 @@ class Batcher:
         result = "PROBLEM: records failed" if trouble else "OK"
         async with unit_of_work(self._sessions) as session:
             await registry.report(session, self.mapping.uuid, result, self.last_error if trouble else None)
+
+
+def filter_view(event: dict[str, Any]) -> dict[str, Any]:
+    """What a FilterCriteria pattern sees of a record: an SQS-like record with its ``body`` parsed when it
+    is JSON; a stream record's ``redis`` member with ``data`` parsed (base64, then JSON when it is)."""
+    if "redis" in event:
+        inner = dict(event["redis"])
+        if inner.get("data") is not None:
+            inner["data"] = _json_or_text(base64.b64decode(inner["data"]).decode(errors="replace"))
+        return inner
+    return {**event, "body": _json_or_text(event.get("body", ""))}
 
 
 def _item_failures(response: str) -> set[str] | None:

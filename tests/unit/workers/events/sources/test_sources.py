@@ -8,7 +8,7 @@ import pytest
 
 from api.services.event_source_mappings import parse_source
 from foundation.errors import InvalidRequest
-from workers.events.sources.core import _item_failures
+from workers.events.sources.core import _item_failures, filter_view
 from workers.events.sources.redis_streams import _start_id, to_record
 
 MQ = "arn:aws:mq:us-east-1:123456789012:broker:rabbitmq"
@@ -72,3 +72,11 @@ def test_a_stream_entry_in_kinesis_shape() -> None:
     assert record.event["redis"]["data"] == base64.b64encode(b"\x00\xff").decode()
     assert record.event["redis"]["fields"]["n"] == "1"
     assert (record.event["eventSource"], record.event["awsRegion"]) == ("stepline:redis", "eu-west-1")
+
+
+def test_what_filters_see() -> None:
+    assert filter_view({"body": '{"a": 1}', "messageId": "m"}) == {"body": {"a": 1}, "messageId": "m"}
+    assert filter_view({"body": "plain"})["body"] == "plain"
+    data = base64.b64encode(b'{"kind": "a"}').decode()
+    seen = filter_view({"redis": {"data": data, "partitionKey": "k", "fields": {}}, "eventSource": "x"})
+    assert seen == {"data": {"kind": "a"}, "partitionKey": "k", "fields": {}}
