@@ -57,6 +57,12 @@ class Handler:
         self.calls.append(("init", error_type or "", body.decode()))
         return 202
 
+    def extension_request(
+        self, conn: RuntimeConnection, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> None:
+        self.calls.append(("extension", method, path, headers.get("lambda-extension-name", "")))
+        conn.reply(200, b"{}", {"Lambda-Extension-Identifier": "id-1"})
+
 
 def connect() -> tuple[RuntimeConnection, Handler, Recorder]:
     handler = Handler()
@@ -84,6 +90,20 @@ def test_next_waits_until_an_event_is_sent_with_lambda_headers() -> None:
     assert "Lambda-Runtime-Deadline-Ms: 1700000000000\r\n" in text
     assert "Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:0:function:f\r\n" in text
     assert text.endswith('Content-Length: 7\r\n\r\n{"a":1}')
+
+
+def test_extensions_and_telemetry_paths_reach_the_handler_on_the_same_socket() -> None:
+    conn, handler, transport = connect()
+    register = "POST /2020-01-01/extension/register HTTP/1.1\r\nLambda-Extension-Name: x\r\n"
+    conn.data_received(register.encode() + b"Content-Length: 0\r\n\r\n")
+    conn.data_received(b"PUT /2022-07-01/telemetry HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+    conn.data_received(b"GET /2020-01-02/extension/register HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+    assert handler.calls == [
+        ("extension", "POST", "/2020-01-01/extension/register", "x"),
+        ("extension", "PUT", "/2022-07-01/telemetry", ""),
+    ]
+    text = transport.written.decode()
+    assert text.count("Lambda-Extension-Identifier: id-1\r\n") == 2 and text.count("404 Not Found") == 1
 
 
 @pytest.mark.parametrize("split", [1, 7, 30, 1000], ids=["bytewise", "small", "mid", "whole"])
