@@ -84,16 +84,20 @@ function useExecution(id, attempt) {
   return { execution, machine, error, loaded, live, analysis: analysis.current, events: events.current };
 }
 
-/** Every recorded event, a page (up to 5,000) at a time. */
+/** Every recorded event, a page (up to 5,000) at a time; the next page is asked for before this
+ * one is taken in, so the server reads while the page works. */
 async function readHistory(path, take, redraw, signal) {
-  let nextToken = null;
-  do {
-    const page = await api(`${path}/history`, { query: { limit: HISTORY_PAGE, nextToken } });
+  const read = (nextToken) => api(`${path}/history`, { query: { limit: HISTORY_PAGE, nextToken } });
+  let page = await read(null);
+  for (;;) {
     if (signal.aborted) return;
+    const next = page.nextToken ? read(page.nextToken) : null;
+    next?.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     page.events.forEach(take);
     redraw();
-    nextToken = page.nextToken;
-  } while (nextToken);
+    if (!next) return;
+    page = await next;
+  }
 }
 
 /** A server without the live stream: the history again each second until the execution ends. */
@@ -165,7 +169,8 @@ export function ExecutionPage({ id, state }) {
     <section aria-labelledby="events-title"><h2 id="events-title">Events <small>(${events.length})</small></h2>
       <${EventTable} events=${events} version=${events.length} analysis=${analysis} /></section>
     <section aria-labelledby="cost-title"><h2 id="cost-title">Cost estimate</h2>
-      <${CostEstimate} path=${`/v1/executions/${encodeURIComponent(id)}/cost`} refresh=${execution.status} /></section>
+      ${loaded ? html`<${CostEstimate} path=${`/v1/executions/${encodeURIComponent(id)}/cost`} refresh=${execution.status} />`
+        : html`<p class="hint">Estimated once the history has been read.</p>`}</section>
   </div>`;
 }
 
