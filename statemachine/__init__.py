@@ -16,6 +16,8 @@ from statemachine.arns import (
     activity_arn,
     code_signing_config_arn,
     connection_arn,
+    event_bus_arn,
+    event_rule_arn,
     execution_arn,
     file_system_arn,
     function_arn,
@@ -84,6 +86,7 @@ from statemachine.offload import (
     outcomes_from_json,
     outcomes_to_json,
 )
+from statemachine.paths import PathNotFound, PathSyntaxError, parse_path
 from statemachine.redrive import Resume, resume_point
 from statemachine.start import StartError, check_start
 from statemachine.test_state import (
@@ -141,6 +144,8 @@ __all__ = [
     "NestedHost",
     "NestedStart",
     "NotAStateEntry",
+    "PathNotFound",
+    "PathSyntaxError",
     "Program",
     "Resume",
     "ServiceCall",
@@ -167,6 +172,8 @@ __all__ = [
     "diagnose_text",
     "evaluate_intrinsic",
     "evaluate_jsonata",
+    "event_bus_arn",
+    "event_rule_arn",
     "execute",
     "execution_arn",
     "execution_context",
@@ -191,6 +198,7 @@ __all__ = [
     "parse_function_ref",
     "parse_intrinsic",
     "parse_mock_config",
+    "parse_path",
     "render_jsonata",
     "resume_point",
     "role_arn",

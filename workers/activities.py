@@ -12,8 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from foundation.registry import executions
 from foundation.registry.database import SessionMaker, unit_of_work
-from statemachine import FunctionCall, FunctionResult, ServiceCall, ServiceCaller, StatesError
-from statemachine.arns import DEFAULT_REGION
+from statemachine import DEFAULT_REGION, FunctionCall, FunctionResult, ServiceCall, ServiceCaller, StatesError
 from workers.callback_activities import CallbackActivities
 from workers.contracts import (
     CALL_SERVICE,

@@ -318,3 +318,37 @@ async def last_failure(session: AsyncSession, bus: str, rule: str) -> EventDeliv
         .limit(1)
     )
     return (await session.exec(query)).first()
+
+
+# Events put by Task states (``events:putEvents`` routed to Stepline's own bus) ---------------------
+
+INBOUND = "INBOUND"
+"""An ``EventDelivery`` row holding an event entry not routed yet (the deliverer routes it)."""
+
+
+async def add_inbound(session: AsyncSession, bus: str, entry: str) -> str:
+    """Queue one PutEvents entry (JSON text) for routing; its id becomes the event's id."""
+    now = utcnow()
+    row = EventDelivery(
+        id=str(uuid.uuid4()), bus_name=bus, rule_name="", target_id="", arn="", payload=storable(entry),
+        status=INBOUND, available_at=now, created_at=now,
+    )  # fmt: skip
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def claim_inbound(session: AsyncSession, limit: int) -> list[EventDelivery]:
+    """Take entries to route (locked until the caller's transaction ends, then deleted by it)."""
+    query = (
+        select(EventDelivery)
+        .where(col(EventDelivery.status) == INBOUND)
+        .order_by(col(EventDelivery.created_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    found = list((await session.exec(query)).all())
+    for row in found:
+        await session.delete(row)
+    await session.flush()
+    return found

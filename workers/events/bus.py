@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from foundation.registry import event_bus as registry
-from statemachine.arns import DEFAULT_ACCOUNT, event_bus_arn, event_rule_arn
+from statemachine import DEFAULT_ACCOUNT, event_bus_arn, event_rule_arn
 from workers.events.patterns import InvalidEventPatternException, Pattern, compile_pattern
 from workers.events.transform import TargetInput, render
 
@@ -120,6 +120,32 @@ async def put_events(session: AsyncSession, entries: Sequence[Entry], region: st
         await route(session, entry.bus, event, rules_by_bus[entry.bus], region)
         results.append(EntryResult(event_id=event["id"]))
     return results
+
+
+async def route_inbound(session: AsyncSession, region: str, limit: int = 64) -> int:
+    """Route entries Task states put on Stepline's own bus (``events:putEvents``), in one
+    transaction with their removal from the queue; how many were routed."""
+    rows = await registry.claim_inbound(session, limit)
+    for row in rows:
+        entry = json.loads(row.payload)
+        shaped = shape(
+            Entry(
+                source=entry.get("Source"),
+                detail_type=entry.get("DetailType"),
+                detail=entry.get("Detail"),
+                resources=entry.get("Resources") or (),
+            ),
+            region,
+        )
+        if isinstance(shaped, EntryResult):
+            continue
+        shaped["id"] = row.id
+        try:
+            await registry.check_bus(session, row.bus_name)
+        except registry.EventBusNotFound:
+            continue
+        await publish(session, shaped, region, row.bus_name)
+    return len(rows)
 
 
 async def route(

@@ -27,6 +27,7 @@ from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.settings import Settings
 from statemachine import EXECUTION_ROLE_ARN, parse_function_ref
 from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
+from workers.events import bus
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ class Deliverer:
     async def deliver_due(self) -> int:
         """Deliver every due delivery; how many were attempted."""
         attempted = 0
+        while True:  # events Task states put on this bus: routed first, into deliveries
+            async with unit_of_work(self._sessions) as session:
+                if not await bus.route_inbound(session, self._settings.region):
+                    break
         while True:
             async with unit_of_work(self._sessions) as session:
                 due = await registry.claim_deliveries(session, 16, self._lease_seconds)

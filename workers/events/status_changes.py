@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from foundation.registry import event_bus as registry
 from foundation.registry import executions as executions_registry
-from statemachine.arns import DEFAULT_ACCOUNT, execution_arn, state_machine_arn
+from statemachine import DEFAULT_ACCOUNT, execution_arn, state_machine_arn
 from workers.events.bus import publish
 
 EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"

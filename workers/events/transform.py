@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from statemachine.paths import PathNotFound, PathSyntaxError, parse_path
+from statemachine import PathNotFound, PathSyntaxError, parse_path
 
 MAX_PATHS = 100
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")

@@ -9,13 +9,14 @@ from foundation.registry.database import SessionMaker
 from foundation.sealing import Sealer
 from foundation.settings import IntegrationSettings, Settings
 from statemachine import JSON, ServiceCall, StatesError
-from workers.integrations import optimized
+from workers.integrations import local_bus, optimized
 from workers.integrations.aws_sdk import AwsSdk
 from workers.integrations.connections import Authorizer
-from workers.integrations.endpoints import Endpoints
+from workers.integrations.endpoints import Endpoint, Endpoints
 from workers.integrations.errors import OPTIMIZED_PREFIXES, pascal_service
 from workers.integrations.file_buckets import FileBuckets
 from workers.integrations.http_task import HttpTask
+from workers.integrations.local_bus import LOCAL_BUS_URL
 
 
 def for_settings(settings: Settings, sessions: SessionMaker) -> Integrations:
@@ -39,6 +40,7 @@ class Integrations:
     ) -> None:
         """``buckets``: where s3 calls go while no endpoint is configured for ``s3``."""
         self._buckets = buckets
+        self._sessions = sessions
         self._endpoints = Endpoints(settings, region, sessions, sealer)
         self._sdk = AwsSdk(settings.timeout_seconds)
         self._http = HttpTask(
@@ -65,6 +67,8 @@ class Integrations:
         )
         model = self._sdk.service_model(call.service)
         endpoint = await self._endpoints.resolve(model.service_name)
+        if (local := await self._local_bus(endpoint, operation, params)) is not None:
+            return optimized.response(call.service, local, {})
         answer, metadata = await self._sdk.call(
             model, operation, params, endpoint, OPTIMIZED_PREFIXES[call.service]
         )
@@ -87,5 +91,19 @@ class Integrations:
             if model.service_name != "s3" or self._buckets is None:
                 raise
             return await self._buckets.call(call.action, params)
+        if (local := await self._local_bus(endpoint, operation, params)) is not None:
+            return local
         answer, _ = await self._sdk.call(model, operation, params, endpoint, pascal_service(model.service_id))
         return answer
+
+    async def _local_bus(
+        self, endpoint: Endpoint, operation: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """PutEvents' answer when ``events`` points at Stepline's own bus (``local_bus``); else None."""
+        if endpoint.url != LOCAL_BUS_URL or self._sessions is None:
+            return None
+        if operation != "PutEvents":
+            raise StatesError(
+                "States.TaskFailed", f"Stepline's own event bus serves PutEvents, not {operation}"
+            )
+        return await local_bus.put_events(self._sessions, params)
