@@ -4,7 +4,10 @@ of the records each successful invocation processed), and the destination outbox
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlmodel import col, select
 
@@ -12,6 +15,7 @@ from api import event_source_mapping_schemas as schemas
 from api.services import event_source_mappings as use_cases
 from foundation.registry import event_invoke
 from foundation.registry.database import SessionMaker, unit_of_work
+from foundation.settings import Settings
 from statemachine import FunctionResult
 from workers.events.sources.core import Invoke
 
@@ -66,3 +70,18 @@ async def routed_ids(sessions: SessionMaker, destination: str, key: str) -> list
         for record in json.loads(row.record)["requestPayload"]["Records"]:
             found.append(ID_OF[key](record))
     return found
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def spawn(settings: Settings) -> subprocess.Popen[str]:
+    """The worker of ``source_worker_process``, leading the test database's mappings."""
+    module = "tests.integration.event_sources.source_worker_process"
+    url = settings.database.url.get_secret_value()
+    return subprocess.Popen(
+        [sys.executable, "-m", module, url, str(settings.data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )

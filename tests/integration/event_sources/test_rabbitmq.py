@@ -7,12 +7,9 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aio_pika
 import pytest
@@ -21,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from foundation.registry import event_source_mappings as registry
 from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
-from tests.integration.event_sources.kit import create, delete, recording, routed_ids
+from tests.integration.event_sources.kit import create, delete, recording, routed_ids, spawn
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.service import FunctionService
@@ -130,21 +127,6 @@ async def _zero(queue: str) -> bool:
     return await depth(queue) == 0
 
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _spawn(settings: Settings) -> subprocess.Popen[str]:
-    """The worker of ``source_worker_process``, leading the test database's mappings."""
-    module = "tests.integration.event_sources.source_worker_process"
-    url = settings.database.url.get_secret_value()
-    return subprocess.Popen(
-        [sys.executable, "-m", module, url, str(settings.data_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-
-
 SLOW = """import os
 import time
 
@@ -175,7 +157,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
         maximumRetryAttempts=0, bisectBatchOnFunctionError=True,
         destinationConfig={"onFailure": {"destination": destination}},
     )  # fmt: skip
-    child = _spawn(fn_settings)
+    child = spawn(fn_settings)
     assert child.stdout is not None
     first: list[str] = []
     try:

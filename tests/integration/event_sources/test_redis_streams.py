@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +15,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from tests.integration.event_sources.kit import create, delete, recording, routed_ids
+from foundation.settings import Settings
+from tests.integration.event_sources.kit import create, delete, recording, routed_ids, spawn
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from workers.events.sources.redis_streams import group_name
 from workers.events.sources.runner import EventSources, source_invoker
@@ -113,5 +116,58 @@ async def test_a_crashed_leaders_pending_entries_are_reclaimed(service: Function
 
         await until(drained)
     assert set(seen) == {f"e-{i}" for i in range(25)}
+    await delete(service.sessions, mapping.uuid)
+    await client.aclose()
+
+
+SLOW = """import time
+
+
+def handler(event, context):
+    time.sleep(0.1)
+    return {}
+"""
+
+
+async def test_a_leader_killed_mid_batch_loses_nothing(
+    service: FunctionService, fn_settings: Settings, stream: str
+) -> None:
+    """SIGKILL the leading worker mid-stream: the next leader (once the lease expired) claims the entries
+    it had read but not acknowledged, and every entry is processed."""
+    name = await deploy(service, unique("esm"), {"app.py": SLOW})
+    client = Redis.from_url(URL)
+    for i in range(150):
+        await client.xadd(stream, {"id": f"e-{i}", "key": f"k{i % 3}"})
+    mapping = await create(
+        service.sessions, eventSourceArn=f"arn:aws:redis:us-east-1:123456789012:stream/{stream}",
+        functionName=name, batchSize=5, startingPosition="TRIM_HORIZON",
+    )  # fmt: skip
+    child = spawn(fn_settings)
+    assert child.stdout is not None
+    first: list[str] = []
+    try:
+        while len(first) < 30:
+            line = await asyncio.to_thread(child.stdout.readline)
+            assert line, "the worker ended"
+            if line.startswith("ok "):
+                first.append(line.split()[1])
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    rest = child.stdout.read().split()
+    child.stdout.close()
+    first += [w for w, prev in zip(rest[1:], rest, strict=False) if prev == "ok"]
+    group = group_name(mapping.uuid)
+    assert int((await client.xpending(stream, group))["pending"]) > 0, "killed with nothing in flight"
+    seen: list[str] = []
+    async with sources(service, seen):
+
+        async def drained() -> bool:
+            if set(first) | set(seen) != {f"e-{i}" for i in range(150)}:
+                return False
+            return int((await client.xpending(stream, group))["pending"]) == 0
+
+        await until(drained, 120)
+    assert seen, "the successor processed what the killed leader left"
     await delete(service.sessions, mapping.uuid)
     await client.aclose()
