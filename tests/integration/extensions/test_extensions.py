@@ -243,3 +243,31 @@ async def test_ten_extensions_fit_the_sandboxs_connections(pool: EnvironmentPool
     config = function(work, names, environment={"EXTENSION_MODE": "loop"})
     for n in range(3):
         body(await invoke(pool, config, n))
+
+
+PROVIDED_BOOTSTRAP = """#!/bin/sh
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+  HEADERS="$(mktemp)"
+  curl -sS -D "$HEADERS" "$API/invocation/next" >/dev/null
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  curl -sS "$API/invocation/$ID/response" -d "$(cat /tmp/events.jsonl 2>/dev/null | wc -l)" >/dev/null
+done
+"""
+
+
+async def test_a_custom_runtime_and_its_extensions_share_the_runtime_api_address(
+    pool: EnvironmentPool, work: Path
+) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    code = work / "custom"
+    code.mkdir()
+    (code / "bootstrap").write_text(PROVIDED_BOOTSTRAP)
+    (code / "bootstrap").chmod(0o755)
+    code.chmod(0o755)
+    layer = layer_with(work / "layer-custom", {"recorder": PYTHON_EXTENSION})
+    config = FunctionConfig(name="ext", runtime="provided", handler="x", code_dir=code, layer_dirs=(layer,))
+    counts = [int((await invoke(pool, config, n)).payload) for n in range(4)]
+    assert counts[-1] >= 3 and counts == sorted(counts), counts  # the extension saw the invocations
