@@ -63,8 +63,8 @@ OPERATIONS: dict[str, Operation] = {
 def _unsupported(operation: str) -> AwsError:
     return AwsError(
         "UnsupportedOperation",
-        f"{operation} is not supported by this Stepline yet: event source mappings and the "
-        "other Lambda features Stepline lacks come with their features (see docs/aws-api.md)",
+        f"{operation} is not supported by this Stepline yet: the Lambda features Stepline lacks "
+        "come with their features (see docs/aws-api.md)",
     )
 
 

@@ -203,11 +203,11 @@ def test_bad_requests_get_awss_errors(lam: Any) -> None:
 def test_operations_stepline_lacks_say_so_and_unknown_paths_are_not_operations(
     lam: Any, aws_url: str
 ) -> None:
-    code, status, message = error_of(lam.get_event_source_mapping, UUID="f")
+    code, status, message = error_of(lam.get_capacity_provider, CapacityProviderName="f")
     assert (code, status) == ("UnsupportedOperation", 400) and message.startswith(
-        "GetEventSourceMapping is not supported"
+        "GetCapacityProvider is not supported"
     )
-    assert error_of(lam.list_event_source_mappings)[:2] == ("UnsupportedOperation", 400)
+    assert error_of(lam.list_capacity_providers)[:2] == ("UnsupportedOperation", 400)
     unknown = httpx.get(aws_url + "/2015-03-31/no-such-thing")
     assert (unknown.status_code, unknown.headers["x-amzn-ErrorType"]) == (404, "UnknownOperationException")
     assert unknown.json()["Type"] == "User"
