@@ -46,6 +46,7 @@ from api.routes import (
     integrations,
     layers,
     machine_aliases,
+    map_runs,
     mock_configs,
     schedules,
     state_machines,
@@ -79,6 +80,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(test_state.router)
     app.include_router(mock_configs.router)
     app.include_router(executions.router)
+    app.include_router(map_runs.router)
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)
     app.include_router(function_routes.router)

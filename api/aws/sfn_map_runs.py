@@ -14,23 +14,22 @@ from api.aws.sfn_state_machines import DEFAULT_PAGE
 from api.services import map_runs as service
 from foundation.registry.database import unit_of_work
 from foundation.registry.map_runs import MapRunNotFound
-from statemachine import execution_arn, state_machine_arn
+from statemachine import state_machine_arn
 
 
-def _execution_of(map_run_arn: str) -> arns.ExecutionRef:
-    """``...:mapRun:MACHINE:EXECUTION/STATE:ID`` names its execution."""
+def _check_map_run(map_run_arn: str) -> None:
+    """``...:mapRun:MACHINE:EXECUTION/STATE:ID``, naming its execution; InvalidArn otherwise."""
     if ":mapRun:" not in map_run_arn or "/" not in map_run_arn:
         raise AwsError("InvalidArn", f"Invalid Arn: 'Unable to parse ARN: {map_run_arn}'")
-    execution = map_run_arn.split("/", 1)[0].replace(":mapRun:", ":execution:", 1)
-    return arns.execution(execution)
+    arns.execution(map_run_arn.split("/", 1)[0].replace(":mapRun:", ":execution:", 1))
 
 
 async def describe_map_run(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["mapRunArn"]
-    ref = _execution_of(arn)
+    _check_map_run(arn)
     async with unit_of_work(call.state.sessions) as session:
         try:
-            run = await service.describe(session, arn, ref.id)
+            run = await service.describe(session, arn)
         except MapRunNotFound:
             raise AwsError("ResourceNotFound", f"Map run does not exist: {arn}") from None
     return {
@@ -52,9 +51,8 @@ async def list_map_runs(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     ref = arns.execution(params["executionArn"])
     limit = params.get("maxResults") or DEFAULT_PAGE
     after = params.get("nextToken")
-    arn = execution_arn(ref.machine, ref.name, call.region)
     async with unit_of_work(call.state.sessions) as session:
-        rows = await service.list_for_execution(session, arn, ref.id, after, limit + 1)
+        _, rows = await service.list_for_execution(session, ref.id, call.region, after, limit + 1)
     page = rows[:limit]
     machine = state_machine_arn(ref.machine, call.region)
     runs = [

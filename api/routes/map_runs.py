@@ -1,0 +1,78 @@
+"""Routes for map runs: the ``/v1`` door to ``api.services.map_runs``.
+
+GET /v1/executions/{execution_id}/map-runs   ?limit&nextToken -> {mapRuns, nextToken}
+GET /v1/map-runs                             ?mapRunArn -> the map run, with its counts
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import StateDep
+from api.json_input import JsonRoute
+from api.schemas import Schema
+from api.services import map_runs as service
+from foundation.registry.database import unit_of_work
+from foundation.registry.map_runs import MapRun
+
+router = APIRouter(tags=["map runs"], route_class=JsonRoute)
+
+
+class MapRunPublic(Schema):
+    map_run_arn: str
+    execution_arn: str
+    status: str
+    start_date: datetime
+    stop_date: datetime | None = None
+    max_concurrency: int
+    tolerated_failure_count: int
+    tolerated_failure_percentage: float
+    item_counts: dict[str, int]
+    execution_counts: dict[str, int]
+
+
+class MapRunList(Schema):
+    map_runs: list[MapRunPublic]
+    next_token: str | None = None
+
+
+def _public(run: MapRun) -> MapRunPublic:
+    return MapRunPublic(
+        map_run_arn=run.map_run_arn,
+        execution_arn=run.execution_id,
+        status=run.status,
+        start_date=run.start_date,
+        stop_date=run.stop_date,
+        max_concurrency=run.max_concurrency,
+        tolerated_failure_count=run.tolerated_failure_count,
+        tolerated_failure_percentage=run.tolerated_failure_percentage,
+        item_counts=run.item_counts,
+        execution_counts=run.execution_counts,
+    )
+
+
+@router.get("/v1/executions/{execution_id}/map-runs", response_model=MapRunList)
+async def list_map_runs(
+    execution_id: str,
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: Annotated[str | None, Query(alias="nextToken", max_length=2048)] = None,
+) -> MapRunList:
+    async with unit_of_work(state.sessions) as session:
+        _, rows = await service.list_for_execution(
+            session, execution_id, state.settings.region, next_token, limit + 1
+        )
+    page = rows[:limit]
+    token = page[-1].map_run_arn if len(rows) > limit else None
+    return MapRunList(map_runs=[_public(r) for r in page], next_token=token)
+
+
+@router.get("/v1/map-runs", response_model=MapRunPublic)
+async def describe_map_run(
+    state: StateDep, map_run_arn: Annotated[str, Query(alias="mapRunArn", min_length=1, max_length=2048)]
+) -> MapRunPublic:
+    async with unit_of_work(state.sessions) as session:
+        return _public(await service.describe(session, map_run_arn))
