@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import event_invoke_schemas as schemas
 from foundation.errors import InvalidRequest
-from foundation.registry import aliases, event_invoke
+from foundation.registry import aliases, event_bus, event_invoke
 from foundation.registry import functions as function_registry
 from foundation.registry.state_machines import StateMachineNotFound, get_state_machine
 from statemachine import function_arn, parse_function_ref
@@ -59,10 +59,16 @@ async def _check_destination(session: AsyncSession, function: str, arn: str | No
             await get_state_machine(session, parts[6])
         except StateMachineNotFound:
             raise _invalid(where, f"The destination state machine {arn} does not exist.") from None
+    elif service == "events" and len(parts) == 6 and parts[5].startswith("event-bus/"):
+        try:
+            await event_bus.check_bus(session, parts[5].removeprefix("event-bus/"))
+        except event_bus.EventBusNotFound:
+            raise _invalid(where, f"The destination event bus {arn} does not exist.") from None
     elif not (service == "sqs" and len(parts) == 6 and parts[5]):
         raise _invalid(
             where,
-            f"The destination ARN {arn} is invalid: a function, a state machine or an SQS queue is expected.",
+            f"The destination ARN {arn} is invalid: a function, a state machine, an event bus or an SQS "
+            "queue is expected.",
         )
 
 

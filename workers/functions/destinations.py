@@ -6,6 +6,8 @@ function's ``EventInvokeConfig`` may name a destination for that outcome. The re
 ``responsePayload``) is written in the same transaction that records the outcome:
 
 * a function destination: as an Event invocation of that function (queued with the outcome);
+* an event bus: as an event on it (source ``lambda``, detail-type ``Lambda Function Invocation
+  Result - Success|Failure``, the record as detail), queued for routing (``workers.events``);
 * a state machine or an SQS queue: as a ``DestinationDelivery`` (an outbox row), then delivered by
   ``Destinations.deliver``. A state machine's execution is named after the source's request id and a
   queue's message deduplicated by it, so a delivery retried after a crash starts nothing twice.
@@ -25,7 +27,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from foundation.registry import event_invoke
+from foundation.registry import event_bus, event_invoke
 from foundation.registry import executions as executions_registry
 from foundation.registry import functions as registry
 from foundation.registry.database import SessionMaker, unit_of_work
@@ -100,6 +102,16 @@ async def route_outcome(
     if ":lambda:" in destination:
         name, qualifier = parse_function_ref(destination)
         await registry.enqueue_event(session, name, qualifier, record)
+        return False
+    if ":events:" in destination and ":event-bus/" in destination:  # routed by workers.events
+        kind = "Success" if outcome.condition == SUCCESS else "Failure"
+        entry = {
+            "Source": "lambda",
+            "DetailType": f"Lambda Function Invocation Result - {kind}",
+            "Detail": record,
+            "Resources": [function_arn(event.function_name, event.qualifier or "$LATEST", region)],
+        }
+        await event_bus.add_inbound(session, destination.rsplit("event-bus/", 1)[1], json.dumps(entry))
         return False
     await event_invoke.add_delivery(session, event.id, destination, record)
     return True

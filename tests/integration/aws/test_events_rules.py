@@ -222,3 +222,39 @@ def test_an_execution_status_change_chains_another_state_machine(events: Any, sf
     assert len(_executions(sfn, second["stateMachineArn"], 2, seconds=0)) == 1
     events.remove_targets(Rule=rule, Ids=["next"])
     events.delete_rule(Name=rule)
+
+
+def test_an_event_invocation_outcome_reaches_a_rule_through_an_event_bus_destination(
+    events: Any, lam: Any, sfn: Any
+) -> None:
+    name = unique("outcome-fn")
+    function_arn = create(lam, name)["FunctionArn"]
+    bus_arn = events.describe_event_bus(Name="default")["Arn"]
+    lam.put_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": bus_arn}}
+    )
+    machine = sfn.create_state_machine(
+        name=unique("after-fn"),
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn=ROLE,
+    )["stateMachineArn"]
+    rule = unique("outcome")
+    pattern = {
+        "source": ["lambda"],
+        "detail-type": ["Lambda Function Invocation Result - Success"],
+        "resources": [{"prefix": function_arn + ":"}],
+    }
+    events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+    events.put_targets(
+        Rule=rule, Targets=[{"Id": "m", "Arn": machine, "InputPath": "$.detail.responsePayload"}]
+    )
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"hello": "bus"}')
+    (execution,) = _executions(sfn, machine, 1, seconds=60)
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(described["input"]) == {"echo": {"hello": "bus"}}
+    missing = bus_arn.replace("event-bus/default", "event-bus/" + unique("nope"))
+    with pytest.raises(ClientError) as failed:
+        lam.put_function_event_invoke_config(
+            FunctionName=name, DestinationConfig={"OnFailure": {"Destination": missing}}
+        )
+    assert "does not exist" in failed.value.response["Error"]["Message"]
