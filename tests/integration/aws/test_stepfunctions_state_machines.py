@@ -296,10 +296,10 @@ def test_tags(sfn: Any) -> None:
             "State Machine Does Not Exist: 'arn:aws:states:us-east-1:000000000000:stateMachine:nope'",
         ),
         (
-            "describe_map_run",
-            {"mapRunArn": "arn:aws:states:us-east-1:000000000000:mapRun:m/Each:run"},
+            "update_map_run",
+            {"mapRunArn": "arn:aws:states:us-east-1:000000000000:mapRun:m/Each:run", "maxConcurrency": 2},
             "UnsupportedOperation",
-            "DescribeMapRun is not supported by this Stepline yet",
+            "UpdateMapRun is not supported by this Stepline yet",
         ),
     ],
     ids=[
