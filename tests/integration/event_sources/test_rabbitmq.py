@@ -99,9 +99,10 @@ async def test_every_message_processed_or_routed_to_the_failure_destination(
     )  # fmt: skip
     settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
         update={"scan_seconds": 0.2})})  # fmt: skip
+    metrics = CollectorRegistry()
     sources = EventSources(
-        settings, service.sessions, recording(source_invoker(service), seen),
-        metrics_registry=CollectorRegistry(), backoff=0.05,
+        settings, service.sessions, recording(source_invoker(service), seen), metrics_registry=metrics,
+        backoff=0.05,
     )  # fmt: skip
     async with sources:
 
@@ -120,6 +121,12 @@ async def test_every_message_processed_or_routed_to_the_failure_destination(
         row = await registry.get_mapping(session, mapping.uuid)
     assert row.state == registry.ENABLED
     assert row.last_error is not None
+    labels = {"mapping": mapping.uuid}
+    sample = metrics.get_sample_value
+    assert sample("stepline_event_source_records_received_total", labels) == 43
+    assert sample("stepline_event_source_records_delivered_total", labels) == 40
+    assert sample("stepline_event_source_records_failed_total", labels) == 3
+    assert (sample("stepline_event_source_oldest_record_age_seconds", labels) or 0) >= 0
     await delete(service.sessions, mapping.uuid)
 
 
