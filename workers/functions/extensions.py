@@ -23,8 +23,8 @@ from workers.functions.extensions_api import PREFIX, SHUTDOWN_SECONDS, Extension
 from workers.functions.telemetry import Telemetry
 
 MAX_LINE = 262144
-MAX_LOG_LINES = 10000
-"""The extensions' lines an invocation's log takes at most (the rest still reach subscribers)."""
+MAX_LOG_BYTES = 1024 * 1024
+"""The extensions' output an invocation's log takes at most (the rest still reaches subscribers)."""
 
 
 class Extensions:
@@ -38,6 +38,7 @@ class Extensions:
         self.telemetry = Telemetry()
         self.host = ExtensionsHost(config, names, on_failure, on_ready, self.telemetry.subscribe)
         self._log: list[str] = []
+        self._log_bytes = 0
         self._init_type = "provisioned-concurrency" if config.provisioned_concurrency else "on-demand"
         self.telemetry.record(
             "platform.initStart",
@@ -80,12 +81,13 @@ class Extensions:
         for line in lines:
             if isinstance(line, str):
                 self.telemetry.record("extension", line[:MAX_LINE])
-                if len(self._log) < MAX_LOG_LINES:
+                if self._log_bytes < MAX_LOG_BYTES:
                     self._log.append(f"[{name}] {line[:MAX_LINE]}")
+                    self._log_bytes += min(len(line), MAX_LINE)
 
     def take_log(self) -> list[str]:
         """The extensions' lines since the last call (the invocation's log takes them)."""
-        taken, self._log = self._log, []
+        taken, self._log, self._log_bytes = self._log, [], 0
         return taken
 
     def init_done(self, duration_ms: float) -> None:

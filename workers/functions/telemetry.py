@@ -34,6 +34,8 @@ BOUNDS = {
 }  # fmt: skip
 """Lambda's buffering bounds and defaults: (least, most, default)."""
 MAX_QUEUED = 10000
+MAX_QUEUED_BYTES = 8 * 1024 * 1024
+"""A subscriber's queue holds at most this many events and bytes; later events are dropped."""
 BACKLOG = 1000
 """Events kept for subscribers yet to come (INIT's)."""
 
@@ -127,7 +129,7 @@ class Telemetry:
 
     @staticmethod
     def _queue(subscription: Subscription, event: dict[str, Any], size: int) -> None:
-        if len(subscription.queue) >= MAX_QUEUED:
+        if len(subscription.queue) >= MAX_QUEUED or subscription.size + size > MAX_QUEUED_BYTES:
             subscription.dropped += 1
             return
         if not subscription.queue:
@@ -148,9 +150,8 @@ class Telemetry:
         )
 
     def _deliver(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """Send a due batch to the waiting launcher, else make sure a timer runs for the next one
+        (one timer at a time: a burst of events does not make one each)."""
         if self._pump is None:
             return
         now = time.monotonic()
@@ -159,8 +160,12 @@ class Telemetry:
                 self._send(subscription)
                 return
         waits = [s.first_at + s.timeout_ms / 1000 - now for s in self._subscriptions.values() if s.queue]
-        if waits:
-            self._timer = asyncio.get_running_loop().call_later(max(min(waits), 0.0), self._deliver)
+        if waits and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(max(min(waits), 0.0), self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self._deliver()
 
     def _send(self, subscription: Subscription) -> None:
         assert self._pump is not None
