@@ -4,6 +4,8 @@ on the rules, so every API and worker process reports the same totals):
 stepline_event_rule_matched_total{bus,rule}    events that matched the rule
 stepline_event_rule_delivered_total{bus,rule}  deliveries made to its targets
 stepline_event_rule_failed_total{bus,rule}     deliveries given up after their retries
+stepline_schedule_delivered_total{schedule}    slots delivered to the schedule's target
+stepline_schedule_failed_total{schedule}       slots given up after their retries
 stepline_event_deliveries_pending              deliveries waiting in the outbox
 stepline_event_delivery_oldest_seconds         the age of the oldest waiting delivery (the lag)
 """
@@ -20,6 +22,9 @@ from sqlmodel import col, select
 
 from foundation.registry import event_bus as registry
 from foundation.registry.database import SessionMaker, unit_of_work
+from workers.events.schedule_activities import SCHEDULE_BUS
+
+FINISHED = ("DELIVERED", "FAILED")
 
 
 class RuleMetrics(Collector):
@@ -28,6 +33,7 @@ class RuleMetrics(Collector):
     def __init__(self) -> None:
         self._rules: list[tuple[str, str, int, int, int]] = []
         self._pending = 0
+        self._schedules: list[tuple[str, str, int]] = []
         self._oldest_seconds = 0.0
 
     async def refresh(self, sessions: SessionMaker) -> None:
@@ -41,6 +47,17 @@ class RuleMetrics(Collector):
                     )
                 )
             ).one()
+            by_schedule = (
+                await session.exec(
+                    select(col(pending.rule_name), col(pending.status), func.count())
+                    .where(
+                        col(pending.bus_name) == SCHEDULE_BUS,
+                        col(pending.status).in_(("DELIVERED", "FAILED")),
+                    )
+                    .group_by(col(pending.rule_name), col(pending.status))
+                )
+            ).all()
+        self._schedules = [(name, status, int(n)) for name, status, n in by_schedule]
         self._rules = [(r.bus_name, r.name, r.matched, r.delivered, r.failed) for r in rules]
         self._pending = int(count)
         self._oldest_seconds = 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
@@ -56,6 +73,12 @@ class RuleMetrics(Collector):
             for family, value in zip(families, counts, strict=True):
                 family.add_metric([bus, rule], value)
         yield from families
+        delivered = CounterMetricFamily("stepline_schedule_delivered", "Slots delivered", labels=["schedule"])
+        failed = CounterMetricFamily("stepline_schedule_failed", "Slots failed", labels=["schedule"])
+        for name, status, count in self._schedules:
+            (delivered if status == "DELIVERED" else failed).add_metric([name], count)
+        yield delivered
+        yield failed
         yield GaugeMetricFamily(
             "stepline_event_deliveries_pending", "Deliveries waiting", value=self._pending
         )

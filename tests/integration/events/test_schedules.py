@@ -103,6 +103,8 @@ async def test_a_rate_schedule_fires_into_a_state_machine_and_a_function(
     assert [json.loads(e.payload) for e in events] == [{"n": 1}]
     status = (await api.get(f"/v1/schedules/{schedule}")).json()
     assert status["fired"] >= 1 and status["lastError"] is None
+    metrics = (await api.get("/metrics")).text
+    assert f'stepline_schedule_delivered_total{{schedule="{schedule}"}} 1.0' in metrics
     for name in (schedule, fn_schedule):
         assert (await api.delete(f"/v1/schedules/{name}")).status_code == 204
     assert (await api.get(f"/v1/schedules/{schedule}")).status_code == 404
