@@ -22,6 +22,8 @@ from workers.events.patterns import InvalidEventPatternException, compile_patter
 from workers.events.transform import InvalidInputTransformer, TargetInput, check
 
 MAX_TARGETS = 5
+MAX_PATTERN_LENGTH = 4096
+"""EventBridge's limit (botocore's model), for /v1 too."""
 _RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 _BUS_NAME = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
 _TARGET_ID = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
@@ -66,6 +68,8 @@ async def put_rule(
         raise _invalid("/ScheduleExpression", "Scheduled rules are not supported; use a schedule.")
     if pattern is None:
         raise _invalid("/EventPattern", "Parameter EventPattern is required.")
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise _invalid("/EventPattern", f"EventPattern is longer than {MAX_PATTERN_LENGTH} characters.")
     try:
         compile_pattern(pattern)
     except InvalidEventPatternException as exc:

@@ -33,6 +33,9 @@ async def test_rules_deliver_count_and_report_on_v1(
     bad = await api.put("/v1/event-buses/default/rules/bad", json={"eventPattern": {"source": "x"}})
     assert bad.status_code == 400
     assert "source must be an object or an array" in bad.text
+    huge = {"source": [f"s{i}" for i in range(1000)]}
+    too_long = await api.put("/v1/event-buses/default/rules/huge", json={"eventPattern": huge})
+    assert too_long.status_code == 400 and "longer than 4096" in too_long.text
     machine = await create_machine(api, PASS)
     rule = unique("v1-rule")
     put = await api.put(
