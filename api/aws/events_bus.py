@@ -18,6 +18,9 @@ from foundation.registry import event_bus as registry
 from foundation.registry.database import unit_of_work
 from workers.events import bus
 
+SERVED_TARGET_MEMBERS = frozenset({"Id", "Arn", "Input", "InputPath", "InputTransformer"})
+"""Target members acted on; a target with others (RetryPolicy, DeadLetterConfig, ...) is refused."""
+
 
 def _bus(params: dict[str, Any]) -> str:
     return bus.bus_name(params.get("EventBusName"))
@@ -116,9 +119,17 @@ async def put_targets(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         )
         for t in params["Targets"]
     ]
+    unserved = [
+        service.TargetFailure(t["Id"], "ValidationException", f"{', '.join(sorted(extra))} not supported")
+        for t in params["Targets"]
+        if (extra := set(t) - SERVED_TARGET_MEMBERS)
+    ]
+    refused = {f.target_id for f in unserved}
     async with unit_of_work(call.state.sessions) as session:
-        failures = await service.put_targets(session, _bus(params), params["Rule"], specs)
-    return _failures(failures)
+        failures = await service.put_targets(
+            session, _bus(params), params["Rule"], [s for s in specs if s.id not in refused]
+        )
+    return _failures(unserved + failures)
 
 
 def _failures(failures: list[service.TargetFailure]) -> dict[str, Any]:

@@ -187,11 +187,17 @@ def test_bad_requests_answer_eventbridge_errors(events: Any, sfn: Any) -> None:
                 "InputPath": "$.a",
             },
             {"Id": "queue", "Arn": "arn:aws:sqs:us-east-1:000000000000:q"},
+            {"Id": "dlq", "Arn": "arn:aws:sqs:us-east-1:000000000000:q", "DeadLetterConfig": {"Arn": "x"}},
         ],
     )
-    assert failed["FailedEntryCount"] == 3
-    assert "does not exist" in failed["FailedEntries"][0]["ErrorMessage"]
-    assert "Only one of" in failed["FailedEntries"][1]["ErrorMessage"]
+    assert failed["FailedEntryCount"] == 4
+    assert failed["FailedEntries"][0] == {
+        "TargetId": "dlq",
+        "ErrorCode": "ValidationException",
+        "ErrorMessage": "DeadLetterConfig not supported",
+    }
+    assert "does not exist" in failed["FailedEntries"][1]["ErrorMessage"]
+    assert "Only one of" in failed["FailedEntries"][2]["ErrorMessage"]
     assert _code(events.delete_event_bus, Name="default")[0] == "ValidationException"
     assert _code(events.create_event_bus, Name="default")[0] == "ResourceAlreadyExistsException"
 
