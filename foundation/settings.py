@@ -108,6 +108,7 @@ class EventSourceSettings(BaseModel):
 
     rabbitmq_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    nats_url: SecretStr = SecretStr("nats://127.0.0.1:4222")
     lease_seconds: float = 10.0
     """How long a worker leads a mapping without renewing (another worker takes over after it)."""
     scan_seconds: float = 2.0

@@ -7,6 +7,8 @@ A mapping's source is a queue or a stream on a broker this Stepline's operator c
   one queue (Lambda's Amazon MQ shape); no StartingPosition (a queue has none).
 * Redis Streams: ``arn:aws:redis:REGION:ACCOUNT:stream/NAME``; ``StartingPosition`` TRIM_HORIZON,
   LATEST or AT_TIMESTAMP is required, as for a Kinesis stream.
+* NATS JetStream: ``arn:aws:nats:REGION:ACCOUNT:stream/NAME`` (an existing stream), ``StartingPosition``
+  as for Redis.
 
 The function (and its version or alias) must exist; an on-failure destination is checked as an
 asynchronous invocation's is. Workers pick a mapping up within ``scan_seconds``: its state goes from
@@ -35,9 +37,10 @@ from foundation.registry.functions import utcnow
 from statemachine import function_arn
 from workers.events.patterns import InvalidEventPatternException, compile_pattern
 
-RABBITMQ, REDIS = "rabbitmq", "redis"
+RABBITMQ, REDIS, NATS = "rabbitmq", "redis", "nats"
 _NAME = re.compile(r"[A-Za-z0-9._:/@+=-]{1,255}")
-_DEFAULT_RETRIES = {RABBITMQ: 2, REDIS: -1}
+_STREAM = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_DEFAULT_RETRIES = {RABBITMQ: 2, REDIS: -1, NATS: -1}
 
 
 def _invalid(location: str, message: str) -> InvalidRequest:
@@ -66,10 +69,19 @@ def parse_source(arn: str, queues: list[str] | None) -> tuple[str, str]:
         if queues:
             raise _invalid("/queues", "Queues is for RabbitMQ sources only.")
         return REDIS, name
+    if len(parts) == 6 and parts[:3] == ["arn", "aws", "nats"] and parts[5].startswith("stream/"):
+        name = parts[5].removeprefix("stream/")
+        if not _STREAM.fullmatch(name):
+            raise _invalid(
+                "/eventSourceArn", f"{name[:300]!r} is not a JetStream stream name (1-255 of A-Za-z0-9_-)."
+            )
+        if queues:
+            raise _invalid("/queues", "Queues is for RabbitMQ sources only.")
+        return NATS, name
     raise _invalid(
         "/eventSourceArn",
         f"{arn[:300]!r} is not a source Stepline reads: arn:aws:mq:REGION:ACCOUNT:broker:rabbitmq "
-        "with Queues, or arn:aws:redis:REGION:ACCOUNT:stream/NAME.",
+        "with Queues, arn:aws:redis:REGION:ACCOUNT:stream/NAME or arn:aws:nats:REGION:ACCOUNT:stream/NAME.",
     )
 
 
@@ -156,7 +168,7 @@ async def create_mapping(
     kind, name = parse_source(body.event_source_arn, body.queues)
     if body.function_name is None:
         raise _invalid("/functionName", "FunctionName is required.")
-    if kind == REDIS and body.starting_position is None:
+    if kind in (REDIS, NATS) and body.starting_position is None:
         raise _invalid("/startingPosition", "StartingPosition is required for a stream source.")
     if kind == RABBITMQ and body.starting_position is not None:
         raise _invalid("/startingPosition", "StartingPosition is not supported for a queue source.")

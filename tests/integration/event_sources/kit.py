@@ -3,6 +3,7 @@ of the records each successful invocation processed), and the destination outbox
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from workers.events.sources.core import Invoke
 ID_OF: dict[str, Callable[[dict[str, object]], str]] = {
     "stepline:rabbitmq": lambda r: str(r["body"]),
     "stepline:redis": lambda r: str(r["redis"]["fields"]["id"]),  # type: ignore[index]
+    "stepline:nats": lambda r: base64.b64decode(str(r["nats"]["data"])).decode(),  # type: ignore[index]
 }
 
 
@@ -35,7 +37,9 @@ def recording(invoke: Invoke, seen: list[str], echo: bool = False) -> Invoke:
             records = json.loads(payload)["Records"]
             failed = {f["itemIdentifier"] for f in json.loads(result.payload).get("batchItemFailures", [])}
             for record in records:
-                ident = record.get("messageId") or record["redis"]["sequenceNumber"]
+                ident = (
+                    record.get("messageId") or (record.get("redis") or record.get("nats"))["sequenceNumber"]
+                )
                 if ident not in failed:
                     seen.append(ID_OF[record["eventSource"]](record))
                     if echo:

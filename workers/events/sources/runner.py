@@ -30,7 +30,7 @@ from foundation.registry import event_source_mappings as registry
 from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.settings import Settings
 from statemachine import FunctionResult
-from workers.events.sources import rabbitmq, redis_streams
+from workers.events.sources import nats_jetstream, rabbitmq, redis_streams
 from workers.events.sources.core import Batcher, Invoke, MappingView
 from workers.events.sources.metrics import source_metrics
 from workers.functions.destinations import Destinations
@@ -132,6 +132,10 @@ class EventSources:
         try:
             if mapping.source_kind == "rabbitmq":
                 await rabbitmq.poll(batcher, config.rabbitmq_url.get_secret_value(), self._settings.region)
+            elif mapping.source_kind == "nats":
+                await nats_jetstream.poll(
+                    batcher, config.nats_url.get_secret_value(), self._settings.region, config.lease_seconds
+                )
             else:
                 await redis_streams.poll(
                     batcher, config.redis_url.get_secret_value(), self._settings.region, self.worker_id

@@ -18,6 +18,7 @@ def test_sources_are_named_by_arn_never_by_address() -> None:
     assert parse_source(MQ, ["orders"]) == ("rabbitmq", "orders")
     assert parse_source(f"{MQ}:b-1234", ["orders.v1"]) == ("rabbitmq", "orders.v1")
     assert parse_source("arn:aws:redis:us-east-1:123456789012:stream/clicks", None) == ("redis", "clicks")
+    assert parse_source("arn:aws:nats:us-east-1:123456789012:stream/ORDERS", None) == ("nats", "ORDERS")
 
 
 @pytest.mark.parametrize(
@@ -29,6 +30,7 @@ def test_sources_are_named_by_arn_never_by_address() -> None:
         ("arn:aws:redis:us-east-1:123456789012:stream/", None, "/eventSourceArn"),
         ("arn:aws:redis:us-east-1:123456789012:stream/s", ["q"], "/queues"),
         ("amqp://evil.example:5672/", None, "/eventSourceArn"),
+        ("arn:aws:nats:us-east-1:123456789012:stream/a.b", None, "/eventSourceArn"),
         ("arn:aws:mq:us-east-1:123456789012:broker:activemq", ["q"], "/eventSourceArn"),
     ],
 )
