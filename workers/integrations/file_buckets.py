@@ -25,6 +25,8 @@ from workers.filesystems import file_system_path, open_file_system
 MAX_OBJECT_BYTES: Final = 1_900_000
 """A read object crosses Temporal as an activity result (limit about 2 MB)."""
 MAX_KEYS: Final = 1000
+MAX_WALKED: Final = 200_000
+"""Entries a listing looks at before it gives up (functions can fill a file system with files)."""
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -98,7 +100,7 @@ def _directory(root: Path, parts: list[str], *, create: bool) -> Iterator[int]:
         os.close(fd)
 
 
-def _get(root: Path, parameters: dict[str, Any]) -> JSON:
+def _get(root: Path, parameters: dict[str, Any]) -> dict[str, Any]:
     *folders, name = _parts(parameters.get("Key"))
     with _directory(root, folders, create=False) as parent:
         try:
@@ -119,7 +121,7 @@ def _get(root: Path, parameters: dict[str, Any]) -> JSON:
     return {"Body": body, "ContentLength": len(data)}
 
 
-def _put(root: Path, parameters: dict[str, Any]) -> JSON:
+def _put(root: Path, parameters: dict[str, Any]) -> dict[str, Any]:
     *folders, name = _parts(parameters.get("Key"))
     body = parameters.get("Body", "")
     data = body.encode() if isinstance(body, str) else b""
@@ -136,7 +138,7 @@ def _put(root: Path, parameters: dict[str, Any]) -> JSON:
     return {}
 
 
-def _list(root: Path, parameters: dict[str, Any]) -> JSON:
+def _list(root: Path, parameters: dict[str, Any]) -> dict[str, Any]:
     prefix = parameters.get("Prefix", "")
     after = parameters.get("ContinuationToken") or parameters.get("StartAfter") or ""
     if not isinstance(prefix, str) or not isinstance(after, str):
@@ -146,7 +148,7 @@ def _list(root: Path, parameters: dict[str, Any]) -> JSON:
         _walk(top, "", keys)
     chosen = sorted((k, size) for k, size in keys if k.startswith(prefix) and k > after)
     page = chosen[:MAX_KEYS]
-    answer: dict[str, JSON] = {
+    answer: dict[str, Any] = {
         "Contents": [{"Key": key, "Size": size} for key, size in page],
         "IsTruncated": len(chosen) > MAX_KEYS,
         "KeyCount": len(page),
@@ -156,11 +158,18 @@ def _list(root: Path, parameters: dict[str, Any]) -> JSON:
     return answer
 
 
-def _walk(fd: int, base: str, keys: list[tuple[str, int]], depth: int = 0) -> None:
-    """Regular files under ``fd``, never through a link, at most 32 levels down."""
+def _walk(
+    fd: int, base: str, keys: list[tuple[str, int]], depth: int = 0, seen: list[int] | None = None
+) -> None:
+    """Regular files under ``fd``, never through a link, at most 32 levels down and ``MAX_WALKED``
+    entries (files and directories) in all."""
+    seen = seen if seen is not None else [0]
     if depth > 32:
         return
     for name in os.listdir(fd):
+        seen[0] += 1
+        if seen[0] > MAX_WALKED:
+            raise _error("InvalidRequest", f"The file system holds more than {MAX_WALKED} entries to list.")
         info = os.stat(name, dir_fd=fd, follow_symlinks=False)
         if stat.S_ISREG(info.st_mode):
             keys.append((base + name, info.st_size))
@@ -170,6 +179,6 @@ def _walk(fd: int, base: str, keys: list[tuple[str, int]], depth: int = 0) -> No
             except OSError:
                 continue
             try:
-                _walk(child, f"{base}{name}/", keys, depth + 1)
+                _walk(child, f"{base}{name}/", keys, depth + 1, seen)
             finally:
                 os.close(child)
