@@ -20,7 +20,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -110,13 +109,32 @@ class EqualsIgnoreCase:
 
 @dataclass(frozen=True, slots=True)
 class Wildcard:
-    """``{"wildcard": "dir/*.png"}``: ``*`` is any run of characters, ``\\*`` a literal star."""
+    """``{"wildcard": "dir/*.png"}``: ``*`` is any run of characters, ``\\*`` a literal star.
 
-    expression: re.Pattern[str]
+    Matched as a glob (the literal pieces between stars, in order), in time linear in the value's
+    length whatever the pattern: a regular expression of many stars backtracks on a hostile value.
+    """
+
+    pieces: tuple[str, ...]
+    """The literal text between stars (one more piece than stars)."""
 
     def accepts(self, value: JsonValue) -> bool:
         """True for a string the wildcard covers entirely."""
-        return isinstance(value, str) and self.expression.fullmatch(value) is not None
+        if not isinstance(value, str):
+            return False
+        pieces = self.pieces
+        if len(pieces) == 1:
+            return value == pieces[0]
+        first, last = pieces[0], pieces[-1]
+        if len(value) < len(first) + len(last) or not value.startswith(first) or not value.endswith(last):
+            return False
+        position, end = len(first), len(value) - len(last)
+        for piece in pieces[1:-1]:
+            found = value.find(piece, position, end)
+            if found < 0:
+                return False
+            position = found + len(piece)
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,9 +419,9 @@ def _affix(operand: JsonValue, where: str) -> tuple[str, bool]:
     return _string(operand, where), False
 
 
-def _wildcard(operand: JsonValue, where: str) -> re.Pattern[str]:
+def _wildcard(operand: JsonValue, where: str) -> tuple[str, ...]:
     text = _string(operand, where)
-    parts: list[str] = []
+    pieces: list[str] = [""]
     index = 0
     while index < len(text):
         char = text[index]
@@ -413,19 +431,19 @@ def _wildcard(operand: JsonValue, where: str) -> re.Pattern[str]:
                 raise InvalidEventPatternException(
                     f"{where}: a backslash may only escape '*' or '\\' (position {index})"
                 )
-            parts.append(re.escape(following))
+            pieces[-1] += following
             index += 2
             continue
         if char == "*":
-            if parts and parts[-1] == ".*":
+            if index > 0 and text[index - 1] == "*" and not pieces[-1]:
                 raise InvalidEventPatternException(
                     f"{where}: consecutive wildcard characters at position {index}"
                 )
-            parts.append(".*")
+            pieces.append("")
         else:
-            parts.append(re.escape(char))
+            pieces[-1] += char
         index += 1
-    return re.compile("".join(parts), re.DOTALL)
+    return tuple(pieces)
 
 
 def _numeric(operand: JsonValue, where: str) -> tuple[tuple[str, float], ...]:

@@ -218,3 +218,24 @@ def test_invalid_patterns_name_the_problem(pattern: Any, message: str) -> None:
         compile_pattern(pattern)
     assert message in str(raised.value)
     assert str(raised.value).startswith("Event pattern is not valid. Reason: ")
+
+
+def test_wildcards_match_as_globs() -> None:
+    cases = [
+        ("*", "", True),
+        ("a*", "a", True),
+        ("*a*b*", "xaybz", True),
+        ("*a*b*", "xbya", False),
+        ("a*a", "a", False),
+        ("a*a", "aa", True),
+        ("ab*ba", "aba", False),
+        ("*.png", "x.png", True),
+        ("lib/*/x", "lib/a/b/x", True),
+    ]
+    for wildcard, value, expected in cases:
+        assert compile_pattern({"v": [{"wildcard": wildcard}]}).matches({"v": value}) is expected, wildcard
+
+
+def test_a_hostile_wildcard_is_linear() -> None:
+    pattern = compile_pattern({"v": [{"wildcard": "*a" * 40 + "*b"}]})
+    assert not pattern.matches({"v": "a" * 200_000})
