@@ -39,6 +39,8 @@ class Extensions:
         self.host = ExtensionsHost(config, names, on_failure, on_ready, self.telemetry.subscribe)
         self._log: list[str] = []
         self._log_bytes = 0
+        self._init_ms: float | None = None
+        """INIT's duration, for the first invocation's ``platform.report`` (Lambda's initDurationMs)."""
         self._init_type = "provisioned-concurrency" if config.provisioned_concurrency else "on-demand"
         self.telemetry.record(
             "platform.initStart",
@@ -93,6 +95,7 @@ class Extensions:
     def init_done(self, duration_ms: float) -> None:
         """INIT ended: registration closes; its platform events."""
         self.host.initialising = False
+        self._init_ms = duration_ms
         phase = {"initializationType": self._init_type, "phase": "init", "status": "success"}
         self.telemetry.record("platform.initRuntimeDone", phase)
         metrics = {"durationMs": round(duration_ms, 3)}
@@ -127,6 +130,9 @@ class Extensions:
             "memorySizeMB": self._config.memory_mb,
             "maxMemoryUsedMB": max_memory_mb,
         }
+        if self._init_ms is not None:
+            metrics["initDurationMs"] = round(self._init_ms, 3)
+            self._init_ms = None
         record = {"requestId": request_id, "status": _status(error_type), "metrics": metrics}
         self.telemetry.record("platform.report", record)
 

@@ -137,6 +137,10 @@ async def test_python_extension_gets_invokes_and_telemetry(pool: EnvironmentPool
         report["record"]["metrics"]["durationMs"] >= 300
         and report["record"]["metrics"]["memorySizeMB"] == 128
     )
+    assert report["record"]["metrics"]["initDurationMs"] > 0  # the cold start's report only
+    telemetry = body(await invoke(pool, config, 50))["telemetry"]  # (after the invocations above)
+    reports = [e["record"] for e in telemetry if e["type"] == "platform.report"]
+    assert all("initDurationMs" not in r["metrics"] for r in reports[1:]) and len(reports) > 1
 
 
 async def test_node_extension_speaks_the_same_api(pool: EnvironmentPool, work: Path) -> None:
