@@ -4,6 +4,8 @@ failed messages retried, the rest to the failure destination (a stream per test)
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +14,8 @@ import nats
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tests.integration.event_sources.kit import create, delete, recording, routed_ids
+from foundation.settings import Settings
+from tests.integration.event_sources.kit import create, delete, recording, routed_ids, spawn
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.service import FunctionService
@@ -85,5 +88,62 @@ async def test_order_per_subject_and_failed_messages_to_the_destination(
     assert sorted(await routed_ids(service.sessions, destination, "stepline:nats")) == ["fail-22", "fail-5"]
     info = await jetstream.consumer_info(stream, f"stepline-{mapping.uuid}")
     assert info.num_ack_pending == 0
+    await delete(service.sessions, mapping.uuid)
+    await client.close()
+
+
+SLOW = """import time
+
+
+def handler(event, context):
+    time.sleep(0.1)
+    return {}
+"""
+
+
+async def test_a_leader_killed_mid_batch_loses_nothing(
+    service: FunctionService, fn_settings: Settings, stream: str
+) -> None:
+    """SIGKILL the leading worker mid-stream: JetStream redelivers what it had not acknowledged to the
+    next leader (after ack_wait), and every message is processed."""
+    name = await deploy(service, unique("esm"), {"app.py": SLOW})
+    client = await nats.connect(URL)
+    jetstream = client.jetstream()
+    for i in range(120):
+        await jetstream.publish(f"{stream}.k{i % 3}", f"e-{i}".encode())
+    mapping = await create(
+        service.sessions, eventSourceArn=f"arn:aws:nats:us-east-1:123456789012:stream/{stream}",
+        functionName=name, batchSize=5, startingPosition="TRIM_HORIZON",
+    )  # fmt: skip
+    child = spawn(fn_settings)
+    assert child.stdout is not None
+    first: list[str] = []
+    try:
+        while len(first) < 30:
+            line = await asyncio.to_thread(child.stdout.readline)
+            assert line, "the worker ended"
+            if line.startswith("ok "):
+                first.append(line.split()[1])
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    rest = child.stdout.read().split()
+    child.stdout.close()
+    first += [w for w, prev in zip(rest[1:], rest, strict=False) if prev == "ok"]
+    info = await jetstream.consumer_info(stream, f"stepline-{mapping.uuid}")
+    assert info.num_ack_pending > 0, "killed with nothing in flight"
+    seen: list[str] = []
+    events = service.settings.event_sources.model_copy(update={"scan_seconds": 0.2, "lease_seconds": 3.0})
+    sources = EventSources(
+        service.settings.model_copy(update={"event_sources": events}), service.sessions,
+        recording(source_invoker(service), seen), metrics_registry=CollectorRegistry(),
+    )  # fmt: skip
+    async with sources:
+
+        async def drained() -> bool:
+            return set(first) | set(seen) == {f"e-{i}" for i in range(120)}
+
+        await until(drained, 120)
+    assert seen, "the successor processed what the killed leader left"
     await delete(service.sessions, mapping.uuid)
     await client.close()
