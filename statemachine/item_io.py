@@ -30,8 +30,9 @@ READERS: Final = {
 WRITER: Final = "arn:aws:states:::s3:putObject"
 INPUT_TYPES: Final = ("JSON", "JSONL", "CSV")
 DELIMITERS: Final = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
-RESULT_FILE_BYTES: Final = 1_000_000
-"""A result file is split past this size (``SUCCEEDED_0.json``, ``SUCCEEDED_1.json``, ...)."""
+RESULT_FILE_BYTES: Final = 256_000
+"""A result file is split past this size (``SUCCEEDED_0.json``, ``SUCCEEDED_1.json``, ...): each
+crosses Temporal in an activity's input, its quotes escaped twice, well under Temporal's 2 MB."""
 READER_FAILED: Final = "States.ItemReaderFailed"
 WRITER_FAILED: Final = "States.ResultWriterFailed"
 

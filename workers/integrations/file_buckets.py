@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -118,6 +119,8 @@ def _get(root: Path, parameters: dict[str, Any]) -> dict[str, Any]:
         body = data.decode()
     except UnicodeDecodeError:
         raise _error("InvalidObjectState", "The object is not UTF-8 text.") from None
+    if len(json.dumps(body)) > MAX_OBJECT_BYTES:  # escaped quotes and newlines count too
+        raise _error("EntityTooLarge", f"The object is larger than {MAX_OBJECT_BYTES} bytes as JSON text.")
     return {"Body": body, "ContentLength": len(data)}
 
 
