@@ -104,7 +104,8 @@ def runtime_command(config: FunctionConfig, rlimit_as: int | None) -> list[str]:
     if config.image is not None:
         return image_launch.command(config.image)
     command = _runtime_command(config, rlimit_as)
-    if wrapper := config.environment.get("AWS_LAMBDA_EXEC_WRAPPER"):
+    wrapper = config.environment.get("AWS_LAMBDA_EXEC_WRAPPER")
+    if wrapper and config.runtime != "provided":  # (Lambda's OS-only runtimes take no wrapper)
         command = [wrapper, *command]
     if extensions_api.extension_names(config):
         command = [str(python_executable()), "-S", "-B", "/var/runtime/extensions_launcher.py", *command]
