@@ -24,7 +24,8 @@ from statemachine import JSON, StatesError
 from workers.filesystems import file_system_path, open_file_system
 
 MAX_OBJECT_BYTES: Final = 1_900_000
-"""A read object crosses Temporal as an activity result (limit about 2 MB)."""
+"""A read object crosses Temporal as an activity result (limit 2 MB): the answer's JSON text, sent
+as a JSON string, so the object's quotes and newlines are escaped twice."""
 MAX_KEYS: Final = 1000
 MAX_WALKED: Final = 200_000
 """Entries a listing looks at before it gives up (functions can fill a file system with files)."""
@@ -119,7 +120,7 @@ def _get(root: Path, parameters: dict[str, Any]) -> dict[str, Any]:
         body = data.decode()
     except UnicodeDecodeError:
         raise _error("InvalidObjectState", "The object is not UTF-8 text.") from None
-    if len(json.dumps(body)) > MAX_OBJECT_BYTES:  # escaped quotes and newlines count too
+    if len(json.dumps(json.dumps(body))) > MAX_OBJECT_BYTES:  # the result text, itself a JSON string
         raise _error("EntityTooLarge", f"The object is larger than {MAX_OBJECT_BYTES} bytes as JSON text.")
     return {"Body": body, "ContentLength": len(data)}
 

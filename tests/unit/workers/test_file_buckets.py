@@ -62,3 +62,16 @@ def test_listings_page_and_stop_at_their_budget(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(file_buckets, "MAX_WALKED", 3)
     with pytest.raises(StatesError, match="more than 3 entries"):
         _list(root, {})
+
+
+def test_objects_too_large_to_cross_temporal_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "fs"
+    _put(root, {"Key": "q.json", "Body": '"' * 30})  # 30 bytes, 126 once escaped twice and quoted
+    monkeypatch.setattr(file_buckets, "MAX_OBJECT_BYTES", 100)
+    with pytest.raises(StatesError) as raised:
+        _get(root, {"Key": "q.json"})
+    assert raised.value.name == "S3.EntityTooLarge"
+    _put(root, {"Key": "plain.txt", "Body": "x" * 90})
+    assert _get(root, {"Key": "plain.txt"})["ContentLength"] == 90
