@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Text, update
+from sqlalchemy import Column, DateTime, Text, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +25,8 @@ from foundation.registry.functions import utcnow
 from foundation.registry.storable import storable
 
 DEFAULT_BUS = "default"
+DELIVERIES_CHANNEL = "stepline_event_deliveries"
+"""PostgreSQL notification channel: a delivery was queued (sent when its transaction commits)."""
 
 
 class EventBus(SQLModel, table=True):
@@ -98,6 +100,11 @@ class EventBusNotFound(NotFound):
 class EventRuleNotFound(NotFound):
     def __init__(self, bus: str, name: str) -> None:
         super().__init__(f"Rule {name} does not exist on EventBus {bus}.")
+
+
+async def notify(session: AsyncSession) -> None:
+    """Wake the deliverers when the caller's transaction commits (one notification per transaction)."""
+    await session.exec(text(f"NOTIFY {DELIVERIES_CHANNEL}"))  # type: ignore[call-overload]
 
 
 # Buses -----------------------------------------------------------------------------------------
@@ -227,6 +234,7 @@ async def add_delivery(
     )  # fmt: skip
     session.add(delivery)
     await session.flush()
+    await notify(session)
     return delivery
 
 
@@ -302,7 +310,10 @@ async def add_delivery_once(
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(col(EventDelivery.id))
     )
-    return (await session.exec(statement)).first() is not None
+    queued = (await session.exec(statement)).first() is not None
+    if queued:
+        await notify(session)
+    return queued
 
 
 async def last_failure(session: AsyncSession, bus: str, rule: str) -> EventDelivery | None:
@@ -335,6 +346,7 @@ async def add_inbound(session: AsyncSession, bus: str, entry: str) -> str:
     )  # fmt: skip
     session.add(row)
     await session.flush()
+    await notify(session)
     return row.id
 
 

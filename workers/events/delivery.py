@@ -28,12 +28,15 @@ from foundation.settings import Settings
 from statemachine import EXECUTION_ROLE_ARN, parse_function_ref
 from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
 from workers.events import bus
+from workers.functions.event_wakeups import EventWakeups
 
 log = logging.getLogger(__name__)
 
 
 class Deliverer:
-    """Runs ``deliver_due`` every ``poll_seconds`` while entered (the worker's delivery loop)."""
+    """Runs ``deliver_due`` while entered (the worker's delivery loop): at once when a delivery is
+    queued anywhere (a PostgreSQL notification), else every two seconds (``poll_seconds`` while the
+    listening connection is down)."""
 
     def __init__(
         self, settings: Settings, sessions: SessionMaker, *, poll_seconds: float = 0.5,
@@ -47,8 +50,14 @@ class Deliverer:
         self._lease_seconds = lease_seconds
         self._temporal: Client | None = None
         self._task: asyncio.Task[None] | None = None
+        self._wakeups = EventWakeups(
+            settings.database.url.get_secret_value(), poll_seconds=2.0,
+            unconnected_poll_seconds=poll_seconds, channel=registry.DELIVERIES_CHANNEL,
+        )  # fmt: skip
+        """PutEvents, schedules and destinations notify when they queue; a slow poll covers retries."""
 
     async def __aenter__(self) -> Deliverer:
+        await self._wakeups.__aenter__()
         self._task = asyncio.create_task(self._loop(), name="stepline-event-delivery")
         return self
 
@@ -59,6 +68,7 @@ class Deliverer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self._wakeups.__aexit__(kind, exc, tb)
 
     async def _loop(self) -> None:
         while True:
@@ -66,7 +76,7 @@ class Deliverer:
                 await self.deliver_due()
             except (OSError, RuntimeError) as exc:  # the database or Temporal away: try again later
                 log.warning("event delivery: %s", exc)
-            await asyncio.sleep(self._poll_seconds)
+            await self._wakeups.wait()
 
     async def deliver_due(self) -> int:
         """Deliver every due delivery; how many were attempted."""

@@ -33,7 +33,10 @@ class EventWakeups:
         poll_seconds: float = 2.0,
         unconnected_poll_seconds: float = 0.2,
         reconnect_seconds: float = 1.0,
+        channel: str = EVENTS_CHANNEL,
     ) -> None:
+        """``channel``: the notification channel to listen on (the Event invocations' by default)."""
+        self._channel = channel
         self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._poll_seconds = poll_seconds
         self._unconnected_poll_seconds = unconnected_poll_seconds
@@ -93,7 +96,7 @@ class EventWakeups:
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _: lost.set())
         try:
-            await connection.add_listener(EVENTS_CHANNEL, self._on_notification)
+            await connection.add_listener(self._channel, self._on_notification)
             self._listening = True
             self._notified.set()  # anything queued while not listening is looked for at once
             await lost.wait()
