@@ -213,6 +213,11 @@ def access_point_id_of(arn: str) -> str | None:
 # EventBridge (buses and rules) -------------------------------------------------------------------
 
 
+def event_source_mapping_arn(uuid: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
+    """``arn:aws:lambda:REGION:ACCOUNT:event-source-mapping:UUID``."""
+    return f"arn:aws:lambda:{region}:{account}:event-source-mapping:{uuid}"
+
+
 def event_bus_arn(bus: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
     """``arn:aws:events:REGION:ACCOUNT:event-bus/NAME``."""
     return f"arn:aws:events:{region}:{account}:event-bus/{bus}"

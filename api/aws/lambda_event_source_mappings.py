@@ -13,6 +13,7 @@ from api.aws.lambda_call import Call, Operation, Output
 from api.pagination import decode_token, encode_token
 from api.services import event_source_mappings as use_cases
 from foundation.registry import event_source_mappings as registry
+from statemachine import event_source_mapping_arn
 
 PAGE = 100
 _MEMBERS = {
@@ -51,7 +52,7 @@ def _mapping(public: schemas.MappingPublic, region: str, account: str) -> dict[s
         "DestinationConfig": {"OnFailure": {"Destination": public.destination_config.on_failure.destination}}
         if public.destination_config.on_failure.destination
         else {"OnFailure": {}},
-        "EventSourceMappingArn": f"arn:aws:lambda:{region}:{account}:event-source-mapping:{public.uuid}",
+        "EventSourceMappingArn": event_source_mapping_arn(public.uuid, region, account),
     }
     if public.queues:
         out["Queues"] = public.queues

@@ -40,6 +40,10 @@ from workers.events.patterns import InvalidEventPatternException, compile_patter
 RABBITMQ, REDIS, NATS = "rabbitmq", "redis", "nats"
 _NAME = re.compile(r"[A-Za-z0-9._:/@+=-]{1,255}")
 _STREAM = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_SOURCES = (
+    "arn:aws:mq:REGION:ACCOUNT:broker:rabbitmq with Queues, arn:aws:redis:REGION:ACCOUNT:stream/NAME "
+    "or arn:aws:nats:REGION:ACCOUNT:stream/NAME."
+)
 _DEFAULT_RETRIES = {RABBITMQ: 2, REDIS: -1, NATS: -1}
 
 
@@ -78,11 +82,7 @@ def parse_source(arn: str, queues: list[str] | None) -> tuple[str, str]:
         if queues:
             raise _invalid("/queues", "Queues is for RabbitMQ sources only.")
         return NATS, name
-    raise _invalid(
-        "/eventSourceArn",
-        f"{arn[:300]!r} is not a source Stepline reads: arn:aws:mq:REGION:ACCOUNT:broker:rabbitmq "
-        "with Queues, arn:aws:redis:REGION:ACCOUNT:stream/NAME or arn:aws:nats:REGION:ACCOUNT:stream/NAME.",
-    )
+    raise _invalid("/eventSourceArn", f"{arn[:300]!r} is not a source Stepline reads: " + _SOURCES)
 
 
 def public(row: registry.EventSourceMapping, region: str) -> schemas.MappingPublic:

@@ -95,7 +95,7 @@ def test_crud_and_errors_in_lambdas_words(lam: Any) -> None:
         ({"EventSourceArn": MQ, "Queues": ["q"], "FilterCriteria": {"Filters": [{"Pattern": '{"body": 1}'}]}},
          "Event pattern is not valid"),
         ({"EventSourceArn": MQ, "Queues": ["q"], "DestinationConfig": {"OnFailure": {"Destination": SNS}}},
-         "a function, a state machine or an SQS queue"),
+         "is invalid"),
     ],
 )  # fmt: skip
 def test_bad_mappings_are_invalid_parameter_values(lam: Any, params: dict[str, Any], says: str) -> None:
