@@ -10,11 +10,14 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import aio_pika
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlmodel import col, select
 
+from foundation.registry import event_invoke
 from foundation.registry import event_source_mappings as registry
 from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
@@ -224,4 +227,46 @@ async def test_filter_criteria_hand_over_only_matching_messages(service: Functio
     async with sources:
         await until(lambda: _zero(queue))
     assert sorted(json.loads(s)["i"] for s in seen) == list(range(0, 30, 3))
+    await delete(service.sessions, mapping.uuid)
+
+
+async def test_records_older_than_the_maximum_age_go_to_the_destination_uninvoked(
+    service: FunctionService, queue: str
+) -> None:
+    name = await deploy(service, unique("esm"), {"app.py": "def handler(event, context):\n    return {}\n"})
+    destination = f"arn:aws:sqs:us-east-1:123456789012:{unique('dlq')}"
+    connection = await aio_pika.connect(URL)
+    async with connection:
+        channel = await connection.channel()
+        old = datetime.now(UTC) - timedelta(hours=1)
+        await channel.default_exchange.publish(aio_pika.Message(b"stale", timestamp=old), routing_key=queue)
+        await channel.default_exchange.publish(aio_pika.Message(b"fresh"), routing_key=queue)
+    seen: list[str] = []
+    mapping = await create(
+        service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=10,
+        maximumRecordAgeInSeconds=60, destinationConfig={"onFailure": {"destination": destination}},
+    )  # fmt: skip
+    settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
+        update={"scan_seconds": 0.2})})  # fmt: skip
+    sources = EventSources(
+        settings,
+        service.sessions,
+        recording(source_invoker(service), seen),
+        metrics_registry=CollectorRegistry(),
+    )
+    async with sources:
+        await until(lambda: _zero(queue))
+    assert seen == ["fresh"]
+    async with unit_of_work(service.sessions) as session:
+        rows = (
+            await session.exec(
+                select(event_invoke.DestinationDelivery).where(
+                    col(event_invoke.DestinationDelivery.destination) == destination
+                )
+            )
+        ).all()
+    assert [json.loads(r.record)["requestContext"]["condition"] for r in rows] == ["RecordAgeExceeded"]
+    assert [rec["body"] for r in rows for rec in json.loads(r.record)["requestPayload"]["Records"]] == [
+        "stale"
+    ]
     await delete(service.sessions, mapping.uuid)
