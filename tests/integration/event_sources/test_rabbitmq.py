@@ -270,3 +270,46 @@ async def test_records_older_than_the_maximum_age_go_to_the_destination_uninvoke
         "stale"
     ]
     await delete(service.sessions, mapping.uuid)
+
+
+async def test_without_a_destination_rabbitmq_dead_letters_what_failed_for_good(
+    service: FunctionService,
+) -> None:
+    name = await deploy(service, unique("esm"), {"app.py": PICKY})
+    queue, dead = f"test-esm-{uuid.uuid4().hex[:12]}", f"test-esm-dlq-{uuid.uuid4().hex[:12]}"
+    connection = await aio_pika.connect(URL)
+    channel = await connection.channel()
+    await channel.declare_queue(dead)
+    await channel.declare_queue(
+        queue, arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead}
+    )
+    try:
+        await publish(queue, ["ok-1", "fail-1"])
+        mapping = await create(
+            service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=1,
+            maximumRetryAttempts=0,
+        )  # fmt: skip
+        settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
+            update={"scan_seconds": 0.2})})  # fmt: skip
+        sources = EventSources(
+            settings,
+            service.sessions,
+            source_invoker(service),
+            metrics_registry=CollectorRegistry(),
+            backoff=0.05,
+        )
+        async with sources:
+            await until(lambda: _zero(queue))
+
+            async def one_dead() -> bool:
+                return await depth(dead) == 1
+
+            await until(one_dead)
+        letter = await (await channel.get_queue(dead)).get(timeout=5)
+        assert letter is not None and letter.body == b"fail-1"
+        await letter.ack()
+        await delete(service.sessions, mapping.uuid)
+    finally:
+        await channel.queue_delete(queue)
+        await channel.queue_delete(dead)
+        await connection.close()
