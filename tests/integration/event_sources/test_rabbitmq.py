@@ -289,8 +289,8 @@ async def test_without_a_destination_rabbitmq_dead_letters_what_failed_for_good(
             service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=1,
             maximumRetryAttempts=0,
         )  # fmt: skip
-        settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
-            update={"scan_seconds": 0.2})})  # fmt: skip
+        events = service.settings.event_sources.model_copy(update={"scan_seconds": 0.2})
+        settings = service.settings.model_copy(update={"event_sources": events})
         sources = EventSources(
             settings,
             service.sessions,
