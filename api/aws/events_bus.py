@@ -52,9 +52,13 @@ async def put_events(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def _time(value: Any) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    return datetime.fromisoformat(str(value))
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        moment = datetime.fromisoformat(str(value))
+    except (ValueError, OverflowError, OSError):
+        raise AwsError("ValidationException", f"Time {str(value)[:64]!r} is not a timestamp") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def put_rule(call: Call, params: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from sqlmodel import col, select
@@ -264,3 +265,14 @@ def test_an_event_invocation_outcome_reaches_a_rule_through_an_event_bus_destina
             FunctionName=name, DestinationConfig={"OnFailure": {"Destination": missing}}
         )
     assert "does not exist" in failed.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("time_value", ["not a time", 1e300, "2026-13-01T00:00:00"])
+def test_a_bad_event_time_on_the_wire_is_a_validation_error(aws_url: str, time_value: Any) -> None:
+    entry = {"Source": "s", "DetailType": "d", "Detail": "{}", "Time": time_value}
+    answer = httpx.post(
+        aws_url,
+        content=json.dumps({"Entries": [entry]}),
+        headers={"X-Amz-Target": "AWSEvents.PutEvents", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    assert 400 <= answer.status_code < 500, answer.text
