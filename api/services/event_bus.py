@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from foundation.errors import InvalidRequest
+from foundation.errors import InvalidRequest, LimitExceeded
 from foundation.registry import event_bus as registry
 from foundation.registry import functions as function_registry
 from foundation.registry.state_machines import StateMachineNotFound, get_state_machine
@@ -22,6 +22,8 @@ from workers.events.patterns import InvalidEventPatternException, compile_patter
 from workers.events.transform import InvalidInputTransformer, TargetInput, check
 
 MAX_TARGETS = 5
+MAX_RULES_PER_BUS = 300
+"""EventBridge's default quota: PutEvents matches every enabled rule of the bus."""
 MAX_PATTERN_LENGTH = 4096
 """EventBridge's limit (botocore's model), for /v1 too."""
 _RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
@@ -79,6 +81,13 @@ async def put_rule(
         ) from None
     if state not in (None, "ENABLED", "DISABLED"):
         raise _invalid("/State", "State must be ENABLED or DISABLED.")
+    await registry.check_bus(session, bus_name)
+    if await registry.count_rules(session, bus_name) >= MAX_RULES_PER_BUS:
+        try:
+            await registry.get_rule(session, bus_name, name)
+        except registry.EventRuleNotFound:
+            message = f"The requested resource exceeds the maximum number allowed ({MAX_RULES_PER_BUS})."
+            raise LimitExceeded(message) from None
     return await registry.put_rule(session, bus_name, name, pattern, state or "ENABLED", description or "")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Text, text, update
+from sqlalchemy import Column, DateTime, Text, func, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -210,6 +210,27 @@ async def remove_target(session: AsyncSession, bus: str, rule: str, target_id: s
 async def enabled_rules(session: AsyncSession, bus: str) -> list[EventRule]:
     query = select(EventRule).where(col(EventRule.bus_name) == bus, col(EventRule.state) == "ENABLED")
     return list((await session.exec(query)).all())
+
+
+async def enabled_rules_with_targets(
+    session: AsyncSession, bus: str
+) -> list[tuple[EventRule, list[EventTarget]]]:
+    """The bus's enabled rules, each with its targets (two queries whatever the number of rules)."""
+    rules = await enabled_rules(session, bus)
+    if not rules:
+        return []
+    query = select(EventTarget).where(
+        col(EventTarget.bus_name) == bus, col(EventTarget.rule_name).in_([r.name for r in rules])
+    )
+    targets: dict[str, list[EventTarget]] = {}
+    for target in (await session.exec(query)).all():
+        targets.setdefault(target.rule_name, []).append(target)
+    return [(rule, sorted(targets.get(rule.name, []), key=lambda t: t.target_id)) for rule in rules]
+
+
+async def count_rules(session: AsyncSession, bus: str) -> int:
+    query = select(func.count()).select_from(EventRule).where(col(EventRule.bus_name) == bus)
+    return int((await session.exec(query)).one())
 
 
 async def count(session: AsyncSession, bus: str, rule: str, **increments: int) -> None:

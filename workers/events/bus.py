@@ -113,10 +113,7 @@ async def put_events(session: AsyncSession, entries: Sequence[Entry], region: st
             except registry.EventBusNotFound as exc:
                 results.append(EntryResult(error_code="ResourceNotFoundException", error_message=str(exc)))
                 continue
-            rules = await registry.enabled_rules(session, entry.bus)
-            rules_by_bus[entry.bus] = [
-                (rule, await registry.list_targets(session, entry.bus, rule.name)) for rule in rules
-            ]
+            rules_by_bus[entry.bus] = await registry.enabled_rules_with_targets(session, entry.bus)
         await route(session, entry.bus, event, rules_by_bus[entry.bus], region)
         results.append(EntryResult(event_id=event["id"]))
     return results
@@ -171,11 +168,8 @@ async def route(
 async def publish(session: AsyncSession, event: dict[str, Any], region: str, bus: str = "default") -> int:
     """Put an event Stepline itself emits (an execution's status change, a function's outcome) on
     ``bus``; the number of rules it matched."""
-    rules = await registry.enabled_rules(session, bus)
-    if not rules:
-        return 0
-    pairs = [(rule, await registry.list_targets(session, bus, rule.name)) for rule in rules]
-    return await route(session, bus, event, pairs, region)
+    pairs = await registry.enabled_rules_with_targets(session, bus)
+    return await route(session, bus, event, pairs, region) if pairs else 0
 
 
 def target_input(target: registry.EventTarget) -> TargetInput:

@@ -90,3 +90,19 @@ async def test_rules_deliver_count_and_report_on_v1(
     metrics = (await api.get("/metrics")).text
     assert f'stepline_event_rule_matched_total{{bus="default",rule="{rule}"}} 1.0' in metrics
     assert f'stepline_event_rule_failed_total{{bus="default",rule="{rule}"}} 1.0' in metrics
+
+
+async def test_a_bus_holds_at_most_300_rules(api: httpx.AsyncClient, settings: Settings) -> None:
+    bus = unique("crowded")
+    engine = create_engine(settings.database.url.get_secret_value(), pool_size=1)
+    try:
+        async with unit_of_work(session_maker(engine)) as session:
+            await registry.create_bus(session, bus, "")
+            for index in range(300):
+                await registry.put_rule(session, bus, f"r{index}", '{"a": ["b"]}', "ENABLED", "")
+    finally:
+        await engine.dispose()
+    body = {"eventPattern": {"a": ["b"]}}
+    over = await api.put(f"/v1/event-buses/{bus}/rules/one-more", json=body)
+    assert over.status_code == 400 and "maximum number allowed (300)" in over.text
+    assert (await api.put(f"/v1/event-buses/{bus}/rules/r7", json=body)).status_code == 200  # an update
