@@ -18,8 +18,8 @@ from foundation.settings import Settings
 from workers.activities import Activities
 from workers.attachments import serve_attachments
 from workers.endpoint.local import LocalRuntime
-from workers.events.delivery import Deliverer
 from workers.endpoint.server import serve_endpoint, split_address
+from workers.events.delivery import Deliverer
 from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.metric_samples import MetricSampler
 from workers.functions.service import FunctionService
