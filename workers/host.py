@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -45,6 +46,8 @@ from workers.contracts import (
     MapChunkInput,
 )
 from workers.task_waits import TaskWaits
+
+R = TypeVar("R")
 
 ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 """ASL Retry is the only retry authority."""
@@ -91,49 +94,19 @@ class TemporalHost(TaskWaits):
             await asyncio.sleep(seconds)  # a durable timer in the workflow's event loop
 
     async def invoke_function(self, call: FunctionCall) -> FunctionResult:
-        """Short sequential Tasks run as local activities (no task-queue round trip, one marker
-        event); Tasks with HeartbeatSeconds or long timeouts, and concurrent ones (Map, Parallel), as
-        ordinary activities, so Temporal watches them and workflow tasks stay short. The call and its
-        result cross Temporal as they are (``workers.payloads``)."""
-        seconds = call.timeout_seconds or self._execution.default_task_timeout_seconds
-        local = (
-            call.heartbeat_seconds is None
-            and (
-                call.timeout_seconds is None or call.timeout_seconds <= self._execution.local_task_max_seconds
-            )
-            and self._in_flight < self._execution.local_task_max_in_flight
-        )
-        self._in_flight += 1
-        try:
-            if local:
-                result: FunctionResult = await workflow.execute_local_activity(
-                    INVOKE_FUNCTION,
-                    call,
-                    result_type=FunctionResult,
-                    start_to_close_timeout=timedelta(seconds=seconds),
-                    retry_policy=ONE_ATTEMPT,
-                    summary=call.state_name or None,
-                )
-            else:
-                result = await workflow.execute_activity(
-                    INVOKE_FUNCTION,
-                    call,
-                    result_type=FunctionResult,
-                    start_to_close_timeout=timedelta(seconds=seconds),
-                    heartbeat_timeout=(
-                        timedelta(seconds=call.heartbeat_seconds) if call.heartbeat_seconds else None
-                    ),
-                    retry_policy=ONE_ATTEMPT,
-                    summary=call.state_name or None,
-                )
-        except (ActivityError, ApplicationError, TimeoutError) as exc:
-            raise states_error(exc) from None
-        finally:
-            self._in_flight -= 1
-        return result
+        """The ``invoke_function`` activity; the call and its result cross Temporal as they are
+        (``workers.payloads``)."""
+        return await self._task_activity(INVOKE_FUNCTION, call, FunctionResult)
 
     async def call_service(self, call: ServiceCall) -> str:
-        """The ``call_service`` activity: local when short and sequential, as ``invoke_function``."""
+        """The ``call_service`` activity."""
+        return await self._task_activity(CALL_SERVICE, call, str)
+
+    async def _task_activity(self, name: str, call: FunctionCall | ServiceCall, result_type: type[R]) -> R:
+        """A Task's call as an activity. Short sequential Tasks run as local activities (no
+        task-queue round trip, one marker event); Tasks with HeartbeatSeconds or long timeouts, and
+        concurrent ones (Map, Parallel), as ordinary activities, so Temporal watches them and workflow
+        tasks stay short."""
         seconds = call.timeout_seconds or self._execution.default_task_timeout_seconds
         local = (
             call.heartbeat_seconds is None
@@ -145,30 +118,30 @@ class TemporalHost(TaskWaits):
         self._in_flight += 1
         try:
             if local:
-                result: str = await workflow.execute_local_activity(
-                    CALL_SERVICE,
+                result: R = await workflow.execute_local_activity(
+                    name,
                     call,
-                    result_type=str,
+                    result_type=result_type,
                     start_to_close_timeout=timedelta(seconds=seconds),
                     retry_policy=ONE_ATTEMPT,
                     summary=call.state_name or None,
                 )
-            else:
-                heartbeat = timedelta(seconds=call.heartbeat_seconds) if call.heartbeat_seconds else None
-                result = await workflow.execute_activity(
-                    CALL_SERVICE,
-                    call,
-                    result_type=str,
-                    start_to_close_timeout=timedelta(seconds=seconds),
-                    heartbeat_timeout=heartbeat,
-                    retry_policy=ONE_ATTEMPT,
-                    summary=call.state_name or None,
-                )
+                return result
+            heartbeat = timedelta(seconds=call.heartbeat_seconds) if call.heartbeat_seconds else None
+            result = await workflow.execute_activity(
+                name,
+                call,
+                result_type=result_type,
+                start_to_close_timeout=timedelta(seconds=seconds),
+                heartbeat_timeout=heartbeat,
+                retry_policy=ONE_ATTEMPT,
+                summary=call.state_name or None,
+            )
+            return result
         except (ActivityError, ApplicationError, TimeoutError) as exc:
             raise states_error(exc) from None
         finally:
             self._in_flight -= 1
-        return result
 
     async def report_map_run(self, report: MapRunReport) -> None:
         """The ``report_map_run`` activity (local: a row written, retried until it is)."""
