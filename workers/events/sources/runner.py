@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -38,6 +39,39 @@ from workers.functions.service import FunctionService
 
 log = logging.getLogger(__name__)
 RESTART_PAUSE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceContext:
+    """What a source's poller may use besides its batcher."""
+
+    settings: Settings
+    sessions: SessionMaker
+    worker_id: str
+
+
+Poll = Callable[[Batcher, SourceContext], Awaitable[None]]
+
+
+def _rabbitmq(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
+    url = context.settings.event_sources.rabbitmq_url.get_secret_value()
+    return rabbitmq.poll(batcher, url, context.settings.region)
+
+
+def _redis(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
+    url = context.settings.event_sources.redis_url.get_secret_value()
+    return redis_streams.poll(batcher, url, context.settings.region, context.worker_id)
+
+
+def _nats(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
+    config = context.settings.event_sources
+    return nats_jetstream.poll(
+        batcher, config.nats_url.get_secret_value(), context.settings.region, config.lease_seconds
+    )
+
+
+SOURCES: dict[str, Poll] = {"rabbitmq": _rabbitmq, "redis": _redis, "nats": _nats}
+"""The poller of each ``source_kind``: one entry per source module."""
 
 
 @dataclass
@@ -127,19 +161,11 @@ class EventSources:
         self._running[row.uuid] = _Running(task, row.last_modified)
 
     async def _poll(self, batcher: Batcher) -> None:
-        config = self._settings.event_sources
         mapping = batcher.mapping
         try:
-            if mapping.source_kind == "rabbitmq":
-                await rabbitmq.poll(batcher, config.rabbitmq_url.get_secret_value(), self._settings.region)
-            elif mapping.source_kind == "nats":
-                await nats_jetstream.poll(
-                    batcher, config.nats_url.get_secret_value(), self._settings.region, config.lease_seconds
-                )
-            else:
-                await redis_streams.poll(
-                    batcher, config.redis_url.get_secret_value(), self._settings.region, self.worker_id
-                )
+            await SOURCES[mapping.source_kind](
+                batcher, SourceContext(self._settings, self._sessions, self.worker_id)
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the source is unreachable or gone: recorded, tried again later
