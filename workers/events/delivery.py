@@ -13,22 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
 from types import TracebackType
 
-from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-
 from foundation.registry import event_bus as registry
-from foundation.registry import executions as executions_registry
 from foundation.registry import functions as functions_registry
 from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.settings import Settings
-from statemachine import EXECUTION_ROLE_ARN, parse_function_ref
-from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
+from statemachine import parse_function_ref
 from workers.events import bus
 from workers.functions.event_wakeups import EventWakeups
+from workers.named_starts import NamedStarts
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +42,8 @@ class Deliverer:
         self._retry_seconds = retry_seconds
         self._max_attempts = max_attempts
         self._lease_seconds = lease_seconds
-        self._temporal: Client | None = None
+        self.starts = NamedStarts(settings, sessions)
+        """Starts a state machine target's execution, named after the delivery."""
         self._task: asyncio.Task[None] | None = None
         self._wakeups = EventWakeups(
             settings.database.url.get_secret_value(), poll_seconds=2.0,
@@ -106,7 +101,7 @@ class Deliverer:
                     await registry.finish_delivery(session, delivery.id, error=None, retry_in=None)
                 return
             if len(parts) == 7 and parts[2] == "states" and parts[5] == "stateMachine":
-                await self.start_execution(parts[6], delivery.id, delivery.payload)
+                await self.starts.start_latest(parts[6], delivery.id, delivery.payload)
             else:
                 error = f"not a target Stepline delivers to: {delivery.arn}"
         except functions_registry.FunctionNotFound as exc:
@@ -120,30 +115,3 @@ class Deliverer:
             )
         if error is not None:
             log.warning("event delivery %s to %s: %s", delivery.id, delivery.arn, error)
-
-    async def start_execution(self, machine: str, name: str, input_text: str) -> None:
-        """Start ``machine``'s latest version as execution ``name`` (nothing when it exists)."""
-        async with unit_of_work(self._sessions) as session:
-            found = await executions_registry.register_latest(
-                session, machine, name, input_text, datetime.now(UTC)
-            )
-        if found is None:
-            raise LookupError(f"state machine {machine!r} does not exist")
-        execution_id = executions_registry.execution_id(machine, name)
-        async with unit_of_work(self._sessions) as session:
-            row = await executions_registry.get_execution(session, execution_id)
-        if self._temporal is None:
-            temporal = self._settings.temporal
-            self._temporal = await Client.connect(temporal.address, namespace=temporal.namespace)
-        execution = ExecutionInput(
-            execution_id=execution_id, execution_name=name, state_machine_name=machine,
-            state_machine_version=row.state_machine_version, definition=found.definition, input=row.input,
-            start_time=row.start_date.isoformat(), role_arn=found.role_arn or EXECUTION_ROLE_ARN,
-            region=self._settings.region,
-        )  # fmt: skip
-        with contextlib.suppress(WorkflowAlreadyStartedError):  # started by an earlier attempt
-            await self._temporal.start_workflow(
-                WORKFLOW_NAME, execution, id=execution_id, task_queue=self._settings.temporal.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, task_timeout=WORKFLOW_TASK_TIMEOUT,
-            )  # fmt: skip

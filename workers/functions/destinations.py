@@ -15,7 +15,6 @@ function's ``EventInvokeConfig`` may name a destination for that outcome. The re
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -23,19 +22,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from foundation.registry import event_bus, event_invoke
-from foundation.registry import executions as executions_registry
 from foundation.registry import functions as registry
 from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.settings import Settings
-from statemachine import EXECUTION_ROLE_ARN, JSON, ServiceCall, StatesError, function_arn, parse_function_ref
-from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
+from statemachine import JSON, ServiceCall, StatesError, function_arn, parse_function_ref
 from workers.integrations import Integrations
 from workers.integrations import for_settings as integrations_for
+from workers.named_starts import NamedStarts
 
 log = logging.getLogger(__name__)
 SUCCESS, RETRIES_EXHAUSTED, EVENT_AGE_EXCEEDED = "Success", "RetriesExhausted", "EventAgeExceeded"
@@ -123,7 +118,7 @@ class Destinations:
     def __init__(self, settings: Settings, sessions: SessionMaker) -> None:
         self._settings = settings
         self._sessions = sessions
-        self._temporal: Client | None = None
+        self._starts = NamedStarts(settings, sessions)
         self._integrations: Integrations | None = None
 
     async def deliver_due(self) -> None:
@@ -147,7 +142,7 @@ class Destinations:
         parts = delivery.destination.split(":")
         try:
             if len(parts) == 7 and parts[2] == "states" and parts[5] == "stateMachine":
-                await self._start_execution(parts[6], delivery.id, delivery.record)
+                await self._starts.start_latest(parts[6], delivery.id, delivery.record)
             elif len(parts) == 6 and parts[2] == "sqs":
                 await self._send_message(parts[5], delivery.id, delivery.record)
             else:
@@ -157,34 +152,6 @@ class Destinations:
         except Exception as exc:  # a delivery's failure is recorded, not raised into the queue's loop
             return f"{type(exc).__name__}: {exc}"
         return None
-
-    async def _start_execution(self, machine: str, name: str, input_text: str) -> None:
-        """Start ``machine``'s latest version with the record as input, named ``name``: a second start
-        (a delivery retried) finds the execution and starts nothing."""
-        async with unit_of_work(self._sessions) as session:
-            found = await executions_registry.register_latest(
-                session, machine, name, input_text, datetime.now(UTC)
-            )
-        if found is None:
-            raise LookupError(f"state machine {machine!r} does not exist")
-        execution_id = executions_registry.execution_id(machine, name)
-        async with unit_of_work(self._sessions) as session:
-            row = await executions_registry.get_execution(session, execution_id)
-        if self._temporal is None:
-            temporal = self._settings.temporal
-            self._temporal = await Client.connect(temporal.address, namespace=temporal.namespace)
-        execution = ExecutionInput(
-            execution_id=execution_id, execution_name=name, state_machine_name=machine,
-            state_machine_version=row.state_machine_version, definition=found.definition, input=row.input,
-            start_time=row.start_date.isoformat(), role_arn=found.role_arn or EXECUTION_ROLE_ARN,
-            region=self._settings.region,
-        )  # fmt: skip
-        with contextlib.suppress(WorkflowAlreadyStartedError):  # started by an earlier attempt
-            await self._temporal.start_workflow(
-                WORKFLOW_NAME, execution, id=execution_id, task_queue=self._settings.temporal.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, task_timeout=WORKFLOW_TASK_TIMEOUT,
-            )  # fmt: skip
 
     async def _send_message(self, queue: str, deduplication_id: str, body: str) -> None:
         if self._integrations is None:

@@ -74,7 +74,7 @@ async def test_rules_deliver_count_and_report_on_v1(
             (first,) = [
                 d for d in await registry.claim_deliveries(session, 10, lease_seconds=0) if d.arn == arn
             ]
-        await deliverer.start_execution(machine, first.id, first.payload)
+        await deliverer.starts.start_latest(machine, first.id, first.payload)
         assert await deliverer.deliver_due() >= 2
         async with unit_of_work(sessions) as session:
             delivered = await registry.get_delivery(session, first.id)
