@@ -18,6 +18,7 @@ from statemachine.validation import asl
 from statemachine.validation.asl import Kind
 from statemachine.validation.choice import check_choices
 from statemachine.validation.distributed import check_distributed
+from statemachine.validation.http_task import check_http_task
 from statemachine.validation.values import (
     Report,
     at,
@@ -317,6 +318,7 @@ def _check_task(ctx: StateContext, state: dict[str, Any], location: str, languag
         ctx.report.schema("These fields are required: [Resource]", location)
     elif isinstance(state["Resource"], str) and (problem := resource_problem(state["Resource"])):
         ctx.report.schema(problem, at(location, "Resource"))
+    check_http_task(ctx.report, state, location, language)
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
     if isinstance(timeout, int) and isinstance(heartbeat, int) and heartbeat >= timeout:
         ctx.report.schema(

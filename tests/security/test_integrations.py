@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.helpers import all_history, create_machine, start, unique, wait_until_done
 from tests.integration.integrations.conftest import HttpServer
+from tests.integration.integrations.test_http_task import any_connection
 
 pytestmark = pytest.mark.usefixtures("integrations_worker")
 
@@ -29,9 +30,9 @@ async def run_task(
 async def test_a_redirect_to_the_metadata_address_is_not_followed(
     api: httpx.AsyncClient, http_server: HttpServer
 ) -> None:
-    done, _ = await run_task(
-        api, "arn:aws:states:::http:invoke", {"ApiEndpoint": f"{http_server.url}/redirect", "Method": "GET"}
-    )
+    auth = await any_connection(api)
+    parameters = {"ApiEndpoint": f"{http_server.url}/redirect", "Method": "GET", "Authentication": auth}
+    done, _ = await run_task(api, "arn:aws:states:::http:invoke", parameters)
     assert done["status"] == "SUCCEEDED", done
     assert done["output"]["StatusCode"] == 302
     assert [seen.path for seen in http_server.seen] == ["/redirect"]
@@ -50,16 +51,17 @@ async def test_a_redirect_to_the_metadata_address_is_not_followed(
 async def test_endpoints_off_the_allow_list_or_not_http_are_refused(
     api: httpx.AsyncClient, endpoint: str, error: str
 ) -> None:
-    done, _ = await run_task(api, "arn:aws:states:::http:invoke", {"ApiEndpoint": endpoint, "Method": "GET"})
+    parameters = {"ApiEndpoint": endpoint, "Method": "GET", "Authentication": await any_connection(api)}
+    done, _ = await run_task(api, "arn:aws:states:::http:invoke", parameters)
     assert (done["status"], done["error"]) == ("FAILED", error)
 
 
 async def test_a_huge_answer_fails_the_task_without_being_kept(
     api: httpx.AsyncClient, http_server: HttpServer
 ) -> None:
-    done, history = await run_task(
-        api, "arn:aws:states:::http:invoke", {"ApiEndpoint": f"{http_server.url}/big", "Method": "GET"}
-    )
+    auth = await any_connection(api)
+    parameters = {"ApiEndpoint": f"{http_server.url}/big", "Method": "GET", "Authentication": auth}
+    done, history = await run_task(api, "arn:aws:states:::http:invoke", parameters)
     assert (done["status"], done["error"]) == ("FAILED", "States.DataLimitExceeded")
     assert len(history) < 100_000
 
@@ -116,10 +118,10 @@ async def test_an_unreachable_endpoint_fails_fast_without_its_secret(api: httpx.
 async def test_a_cookie_set_for_one_call_never_rides_on_the_next(
     api: httpx.AsyncClient, http_server: HttpServer
 ) -> None:
+    auth = await any_connection(api)
     for path in ("/cookie", "/after"):
-        done, _ = await run_task(
-            api, "arn:aws:states:::http:invoke", {"ApiEndpoint": f"{http_server.url}{path}", "Method": "GET"}
-        )
+        parameters = {"ApiEndpoint": f"{http_server.url}{path}", "Method": "GET", "Authentication": auth}
+        done, _ = await run_task(api, "arn:aws:states:::http:invoke", parameters)
         assert done["status"] == "SUCCEEDED", done
     assert [seen.path for seen in http_server.seen] == ["/cookie", "/after"]
     assert "Cookie" not in http_server.seen[1].headers

@@ -14,6 +14,7 @@ import pytest
 from tests.integration.executions.test_durability import kill, worker_processes  # noqa: F401
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
 from tests.integration.integrations.conftest import HttpServer
+from tests.integration.integrations.test_http_task import any_connection
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,11 @@ async def test_worker_killed_mid_call_another_worker_calls_again(
             "Call": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::http:invoke",
-                "Parameters": {"ApiEndpoint": f"{http_server.url}/slow?seconds=3", "Method": "GET"},
+                "Parameters": {
+                    "ApiEndpoint": f"{http_server.url}/slow?seconds=3",
+                    "Method": "GET",
+                    "Authentication": await any_connection(api),
+                },
                 "HeartbeatSeconds": 2,
                 "TimeoutSeconds": 30,
                 "Retry": [

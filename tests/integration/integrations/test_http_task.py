@@ -26,6 +26,14 @@ async def connection(api: httpx.AsyncClient, kind: str, parameters: dict[str, An
     return arn
 
 
+async def any_connection(api: httpx.AsyncClient) -> dict[str, str]:
+    """``Authentication`` naming a fresh API-key connection (every HTTP Task must name one)."""
+    arn = await connection(
+        api, "API_KEY", {"ApiKeyAuthParameters": {"ApiKeyName": "x-k", "ApiKeyValue": "v"}}
+    )
+    return {"ConnectionArn": arn}
+
+
 def machine_calling(parameters: dict[str, Any], **extra: Any) -> dict[str, Any]:
     state = {"Type": "Task", "Resource": HTTP_INVOKE, "Parameters": parameters, "End": True, **extra}
     return {"StartAt": "Call", "States": {"Call": state}}
@@ -172,7 +180,8 @@ async def test_a_connections_invocation_parameters_join_the_request_and_win(
 async def test_an_http_error_is_states_http_status_code(
     api: httpx.AsyncClient, http_server: HttpServer
 ) -> None:
-    parameters = {"ApiEndpoint": f"{http_server.url}/missing", "Method": "GET"}
+    auth = await any_connection(api)
+    parameters = {"ApiEndpoint": f"{http_server.url}/missing", "Method": "GET", "Authentication": auth}
     catch = [{"ErrorEquals": ["States.Http.StatusCode.404"], "Next": "Caught"}]
     definition = machine_calling(parameters, Catch=catch)
     definition["States"]["Caught"] = {"Type": "Pass", "End": True}
@@ -187,7 +196,9 @@ async def test_an_http_error_is_states_http_status_code(
 async def test_a_host_outside_the_allow_list_is_refused(
     api: httpx.AsyncClient, http_server: HttpServer
 ) -> None:
-    done, _ = await run(api, machine_calling({"ApiEndpoint": "http://10.1.2.3:9/x", "Method": "GET"}))
+    auth = await any_connection(api)
+    parameters = {"ApiEndpoint": "http://10.1.2.3:9/x", "Method": "GET", "Authentication": auth}
+    done, _ = await run(api, machine_calling(parameters))
     assert (done["status"], done["error"]) == ("FAILED", "States.TaskFailed")
     assert "STEPLINE_INTEGRATIONS__HTTP_ALLOWED_HOSTS" in done["cause"] and "10.1.2.3" in done["cause"]
     assert http_server.seen == []

@@ -27,6 +27,9 @@ def one(state: dict[str, Any], **top: Any) -> dict[str, Any]:
     return machine({"S": state}, **top)
 
 
+HTTP = "arn:aws:states:::http:invoke"
+
+
 def task(**fields: Any) -> dict[str, Any]:
     return {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": True, **fields}
 
@@ -570,6 +573,29 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str, str | None]]] = [
         ),
     ),
     (
+        "http-task-without-authentication",
+        one(task(Resource=HTTP, Parameters={"ApiEndpoint": "https://x", "Method": "GET"})),
+        (SCHEMA, "/States/S/Parameters", None),
+    ),
+    (
+        "http-task-without-connection-arn",
+        one(
+            task(
+                Resource=HTTP, Parameters={"ApiEndpoint": "https://x", "Method": "GET", "Authentication": {}}
+            )
+        ),
+        (
+            SCHEMA,
+            "/States/S/Parameters/Authentication",
+            "The field 'ConnectionArn' is required but was missing",
+        ),
+    ),
+    (
+        "http-task-without-arguments",
+        one(task(Resource=HTTP), QueryLanguage="JSONata"),
+        (SCHEMA, "/States/S", "These fields are required: [Arguments] for arn:aws:states:::http:invoke"),
+    ),
+    (
         "pointer-escaping",
         machine({"a/b~c": {"Type": "Pass", "Next": "x"}}),
         ("MISSING_TRANSITION_TARGET", "/States/a~1b~0c/Next", "Missing 'Next' target: x"),
@@ -665,6 +691,15 @@ VALID = [
                 "ItemsPath": "$.items",
                 "End": True,
             }
+        ),
+    ),
+    (
+        "http-task-with-a-connection",
+        one(
+            task(
+                Resource=HTTP,
+                Parameters={"ApiEndpoint": "https://x", "Authentication": {"ConnectionArn.$": "$.c"}},
+            )
         ),
     ),
     ("intrinsic-params", one({**PASS_END, "Parameters": {"s.$": "States.Format('{}', $.a)", "v.$": "$x"}})),
