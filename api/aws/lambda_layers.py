@@ -11,7 +11,9 @@ from api.aws.lambda_call import Call, Operation, Output
 from api.aws.lambda_config import code_sha256
 from api.function_schemas import FunctionCode
 from api.pagination import decode_token, encode_token
+from api.services import layer_permissions
 from api.services import layers as use_cases
+from foundation.registry import layer_permissions as permissions
 from foundation.registry import layers as registry
 
 PAGE = 50
@@ -50,7 +52,12 @@ def _item(layer: schemas.LayerVersionPublic) -> dict[str, Any]:
 
 def _version(layer: schemas.LayerVersionPublic) -> dict[str, Any]:
     """``GetLayerVersionResponse`` (and PublishLayerVersion's)."""
-    content = {"CodeSha256": code_sha256(layer.content.code_sha256), "CodeSize": layer.content.code_size}
+    content: dict[str, Any] = {
+        "CodeSha256": code_sha256(layer.content.code_sha256),
+        "CodeSize": layer.content.code_size,
+    }
+    if layer.content.signing_profile_version_arn is not None:
+        content["SigningProfileVersionArn"] = layer.content.signing_profile_version_arn
     return {**_item(layer), "LayerArn": layer.layer_arn, "Content": content}
 
 
@@ -136,7 +143,56 @@ async def delete_layer_version(call: Call, params: dict[str, Any]) -> Output:
     return None
 
 
+def _precondition_failed(exc: permissions.LayerRevisionMismatch) -> AwsError:
+    return AwsError("PreconditionFailedException", exc.detail, 412)
+
+
+async def add_layer_version_permission(call: Call, params: dict[str, Any]) -> Output:
+    body = schemas.LayerPermissionAdd(
+        statement_id=params["StatementId"], action=params["Action"], principal=params["Principal"],
+        organization_id=params.get("OrganizationId"), revision_id=params.get("RevisionId"),
+    )  # fmt: skip
+    async with call.session() as session:
+        try:
+            added = await layer_permissions.add_permission(
+                session, _name(params["LayerName"]), int(params["VersionNumber"]), body, call.region
+            )
+        except registry.LayerVersionNotFound:
+            raise _not_found() from None
+        except permissions.LayerRevisionMismatch as exc:
+            raise _precondition_failed(exc) from None
+    return {"Statement": added.statement, "RevisionId": added.revision_id}
+
+
+async def get_layer_version_policy(call: Call, params: dict[str, Any]) -> Output:
+    async with call.session() as session:
+        try:
+            policy = await layer_permissions.get_policy(
+                session, _name(params["LayerName"]), int(params["VersionNumber"])
+            )
+        except registry.LayerVersionNotFound:
+            raise _not_found() from None
+    return {"Policy": policy.policy, "RevisionId": policy.revision_id}
+
+
+async def remove_layer_version_permission(call: Call, params: dict[str, Any]) -> Output:
+    async with call.session() as session:
+        try:
+            await layer_permissions.remove_permission(
+                session, _name(params["LayerName"]), int(params["VersionNumber"]), params["StatementId"],
+                params.get("RevisionId"),
+            )  # fmt: skip
+        except registry.LayerVersionNotFound:
+            raise _not_found() from None
+        except permissions.LayerRevisionMismatch as exc:
+            raise _precondition_failed(exc) from None
+    return None
+
+
 OPERATIONS: dict[str, Operation] = {
+    "AddLayerVersionPermission": add_layer_version_permission,
+    "GetLayerVersionPolicy": get_layer_version_policy,
+    "RemoveLayerVersionPermission": remove_layer_version_permission,
     "PublishLayerVersion": publish_layer_version,
     "GetLayerVersion": get_layer_version,
     "GetLayerVersionByArn": get_layer_version_by_arn,

@@ -11,9 +11,11 @@ fails the integrity check: ``InvalidCodeSignatureException`` whatever the policy
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -212,13 +214,67 @@ async def verify(
     if problem is None:
         assert signature is not None
         return signature.profile
+    _fail_or_warn(config, function, problem)
+    return None
+
+
+def _fail_or_warn(config: registry.CodeSigningConfig, function: str, problem: str) -> None:
     if config.policy == "Enforce":
         raise CodeVerificationFailed(function, problem)
     log.warning(
         "code signing (Warn) of function %s: %s; deployed anyway (code signing configuration %s)",
         function, problem, config.id,
     )  # fmt: skip
-    return None
+
+
+def layer_signature(package: bytes) -> dict[str, Any] | None:
+    """What a layer version keeps of its zip's signature (None: unsigned): the block's fields, and
+    ``digest``, the SHA-256 of the zip without it, so that the check can run when a function
+    names the layer (the zip itself is not kept). A block that cannot be read is kept as an error."""
+    try:
+        signature, digest = code_signatures.read_signature(package)
+    except code_signatures.SignatureFormatError as exc:
+        return {"error": str(exc)}
+    if signature is None:
+        return None
+    return {
+        "profile": signature.profile, "sha256": signature.sha256, "signedAt": signature.signed_at.isoformat(),
+        "expiresAt": signature.expires_at.isoformat(), "algorithm": signature.algorithm,
+        "signature": base64.b64encode(signature.signature).decode(), "digest": digest,
+    }  # fmt: skip
+
+
+def _stored_signature(kept: dict[str, Any]) -> code_signatures.Signature:
+    return code_signatures.Signature(
+        profile=kept["profile"], sha256=kept["sha256"], signed_at=datetime.fromisoformat(kept["signedAt"]),
+        expires_at=datetime.fromisoformat(kept["expiresAt"]), algorithm=kept["algorithm"],
+        signature=base64.b64decode(kept["signature"]),
+    )  # fmt: skip
+
+
+async def verify_layers(
+    session: AsyncSession,
+    config_id: str | None,
+    layers: list[tuple[str, dict[str, Any] | None]],
+    function: str,
+    now: datetime | None = None,
+) -> None:
+    """Check each layer version a function names (its ARN, its kept ``layer_signature``) against the
+    configuration, as Lambda does: every layer of a function under code signing must be signed by an
+    allowed profile. ``Enforce`` refuses the first that is not (naming it), ``Warn`` logs each;
+    a layer changed after signing fails the integrity check whatever the policy."""
+    if config_id is None or not layers:
+        return
+    config = await registry.get_config(session, config_id)
+    for arn, kept in layers:
+        subject = f"{function} (layer {arn})"
+        if kept is not None and "error" in kept:
+            raise InvalidCodeSignature(subject, str(kept["error"]))
+        signature = _stored_signature(kept) if kept is not None else None
+        digest = kept["digest"] if kept is not None else ""
+        problem = await _problem(session, config, signature, digest, subject, now or datetime.now(UTC))
+        if problem is not None:
+            _fail_or_warn(config, function, f"layer {arn}: {problem.replace('code package', 'layer')}")
 
 
 async def _problem(

@@ -98,7 +98,10 @@ async def create_function(
     signer = await code_signing.verify(session, config_id, body.code, body.name)
     stored = await store_code(body.code, store, body.runtime, body.handler)
     fields = _settings_fields(body) | {"code_sha256": stored.sha256, "code_size": stored.size}
-    fields["layers"] = await layers.freeze(session, store, body.layers or [], stored)
+    fields["layers"] = await layers.freeze(
+        session, store, body.layers or [], stored, function=body.name, runtime=body.runtime,
+        signing_config=config_id,
+    )  # fmt: skip
     fields["signing_profile_version_arn"] = signer
     row = await registry.create_function(session, body.name, registry.FunctionSettings(**fields))
     if arn is not None:
@@ -168,7 +171,10 @@ async def update_function(
             store.path(changes.get("code_sha256", current.code_sha256)),
         )  # fmt: skip
         if body.layers is not None:
-            changes["layers"] = await layers.freeze(session, store, body.layers, code)
+            changes["layers"] = await layers.freeze(
+                session, store, body.layers, code, function=name, runtime=runtime,
+                signing_config=await code_signing.function_config(session, name),
+            )  # fmt: skip
         else:
             await layers.check_size(code, current.layers)
     return public(await registry.update_function(session, name, changes))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Text
 from sqlalchemy.dialects.postgresql import insert
@@ -52,6 +53,11 @@ class LayerVersion(SQLModel, table=True):
     code_size: int = Field(sa_column=Column(BigInteger, nullable=False))
     unzipped_size: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    signature: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The signature block of the published zip (``foundation.code_signatures``), with ``digest``: the
+    SHA-256 of the zip without it, as computed at publish (None: unsigned)."""
+    policy_revision_id: str | None = Field(default=None, max_length=36)
+    """Changes with each permission added or removed (``layer_permissions``)."""
 
 
 class LayerVersionNotFound(NotFound):
@@ -64,7 +70,7 @@ class LayerVersionNotFound(NotFound):
 async def publish(
     session: AsyncSession, name: str, *, description: str, license_info: str | None,
     compatible_runtimes: list[str], compatible_architectures: list[str], code_sha256: str, code_size: int,
-    unzipped_size: int,
+    unzipped_size: int, signature: dict[str, Any] | None = None,
 ) -> LayerVersion:  # fmt: skip
     """The layer's next version (the layer row, locked, serialises publishers)."""
     await session.exec(insert(Layer).values(name=name, latest_version=0).on_conflict_do_nothing())
@@ -77,6 +83,7 @@ async def publish(
         layer_name=name, version=layer.latest_version, description=description, license_info=license_info,
         compatible_runtimes=compatible_runtimes, compatible_architectures=compatible_architectures,
         code_sha256=code_sha256, code_size=code_size, unzipped_size=unzipped_size, created_at=utcnow(),
+        signature=signature,
     )  # fmt: skip
     session.add(layer)
     session.add(row)

@@ -24,6 +24,7 @@ from foundation.registry import (  # noqa: F401  (imported for their tables)
     functions,
     images,
     integrations,
+    layer_permissions,
     layers,
     machine_aliases,
     map_runs,
