@@ -91,7 +91,7 @@ async def create_mapping(call: Call, params: dict[str, Any]) -> Output:
     except ValidationError as exc:
         raise AwsError("InvalidParameterValueException", str(exc.errors()[0].get("msg"))) from None
     async with call.session() as session:
-        found = await use_cases.create_mapping(session, body, call.region)
+        found = await use_cases.create_mapping(session, body, call.region, call.state.settings)
     return _mapping(found, call.region, call.account_id)
 
 
@@ -122,7 +122,7 @@ async def get_mapping(call: Call, params: dict[str, Any]) -> Output:
 async def delete_mapping(call: Call, params: dict[str, Any]) -> Output:
     try:
         async with call.session() as session:
-            found = await use_cases.delete_mapping(session, params["UUID"], call.region)
+            found = await use_cases.delete_mapping(session, params["UUID"], call.region, call.state.settings)
     except registry.EventSourceMappingNotFound:
         raise _not_found(params["UUID"]) from None
     return _mapping(found, call.region, call.account_id)

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/event-source-mappings", tags=["event sources"], r
 async def create_event_source_mapping(
     body: schemas.MappingIn, session: SessionDep, state: StateDep
 ) -> schemas.MappingPublic:
-    return await use_cases.create_mapping(session, body, state.settings.region)
+    return await use_cases.create_mapping(session, body, state.settings.region, state.settings)
 
 
 @router.get("")
@@ -45,4 +45,4 @@ async def update_event_source_mapping(
 async def delete_event_source_mapping(
     uuid: str, session: SessionDep, state: StateDep
 ) -> schemas.MappingPublic:
-    return await use_cases.delete_mapping(session, uuid, state.settings.region)
+    return await use_cases.delete_mapping(session, uuid, state.settings.region, state.settings)

@@ -29,15 +29,18 @@ import uuid as uuids
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import event_source_mapping_schemas as schemas
+from api.services import postgres_change_sources
 from api.services.event_invoke import _check_destination as check_destination
 from api.services.event_invoke import check_qualifier
 from foundation.errors import Conflict, InvalidRequest
 from foundation.registry import event_source_mappings as registry
 from foundation.registry.functions import utcnow
+from foundation.settings import Settings
 from statemachine import function_arn
 from workers.events.patterns import InvalidEventPatternException, compile_pattern
 
 RABBITMQ, REDIS, NATS = "rabbitmq", "redis", "nats"
+POSTGRES = "postgres"
 _NAME = re.compile(r"[A-Za-z0-9._:/@+=-]{1,255}")
 _STREAM = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _SOURCES = (
@@ -82,6 +85,10 @@ def parse_source(arn: str, queues: list[str] | None) -> tuple[str, str]:
         if queues:
             raise _invalid("/queues", "Queues is for RabbitMQ sources only.")
         return NATS, name
+    if arn.startswith(postgres_change_sources.PREFIX):
+        if queues:
+            raise _invalid("/queues", "Queues is for RabbitMQ sources only.")
+        return POSTGRES, postgres_change_sources.source_name(arn)
     raise _invalid("/eventSourceArn", f"{arn[:300]!r} is not a source Stepline reads: " + _SOURCES)
 
 
@@ -163,12 +170,12 @@ async def _apply(
 
 
 async def create_mapping(
-    session: AsyncSession, body: schemas.MappingIn, region: str
+    session: AsyncSession, body: schemas.MappingIn, region: str, settings: Settings | None = None
 ) -> schemas.MappingPublic:
     kind, name = parse_source(body.event_source_arn, body.queues)
     if body.function_name is None:
         raise _invalid("/functionName", "FunctionName is required.")
-    if kind in (REDIS, NATS) and body.starting_position is None:
+    if kind in (REDIS, NATS, POSTGRES) and body.starting_position is None:
         raise _invalid("/startingPosition", "StartingPosition is required for a stream source.")
     if kind == RABBITMQ and body.starting_position is not None:
         raise _invalid("/startingPosition", "StartingPosition is not supported for a queue source.")
@@ -187,9 +194,11 @@ async def create_mapping(
         uuid=str(uuids.uuid4()), function_name="", source_arn=body.event_source_arn, source_kind=kind,
         source_name=name, state=registry.CREATING, batch_size=100,
         starting_position=body.starting_position, starting_timestamp=body.starting_position_timestamp,
-        maximum_retry_attempts=_DEFAULT_RETRIES[kind], last_modified=utcnow(),
+        maximum_retry_attempts=_DEFAULT_RETRIES.get(kind, -1), last_modified=utcnow(),
     )  # fmt: skip
     await _apply(session, row, body, set(body.model_fields_set) | {"function_name"})
+    if kind == POSTGRES:  # last: nothing is installed in the user's database for a refused mapping
+        await postgres_change_sources.install(session, settings, row.uuid, name, body.starting_position)
     return public(await registry.save(session, row), region)
 
 
@@ -209,10 +218,14 @@ async def update_mapping(
     return public(await registry.save(session, row), region)
 
 
-async def delete_mapping(session: AsyncSession, uuid: str, region: str) -> schemas.MappingPublic:
+async def delete_mapping(
+    session: AsyncSession, uuid: str, region: str, settings: Settings | None = None
+) -> schemas.MappingPublic:
     """Delete at once (its poller stops at its next look); answered as Lambda does, state Deleting."""
     row = await registry.get_mapping(session, uuid, for_update=True)
     shown = public(row, region).model_copy(update={"state": registry.DELETING})
+    if row.source_kind == POSTGRES:
+        await postgres_change_sources.uninstall(session, settings, uuid, row.source_name)
     await registry.delete_mapping(session, uuid)
     return shown
 

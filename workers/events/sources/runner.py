@@ -31,7 +31,7 @@ from foundation.registry import event_source_mappings as registry
 from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.settings import Settings
 from statemachine import FunctionResult
-from workers.events.sources import nats_jetstream, rabbitmq, redis_streams
+from workers.events.sources import nats_jetstream, postgres_changes, rabbitmq, redis_streams
 from workers.events.sources.core import Batcher, Invoke, MappingView
 from workers.events.sources.metrics import source_metrics
 from workers.functions.destinations import Destinations
@@ -70,7 +70,11 @@ def _nats(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
     )
 
 
-SOURCES: dict[str, Poll] = {"rabbitmq": _rabbitmq, "redis": _redis, "nats": _nats}
+def _postgres(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
+    return postgres_changes.poll(batcher, context.sessions, context.settings)
+
+
+SOURCES: dict[str, Poll] = {"rabbitmq": _rabbitmq, "redis": _redis, "nats": _nats, "postgres": _postgres}
 """The poller of each ``source_kind``: one entry per source module."""
 
 
