@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -24,7 +25,21 @@ ID_OF: dict[str, Callable[[dict[str, object]], str]] = {
     "stepline:rabbitmq": lambda r: str(r["body"]),
     "stepline:redis": lambda r: str(r["redis"]["fields"]["id"]),  # type: ignore[index]
     "stepline:nats": lambda r: base64.b64decode(str(r["nats"]["data"])).decode(),  # type: ignore[index]
+    "stepline:postgres": lambda r: _change_id(r["dynamodb"], str(r["eventName"])),  # type: ignore[arg-type]
 }
+
+
+def _change_id(data: dict[str, Any], name: str) -> str:
+    """``KEY:EVENTNAME:SEQUENCE`` of a table change (the key's values joined by ``/``)."""
+    key = "/".join(str(next(iter(v.values()))) for v in data["Keys"].values())
+    return f"{key}:{name}:{int(data['SequenceNumber'])}"
+
+
+def _item_id(record: dict[str, Any]) -> str:
+    """What ``batchItemFailures`` names a record by."""
+    if "dynamodb" in record:
+        return str(record["dynamodb"]["SequenceNumber"])
+    return str(record.get("messageId") or (record.get("redis") or record.get("nats"))["sequenceNumber"])
 
 
 def recording(invoke: Invoke, seen: list[str], echo: bool = False) -> Invoke:
@@ -37,10 +52,7 @@ def recording(invoke: Invoke, seen: list[str], echo: bool = False) -> Invoke:
             records = json.loads(payload)["Records"]
             failed = {f["itemIdentifier"] for f in json.loads(result.payload).get("batchItemFailures", [])}
             for record in records:
-                ident = (
-                    record.get("messageId") or (record.get("redis") or record.get("nats"))["sequenceNumber"]
-                )
-                if ident not in failed:
+                if _item_id(record) not in failed:
                     seen.append(ID_OF[record["eventSource"]](record))
                     if echo:
                         print("ok", seen[-1], flush=True)
