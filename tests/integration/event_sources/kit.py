@@ -39,7 +39,8 @@ def _item_id(record: dict[str, Any]) -> str:
     """What ``batchItemFailures`` names a record by."""
     if "dynamodb" in record:
         return str(record["dynamodb"]["SequenceNumber"])
-    return str(record.get("messageId") or (record.get("redis") or record.get("nats"))["sequenceNumber"])
+    stream: dict[str, Any] = record.get("redis") or record.get("nats") or {}
+    return str(record.get("messageId") or stream["sequenceNumber"])
 
 
 def recording(invoke: Invoke, seen: list[str], echo: bool = False) -> Invoke:
