@@ -75,7 +75,7 @@ from statemachine.local import (
     execution_context,
     run_local,
 )
-from statemachine.map_runs import MapRunReport
+from statemachine.map_runs import MapRunReport, MapRunTracker, MapRunUpdate
 from statemachine.mocks import MockConfig, MockConfigError
 from statemachine.mocks import TestCase as MockTestCase
 from statemachine.mocks import parse_config as parse_mock_config
@@ -138,6 +138,8 @@ __all__ = [
     "MapChunk",
     "MapOffloader",
     "MapRunReport",
+    "MapRunTracker",
+    "MapRunUpdate",
     "MockConfig",
     "MockConfigError",
     "MockTestCase",

@@ -17,7 +17,7 @@ from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
 from statemachine.json_types import JSON
-from statemachine.map_runs import MapRunTracker
+from statemachine.map_runs import Gate, MapRunTracker, MapRunUpdate
 from statemachine.mapper import Mapper, RunBlock
 from statemachine.offload import offloader_for, run_offloaded
 
@@ -181,13 +181,12 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     mapper = Mapper(state, frame, ctx, effective, items, run_block, tolerated, env)
     limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight
     tracker = None
-    if state.distributed:
-        settings = (max_concurrency or 0, count or 0, float(percentage or 0))
-        sizes = _sizes(items) if any(limits) else [1] * len(items)
-        tracker = MapRunTracker(run.host, arn, run.context.execution_id, started, sizes, settings)
-        await tracker.started()
-    offloader = offloader_for(state, run.host, len(items), run.limits)
     limit = min(limit, run.limits.max_map_in_flight)
+    if state.distributed:
+        tracker = _tracker(mapper, arn, started, limits, (max_concurrency, count, percentage))
+        await tracker.started()
+        limit = run.limits.max_map_in_flight  # workers enough for any MaxConcurrency: the gate decides
+    offloader = offloader_for(state, run.host, len(items), run.limits)
     try:
         if offloader is None:
             results = await mapper.run(limit)
@@ -198,8 +197,11 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         frame.last_event = mapper.failed_prev if mapper.failed_prev is not None else mapper.latest
         if tracker is not None:
             frame.record("MapRunFailed")
-            await tracker.ended("FAILED", run.host.now().isoformat(), *_settled(mapper))
+            await tracker.ended("FAILED", run.host.now().isoformat())
         raise
+    finally:
+        if tracker is not None:
+            tracker.close()
     if state.result_writer is not None:
         records = [
             item_io.IterationRecord(i, mapper.item_input(i, frame), output)
@@ -215,17 +217,59 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         except StatesError:
             frame.record("MapRunFailed")
             if tracker is not None:
-                await tracker.ended("FAILED", run.host.now().isoformat(), *_settled(mapper))
+                await tracker.ended("FAILED", run.host.now().isoformat())
             raise
     else:
         result = results
     if tracker is not None:
         frame.record("MapRunSucceeded")
-        await tracker.ended("SUCCEEDED", run.host.now().isoformat(), *_settled(mapper))
+        await tracker.ended("SUCCEEDED", run.host.now().isoformat())
     else:
         frame.last_event = mapper.latest
     frame.record("MapStateSucceeded", advance=False)
     return dataflow.finish_with_result(state, raw, result, frame, ctx)
+
+
+def _tracker(
+    mapper: Mapper,
+    arn: str,
+    started: str,
+    batched: list[int],
+    settings: tuple[int | None, int | None, float | None],
+) -> MapRunTracker:
+    """A Distributed Map's map run: its MaxConcurrency a gate, its tolerance open to UpdateMapRun."""
+    run, items = mapper.frame.run, mapper.items
+    max_concurrency, count, percentage = settings
+    in_flight = run.limits.max_map_in_flight
+    gate = mapper.gate = Gate(min(max_concurrency or in_flight, in_flight))
+
+    tolerance = [count, percentage]  # None where the definition set none (a failure fails the Map)
+
+    async def apply(update: MapRunUpdate) -> None:
+        if update.tolerated_failure_count is not None:
+            tolerance[0] = update.tolerated_failure_count
+        if update.tolerated_failure_percentage is not None:
+            tolerance[1] = update.tolerated_failure_percentage
+        new_count = tolerance[0]
+        mapper.tolerated = _tolerated(
+            len(items), int(new_count) if new_count is not None else None, tolerance[1]
+        )
+        if update.max_concurrency is not None:
+            await gate.set_limit(min(update.max_concurrency or in_flight, in_flight))
+
+    def progress() -> tuple[int, list[int], list[int]]:
+        return (mapper.next_index, *_settled(mapper))
+
+    tracker = MapRunTracker(
+        run.host,
+        (arn, run.context.execution_id, started),
+        _sizes(items) if any(batched) else [1] * len(items),
+        (max_concurrency or 0, count or 0, float(percentage or 0)),
+        progress,
+        apply,
+    )
+    mapper.on_progress = tracker.changed
+    return tracker
 
 
 def _sizes(items: list[JSON]) -> list[int]:

@@ -1,6 +1,7 @@
 """A Distributed Map's ItemReader and ResultWriter, through the host's ``call_service`` to S3.
 
-``arn:aws:states:::s3:getObject`` reads one object (``ReaderConfig.InputType`` JSON, JSONL or CSV);
+``arn:aws:states:::s3:getObject`` reads one object (``ReaderConfig.InputType`` JSON, JSONL, CSV, or
+MANIFEST: an S3 inventory's ``manifest.json`` and the CSV files it lists, ``item_manifest``);
 ``arn:aws:states:::s3:listObjectsV2`` lists a bucket's objects as items. The ResultWriter's
 ``Bucket``/``Prefix`` get ``<prefix>/<map run id>/SUCCEEDED_n.json`` (``FAILED_n``, ``PENDING_n``)
 and ``manifest.json`` in AWS's shape. Where the bucket lives is the host's business: an S3
@@ -20,6 +21,7 @@ from statemachine.arns import map_run_child_arn
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.host import ServiceCall
+from statemachine.item_manifest import manifest_items
 from statemachine.json_types import JSON
 from statemachine.paths import parse_reference_path
 
@@ -87,10 +89,24 @@ async def read_items(
         answer = await _s3(frame, action, parameters, state_name)
     except StatesError as error:
         raise StatesError(READER_FAILED, f"{error.name}: {error.cause or ''}".rstrip(": ")) from None
+    body = _body(answer)
+    if spec.config.get("InputType") == "MANIFEST":
+
+        async def read(bucket: str, key: str) -> str:
+            try:
+                return _body(await _s3(frame, action, {"Bucket": bucket, "Key": key}, state_name))
+            except StatesError as error:
+                raise StatesError(READER_FAILED, f"{key}: {error.name}: {error.cause or ''}") from None
+
+        return await manifest_items(body, read, limit)
+    return parse_items(body, spec.config, limit)
+
+
+def _body(answer: JSON) -> str:
     body = answer.get("Body") if isinstance(answer, dict) else None
     if not isinstance(body, str):
         raise StatesError(READER_FAILED, "The object read by the ItemReader has no text body.")
-    return parse_items(body, spec.config, limit)
+    return body
 
 
 async def _listed(frame: Frame, parameters: JSON, state_name: str, limit: int | None) -> list[JSON]:

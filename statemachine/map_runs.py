@@ -1,12 +1,21 @@
 """A Distributed Map's map run as the host may keep it (``DescribeMapRun``/``ListMapRuns``): its
-settings and its item and child-execution counts, reported when it starts and when it ends."""
+settings and its item and child-execution counts, reported when it starts, while it runs (at most
+once every ``REPORT_SECONDS`` of host time, after iterations start or end) and when it ends; and
+UpdateMapRun's changes (``MapRunUpdate``), applied to the iterations not yet started."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
+
+from statemachine.host import Host
+
+REPORT_SECONDS = 1.0
+"""Progress reports are written at most this often (each is one local activity in the history)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,15 @@ class MapRunReport:
         return MapRunReport(**json.loads(text))
 
 
+@dataclass(frozen=True)
+class MapRunUpdate:
+    """UpdateMapRun's fields; None leaves a setting as it is."""
+
+    max_concurrency: int | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
+
+
 def counts(total: int, succeeded: int, failed: int, aborted: int, running: int) -> dict[str, int]:
     """AWS's count shape: ``pending`` is what has not started yet."""
     pending = max(0, total - succeeded - failed - aborted - running)
@@ -55,41 +73,132 @@ class MapRunObserver(Protocol):
     async def report_map_run(self, report: MapRunReport) -> None: ...
 
 
+@runtime_checkable
+class MapRunControls(Protocol):
+    """An optional Host extension: know the running map runs, to route UpdateMapRun to them."""
+
+    def map_run_started(self, arn: str, tracker: MapRunTracker) -> None: ...
+
+    def map_run_ended(self, arn: str) -> None: ...
+
+
+class Gate:
+    """MaxConcurrency that may change while iterations run: each waits for a place to start."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.running = max(1, limit), 0
+        self._changed = asyncio.Condition()
+
+    async def enter(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.running < self.limit)
+            self.running += 1
+
+    async def leave(self) -> None:
+        async with self._changed:
+            self.running -= 1
+            self._changed.notify_all()
+
+    async def set_limit(self, limit: int) -> None:
+        async with self._changed:
+            self.limit = max(1, limit)
+            self._changed.notify_all()
+
+
+Progress = Callable[[], tuple[int, list[int], list[int]]]
+"""Iterations started so far, and the indexes of those that succeeded and of those that failed."""
+
+
 class MapRunTracker:
-    """Reports one map run to an observing host at its start and at its end (no-op otherwise)."""
+    """Reports one map run to an observing host while it runs (no-op otherwise) and takes updates."""
 
     def __init__(
         self,
-        host: object,
-        arn: str,
-        execution_arn: str,
-        start_date: str,
+        host: Host,
+        ids: tuple[str, str, str],
         sizes: list[int],
         settings: tuple[int, int, float],
+        progress: Progress,
+        apply: Callable[[MapRunUpdate], object],
     ) -> None:
-        """``sizes``: the items in each child execution (1 each unless batched); ``settings``:
-        MaxConcurrency, ToleratedFailureCount, ToleratedFailurePercentage."""
+        """``ids``: the map run's ARN, its execution's ARN and its start date; ``sizes``: the items
+        in each child execution (1 each unless batched); ``settings``: MaxConcurrency,
+        ToleratedFailureCount, ToleratedFailurePercentage; ``apply``: puts an update into effect."""
         self._observer = host if isinstance(host, MapRunObserver) else None
-        self._arn, self._execution, self._start = arn, execution_arn, start_date
-        self._sizes, self._settings = sizes, settings
+        self._controls = host if isinstance(host, MapRunControls) else None
+        self._host = host
+        self.arn, (_, self._execution, self._start) = ids[0], ids
+        self._sizes, self.settings, self._progress, self._apply = sizes, settings, progress, apply
+        self._dirty = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._last: asyncio.Future[None] | None = None
 
-    def _report(self, status: str, stop: str | None, done: list[int], failed: list[int]) -> MapRunReport:
-        total, running = len(self._sizes), 0 if stop else len(self._sizes) - len(done) - len(failed)
+    def _report(
+        self, status: str, stop: str | None, started: int, done: list[int], failed: list[int]
+    ) -> MapRunReport:
+        total = len(self._sizes)
+        running = 0 if stop else max(0, started - len(done) - len(failed))
         items = sum(self._sizes)
         item_done = sum(self._sizes[i] for i in done)
         item_failed = sum(self._sizes[i] for i in failed)
+        item_running = 0 if stop else max(0, sum(self._sizes[:started]) - item_done - item_failed)
         aborted = 0 if status != "FAILED" else total - len(done) - len(failed)
         item_aborted = 0 if status != "FAILED" else items - item_done - item_failed
         return MapRunReport(
-            self._arn, self._execution, status, self._start, stop, *self._settings,
-            item_counts=counts(items, item_done, item_failed, item_aborted, 0 if stop else items),
+            self.arn, self._execution, status, self._start, stop, *self.settings,
+            item_counts=counts(items, item_done, item_failed, item_aborted, item_running),
             execution_counts=counts(total, len(done), len(failed), aborted, running),
         )  # fmt: skip
 
     async def started(self) -> None:
+        if self._controls is not None:
+            self._controls.map_run_started(self.arn, self)
         if self._observer is not None:
-            await self._observer.report_map_run(self._report("RUNNING", None, [], []))
+            await self._observer.report_map_run(self._report("RUNNING", None, 0, [], []))
+            self._loop = asyncio.get_running_loop().create_task(self._reporting())
 
-    async def ended(self, status: str, stop: str, done: list[int], failed: list[int]) -> None:
-        if self._observer is not None:
-            await self._observer.report_map_run(self._report(status, stop, done, failed))
+    def changed(self) -> None:
+        """Iterations started or ended: a progress report is due."""
+        self._dirty.set()
+
+    async def update(self, update: MapRunUpdate) -> None:
+        """UpdateMapRun: new settings for what has not started yet, reported at once."""
+        concurrency, count, percentage = self.settings
+        self.settings = (
+            concurrency if update.max_concurrency is None else update.max_concurrency,
+            count if update.tolerated_failure_count is None else update.tolerated_failure_count,
+            percentage
+            if update.tolerated_failure_percentage is None
+            else update.tolerated_failure_percentage,
+        )
+        result = self._apply(update)
+        if asyncio.iscoroutine(result):
+            await result
+        self.changed()
+
+    async def _reporting(self) -> None:
+        assert self._observer is not None
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            report = self._report("RUNNING", None, *self._progress())
+            # Shielded: closing the run waits for a report in flight instead of cutting it off.
+            self._last = asyncio.ensure_future(self._observer.report_map_run(report))
+            await asyncio.shield(self._last)
+            await self._host.sleep(REPORT_SECONDS)
+
+    def close(self) -> None:
+        """Stop reporting progress (the run ended, failed or was cancelled)."""
+        if self._loop is not None:
+            self._loop.cancel()
+        if self._controls is not None:
+            self._controls.map_run_ended(self.arn)
+
+    async def ended(self, status: str, stop: str) -> None:
+        self.close()
+        if self._observer is None:
+            return
+        if self._last is not None:
+            await asyncio.wait([self._last])
+        _, done, failed = self._progress()
+        await self._observer.report_map_run(self._report(status, stop, len(self._sizes), done, failed))

@@ -16,6 +16,7 @@ from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT
 from statemachine.json_types import JSON
+from statemachine.map_runs import Gate
 
 RunBlock = Callable[[ir.Block, JSON, Frame], Awaitable[JSON]]
 """``interpreter.run_block``, passed in: the interpreter imports the Map and Parallel code, not the
@@ -55,6 +56,10 @@ class Mapper:
         self.size = 0
         self.done = frame.run.redriven.pop(state.name, {})
         """Outputs of iterations that succeeded before a redrive: not run again."""
+        self.gate: Gate | None = None
+        """A Distributed Map's MaxConcurrency, which UpdateMapRun may change while it runs."""
+        self.on_progress: Callable[[], None] = _nothing
+        """Called as iterations start and end (a map run's progress reports)."""
 
     async def run(self, workers: int) -> list[JSON]:
         if not self.items:
@@ -64,10 +69,22 @@ class Mapper:
         return self.results
 
     async def _worker(self) -> None:
+        gate = self.gate
         while self.next_index < len(self.items):
-            index = self.next_index
-            self.next_index += 1
-            await self._iteration(index)
+            if gate is None:
+                index = self.next_index
+                self.next_index += 1
+                await self._iteration(index)
+                continue
+            await gate.enter()
+            try:
+                if self.next_index >= len(self.items):
+                    return
+                index = self.next_index
+                self.next_index += 1
+                await self._iteration(index)
+            finally:
+                await gate.leave()
 
     def item_input(self, index: int, frame: Frame) -> JSON:
         state, item = self.state, self.items[index]
@@ -100,6 +117,7 @@ class Mapper:
     def started(self, index: int) -> Frame:
         """The iteration's frame, after its MapIterationStarted event (inline Maps)."""
         if self.state.distributed:
+            self.on_progress()
             return self.frame.detached()
         child = self.frame.child()
         child.last_event = self.chain
@@ -119,6 +137,7 @@ class Mapper:
             self.chain, self.latest = before, max(self.latest, failed)
         self.failures += 1
         self.finished.add(index)
+        self.on_progress()
         if self.tolerated < 0 or self.failures > self.tolerated:
             self.failed_prev, self.failed_index = before, index
             if self.tolerated < 0:
@@ -148,6 +167,7 @@ class Mapper:
             self.chain, self.latest = before, max(self.latest, done)
         self.results[index] = result
         self.finished.add(index)
+        self.on_progress()
         self.size += result_size(result)
         if state.result_writer is None and self.size > self.frame.run.limits.max_payload_bytes:
             raise StatesError(
@@ -155,6 +175,10 @@ class Mapper:
                 f"The state/task '{state.name}' returned a result with a size exceeding "
                 "the maximum number of bytes service limit.",
             )
+
+
+def _nothing() -> None:
+    return None
 
 
 def result_size(result: JSON) -> int:

@@ -138,9 +138,17 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
     processor = state.processor_definition
     if processor is None:
         raise StatesError(RUNTIME, f"The Map state '{state.name}' has no processor definition to offload.")
-    size, count = max(1, limits.map_chunk_items), len(mapper.items)
-    in_flight = max(1, min(-(-count // size), limits.map_max_chunks_in_flight, limit))
-    per_chunk = max(1, limit // in_flight)
+    size, count, gate = max(1, limits.map_chunk_items), len(mapper.items), mapper.gate
+    chunks = -(-count // size)
+    in_flight = max(1, min(chunks, limits.map_max_chunks_in_flight, limit))
+    if gate is not None:  # a Distributed Map: its gate counts chunks, its limit may change
+        in_flight = max(1, min(chunks, limits.map_max_chunks_in_flight))
+
+    def per_chunk() -> int:
+        """A chunk's share of MaxConcurrency as it stands when the chunk starts."""
+        current = limit if gate is None else gate.limit
+        return max(1, current // max(1, min(in_flight, current)))
+
     variables = dict(frame.variables)
     execution_input = frame.run.input if _reads_context(processor) else None
 
@@ -160,7 +168,7 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
         frames = {index: mapper.started(index) for index, _ in inputs}
         chunk = MapChunk(
             state.name, processor, inputs, variables, frame.run.context, execution_input,
-            per_chunk, mapper.tolerated, limits, state.result_writer is None,
+            per_chunk(), mapper.tolerated, limits, state.result_writer is None,
         )  # fmt: skip
         try:
             outcomes = await offloader.run_map_chunk(chunk)
@@ -185,8 +193,15 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
             raise
 
     async def worker() -> None:
-        while inputs := take():
+        while gate is None and (inputs := take()):
             await one(inputs)
+        while gate is not None and mapper.next_index < count:
+            await gate.enter()
+            try:
+                if inputs := take():
+                    await one(inputs)
+            finally:
+                await gate.leave()
 
     await all_or_first_error([worker() for _ in range(in_flight)])
     return mapper.results

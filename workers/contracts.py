@@ -19,6 +19,10 @@ INVOKE_FUNCTION = "invoke_function"
 RECORD_HISTORY = "record_history"
 REPORT_MAP_RUN = "report_map_run"
 """Activity: write a Distributed Map's map run down (``statemachine.MapRunReport`` as JSON text)."""
+UPDATE_MAP_RUN = "update_map_run"
+"""Update: UpdateMapRun's new settings for a map run of the execution (``MapRunUpdateRequest``)."""
+MAP_RUN_NOT_RUNNING = "MapRunNotRunning"
+"""The update's rejection when the execution runs no such map run (any more)."""
 FINISH_EXECUTION = "finish_execution"
 CALL_SERVICE = "call_service"
 """A Task state's call of another service (``workers.integrations``)."""
@@ -86,6 +90,16 @@ class ExecutionResult:
     """JSON text."""
     error: str | None = None
     cause: str | None = None
+
+
+@dataclass(frozen=True)
+class MapRunUpdateRequest:
+    """Update ``update_map_run``: None leaves a setting as it is."""
+
+    map_run_arn: str
+    max_concurrency: int | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from statemachine import (
     IterationOutcome,
     MapChunk,
     MapRunReport,
+    MapRunTracker,
     Program,
     ServiceCall,
     StatesError,
@@ -74,6 +75,8 @@ class TemporalHost(TaskWaits):
         self._now_ns = -1
         self._now = datetime.min
         self.events: list[HistoryEvent] = []
+        self.map_runs: dict[str, MapRunTracker] = {}
+        """The Distributed Map runs in progress, by ARN (UpdateMapRun reaches them here)."""
 
     def now(self) -> datetime:
         """One ``datetime`` per workflow activation (Temporal's clock stands still within one):
@@ -151,6 +154,13 @@ class TemporalHost(TaskWaits):
             start_to_close_timeout=timedelta(seconds=30),
             summary="map run",
         )
+
+    def map_run_started(self, arn: str, tracker: MapRunTracker) -> None:
+        """``statemachine.map_runs.MapRunControls``."""
+        self.map_runs[arn] = tracker
+
+    def map_run_ended(self, arn: str) -> None:
+        self.map_runs.pop(arn, None)
 
     def record(self, event: HistoryEvent) -> None:
         self.events.append(event)

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         ExecutionContext,
         HistoryEvent,
         Limits,
+        MapRunUpdate,
         MockTestCase,
         Resume,
         execute,
@@ -32,9 +33,11 @@ with workflow.unsafe.imports_passed_through():
     from workers.contracts import (
         FINISH_EXECUTION,
         HISTORY_QUERY,
+        MAP_RUN_NOT_RUNNING,
         RECORD_HISTORY,
         STOP_SIGNAL,
         TASK_TOKEN_UPDATE,
+        UPDATE_MAP_RUN,
         WORKFLOW_NAME,
         ExecutionInput,
         ExecutionResult,
@@ -42,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         HistoryChunk,
         HistoryPage,
         HistoryQuery,
+        MapRunUpdateRequest,
         StopRequest,
         TokenUpdate,
     )
@@ -113,6 +117,24 @@ class StateMachineWorkflow:
         if self._host is None:
             raise rejected("TaskDoesNotExist", "Task Does Not Exist: the execution has not started")
         self._host.check_token_update(update)
+
+    @workflow.update(name=UPDATE_MAP_RUN)
+    async def update_map_run(self, request: MapRunUpdateRequest) -> None:
+        """UpdateMapRun: the map run's remaining iterations take the new settings."""
+        tracker = self._host.map_runs.get(request.map_run_arn) if self._host is not None else None
+        if tracker is not None:
+            await tracker.update(
+                MapRunUpdate(
+                    request.max_concurrency,
+                    request.tolerated_failure_count,
+                    request.tolerated_failure_percentage,
+                )
+            )
+
+    @update_map_run.validator
+    def check_map_run(self, request: MapRunUpdateRequest) -> None:
+        if self._host is None or request.map_run_arn not in self._host.map_runs:
+            raise rejected(MAP_RUN_NOT_RUNNING, f"Map run is not running: {request.map_run_arn}")
 
     @workflow.signal(name=STOP_SIGNAL)
     def stop(self, request: StopRequest) -> None:

@@ -1,6 +1,5 @@
-"""Step Functions' map run operations over ``api.services.map_runs``: DescribeMapRun, ListMapRuns.
-
-UpdateMapRun is not served (a running map run's concurrency and tolerance are fixed when it starts).
+"""Step Functions' map run operations over ``api.services.map_runs``: DescribeMapRun, ListMapRuns,
+UpdateMapRun (MaxConcurrency and tolerance of a running map run, for the iterations not yet started).
 """
 
 from __future__ import annotations
@@ -12,9 +11,11 @@ from api.aws.errors import AwsError
 from api.aws.json_protocol import Call
 from api.aws.sfn_state_machines import DEFAULT_PAGE
 from api.services import map_runs as service
+from foundation.errors import InvalidRequest
 from foundation.registry.database import unit_of_work
 from foundation.registry.map_runs import MapRunNotFound
 from statemachine import state_machine_arn
+from workers.contracts import MapRunUpdateRequest
 
 
 def _check_map_run(map_run_arn: str) -> None:
@@ -45,6 +46,31 @@ async def describe_map_run(call: Call, params: dict[str, Any]) -> dict[str, Any]
         "executionCounts": run.execution_counts,
         "redriveCount": 0,
     }
+
+
+async def update_map_run(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    arn = params["mapRunArn"]
+    _check_map_run(arn)
+    fields = ("maxConcurrency", "toleratedFailureCount", "toleratedFailurePercentage")
+    if all(params.get(name) is None for name in fields):
+        raise AwsError(
+            "ValidationException",
+            "At least one of maxConcurrency, toleratedFailureCount or toleratedFailurePercentage is required",
+        )
+    request = MapRunUpdateRequest(
+        arn, params.get(fields[0]), params.get(fields[1]), _percentage(params.get(fields[2]))
+    )
+    try:
+        await service.update(call.state, request)
+    except MapRunNotFound:
+        raise AwsError("ResourceNotFound", f"Map run does not exist: {arn}") from None
+    except InvalidRequest as exc:
+        raise AwsError("ValidationException", exc.detail) from None
+    return {}
+
+
+def _percentage(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 async def list_map_runs(call: Call, params: dict[str, Any]) -> dict[str, Any]:

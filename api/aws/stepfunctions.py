@@ -54,6 +54,7 @@ HANDLERS: dict[str, Handler] = {
     "GetExecutionHistory": executions.get_execution_history,
     "DescribeMapRun": map_runs.describe_map_run,
     "ListMapRuns": map_runs.list_map_runs,
+    "UpdateMapRun": map_runs.update_map_run,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,

@@ -2,6 +2,8 @@
 
 GET /v1/executions/{execution_id}/map-runs   ?limit&nextToken -> {mapRuns, nextToken}
 GET /v1/map-runs                             ?mapRunArn -> the map run, with its counts
+PATCH /v1/map-runs                           ?mapRunArn {maxConcurrency?, toleratedFailureCount?,
+                                             toleratedFailurePercentage?} -> the map run (running only)
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from api.deps import StateDep
 from api.json_input import JsonRoute
 from api.schemas import Schema
 from api.services import map_runs as service
+from foundation.errors import InvalidRequest
 from foundation.registry.database import unit_of_work
 from foundation.registry.map_runs import MapRun
+from workers.contracts import MapRunUpdateRequest
 
 router = APIRouter(tags=["map runs"], route_class=JsonRoute)
 
@@ -37,6 +42,12 @@ class MapRunPublic(Schema):
 class MapRunList(Schema):
     map_runs: list[MapRunPublic]
     next_token: str | None = None
+
+
+class MapRunChange(Schema):
+    max_concurrency: int | None = Field(default=None, ge=0)
+    tolerated_failure_count: int | None = Field(default=None, ge=0)
+    tolerated_failure_percentage: float | None = Field(default=None, ge=0, le=100)
 
 
 def _public(run: MapRun) -> MapRunPublic:
@@ -76,3 +87,20 @@ async def describe_map_run(
 ) -> MapRunPublic:
     async with unit_of_work(state.sessions) as session:
         return _public(await service.describe(session, map_run_arn))
+
+
+@router.patch("/v1/map-runs", response_model=MapRunPublic)
+async def update_map_run(
+    state: StateDep,
+    map_run_arn: Annotated[str, Query(alias="mapRunArn", min_length=1, max_length=2048)],
+    body: MapRunChange,
+) -> MapRunPublic:
+    """UpdateMapRun: the settings take effect on the iterations not started yet."""
+    if (body.max_concurrency, body.tolerated_failure_count, body.tolerated_failure_percentage) == (None,) * 3:
+        raise InvalidRequest(
+            "Give at least one of maxConcurrency, toleratedFailureCount, toleratedFailurePercentage"
+        )
+    request = MapRunUpdateRequest(
+        map_run_arn, body.max_concurrency, body.tolerated_failure_count, body.tolerated_failure_percentage
+    )
+    return _public(await service.update(state, request))

@@ -51,6 +51,16 @@ async def save_map_run(session: AsyncSession, run: MapRun) -> None:
     await session.exec(statement.on_conflict_do_update(index_elements=["map_run_arn"], set_=changed))
 
 
+async def update_settings(session: AsyncSession, arn: str, changes: dict[str, Any]) -> MapRun:
+    """UpdateMapRun's new settings on the row (the workflow's next report carries them too)."""
+    run = await get_map_run(session, arn)
+    for key, value in changes.items():
+        setattr(run, key, value)
+    session.add(run)
+    await session.flush()
+    return run
+
+
 async def get_map_run(session: AsyncSession, arn: str) -> MapRun:
     found = await session.get(MapRun, arn)
     if found is None:

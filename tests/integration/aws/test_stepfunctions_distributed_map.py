@@ -140,3 +140,71 @@ def test_an_item_reader_outside_distributed_mode_is_refused_at_its_field(sfn: An
     assert raised.value.response["Error"]["Code"] == "InvalidDefinition"
     message = raised.value.response["Error"]["Message"]
     assert "/States/Each/ItemReader" in message and "DISTRIBUTED" in message
+
+
+def describe_when(sfn: Any, arn: str, check: Any, seconds: float = 20) -> dict[str, Any]:
+    """DescribeMapRun until ``check`` holds for it (or the time is up: the last answer)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        described: dict[str, Any] = sfn.describe_map_run(mapRunArn=arn)
+        if check(described) or time.monotonic() > deadline:
+            return described
+        time.sleep(0.05)
+
+
+def test_update_map_run_changes_the_remaining_items_and_counts_show_progress(sfn: Any) -> None:
+    """One child at a time until UpdateMapRun allows eight and tolerates one failure: the counts
+    move while the run goes, the last item's failure is tolerated, the new settings are shown."""
+    each = {
+        "Type": "Map",
+        "MaxConcurrency": 1,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Pause",
+            "States": {
+                "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Which"},
+                "Which": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.bad", "IsPresent": True, "Next": "Bad"}],
+                    "Default": "Good",
+                },
+                "Bad": {"Type": "Fail", "Error": "Bad"},
+                "Good": {"Type": "Succeed"},
+            },
+        },
+        "End": True,
+    }
+    name = f"dmap-{uuid.uuid4().hex[:8]}"
+    definition = json.dumps({"StartAt": "Each", "States": {"Each": each}})
+    machine = sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE)
+    items = [{"n": i} for i in range(11)] + [{"bad": True}]
+    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(items))
+    deadline = time.monotonic() + 20
+    while not (runs := sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]):
+        assert time.monotonic() < deadline, "no map run"
+        time.sleep(0.05)
+    arn = runs[0]["mapRunArn"]
+    early = describe_when(sfn, arn, lambda d: d["executionCounts"]["succeeded"] >= 1)
+    assert early["status"] == "RUNNING" and early["maxConcurrency"] == 1, early
+    assert early["executionCounts"]["running"] <= 1 and early["executionCounts"]["pending"] >= 8, early
+    assert early["itemCounts"]["total"] == 12
+    sfn.update_map_run(mapRunArn=arn, maxConcurrency=8, toleratedFailureCount=1)
+    updated = sfn.describe_map_run(mapRunArn=arn)
+    assert (updated["maxConcurrency"], updated["toleratedFailureCount"]) == (8, 1)
+    wider = describe_when(sfn, arn, lambda d: d["executionCounts"]["running"] > 1 or d["status"] != "RUNNING")
+    assert wider["executionCounts"]["running"] > 1, wider
+    done = wait_done(sfn, execution["executionArn"])
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])[-1]["Error"] == "Bad"
+    final = describe_when(sfn, arn, lambda d: d["status"] != "RUNNING")
+    assert final["status"] == "SUCCEEDED" and final["maxConcurrency"] == 8
+    assert (final["executionCounts"]["succeeded"], final["executionCounts"]["failed"]) == (11, 1)
+    for params, code in [
+        ({"mapRunArn": arn, "maxConcurrency": 2}, "ValidationException"),  # no longer running
+        ({"mapRunArn": arn}, "ValidationException"),
+        ({"mapRunArn": arn, "toleratedFailurePercentage": 150}, "ValidationException"),
+        ({"mapRunArn": "arn:aws:states:us-east-1:1:execution:a:b", "maxConcurrency": 2}, "InvalidArn"),
+    ]:
+        with pytest.raises(ClientError) as raised:
+            sfn.update_map_run(**params)
+        assert raised.value.response["Error"]["Code"] == code, params

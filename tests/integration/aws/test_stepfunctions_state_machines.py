@@ -297,14 +297,14 @@ def test_tags(sfn: Any) -> None:
         ),
         (
             "update_map_run",
-            {"mapRunArn": "arn:aws:states:us-east-1:000000000000:mapRun:m/Each:run", "maxConcurrency": 2},
-            "UnsupportedOperation",
-            "UpdateMapRun is not supported by this Stepline yet",
+            {"mapRunArn": "arn:aws:states:us-east-1:000000000000:mapRun:m:e/Each:run", "maxConcurrency": 2},
+            "ResourceNotFound",
+            "Map run does not exist: arn:aws:states:us-east-1:000000000000:mapRun:m:e/Each:run",
         ),
     ],
     ids=[
         "invalid-arn", "invalid-name", "invalid-definition", "definition-not-json", "description-no-publish",
-        "max-results", "foreign-token", "no-update", "publish-missing", "versions-missing", "unsupported",
+        "max-results", "foreign-token", "no-update", "publish-missing", "versions-missing", "no-map-run",
     ],
 )  # fmt: skip
 def test_errors_have_aws_codes_and_words(

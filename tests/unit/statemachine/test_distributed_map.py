@@ -321,3 +321,49 @@ async def test_batch_limits_from_a_path_and_a_reader_in_jsonata() -> None:
     processor["StartAt"], processor["States"] = "Done", {"Done": {"Type": "Pass", "End": True}}
     outcome = await run(by_jsonata, Buckets(objects), {"key": "in.json"})
     assert [b["Items"] for b in out(outcome)] == [[0, 1, 2, 3], [4, 5, 6]]
+
+
+INVENTORY = {
+    "sourceBucket": "photos",
+    "destinationBucket": "arn:aws:s3:::inventory",
+    "fileFormat": "CSV",
+    "fileSchema": "Bucket, Key, Size",
+    "files": [{"key": "inv/data/a.csv", "size": 1}, {"key": "inv/data/b.csv", "size": 1}],
+}
+
+
+async def test_a_manifest_reads_the_inventory_files_it_lists() -> None:
+    objects = {
+        ("data", "manifest.json"): json.dumps(INVENTORY),
+        ("inventory", "inv/data/a.csv"): '"photos","x/1.jpg","10"\n"photos","x/2.jpg","20"\n',
+        ("inventory", "inv/data/b.csv"): '"photos","y/3.jpg","30"\n',
+    }
+    outcome = await run(machine(ItemReader=reader("manifest.json", InputType="MANIFEST")), Buckets(objects))
+    assert out(outcome) == [
+        {"Bucket": "photos", "Key": "x/1.jpg", "Size": "10"},
+        {"Bucket": "photos", "Key": "x/2.jpg", "Size": "20"},
+        {"Bucket": "photos", "Key": "y/3.jpg", "Size": "30"},
+    ]
+    limited = await run(
+        machine(ItemReader=reader("manifest.json", InputType="MANIFEST", MaxItems=2)), Buckets(objects)
+    )
+    assert [item["Key"] for item in out(limited)] == ["x/1.jpg", "x/2.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"files": [{"key": "inv/a.csv.gz"}]}, "compressed"),
+        ({"fileFormat": "ORC"}, "fileFormat 'ORC'"),
+        ({"files": [{"key": "inv/missing.csv"}]}, "NoSuchKey"),
+        ({"fileSchema": None}, "fileSchema"),
+    ],
+    ids=["gzip", "orc", "missing-file", "no-schema"],
+)
+async def test_a_manifest_it_cannot_read_fails_the_reader_saying_why(
+    change: dict[str, Any], words: str
+) -> None:
+    objects = {("data", "manifest.json"): json.dumps({**INVENTORY, **change})}
+    outcome = await run(machine(ItemReader=reader("manifest.json", InputType="MANIFEST")), Buckets(objects))
+    assert (outcome.status, outcome.error) == ("FAILED", "States.ItemReaderFailed"), outcome
+    assert words in (outcome.cause or "")
