@@ -208,3 +208,56 @@ def test_update_map_run_changes_the_remaining_items_and_counts_show_progress(sfn
         with pytest.raises(ClientError) as raised:
             sfn.update_map_run(**params)
         assert raised.value.response["Error"]["Code"] == code, params
+
+
+def test_a_manifest_reader_iterates_an_inventory_in_a_file_system(aws_url: str, sfn: Any) -> None:
+    """An S3 inventory (manifest.json and two CSV files) in a Stepline file system: each row is an item."""
+    if httpx.delete(f"{aws_url}/v1/service-endpoints/s3").status_code == 204:  # set by another test
+        time.sleep(FRESH_SECONDS + 0.1)
+    bucket = f"inv{uuid.uuid4().hex[:8]}"
+    assert httpx.post(f"{aws_url}/v1/file-systems", json={"name": bucket}).status_code == 201
+    manifest = {
+        "sourceBucket": "photos",
+        "destinationBucket": f"arn:aws:s3:::{bucket}",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key, Size",
+        "files": [{"key": "data/a.csv"}, {"key": "data/b.csv"}],
+    }
+    objects = {
+        "manifest.json": json.dumps(manifest),
+        "data/a.csv": '"photos","1.jpg","10"\n"photos","2.jpg","20"\n',
+        "data/b.csv": '"photos","3.jpg","30"\n',
+    }
+    puts = {
+        f"Put{i}": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+            "Parameters": {"Bucket": bucket, "Key": key, "Body": body},
+            **({"Next": f"Put{i + 1}"} if i < len(objects) - 1 else {"End": True}),
+        }
+        for i, (key, body) in enumerate(objects.items())
+    }
+    assert run(sfn, {"StartAt": "Put0", "States": puts})["status"] == "SUCCEEDED"
+    each = {
+        "Type": "Map",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "MANIFEST"},
+            "Parameters": {"Bucket": bucket, "Key": "manifest.json"},
+        },
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "Size",
+            "States": {
+                "Size": {"Type": "Pass", "Parameters": {"key.$": "$.Key", "size.$": "$.Size"}, "End": True}
+            },
+        },
+        "End": True,
+    }
+    done = run(sfn, {"StartAt": "Each", "States": {"Each": each}})
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == [
+        {"key": "1.jpg", "size": "10"},
+        {"key": "2.jpg", "size": "20"},
+        {"key": "3.jpg", "size": "30"},
+    ]
