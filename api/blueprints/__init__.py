@@ -2,10 +2,10 @@
 ``GET /v1/blueprints``).
 
 Each is a directory here: ``blueprint.json`` (description, runtime, handler, the function's other
-``/v1`` settings, a function URL to create with it, a sample event) and its files, each stored with a
-``.tmpl`` suffix (so that this package's tools do not take a template for its own code) and written
-without it. Placeholders in capitals (``DB_PROXY``, ``FILE_SYSTEM``, ``ACTIVITY``) name what the user's
-deployment must supply.
+``/v1`` settings, a function URL or an event source mapping to create with it, a sample event) and its
+files, each stored with a ``.tmpl`` suffix (so that this package's tools do not take a template for its
+own code) and written without it. Placeholders in capitals (``DB_PROXY``, ``FILE_SYSTEM``,
+``ACTIVITY``, ``BROKER``, ``QUEUE``) name what the user's deployment must supply.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ class Blueprint:
     """More of the function's ``/v1`` settings (camelCase), placeholders included."""
     url: dict[str, Any] | None
     """A function URL to create with it (``authType``...), or None."""
+    event_source_mapping: dict[str, Any] | None
+    """An event source mapping to create for it (``/v1/event-source-mappings`` fields but the function's
+    name), or None."""
     sample_event: Any
     files: dict[str, str]
 
@@ -63,7 +66,8 @@ def load(name: str) -> Blueprint:
     return Blueprint(
         name=name, description=manifest["description"], runtime=manifest["runtime"],
         handler=manifest["handler"], settings=manifest.get("settings") or {}, url=manifest.get("url"),
-        sample_event=manifest.get("sampleEvent"), files=files,
+        event_source_mapping=manifest.get("eventSourceMapping"), sample_event=manifest.get("sampleEvent"),
+        files=files,
     )  # fmt: skip
 
 

@@ -21,6 +21,7 @@ class BlueprintSummary(Schema):
     handler: str
     settings: dict[str, Any]
     url: dict[str, Any] | None
+    event_source_mapping: dict[str, Any] | None
     sample_event: Any
     file_names: list[str]
 
@@ -37,6 +38,7 @@ def _summary(found: blueprints.Blueprint) -> dict[str, Any]:
     return {
         "name": found.name, "description": found.description, "runtime": found.runtime,
         "handler": found.handler, "settings": found.settings, "url": found.url,
+        "event_source_mapping": found.event_source_mapping,
         "sample_event": found.sample_event, "file_names": sorted(found.files),
     }  # fmt: skip
 

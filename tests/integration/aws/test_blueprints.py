@@ -4,11 +4,13 @@ file system or activity), and it runs in a real sandbox doing what it says."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import httpx
 import pytest
 from typer.testing import CliRunner
@@ -22,6 +24,7 @@ from tests.integration.function_kit import requires_bwrap
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
 __all__ = ["lam", "served"]
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/"
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +71,7 @@ def test_the_listing_names_every_blueprint_and_init_refuses_to_overwrite(
     listed = httpx.get(f"{aws_url}/v1/blueprints").json()["blueprints"]
     assert {b["name"] for b in listed} >= {
         "python-hello", "nodejs-hello", "http-api", "db-query", "file-processor", "sfn-callback-worker",
+        "event-source-consumer",
     }  # fmt: skip
     one = httpx.get(f"{aws_url}/v1/blueprints/python-hello").json()
     assert "def handler" in one["files"]["app.py"] and one["fileNames"] == ["app.py"]
@@ -143,3 +147,73 @@ def test_sfn_callback_worker_answers_an_activity_task(
     assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {
         "greeting": "Hello, Ada!"
     }
+
+
+DEAD_LETTERS = """import json
+
+
+def handler(event, context):
+    for record in event["requestPayload"]["Records"]:
+        print("dead letter", json.dumps(record["body"]), event["requestContext"]["condition"])
+    return {}
+"""
+
+
+def logged(aws_url: str, name: str, prefix: str) -> list[str]:
+    events = httpx.get(f"{aws_url}/v1/functions/{name}/logs").json()["events"]
+    return [e["message"].strip() for e in events if e["message"].startswith(prefix)]
+
+
+async def _queue(action: str, queue: str, bodies: list[str] = []) -> int:  # noqa: B006
+    """Declare, publish to, count or delete ``queue`` on this machine's RabbitMQ."""
+    connection = await aio_pika.connect(RABBITMQ)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, durable=False, passive=action == "count")
+        for text in bodies:
+            await channel.default_exchange.publish(aio_pika.Message(text.encode()), routing_key=queue)
+        if action == "delete":
+            await channel.queue_delete(queue)
+        return int(declared.declaration_result.message_count or 0)
+
+
+def test_event_source_consumer_processes_a_queue_and_reports_the_poison(
+    aws_url: str, lam: Any, tmp_path: Path
+) -> None:
+    queue = unique("bp-orders")
+    asyncio.run(_queue("declare", queue))
+    name, manifest = deploy(aws_url, "event-source-consumer", tmp_path, QUEUE=queue, BROKER="rabbitmq")
+    assert invoke(lam, name, manifest["sampleEvent"]) == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+    dead_letters = unique("bp-dead-letters")
+    body = {"name": dead_letters, "runtime": "python3.11", "handler": "app.handler",
+            "code": {"files": {"app.py": DEAD_LETTERS}}}  # fmt: skip
+    made = httpx.post(f"{aws_url}/v1/functions", json=body)
+    assert made.status_code == 201, made.text
+    on_failure = {"onFailure": {"destination": made.json()["functionArn"]}}
+    mapping = httpx.post(
+        f"{aws_url}/v1/event-source-mappings",
+        json=manifest["eventSourceMapping"] | {"functionName": name, "destinationConfig": on_failure},
+    )
+    assert mapping.status_code == 202, mapping.text
+    orders = [json.dumps({"orderId": f"Q-{i}", "quantity": i + 1, "unitPrice": 2.5}) for i in range(6)]
+    poison = ["not an order", json.dumps({"orderId": "B-1", "quantity": -1, "unitPrice": 1})]
+    asyncio.run(_queue("publish", queue, [*orders[:3], poison[0], *orders[3:], poison[1]]))
+    deadline = time.monotonic() + 60
+    while (
+        len(logged(aws_url, dead_letters, "dead letter")) < 2
+        or len(logged(aws_url, name, "processed Q-")) < 6
+    ):
+        assert time.monotonic() < deadline, (logged(aws_url, name, ""), logged(aws_url, dead_letters, ""))
+        time.sleep(0.3)
+    assert sorted(logged(aws_url, name, "processed Q-")) == [
+        f"processed Q-{i} total {(i + 1) * 2.5}" for i in range(6)
+    ]
+    assert sorted(logged(aws_url, dead_letters, "dead letter")) == sorted(
+        f"dead letter {json.dumps(p)} RetryAttemptsExhausted" for p in poison
+    )
+    assert (
+        len(logged(aws_url, name, "failed")) == 3
+    )  # the sample's and each poison once, reported once, the good ones never retried
+    assert asyncio.run(_queue("count", queue)) == 0
+    assert httpx.delete(f"{aws_url}/v1/event-source-mappings/{mapping.json()['uuid']}").status_code < 300
+    asyncio.run(_queue("delete", queue))
