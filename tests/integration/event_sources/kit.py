@@ -1,16 +1,22 @@
 """Helpers of the event source tests: mappings made through the service, a recording invoker (the ids
-of the records each successful invocation processed), and the destination outbox counted."""
+of the records each successful invocation processed), the sources run with short tunables, a leading
+worker killed mid-stream, and the destination outbox counted."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from sqlmodel import col, select
 
 from api import event_source_mapping_schemas as schemas
@@ -20,6 +26,8 @@ from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.settings import Settings
 from statemachine import FunctionResult
 from workers.events.sources.core import Invoke
+from workers.events.sources.runner import EventSources, source_invoker
+from workers.functions.service import FunctionService
 
 ID_OF: dict[str, Callable[[dict[str, object]], str]] = {
     "stepline:rabbitmq": lambda r: str(r["body"]),
@@ -102,3 +110,49 @@ def spawn(settings: Settings) -> subprocess.Popen[str]:
         text=True,
         cwd=ROOT,
     )
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 60.0) -> None:
+    """Wait until ``check()`` holds (polled every 0.2 s); AssertionError after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def sources(
+    service: FunctionService, seen: list[str] | None, *, metrics: CollectorRegistry | None = None,
+    backoff: float = 0.2, **tunables: float,
+) -> EventSources:  # fmt: skip
+    """The event sources of ``service``'s database with ``tunables`` (``scan_seconds``,
+    ``lease_seconds``) set, noting in ``seen`` what each invocation processed (nothing when None);
+    counted on ``metrics`` (a fresh registry when None)."""
+    events = service.settings.event_sources.model_copy(update=tunables)
+    invoke = source_invoker(service)
+    return EventSources(
+        service.settings.model_copy(update={"event_sources": events}), service.sessions,
+        invoke if seen is None else recording(invoke, seen), metrics_registry=metrics or CollectorRegistry(),
+        backoff=backoff,
+    )  # fmt: skip
+
+
+async def killed_midway(settings: Settings, processed: int = 30) -> list[str]:
+    """Run ``source_worker_process`` until it reported ``processed`` records, SIGKILL it, and return
+    every id it reported as processed (those it printed while dying too)."""
+    child = spawn(settings)
+    assert child.stdout is not None
+    first: list[str] = []
+    try:
+        while len(first) < processed:
+            line = await asyncio.to_thread(child.stdout.readline)
+            assert line, "the worker ended"
+            if line.startswith("ok "):
+                first.append(line.split()[1])
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    rest = child.stdout.read().split()
+    child.stdout.close()
+    return first + [w for w, prev in zip(rest[1:], rest, strict=False) if prev == "ok"]

@@ -3,21 +3,15 @@ failed messages retried, the rest to the failure destination (a stream per test)
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import time
 import uuid
 from collections.abc import AsyncIterator
 
 import nats
 import pytest
-from prometheus_client import CollectorRegistry
 
 from foundation.settings import Settings
-from tests.integration.event_sources.kit import create, delete, recording, routed_ids, spawn
+from tests.integration.event_sources.kit import create, delete, killed_midway, routed_ids, sources, until
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
-from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.service import FunctionService
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
@@ -44,15 +38,6 @@ async def stream() -> AsyncIterator[str]:
     await client.close()
 
 
-async def until(check: object, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("timed out")
-
-
 async def test_order_per_subject_and_failed_messages_to_the_destination(
     service: FunctionService, stream: str
 ) -> None:
@@ -69,12 +54,7 @@ async def test_order_per_subject_and_failed_messages_to_the_destination(
         maximumRetryAttempts=1, functionResponseTypes=["ReportBatchItemFailures"],
         destinationConfig={"onFailure": {"destination": destination}},
     )  # fmt: skip
-    events = service.settings.event_sources.model_copy(update={"scan_seconds": 0.2})
-    sources = EventSources(
-        service.settings.model_copy(update={"event_sources": events}), service.sessions,
-        recording(source_invoker(service), seen), metrics_registry=CollectorRegistry(), backoff=0.05,
-    )  # fmt: skip
-    async with sources:
+    async with sources(service, seen, backoff=0.05, scan_seconds=0.2):
 
         async def drained() -> bool:
             routed = await routed_ids(service.sessions, destination, "stepline:nats")
@@ -115,30 +95,11 @@ async def test_a_leader_killed_mid_batch_loses_nothing(
         service.sessions, eventSourceArn=f"arn:aws:nats:us-east-1:123456789012:stream/{stream}",
         functionName=name, batchSize=5, startingPosition="TRIM_HORIZON",
     )  # fmt: skip
-    child = spawn(fn_settings)
-    assert child.stdout is not None
-    first: list[str] = []
-    try:
-        while len(first) < 30:
-            line = await asyncio.to_thread(child.stdout.readline)
-            assert line, "the worker ended"
-            if line.startswith("ok "):
-                first.append(line.split()[1])
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-    rest = child.stdout.read().split()
-    child.stdout.close()
-    first += [w for w, prev in zip(rest[1:], rest, strict=False) if prev == "ok"]
+    first = await killed_midway(fn_settings)
     info = await jetstream.consumer_info(stream, f"stepline-{mapping.uuid}")
     assert info.num_ack_pending > 0, "killed with nothing in flight"
     seen: list[str] = []
-    events = service.settings.event_sources.model_copy(update={"scan_seconds": 0.2, "lease_seconds": 3.0})
-    sources = EventSources(
-        service.settings.model_copy(update={"event_sources": events}), service.sessions,
-        recording(source_invoker(service), seen), metrics_registry=CollectorRegistry(),
-    )  # fmt: skip
-    async with sources:
+    async with sources(service, seen, scan_seconds=0.2, lease_seconds=3.0):
 
         async def drained() -> bool:
             return set(first) | set(seen) == {f"e-{i}" for i in range(120)}

@@ -3,11 +3,7 @@ processed or on the on-failure destination (real sandboxes, real PostgreSQL, a q
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import signal
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,9 +17,8 @@ from foundation.registry import event_invoke
 from foundation.registry import event_source_mappings as registry
 from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
-from tests.integration.event_sources.kit import create, delete, recording, routed_ids, spawn
+from tests.integration.event_sources.kit import create, delete, killed_midway, routed_ids, sources, until
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
-from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.service import FunctionService
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
@@ -72,15 +67,6 @@ async def depth(queue: str) -> int:
         return int(declared.declaration_result.message_count or 0)
 
 
-async def until(check: object, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("timed out")
-
-
 @pytest.mark.parametrize(
     ("code", "extra"),
     [
@@ -100,14 +86,8 @@ async def test_every_message_processed_or_routed_to_the_failure_destination(
         service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=10,
         maximumRetryAttempts=1, destinationConfig={"onFailure": {"destination": destination}}, **extra,
     )  # fmt: skip
-    settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
-        update={"scan_seconds": 0.2})})  # fmt: skip
     metrics = CollectorRegistry()
-    sources = EventSources(
-        settings, service.sessions, recording(source_invoker(service), seen), metrics_registry=metrics,
-        backoff=0.05,
-    )  # fmt: skip
-    async with sources:
+    async with sources(service, seen, metrics=metrics, backoff=0.05, scan_seconds=0.2):
 
         async def drained() -> bool:
             return (
@@ -167,29 +147,9 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
         maximumRetryAttempts=0, bisectBatchOnFunctionError=True,
         destinationConfig={"onFailure": {"destination": destination}},
     )  # fmt: skip
-    child = spawn(fn_settings)
-    assert child.stdout is not None
-    first: list[str] = []
-    try:
-        while len(first) < 30:
-            line = await asyncio.to_thread(child.stdout.readline)
-            assert line, "the worker ended"
-            if line.startswith("ok "):
-                first.append(line.split()[1])
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-    rest = child.stdout.read().split()
-    child.stdout.close()
-    first += [w for w, prev in zip(rest[1:], rest, strict=False) if prev == "ok"]
+    first = await killed_midway(fn_settings)
     seen: list[str] = []
-    settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
-        update={"scan_seconds": 0.3})})  # fmt: skip
-    sources = EventSources(
-        settings, service.sessions, recording(source_invoker(service), seen),
-        metrics_registry=CollectorRegistry(), backoff=0.05,
-    )  # fmt: skip
-    async with sources:
+    async with sources(service, seen, backoff=0.05, scan_seconds=0.3):
 
         async def drained() -> bool:
             routed = await routed_ids(service.sessions, destination, "stepline:rabbitmq")
@@ -216,15 +176,7 @@ async def test_filter_criteria_hand_over_only_matching_messages(service: Functio
         service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=10,
         filterCriteria={"filters": [{"pattern": '{"body": {"kind": ["a"]}}'}]},
     )  # fmt: skip
-    settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
-        update={"scan_seconds": 0.2})})  # fmt: skip
-    sources = EventSources(
-        settings,
-        service.sessions,
-        recording(source_invoker(service), seen),
-        metrics_registry=CollectorRegistry(),
-    )
-    async with sources:
+    async with sources(service, seen, scan_seconds=0.2):
         await until(lambda: _zero(queue))
     assert sorted(json.loads(s)["i"] for s in seen) == list(range(0, 30, 3))
     await delete(service.sessions, mapping.uuid)
@@ -246,15 +198,7 @@ async def test_records_older_than_the_maximum_age_go_to_the_destination_uninvoke
         service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=10,
         maximumRecordAgeInSeconds=60, destinationConfig={"onFailure": {"destination": destination}},
     )  # fmt: skip
-    settings = service.settings.model_copy(update={"event_sources": service.settings.event_sources.model_copy(
-        update={"scan_seconds": 0.2})})  # fmt: skip
-    sources = EventSources(
-        settings,
-        service.sessions,
-        recording(source_invoker(service), seen),
-        metrics_registry=CollectorRegistry(),
-    )
-    async with sources:
+    async with sources(service, seen, scan_seconds=0.2):
         await until(lambda: _zero(queue))
     assert seen == ["fresh"]
     async with unit_of_work(service.sessions) as session:
@@ -289,16 +233,7 @@ async def test_without_a_destination_rabbitmq_dead_letters_what_failed_for_good(
             service.sessions, eventSourceArn=ARN, queues=[queue], functionName=name, batchSize=1,
             maximumRetryAttempts=0,
         )  # fmt: skip
-        events = service.settings.event_sources.model_copy(update={"scan_seconds": 0.2})
-        settings = service.settings.model_copy(update={"event_sources": events})
-        sources = EventSources(
-            settings,
-            service.sessions,
-            source_invoker(service),
-            metrics_registry=CollectorRegistry(),
-            backoff=0.05,
-        )
-        async with sources:
+        async with sources(service, None, backoff=0.05, scan_seconds=0.2):
             await until(lambda: _zero(queue))
 
             async def one_dead() -> bool:

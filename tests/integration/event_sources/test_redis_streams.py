@@ -3,23 +3,18 @@ entries retried, and a crashed leader's pending entries reclaimed (a stream per 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import signal
-import time
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from foundation.settings import Settings
-from tests.integration.event_sources.kit import create, delete, recording, routed_ids, spawn
+from tests.integration.event_sources.kit import create, delete, killed_midway, routed_ids, sources, until
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from workers.events.sources.redis_streams import group_name
-from workers.events.sources.runner import EventSources, source_invoker
+from workers.events.sources.runner import EventSources
 from workers.functions.service import FunctionService
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
@@ -41,21 +36,8 @@ async def stream() -> AsyncIterator[str]:
     await client.aclose()
 
 
-async def until(check: object, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("timed out")
-
-
-def sources(service: FunctionService, seen: list[str]) -> EventSources:
-    events = service.settings.event_sources.model_copy(update={"scan_seconds": 0.2, "lease_seconds": 2.0})
-    return EventSources(
-        service.settings.model_copy(update={"event_sources": events}), service.sessions,
-        recording(source_invoker(service), seen), metrics_registry=CollectorRegistry(), backoff=0.05,
-    )  # fmt: skip
+def fast(service: FunctionService, seen: list[str]) -> EventSources:
+    return sources(service, seen, backoff=0.05, scan_seconds=0.2, lease_seconds=2.0)
 
 
 async def test_order_per_key_and_failed_items_to_the_destination(
@@ -76,7 +58,7 @@ async def test_order_per_key_and_failed_items_to_the_destination(
         maximumRetryAttempts=2, functionResponseTypes=["ReportBatchItemFailures"],
         destinationConfig={"onFailure": {"destination": destination}},
     )  # fmt: skip
-    async with sources(service, seen):
+    async with fast(service, seen):
 
         async def drained() -> bool:
             if len(set(seen)) < 58:
@@ -109,7 +91,7 @@ async def test_a_crashed_leaders_pending_entries_are_reclaimed(service: Function
     taken = await client.xreadgroup(group, "dead-leader", {stream: ">"}, count=15)  # then "crashed"
     assert len(taken[0][1]) == 15
     seen: list[str] = []
-    async with sources(service, seen):
+    async with fast(service, seen):
 
         async def drained() -> bool:
             return len(set(seen)) == 25 and int((await client.xpending(stream, group))["pending"]) == 0
@@ -142,25 +124,11 @@ async def test_a_leader_killed_mid_batch_loses_nothing(
         service.sessions, eventSourceArn=f"arn:aws:redis:us-east-1:123456789012:stream/{stream}",
         functionName=name, batchSize=5, startingPosition="TRIM_HORIZON",
     )  # fmt: skip
-    child = spawn(fn_settings)
-    assert child.stdout is not None
-    first: list[str] = []
-    try:
-        while len(first) < 30:
-            line = await asyncio.to_thread(child.stdout.readline)
-            assert line, "the worker ended"
-            if line.startswith("ok "):
-                first.append(line.split()[1])
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-    rest = child.stdout.read().split()
-    child.stdout.close()
-    first += [w for w, prev in zip(rest[1:], rest, strict=False) if prev == "ok"]
+    first = await killed_midway(fn_settings)
     group = group_name(mapping.uuid)
     assert int((await client.xpending(stream, group))["pending"]) > 0, "killed with nothing in flight"
     seen: list[str] = []
-    async with sources(service, seen):
+    async with fast(service, seen):
 
         async def drained() -> bool:
             if set(first) | set(seen) != {f"e-{i}" for i in range(150)}:
