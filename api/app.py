@@ -88,6 +88,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(event_invoke.router)
     app.include_router(event_buses.router)
     app.include_router(schedules.router)
+    app.include_router(schedules.groups_router)
     app.include_router(event_source_mappings.router)
     app.include_router(function_urls.router)
     app.include_router(function_url_router)

@@ -227,3 +227,13 @@ def event_rule_arn(bus: str, rule: str, region: str = DEFAULT_REGION, account: s
     """``arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME`` (the default bus is not named)."""
     path = rule if bus == "default" else f"{bus}/{rule}"
     return f"arn:aws:events:{region}:{account}:rule/{path}"
+
+
+def schedule_arn(group: str, name: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
+    """``arn:aws:scheduler:REGION:ACCOUNT:schedule/GROUP/NAME`` (EventBridge Scheduler)."""
+    return f"arn:aws:scheduler:{region}:{account}:schedule/{group}/{name}"
+
+
+def schedule_group_arn(group: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> str:
+    """``arn:aws:scheduler:REGION:ACCOUNT:schedule-group/GROUP``."""
+    return f"arn:aws:scheduler:{region}:{account}:schedule-group/{group}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Text, func, text, update
+from sqlalchemy import Column, DateTime, Index, Text, func, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -76,6 +76,7 @@ class EventDelivery(SQLModel, table=True):
     """One event's input on its way to one target (the outbox)."""
 
     __tablename__ = "event_delivery"
+    __table_args__ = (Index("ix_event_delivery_status_created_at", "status", "created_at"),)
 
     id: str = Field(primary_key=True, max_length=36)
     """Also the name of the execution a state machine target starts: a redelivery starts nothing."""
@@ -90,6 +91,9 @@ class EventDelivery(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=Text)
     available_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    policy: str | None = Field(default=None, sa_type=Text)
+    """A schedule target's retry policy and dead-letter target as JSON text
+    (``workers.events.retries.Policy``); None: the deliverer's own retries."""
 
 
 class EventBusNotFound(NotFound):
@@ -309,9 +313,11 @@ async def get_delivery(session: AsyncSession, delivery_id: str) -> EventDelivery
 
 
 async def add_delivery_once(
-    session: AsyncSession, delivery_id: str, source: tuple[str, str], arn: str, payload: str
-) -> bool:
-    """Queue a delivery under a caller-made id (a schedule's slot); False when it was queued already."""
+    session: AsyncSession, delivery_id: str, source: tuple[str, str], arn: str, payload: str,
+    policy: str | None = None, target_id: str | None = None,
+) -> bool:  # fmt: skip
+    """Queue a delivery under a caller-made id (a schedule's slot, a dead letter); False when it was
+    queued already."""
     now = utcnow()
     bus, rule = source
     statement = (
@@ -320,13 +326,14 @@ async def add_delivery_once(
             id=delivery_id,
             bus_name=bus,
             rule_name=rule,
-            target_id=rule,
+            target_id=target_id or rule,
             arn=arn,
             payload=storable(payload),
             status="PENDING",
             attempts=0,
             available_at=now,
             created_at=now,
+            policy=policy,
         )
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(col(EventDelivery.id))
@@ -338,13 +345,14 @@ async def add_delivery_once(
 
 
 async def last_failure(session: AsyncSession, bus: str, rule: str) -> EventDelivery | None:
-    """The latest failed delivery of ``rule`` (a schedule's last error)."""
+    """The latest failed delivery of ``rule`` (a schedule's last error), or one still being retried."""
     query = (
         select(EventDelivery)
         .where(
             col(EventDelivery.bus_name) == bus,
             col(EventDelivery.rule_name) == rule,
-            col(EventDelivery.status) == "FAILED",
+            col(EventDelivery.status).in_(("FAILED", "PENDING")),
+            col(EventDelivery.error).is_not(None),
         )
         .order_by(col(EventDelivery.created_at).desc())
         .limit(1)
@@ -385,3 +393,52 @@ async def claim_inbound(session: AsyncSession, limit: int) -> list[EventDelivery
         await session.delete(row)
     await session.flush()
     return found
+
+
+# Retention and status changes queued by the database ----------------------------------------------
+
+STARTED = "STARTED"
+"""A row the ``execution_started`` trigger queued: its payload is an execution id whose RUNNING
+status change the deliverer publishes."""
+
+
+async def claim_started(session: AsyncSession, limit: int) -> list[str]:
+    """Take queued RUNNING status changes (deleted in the caller's transaction): execution ids."""
+    query = (
+        select(EventDelivery)
+        .where(col(EventDelivery.status) == STARTED)
+        .order_by(col(EventDelivery.created_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    found = list((await session.exec(query)).all())
+    for row in found:
+        await session.delete(row)
+    await session.flush()
+    return [row.payload for row in found]
+
+
+_PRUNE = text(
+    "WITH doomed AS ("
+    " SELECT id FROM event_delivery WHERE status = 'DELIVERED' AND (created_at < :cutoff OR created_at <="
+    " (SELECT created_at FROM event_delivery WHERE status = 'DELIVERED' ORDER BY created_at DESC"
+    " OFFSET :keep LIMIT 1)) ORDER BY created_at LIMIT :batch FOR UPDATE SKIP LOCKED"
+    "), gone AS ("
+    " DELETE FROM event_delivery AS d USING doomed WHERE d.id = doomed.id"
+    " RETURNING d.bus_name, d.rule_name, d.target_id"
+    "), counted AS ("
+    " INSERT INTO schedule_tally (source, name, delivered)"
+    " SELECT bus_name, rule_name, count(*) FROM gone"
+    " WHERE (bus_name = 'schedule' OR bus_name LIKE 'schedule/%') AND target_id = rule_name"
+    " GROUP BY bus_name, rule_name"
+    " ON CONFLICT (source, name) DO UPDATE SET delivered = schedule_tally.delivered + EXCLUDED.delivered"
+    ") SELECT count(*) FROM gone"
+)
+
+
+async def prune_delivered(session: AsyncSession, *, max_age: timedelta, keep: int, batch: int = 1000) -> int:
+    """Remove DELIVERED rows older than ``max_age`` or beyond the newest ``keep`` ones (at most
+    ``batch``), folding schedules' into ``schedule_tally``; never a PENDING, FAILED or queued row.
+    How many were removed."""
+    statement = _PRUNE.bindparams(cutoff=utcnow() - max_age, keep=keep, batch=batch)
+    return int((await session.exec(statement)).one()[0])  # type: ignore[call-overload]

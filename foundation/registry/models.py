@@ -31,6 +31,7 @@ from foundation.registry import (  # noqa: F401  (imported for their tables)
     mock_configurations,
     pool_reports,
     resources,
+    schedules,
     state_machines,
     tags,
     workers,

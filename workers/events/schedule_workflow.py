@@ -26,6 +26,11 @@ class ScheduleTarget:
     schedule: str
     target_arn: str
     input: str
+    group: str = "default"
+    policy: str | None = None
+    """The target's retry policy and dead-letter target (``workers.events.retries.Policy`` JSON)."""
+    delete_after: bool = False
+    """ActionAfterCompletion DELETE of a one-time schedule: its slot deletes it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,11 @@
 """What Stepline itself puts on the default bus, so that a rule can chain on it:
 
-``Step Functions Execution Status Change`` (source ``aws.states``) when an execution ends, with the
-detail AWS sends (``executionArn``, ``stateMachineArn``, ``name``, ``status``, ``startDate`` and
-``stopDate`` in epoch milliseconds, ``input``, ``output``, ``error``, ``cause``). It is published only
-when the bus has an enabled rule (one query otherwise), in the caller's transaction.
+``Step Functions Execution Status Change`` (source ``aws.states``) when an execution starts (or is
+redriven: RUNNING) and when it ends, with the detail AWS sends (``executionArn``, ``stateMachineArn``,
+``name``, ``status``, ``startDate`` and ``stopDate`` in epoch milliseconds, ``input``, ``output``,
+``error``, ``cause``). It is published only when the bus has an enabled rule (one query otherwise),
+in the caller's transaction. RUNNING is published by the deliverer, off the request path: the
+``execution_started`` trigger queues it in the transaction that inserts the execution.
 """
 
 from __future__ import annotations
@@ -49,6 +51,22 @@ async def execution_ended(session: AsyncSession, execution_id: str, region: str)
     row = await session.get(executions_registry.Execution, execution_id, populate_existing=True)
     if row is None or row.status == executions_registry.RUNNING:
         return 0
+    return await _publish(session, row, region)
+
+
+async def execution_started(session: AsyncSession, execution_id: str, region: str) -> int:
+    """Publish the RUNNING status change of a started (or redriven) execution."""
+    row = await session.get(executions_registry.Execution, execution_id)
+    if row is None:
+        return 0
+    running = executions_registry.Execution.model_validate(
+        {**row.model_dump(), "status": executions_registry.RUNNING, "output": None, "error": None,
+         "cause": None, "stop_date": None}
+    )  # fmt: skip
+    return await _publish(session, running, region)
+
+
+async def _publish(session: AsyncSession, row: executions_registry.Execution, region: str) -> int:
     arn = execution_arn(row.state_machine_name, row.name, region)
     detail = {
         "executionArn": arn,

@@ -1,0 +1,213 @@
+"""A schedule target's RetryPolicy and DeadLetterConfig through the outbox (a target that is gone is
+retried per policy, by a second deliverer after the first stopped, then dead-lettered with
+Scheduler's error attributes), a schedule updated and listed on /v1, the RUNNING status change of a
+started execution on the default bus, and the outbox retention (delivered rows only)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
+from temporalio.client import Client
+
+from api.event_metrics import RuleMetrics
+from foundation.registry import event_bus as registry
+from foundation.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
+from foundation.registry.functions import FunctionEvent
+from foundation.settings import Settings
+from tests.integration.helpers import create_function, create_machine, start, unique
+from workers.events.delivery import Deliverer
+from workers.events.retries import DEAD_LETTER
+
+pytestmark = pytest.mark.integration
+
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+ECHO = "def handler(event, context):\n    return event\n"
+
+
+@pytest.fixture
+async def sessions(settings: Settings) -> AsyncIterator[SessionMaker]:
+    engine = create_engine(settings.database.url.get_secret_value(), pool_size=2)
+    try:
+        yield session_maker(engine)
+    finally:
+        await engine.dispose()
+
+
+def _arn(settings: Settings, kind: str, name: str) -> str:
+    service = "lambda" if kind == "function" else "states"
+    return f"arn:aws:{service}:{settings.region}:000000000000:{kind}:{name}"
+
+
+async def _rows(sessions: SessionMaker, rule: str) -> list[registry.EventDelivery]:
+    async with unit_of_work(sessions) as session:
+        query = select(registry.EventDelivery).where(col(registry.EventDelivery.rule_name) == rule)
+        return list((await session.exec(query.order_by(col(registry.EventDelivery.created_at)))).all())
+
+
+async def _events(sessions: SessionMaker, function: str) -> list[Any]:
+    async with unit_of_work(sessions) as session:
+        query = select(FunctionEvent).where(col(FunctionEvent.function_name) == function)
+        return [json.loads(e.payload) for e in (await session.exec(query)).all()]
+
+
+async def test_a_failing_target_is_retried_per_policy_then_dead_lettered_across_a_restart(
+    api: httpx.AsyncClient, worker: None, settings: Settings, temporal_client: Client, sessions: SessionMaker
+) -> None:
+    machine = await create_machine(api, PASS)
+    dead = await create_function(api, ECHO, "dlq")
+    schedule = unique("doomed")
+    body = {
+        "scheduleExpression": "rate(1 hour)",
+        "target": {
+            "arn": _arn(settings, "stateMachine", machine), "input": '{"n": 7}',
+            "retryPolicy": {"maximumRetryAttempts": 2, "maximumEventAgeInSeconds": 3600},
+            "deadLetterConfig": {"arn": _arn(settings, "function", dead)},
+        },
+    }  # fmt: skip
+    assert (await api.post(f"/v1/schedules/{schedule}", json=body)).status_code == 201
+    assert (await api.delete(f"/v1/state-machines/{machine}")).status_code == 204  # the target is gone
+    await temporal_client.get_schedule_handle(f"stepline-schedule-{schedule}").trigger()
+    for _ in range(100):
+        if await _rows(sessions, schedule):
+            break
+        await asyncio.sleep(0.2)
+    first = Deliverer(settings, sessions, retry_seconds=0.05)
+    await first.deliver_due()  # attempt 1 fails; this deliverer is gone (a worker restart)
+    (row,) = await _rows(sessions, schedule)
+    assert (row.status, row.attempts) == ("PENDING", 1) and "StateMachineDoesNotExist" in (row.error or "")
+    status = (await api.get(f"/v1/schedules/{schedule}")).json()
+    assert "StateMachineDoesNotExist" in status["lastError"]
+    second = Deliverer(settings, sessions, retry_seconds=0.05)
+    for _ in range(50):
+        await second.deliver_due()
+        rows = {r.target_id: r for r in await _rows(sessions, schedule)}
+        if DEAD_LETTER in rows and rows[DEAD_LETTER].status == "DELIVERED":
+            break
+        await asyncio.sleep(0.1)
+    assert rows[schedule].status == "FAILED" and rows[schedule].attempts == 3  # 1 + MaximumRetryAttempts
+    (letter,) = await _events(sessions, dead)
+    (record,) = letter["Records"]
+    attributes = {k: v["stringValue"] for k, v in record["messageAttributes"].items()}
+    assert record["body"] == '{"n": 7}' and record["eventSource"] == "aws:sqs"
+    assert attributes["ERROR_CODE"] == "StateMachineDoesNotExist"
+    assert attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
+    assert attributes["RETRY_ATTEMPTS"] == "2" and attributes["EXECUTION_ID"] == rows[schedule].id
+    assert attributes["TARGET_ARN"] == _arn(settings, "stateMachine", machine)
+    assert attributes["SCHEDULE_ARN"].endswith(f":schedule/default/{schedule}")
+    assert attributes["SCHEDULED_TIME"].endswith("Z")
+    metrics = RuleMetrics()
+    await metrics.refresh(sessions)
+    assert (schedule, "FAILED", 1) in metrics._schedules  # the dead letter is not a slot of its own
+    assert (await api.delete(f"/v1/schedules/{schedule}")).status_code == 204
+
+
+async def test_a_schedule_is_updated_and_listed_by_group(api: httpx.AsyncClient, settings: Settings) -> None:
+    machine = await create_machine(api, PASS)
+    group = unique("team")
+    assert (await api.post(f"/v1/schedule-groups/{group}")).status_code == 201
+    assert (await api.post(f"/v1/schedule-groups/{group}")).status_code == 409
+    target = {"arn": _arn(settings, "stateMachine", machine)}
+    names = [unique("a-nightly"), unique("b-hourly")]
+    for name in names:
+        body = {"scheduleExpression": "rate(1 hour)", "groupName": group, "target": target}
+        assert (await api.post(f"/v1/schedules/{name}", json=body)).status_code == 201
+    changed = {
+        "scheduleExpression": "cron(0 3 * * ? *)", "scheduleExpressionTimezone": "Europe/Paris",
+        "state": "DISABLED", "groupName": group, "target": {**target, "input": '{"x": 1}'},
+    }  # fmt: skip
+    updated = await api.put(f"/v1/schedules/{names[0]}", json=changed)
+    assert updated.status_code == 200, updated.text
+    got = (await api.get(f"/v1/schedules/{names[0]}", params={"groupName": group})).json()
+    assert (got["scheduleExpression"], got["state"], got["target"]["input"]) == (
+        "cron(0 3 * * ? *)", "DISABLED", '{"x": 1}',
+    )  # fmt: skip
+    assert got["lastModificationDate"] > got["creationDate"]
+    assert (await api.get(f"/v1/schedules/{names[0]}")).status_code == 404  # not in the default group
+    first = (await api.get("/v1/schedules", params={"groupName": group, "limit": 1})).json()
+    second = (
+        await api.get(
+            "/v1/schedules", params={"groupName": group, "limit": 1, "nextToken": first["nextToken"]}
+        )
+    ).json()
+    assert [s["name"] for s in first["schedules"] + second["schedules"]] == names
+    disabled = (await api.get("/v1/schedules", params={"groupName": group, "state": "DISABLED"})).json()
+    assert [s["name"] for s in disabled["schedules"]] == names[:1]
+    bad = await api.put(f"/v1/schedules/{names[0]}", json={**changed, "scheduleExpression": "rate(0 hours)"})
+    assert bad.status_code == 400 and "at least 1" in bad.text
+    missing = await api.put(f"/v1/schedules/{unique('nope')}", json=changed)
+    assert missing.status_code == 404
+    assert (await api.get("/v1/schedules", params={"nextToken": "garbage"})).status_code == 400
+    assert (await api.delete(f"/v1/schedule-groups/{group}")).status_code == 204
+    assert (await api.get("/v1/schedules", params={"groupName": group})).json()["schedules"] == []
+    assert (await api.get(f"/v1/schedule-groups/{group}")).status_code == 404
+
+
+async def test_a_started_execution_puts_running_on_the_default_bus(
+    api: httpx.AsyncClient, worker: None, settings: Settings, sessions: SessionMaker
+) -> None:
+    machine = await create_machine(api, PASS)
+    function = await create_function(api, ECHO, "watch")
+    rule = unique("running")
+    pattern = {"source": ["aws.states"], "detail": {"status": ["RUNNING"], "stateMachineArn": [
+        _arn(settings, "stateMachine", machine)]}}  # fmt: skip
+    base = f"/v1/event-buses/default/rules/{rule}"
+    assert (await api.put(base, json={"eventPattern": pattern})).status_code in (200, 201)
+    targets = {"targets": [{"id": "fn", "arn": _arn(settings, "function", function)}]}
+    assert (await api.put(f"{base}/targets", json=targets)).status_code == 200
+    try:
+        started = await start(api, machine, {"k": 1})
+        deliverer = Deliverer(settings, sessions)
+        for _ in range(50):
+            await deliverer.deliver_due()
+            if found := await _events(sessions, function):
+                break
+            await asyncio.sleep(0.1)
+    finally:  # no rule left on the default bus: later executions queue no status change
+        async with unit_of_work(sessions) as session:
+            await registry.remove_target(session, "default", rule, "fn")
+            await registry.delete_rule(session, "default", rule)
+    (event,) = found
+    assert event["detail-type"] == "Step Functions Execution Status Change"
+    assert event["detail"]["status"] == "RUNNING" and event["detail"]["stopDate"] is None
+    assert event["detail"]["name"] == started["name"] and json.loads(event["detail"]["input"]) == {"k": 1}
+
+
+async def test_retention_removes_old_delivered_rows_only(settings: Settings, sessions: SessionMaker) -> None:
+    rule = unique("retained")
+    old = datetime.now(UTC) - timedelta(days=2)
+    ids = {status: f"{rule[:20]}-{status.lower()}" for status in ("DELIVERED", "PENDING", "FAILED")}
+    async with unit_of_work(sessions) as session:
+        for status, delivery_id in ids.items():
+            await registry.add_delivery_once(session, delivery_id, ("schedule", rule), "arn:x", "{}")
+            await session.exec(
+                update(registry.EventDelivery)
+                .where(col(registry.EventDelivery.id) == delivery_id)
+                .values(status=status, created_at=old)
+            )
+        await registry.add_delivery_once(session, f"{rule[:20]}-fresh", ("schedule", rule), "arn:x", "{}")
+        await session.exec(
+            update(registry.EventDelivery)
+            .where(col(registry.EventDelivery.id) == f"{rule[:20]}-fresh")
+            .values(status="DELIVERED")
+        )
+    metrics = RuleMetrics()
+    await metrics.refresh(sessions)
+    assert (rule, "DELIVERED", 2) in metrics._schedules
+    assert await Deliverer(settings, sessions).prune() >= 1
+    left = {r.id: r.status for r in await _rows(sessions, rule)}
+    assert left == {ids["PENDING"]: "PENDING", ids["FAILED"]: "FAILED", f"{rule[:20]}-fresh": "DELIVERED"}
+    await metrics.refresh(sessions)
+    assert (rule, "DELIVERED", 2) in metrics._schedules  # the pruned row is tallied
+    async with unit_of_work(sessions) as session:  # the count bound: only the newest are kept
+        await registry.prune_delivered(session, max_age=timedelta(days=30), keep=0)
+    assert {r.id for r in await _rows(sessions, rule)} == {ids["PENDING"], ids["FAILED"]}
+    await metrics.refresh(sessions)
+    assert (rule, "DELIVERED", 2) in metrics._schedules
