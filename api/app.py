@@ -37,6 +37,7 @@ from api.routes import (
     event_buses,
     event_invoke,
     event_source_mappings,
+    execution_logs,
     executions,
     file_systems,
     function_aliases,
@@ -81,6 +82,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(mock_configs.router)
     app.include_router(executions.router)
     app.include_router(map_runs.router)
+    app.include_router(execution_logs.router)
     app.include_router(db_proxies.router)
     app.include_router(file_systems.router)
     app.include_router(function_routes.router)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from api.state import AppState
 from workers.activities import Activities
 from workers.events.delivery import Deliverer
+from workers.express import ExpressRunner
 from workers.integrations import for_settings as integrations_for
 from workers.worker import build_worker
 
@@ -37,12 +38,11 @@ def worker_hook(worker: ColocatedWorker) -> Callable[[AppState], AbstractAsyncCo
     @asynccontextmanager
     async def serve(state: AppState) -> AsyncIterator[None]:
         settings = state.settings
+        services = integrations_for(settings, state.sessions).call
         temporal_worker = build_worker(
             state.temporal,
             settings.temporal.task_queue,
-            Activities(
-                state.sessions, state.function_invoker, integrations_for(settings, state.sessions).call
-            ),
+            Activities(state.sessions, state.function_invoker, services),
             sandboxed=settings.temporal.workflow_sandbox,
         )
         running = asyncio.create_task(temporal_worker.run())
@@ -54,7 +54,10 @@ def worker_hook(worker: ColocatedWorker) -> Callable[[AppState], AbstractAsyncCo
 
         running.add_done_callback(stopped)
         try:
-            async with Deliverer(settings, state.sessions):  # rules' targets (workers.events)
+            async with (
+                Deliverer(settings, state.sessions),  # rules' targets (workers.events)
+                ExpressRunner(settings, state.sessions, state.function_invoker, services),
+            ):
                 yield
         finally:
             running.remove_done_callback(stopped)

@@ -75,6 +75,9 @@ class WorkerSettings(BaseModel):
     ``secret_key``, not encrypted: keep it on a private network); None: the Unix socket only."""
     advertise: str | None = None
     """``HOST:PORT`` the APIs dial (default: ``listen``; set it when listening on 0.0.0.0)."""
+    express_lease_seconds: float = 30.0
+    """How long an asynchronous Express execution stays with the worker running it without a renewal:
+    after a crash of that worker, how soon another one runs it again (renewed every third of it)."""
 
 
 class ServiceEndpointSettings(BaseModel):

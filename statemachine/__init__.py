@@ -20,10 +20,12 @@ from statemachine.arns import (
     event_rule_arn,
     event_source_mapping_arn,
     execution_arn,
+    express_execution_arn,
     file_system_arn,
     function_arn,
     function_reference,
     layer_arn,
+    log_group_name,
     parse_function_ref,
     role_arn,
     signing_profile_version_arn,
@@ -36,6 +38,8 @@ from statemachine.chunk_runner import run_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
 from statemachine.errors import DefinitionError, Diagnostic, InvalidValue, StatesError, SteplineError
+from statemachine.execution_logs import LEVELS as LOG_LEVELS
+from statemachine.execution_logs import log_event, logged
 from statemachine.history_reading import (
     Iteration,
     NotAStateEntry,
@@ -111,6 +115,7 @@ __all__ = [
     "DEFAULT_REGION",
     "EXECUTION_ROLE_ARN",
     "JSON",
+    "LOG_LEVELS",
     "TEST_STATE",
     "ActivityHost",
     "ArnError",
@@ -182,6 +187,7 @@ __all__ = [
     "execution_arn",
     "execution_context",
     "express_diagnostics",
+    "express_execution_arn",
     "file_system_arn",
     "find_state",
     "function_arn",
@@ -192,6 +198,9 @@ __all__ = [
     "is_mockable",
     "layer_arn",
     "load_program",
+    "log_event",
+    "log_group_name",
+    "logged",
     "machine_under_test",
     "map_iteration_events",
     "map_iterations",

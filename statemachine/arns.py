@@ -33,6 +33,8 @@ _ACCESS_POINT_ARN = re.compile(
     r"^arn:aws[a-zA-Z-]*:elasticfilesystem:[^:]*:\d{12}:access-point/(fsap-[0-9a-f]{17})$"
 )
 
+_LOG_GROUP_ARN = re.compile(r"arn:aws[a-zA-Z-]*:logs:[\w-]*:\d*:log-group:(?P<name>[\w#./-]{1,512})(?::\*)?")
+
 
 class ArnError(InvalidValue):
     """An ARN or function reference that cannot be read; the message says why, in AWS's words."""
@@ -68,6 +70,30 @@ def execution_arn(
     machine's), as ``$$.Execution.Id`` shows it."""
     kind = "express" if express else "execution"
     return f"arn:aws:states:{region}:{account}:{kind}:{state_machine}:{name}"
+
+
+def express_execution_arn(
+    state_machine: str, name: str, run_id: str, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT
+) -> str:
+    """An Express execution's ARN, ``arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:RUN_ID``
+    (synchronous or asynchronous; ``RUN_ID`` a uuid, as names are not unique among Express
+    executions), as ``$$.Execution.Id`` shows it."""
+    return f"arn:aws:states:{region}:{account}:express:{state_machine}:{name}:{run_id}"
+
+
+def log_group_name(arn: str) -> str:
+    """The log group a CloudWatch Logs log group ARN names,
+    ``arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]``.
+
+    Raises:
+        ArnError: any other text.
+    """
+    found = _LOG_GROUP_ARN.fullmatch(arn)
+    if found is None:
+        raise ArnError(
+            f"not a CloudWatch Logs log group ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*): {arn!r}"
+        )
+    return found["name"]
 
 
 def map_run_arn(execution: str, state_name: str, run_id: str) -> str:

@@ -25,6 +25,7 @@ from workers.contracts import (
 )
 from workers.events import status_changes
 from workers.events.schedule_activities import ScheduleActivities
+from workers.execution_logs import log_finished
 from workers.map_run_activities import MapRunActivities
 
 
@@ -112,6 +113,7 @@ class Activities:
             )
         async with unit_of_work(self._sessions) as session:  # a rule may chain on it (at least once)
             await status_changes.execution_ended(session, request.execution_id, DEFAULT_REGION)
+            await log_finished(session, request.execution_id, DEFAULT_REGION)  # its execution logs
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity, for ``temporalio.worker.Worker(activities=...)``."""

@@ -21,6 +21,7 @@ from workers.endpoint.local import LocalRuntime
 from workers.endpoint.server import serve_endpoint, split_address
 from workers.events.delivery import Deliverer
 from workers.events.sources.runner import EventSources, source_invoker
+from workers.express import ExpressRunner
 from workers.functions.metric_samples import MetricSampler
 from workers.functions.service import FunctionService
 from workers.integrations import for_settings as integrations_for
@@ -49,6 +50,7 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
             PoolReporter(sessions),
             Deliverer(settings, sessions),
             EventSources(settings, sessions, source_invoker(service)),
+            ExpressRunner(settings, sessions, service, integrations_for(settings, sessions).call),
         ):
             worker = build_worker(
                 client,

@@ -19,14 +19,13 @@ from api.aws.json_protocol import Call
 from api.aws.sfn_aliases import alias_arn
 from api.aws.sfn_state_machines import (
     DEFAULT_PAGE,
-    LOGGING_OFF,
     TRACING_OFF,
     check_name,
     revision_id,
     role_of,
 )
+from api.services import execution_logs, machine_aliases, redrive, sync_executions
 from api.services import executions as service
-from api.services import machine_aliases, redrive, sync_executions
 from api.services import state_machines as machines
 from foundation.errors import Conflict
 from foundation.registry.database import unit_of_work
@@ -35,6 +34,7 @@ from foundation.registry.machine_aliases import AliasNotFound
 from foundation.registry.state_machines import StateMachineNotFound
 from statemachine import execution_arn, state_machine_arn, version_arn
 
+NOT_SUPPORTED = "This operation is not supported by this type of state machine"
 INCLUDED = {"included": True}
 EXECUTION_DATA = frozenset({"input", "output"})
 """Event detail members that ``includeExecutionData: false`` leaves out."""
@@ -162,13 +162,14 @@ async def describe_state_machine_for_execution(call: Call, params: dict[str, Any
         machine, version = await machines.revision(
             session, row.state_machine_name, version=row.state_machine_version
         )
+        logging = await execution_logs.describe(session, machine.name)
     return {
         "stateMachineArn": state_machine_arn(machine.name, call.region),
         "name": machine.name,
         "definition": version.definition,
         "roleArn": role_of(version),
         "updateDate": version.created_at,
-        "loggingConfiguration": LOGGING_OFF,
+        "loggingConfiguration": logging,
         "tracingConfiguration": TRACING_OFF,
         "revisionId": revision_id(version),
     }
@@ -190,7 +191,9 @@ async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         raise AwsError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
     ref = arns.state_machine(params["stateMachineArn"])
     async with unit_of_work(call.state.sessions) as session:
-        await machines.revision(session, ref.name, published=ref.published)  # StateMachineDoesNotExist
+        machine, _ = await machines.revision(session, ref.name, published=ref.published)  # or DoesNotExist
+        if machine.type == "EXPRESS":  # Express executions are kept nowhere to list
+            raise AwsError("StateMachineTypeNotSupported", NOT_SUPPORTED)
         if ref.alias is not None:
             try:
                 await machine_aliases.describe(session, ref.name, ref.alias)

@@ -1,9 +1,9 @@
 """Step Functions' state machine and version operations over ``api.services.state_machines``.
 
 Each handler turns the AWS request into a use case call and the rows it returns into the AWS
-response; the rules (checking definitions, versions, publishing) are the service's. Accepted but not
-kept: ``loggingConfiguration``, ``tracingConfiguration`` and ``encryptionConfiguration`` (Describe
-answers logging OFF, tracing disabled).
+response; the rules (checking definitions, versions, publishing) are the service's.
+``loggingConfiguration`` is checked and kept (``api.services.execution_logs``); accepted but not
+kept: ``tracingConfiguration`` and ``encryptionConfiguration`` (Describe answers tracing disabled).
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from api.aws import arns
 from api.aws.errors import AwsError
 from api.aws.json_protocol import Call
 from api.aws.sfn_tags import tag_new_resource
-from api.services import machine_aliases
+from api.services import execution_logs, machine_aliases
 from api.services import state_machines as service
 from foundation.registry.database import unit_of_work
 from foundation.registry.state_machines import StateMachine, StateMachineNotFound, StateMachineVersion
 from statemachine import EXECUTION_ROLE_ARN, state_machine_arn, version_arn
 
 DEFAULT_PAGE = 100
-LOGGING_OFF = {"level": "OFF", "includeExecutionData": False}
 TRACING_OFF = {"enabled": False}
 _NAME = re.compile(schemas.NAME_PATTERN)
 _UPDATABLE = ("definition", "roleArn", "loggingConfiguration", "tracingConfiguration")
@@ -61,6 +60,9 @@ def _published_arn(machine: StateMachine, version: StateMachineVersion, region: 
 async def create_state_machine(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     name = check_name(params["name"])
     description = _version_description(params)
+    logging = params.get("loggingConfiguration")
+    if logging is not None:
+        execution_logs.check(logging)  # before anything is created
     async with unit_of_work(call.state.sessions) as session:
         machine, version = await service.create_revision(
             session,
@@ -73,6 +75,8 @@ async def create_state_machine(call: Call, params: dict[str, Any]) -> dict[str, 
             idempotent=True,
         )
         await tag_new_resource(session, state_machine_arn(name, call.region), params.get("tags"))
+        if logging is not None:
+            await execution_logs.configure(session, name, logging)
     return {
         "stateMachineArn": state_machine_arn(name, call.region),
         "creationDate": machine.created_at,
@@ -89,6 +93,7 @@ async def describe_state_machine(call: Call, params: dict[str, Any]) -> dict[str
         )  # fmt: skip
     async with unit_of_work(call.state.sessions) as session:
         machine, version = await service.revision(session, ref.name, published=ref.published)
+        logging = await execution_logs.describe(session, ref.name)
     qualified = ref.published is not None
     return {
         "stateMachineArn": params["stateMachineArn"]
@@ -100,7 +105,7 @@ async def describe_state_machine(call: Call, params: dict[str, Any]) -> dict[str
         "roleArn": role_of(version),
         "type": machine.type,
         "creationDate": version.published_at if qualified else machine.created_at,
-        "loggingConfiguration": LOGGING_OFF,
+        "loggingConfiguration": logging,
         "tracingConfiguration": TRACING_OFF,
         "revisionId": revision_id(version),
         "description": version.description if qualified else None,
@@ -116,6 +121,9 @@ async def update_state_machine(call: Call, params: dict[str, Any]) -> dict[str, 
             "must be specified",
         )
     description = _version_description(params)
+    logging = params.get("loggingConfiguration")
+    if logging is not None:
+        execution_logs.check(logging)
     async with unit_of_work(call.state.sessions) as session:
         machine, version = await service.update_revision(
             session,
@@ -126,6 +134,8 @@ async def update_state_machine(call: Call, params: dict[str, Any]) -> dict[str, 
             publish=bool(params.get("publish")),
             keep_unchanged=True,
         )
+        if logging is not None:
+            await execution_logs.configure(session, name, logging)
     return {
         "updateDate": version.created_at,
         "revisionId": revision_id(version),

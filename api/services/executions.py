@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import schemas
 from api.pagination import decode_token, encode_token
-from api.services import mock_configs
+from api.services import express_executions, mock_configs
 from api.services.definitions import input_text_of
 from api.services.history import history_body, served_event
 from api.state import AppState
@@ -114,10 +114,14 @@ async def start(
     async with state.sessions() as session:  # one statement, outside a transaction block
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         found = await registry.register_latest(
-            session, machine_name, name, input_text, start_date, published, alias
+            session, machine_name, name, input_text, start_date, published, alias, standard_only=True
         )
     if found is None:
         raise StateMachineNotFound(machine_name, published=published)
+    if found.machine_type == "EXPRESS":  # asynchronous Express: queued for a worker, not on Temporal
+        return await express_executions.start(
+            state, machine_name, found, name, input_text, start_date, published=published, alias=alias
+        )
     machine_type, version, definition = found.machine_type, found.version, found.definition
     role_arn = found.role_arn
     row = Execution(

@@ -15,6 +15,7 @@ from api.json_input import SERIALISABLE_DEPTH, depth_exceeds
 from api.services.definitions import input_text_of
 from api.state import AppState
 from foundation.errors import InvalidRequest
+from foundation.registry.execution_logs import LoggingConfig
 from foundation.registry.state_machines import get_runnable
 from statemachine import (
     EXECUTION_ROLE_ARN,
@@ -26,10 +27,12 @@ from statemachine import (
     StatesError,
     check_start,
     execute,
-    execution_arn,
+    express_execution_arn,
     state_machine_arn,
 )
 from workers.contracts import Invoker
+from workers.execution_logs import book_for, rows_of
+from workers.express import record_end
 from workers.host import program_of
 from workers.integrations import Integrations
 from workers.integrations import for_settings as integrations_for
@@ -96,7 +99,7 @@ async def run(
     name = str(uuid.uuid4())
     started = datetime.now(UTC)
     context = ExecutionContext(
-        execution_id=execution_arn(machine_name, name, state.settings.region),
+        execution_id=express_execution_arn(machine_name, name, _uuid4(), state.settings.region),
         execution_name=name,
         state_machine_id=state_machine_arn(machine_name, state.settings.region),
         state_machine_name=machine_name,
@@ -116,6 +119,11 @@ async def run(
             "States.Timeout",
             f"the synchronous execution ran longer than {SYNC_LIMIT_SECONDS:.0f} s",
         )
+        record_end(host, "ExecutionTimedOut", error, cause)
+    if version.log_level is not None and version.log_level != "OFF":  # journaled now, stored in a batch
+        config = LoggingConfig(version.log_level, version.include_execution_data, version.log_group)
+        rows = rows_of(host.history, config, context.execution_id, machine_name)
+        book_for(state.settings, state.sessions).add(rows)
     if status == "SUCCEEDED" and depth_exceeds(output, SERIALISABLE_DEPTH):
         status, output, error = "FAILED", None, "States.Runtime"
         cause = f"the output nests more than {SERIALISABLE_DEPTH} levels deep: no response can carry it"

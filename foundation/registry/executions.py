@@ -148,7 +148,9 @@ class Registered:
     """The version's role (None: the default role)."""
 
 
-def _register(target: str) -> TextClause:
+def _register(target: str, standard_only: bool = False) -> TextClause:
+    """``standard_only``: an EXPRESS machine's version is read but no execution is inserted."""
+    only = " WHERE target.type <> 'EXPRESS'" if standard_only else ""
     return text(
         "WITH target AS ("
         " SELECT m.type, v.version, v.definition, v.role_arn FROM state_machine AS m"
@@ -158,7 +160,7 @@ def _register(target: str) -> TextClause:
         " INSERT INTO execution (id, name, state_machine_name, state_machine_version, status, input,"
         " start_date, published_version, alias_name)"
         " SELECT :id, :name, :machine, target.version, 'RUNNING', :input, :start_date,"
-        " CAST(:published AS int), CAST(:alias AS text) FROM target"
+        f" CAST(:published AS int), CAST(:alias AS text) FROM target{only}"
         " ON CONFLICT (id) DO NOTHING RETURNING id"
         ") SELECT target.type, target.version, target.definition, EXISTS (SELECT 1 FROM inserted),"
         " target.role_arn FROM target"
@@ -167,6 +169,8 @@ def _register(target: str) -> TextClause:
 
 _REGISTER_LATEST = _register("v.version = m.latest_version")
 _REGISTER_PUBLISHED = _register("v.published_version = :published")
+_REGISTER_LATEST_STANDARD = _register("v.version = m.latest_version", standard_only=True)
+_REGISTER_PUBLISHED_STANDARD = _register("v.published_version = :published", standard_only=True)
 
 
 async def register_latest(
@@ -177,11 +181,18 @@ async def register_latest(
     start_date: datetime,
     published: int | None = None,
     alias: str | None = None,
+    *,
+    standard_only: bool = False,
 ) -> Registered | None:
     """Insert a RUNNING execution of ``machine``'s latest version (or of its published version
     ``published``, chosen through ``alias`` when given) and read that version, in one statement (one
-    round trip for every execution started). None when there is no such machine or version."""
-    statement = (_REGISTER_LATEST if published is None else _REGISTER_PUBLISHED).bindparams(
+    round trip for every execution started). None when there is no such machine or version.
+    ``standard_only``: nothing is inserted for an EXPRESS machine (``inserted`` False)."""
+    if standard_only:
+        chosen = _REGISTER_LATEST_STANDARD if published is None else _REGISTER_PUBLISHED_STANDARD
+    else:
+        chosen = _REGISTER_LATEST if published is None else _REGISTER_PUBLISHED
+    statement = chosen.bindparams(
         id=execution_id(machine, name),
         name=name,
         machine=machine,

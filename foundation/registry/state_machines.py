@@ -266,13 +266,19 @@ class Runnable:
     version: int
     role_arn: str | None
     definition: str
+    log_level: str | None = None
+    """Its ``loggingConfiguration`` (``foundation.registry.execution_logs``; None: OFF)."""
+    include_execution_data: bool = False
+    log_group: str | None = None
 
 
 _RUNNABLE = text(
-    "SELECT m.type, v.version, v.role_arn, v.definition FROM state_machine AS m "
+    "SELECT m.type, v.version, v.role_arn, v.definition, l.level, l.include_execution_data, l.log_group "
+    "FROM state_machine AS m "
     "LEFT JOIN state_machine_version AS v ON v.state_machine_name = m.name AND CASE "
     "WHEN CAST(:published AS integer) IS NULL THEN v.version = m.latest_version "
-    "ELSE v.published_version = CAST(:published AS integer) END WHERE m.name = :name"
+    "ELSE v.published_version = CAST(:published AS integer) END "
+    "LEFT JOIN state_machine_logging AS l ON l.state_machine_name = m.name WHERE m.name = :name"
 )
 
 
@@ -288,7 +294,10 @@ async def get_runnable(connection: AsyncConnection, name: str, published: int | 
         raise StateMachineNotFound(name)
     if row.version is None:
         raise StateMachineNotFound(name, published=published)
-    return Runnable(row.type, row.version, row.role_arn, row.definition)
+    return Runnable(
+        row.type, row.version, row.role_arn, row.definition, row.level, bool(row.include_execution_data),
+        row.log_group,
+    )  # fmt: skip
 
 
 async def list_state_machines(

@@ -1,0 +1,66 @@
+"""Starting an asynchronous Express execution: StartExecution of an EXPRESS machine.
+
+Nothing runs here: the execution is queued durably (``foundation.registry.express_executions``) with
+the version it runs and the machine's logging configuration as of now, and a worker runs it
+(``workers.express``). Its ARN has Express's form, ``...:express:MACHINE:NAME:RUN_ID``; names are not
+unique among Express executions (a second start with the same name is another execution). No history
+is kept: DescribeExecution and GetExecutionHistory refuse Express ARNs, as Step Functions does; the
+execution's log events (``GET /v1/execution-logs``) are how it is followed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from api import schemas
+from api.state import AppState
+from foundation.errors import InvalidRequest
+from foundation.registry import execution_logs
+from foundation.registry import express_executions as queue
+from foundation.registry.database import unit_of_work
+from foundation.registry.executions import Registered
+from foundation.registry.express_executions import ExpressExecution
+from statemachine import check_start, express_execution_arn
+
+
+async def start(
+    state: AppState,
+    machine: str,
+    found: Registered,
+    name: str | None,
+    input_text: str,
+    start_date: datetime,
+    *,
+    published: int | None = None,
+    alias: str | None = None,
+) -> schemas.ExecutionStarted:
+    """Queue an execution of the version ``found`` read; its ARN is its id."""
+    refused = check_start(found.machine_type, input_text, sync=False)
+    if refused is not None:
+        raise InvalidRequest(f"{refused.code}: {refused.message}", [{"location": "/", "code": refused.code}])
+    name = name or str(uuid.uuid4())
+    arn = express_execution_arn(machine, name, str(uuid.uuid4()), state.settings.region)
+    async with unit_of_work(state.sessions) as session:
+        config = await execution_logs.config_of(session, machine)
+        await queue.enqueue(
+            session,
+            ExpressExecution(
+                arn=arn, name=name, state_machine_name=machine, state_machine_version=found.version,
+                definition=found.definition, role_arn=found.role_arn, input=input_text,
+                start_date=start_date, available_at=start_date, attempts=0, log_level=config.level,
+                include_execution_data=config.include_execution_data, log_group=config.log_group,
+            ),
+        )  # fmt: skip
+    state.metrics.executions_started.labels("EXPRESS").inc()
+    return schemas.ExecutionStarted(
+        execution_id=arn,
+        execution_arn=arn,
+        name=name,
+        state_machine=machine,
+        version=found.version,
+        start_date=start_date,
+        status="RUNNING",
+        alias=alias,
+        published_version=published,
+    )

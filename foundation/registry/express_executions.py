@@ -1,0 +1,94 @@
+"""Asynchronous Express executions waiting to run or running: a durable queue (``express_execution``).
+
+StartExecution on an EXPRESS machine writes a row and notifies ``EXPRESS_CHANNEL``; a worker claims
+it with a lease it renews while the execution runs, and deletes it when the execution has ended (its
+log events written): nothing of it is kept after that, as Step Functions keeps no history of Express
+executions. A worker that dies leaves its rows to come due again when their lease runs out, and the
+next claim runs them from the start: at least once, as Step Functions runs asynchronous Express
+executions. The row carries the version's definition and the logging configuration as of the start.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Boolean, Column, DateTime, Index, Integer, Text, delete, text, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import foundation.registry.database  # noqa: F401  (naming convention before any table)
+from foundation.registry.execution_logs import LoggingConfig
+from foundation.registry.state_machines import utcnow
+from foundation.registry.storable import storable
+
+EXPRESS_CHANNEL = "stepline_express_executions"
+"""Notified when an execution is queued, so that a worker claims it at once."""
+
+
+class ExpressExecution(SQLModel, table=True):
+    """One asynchronous Express execution until it ends."""
+
+    __tablename__ = "express_execution"
+    __table_args__ = (Index("ix_express_execution_available_at", "available_at"),)
+
+    arn: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+    """``arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:RUN_ID``."""
+    name: str = Field(sa_type=Text)
+    state_machine_name: str = Field(sa_type=Text)
+    state_machine_version: int = Field(sa_column=Column(Integer, nullable=False))
+    definition: str = Field(sa_type=Text)
+    role_arn: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    input: str = Field(sa_type=Text)
+    start_date: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    available_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    """When it may be claimed: its start, then the end of the current run's lease."""
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    log_level: str = Field(default="OFF", max_length=8)
+    include_execution_data: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    log_group: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+    @property
+    def logging(self) -> LoggingConfig:
+        return LoggingConfig(self.log_level, self.include_execution_data, self.log_group)
+
+
+async def enqueue(session: AsyncSession, execution: ExpressExecution) -> None:
+    """Queue it and notify the workers (when the transaction commits)."""
+    execution.input = storable(execution.input)
+    session.add(execution)
+    await session.flush()
+    await session.exec(text(f"NOTIFY {EXPRESS_CHANNEL}"))  # type: ignore[call-overload]
+
+
+async def claim(session: AsyncSession, limit: int, lease_seconds: float) -> list[ExpressExecution]:
+    """Take due executions (queued, or a dead worker's whose lease ran out) and lease them."""
+    now = utcnow()
+    query = (
+        select(ExpressExecution)
+        .where(col(ExpressExecution.available_at) <= now)
+        .order_by(col(ExpressExecution.available_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    found = list((await session.exec(query)).all())
+    for execution in found:
+        execution.attempts += 1
+        execution.available_at = now + timedelta(seconds=lease_seconds)
+        session.add(execution)
+    await session.flush()
+    return found
+
+
+async def renew(session: AsyncSession, arns: list[str], lease_seconds: float) -> None:
+    """Extend the leases of executions this worker is running."""
+    if arns:
+        until = utcnow() + timedelta(seconds=lease_seconds)
+        statement = (
+            update(ExpressExecution).where(col(ExpressExecution.arn).in_(arns)).values(available_at=until)
+        )
+        await session.exec(statement)
+
+
+async def finish(session: AsyncSession, arn: str) -> None:
+    """The execution has ended: forget it."""
+    await session.exec(delete(ExpressExecution).where(col(ExpressExecution.arn) == arn))

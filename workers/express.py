@@ -1,0 +1,214 @@
+"""Running asynchronous Express executions from their durable queue (``express_execution``).
+
+Step Functions runs an asynchronous Express execution at least once and keeps no history of it: its
+events go to the machine's execution logs, which are how users follow it. Stepline does the same
+without Temporal: a worker claims a queued execution with a lease (renewed while it runs), runs it
+with the language's ``LocalHost`` in real time, as synchronous Express executions run in the API
+(functions through this worker's runtime, other services through ``workers.integrations``), hands
+its log events to the ``ExecutionLogBook`` as it goes, and deletes the row when it has ended. A worker
+that dies mid-run (kill -9) leaves the row to come due when its lease runs out; the next claim runs
+the execution again from its start (its log events then come twice, under two attempts). Five
+minutes after its start an execution times out, as Step Functions' Express executions do; after
+``MAX_ATTEMPTS`` runs that never ended (a run that kills its worker), it is given up as failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+
+from foundation.registry import express_executions as queue
+from foundation.registry.database import SessionMaker, unit_of_work
+from foundation.registry.express_executions import EXPRESS_CHANNEL, ExpressExecution
+from foundation.settings import Settings
+from statemachine import (
+    EXECUTION_ROLE_ARN,
+    ExecutionContext,
+    FunctionCall,
+    FunctionResult,
+    HistoryEvent,
+    LocalHost,
+    ServiceCaller,
+    StatesError,
+    execute,
+    state_machine_arn,
+)
+from workers.contracts import Invoker
+from workers.execution_logs import ExecutionLogBook, book_for, rows_of
+from workers.functions.event_wakeups import EventWakeups
+from workers.host import program_of
+
+log = logging.getLogger(__name__)
+LIMIT_SECONDS = 300.0
+"""Step Functions' limit on an Express execution's duration."""
+MAX_ATTEMPTS = 3
+CONCURRENCY = 64
+"""Executions one worker runs at once."""
+LOG_EVERY_SECONDS = 0.2
+"""How often a running execution's new log events are handed to the book."""
+
+
+class ExpressRunner:
+    """Claims and runs queued asynchronous Express executions while entered."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionMaker,
+        invoker: Invoker | None,
+        services: ServiceCaller | None,
+        *,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._invoker = invoker
+        self._services = services
+        self._lease = settings.worker.express_lease_seconds
+        self._book: ExecutionLogBook = book_for(settings, sessions)
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wakeups = EventWakeups(
+            settings.database.url.get_secret_value(), poll_seconds=poll_seconds,
+            unconnected_poll_seconds=min(poll_seconds, 0.5), channel=EXPRESS_CHANNEL,
+        )  # fmt: skip
+
+    async def __aenter__(self) -> ExpressRunner:
+        await self._wakeups.__aenter__()
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="stepline-express-claims"),
+            asyncio.create_task(self._renew_loop(), name="stepline-express-leases"),
+        ]
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for task in [*self._tasks, *self._running.values()]:
+            task.cancel()
+        for task in [*self._tasks, *self._running.values()]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._wakeups.__aexit__(kind, exc, tb)
+        with contextlib.suppress(OSError):
+            await self._book.flush()
+
+    async def _claim_loop(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except (OSError, RuntimeError) as exc:  # the database away: try again later
+                log.warning("express executions: %s", exc)
+            await self._wakeups.wait()
+
+    async def run_due(self) -> int:
+        """Start every due execution this worker has room for; how many it started."""
+        started = 0
+        while (room := CONCURRENCY - len(self._running)) > 0:
+            async with unit_of_work(self._sessions) as session:
+                due = await queue.claim(session, min(room, 16), self._lease)
+            for execution in due:
+                task = asyncio.create_task(self._run(execution), name=f"express {execution.arn}")
+                self._running[execution.arn] = task
+                task.add_done_callback(self._forget)
+            started += len(due)
+            if len(due) < min(room, 16):
+                return started
+        return started
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        for arn, running in list(self._running.items()):
+            if running is task:
+                del self._running[arn]
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                async with unit_of_work(self._sessions) as session:
+                    await queue.renew(session, list(self._running), self._lease)
+            except (OSError, RuntimeError) as exc:
+                log.warning("express executions: leases not renewed: %s", exc)
+
+    async def _run(self, execution: ExpressExecution) -> None:
+        machine = execution.state_machine_name
+        config = execution.logging
+        host = self._host(execution.start_date)
+        logged_up_to = 0
+
+        def hand_over() -> None:  # new events to the book, journaled at once
+            nonlocal logged_up_to
+            fresh = host.history[logged_up_to:]
+            logged_up_to += len(fresh)
+            self._book.add(rows_of(fresh, config, execution.arn, machine, execution.attempts))
+
+        feeding = asyncio.create_task(_every(LOG_EVERY_SECONDS, hand_over)) if config.on else None
+        try:
+            if execution.attempts > MAX_ATTEMPTS:
+                record_end(host, "ExecutionFailed", "States.Runtime",
+                     f"the execution was started {MAX_ATTEMPTS} times and never ended")  # fmt: skip
+            else:
+                await self._execute(execution, host)
+        except Exception as exc:  # (a definition that no longer loads): the execution fails
+            log.exception("express execution %s", execution.arn)
+            record_end(host, "ExecutionFailed", "States.Runtime", f"{type(exc).__name__}: {exc}")
+        finally:
+            if feeding is not None:
+                feeding.cancel()
+        hand_over()
+        async with unit_of_work(self._sessions) as session:
+            await queue.finish(session, execution.arn)
+
+    async def _execute(self, execution: ExpressExecution, host: LocalHost) -> None:
+        context = ExecutionContext(
+            execution_id=execution.arn,
+            execution_name=execution.name,
+            state_machine_id=state_machine_arn(execution.state_machine_name, self._settings.region),
+            state_machine_name=execution.state_machine_name,
+            role_arn=execution.role_arn or EXECUTION_ROLE_ARN,
+            start_time=execution.start_date,
+        )
+        left = LIMIT_SECONDS - (datetime.now(UTC) - execution.start_date).total_seconds()
+        try:
+            async with asyncio.timeout(max(left, 0.0)):
+                await execute(program_of(execution.definition), json.loads(execution.input), context, host)
+        except TimeoutError:
+            record_end(host, "ExecutionTimedOut", "States.Timeout",
+                 f"the Express execution ran longer than {LIMIT_SECONDS:.0f} s")  # fmt: skip
+
+    def _host(self, started: datetime) -> LocalHost:
+        invoker = self._invoker
+        return LocalHost(
+            invoker=invoker.invoke_for_state_machine if invoker is not None else _no_runtime,
+            services=self._services,
+            start_time=started,
+            seed=None,
+            virtual_time=False,
+            clock=lambda: datetime.now(UTC),
+            uuids=lambda: str(uuid.uuid4()),
+        )
+
+
+def record_end(host: LocalHost, event_type: str, error: str, cause: str) -> None:
+    """Record the execution's last event when the interpreter could not (a time-out, a crash)."""
+    last = host.history[-1].id if host.history else 0
+    key = event_type[0].lower() + event_type[1:] + "EventDetails"
+    host.record(
+        HistoryEvent(last + 1, last, datetime.now(UTC), event_type, key, {"error": error, "cause": cause})
+    )
+
+
+async def _every(seconds: float, action: Callable[[], None]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        action()
+
+
+async def _no_runtime(call: FunctionCall) -> FunctionResult:
+    raise StatesError("Lambda.ServiceException", "this worker runs no function runtime")
