@@ -100,6 +100,7 @@ class Mapper:
     async def _iteration(self, index: int) -> None:
         if index in self.done:
             self.results[index] = self.done[index]
+            self.finished.add(index)
             self.size += result_size(self.done[index])
             return
         item_input = self.item_input(index, self.frame)

@@ -28,7 +28,7 @@ from statemachine.faults import RUNTIME, TerminalError
 from statemachine.host import Host
 from statemachine.json_types import JSON
 from statemachine.limits import Limits
-from statemachine.mapper import Mapper
+from statemachine.mapper import Mapper, result_size
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,11 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
         while mapper.next_index < count and len(inputs) < size and budget > 0:
             index = mapper.next_index
             mapper.next_index += 1
+            if index in mapper.done:  # succeeded before a redrive: not run again
+                mapper.results[index] = mapper.done[index]
+                mapper.finished.add(index)
+                mapper.size += result_size(mapper.done[index])
+                continue
             value = mapper.item_input(index, frame)
             inputs.append((index, value))
             budget -= len(dataflow.dumps(value))

@@ -4,8 +4,9 @@ Step Functions' RedriveExecution continues an execution from the state that did 
 that state's input, keeping the results and history of what succeeded. Here: the last top-level
 state the history entered (it failed, timed out or was aborted while it ran), with the input and the
 variables in scope it was entered with; a Map or Parallel state resumed this way runs only the
-iterations or branches that did not succeed (``Resume.done`` holds the others' outputs; a Map run
-in chunks, ``statemachine.offload``, runs them all again). Pure.
+iterations or branches that did not succeed (``Resume.done`` holds the others' outputs; for a Map
+run in chunks, ``statemachine.offload``, the host reads them from the chunks' results:
+``chunk_outputs``). Pure.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from statemachine.history_reading import (
     state_story,
 )
 from statemachine.json_types import JSON
+from statemachine.offload import outcomes_from_json
 
 
 @dataclass(frozen=True)
@@ -112,3 +114,14 @@ def _ends(block: ir.Block, name: object) -> bool:
     if state is None or isinstance(state, ir.Choice | ir.Fail):
         return False
     return isinstance(state, ir.Succeed) or getattr(state, "next", None) is None
+
+
+def chunk_outputs(results: Sequence[str]) -> dict[int, JSON]:
+    """The outputs of the iterations that succeeded in a Map's chunks, by index, from the chunks'
+    results (``outcomes_to_json`` text; a chunk stopped by a failure still lists its successes)."""
+    done: dict[int, JSON] = {}
+    for text in results:
+        for outcome in outcomes_from_json(text):
+            if outcome.error is None:
+                done[outcome.index] = outcome.output
+    return done

@@ -11,6 +11,7 @@ start one attempt; if the workflow cannot be started, the outcome is put back.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api.services.map_redrive import chunked_done
 from api.state import AppState
 from foundation.errors import Unavailable
 from foundation.registry import executions as registry
@@ -25,6 +27,7 @@ from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Execution, ExecutionNotRedrivable
 from foundation.registry.state_machines import StateMachineNotFound, get_state_machine
 from statemachine import EXECUTION_ROLE_ARN, resume_point
+from statemachine.ir import Map
 from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
 from workers.host import program_of
 
@@ -74,6 +77,9 @@ async def redrive(state: AppState, execution_id: str) -> Execution:
         before = row.model_copy()
         program = program_of(version.definition)
         resume = resume_point(program, events, json.loads(row.input), row.redrive_count + 1)
+        if isinstance(program.block.states.get(resume.state), Map):  # iterations run in chunks
+            kept = await chunked_done(state, execution_id, resume.state)
+            resume = dataclasses.replace(resume, done={**kept, **resume.done})
         redriven = await registry.start_redrive(session, execution_id, row.status, now)
         if redriven is None:
             raise ExecutionNotRedrivable(execution_id, "Execution is RUNNING and cannot be redriven")

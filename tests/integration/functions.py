@@ -21,12 +21,14 @@ def _name(function: str) -> str:
 
 
 class TestInvoker:
-    """echo, add, sleep, fail, throttle; counts calls per function."""
+    """echo, add, sleep, fail, fail_once (fails the first call with each payload), throttle; counts
+    calls per function."""
 
     __test__ = False
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
+        self.seen: set[bytes] = set()
 
     async def invoke_for_state_machine(self, call: FunctionCall) -> FunctionResult:
         name = _name(call.function)
@@ -43,6 +45,11 @@ class TestInvoker:
             case "fail":
                 error = {"errorType": event.get("errorType", "CustomError"), "errorMessage": "it failed"}
                 return FunctionResult(json.dumps(error).encode(), function_error="Unhandled")
+            case "fail_once" if call.payload not in self.seen:
+                self.seen.add(call.payload)
+                return FunctionResult(b'{"errorType": "FirstTime"}', function_error="Unhandled")
+            case "fail_once":
+                return _ok(event)
             case "throttle":
                 raise StatesError("Lambda.TooManyRequestsException", "Rate exceeded")
             case _:
