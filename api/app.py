@@ -24,6 +24,7 @@ from temporalio.client import Client
 from api import errors
 from api.aws.auth import Gate
 from api.aws.lambda_endpoint import mount_lambda
+from api.aws.scheduler_endpoint import mount_scheduler
 from api.aws.stepfunctions import mount_stepfunctions
 from api.colocated_worker import ColocatedWorker, worker_hook
 from api.console import is_console_path, mount_console
@@ -101,6 +102,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(integrations.router)
     mount_lambda(app)
     mount_stepfunctions(app)
+    mount_scheduler(app)
     mount_console(app)
 
 

@@ -40,13 +40,14 @@ from foundation.settings import Settings
 
 ACCOUNT_ID_STATE = "aws_account_id"
 """``request.state`` attribute: the account id of an AWS request's credential."""
-_LAMBDA_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/")
+_LAMBDA_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/|^/(?:schedules|schedule-groups|tags)(?:/|$)")
+"""Lambda's API-version prefixes, and EventBridge Scheduler's paths (restJson1 both)."""
 _SIGV4 = sigv4.ALGORITHM + " "
 EXPIRED = "The security token included in the request is expired"
 
 
 def aws_protocol(scope: Scope) -> str | None:
-    """``"json"`` (Step Functions, awsJson1_0), ``"rest-json"`` (Lambda) or None (``/v1`` and the rest)."""
+    """``"json"`` (Step Functions, awsJson1_0), ``"rest-json"`` (Lambda, Scheduler) or None (``/v1``...)."""
     path: str = scope["path"]
     if path == "/" and scope["method"] == "POST":
         return "json"

@@ -54,9 +54,10 @@ def _compile(operation: str, method: str, request_uri: str) -> Route:
 
 
 @functools.cache
-def routes() -> tuple[Route, ...]:
-    """Every operation of the model, the ones with a literal query first."""
-    model = service_model(SERVICE)
+def routes(service: str = SERVICE) -> tuple[Route, ...]:
+    """Every operation of the model (Lambda's, or another restJson1 service's), the ones with a
+    literal query first."""
+    model = service_model(service)
     compiled = [
         _compile(
             name, model.operation_model(name).http["method"], model.operation_model(name).http["requestUri"]
@@ -73,17 +74,17 @@ def prefixes() -> tuple[str, ...]:
 
 
 @functools.cache
-def _by_method(method: str) -> tuple[Route, ...]:
-    return tuple(route for route in routes() if route.method == method)
+def _by_method(method: str, service: str = SERVICE) -> tuple[Route, ...]:
+    return tuple(route for route in routes(service) if route.method == method)
 
 
-def match(method: str, raw_path: bytes, query: dict[str, str]) -> Match | None:
+def match(method: str, raw_path: bytes, query: dict[str, str], service: str = SERVICE) -> Match | None:
     """The operation ``method raw_path`` is, with its URI labels decoded; None when none is.
 
     Raises ``UnicodeDecodeError`` for a label that is not UTF-8 once decoded.
     """
     path = raw_path.split(b"?", 1)[0].decode("latin-1")
-    for route in _by_method(method):
+    for route in _by_method(method, service):
         found = route.pattern.fullmatch(path)
         if found is None or any(query.get(k) != v for k, v in route.literal_query):
             continue

@@ -45,8 +45,9 @@ class Plan:
 
 
 @functools.cache
-def plan(operation: str) -> Plan:
-    model = operation_model(SERVICE, operation)
+def plan(operation: str, service: str = SERVICE) -> Plan:
+    """Lambda's ``operation`` (or another restJson1 service's: ``api.aws.scheduler_endpoint``)."""
+    model = operation_model(service, operation)
     labels: dict[str, str] = {}
     query: dict[str, tuple[str, Shape]] = {}
     headers: dict[str, tuple[str, Shape]] = {}

@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import schedule_schemas as schemas
+from foundation.errors import Conflict
 from foundation.registry import schedules as index
 from foundation.registry import tags
 from foundation.settings import Settings
@@ -45,7 +46,9 @@ async def list_groups(
 
 
 async def delete(session: AsyncSession, temporal: Client, settings: Settings, name: str) -> None:
-    """Delete the group and every schedule in it."""
+    """Delete the group and every schedule in it (``default`` is refused before anything is deleted)."""
+    if name == index.DEFAULT_GROUP:
+        raise Conflict("The default schedule group cannot be deleted.")
     await index.get_group(session, name)
     entries = await index.list_entries(session, group=name, prefix="", state=None, after=None, limit=_PAGE)
     for entry in entries:

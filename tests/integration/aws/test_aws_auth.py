@@ -193,3 +193,20 @@ def test_off_loopback_every_route_needs_the_token_or_a_verified_signature(expose
         aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}),
     )  # fmt: skip
     assert error_code(sfn.list_state_machines) == ("UnrecognizedClientException", 403)
+
+
+def test_scheduler_is_signed_like_every_aws_api(keyed: tuple[str, Settings, tuple[str, str]]) -> None:
+    url, _, (key_id, secret) = keyed
+
+    def scheduler(secret_key: str) -> Any:
+        return boto3.client(
+            "scheduler", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key_id,
+            aws_secret_access_key=secret_key, config=Config(retries={"max_attempts": 1}),
+        )  # fmt: skip
+
+    names = [g["Name"] for g in scheduler(secret).list_schedule_groups()["ScheduleGroups"]]
+    assert names == ["default"]
+    assert error_code(scheduler(secret[:-1] + "x").list_schedules) == ("InvalidSignatureException", 403)
+    unsigned = httpx.get(url + "/schedules")
+    assert unsigned.status_code == 403
+    assert unsigned.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"

@@ -30,9 +30,9 @@ async def test_hostile_input_on_events_and_schedules_routes_is_never_a_5xx(
     routes = [
         (m, p)
         for m, p in probe.v1_routes(api)
-        if p.startswith(("/v1/schedules", "/v1/event-buses", "/v1/events"))
+        if p.startswith(("/v1/schedules", "/v1/schedule-groups", "/v1/event-buses", "/v1/events"))
     ]
-    assert len(routes) >= 8, routes
+    assert len(routes) >= 14, routes
     fields = [
         "eventPattern",
         "state",
@@ -45,6 +45,8 @@ async def test_hostile_input_on_events_and_schedules_routes_is_never_a_5xx(
         "flexibleTimeWindow",
         "startDate",
         "endDate",
+        "groupName",
+        "actionAfterCompletion",
     ]
     for method, path in routes:
         for odd in probe.HOSTILE_NAMES:
@@ -72,4 +74,8 @@ async def test_hostile_input_on_events_and_schedules_routes_is_never_a_5xx(
                     "entries": [{"source": "s", "detailType": "d", "detail": {"x": "\u202e"}}],
                 },
             )
+    for odd in probe.HOSTILE_NAMES:
+        for query in ("groupName", "namePrefix", "state", "nextToken", "limit"):
+            await send("GET", "/v1/schedules", params={query: odd})
+        await send("GET", "/v1/schedules/s1", params={"groupName": odd})
     assert failures == [], "\n".join(failures[:20])
