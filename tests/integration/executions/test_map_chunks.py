@@ -178,7 +178,8 @@ async def test_a_redriven_distributed_map_reruns_only_what_did_not_succeed(
     processor = definition["States"]["Each"]["ItemProcessor"]
     processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
     processor["States"]["Fail"]["Resource"] = FN + "fail_once"
-    items: list[JSON] = [{"a": i, "b": 1} for i in range(ITEMS - 1)] + [{"bad": ITEMS}]
+    items: list[JSON] = [{"a": i, "b": 1} for i in range(ITEMS - 1)]
+    items.append({"bad": ITEMS})
     name = await create_machine(api, definition)
     execution = (await start(api, name, items))["executionId"]
     first = await wait_until_done(api, execution, seconds=120)
