@@ -18,6 +18,7 @@ import asyncio
 import functools
 import json
 import os
+import stat
 import time
 import uuid
 from collections import deque
@@ -66,11 +67,34 @@ def _names_in(layers: tuple[Path, ...]) -> tuple[str, ...]:
 
 def extension_names(config: FunctionConfig) -> tuple[str, ...]:
     """The external extensions of a function: executables in its layers' ``extensions/`` folders
-    (merged under /opt/extensions; a later layer's file replaces an earlier one's). Layer
-    directories never change once stored, so the answer is cached per set of layers."""
-    if not config.layer_dirs or config.image is not None:
+    (merged under /opt/extensions; a later layer's file replaces an earlier one's), or for a
+    container image those in the image's /opt/extensions. Layer directories and image roots never
+    change once stored, so the answer is cached per set of layers or per image root."""
+    if config.image is not None:
+        return _names_in_image(config.code_dir)
+    if not config.layer_dirs:
         return ()
     return _names_in(config.layer_dirs)
+
+
+@functools.cache
+def _names_in_image(rootfs: Path) -> tuple[str, ...]:
+    """Executable regular files in ``rootfs``/opt/extensions, read without following any symbolic
+    link of the image (one there would be resolved on the host, not in the sandbox): a link in the
+    way, or an extension that is a link, is not an extension."""
+    folder = rootfs / "opt" / "extensions"
+    try:
+        if any(stat.S_ISLNK(os.lstat(p).st_mode) for p in (rootfs / "opt", folder)):
+            return ()
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return ()
+    found = [
+        e.name
+        for e in entries
+        if e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_mode & 0o111
+    ]
+    return tuple(found)[:MAX_EXTENSIONS]
 
 
 @dataclass(slots=True)

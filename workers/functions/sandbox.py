@@ -102,7 +102,7 @@ def runtime_command(config: FunctionConfig, rlimit_as: int | None) -> list[str]:
     function sets it (the wrapper gets the runtime's command line as its arguments, as Lambda runs
     it), started by the extensions' launcher when the function's layers carry extensions."""
     if config.image is not None:
-        return image_launch.command(config.image)
+        return image_launch.command(config.image, extensions=extensions_api.extension_names(config))
     command = _runtime_command(config, rlimit_as)
     wrapper = config.environment.get("AWS_LAMBDA_EXEC_WRAPPER")
     if wrapper and config.runtime != "provided":  # (Lambda's OS-only runtimes take no wrapper)
@@ -237,6 +237,8 @@ def bwrap_argv(
         runtime = staging.copy_of(BOOTSTRAP_DIR, run_dir, "runtime")
         rootfs = staging.code_dir(run_dir, config.code_dir)
         argv = image_launch.binds(rootfs, runtime, config.tmp_mb * 1024 * 1024)
+        if extensions_api.extension_names(config) and image_launch.has_regular_file(rootfs, "etc/hosts"):
+            argv += ["--ro-bind", str(_hosts_file(run_dir)), "/etc/hosts"]  # sandbox.localdomain
     else:
         argv = _host_root(config, run_dir)
     for mount in attachments.mounts:  # by descriptor when opened (a file system's paths can be swapped)

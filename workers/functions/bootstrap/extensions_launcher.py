@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ def deliver(uri: str, events: list[object]) -> None:
     """POST one batch to a subscriber's listener (``sandbox.localdomain`` is the loopback)."""
     parts = uri.split("/", 3)  # http:, '', host:port, path
     host, _, port = parts[2].rpartition(":")
+    if host == "sandbox.localdomain":  # (an image need not name it in its /etc/hosts)
+        host = "127.0.0.1"
     path = "/" + (parts[3] if len(parts) > 3 else "")
     body = json.dumps(events).encode()
     for _ in range(3):  # a listener still starting: a few tries, then the batch is dropped
@@ -143,9 +146,14 @@ def pump() -> None:
             deliver(batch["uri"], batch.get("events", []))
 
 
-def main() -> None:
-    routes = {listen(os.environ["AWS_LAMBDA_RUNTIME_API"]): RUNTIME_SOCKET}  # (the runtime relays the rest)
-    names = sorted(os.listdir(EXTENSIONS_DIR)) if os.path.isdir(EXTENSIONS_DIR) else []
+def run(
+    routes: dict[socket.socket, str], start_runtime: Callable[[], int], names: list[str] | None = None
+) -> None:
+    """Start the extensions (``names`` in /opt/extensions, else all there), then (once they
+    registered) the runtime by ``start_runtime`` (its pid); relay ``routes`` and pump telemetry until
+    the runtime exits, with its status."""
+    if names is None:
+        names = sorted(os.listdir(EXTENSIONS_DIR)) if os.path.isdir(EXTENSIONS_DIR) else []
     extensions: dict[int, str] = {}
     for name in names:
         path = os.path.join(EXTENSIONS_DIR, name)
@@ -158,11 +166,11 @@ def main() -> None:
     ended: dict[int, int] = {}
     """Children that are not extensions, reaped: the runtime (maybe before its pid is known)."""
 
-    def start_runtime() -> None:  # once the extensions registered (through the relay: in a thread)
+    def runtime_after_registrations() -> None:  # (through the relay: in a thread)
         await_registrations()
-        runtime.append(start(sys.argv[1:]))
+        runtime.append(start_runtime())
 
-    threading.Thread(target=start_runtime, daemon=True).start()
+    threading.Thread(target=runtime_after_registrations, daemon=True).start()
     threading.Thread(target=pump, daemon=True).start()
 
     def reap() -> bool:
@@ -182,6 +190,11 @@ def main() -> None:
                 return False
 
     Relay(routes).run(reap, tick=0.05)
+
+
+def main() -> None:
+    routes = {listen(os.environ["AWS_LAMBDA_RUNTIME_API"]): RUNTIME_SOCKET}  # (the runtime relays the rest)
+    run(routes, lambda: start(sys.argv[1:]))
 
 
 if __name__ == "__main__":

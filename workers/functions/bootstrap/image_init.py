@@ -9,7 +9,11 @@ reported as Lambda reports it: an init error ``Runtime.InvalidEntrypoint`` or
 ``Runtime.InvalidWorkingDirectory``. Its listeners are made first, with ``_socket`` alone, and the
 command forked at once: the relay's own imports overlap the command's start. Standard library only.
 
-Usage: ``image_init.py WORKDIR COMMAND [ARGUMENT...]``
+With ``--extensions`` (the image has executables in ``/opt/extensions``, as Lambda runs them from an
+image), it is the extensions' launcher (``extensions_launcher.run``): the extensions start first,
+the command once they registered.
+
+Usage: ``image_init.py [--extensions NAME/NAME/...] WORKDIR COMMAND [ARGUMENT...]``
 """
 
 from __future__ import annotations
@@ -76,12 +80,39 @@ def run_command(workdir: str, command: list[str]) -> None:
         os._exit(127)
 
 
+def with_extensions(
+    names: list[str], workdir: str, command: list[str], listeners: dict[_socket.socket, str]
+) -> None:
+    """Run the image's extensions (``names``, in /opt/extensions: those the worker found, never a
+    link) and its command under ``extensions_launcher`` (never returns)."""
+    import socket
+
+    from extensions_launcher import run  # type: ignore[import-not-found]  # (beside it in the sandbox)
+
+    for name in [n for n in os.environ if n.startswith(HELD_PREFIX)]:  # every child is the image's
+        os.environ[name[len(HELD_PREFIX) :]] = os.environ.pop(name)
+
+    def start_runtime() -> int:
+        pid = os.fork()
+        if pid == 0:
+            run_command(workdir, command)
+        return pid
+
+    routes = {socket.socket(fileno=listener.detach()): path for listener, path in listeners.items()}
+    run(routes, start_runtime, names)
+    os._exit(70)  # (the relay ends the process with the command's status: never reached)
+
+
 def main() -> None:
-    workdir, command = sys.argv[1], sys.argv[2:]
+    extensions = sys.argv[2].split("/") if sys.argv[1] == "--extensions" else None
+    skip = 2 if extensions is not None else 0
+    workdir, command = sys.argv[1 + skip], sys.argv[2 + skip :]
     listeners = {listen(os.environ["AWS_LAMBDA_RUNTIME_API"]): RUNTIME_SOCKET}
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     if endpoint.startswith("http://127.0.0.1:") and os.path.exists(AWS_SOCKET):
         listeners[listen(endpoint[len("http://") :].rstrip("/"))] = AWS_SOCKET
+    if extensions is not None:
+        with_extensions(extensions, workdir, command, listeners)
     child = os.fork()
     if child == 0:
         for listener in listeners:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import sys
 import sysconfig
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from workers.functions.images.run import ImageRun
@@ -63,13 +64,29 @@ def binds(rootfs: Path, runtime_copy: Path, tmp_bytes: int) -> list[str]:
     return argv
 
 
-def command(image: ImageRun) -> list[str]:
-    """The sandbox's first process: the relay, then the image's command as its child."""
+def command(image: ImageRun, *, extensions: Sequence[str] = ()) -> list[str]:
+    """The sandbox's first process: the relay, then the image's command as its child (after the
+    image's extensions in /opt/extensions, when it has some)."""
     executable, prefix, loader = host_python()
     libraries = [Path(sysconfig.get_config_var("LIBDIR") or prefix / "lib").resolve(), loader.parent]
     library_path = ":".join(dict.fromkeys(_inside(p) for p in libraries if p.exists()))
     relay = [_inside(loader), "--library-path", library_path, _inside(executable), "-E", "-s", "-S", "-B"]
-    return [*relay, f"{RUNTIME}/image_init.py", image.working_directory, *image.command]
+    flag = ["--extensions", "/".join(extensions)] if extensions else []  # (file names: no "/" in them)
+    return [*relay, f"{RUNTIME}/image_init.py", *flag, image.working_directory, *image.command]
+
+
+def has_regular_file(rootfs: Path, relative: str) -> bool:
+    """Whether the image holds a regular file at ``relative``, no symbolic link on the way (a bind
+    over it then lands on that file, inside the image's root)."""
+    path = rootfs
+    try:
+        for part in Path(relative).parts:
+            path = path / part
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return False
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def environment(
