@@ -71,6 +71,7 @@ class ExpressRunner:
         self._invoker = invoker
         self._services = services
         self._lease = settings.worker.express_lease_seconds
+        self._task_queue = settings.temporal.task_queue
         self._book: ExecutionLogBook = book_for(settings, sessions)
         self._running: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,7 +113,7 @@ class ExpressRunner:
         started = 0
         while (room := CONCURRENCY - len(self._running)) > 0:
             async with unit_of_work(self._sessions) as session:
-                due = await queue.claim(session, min(room, 16), self._lease)
+                due = await queue.claim(session, self._task_queue, min(room, 16), self._lease)
             for execution in due:
                 task = asyncio.create_task(self._run(execution), name=f"express {execution.arn}")
                 self._running[execution.arn] = task

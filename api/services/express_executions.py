@@ -46,7 +46,8 @@ async def start(
         await queue.enqueue(
             session,
             ExpressExecution(
-                arn=arn, name=name, state_machine_name=machine, state_machine_version=found.version,
+                arn=arn, task_queue=state.settings.temporal.task_queue, name=name, state_machine_name=machine,
+                state_machine_version=found.version,
                 definition=found.definition, role_arn=found.role_arn, input=input_text,
                 start_date=start_date, available_at=start_date, attempts=0, log_level=config.level,
                 include_execution_data=config.include_execution_data, log_group=config.log_group,

@@ -29,10 +29,13 @@ class ExpressExecution(SQLModel, table=True):
     """One asynchronous Express execution until it ends."""
 
     __tablename__ = "express_execution"
-    __table_args__ = (Index("ix_express_execution_available_at", "available_at"),)
+    __table_args__ = (Index("ix_express_execution_due", "task_queue", "available_at"),)
 
     arn: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
     """``arn:aws:states:REGION:ACCOUNT:express:MACHINE:NAME:RUN_ID``."""
+    task_queue: str = Field(sa_type=Text)
+    """The Temporal task queue of the API that queued it: the workers polling it run it (as they
+    run its Standard executions), so that deployments sharing a database stay apart."""
     name: str = Field(sa_type=Text)
     state_machine_name: str = Field(sa_type=Text)
     state_machine_version: int = Field(sa_column=Column(Integer, nullable=False))
@@ -60,12 +63,14 @@ async def enqueue(session: AsyncSession, execution: ExpressExecution) -> None:
     await session.exec(text(f"NOTIFY {EXPRESS_CHANNEL}"))  # type: ignore[call-overload]
 
 
-async def claim(session: AsyncSession, limit: int, lease_seconds: float) -> list[ExpressExecution]:
+async def claim(
+    session: AsyncSession, task_queue: str, limit: int, lease_seconds: float
+) -> list[ExpressExecution]:
     """Take due executions (queued, or a dead worker's whose lease ran out) and lease them."""
     now = utcnow()
     query = (
         select(ExpressExecution)
-        .where(col(ExpressExecution.available_at) <= now)
+        .where(col(ExpressExecution.task_queue) == task_queue, col(ExpressExecution.available_at) <= now)
         .order_by(col(ExpressExecution.available_at))
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -62,6 +62,7 @@ def upgrade() -> None:
     op.create_table(
         "express_execution",
         sa.Column("arn", sa.Text(), nullable=False),
+        sa.Column("task_queue", sa.Text(), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("state_machine_name", sa.Text(), nullable=False),
         sa.Column("state_machine_version", sa.Integer(), nullable=False),
@@ -76,11 +77,13 @@ def upgrade() -> None:
         sa.Column("log_group", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("arn", name=op.f("pk_express_execution")),
     )
-    op.create_index("ix_express_execution_available_at", "express_execution", ["available_at"], unique=False)
+    op.create_index(
+        "ix_express_execution_due", "express_execution", ["task_queue", "available_at"], unique=False
+    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_express_execution_available_at", table_name="express_execution")
+    op.drop_index("ix_express_execution_due", table_name="express_execution")
     op.drop_table("express_execution")
     op.drop_index("ix_execution_log_event_machine", table_name="execution_log_event")
     op.drop_index("ix_execution_log_event_group", table_name="execution_log_event")
