@@ -211,3 +211,25 @@ async def test_retention_removes_old_delivered_rows_only(settings: Settings, ses
     assert {r.id for r in await _rows(sessions, rule)} == {ids["PENDING"], ids["FAILED"]}
     await metrics.refresh(sessions)
     assert (rule, "DELIVERED", 2) in metrics._schedules
+
+
+async def test_a_one_time_schedule_with_action_after_completion_delete_deletes_itself(
+    api: httpx.AsyncClient, worker: None, settings: Settings, temporal_client: Client, sessions: SessionMaker
+) -> None:
+    machine = await create_machine(api, PASS)
+    target = {"arn": _arn(settings, "stateMachine", machine)}
+    body = {"scheduleExpression": "rate(1 hour)", "actionAfterCompletion": "DELETE", "target": target}
+    refused = await api.post(f"/v1/schedules/{unique('rate')}", json=body)
+    assert refused.status_code == 400 and "at() schedules only" in refused.text
+    schedule = unique("once")
+    body["scheduleExpression"] = "at(2099-01-01T00:00:00)"
+    assert (await api.post(f"/v1/schedules/{schedule}", json=body)).status_code == 201
+    await temporal_client.get_schedule_handle(f"stepline-schedule-{schedule}").trigger()
+    for _ in range(100):
+        if (await api.get(f"/v1/schedules/{schedule}")).status_code == 404:
+            break
+        await asyncio.sleep(0.2)
+    assert (await api.get(f"/v1/schedules/{schedule}")).status_code == 404
+    assert len(await _rows(sessions, schedule)) == 1  # its slot was queued before it went
+    listed = (await api.get("/v1/schedules", params={"namePrefix": schedule})).json()
+    assert listed["schedules"] == []
