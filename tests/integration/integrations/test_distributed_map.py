@@ -114,6 +114,14 @@ async def test_items_from_a_file_system_in_batches_with_results_written_back(
     missing = await api.get("/v1/map-runs", params={"mapRunArn": output["MapRunArn"] + "x"})
     assert missing.status_code == 404, missing.text
     assert (await api.get("/v1/executions/nope:nope/map-runs")).status_code == 404
+    arn = {"mapRunArn": output["MapRunArn"]}
+    for body, code in [({"maxConcurrency": 5}, 400), ({}, 400), ({"maxConcurrency": -1}, 400)]:
+        refused = await api.patch("/v1/map-runs", params=arn, json=body)  # the run has ended
+        assert refused.status_code == code, (body, refused.text)
+    unknown = await api.patch(
+        "/v1/map-runs", params={"mapRunArn": arn["mapRunArn"] + "x"}, json={"maxConcurrency": 5}
+    )
+    assert unknown.status_code == 404, unknown.text
     temporal = await temporal_client.get_workflow_handle(done["executionId"]).fetch_history()
     assert len(temporal.events) < 200  # 5,000 items: the iterations' events live in chunk workflows
 
