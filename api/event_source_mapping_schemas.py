@@ -30,6 +30,13 @@ class FilterCriteria(Schema):
     filters: list[Filter] = Field(default_factory=list, max_length=5)
 
 
+class SelfManagedEventSource(Schema):
+    """A broker of the mapping's own: ``{"endpoints": {"BROKER_URL": ["amqp://user:pass@host/vhost"]}}``
+    (an operator-allowed host; sealed at rest, shown without its password)."""
+
+    endpoints: dict[str, list[str]] = Field(min_length=1, max_length=1)
+
+
 class MappingSettings(Schema):
     """The members an Update may change (all optional: an Update changes those given)."""
 
@@ -54,6 +61,7 @@ class MappingIn(MappingSettings):
     queues: list[str] | None = Field(default=None, min_length=1, max_length=1)
     starting_position: StartingPosition | None = None
     starting_position_timestamp: datetime | None = None
+    self_managed_event_source: SelfManagedEventSource | None = None
 
 
 class MappingPublic(Schema):
@@ -77,6 +85,7 @@ class MappingPublic(Schema):
     maximum_record_age_in_seconds: int
     destination_config: DestinationConfig
     filter_criteria: dict[str, Any] | None
+    self_managed_event_source: SelfManagedEventSource | None = None
 
 
 class MappingList(Schema):

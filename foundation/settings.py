@@ -116,6 +116,19 @@ class EventSourceSettings(BaseModel):
     """How long a worker leads a mapping without renewing (another worker takes over after it)."""
     scan_seconds: float = 2.0
     """How often a worker looks for mappings to lead (and for changes to the ones it leads)."""
+    fs_rescan_seconds: float = 30.0
+    """How often a file-system source scans without a word from inotify (it scans at once on one)."""
+    fs_max_objects: int = 100_000
+    """The most objects one file-system mapping watches (a scan past it reports a problem)."""
+    fs_max_watches: int = 1024
+    """The most directories one file-system mapping watches with inotify (the rest: rescans only)."""
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost", "::1"]
+    """Broker hosts a mapping may name in a URI of its own (``SelfManagedEventSource``), by name or
+    address as written (``*.example.com`` matches subdomains); loopback only by default, ``[]``: none
+    (mappings then read only the brokers above)."""
+    source_names: list[str] = ["*"]
+    """Patterns (``fnmatch``) every queue or stream a mapping names must match, on any broker: e.g.
+    ``["app-*"]`` keeps mappings away from the brokers' other queues and streams."""
 
 
 class Settings(BaseSettings):

@@ -230,6 +230,12 @@ def file_system_arn(file_system: str, region: str = DEFAULT_REGION, account: str
     return f"arn:aws:elasticfilesystem:{region}:{account}:file-system/{file_system}"
 
 
+def s3_bucket_arn(bucket: str) -> str:
+    """``arn:aws:s3:::BUCKET`` (S3 ARNs name no region or account): a file system as the bucket of an
+    S3-shaped event."""
+    return f"arn:aws:s3:::{bucket}"
+
+
 def access_point_id_of(arn: str) -> str | None:
     """The ``fsap-`` id an access point ARN names; None for anything else."""
     found = _ACCESS_POINT_ARN.match(arn)

@@ -27,7 +27,7 @@ _MEMBERS = {
     "Queues": "queues",
 }  # fmt: skip
 _UNSUPPORTED = (
-    "Topics", "SourceAccessConfigurations", "SelfManagedEventSource", "TumblingWindowInSeconds",
+    "Topics", "SourceAccessConfigurations", "TumblingWindowInSeconds",
     "AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig", "ScalingConfig",
     "DocumentDBEventSourceConfig", "KMSKeyArn", "ProvisionedPollerConfig",
 )  # fmt: skip
@@ -58,6 +58,8 @@ def _mapping(public: schemas.MappingPublic, region: str, account: str) -> dict[s
         out["Queues"] = public.queues
     if public.filter_criteria:
         out["FilterCriteria"] = public.filter_criteria
+    if public.self_managed_event_source is not None:  # the URI without its password
+        out["SelfManagedEventSource"] = {"Endpoints": public.self_managed_event_source.endpoints}
     if public.starting_position:
         out["StartingPosition"] = public.starting_position
     if public.starting_position_timestamp:
@@ -73,6 +75,9 @@ def _fields(params: dict[str, Any]) -> dict[str, Any]:
     if "DestinationConfig" in params:
         failure = (params["DestinationConfig"] or {}).get("OnFailure") or {}
         fields["destination_config"] = {"on_failure": {"destination": failure.get("Destination")}}
+    if "SelfManagedEventSource" in params:
+        endpoints = (params["SelfManagedEventSource"] or {}).get("Endpoints") or {}
+        fields["self_managed_event_source"] = {"endpoints": endpoints}
     if "FilterCriteria" in params:
         filters = (params["FilterCriteria"] or {}).get("Filters") or []
         fields["filter_criteria"] = {"filters": [{"pattern": f.get("Pattern") or ""} for f in filters]}

@@ -156,7 +156,7 @@ def _string_checker(shape: Shape) -> Check:
     length = _length_rule(shape)
     enum = tuple(getattr(shape, "enum", None) or ())
     pattern = _pattern(shape.metadata.get("pattern"))
-    sensitive = bool(shape.metadata.get("sensitive"))
+    sensitive = _sensitive(shape)
     enum_text = "Member must satisfy enum value set: [" + ", ".join(enum) + "]"
 
     def check(value: Any, path: str, problems: list[str]) -> None:
@@ -197,7 +197,7 @@ def _number_checker(shape: Shape, *, integral: bool) -> Check:
 
 def _length_rule(shape: Shape) -> Check:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    sensitive = bool(shape.metadata.get("sensitive"))
+    sensitive = _sensitive(shape)
     if low is None and high is None:
         return lambda value, path, problems: None
 
@@ -223,6 +223,15 @@ def _typed(types: type | tuple[type, ...], wanted: str) -> Check:
 
 def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
     return types if isinstance(types, tuple) else (types,)
+
+
+NEVER_ECHOED = frozenset({"Endpoint"})
+"""Shapes whose values are never echoed though botocore does not mark them sensitive: Lambda's
+self-managed broker endpoints, where a tenant may paste a URI with its password."""
+
+
+def _sensitive(shape: Shape) -> bool:
+    return bool(shape.metadata.get("sensitive")) or shape.name in NEVER_ECHOED
 
 
 def _problem(value: Any, path: str, rule: str, sensitive: bool) -> str:

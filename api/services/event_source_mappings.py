@@ -9,6 +9,8 @@ A mapping's source is a queue or a stream on a broker this Stepline's operator c
   LATEST or AT_TIMESTAMP is required, as for a Kinesis stream.
 * NATS JetStream: ``arn:aws:nats:REGION:ACCOUNT:stream/NAME`` (an existing stream), ``StartingPosition``
   as for Redis.
+* A Stepline file system: ``arn:aws:s3:::NAME[/PREFIX[*SUFFIX]]`` (S3's notification filter rules, as
+  IAM writes an object ARN); ``StartingPosition`` optional (LATEST by default).
 
 The function (and its version or alias) must exist; an on-failure destination is checked as an
 asynchronous invocation's is. Workers pick a mapping up within ``scan_seconds``: its state goes from
@@ -32,22 +34,25 @@ from api import event_source_mapping_schemas as schemas
 from api.services import postgres_change_sources
 from api.services.event_invoke import _check_destination as check_destination
 from api.services.event_invoke import check_qualifier
-from foundation.errors import Conflict, InvalidRequest
+from foundation.errors import Conflict, InvalidRequest, NotFound
 from foundation.registry import event_source_mappings as registry
+from foundation.registry import resources
 from foundation.registry.functions import utcnow
 from foundation.settings import Settings
 from statemachine import function_arn
 from workers.events.patterns import InvalidEventPatternException, compile_pattern
+from workers.events.sources import brokers
+from workers.filesystems import FileSystemError, check_name
 
-RABBITMQ, REDIS, NATS = "rabbitmq", "redis", "nats"
+RABBITMQ, REDIS, NATS, FS = "rabbitmq", "redis", "nats", "fs"
 POSTGRES = "postgres"
 _NAME = re.compile(r"[A-Za-z0-9._:/@+=-]{1,255}")
 _STREAM = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _SOURCES = (
     "arn:aws:mq:REGION:ACCOUNT:broker:rabbitmq with Queues, arn:aws:redis:REGION:ACCOUNT:stream/NAME "
-    "or arn:aws:nats:REGION:ACCOUNT:stream/NAME."
+    "or arn:aws:nats:REGION:ACCOUNT:stream/NAME, or a file system as arn:aws:s3:::NAME[/PREFIX[*SUFFIX]]."
 )
-_DEFAULT_RETRIES = {RABBITMQ: 2, REDIS: -1, NATS: -1}
+_DEFAULT_RETRIES = {RABBITMQ: 2, REDIS: -1, NATS: -1, FS: 2}
 
 
 def _invalid(location: str, message: str) -> InvalidRequest:
@@ -85,11 +90,31 @@ def parse_source(arn: str, queues: list[str] | None) -> tuple[str, str]:
         if queues:
             raise _invalid("/queues", "Queues is for RabbitMQ sources only.")
         return NATS, name
+    if arn.startswith("arn:aws:s3:::"):
+        if queues:
+            raise _invalid("/queues", "Queues is for RabbitMQ sources only.")
+        return FS, file_system_source(arn.removeprefix("arn:aws:s3:::"))
     if arn.startswith(postgres_change_sources.PREFIX):
         if queues:
             raise _invalid("/queues", "Queues is for RabbitMQ sources only.")
         return POSTGRES, postgres_change_sources.source_name(arn)
     raise _invalid("/eventSourceArn", f"{arn[:300]!r} is not a source Stepline reads: " + _SOURCES)
+
+
+def file_system_source(rest: str) -> str:
+    """``NAME[/PREFIX[*SUFFIX]]`` checked: a file system's name, S3 filter rules as text without NUL
+    or control characters."""
+    name, _, rules = rest.partition("/")
+    try:
+        check_name("file system", name)
+    except FileSystemError as exc:
+        raise _invalid("/eventSourceArn", str(exc)) from None
+    if len(rules) > 1024 or any(ord(c) < 32 or ord(c) == 127 for c in rules):
+        raise _invalid(
+            "/eventSourceArn",
+            "The key filter (PREFIX*SUFFIX) is at most 1024 characters, none a control one.",
+        )
+    return rest
 
 
 def public(row: registry.EventSourceMapping, region: str) -> schemas.MappingPublic:
@@ -116,7 +141,44 @@ def public(row: registry.EventSourceMapping, region: str) -> schemas.MappingPubl
             on_failure=schemas.OnFailure(destination=row.on_failure)
         ),
         filter_criteria=row.filter_criteria,
+        self_managed_event_source=schemas.SelfManagedEventSource(
+            endpoints={brokers.KEY: [row.broker_summary]}
+        )
+        if row.broker_summary is not None
+        else None,
     )
+
+
+def _broker(
+    body: schemas.MappingIn, kind: str, name: str, settings: Settings | None
+) -> tuple[str | None, str | None]:
+    """(sealed URI, summary) of the mapping's own broker, if it names one; the operator's checks."""
+    if kind in brokers.SCHEMES and settings is not None:
+        try:
+            brokers.check_name(name, settings.event_sources.source_names)
+        except brokers.BrokerRefused as exc:
+            raise _invalid("/eventSourceArn", str(exc)) from None
+    given = body.self_managed_event_source
+    if given is None:
+        return None, None
+    where = f"/selfManagedEventSource/endpoints/{brokers.KEY}"
+    uris = given.endpoints.get(brokers.KEY)
+    if uris is None or len(uris) != 1:
+        raise _invalid("/selfManagedEventSource/endpoints", f"Endpoints holds {brokers.KEY}: one broker URI.")
+    if settings is None:
+        raise _invalid(where, "This Stepline takes no broker URIs here.")
+    try:
+        shown = brokers.check_uri(uris[0], kind, settings.event_sources.allowed_hosts)
+    except brokers.BrokerRefused as exc:
+        raise _invalid(where, str(exc)) from None
+    return brokers.sealer(settings).seal(uris[0]), shown
+
+
+async def _file_system_exists(session: AsyncSession, name: str) -> None:
+    try:
+        await resources.get_file_system(session, name)
+    except NotFound:
+        raise _invalid("/eventSourceArn", f"The file system {name!r} does not exist.") from None
 
 
 async def _function(session: AsyncSession, reference: str) -> tuple[str, str | None]:
@@ -177,6 +239,9 @@ async def create_mapping(
         raise _invalid("/functionName", "FunctionName is required.")
     if kind in (REDIS, NATS, POSTGRES) and body.starting_position is None:
         raise _invalid("/startingPosition", "StartingPosition is required for a stream source.")
+    sealed, shown = _broker(body, kind, name, settings)
+    if kind == FS:
+        await _file_system_exists(session, name.partition("/")[0])
     if kind == RABBITMQ and body.starting_position is not None:
         raise _invalid("/startingPosition", "StartingPosition is not supported for a queue source.")
     if (body.starting_position == "AT_TIMESTAMP") != (body.starting_position_timestamp is not None):
@@ -195,6 +260,7 @@ async def create_mapping(
         source_name=name, state=registry.CREATING, batch_size=100,
         starting_position=body.starting_position, starting_timestamp=body.starting_position_timestamp,
         maximum_retry_attempts=_DEFAULT_RETRIES.get(kind, -1), last_modified=utcnow(),
+        broker_sealed=sealed, broker_summary=shown,
     )  # fmt: skip
     await _apply(session, row, body, set(body.model_fields_set) | {"function_name"})
     if kind == POSTGRES:  # last: nothing is installed in the user's database for a refused mapping

@@ -37,9 +37,13 @@ class EventSourceMapping(SQLModel, table=True):
     qualifier: str | None = Field(default=None, max_length=128)
     source_arn: str = Field(sa_type=Text)
     source_kind: str = Field(max_length=16)
-    """``rabbitmq`` or ``redis``."""
+    """``rabbitmq``, ``redis``, ``nats``, ``fs``, ..."""
     source_name: str = Field(sa_type=Text)
-    """The queue or the stream."""
+    """The queue or the stream (a file system: ``NAME/PREFIX*SUFFIX`` of its ARN)."""
+    broker_sealed: str | None = Field(default=None, sa_type=Text)
+    """The mapping's own broker URI (an operator-allowed host), sealed; None: the operator's broker."""
+    broker_summary: str | None = Field(default=None, sa_type=Text)
+    """That URI without its password and query: what may be shown."""
     enabled: bool = True
     state: str = Field(max_length=16)
     state_reason: str = Field(default="USER_INITIATED", sa_type=Text)

@@ -17,6 +17,7 @@ from foundation.registry import (  # noqa: F401  (imported for their tables)
     event_bus,
     event_invoke,
     event_source_mappings,
+    event_source_objects,
     execution_logs,
     executions,
     express_executions,

@@ -93,6 +93,8 @@ class MappingView:
     on_failure: str | None
     filters: tuple[Pattern, ...]
     ordered: bool
+    broker_sealed: str | None = None
+    """The mapping's own broker URI, sealed (``brokers.url_of``); None: the operator's broker."""
 
     @classmethod
     def of(cls, row: registry.EventSourceMapping) -> MappingView:
@@ -107,7 +109,7 @@ class MappingView:
             report_item_failures=row.report_item_failures, bisect_on_error=row.bisect_on_error,
             maximum_retry_attempts=row.maximum_retry_attempts,
             maximum_record_age_seconds=row.maximum_record_age_seconds, on_failure=row.on_failure,
-            filters=filters, ordered=row.source_kind != "rabbitmq",
+            filters=filters, ordered=row.source_kind != "rabbitmq", broker_sealed=row.broker_sealed,
         )  # fmt: skip
 
 

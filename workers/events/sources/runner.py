@@ -31,7 +31,14 @@ from foundation.registry import event_source_mappings as registry
 from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.settings import Settings
 from statemachine import FunctionResult
-from workers.events.sources import nats_jetstream, postgres_changes, rabbitmq, redis_streams
+from workers.events.sources import (
+    brokers,
+    file_system,
+    nats_jetstream,
+    postgres_changes,
+    rabbitmq,
+    redis_streams,
+)
 from workers.events.sources.core import Batcher, Invoke, MappingView
 from workers.events.sources.metrics import source_metrics
 from workers.functions.destinations import Destinations
@@ -54,27 +61,38 @@ Poll = Callable[[Batcher, SourceContext], Awaitable[None]]
 
 
 def _rabbitmq(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
-    url = context.settings.event_sources.rabbitmq_url.get_secret_value()
+    own = brokers.url_of(batcher.mapping, context.settings)
+    url = own or context.settings.event_sources.rabbitmq_url.get_secret_value()
     return rabbitmq.poll(batcher, url, context.settings.region)
 
 
 def _redis(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
-    url = context.settings.event_sources.redis_url.get_secret_value()
+    own = brokers.url_of(batcher.mapping, context.settings)
+    url = own or context.settings.event_sources.redis_url.get_secret_value()
     return redis_streams.poll(batcher, url, context.settings.region, context.worker_id)
 
 
 def _nats(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
     config = context.settings.event_sources
-    return nats_jetstream.poll(
-        batcher, config.nats_url.get_secret_value(), context.settings.region, config.lease_seconds
-    )
+    url = brokers.url_of(batcher.mapping, context.settings) or config.nats_url.get_secret_value()
+    return nats_jetstream.poll(batcher, url, context.settings.region, config.lease_seconds)
+
+
+def _file_system(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
+    return file_system.poll(batcher, context.sessions, context.settings)
 
 
 def _postgres(batcher: Batcher, context: SourceContext) -> Awaitable[None]:
     return postgres_changes.poll(batcher, context.sessions, context.settings)
 
 
-SOURCES: dict[str, Poll] = {"rabbitmq": _rabbitmq, "redis": _redis, "nats": _nats, "postgres": _postgres}
+SOURCES: dict[str, Poll] = {
+    "rabbitmq": _rabbitmq,
+    "redis": _redis,
+    "nats": _nats,
+    "fs": _file_system,
+    "postgres": _postgres,
+}
 """The poller of each ``source_kind``: one entry per source module."""
 
 
@@ -173,7 +191,7 @@ class EventSources:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the source is unreachable or gone: recorded, tried again later
-            error = f"{type(exc).__name__}: {exc}"
+            error = brokers.scrub(f"{type(exc).__name__}: {exc}", mapping, self._settings)
             log.warning("event source mapping %s: %s", mapping.uuid, error)
             with contextlib.suppress(Exception):
                 async with unit_of_work(self._sessions) as session:

@@ -1,0 +1,190 @@
+"""Stepline file systems as an event source, end to end through real sandboxes and PostgreSQL: S3-shaped
+records for objects created and removed, prefix/suffix rules, links and odd names, inotify waking the
+poller long before its rescan, and a worker SIGKILLed mid-batch losing no created object (its
+successor finds them by comparing a scan with the stored snapshot)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from foundation.registry import resources
+from foundation.registry.database import unit_of_work
+from foundation.settings import Settings
+from statemachine import FunctionResult
+from tests.integration.event_sources.kit import ROOT, create, delete
+from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
+from workers.events.sources.core import Invoke
+from workers.events.sources.runner import EventSources, source_invoker
+from workers.filesystems import file_system_path, prepare_file_system
+from workers.functions.service import FunctionService
+
+pytestmark = [pytest.mark.integration, requires_bwrap]
+__all__ = ["fn_settings", "service"]
+NOOP = "def handler(event, context):\n    return {}\n"
+
+
+def recording(invoke: Invoke, seen: list[dict[str, Any]]) -> Invoke:
+    """``invoke``, keeping the records of each successful invocation."""
+
+    async def run(name: str, payload: bytes, qualifier: str | None) -> FunctionResult:
+        result = await invoke(name, payload, qualifier)
+        if result.function_error is None:
+            seen.extend(json.loads(payload)["Records"])
+        return result
+
+    return run
+
+
+def sources(service: FunctionService, seen: list[dict[str, Any]], rescan: float = 60.0) -> EventSources:
+    events = service.settings.event_sources.model_copy(
+        update={"scan_seconds": 0.2, "lease_seconds": 2.0, "fs_rescan_seconds": rescan}
+    )
+    return EventSources(
+        service.settings.model_copy(update={"event_sources": events}), service.sessions,
+        recording(source_invoker(service), seen), metrics_registry=CollectorRegistry(), backoff=0.05,
+    )  # fmt: skip
+
+
+async def until(check: Callable[[], Awaitable[bool] | bool], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found if isinstance(found, bool) else await found:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+async def file_system(service: FunctionService) -> tuple[str, Path]:
+    name = unique("fs").replace("-", "_")
+    async with unit_of_work(service.sessions) as session:
+        await resources.add_file_system(
+            session, resources.FileSystem(name=name, host_path=None, created_at=datetime.now(UTC))
+        )
+    return name, prepare_file_system(file_system_path(service.settings.data_dir, name, None))
+
+
+def spawn(settings: Settings) -> subprocess.Popen[str]:
+    module = "tests.integration.event_sources.fs_worker_process"
+    url = settings.database.url.get_secret_value()
+    return subprocess.Popen(
+        [sys.executable, "-m", module, url, str(settings.data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def events(seen: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(r["eventName"], r["s3"]["object"]["key"]) for r in seen}
+
+
+async def test_created_and_removed_objects_reach_the_function_as_s3_records(
+    service: FunctionService, tmp_path: Path
+) -> None:
+    name = await deploy(service, unique("esm"), {"app.py": NOOP})
+    fs, root = await file_system(service)
+    (root / "uploads").mkdir()
+    (root / "uploads" / "old.jpg").write_text("before the mapping")
+    secret = tmp_path / "secret.jpg"
+    secret.write_text("outside the file system")
+    mapping = await create(
+        service.sessions, eventSourceArn=f"arn:aws:s3:::{fs}/uploads/*.jpg", functionName=name,
+        startingPosition="TRIM_HORIZON", batchSize=10,
+    )  # fmt: skip
+    seen: list[dict[str, Any]] = []
+    async with sources(service, seen, rescan=60.0):
+        await until(lambda: ("ObjectCreated:Put", "uploads/old.jpg") in events(seen))
+        started = time.monotonic()
+        (root / "uploads" / "new.jpg").write_bytes(b"12345")
+        (root / "uploads" / "skip.png").write_text("suffix")
+        (root / "other.jpg").write_text("prefix")
+        (root / "uploads" / "line\nbreak.jpg").write_text("odd name")
+        (root / "uploads" / "link.jpg").symlink_to(secret)
+        (root / "uploads" / "old.jpg").unlink()
+        wanted = {
+            ("ObjectCreated:Put", "uploads/new.jpg"),
+            ("ObjectCreated:Put", "uploads/line%0Abreak.jpg"),
+            ("ObjectRemoved:Delete", "uploads/old.jpg"),
+        }
+        await until(lambda: wanted <= events(seen), 30)
+        assert time.monotonic() - started < 30, "inotify woke the poller before its 60 s rescan"
+        await asyncio.sleep(0.5)
+    assert events(seen) == wanted | {("ObjectCreated:Put", "uploads/old.jpg")}
+    new = next(r for r in seen if r["s3"]["object"]["key"] == "uploads/new.jpg")
+    assert new["eventSource"] == "stepline:fs" and new["eventSourceARN"] == f"arn:aws:s3:::{fs}/uploads/*.jpg"
+    assert new["s3"]["bucket"] == {
+        "name": fs,
+        "ownerIdentity": {"principalId": "stepline"},
+        "arn": f"arn:aws:s3:::{fs}",
+    }
+    assert new["s3"]["object"]["size"] == 5 and len(new["s3"]["object"]["eTag"]) == 32
+    assert new["s3"]["configurationId"] == mapping.uuid
+    removed = next(r for r in seen if r["eventName"] == "ObjectRemoved:Delete")
+    assert "size" not in removed["s3"]["object"]
+    sequencers = [r["s3"]["object"]["sequencer"] for r in seen]
+    assert sequencers == sorted(sequencers) and len(set(sequencers)) == len(sequencers)
+    await delete(service.sessions, mapping.uuid)
+
+
+SLOW = """import time
+
+
+def handler(event, context):
+    time.sleep(0.1)
+    return {}
+"""
+
+
+async def test_a_worker_killed_mid_batch_loses_no_created_object(
+    service: FunctionService, fn_settings: Settings
+) -> None:
+    """SIGKILL the leading worker while it works through 80 new files, then create 20 more while no
+    worker runs: the next leader reports every one (what the killed one finished may come twice)."""
+    name = await deploy(service, unique("esm"), {"app.py": SLOW})
+    fs, root = await file_system(service)
+    mapping = await create(
+        service.sessions, eventSourceArn=f"arn:aws:s3:::{fs}", functionName=name, batchSize=4,
+        startingPosition="LATEST",
+    )  # fmt: skip
+    child = spawn(fn_settings)
+    assert child.stdout is not None
+    first: list[str] = []
+    try:
+        assert (await asyncio.to_thread(child.stdout.readline)).strip() == "ready"
+        await asyncio.sleep(2.0)  # the baseline is taken (LATEST): what follows is new
+        for i in range(80):
+            (root / f"f-{i:03}").write_text(str(i))
+        while len(first) < 12:
+            line = await asyncio.to_thread(child.stdout.readline)
+            assert line, "the worker ended"
+            if line.startswith("ok "):
+                first.append(line.split()[2])
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    first += [w.split()[2] for w in child.stdout.read().splitlines() if w.startswith("ok ")]
+    child.stdout.close()
+    assert len(set(first)) < 80, "killed with nothing left"
+    for i in range(80, 100):  # while no worker runs
+        (root / f"f-{i:03}").write_text(str(i))
+    seen: list[dict[str, Any]] = []
+    everything = {f"f-{i:03}" for i in range(100)}
+    async with sources(service, seen, rescan=60.0):
+        await until(lambda: set(first) | {k for _, k in events(seen)} == everything, 120)
+    assert seen, "the successor reported what the killed worker left"
+    assert {e for e, _ in events(seen)} == {"ObjectCreated:Put"}
+    await delete(service.sessions, mapping.uuid)
