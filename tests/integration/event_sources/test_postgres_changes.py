@@ -27,7 +27,7 @@ from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
 from statemachine import FunctionResult
 from tests.integration.conftest import create_database, drop_database
-from tests.integration.event_sources.kit import delete, recording, routed_ids, spawn
+from tests.integration.event_sources.kit import recording, routed_ids, spawn
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from workers.events.sources.core import Invoke
 from workers.events.sources.runner import EventSources, source_invoker
@@ -226,7 +226,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
 
         await until(drained, 120)
     assert seen, "the successor processed what the killed worker left"
-    await delete(service.sessions, mapping.uuid)
+    await _delete(service, mapping.uuid)
 
 
 @pytest.mark.parametrize(
@@ -270,6 +270,8 @@ async def test_a_mapping_cannot_read_what_its_credentials_cannot(
         (arn("no-such-proxy", readable), "LATEST", "db proxy 'no-such-proxy' does not exist"),
         (arn(await proxy(service, user_database), readable), "AT_TIMESTAMP", "TRIM_HORIZON or LATEST"),
     ]
+    outboxes = "SELECT count(*) FROM pg_class WHERE relname LIKE 'stepline_changes_%'"
+    before = await admin.fetchval(outboxes)
     try:
         for source, position, says in cases:
             extra = (
@@ -280,8 +282,8 @@ async def test_a_mapping_cannot_read_what_its_credentials_cannot(
                     service, eventSourceArn=source, functionName=name, startingPosition=position, **extra
                 )
             assert says in refused.value.detail, refused.value.detail
-        left = await admin.fetchval("SELECT count(*) FROM pg_class WHERE relname LIKE 'stepline_changes_%'")
-        assert left == 0
+        assert await admin.fetchval(outboxes) == before
+        assert await admin.fetchval("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'stepline%'") == 0
     finally:
         await admin.execute(f"DROP OWNED BY {role}")
         await admin.execute(f"DROP ROLE {role}")

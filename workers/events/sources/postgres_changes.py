@@ -122,20 +122,37 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
         await connection.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", names.outbox)
         woken = asyncio.Event()
         await connection.add_listener(names.channel, lambda *_: woken.set())
-        while True:
-            rows = await _batch(connection, names, batcher, woken)
-            records = [to_record(r, names, view, mapping.source_arn, settings.region) for r in rows]
-            shards: dict[int, list[Record]] = {}
-            for record in records:
-                shard = zlib.crc32(record.key.encode()) % mapping.parallelization_factor
-                shards.setdefault(shard, []).append(record)
-            outcomes: list[Outcome] = await asyncio.gather(*(batcher.process(s) for s in shards.values()))
-            done = [r.handle for o in outcomes for r in o.succeeded + o.routed + o.failed]
+        rows = await _batch(connection, names, batcher, woken)
+        while True:  # the next batch is read while this one runs (without it: its rows are in flight)
+            ahead = asyncio.create_task(
+                outbox.read(connection, names, mapping.batch_size, [r["id"] for r in rows])
+            )
+            try:
+                done = await _process(batcher, rows, names, view, settings.region)
+                following = await ahead
+            finally:
+                ahead.cancel()
             if done:
                 await outbox.acknowledge(connection, names, done)
+            if len(following) < mapping.batch_size:  # caught up: wait (and batch) as usual
+                following = await _batch(connection, names, batcher, woken)
+            rows = following
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(connection.close(), 5)
+
+
+async def _process(
+    batcher: Batcher, rows: list[asyncpg.Record], names: outbox.Names, view: str, region: str
+) -> list[int]:
+    """Run one batch in ``ParallelizationFactor`` shards by key; the ids of the rows it is done with."""
+    mapping = batcher.mapping
+    shards: dict[int, list[Record]] = {}
+    for row in rows:
+        record = to_record(row, names, view, mapping.source_arn, region)
+        shards.setdefault(zlib.crc32(record.key.encode()) % mapping.parallelization_factor, []).append(record)
+    outcomes: list[Outcome] = await asyncio.gather(*(batcher.process(s) for s in shards.values()))
+    return [r.handle for o in outcomes for r in o.succeeded + o.routed + o.failed]
 
 
 async def _batch(

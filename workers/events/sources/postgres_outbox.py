@@ -191,15 +191,19 @@ async def uninstall(connection: asyncpg.Connection, names: Names) -> None:
         await connection.execute(f"DROP TABLE IF EXISTS {schema}.{outbox}")
 
 
-async def read(connection: asyncpg.Connection, names: Names, limit: int) -> list[asyncpg.Record]:
-    """The first ``limit`` committed changes not yet acknowledged, in id order (OutboxError when the
-    outbox is gone)."""
+async def read(
+    connection: asyncpg.Connection, names: Names, limit: int, besides: list[int] | None = None
+) -> list[asyncpg.Record]:
+    """The first ``limit`` committed changes not yet acknowledged (nor in ``besides``: a batch still in
+    flight), in id order; OutboxError when the outbox is gone."""
     schema, _, outbox = _quoted(names)
     try:
         rows: list[asyncpg.Record] = await connection.fetch(
             f"SELECT id, op, keys::text AS keys, new::text AS new, old::text AS old, "
-            f"extract(epoch FROM at)::float8 AS at FROM {schema}.{outbox} ORDER BY id LIMIT $1",
+            f"extract(epoch FROM at)::float8 AS at FROM {schema}.{outbox} WHERE id <> ALL($2::bigint[]) "
+            "ORDER BY id LIMIT $1",
             limit,
+            besides or [],
         )
         return rows
     except asyncpg.UndefinedTableError:
