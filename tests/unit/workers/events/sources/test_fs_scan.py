@@ -11,10 +11,14 @@ import pytest
 
 from api.services.event_source_mappings import parse_source
 from foundation.errors import InvalidRequest
-from workers.events.sources.file_system import parse_source_name
+from workers.events.patterns import compile_pattern
+from workers.events.sources.core import filter_view
+from workers.events.sources.file_system import parse_source_name, to_record
 from workers.events.sources.fs_scan import (
     MAX_DEPTH,
+    Change,
     KeyFilter,
+    ObjectState,
     Scan,
     decode_key,
     differences,
@@ -176,3 +180,12 @@ def test_file_system_source_rules() -> None:
 def test_bad_file_system_sources_are_refused(arn: str) -> None:
     with pytest.raises(InvalidRequest):
         parse_source(arn, None)
+
+
+def test_filter_criteria_see_the_s3_record() -> None:
+    change = Change("uploads/a.jpg", ObjectState(5, 1, 2))
+    record = to_record(change, "0000000000000001", "photos", "arn:aws:s3:::photos", "u", "us-east-1")
+    view = filter_view(record.event)
+    assert compile_pattern('{"eventName": [{"prefix": "ObjectCreated:"}]}').matches(view)
+    assert compile_pattern('{"s3": {"object": {"size": [{"numeric": [">", 4]}]}}}').matches(view)
+    assert not compile_pattern('{"eventName": [{"prefix": "ObjectRemoved:"}]}').matches(view)
