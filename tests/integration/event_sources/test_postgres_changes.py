@@ -30,6 +30,7 @@ from tests.integration.conftest import create_database, drop_database
 from tests.integration.event_sources.kit import recording, routed_ids, spawn
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from workers.events.sources.core import Invoke
+from workers.events.sources.postgres_outbox import TRIM_EVERY
 from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.service import FunctionService
 
@@ -312,3 +313,55 @@ async def test_quoting_of_names_the_catalog_holds(service: FunctionService, user
         await _delete(service, mapping.uuid)
         await admin.execute('DROP SCHEMA "Sales" CASCADE')
         await admin.close()
+
+
+async def test_an_unread_outbox_keeps_at_most_a_day_of_changes(
+    service: FunctionService, user_database: str
+) -> None:
+    """No poller reads this mapping: the trigger itself trims changes older than 24 hours (every
+    ``TRIM_EVERY`` changes), so the outbox of a disabled or orphaned mapping stays bounded."""
+    name = await deploy(service, unique("esm"), {"app.py": SLOW})
+    relation = await table(user_database)
+    mapping = await create(
+        service, eventSourceArn=arn(await proxy(service, user_database), relation), functionName=name,
+        startingPosition="LATEST", enabled=False,
+    )  # fmt: skip
+    box = f"stepline_changes_{mapping.uuid.replace('-', '')}"
+    db = await asyncpg.connect(user_database)
+    try:
+        await db.executemany(f"INSERT INTO {relation} VALUES ($1, 0, 'x')", [(i,) for i in range(10)])
+        await db.execute(f"UPDATE {box} SET at = at - interval '25 hours' WHERE id <= 5")
+        await db.executemany(
+            f"INSERT INTO {relation} VALUES ($1, 0, 'x')", [(i,) for i in range(10, TRIM_EVERY)]
+        )
+        assert await db.fetchval(f"SELECT min(id) FROM {box}") == 6
+        assert await db.fetchval(f"SELECT count(*) FROM {box}") == TRIM_EVERY - 5
+    finally:
+        await db.close()
+        await _delete(service, mapping.uuid)
+
+
+async def test_filter_criteria_see_the_dynamodb_record(service: FunctionService, user_database: str) -> None:
+    """A pattern on ``eventName`` and a typed ``NewImage`` value (Lambda's DynamoDB filter syntax): the
+    other changes are acknowledged without an invocation."""
+    name = await deploy(service, unique("esm"), {"app.py": "def handler(event, context):\n    return {}\n"})
+    relation = await table(user_database)
+    pattern = {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"tag": {"S": ["keep"]}}}}
+    mapping = await create(
+        service, eventSourceArn=arn(await proxy(service, user_database), relation), functionName=name,
+        startingPosition="LATEST", filterCriteria={"filters": [{"pattern": json.dumps(pattern)}]},
+    )  # fmt: skip
+    db = await asyncpg.connect(user_database)
+    await db.execute(f"INSERT INTO {relation} VALUES (1, 0, 'keep'), (2, 0, 'drop'), (3, 0, 'drop')")
+    await db.execute(f"UPDATE {relation} SET tag = 'keep', v = 1 WHERE id = 2")
+    await db.execute(f"DELETE FROM {relation} WHERE id = 1")
+    await db.close()
+    seen: list[str] = []
+    async with sources(service, recording(source_invoker(service), seen)):
+
+        async def drained() -> bool:
+            return await outbox_rows(user_database, mapping.uuid) == 0
+
+        await until(drained)
+    assert sorted(seen) == ["1:INSERT:1", "2:MODIFY:4"]
+    await _delete(service, mapping.uuid)

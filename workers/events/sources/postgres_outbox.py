@@ -14,8 +14,9 @@ FOR EACH ROW`` trigger filling it, owned by the installing role (``SECURITY DEFI
 changed row's lock, so one key's changes get ids in commit order; a poller reads the committed rows
 in id order and deletes each once its outcome is recorded (the acknowledgement). A row whose writer
 commits late (a long transaction) is read when it commits: nothing is skipped. The trigger notifies
-``stepline_changes_<uuid hex>`` so an idle poller wakes at once, and now and then deletes rows older
-than ``RETENTION`` (DynamoDB Streams' 24 hours): an outbox nobody reads stays bounded.
+``stepline_changes_<uuid hex>`` so an idle poller wakes at once, and every ``TRIM_EVERY`` changes
+deletes rows older than ``RETENTION`` (DynamoDB Streams' 24 hours), read or not: an outbox nobody
+reads (a disabled mapping, one deleted while its database was unreachable) stays bounded.
 
 An UPDATE that changes nothing records nothing; one that changes the primary key records a REMOVE of
 the old key and an INSERT of the new one (per-key order holds for both keys).
@@ -32,6 +33,8 @@ from workers.dbproxy.server import Target
 
 VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 RETENTION = "24 hours"
+TRIM_EVERY = 1000
+"""The trigger deletes changes older than ``RETENTION`` when it writes every this many."""
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 """Schema and table names Stepline accepts (taken exactly as written, as if double-quoted)."""
 
@@ -92,6 +95,7 @@ DECLARE
   orow jsonb := to_jsonb(OLD);
   nkeys jsonb;
   okeys jsonb;
+  n bigint;
 BEGIN
   IF nrow IS NOT NULL THEN
     SELECT jsonb_object_agg(k, nrow -> k) INTO nkeys FROM unnest(TG_ARGV) AS k;
@@ -100,19 +104,19 @@ BEGIN
     SELECT jsonb_object_agg(k, orow -> k) INTO okeys FROM unnest(TG_ARGV) AS k;
   END IF;
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO {target} VALUES ('INSERT', nkeys, {new}, NULL);
+    INSERT INTO {target} VALUES ('INSERT', nkeys, {new}, NULL) RETURNING id INTO n;
   ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO {target} VALUES ('REMOVE', okeys, NULL, {old});
+    INSERT INTO {target} VALUES ('REMOVE', okeys, NULL, {old}) RETURNING id INTO n;
   ELSIF nrow = orow THEN
     RETURN NULL;
   ELSIF nkeys = okeys THEN
-    INSERT INTO {target} VALUES ('MODIFY', nkeys, {new}, {old});
+    INSERT INTO {target} VALUES ('MODIFY', nkeys, {new}, {old}) RETURNING id INTO n;
   ELSE
-    INSERT INTO {target} VALUES ('REMOVE', okeys, NULL, {old});
-    INSERT INTO {target} VALUES ('INSERT', nkeys, {new}, NULL);
+    INSERT INTO {target} VALUES ('REMOVE', okeys, NULL, {old}) RETURNING id INTO n;
+    INSERT INTO {target} VALUES ('INSERT', nkeys, {new}, NULL) RETURNING id INTO n;
   END IF;
   PERFORM pg_notify('{channel}', '');
-  IF random() < 0.001 THEN
+  IF n % {TRIM_EVERY} = 0 THEN
     DELETE FROM {schema}.{outbox} WHERE at < clock_timestamp() - interval '{RETENTION}';
   END IF;
   RETURN NULL;
