@@ -267,6 +267,7 @@ def _tracker(
         (max_concurrency or 0, count or 0, float(percentage or 0)),
         progress,
         apply,
+        mapper.state.execution_type,
     )
     mapper.on_progress = tracker.changed
     return tracker

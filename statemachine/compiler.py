@@ -304,6 +304,7 @@ def _map(
         **io,
         processor=_block(processor_spec, top, f"{where}/{processor_key}"),
         distributed=mode == "DISTRIBUTED",
+        execution_type=str(processor_spec.get("ProcessorConfig", {}).get("ExecutionType", "STANDARD")),
         items_path=_ref_path(spec, "ItemsPath") if jsonpath else _ROOT,
         items=_jsonata_field(spec, "Items") if not jsonpath else None,
         item_selector=_template(spec, selector_key) if jsonpath else None,

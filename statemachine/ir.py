@@ -239,6 +239,9 @@ class Map(StateBase):
     """``ItemProcessor`` (or the legacy ``Iterator``)."""
     distributed: bool = False
     """``ItemProcessor.ProcessorConfig.Mode`` is ``DISTRIBUTED``."""
+    execution_type: str = "STANDARD"
+    """``ItemProcessor.ProcessorConfig.ExecutionType``: how a Distributed Map's child runs are typed
+    (recorded on its map run; here both kinds run in chunk workflows)."""
     items_path: Path | None = None
     """``ItemsPath`` (the root path when absent)."""
     items: Any = None

@@ -33,6 +33,8 @@ class MapRunReport:
     tolerated_failure_percentage: float
     item_counts: dict[str, int] = field(default_factory=dict)
     execution_counts: dict[str, int] = field(default_factory=dict)
+    execution_type: str = "STANDARD"
+    """``ProcessorConfig.ExecutionType`` of the child runs."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
@@ -120,6 +122,7 @@ class MapRunTracker:
         settings: tuple[int, int, float],
         progress: Progress,
         apply: Callable[[MapRunUpdate], object],
+        execution_type: str = "STANDARD",
     ) -> None:
         """``ids``: the map run's ARN, its execution's ARN and its start date; ``sizes``: the items
         in each child execution (1 each unless batched); ``settings``: MaxConcurrency,
@@ -129,6 +132,7 @@ class MapRunTracker:
         self._host = host
         self.arn, (_, self._execution, self._start) = ids[0], ids
         self._sizes, self.settings, self._progress, self._apply = sizes, settings, progress, apply
+        self._type = execution_type
         self._dirty = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._last: asyncio.Future[None] | None = None
@@ -148,6 +152,7 @@ class MapRunTracker:
             self.arn, self._execution, status, self._start, stop, *self.settings,
             item_counts=counts(items, item_done, item_failed, item_aborted, item_running),
             execution_counts=counts(total, len(done), len(failed), aborted, running),
+            execution_type=self._type,
         )  # fmt: skip
 
     async def started(self) -> None:

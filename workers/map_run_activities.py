@@ -34,6 +34,7 @@ class MapRunActivities:
             tolerated_failure_percentage=report.tolerated_failure_percentage,
             item_counts=report.item_counts,
             execution_counts=report.execution_counts,
+            execution_type=report.execution_type,
         )
         async with unit_of_work(self._sessions) as session:
             await map_runs.save_map_run(session, row)

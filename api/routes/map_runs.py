@@ -37,6 +37,7 @@ class MapRunPublic(Schema):
     tolerated_failure_percentage: float
     item_counts: dict[str, int]
     execution_counts: dict[str, int]
+    execution_type: str
 
 
 class MapRunList(Schema):
@@ -62,6 +63,7 @@ def _public(run: MapRun) -> MapRunPublic:
         tolerated_failure_percentage=run.tolerated_failure_percentage,
         item_counts=run.item_counts,
         execution_counts=run.execution_counts,
+        execution_type=run.execution_type,
     )
 
 

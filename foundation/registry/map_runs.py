@@ -34,6 +34,10 @@ class MapRun(SQLModel, table=True):
     tolerated_failure_percentage: float = Field(sa_column=Column(Float, nullable=False))
     item_counts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     execution_counts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    execution_type: str = Field(
+        default="STANDARD", sa_column=Column(String(16), nullable=False, server_default="STANDARD")
+    )
+    """``ProcessorConfig.ExecutionType`` of its child runs."""
 
 
 class MapRunNotFound(NotFound):

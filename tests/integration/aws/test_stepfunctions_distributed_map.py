@@ -256,6 +256,11 @@ def test_a_manifest_reader_iterates_an_inventory_in_a_file_system(aws_url: str, 
     }
     done = run(sfn, {"StartAt": "Each", "States": {"Each": each}})
     assert done["status"] == "SUCCEEDED", done
+    (listed,) = sfn.list_map_runs(executionArn=done["executionArn"])["mapRuns"]
+    described = httpx.get(f"{aws_url}/v1/map-runs", params={"mapRunArn": listed["mapRunArn"]}).json()
+    assert (
+        described["executionType"] == "EXPRESS"
+    )  # ProcessorConfig.ExecutionType, on /v1 as on AWS's console
     assert json.loads(done["output"]) == [
         {"key": "1.jpg", "size": "10"},
         {"key": "2.jpg", "size": "20"},

@@ -106,6 +106,7 @@ async def test_items_from_a_file_system_in_batches_with_results_written_back(
     assert [r["mapRunArn"] for r in listed] == [output["MapRunArn"]]
     described = (await api.get("/v1/map-runs", params={"mapRunArn": output["MapRunArn"]})).json()
     assert described["status"] == "SUCCEEDED" and described["toleratedFailureCount"] == 1
+    assert described["executionType"] == "STANDARD"
     assert described["executionCounts"] | {"resultsWritten": 0} == {
         "pending": 0, "running": 0, "succeeded": 99, "failed": 1, "timedOut": 0, "aborted": 0,
         "total": 100, "resultsWritten": 0,
