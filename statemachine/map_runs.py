@@ -193,11 +193,12 @@ class MapRunTracker:
             await self._host.sleep(REPORT_SECONDS)
 
     def close(self) -> None:
-        """Stop reporting progress (the run ended, failed or was cancelled)."""
+        """Stop reporting progress (the run ended, failed or was cancelled); idempotent."""
         if self._loop is not None:
             self._loop.cancel()
         if self._controls is not None:
             self._controls.map_run_ended(self.arn)
+            self._controls = None
 
     async def ended(self, status: str, stop: str) -> None:
         self.close()

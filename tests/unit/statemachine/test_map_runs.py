@@ -1,0 +1,91 @@
+"""A Distributed Map's map run on a host that keeps reports and takes UpdateMapRun: progress is
+reported while the run goes, and an update reaches the child runs not started yet (virtual time)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from statemachine.interpreter import execute
+from statemachine.limits import Limits
+from statemachine.loader import load_program
+from statemachine.local import LocalHost, execution_context
+from statemachine.map_runs import MapRunReport, MapRunTracker, MapRunUpdate
+
+
+class ObservingHost(LocalHost):
+    """Keeps every report; the first progress report triggers ``update`` (as UpdateMapRun would)."""
+
+    def __init__(self, update: MapRunUpdate) -> None:
+        super().__init__(virtual_time=True)
+        self.reports: list[MapRunReport] = []
+        self.trackers: dict[str, MapRunTracker] = {}
+        self.update = update
+
+    async def report_map_run(self, report: MapRunReport) -> None:
+        self.reports.append(report)
+        if len(self.reports) == 2:
+            await self.trackers[report.map_run_arn].update(self.update)
+
+    def map_run_started(self, arn: str, tracker: MapRunTracker) -> None:
+        self.trackers[arn] = tracker
+
+    def map_run_ended(self, arn: str) -> None:
+        self.trackers.pop(arn)
+
+
+def machine(**fields: Any) -> dict[str, Any]:
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+        "StartAt": "Pause",
+        "States": {
+            "Pause": {"Type": "Wait", "Seconds": 10, "Next": "Which"},
+            "Which": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.bad", "IsPresent": True, "Next": "Bad"}],
+                "Default": "Good",
+            },
+            "Bad": {"Type": "Fail", "Error": "Bad"},
+            "Good": {"Type": "Succeed"},
+        },
+    }
+    each = {"Type": "Map", "ItemProcessor": processor, "End": True, **fields}
+    return {"StartAt": "Each", "States": {"Each": each}}
+
+
+async def run(update: MapRunUpdate) -> tuple[ObservingHost, Any]:
+    host = ObservingHost(update)
+    items: list[Any] = [{"n": i} for i in range(5)] + [{"bad": True}]
+    context = execution_context("M", "e1", host.now())
+    outcome = await execute(load_program(machine(MaxConcurrency=1)), items, context, host, Limits())
+    return host, outcome
+
+
+def seconds(report: MapRunReport) -> float:
+    assert report.stop_date is not None
+    return (
+        datetime.fromisoformat(report.stop_date) - datetime.fromisoformat(report.start_date)
+    ).total_seconds()
+
+
+async def test_an_update_widens_the_remaining_items_and_tolerates_a_failure() -> None:
+    host, outcome = await run(MapRunUpdate(max_concurrency=6, tolerated_failure_count=1))
+    assert outcome.status == "SUCCEEDED", outcome
+    final = host.reports[-1]
+    assert (final.status, final.max_concurrency, final.tolerated_failure_count) == ("SUCCEEDED", 6, 1)
+    assert seconds(final) == 10  # the five waiting items started at once, not one after another
+    assert final.execution_counts["succeeded"] == 5 and final.execution_counts["failed"] == 1
+    assert final.execution_type == "EXPRESS"
+    running = [r.execution_counts["running"] for r in host.reports if r.status == "RUNNING"]
+    assert max(running) == 6 and running[0] == 0
+    assert host.trackers == {}
+
+
+async def test_without_an_update_one_at_a_time_and_the_failure_fails_the_run() -> None:
+    host, outcome = await run(MapRunUpdate())
+    assert (outcome.status, outcome.error) == ("FAILED", "Bad")
+    final = host.reports[-1]
+    assert final.status == "FAILED" and seconds(final) == 60
+    assert max(r.execution_counts["running"] for r in host.reports) == 1
+    progress = [r.execution_counts["succeeded"] for r in host.reports if r.status == "RUNNING"]
+    assert progress == sorted(progress) and progress[-1] >= 4  # counts moved while it ran
