@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -141,3 +143,39 @@ def test_rabbitmq_messages_reach_the_function_in_sqs_shape(lam: Any, aws_url: st
         checked(lam, "DeleteEventSourceMapping", UUID=made["UUID"])
     finally:
         asyncio.run(_queue(queue, [], delete=True))
+
+
+def test_file_system_objects_reach_the_function_in_s3_shape(lam: Any, aws_url: str) -> None:
+    """A file system as the source (arn:aws:s3:::FS/PREFIX*SUFFIX, S3's filter rules), made and read
+    through boto3; a missing file system is an InvalidParameterValueException naming it."""
+    name = unique("esm")
+    create(lam, name, {"app.py": RECORDER})
+    fs = unique("fs").replace("-", "_")
+    assert httpx.post(f"{aws_url}/v1/file-systems", json={"name": fs}).status_code == 201
+    code, status, message = error_of(
+        lam.create_event_source_mapping, EventSourceArn="arn:aws:s3:::nofs_here/x", FunctionName=name
+    )
+    assert (code, status) == ("InvalidParameterValueException", 400)
+    assert "'nofs_here' does not exist" in message
+    made = checked(
+        lam, "CreateEventSourceMapping", EventSourceArn=f"arn:aws:s3:::{fs}/in/*.json", FunctionName=name,
+        StartingPosition="TRIM_HORIZON", BatchSize=10,
+    )  # fmt: skip
+    assert made["EventSourceArn"] == f"arn:aws:s3:::{fs}/in/*.json" and made["MaximumRetryAttempts"] == 2
+    deadline = time.monotonic() + 30
+    while not (made_dirs := list(Path(tempfile.gettempdir()).glob(f"stepline-aws-*/fs/{fs}"))):
+        assert time.monotonic() < deadline, "the worker did not open the file system"
+        time.sleep(0.2)  # the served API's data directory: its worker makes the directory
+    [root] = made_dirs
+    (root / "in").mkdir()
+    for file in ("a.json", "b.txt", "c d.json"):
+        (root / "in" / file).write_text("{}")
+    deadline, found = time.monotonic() + 60, list[dict[str, Any]]()
+    while time.monotonic() < deadline and len(found) < 2:
+        time.sleep(0.3)
+        events = httpx.get(f"{aws_url}/v1/functions/{name}/logs").json()["events"]
+        found = [json.loads(e["message"].split("RECORD ", 1)[1]) for e in events if "RECORD " in e["message"]]
+    assert sorted(r["s3"]["object"]["key"] for r in found) == ["in/a.json", "in/c+d.json"]
+    assert {r["eventName"] for r in found} == {"ObjectCreated:Put"}
+    assert found[0]["s3"]["bucket"]["name"] == fs and found[0]["eventSource"] == "stepline:fs"
+    checked(lam, "DeleteEventSourceMapping", UUID=made["UUID"])

@@ -51,7 +51,7 @@ from statemachine.arns import s3_bucket_arn
 from workers.events.sources.core import Batcher, Outcome, Record
 from workers.events.sources.fs_scan import Change, KeyFilter, ObjectState, Scan, differences, scan
 from workers.events.sources.inotify import Watcher
-from workers.filesystems import file_system_path
+from workers.filesystems import file_system_path, open_file_system
 
 
 def parse_source_name(source_name: str) -> tuple[str, KeyFilter]:
@@ -117,7 +117,7 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
         found = await resources.get_file_system(session, name)
         stored = await objects.load(session, mapping.uuid)
     path = file_system_path(settings.data_dir, name, found.host_path)
-    root = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    root = open_file_system(path)  # made (sticky, as functions see it) when no function made it yet
     watcher = Watcher(config.fs_max_watches)
     try:
         current = await _scan(root, rules, config.fs_max_objects, watcher)
