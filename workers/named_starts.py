@@ -1,5 +1,8 @@
 """Starting a named execution of a state machine's latest version, from inside the runtime.
 
+Of an EXPRESS machine: an asynchronous Express execution (``workers.express``), queued under an ARN
+derived from the name, so a retried delivery queues nothing twice either.
+
 Rule targets (``workers.events.delivery``) and asynchronous-invocation destinations
 (``workers.functions.destinations``) both start executions named after their outbox row, so that a
 delivery retried after a crash (between the start and the row's finish) starts nothing twice: the
@@ -9,17 +12,20 @@ registry's unique name and Temporal's workflow id both find the first start.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from datetime import UTC, datetime
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from foundation.registry import execution_logs
 from foundation.registry import executions as registry
+from foundation.registry import express_executions as express_queue
 from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.registry.state_machines import get_state_machine
 from foundation.settings import Settings
-from statemachine import EXECUTION_ROLE_ARN
+from statemachine import EXECUTION_ROLE_ARN, express_execution_arn
 from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
 
 
@@ -39,7 +45,21 @@ class NamedStarts:
         such machine."""
         start_date = datetime.now(UTC)
         async with unit_of_work(self._sessions) as session:
-            found = await registry.register_latest(session, machine, name, input_text, start_date)
+            found = await registry.register_latest(
+                session, machine, name, input_text, start_date, standard_only=True
+            )
+            if found is not None and found.machine_type == "EXPRESS":  # asynchronous Express, queued once
+                run = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+                arn = express_execution_arn(machine, name, run, self._settings.region)
+                config = await execution_logs.config_of(session, machine)
+                await express_queue.enqueue(
+                    session,
+                    express_queue.queued(
+                        arn, self._settings.temporal.task_queue, name, machine, found.version,
+                        found.definition, found.role_arn, input_text, start_date, config,
+                    ),
+                )  # fmt: skip
+                return arn
         if found is None:
             raise LookupError(f"state machine {machine!r} does not exist")
         execution_id = registry.execution_id(machine, name)

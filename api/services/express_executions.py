@@ -20,7 +20,6 @@ from foundation.registry import execution_logs
 from foundation.registry import express_executions as queue
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Registered
-from foundation.registry.express_executions import ExpressExecution
 from statemachine import check_start, express_execution_arn
 
 
@@ -45,12 +44,9 @@ async def start(
         config = await execution_logs.config_of(session, machine)
         await queue.enqueue(
             session,
-            ExpressExecution(
-                arn=arn, task_queue=state.settings.temporal.task_queue, name=name, state_machine_name=machine,
-                state_machine_version=found.version,
-                definition=found.definition, role_arn=found.role_arn, input=input_text,
-                start_date=start_date, available_at=start_date, attempts=0, log_level=config.level,
-                include_execution_data=config.include_execution_data, log_group=config.log_group,
+            queue.queued(
+                arn, state.settings.temporal.task_queue, name, machine, found.version, found.definition,
+                found.role_arn, input_text, start_date, config,
             ),
         )  # fmt: skip
     state.metrics.executions_started.labels("EXPRESS").inc()

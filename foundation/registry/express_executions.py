@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Boolean, Column, DateTime, Index, Integer, Text, delete, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -56,11 +57,33 @@ class ExpressExecution(SQLModel, table=True):
 
 
 async def enqueue(session: AsyncSession, execution: ExpressExecution) -> None:
-    """Queue it and notify the workers (when the transaction commits)."""
-    execution.input = storable(execution.input)
-    session.add(execution)
-    await session.flush()
+    """Queue it (once: an ARN queued already is left alone) and notify the workers when the
+    transaction commits."""
+    values = execution.model_dump()
+    values["input"] = storable(execution.input)
+    await session.exec(insert(ExpressExecution).values(values).on_conflict_do_nothing())
     await session.exec(text(f"NOTIFY {EXPRESS_CHANNEL}"))  # type: ignore[call-overload]
+
+
+def queued(
+    arn: str,
+    task_queue: str,
+    name: str,
+    machine: str,
+    version: int,
+    definition: str,
+    role_arn: str | None,
+    input_text: str,
+    start_date: datetime,
+    logging: LoggingConfig,
+) -> ExpressExecution:
+    """A new queue row: due at once, never attempted, logging as ``logging`` says."""
+    return ExpressExecution(
+        arn=arn, task_queue=task_queue, name=name, state_machine_name=machine, state_machine_version=version,
+        definition=definition, role_arn=role_arn, input=input_text, start_date=start_date,
+        available_at=start_date, attempts=0, log_level=logging.level,
+        include_execution_data=logging.include_execution_data, log_group=logging.log_group,
+    )  # fmt: skip
 
 
 async def claim(

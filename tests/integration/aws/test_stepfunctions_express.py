@@ -16,6 +16,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.integration.aws.conftest import client
 from tests.integration.aws.lambda_kit import create, lam, unique  # noqa: F401  (the lam fixture)
 from tests.integration.aws.test_stepfunctions_executions import call, error_of, wait_done
 from tests.integration.function_kit import requires_bwrap
@@ -276,3 +277,20 @@ def test_v1_starts_async_express_and_configures_logging(sfn: Any, v1: httpx.Clie
     assert EXPRESS_ARN.fullmatch(started.json()["executionArn"]) is not None
     assert v1.get("/v1/execution-logs", params={"limit": 0}).status_code in (400, 422)
     assert v1.get("/v1/execution-logs", params={"nextToken": "not-a-token"}).status_code == 400
+
+
+def test_an_event_rule_starts_an_express_machine_asynchronously(
+    aws_url: str, sfn: Any, v1: httpx.Client
+) -> None:
+    events = client(aws_url, "events")
+    arn = express(sfn, WHO_AM_I, logging("ALL", unique("g")))
+    rule = unique("to-express")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["express-test"]}))
+    targets = events.put_targets(Rule=rule, Targets=[{"Id": "x", "Arn": arn, "InputPath": "$.detail"}])
+    assert targets["FailedEntryCount"] == 0
+    put = events.put_events(Entries=[{"Source": "express-test", "DetailType": "t", "Detail": '{"n": 5}'}])
+    assert put["FailedEntryCount"] == 0
+    name = arn.rsplit(":", 1)[-1]
+    found = log_events(v1, "ExecutionSucceeded", stateMachine=name)
+    output = json.loads(next(e for e in found if e["type"] == "ExecutionSucceeded")["details"]["output"])
+    assert output["n"] == 5 and EXPRESS_ARN.fullmatch(output["id"]) is not None
