@@ -16,7 +16,7 @@ from foundation.settings import Settings
 from statemachine.arns import schedule_group_arn
 from workers.events.schedule_activities import temporal_id
 
-_PAGE = 10_000
+_PAGE = 1000
 
 
 def public(group: index.ScheduleGroup, region: str) -> schemas.ScheduleGroupPublic:
@@ -50,12 +50,16 @@ async def delete(session: AsyncSession, temporal: Client, settings: Settings, na
     if name == index.DEFAULT_GROUP:
         raise Conflict("The default schedule group cannot be deleted.")
     await index.get_group(session, name)
-    entries = await index.list_entries(session, group=name, prefix="", state=None, after=None, limit=_PAGE)
-    for entry in entries:
-        try:
-            await temporal.get_schedule_handle(temporal_id(name, entry.name)).delete()
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise
+    after: tuple[str, str] | None = None
+    while entries := await index.list_entries(
+        session, group=name, prefix="", state=None, after=after, limit=_PAGE
+    ):
+        for entry in entries:
+            try:
+                await temporal.get_schedule_handle(temporal_id(name, entry.name)).delete()
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+        after = (name, entries[-1].name)
     await index.delete_group(session, name)
     await tags.delete_tags(session, schedule_group_arn(name, settings.region))

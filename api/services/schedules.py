@@ -209,13 +209,14 @@ async def get(
 async def delete(
     session: AsyncSession, temporal: Client, name: str, group: str = index.DEFAULT_GROUP
 ) -> None:
-    await index.remove_entry(session, group, name)
+    removed = await index.remove_entry(session, group, name)
     try:
         await temporal.get_schedule_handle(temporal_id(group, name)).delete()
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        if not removed:  # neither a row nor a Temporal schedule (one without the other is deleted)
             raise ScheduleNotFound(name) from None
-        raise
 
 
 async def list_schedules(

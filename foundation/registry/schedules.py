@@ -139,10 +139,14 @@ async def get_entry(session: AsyncSession, group: str, name: str) -> ScheduleEnt
     return await session.get(ScheduleEntry, (group, name))
 
 
-async def remove_entry(session: AsyncSession, group: str, name: str) -> None:
-    await session.exec(
-        delete(ScheduleEntry).where(col(ScheduleEntry.group_name) == group, col(ScheduleEntry.name) == name)
-    )
+async def remove_entry(session: AsyncSession, group: str, name: str) -> bool:
+    """Forget a schedule; False when it had no row."""
+    found = await session.get(ScheduleEntry, (group, name))
+    if found is None:
+        return False
+    await session.delete(found)
+    await session.flush()
+    return True
 
 
 async def list_entries(

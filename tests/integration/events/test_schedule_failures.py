@@ -22,9 +22,10 @@ from foundation.registry import event_bus as registry
 from foundation.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
 from foundation.registry.functions import FunctionEvent
 from foundation.settings import Settings
+from statemachine.arns import event_bus_arn
 from tests.integration.helpers import create_function, create_machine, start, unique
 from workers.events.delivery import Deliverer
-from workers.events.retries import DEAD_LETTER
+from workers.events.retries import DEAD_LETTER, Policy
 
 pytestmark = pytest.mark.integration
 
@@ -233,3 +234,33 @@ async def test_a_one_time_schedule_with_action_after_completion_delete_deletes_i
     assert len(await _rows(sessions, schedule)) == 1  # its slot was queued before it went
     listed = (await api.get("/v1/schedules", params={"namePrefix": schedule})).json()
     assert listed["schedules"] == []
+
+
+async def test_a_dead_letter_on_a_bus_is_an_event_a_rule_routes(
+    api: httpx.AsyncClient, settings: Settings, sessions: SessionMaker
+) -> None:
+    function = await create_function(api, ECHO, "dlq-rule")
+    bus, rule, schedule = unique("dead"), unique("letters"), unique("gone")
+    async with unit_of_work(sessions) as session:
+        await registry.create_bus(session, bus, "")
+    pattern = {"source": ["aws.scheduler"], "detail-type": ["Scheduler Dead-letter Event"]}
+    base = f"/v1/event-buses/{bus}/rules/{rule}"
+    assert (await api.put(base, json={"eventPattern": pattern})).status_code in (200, 201)
+    targets = {"targets": [{"id": "fn", "arn": _arn(settings, "function", function)}]}
+    assert (await api.put(f"{base}/targets", json=targets)).status_code == 200
+    policy = Policy(retries=0, dead_letter_arn=event_bus_arn(bus, settings.region), schedule_arn="arn:s")
+    async with unit_of_work(sessions) as session:
+        await registry.add_delivery_once(
+            session, unique("slot")[:36], ("schedule", schedule),
+            _arn(settings, "stateMachine", unique("no")), '{"x": 1}', policy.dumps(),
+        )  # fmt: skip
+    deliverer = Deliverer(settings, sessions)
+    await deliverer.deliver_due()  # fails for good: the dead letter is put on the bus
+    await deliverer.deliver_due()  # routed by the rule, delivered to the function
+    (event,) = await _events(sessions, function)
+    assert (event["source"], event["detail-type"], event["resources"]) == (
+        "aws.scheduler", "Scheduler Dead-letter Event", ["arn:s"],
+    )  # fmt: skip
+    attributes = event["detail"]["messageAttributes"]
+    assert attributes["EXHAUSTED_RETRY_CONDITION"]["stringValue"] == "MaximumRetryAttempts"
+    assert event["detail"]["body"] == '{"x": 1}'
