@@ -28,6 +28,7 @@ _ARN = re.compile(
     r"arn:aws:postgres:[a-z0-9-]*:[0-9]*:db-proxy/(?P<proxy>[^/]*)/table/(?P<relation>[^/]*)"
     r"(?:/stream/(?P<view>[^/]*))?"
 )
+_SHAPE = "arn:aws:postgres:REGION:ACCOUNT:db-proxy/PROXY/table/[SCHEMA.]TABLE[/stream/VIEW]."
 _PROXY = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
 
@@ -42,10 +43,7 @@ def source_name(arn: str) -> str:
     """``PROXY/SCHEMA.TABLE/VIEW`` of a source ARN; InvalidRequest naming what is wrong."""
     found = _ARN.fullmatch(arn)
     if found is None:
-        raise _invalid(
-            f"{arn[:300]!r} is not a PostgreSQL table source: "
-            "arn:aws:postgres:REGION:ACCOUNT:db-proxy/PROXY/table/[SCHEMA.]TABLE[/stream/VIEW]."
-        )
+        raise _invalid(f"{arn[:300]!r} is not a PostgreSQL table source: " + _SHAPE)
     proxy, relation, view = found["proxy"], found["relation"], found["view"] or "NEW_AND_OLD_IMAGES"
     if not _PROXY.fullmatch(proxy):
         raise _invalid(f"{proxy[:80]!r} is not a db proxy name.")
