@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from foundation.registry import event_source_mappings as registry
+from foundation.registry import event_source_objects as objects
 from foundation.registry import resources
 from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
@@ -36,10 +38,12 @@ __all__ = ["fn_settings", "service"]
 NOOP = "def handler(event, context):\n    return {}\n"
 
 
-def recording(invoke: Invoke, seen: list[dict[str, Any]]) -> Invoke:
-    """``invoke``, keeping the records of each successful invocation."""
+def recording(invoke: Invoke, seen: list[dict[str, Any]], batches: list[int] | None = None) -> Invoke:
+    """``invoke``, keeping the records of each successful invocation (and each batch's size)."""
 
     async def run(name: str, payload: bytes, qualifier: str | None) -> FunctionResult:
+        if batches is not None:
+            batches.append(len(json.loads(payload)["Records"]))
         result = await invoke(name, payload, qualifier)
         if result.function_error is None:
             seen.extend(json.loads(payload)["Records"])
@@ -48,13 +52,16 @@ def recording(invoke: Invoke, seen: list[dict[str, Any]]) -> Invoke:
     return run
 
 
-def sources(service: FunctionService, seen: list[dict[str, Any]], rescan: float = 60.0) -> EventSources:
+def sources(
+    service: FunctionService, seen: list[dict[str, Any]], rescan: float = 60.0,
+    batches: list[int] | None = None,
+) -> EventSources:  # fmt: skip
     events = service.settings.event_sources.model_copy(
         update={"scan_seconds": 0.2, "lease_seconds": 2.0, "fs_rescan_seconds": rescan}
     )
     return EventSources(
         service.settings.model_copy(update={"event_sources": events}), service.sessions,
-        recording(source_invoker(service), seen), metrics_registry=CollectorRegistry(), backoff=0.05,
+        recording(source_invoker(service), seen, batches), metrics_registry=CollectorRegistry(), backoff=0.05,
     )  # fmt: skip
 
 
@@ -188,3 +195,48 @@ async def test_a_worker_killed_mid_batch_loses_no_created_object(
     assert seen, "the successor reported what the killed worker left"
     assert {e for e, _ in events(seen)} == {"ObjectCreated:Put"}
     await delete(service.sessions, mapping.uuid)
+
+
+async def test_a_flood_is_reported_once_each_and_past_the_cap_says_so(service: FunctionService) -> None:
+    """2,000 files in 20 directories: each reported once, in batches of at most BatchSize, the
+    snapshot holding them all; a mapping capped at 500 objects reports the problem instead of guessing."""
+    name = await deploy(service, unique("esm"), {"app.py": NOOP})
+    fs, root = await file_system(service)
+    for d in range(20):
+        (root / f"d{d}").mkdir()
+        for i in range(100):
+            (root / f"d{d}" / f"f{i}").write_bytes(b"")
+    mapping = await create(
+        service.sessions, eventSourceArn=f"arn:aws:s3:::{fs}", functionName=name, batchSize=100,
+        parallelizationFactor=2, startingPosition="TRIM_HORIZON",
+    )  # fmt: skip
+    batches: list[int] = []
+    seen: list[dict[str, Any]] = []
+    async with sources(service, seen, batches=batches):
+        await until(lambda: len(seen) >= 2000, 120)
+        await asyncio.sleep(0.5)
+    assert len(seen) == 2000 and len(events(seen)) == 2000 and max(batches) <= 100
+    async with unit_of_work(service.sessions) as session:
+        assert len(await objects.load(session, mapping.uuid) or {}) == 2000
+    await delete(service.sessions, mapping.uuid)
+    capped = await create(
+        service.sessions, eventSourceArn=f"arn:aws:s3:::{fs}", functionName=name, startingPosition="LATEST"
+    )
+    events_settings = service.settings.event_sources.model_copy(
+        update={"scan_seconds": 0.2, "lease_seconds": 2.0, "fs_max_objects": 500}
+    )
+    async with EventSources(
+        service.settings.model_copy(update={"event_sources": events_settings}), service.sessions,
+        source_invoker(service), metrics_registry=CollectorRegistry(),
+    ):  # fmt: skip
+
+        async def reported() -> bool:
+            async with unit_of_work(service.sessions) as session:
+                return (await registry.get_mapping(session, capped.uuid)).last_result.startswith("PROBLEM")
+
+        await until(reported, 30)
+    async with unit_of_work(service.sessions) as session:
+        row = await registry.get_mapping(session, capped.uuid)
+    assert row.last_result == "PROBLEM: too many objects"
+    assert "more than 500 objects" in (row.last_error or "")
+    await delete(service.sessions, capped.uuid)

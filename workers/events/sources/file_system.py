@@ -190,6 +190,11 @@ def _chunks(changes: list[Change], size: int) -> Iterator[list[Change]]:
         yield changes[start : start + size]
 
 
+async def _in_order(batcher: Batcher, records: list[Record], size: int) -> list[Outcome]:
+    """One shard's records, at most ``size`` an invocation, one batch after the other."""
+    return [await batcher.process(records[i : i + size]) for i in range(0, len(records), size)]
+
+
 async def _process(
     batcher: Batcher, sessions: SessionMaker, records: list[Record], snapshot: dict[str, ObjectState]
 ) -> None:
@@ -198,8 +203,13 @@ async def _process(
     shards: dict[int, list[Record]] = {}
     for record in records:
         shards.setdefault(zlib.crc32(record.key.encode()) % factor, []).append(record)
-    outcomes: list[Outcome] = await asyncio.gather(*(batcher.process(s) for s in shards.values()))
-    done: list[Change] = [r.handle for o in outcomes for r in o.succeeded + o.routed + o.failed]
+    size = batcher.mapping.batch_size
+    outcomes: list[list[Outcome]] = await asyncio.gather(
+        *(_in_order(batcher, s, size) for s in shards.values())
+    )
+    done: list[Change] = [
+        r.handle for shard in outcomes for o in shard for r in o.succeeded + o.routed + o.failed
+    ]
     present = [(c.key, c.state.size, c.state.mtime_ns, c.state.inode) for c in done if c.state is not None]
     removed = [c.key for c in done if c.state is None]
     async with unit_of_work(sessions) as session:
