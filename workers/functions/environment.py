@@ -35,6 +35,7 @@ from workers.functions.cgroups import Cgroup, CgroupDriver, Freezer
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
 from workers.functions.extensions import Extensions
 from workers.functions.extensions_api import extension_names
+from workers.functions.images import launch as image_launch
 from workers.functions.output import OutputLines
 from workers.functions.runtime_api import MAX_CONNECTIONS, RuntimeConnection, RuntimeServer
 from workers.mounts import Attachments
@@ -139,10 +140,15 @@ class Environment:
         """Spawn a generic sandbox (``self.config`` names its empty staging /var/task) that waits,
         interpreter started and bootstrap loaded, for ``claim`` (cgroups only: limits are raised)."""
         assert self._cgroups is not None
+        memory = self.config.memory_mb * 1024 * 1024
+        if self.config.image is not None:  # the image's root, its relay waiting (``spares``)
+            await asyncio.to_thread(staging.code_dir, self._run_dir.parent, self.config.code_dir)
+            await self._spawn(Attachments(), image_launch.spare_command(), memory, {}, spare=True)
+            self._ready = None
+            return
         self.staging.mkdir(parents=True, exist_ok=True)
         self.staging.chmod(0o755)
         command = [*sandbox.runtime_command(self.config, None), "--spare"]
-        memory = self.config.memory_mb * 1024 * 1024
         await self._spawn(Attachments(), command, memory, sandbox.spare_environment(self.config), spare=True)
         self._ready = None  # created by the claim: a spare shut down unclaimed has no INIT to fail
 
@@ -157,16 +163,18 @@ class Environment:
         try:
             if self.dead:
                 raise OSError("the spare sandbox exited")
-            await asyncio.to_thread(  # the package hard-linked file by file (20,000 files: ~0.5 s)
-                shutil.copytree, config.code_dir, self.staging, copy_function=staging.link_or_copy,
-                dirs_exist_ok=True,
-            )  # fmt: skip
+            if config.image is None:  # (an image's root is bound already)
+                await asyncio.to_thread(  # the package hard-linked file by file (20,000 files: ~0.5 s)
+                    shutil.copytree, config.code_dir, self.staging, copy_function=staging.link_or_copy,
+                    dirs_exist_ok=True,
+                )  # fmt: skip
             if self.dead or self._proc is None or self._proc.cgroup is None:
                 raise OSError("the spare sandbox exited")
             self._proc.cgroup.limit(config.memory_mb * 1024 * 1024 + MEMORY_SLACK_BYTES, PIDS_MAX)
             self._open_forwarder()
             variables = sandbox.sandbox_environment(config, self._aws_variables())
-            os.write(self._claim_fd, json.dumps(variables).encode())
+            claim = image_launch.claim(config.image, variables) if config.image is not None else variables
+            os.write(self._claim_fd, json.dumps(claim).encode())
         except OSError as e:
             self.kill()
             raise EnvironmentDead(self._fail("Runtime.ExitError", f"Spare sandbox unusable: {e}")) from None

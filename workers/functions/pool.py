@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from statemachine import FunctionCall, FunctionResult
-from workers.functions import network, sandbox, staging
+from workers.functions import network, staging
+from workers.functions import spares as spare_rules
 from workers.functions.aws_api import AwsApiAccess
 from workers.functions.cgroups import CgroupDriver
 from workers.functions.config import FunctionConfig
@@ -30,35 +31,6 @@ from workers.functions.slots import SlotTable
 from workers.mounts import Attachments
 
 log = logging.getLogger(__name__)
-SPARE_RUNTIMES = ("python3.11", "nodejs20")
-"""Runtimes with spare sandboxes: Python's from the start, Node.js's once this pool has run one."""
-
-
-def spare_config(runtime: str) -> FunctionConfig:
-    """What a spare sandbox of ``runtime`` is started with: the defaults every fitting function shares."""
-    return FunctionConfig(name="spare", runtime=runtime, handler="", code_dir=Path("/nonexistent"))
-
-
-def spare_fits(config: FunctionConfig, attachments: Attachments) -> bool:
-    """Whether a spare can become this function's environment: a sandbox exactly like its own.
-
-    Not with attachments (mounts, proxies' variables, another user), the network, another /tmp
-    size, another command line (runtime; Node.js's heap size follows the memory size), or a user
-    variable the interpreter reads at start-up (``PYTHON*``, ``NODE_*``, locale).
-    """
-    if config.runtime not in SPARE_RUNTIMES:
-        return False
-    spare = spare_config(config.runtime)
-    return (
-        sandbox.runtime_command(config, None) == sandbox.runtime_command(spare, None)
-        and config.network == spare.network
-        and config.tmp_mb == spare.tmp_mb
-        and not config.layer_dirs  # (a spare's /opt is bound at its start: no layers in it)
-        and not attachments.mounts and not attachments.environment and attachments.run_as is None
-        and not any(key.startswith(sandbox.STARTUP_PREFIXES) for key in config.environment)
-    )  # fmt: skip
-
-
 AttachmentResolver = Callable[[FunctionConfig], Awaitable[Attachments]]
 
 
@@ -116,8 +88,9 @@ class EnvironmentPool:
         self._background: set[asyncio.Task[None]] = set()
         self._spare_count = spares if cgroups is not None else 0
         """Generic sandboxes kept started per runtime (needs cgroups: limits are applied when claimed)."""
-        self._spares: dict[str, list[Environment]] = {SPARE_RUNTIMES[0]: []}
-        """By runtime: Python's from the start, another's from this pool's first cold start of it."""
+        self._spares: dict[str, list[Environment]] = {spare_rules.RUNTIMES[0]: []}
+        """By ``spare_rules.key_of``: Python's from the start, another runtime's or an image's from this
+        pool's first cold start of it (at most ``spare_rules.MAX_IMAGES`` images)."""
         self.spares_claimed = 0
         self._refilling: asyncio.Task[None] | None = None
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
@@ -281,16 +254,19 @@ class EnvironmentPool:
 
     def _take_spare(self, config: FunctionConfig, attachments: Attachments) -> Environment | None:
         """A started spare sandbox if this function's environment can be one (then refill)."""
-        if not spare_fits(config, attachments):
+        if not spare_rules.fits(config, attachments):
             return None
-        spares = self._spares.get(config.runtime)
-        if spares is None:  # the first cold start of this runtime: keep spares of it from now on
-            if self._spare_count and not self._closed:
-                self._spares[config.runtime] = []
+        key = spare_rules.key_of(config)
+        started = self._spares.get(key)
+        if started is None:  # a first cold start of this runtime or image: keep spares of it from now on
+            images = sum(k.startswith(spare_rules.IMAGE_PREFIX) for k in self._spares)
+            room = config.image is None or images < spare_rules.MAX_IMAGES
+            if self._spare_count and not self._closed and room:
+                self._spares[key] = []
                 self._refill()
             return None
-        while spares:
-            env = spares.pop(0)
+        while started:
+            env = started.pop(0)
             if not env.dead:
                 self.spares_claimed += 1
                 self._refill()
@@ -319,7 +295,9 @@ class EnvironmentPool:
         """Start spares of ``runtime`` up to the number; False if one failed to start."""
         while len(spares) < self._spare_count:
             env_id = f"{self._prefix}-{next(self._ids)}"
-            config = dataclasses.replace(spare_config(runtime), code_dir=self._run_dir / f"{env_id}.task")
+            config = spare_rules.spare_config(runtime)
+            if config.image is None:
+                config = dataclasses.replace(config, code_dir=self._run_dir / f"{env_id}.task")
             env = Environment(
                 config, env_id, self._run_dir, self._bwrap, self._cgroups, self._spawner, self._unprivileged,
                 aws_api=self._aws_api,

@@ -13,7 +13,10 @@ With ``--extensions`` (the image has executables in ``/opt/extensions``, as Lamb
 image), it is the extensions' launcher (``extensions_launcher.run``): the extensions start first,
 the command once they registered.
 
-Usage: ``image_init.py [--extensions NAME/NAME/...] WORKDIR COMMAND [ARGUMENT...]``
+A spare (``--spare``) loads its modules and waits on stdin for the function's command, working
+directory and variables (``workers.functions.spares``).
+
+Usage: ``image_init.py [--extensions NAME/NAME/...] WORKDIR COMMAND [ARGUMENT...]``, ``image_init.py --spare``
 """
 
 from __future__ import annotations
@@ -103,10 +106,35 @@ def with_extensions(
     os._exit(70)  # (the relay ends the process with the command's status: never reached)
 
 
+def await_claim() -> tuple[str, list[str]]:
+    """A spare: load the relay's modules, then wait on stdin for the function's command, working
+    directory and variables (one JSON object, then EOF; none: shut down unclaimed)."""
+    import json
+    import socket  # noqa: F401  (loaded before the claim)
+
+    import loopback_relay  # type: ignore[import-not-found]  # noqa: F401
+
+    data = b""
+    while chunk := os.read(0, 65536):
+        data += chunk
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    if not data:
+        os._exit(0)
+    claim = json.loads(data)
+    os.environ.clear()
+    os.environ.update(claim["environment"])
+    return str(claim["workdir"]), [str(part) for part in claim["command"]]
+
+
 def main() -> None:
     extensions = sys.argv[2].split("/") if sys.argv[1] == "--extensions" else None
     skip = 2 if extensions is not None else 0
-    workdir, command = sys.argv[1 + skip], sys.argv[2 + skip :]
+    if sys.argv[1] == "--spare":
+        workdir, command = await_claim()
+    else:
+        workdir, command = sys.argv[1 + skip], sys.argv[2 + skip :]
     listeners = {listen(os.environ["AWS_LAMBDA_RUNTIME_API"]): RUNTIME_SOCKET}
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     if endpoint.startswith("http://127.0.0.1:") and os.path.exists(AWS_SOCKET):

@@ -64,15 +64,31 @@ def binds(rootfs: Path, runtime_copy: Path, tmp_bytes: int) -> list[str]:
     return argv
 
 
-def command(image: ImageRun, *, extensions: Sequence[str] = ()) -> list[str]:
-    """The sandbox's first process: the relay, then the image's command as its child (after the
-    image's extensions in /opt/extensions, when it has some)."""
+def _relay() -> list[str]:
     executable, prefix, loader = host_python()
     libraries = [Path(sysconfig.get_config_var("LIBDIR") or prefix / "lib").resolve(), loader.parent]
     library_path = ":".join(dict.fromkeys(_inside(p) for p in libraries if p.exists()))
     relay = [_inside(loader), "--library-path", library_path, _inside(executable), "-E", "-s", "-S", "-B"]
+    return [*relay, f"{RUNTIME}/image_init.py"]
+
+
+def command(image: ImageRun, *, extensions: Sequence[str] = ()) -> list[str]:
+    """The sandbox's first process: the relay, then the image's command as its child (after the
+    image's extensions in /opt/extensions, when it has some)."""
     flag = ["--extensions", "/".join(extensions)] if extensions else []  # (file names: no "/" in them)
-    return [*relay, f"{RUNTIME}/image_init.py", *flag, image.working_directory, *image.command]
+    return [*_relay(), *flag, image.working_directory, *image.command]
+
+
+def spare_command() -> list[str]:
+    """A spare image sandbox's first process: the relay, its imports loaded, waiting on its stdin
+    for ``claim``'s message."""
+    return [*_relay(), "--spare"]
+
+
+def claim(image: ImageRun, variables: Mapping[str, str]) -> dict[str, object]:
+    """What a claimed spare's relay reads: the command, its directory, every variable (``environment``'s)."""
+    environment = dict(variables)
+    return {"command": list(image.command), "workdir": image.working_directory, "environment": environment}
 
 
 def has_regular_file(rootfs: Path, relative: str) -> bool:
