@@ -19,7 +19,13 @@ from api.aws.sfn_tags import tag_new_resource
 from api.services import execution_logs, machine_aliases
 from api.services import state_machines as service
 from foundation.registry.database import unit_of_work
-from foundation.registry.state_machines import StateMachine, StateMachineNotFound, StateMachineVersion
+from foundation.registry.state_machines import (
+    StateMachine,
+    StateMachineExists,
+    StateMachineNotFound,
+    StateMachineVersion,
+    machine_exists,
+)
 from statemachine import EXECUTION_ROLE_ARN, state_machine_arn, version_arn
 
 DEFAULT_PAGE = 100
@@ -64,6 +70,7 @@ async def create_state_machine(call: Call, params: dict[str, Any]) -> dict[str, 
     if logging is not None:
         execution_logs.check(logging)  # before anything is created
     async with unit_of_work(call.state.sessions) as session:
+        existed = await machine_exists(session, name)
         machine, version = await service.create_revision(
             session,
             name,
@@ -75,7 +82,10 @@ async def create_state_machine(call: Call, params: dict[str, Any]) -> dict[str, 
             idempotent=True,
         )
         await tag_new_resource(session, state_machine_arn(name, call.region), params.get("tags"))
-        if logging is not None:
+        if existed:  # AWS's idempotency covers the logging configuration too
+            if await execution_logs.describe(session, name) != execution_logs.normalized(logging):
+                raise StateMachineExists(name)
+        elif logging is not None:
             await execution_logs.configure(session, name, logging)
     return {
         "stateMachineArn": state_machine_arn(name, call.region),

@@ -81,6 +81,14 @@ def check(config: Any) -> tuple[str, bool, str | None, str | None]:
         ) from None
 
 
+def normalized(config: Any) -> dict[str, Any]:
+    """A (checked) configuration as ``describe`` answers it; None: none given (OFF)."""
+    if config is None:
+        return described(None)
+    level, include, arn, _ = check(config)
+    return _shape(level, include, arn)
+
+
 async def configure(session: AsyncSession, machine: str, config: Any) -> dict[str, Any]:
     """Check and keep ``machine``'s configuration; its description."""
     level, include, arn, group = check(config)
@@ -94,10 +102,14 @@ async def describe(session: AsyncSession, machine: str) -> dict[str, Any]:
 
 def described(found: StateMachineLogging | None) -> dict[str, Any]:
     if found is None:
-        return {"level": "OFF", "includeExecutionData": False}
-    out: dict[str, Any] = {"level": found.level, "includeExecutionData": found.include_execution_data}
-    if found.log_group_arn is not None:
-        out["destinations"] = [{"cloudWatchLogsLogGroup": {"logGroupArn": found.log_group_arn}}]
+        return _shape("OFF", False, None)
+    return _shape(found.level, found.include_execution_data, found.log_group_arn)
+
+
+def _shape(level: str, include: bool, arn: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"level": level, "includeExecutionData": include}
+    if arn is not None:
+        out["destinations"] = [{"cloudWatchLogsLogGroup": {"logGroupArn": arn}}]
     return out
 
 

@@ -300,6 +300,12 @@ async def get_runnable(connection: AsyncConnection, name: str, published: int | 
     )  # fmt: skip
 
 
+async def machine_exists(session: AsyncSession, name: str) -> bool:
+    """Whether a machine named ``name`` exists (read without loading it into the session)."""
+    found = await session.exec(select(StateMachine.name).where(StateMachine.name == name))
+    return found.first() is not None
+
+
 async def list_state_machines(
     session: AsyncSession, limit: int, after_name: str | None = None
 ) -> list[StateMachine]:

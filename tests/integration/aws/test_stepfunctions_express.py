@@ -294,3 +294,26 @@ def test_an_event_rule_starts_an_express_machine_asynchronously(
     found = log_events(v1, "ExecutionSucceeded", stateMachine=name)
     output = json.loads(next(e for e in found if e["type"] == "ExecutionSucceeded")["details"]["output"])
     assert output["n"] == 5 and EXPRESS_ARN.fullmatch(output["id"]) is not None
+
+
+def test_creating_again_with_another_logging_configuration_is_refused(sfn: Any) -> None:
+    """CreateStateMachine's idempotency covers loggingConfiguration (AWS): the same request returns the
+    machine, another configuration is StateMachineAlreadyExists."""
+    name, group = unique("idem"), unique("g")
+    same: dict[str, Any] = {
+        "name": name, "definition": json.dumps(WHO_AM_I), "roleArn": ROLE, "type": "EXPRESS",
+        "loggingConfiguration": logging("ALL", group),
+    }  # fmt: skip
+    first = call(sfn, "CreateStateMachine", **same)
+    assert call(sfn, "CreateStateMachine", **same)["stateMachineArn"] == first["stateMachineArn"]
+    for other in (logging("ERROR", group), None):
+        params = (
+            {**same, "loggingConfiguration": other}
+            if other
+            else {k: v for k, v in same.items() if k != "loggingConfiguration"}
+        )
+        with pytest.raises(ClientError) as refused:
+            sfn.create_state_machine(**params)
+        assert error_of(refused)[0] == "StateMachineAlreadyExists"
+    described = call(sfn, "DescribeStateMachine", stateMachineArn=first["stateMachineArn"])
+    assert described["loggingConfiguration"] == logging("ALL", group)
