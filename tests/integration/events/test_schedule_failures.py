@@ -23,7 +23,7 @@ from foundation.registry.database import SessionMaker, create_engine, session_ma
 from foundation.registry.functions import FunctionEvent
 from foundation.settings import Settings
 from statemachine.arns import event_bus_arn
-from tests.integration.helpers import create_function, create_machine, start, unique
+from tests.integration.helpers import create_function, create_machine, start, unique, wait_until_done
 from workers.events.delivery import Deliverer
 from workers.events.retries import DEAD_LETTER, Policy
 
@@ -151,10 +151,10 @@ async def test_a_schedule_is_updated_and_listed_by_group(api: httpx.AsyncClient,
     assert (await api.get(f"/v1/schedule-groups/{group}")).status_code == 404
 
 
-async def test_a_started_execution_puts_running_on_the_default_bus(
+async def test_a_started_and_a_redriven_execution_put_running_on_the_default_bus(
     api: httpx.AsyncClient, worker: None, settings: Settings, sessions: SessionMaker
 ) -> None:
-    machine = await create_machine(api, PASS)
+    machine = await create_machine(api, {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}})
     function = await create_function(api, ECHO, "watch")
     rule = unique("running")
     pattern = {"source": ["aws.states"], "detail": {"status": ["RUNNING"], "stateMachineArn": [
@@ -163,22 +163,31 @@ async def test_a_started_execution_puts_running_on_the_default_bus(
     assert (await api.put(base, json={"eventPattern": pattern})).status_code in (200, 201)
     targets = {"targets": [{"id": "fn", "arn": _arn(settings, "function", function)}]}
     assert (await api.put(f"{base}/targets", json=targets)).status_code == 200
-    try:
-        started = await start(api, machine, {"k": 1})
-        deliverer = Deliverer(settings, sessions)
+    deliverer = Deliverer(settings, sessions)
+
+    async def running(count: int) -> list[Any]:
         for _ in range(50):
             await deliverer.deliver_due()
-            if found := await _events(sessions, function):
+            if len(found := await _events(sessions, function)) >= count:
                 break
             await asyncio.sleep(0.1)
+        return sorted(found, key=lambda e: e["detail"]["redriveCount"])
+
+    try:
+        started = await start(api, machine, {"k": 1})
+        assert (await wait_until_done(api, started["executionId"]))["status"] == "FAILED"
+        redriven = await api.post(f"/v1/executions/{started['executionId']}/redrive")
+        assert redriven.status_code in (200, 201), redriven.text
+        found = await running(2)
     finally:  # no rule left on the default bus: later executions queue no status change
         async with unit_of_work(sessions) as session:
             await registry.remove_target(session, "default", rule, "fn")
             await registry.delete_rule(session, "default", rule)
-    (event,) = found
-    assert event["detail-type"] == "Step Functions Execution Status Change"
-    assert event["detail"]["status"] == "RUNNING" and event["detail"]["stopDate"] is None
-    assert event["detail"]["name"] == started["name"] and json.loads(event["detail"]["input"]) == {"k": 1}
+    first, second = found
+    assert first["detail-type"] == "Step Functions Execution Status Change"
+    assert first["detail"]["status"] == "RUNNING" and first["detail"]["stopDate"] is None
+    assert first["detail"]["name"] == started["name"] and json.loads(first["detail"]["input"]) == {"k": 1}
+    assert (second["detail"]["status"], second["detail"]["redriveCount"]) == ("RUNNING", 1)
 
 
 async def test_retention_removes_old_delivered_rows_only(settings: Settings, sessions: SessionMaker) -> None:
