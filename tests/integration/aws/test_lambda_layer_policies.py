@@ -1,15 +1,21 @@
 """Layer version policies through unmodified boto3 against a served Stepline:
 AddLayerVersionPermission, GetLayerVersionPolicy, RemoveLayerVersionPermission with Lambda's
-statement and policy shapes, revision ids and errors; a signed layer shows its signing profile."""
+statement and policy shapes, revision ids and errors; a signed layer shows its signing profile, and
+a function under code signing refuses an unsigned layer with CodeVerificationFailedException."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.integration.aws.lambda_kit import checked, error_of, lam, unique, zipped
+from foundation import code_signatures
+from tests.integration.aws.lambda_kit import ROLE, checked, error_of, lam, unique, zipped
 from tests.integration.function_kit import requires_bwrap
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
@@ -96,3 +102,42 @@ def test_layer_version_permissions(lam: Any) -> None:
             refused = exc.response["Error"]["Message"]
             break
     assert refused is not None and "bigger than the limit (20480)" in refused
+
+
+def test_code_signing_covers_layers_on_the_lambda_api(lam: Any, aws_url: str) -> None:
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    made = httpx.post(
+        f"{aws_url}/v1/signing-profiles",
+        json={"name": unique("p").replace("-", "_"), "publicMaterial": pem.decode()},
+    )
+    assert made.status_code == 201, made.text
+    profile = made.json()["profileVersionArn"]
+    csc = checked(
+        lam, "CreateCodeSigningConfig", AllowedPublishers={"SigningProfileVersionArns": [profile]},
+        CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Enforce"},
+    )["CodeSigningConfig"]["CodeSigningConfigArn"]  # fmt: skip
+    layer_zip = zipped({"python/helper.py": "def greet():\n    return 'signed layer'\n"})
+    signed_layer = checked(
+        lam, "PublishLayerVersion", LayerName=unique("signed"),
+        Content={"ZipFile": code_signatures.sign(layer_zip, key, profile, validity=timedelta(days=1))},
+    )  # fmt: skip
+    assert signed_layer["Content"]["SigningProfileVersionArn"] == profile
+    unsigned_layer = checked(
+        lam, "PublishLayerVersion", LayerName=unique("plain"), Content={"ZipFile": layer_zip}
+    )
+    app = zipped({"app.py": "import helper\n\ndef handler(event, context):\n    return helper.greet()\n"})
+    base = {
+        "Runtime": "python3.11", "Handler": "app.handler", "Role": ROLE, "CodeSigningConfigArn": csc,
+        "Code": {"ZipFile": code_signatures.sign(app, key, profile, validity=timedelta(days=1))},
+    }  # fmt: skip
+    code, status, message = error_of(
+        lam.create_function, FunctionName=unique("u"), Layers=[unsigned_layer["LayerVersionArn"]], **base
+    )
+    assert (code, status) == ("CodeVerificationFailedException", 400)
+    assert unsigned_layer["LayerVersionArn"] in message
+    name = unique("signed-fn")
+    checked(lam, "CreateFunction", FunctionName=name, Layers=[signed_layer["LayerVersionArn"]], **base)
+    assert json.loads(checked(lam, "Invoke", FunctionName=name, Payload=b"{}")["Payload"]) == "signed layer"
