@@ -182,11 +182,13 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight
     tracker = None
     limit = min(limit, run.limits.max_map_in_flight)
+    offloader = offloader_for(state, run.host, len(items), run.limits)
     if state.distributed:
         tracker = _tracker(mapper, arn, started, limits, (max_concurrency, count, percentage))
+        if offloader is None:  # child runs in this history: their outputs are kept for a redrive
+            tracker.keep_outputs(mapper.results.__getitem__, set(mapper.done))
         await tracker.started()
         limit = run.limits.max_map_in_flight  # workers enough for any MaxConcurrency: the gate decides
-    offloader = offloader_for(state, run.host, len(items), run.limits)
     try:
         if offloader is None:
             results = await mapper.run(limit)
@@ -281,11 +283,9 @@ def _sizes(items: list[JSON]) -> list[int]:
 
 def _settled(mapper: Mapper) -> tuple[list[int], list[int]]:
     """Indexes of the iterations that succeeded and of those that failed, so far."""
-    failed = sorted(
-        mapper.failed_indexes | ({mapper.failed_index} if mapper.failed_index is not None else set())
-    )
-    done = [i for i in range(mapper.next_index) if i in mapper.finished and i not in mapper.failed_indexes]
-    return done, failed
+    failed = mapper.failed_indexes | ({mapper.failed_index} if mapper.failed_index is not None else set())
+    done = [i for i in range(mapper.next_index) if i in mapper.finished and i not in failed]
+    return done, sorted(failed)
 
 
 def _error_of(output: JSON) -> tuple[str | None, str | None]:

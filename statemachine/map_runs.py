@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from statemachine.host import Host
+from statemachine.json_types import JSON
 
 REPORT_SECONDS = 1.0
 """Progress reports are written at most this often (each is one local activity in the history)."""
@@ -35,6 +36,13 @@ class MapRunReport:
     execution_counts: dict[str, int] = field(default_factory=dict)
     execution_type: str = "STANDARD"
     """``ProcessorConfig.ExecutionType`` of the child runs."""
+    state_name: str = ""
+    outputs: dict[str, JSON] = field(default_factory=dict)
+    """Outputs of child runs that succeeded since the last report, by index, kept for a redrive
+    (only for a run whose child runs ran in the parent: chunks keep theirs in their results)."""
+    forget: bool = False
+    """Drop the outputs kept for this state before keeping these (a fresh run, or one that
+    succeeded: nothing to redrive)."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
@@ -133,6 +141,10 @@ class MapRunTracker:
         self.arn, (_, self._execution, self._start) = ids[0], ids
         self._sizes, self.settings, self._progress, self._apply = sizes, settings, progress, apply
         self._type = execution_type
+        self._state = ids[0].rsplit(":", 1)[0].split("/", 1)[-1]
+        self._outputs: Callable[[int], JSON] | None = None
+        self._saved: set[int] = set()
+        self._forget = False
         self._dirty = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._last: asyncio.Future[None] | None = None
@@ -148,12 +160,28 @@ class MapRunTracker:
         item_running = 0 if stop else max(0, sum(self._sizes[:started]) - item_done - item_failed)
         aborted = 0 if status != "FAILED" else total - len(done) - len(failed)
         item_aborted = 0 if status != "FAILED" else items - item_done - item_failed
+        outputs, forget = self._kept(status, done)
         return MapRunReport(
             self.arn, self._execution, status, self._start, stop, *self.settings,
             item_counts=counts(items, item_done, item_failed, item_aborted, item_running),
             execution_counts=counts(total, len(done), len(failed), aborted, running),
-            execution_type=self._type,
+            execution_type=self._type, state_name=self._state, outputs=outputs, forget=forget,
         )  # fmt: skip
+
+    def keep_outputs(self, output_of: Callable[[int], JSON], earlier: set[int]) -> None:
+        """Report the outputs of the child runs that succeed (``output_of``), for a redrive;
+        ``earlier``: those a redrive resumed with (kept already)."""
+        self._outputs, self._saved, self._forget = output_of, set(earlier), not earlier
+
+    def _kept(self, status: str, done: list[int]) -> tuple[dict[str, JSON], bool]:
+        if self._outputs is None:
+            return {}, False
+        if status == "SUCCEEDED":
+            return {}, True
+        forget, self._forget = self._forget, False
+        new = [i for i in done if i not in self._saved]
+        self._saved.update(new)
+        return {str(i): self._outputs(i) for i in new}, forget
 
     async def started(self) -> None:
         if self._controls is not None:

@@ -38,6 +38,11 @@ class MapRunActivities:
         )
         async with unit_of_work(self._sessions) as session:
             await map_runs.save_map_run(session, row)
+            if report.outputs or report.forget:
+                outputs = {int(index): value for index, value in report.outputs.items()}
+                await map_runs.keep_outputs(
+                    session, report.execution_arn, report.state_name, outputs, report.forget
+                )
 
     def all(self) -> list[Callable[..., object]]:
         return [self.report_map_run]

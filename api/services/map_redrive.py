@@ -1,9 +1,10 @@
-"""What a redriven Map keeps from its last attempt when its iterations ran in ``MapChunk`` child
-workflows (a Distributed Map, or any Map past ``Limits.map_offload_min_items``): their outputs are
-in no state event, so they are read from the last attempt's Temporal history, where each chunk that
-completed left its outcomes as its result (a chunk stopped by a failure lists its successes too; a
-cancelled chunk's iterations run again). An attempt that was itself redriven started with the
-earlier attempts' outputs in its input: they are kept too."""
+"""What a redriven Map keeps from its last attempt when its outputs are in no state event: a Map
+whose iterations ran in ``MapChunk`` child workflows (a Distributed Map, or any Map past
+``Limits.map_offload_min_items``), read from the last attempt's Temporal history, where each chunk
+that completed left its outcomes as its result (a chunk stopped by a failure lists its successes
+too; a cancelled chunk's iterations run again); and a Distributed Map the parent ran itself, whose
+child runs' outputs its map run kept in PostgreSQL (``map_run_output``). An attempt that was itself
+redriven started with the earlier attempts' outputs in its input: they are kept too."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.state import AppState
 from foundation.errors import Unavailable
+from foundation.registry import map_runs
+from foundation.registry.database import unit_of_work
 from statemachine import JSON, Resume
 from statemachine.redrive import chunk_outputs
 from workers.contracts import ExecutionInput
@@ -24,8 +27,11 @@ MAX_KEPT_BYTES = 1_500_000
 rest of the iterations run again."""
 
 
-async def chunked_done(state: AppState, execution_id: str, map_state: str) -> dict[int, JSON]:
-    """Outputs of the Map ``map_state``'s iterations that succeeded in chunks, by index."""
+async def chunked_done(state: AppState, execution_id: str, arn: str, map_state: str) -> dict[int, JSON]:
+    """Outputs of the Map ``map_state``'s iterations that succeeded in chunks or were kept by its
+    map run, by index (``arn``: the execution's)."""
+    async with unit_of_work(state.sessions) as session:
+        kept = await map_runs.kept_outputs(session, arn, map_state)
     handle: WorkflowHandle[Any, Any] = state.temporal.get_workflow_handle(execution_id)
     prefix = f"{execution_id}/map/{map_state}/"
     converter = state.temporal.data_converter
@@ -35,7 +41,7 @@ async def chunked_done(state: AppState, execution_id: str, map_state: str) -> di
         history = await handle.fetch_history()
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            return {}  # past Temporal's retention: every iteration runs again
+            return _capped(kept)  # past Temporal's retention: the chunks' iterations run again
         raise Unavailable(f"Temporal did not give the last attempt's history: {exc.message}") from exc
     for event in history.events:
         if event.HasField("workflow_execution_started_event_attributes"):
@@ -49,7 +55,7 @@ async def chunked_done(state: AppState, execution_id: str, map_state: str) -> di
             if done.workflow_execution.workflow_id.startswith(prefix):
                 (text,) = await converter.decode(done.result.payloads, [str])
                 results.append(text)
-    return _capped({**earlier, **chunk_outputs(results)})
+    return _capped({**earlier, **kept, **chunk_outputs(results)})
 
 
 def _capped(done: dict[int, JSON]) -> dict[int, JSON]:

@@ -26,7 +26,7 @@ from foundation.registry import executions as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Execution, ExecutionNotRedrivable
 from foundation.registry.state_machines import StateMachineNotFound, get_state_machine
-from statemachine import EXECUTION_ROLE_ARN, resume_point
+from statemachine import EXECUTION_ROLE_ARN, execution_arn, resume_point
 from statemachine.ir import Map
 from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
 from workers.host import program_of
@@ -78,7 +78,8 @@ async def redrive(state: AppState, execution_id: str) -> Execution:
         program = program_of(version.definition)
         resume = resume_point(program, events, json.loads(row.input), row.redrive_count + 1)
         if isinstance(program.block.states.get(resume.state), Map):  # iterations run in chunks
-            kept = await chunked_done(state, execution_id, resume.state)
+            arn = execution_arn(row.state_machine_name, row.name, state.settings.region)
+            kept = await chunked_done(state, execution_id, arn, resume.state)
             resume = dataclasses.replace(resume, done={**kept, **resume.done})
         redriven = await registry.start_redrive(session, execution_id, row.status, now)
         if redriven is None:

@@ -1,16 +1,19 @@
 """Map runs of Distributed Map states (``map_run``): one row per run, written by the workflow when
-the run starts and when it ends (``workers.activities``), read by DescribeMapRun and ListMapRuns.
+the run starts, while it runs and when it ends (``workers.map_run_activities``), read by
+DescribeMapRun and ListMapRuns; and the outputs of the child runs that succeeded in a run the
+parent ran itself (``map_run_output``), which a redrive does not run again.
 
 Repositories take a session and never commit.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, Column, DateTime, Float, Integer, String, Text, delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,6 +41,47 @@ class MapRun(SQLModel, table=True):
         default="STANDARD", sa_column=Column(String(16), nullable=False, server_default="STANDARD")
     )
     """``ProcessorConfig.ExecutionType`` of its child runs."""
+
+
+class MapRunOutput(SQLModel, table=True):
+    """One child run's output (JSON text), by the execution, its top-level Map state and the index."""
+
+    __tablename__ = "map_run_output"
+
+    execution_arn: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+    state_name: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
+    item_index: int = Field(sa_column=Column(Integer, primary_key=True, nullable=False, autoincrement=False))
+    output: str = Field(sa_column=Column(Text, nullable=False))
+
+
+async def keep_outputs(
+    session: AsyncSession, execution_arn: str, state_name: str, outputs: dict[int, Any], forget: bool
+) -> None:
+    """Keep child runs' outputs (``forget``: drop the state's earlier ones first); idempotent."""
+    where = (col(MapRunOutput.execution_arn) == execution_arn) & (col(MapRunOutput.state_name) == state_name)
+    if forget:
+        await session.exec(delete(MapRunOutput).where(where))
+    if not outputs:
+        return
+    rows = [
+        {"execution_arn": execution_arn, "state_name": state_name, "item_index": i, "output": json.dumps(v)}
+        for i, v in outputs.items()
+    ]
+    statement = insert(MapRunOutput).values(rows)
+    await session.exec(
+        statement.on_conflict_do_update(
+            index_elements=["execution_arn", "state_name", "item_index"],
+            set_={"output": statement.excluded.output},
+        )
+    )
+
+
+async def kept_outputs(session: AsyncSession, execution_arn: str, state_name: str) -> dict[int, Any]:
+    """The outputs kept for the execution's Map state ``state_name``, by index."""
+    query = select(MapRunOutput).where(
+        col(MapRunOutput.execution_arn) == execution_arn, col(MapRunOutput.state_name) == state_name
+    )
+    return {row.item_index: json.loads(row.output) for row in (await session.exec(query)).all()}
 
 
 class MapRunNotFound(NotFound):

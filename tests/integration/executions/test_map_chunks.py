@@ -169,24 +169,25 @@ async def test_worker_killed_mid_chunk(
 
 
 @pytest.mark.usefixtures("worker")
+@pytest.mark.parametrize("count", [ITEMS, 20], ids=["in-chunks", "in-the-parent"])
 async def test_a_redriven_distributed_map_reruns_only_what_did_not_succeed(
-    api: httpx.AsyncClient, test_functions: TestInvoker
+    api: httpx.AsyncClient, test_functions: TestInvoker, count: int
 ) -> None:
-    """300 items in chunks, one at a time; the last fails once. The redrive runs that one only: every
-    other item called its function once in all."""
+    """Items one at a time (300: in chunk workflows; 20: in the parent); the last fails once. The
+    redrive runs that one only: every other item called its function once in all."""
     definition = machine(MaxConcurrency=1)
     processor = definition["States"]["Each"]["ItemProcessor"]
     processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
     processor["States"]["Fail"]["Resource"] = FN + "fail_once"
-    items: list[JSON] = [{"a": i, "b": 1} for i in range(ITEMS - 1)]
-    items.append({"bad": ITEMS})
+    items: list[JSON] = [{"a": i, "b": 1} for i in range(count - 1)]
+    items.append({"bad": count})
     name = await create_machine(api, definition)
     execution = (await start(api, name, items))["executionId"]
     first = await wait_until_done(api, execution, seconds=120)
     assert (first["status"], first["error"]) == ("FAILED", "FirstTime"), first
-    assert test_functions.calls["add"] == ITEMS - 1
+    assert test_functions.calls["add"] == count - 1
     assert (await api.post(f"/v1/executions/{execution}/redrive")).status_code == 200
     again = await wait_until_done(api, execution, seconds=60)
     assert again["status"] == "SUCCEEDED", again
-    assert again["output"] == [i + 1 for i in range(ITEMS - 1)] + [{"bad": ITEMS}]
-    assert (test_functions.calls["add"], test_functions.calls["fail_once"]) == (ITEMS - 1, 2)
+    assert again["output"] == [i + 1 for i in range(count - 1)] + [{"bad": count}]
+    assert (test_functions.calls["add"], test_functions.calls["fail_once"]) == (count - 1, 2)
