@@ -45,6 +45,9 @@ from workers.events.sources import postgres_outbox as outbox
 from workers.events.sources.core import Batcher, Outcome, Record
 
 IDLE_POLL_SECONDS = 1.0
+STATEMENT_SECONDS = 60.0
+"""A read or an acknowledgement taking longer fails the poller (restarted): a peer gone silent."""
+LOCK_WAIT_SECONDS = 3600.0
 
 
 def split_name(source_name: str) -> tuple[str, str, str, str]:
@@ -116,10 +119,12 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
     names = outbox.Names.of(mapping.uuid, schema, table)
     async with sessions() as session:
         url = await target_url(session, settings, proxy)
-    connection = await outbox.connect(url)
+    connection = await outbox.connect(url, command_timeout=STATEMENT_SECONDS)
     try:
         # one reader: a poller whose lease moved away (still running) holds it until it stops
-        await connection.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", names.outbox)
+        await connection.execute(
+            "SELECT pg_advisory_lock(hashtextextended($1, 0))", names.outbox, timeout=LOCK_WAIT_SECONDS
+        )
         woken = asyncio.Event()
         await connection.add_listener(names.channel, lambda *_: woken.set())
         rows = await _batch(connection, names, batcher, woken)

@@ -66,8 +66,9 @@ class Names:
         return f"{self.schema}.{self.table}"
 
 
-async def connect(url: str) -> asyncpg.Connection:
-    """A connection to a db proxy's target (``url``), as the proxy itself would log in."""
+async def connect(url: str, command_timeout: float | None = None) -> asyncpg.Connection:
+    """A connection to a db proxy's target (``url``), as the proxy itself would log in; a statement
+    taking longer than ``command_timeout`` seconds raises (a dead peer cannot hang a poller)."""
     target = Target.from_url(url)
     ssl: object = False
     if target.tls_required:
@@ -76,7 +77,8 @@ async def connect(url: str) -> asyncpg.Connection:
         ssl = "prefer"
     return await asyncpg.connect(
         host=target.host, port=target.port, user=target.user, password=target.password,
-        database=target.database, ssl=ssl, timeout=10, server_settings={"application_name": "stepline-esm"},
+        database=target.database, ssl=ssl, timeout=10, command_timeout=command_timeout,
+        server_settings={"application_name": "stepline-esm"},
     )  # fmt: skip
 
 
@@ -116,7 +118,8 @@ BEGIN
     INSERT INTO {target} VALUES ('INSERT', nkeys, {new}, NULL) RETURNING id INTO n;
   END IF;
   PERFORM pg_notify('{channel}', '');
-  IF n % {TRIM_EVERY} = 0 THEN
+  IF n % {TRIM_EVERY} = 0 AND (SELECT at FROM {schema}.{outbox} ORDER BY id LIMIT 1)
+      < clock_timestamp() - interval '{RETENTION}' THEN  -- the oldest first: a scan only when due
     DELETE FROM {schema}.{outbox} WHERE at < clock_timestamp() - interval '{RETENTION}';
   END IF;
   RETURN NULL;
