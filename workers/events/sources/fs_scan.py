@@ -20,18 +20,22 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote_plus, unquote_to_bytes
 
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 MAX_DEPTH = 64
+_PLAIN = re.compile(rb"[A-Za-z0-9_.~/-]*")
+"""Bytes that ``quote_plus(safe="/")`` leaves as they are."""
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectState:
-    """What is compared between scans: a change of any is an ``ObjectCreated:Put``."""
+class ObjectState(NamedTuple):
+    """What is compared between scans: a change of any is an ``ObjectCreated:Put`` (a tuple: compared
+    and made at C speed, a hundred thousand a scan)."""
 
     size: int
     mtime_ns: int
@@ -52,6 +56,8 @@ class KeyFilter:
         return tuple(p for p in self.prefix.split(b"/")[:-1] if p)
 
     def matches(self, raw: bytes) -> bool:
+        if not self.prefix and not self.suffix:
+            return True
         return (
             raw.startswith(self.prefix)
             and raw.endswith(self.suffix)
@@ -69,6 +75,8 @@ class Scan:
 
 
 def encode_key(raw: bytes) -> str:
+    if _PLAIN.fullmatch(raw):  # the common case, without quote_plus's cost
+        return raw.decode("ascii")
     return quote_plus(raw, safe="/")
 
 
@@ -172,10 +180,11 @@ class Change:
 
 def differences(before: dict[str, ObjectState], now: Scan) -> list[Change]:
     """Created or changed objects (sorted by key), then removed ones, as far as ``now`` can tell."""
-    changes = [Change(k, s) for k, s in sorted(now.objects.items()) if before.get(k) != s]
+    found = now.objects
+    changes = [Change(k, found[k]) for k in sorted(k for k, s in found.items() if before.get(k) != s)]
     if now.truncated:
         return changes
-    for key in sorted(before):
-        if key not in now.objects and not any(key.startswith(u) for u in now.unknown):
-            changes.append(Change(key, None))
+    unknown = tuple(now.unknown)
+    gone = sorted(before.keys() - found.keys())
+    changes += [Change(k, None) for k in gone if not (unknown and k.startswith(unknown))]
     return changes
