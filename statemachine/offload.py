@@ -171,28 +171,26 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
 
     async def one(inputs: list[tuple[int, JSON]]) -> None:
         frames = {index: mapper.started(index) for index, _ in inputs}
-        chunk = MapChunk(
-            state.name, processor, inputs, variables, frame.run.context, execution_input,
-            per_chunk(), mapper.tolerated, limits, state.result_writer is None,
-        )  # fmt: skip
         try:
-            outcomes = await offloader.run_map_chunk(chunk)
-        except asyncio.CancelledError:
-            for index, child in frames.items():
-                mapper.aborted(index, child)
-            raise
-        try:
-            for outcome in outcomes:
-                child = frames.pop(outcome.index)
-                if outcome.error is not None:
-                    mapper.failed(outcome.index, child, outcome.to_error())
-                else:
-                    mapper.succeeded(outcome.index, child, outcome.output)
-            if frames:
-                raise StatesError(
-                    RUNTIME, f"A chunk of the Map state '{state.name}' stopped early without a failure."
-                )
-        except StatesError:
+            while inputs:
+                chunk = MapChunk(
+                    state.name, processor, inputs, variables, frame.run.context, execution_input,
+                    per_chunk(), mapper.tolerated, limits, state.result_writer is None,
+                )  # fmt: skip
+                outcomes = await offloader.run_map_chunk(chunk)
+                for outcome in outcomes:
+                    child = frames.pop(outcome.index)
+                    if outcome.error is not None:
+                        mapper.failed(outcome.index, child, outcome.to_error())
+                    else:
+                        mapper.succeeded(outcome.index, child, outcome.output)
+                left = [(index, value) for index, value in inputs if index in frames]
+                if left and not outcomes:
+                    raise StatesError(
+                        RUNTIME, f"A chunk of the Map state '{state.name}' stopped early without a failure."
+                    )
+                inputs = left  # stopped at the tolerance it started with, raised since (UpdateMapRun)
+        except (StatesError, asyncio.CancelledError):
             for index, child in frames.items():
                 mapper.aborted(index, child)
             raise

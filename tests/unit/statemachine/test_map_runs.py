@@ -11,6 +11,7 @@ from statemachine.limits import Limits
 from statemachine.loader import load_program
 from statemachine.local import LocalHost, execution_context
 from statemachine.map_runs import MapRunReport, MapRunTracker, MapRunUpdate
+from tests.unit.statemachine.test_map_offload import ChunkingHost
 
 
 class ObservingHost(LocalHost):
@@ -89,3 +90,26 @@ async def test_without_an_update_one_at_a_time_and_the_failure_fails_the_run() -
     assert max(r.execution_counts["running"] for r in host.reports) == 1
     progress = [r.execution_counts["succeeded"] for r in host.reports if r.status == "RUNNING"]
     assert progress == sorted(progress) and progress[-1] >= 4  # counts moved while it ran
+
+
+class ChunkingObservingHost(ObservingHost, ChunkingHost):
+    """Both: the map run observed, its child runs in chunks."""
+
+
+async def test_a_chunk_stopped_at_its_old_tolerance_runs_its_rest_after_an_update() -> None:
+    """No tolerance when the first chunk starts; an update tolerates five failures: the chunk that
+    stopped at its first failure has its remaining items run, and the Map succeeds."""
+    host = ChunkingObservingHost(MapRunUpdate(tolerated_failure_count=5))
+    items: list[Any] = [{"bad": True} if i in (3, 12) else {"n": i} for i in range(30)]
+    context = execution_context("M", "e1", host.now())
+    limits = Limits(map_offload_min_items=10, map_chunk_items=7, map_max_chunks_in_flight=3)
+    outcome = await execute(load_program(machine(MaxConcurrency=1)), items, context, host, limits)
+    assert outcome.status == "SUCCEEDED", outcome
+    assert outcome.output is not None and [i for i, o in enumerate(outcome.output) if "Error" in o] == [3, 12]
+    assert [len(chunk.items) for chunk in host.chunks][:2] == [7, 3]  # items 4-6 again, on their own
+    final = host.reports[-1]
+    assert (final.status, final.execution_counts["succeeded"], final.execution_counts["failed"]) == (
+        "SUCCEEDED",
+        28,
+        2,
+    )
