@@ -3,9 +3,10 @@
 Whoever runs an execution (a synchronous Express one in the API, an asynchronous one in a worker)
 hands its log events to this process's ``ExecutionLogBook`` (``book_for``): ``add`` appends them to a
 local journal (``workers.functions.logjournal``, one ``write(2)``: they survive a kill -9 of the
-process) and to a buffer a background task writes every ``interval`` seconds in one statement, off
-the execution's path. A process that starts replays the journals of processes that died. Rows are
-unique per (execution, attempt, event), so a batch written twice is stored once.
+process) and to a buffer a background task writes in one statement ``interval`` seconds after rows
+arrive (so rows arriving meanwhile share the batch), off the execution's path. A process that
+starts replays the journals of processes that died. Rows are unique per (execution, attempt,
+event), so a batch written twice is stored once.
 
 Journal records: the log group as the "function", ``<execution ARN>#<attempt>`` as the "request id",
 one log event's JSON text per line (JSON text holds no newline).
@@ -83,9 +84,12 @@ async def log_finished(session: AsyncSession, execution_id: str, region: str) ->
 class ExecutionLogBook:
     """This process's buffer of log rows (see the module docstring)."""
 
-    def __init__(self, sessions: SessionMaker, journal: Path | None, interval: float = 0.2) -> None:
+    def __init__(self, sessions: SessionMaker, journal: Path | None, interval: float = 0.02) -> None:
+        """``interval``: how long rows gather after the first of a batch arrives (and at least
+        between two batches) before they are written together."""
         self._sessions = sessions
         self._interval = interval
+        self._arrived = asyncio.Event()
         self._rows: list[LogRow] = []
         self._journal = _open_journal(journal) if journal is not None else None
         self._replayed = self._journal is None
@@ -106,6 +110,7 @@ class ExecutionLogBook:
                 self._journal.write(group, run, None, lines)
         if len(self._rows) < MAX_BUFFER:
             self._rows.extend(rows)
+        self._arrived.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="stepline-execution-logs")
 
@@ -137,11 +142,15 @@ class ExecutionLogBook:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            await self._arrived.wait()
+            await asyncio.sleep(self._interval)  # a batch gathers
+            self._arrived.clear()
             try:
                 await self.flush()
             except OSError as exc:  # the database away: the rows wait (and are journaled)
                 log.warning("execution logs not written yet: %s", exc)
+                self._arrived.set()
+                await asyncio.sleep(1.0)
 
     async def _replay(self) -> None:
         assert self._journal is not None

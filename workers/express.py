@@ -51,7 +51,7 @@ MAX_ATTEMPTS = 3
 CONCURRENCY = 64
 """Executions one worker runs at once."""
 LOG_EVERY_SECONDS = 0.2
-"""How often a running execution's new log events are handed to the book."""
+"""How often a running execution's new log events are handed to the book (and when it ends)."""
 
 
 class ExpressRunner:
