@@ -105,7 +105,8 @@ async def test_a_chunk_stopped_at_its_old_tolerance_runs_its_rest_after_an_updat
     limits = Limits(map_offload_min_items=10, map_chunk_items=7, map_max_chunks_in_flight=3)
     outcome = await execute(load_program(machine(MaxConcurrency=1)), items, context, host, limits)
     assert outcome.status == "SUCCEEDED", outcome
-    assert outcome.output is not None and [i for i, o in enumerate(outcome.output) if "Error" in o] == [3, 12]
+    output: Any = outcome.output
+    assert [i for i, o in enumerate(output) if "Error" in o] == [3, 12]
     assert [len(chunk.items) for chunk in host.chunks][:2] == [7, 3]  # items 4-6 again, on their own
     final = host.reports[-1]
     assert (final.status, final.execution_counts["succeeded"], final.execution_counts["failed"]) == (
