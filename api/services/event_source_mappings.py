@@ -114,6 +114,9 @@ def file_system_source(rest: str) -> str:
             "/eventSourceArn",
             "The key filter (PREFIX*SUFFIX) is at most 1024 characters, none a control one.",
         )
+    prefix = rules.partition("*")[0]
+    if {".", ".."} & set(prefix.split("/")[:-1]):
+        raise _invalid("/eventSourceArn", "The key prefix holds no '.' or '..' directory: keys stay inside.")
     return rest
 
 

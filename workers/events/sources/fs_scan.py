@@ -105,6 +105,9 @@ def _descend(root: int, parts: tuple[bytes, ...]) -> int | None:
     """The watched directory, reached from ``root`` without following a link; None when absent."""
     current = os.open(".", _DIRECTORY, dir_fd=root)
     for part in parts:
+        if part in (b".", b".."):  # never above the file system (the API refuses these too)
+            os.close(current)
+            return None
         try:
             child = os.open(part, _DIRECTORY, dir_fd=current)
         except OSError:

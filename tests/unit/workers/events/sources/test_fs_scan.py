@@ -174,8 +174,16 @@ def test_file_system_source_rules() -> None:
 
 @pytest.mark.parametrize(
     "arn",
-    ["arn:aws:s3:::../etc", "arn:aws:s3:::", "arn:aws:s3:::ph/a\nb", "arn:aws:s3:::9lives"],
-    ids=["dots", "empty", "newline", "digit-first"],
+    [
+        "arn:aws:s3:::../etc",
+        "arn:aws:s3:::",
+        "arn:aws:s3:::ph/a\nb",
+        "arn:aws:s3:::9lives",
+        "arn:aws:s3:::ph/../../etc/*",
+        "arn:aws:s3:::ph/a/./b",
+        "arn:aws:s3:::ph/" + "x" * 1025,
+    ],
+    ids=["dots", "empty", "newline", "digit-first", "parent-in-prefix", "dot-in-prefix", "too-long"],
 )
 def test_bad_file_system_sources_are_refused(arn: str) -> None:
     with pytest.raises(InvalidRequest):
@@ -189,3 +197,10 @@ def test_filter_criteria_see_the_s3_record() -> None:
     assert compile_pattern('{"eventName": [{"prefix": "ObjectCreated:"}]}').matches(view)
     assert compile_pattern('{"s3": {"object": {"size": [{"numeric": [">", 4]}]}}}').matches(view)
     assert not compile_pattern('{"eventName": [{"prefix": "ObjectRemoved:"}]}').matches(view)
+
+
+def test_a_prefix_never_leads_above_the_file_system(tree: tuple[Path, int], tmp_path: Path) -> None:
+    _, fd = tree
+    (tmp_path / "beside.txt").write_text("outside")
+    assert _scan(fd, KeyFilter(b"../")).objects == {}
+    assert _scan(fd, KeyFilter(b"../fs/../")).objects == {}
