@@ -47,7 +47,7 @@ class ScheduleIn(Schema):
     description: str = Field(default="", max_length=512)
     group_name: str = Field(default="default", pattern=NAME_PATTERN)
     action_after_completion: Literal["NONE", "DELETE"] = "NONE"
-    """DELETE: a one-time schedule deletes itself once it has fired."""
+    """DELETE: a schedule deletes itself once no slot is left (an ``at()`` that fired, past EndDate)."""
     target: ScheduleTargetIn
 
 

@@ -96,10 +96,6 @@ async def _checked(session: AsyncSession, name: str, body: schemas.ScheduleIn) -
         )  # fmt: skip
     except InvalidScheduleExpression as exc:
         raise _invalid("/scheduleExpression", str(exc)) from None
-    if body.action_after_completion == "DELETE" and not parsed.one_time:
-        raise _invalid(
-            "/actionAfterCompletion", "ActionAfterCompletion DELETE is served for at() schedules only."
-        )
     return parsed
 
 

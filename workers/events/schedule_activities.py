@@ -58,15 +58,19 @@ class ScheduleActivities:
                 target.target_arn, target.input, policy,
             )  # fmt: skip
         if target.delete_after:
-            await self._delete(target.group, target.schedule)
+            await self._delete_when_done(target.group, target.schedule)
         return queued
 
-    async def _delete(self, group: str, name: str) -> None:
-        """ActionAfterCompletion DELETE: the one-time schedule is done."""
-        async with unit_of_work(self._sessions) as session:
-            await schedule_registry.remove_entry(session, group, name)
+    async def _delete_when_done(self, group: str, name: str) -> None:
+        """ActionAfterCompletion DELETE: a schedule with no slot left (an ``at()`` one that fired, one
+        past its EndDate) deletes itself."""
+        handle = activity.client().get_schedule_handle(temporal_id(group, name))
         try:
-            await activity.client().get_schedule_handle(temporal_id(group, name)).delete()
+            if (await handle.describe()).info.next_action_times:
+                return
+            async with unit_of_work(self._sessions) as session:
+                await schedule_registry.remove_entry(session, group, name)
+            await handle.delete()
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise

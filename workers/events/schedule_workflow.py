@@ -30,7 +30,7 @@ class ScheduleTarget:
     policy: str | None = None
     """The target's retry policy and dead-letter target (``workers.events.retries.Policy`` JSON)."""
     delete_after: bool = False
-    """ActionAfterCompletion DELETE of a one-time schedule: its slot deletes it."""
+    """ActionAfterCompletion DELETE: the slot after which no slot is left deletes the schedule."""
 
 
 @dataclass(frozen=True, slots=True)

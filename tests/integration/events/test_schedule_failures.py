@@ -223,18 +223,19 @@ async def test_retention_removes_old_delivered_rows_only(settings: Settings, ses
     assert (rule, "DELIVERED", 2) in metrics._schedules
 
 
-async def test_a_one_time_schedule_with_action_after_completion_delete_deletes_itself(
+async def test_action_after_completion_delete_deletes_a_schedule_with_no_slot_left(
     api: httpx.AsyncClient, worker: None, settings: Settings, temporal_client: Client, sessions: SessionMaker
 ) -> None:
     machine = await create_machine(api, PASS)
     target = {"arn": _arn(settings, "stateMachine", machine)}
     body = {"scheduleExpression": "rate(1 hour)", "actionAfterCompletion": "DELETE", "target": target}
-    refused = await api.post(f"/v1/schedules/{unique('rate')}", json=body)
-    assert refused.status_code == 400 and "at() schedules only" in refused.text
+    hourly = unique("hourly")  # slots left after this one: it stays
+    assert (await api.post(f"/v1/schedules/{hourly}", json=body)).status_code == 201
+    await temporal_client.get_schedule_handle(f"stepline-schedule-{hourly}").trigger()
     schedule = unique("once")
-    body["scheduleExpression"] = "at(2099-01-01T00:00:00)"
+    moment = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    body["scheduleExpression"] = f"at({moment})"  # (a manual trigger leaves its one slot to come)
     assert (await api.post(f"/v1/schedules/{schedule}", json=body)).status_code == 201
-    await temporal_client.get_schedule_handle(f"stepline-schedule-{schedule}").trigger()
     for _ in range(100):
         if (await api.get(f"/v1/schedules/{schedule}")).status_code == 404:
             break
@@ -243,6 +244,9 @@ async def test_a_one_time_schedule_with_action_after_completion_delete_deletes_i
     assert len(await _rows(sessions, schedule)) == 1  # its slot was queued before it went
     listed = (await api.get("/v1/schedules", params={"namePrefix": schedule})).json()
     assert listed["schedules"] == []
+    assert len(await _rows(sessions, hourly)) == 1  # fired too (before the one-time one), and kept
+    assert (await api.get(f"/v1/schedules/{hourly}")).json()["actionAfterCompletion"] == "DELETE"
+    assert (await api.delete(f"/v1/schedules/{hourly}")).status_code == 204
 
 
 async def test_a_dead_letter_on_a_bus_is_an_event_a_rule_routes(
