@@ -87,3 +87,27 @@ async def test_an_image_function_is_held_to_its_memory_and_its_timeout(
     quick = await deploy(client, archive, timeout=1)
     timed_out = await invoke(client, quick, {"sleep": 5})
     assert timed_out.json()["errorType"] == "Sandbox.Timedout", timed_out.text
+
+
+async def test_an_images_extension_folder_is_read_without_following_its_links(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """An image whose ``/opt`` is a link to a host directory full of executables: the worker (which
+    looks for extensions on the host side) must not follow it, or host file names would become the
+    function's extensions; the function runs without any."""
+    host = Path(tempfile.mkdtemp(prefix="stepline-host-"))
+    (host / "extensions").mkdir()
+    (host / "extensions" / "host-tool").write_text("#!/bin/sh\nexit 0\n")
+    (host / "extensions" / "host-tool").chmod(0o755)
+    try:
+        layer = build.layer_tar([build.symlink("opt", str(host))])
+        image = build.python_image([layer])
+        path = await asyncio.to_thread(
+            build.write_tar, build.layout_files(image, "probe:1"), tmp_path / "l.tar"
+        )
+        name = await deploy(client, path)
+        answer = await client.post(f"/v1/functions/{name}/invocations", json={"echo": "ran"})
+        assert answer.status_code == 200 and answer.json()["echo"] == "ran", answer.text
+        assert "x-amz-function-error" not in answer.headers
+    finally:
+        shutil.rmtree(host, ignore_errors=True)
