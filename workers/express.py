@@ -91,12 +91,16 @@ class ExpressRunner:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for task in [*self._tasks, *self._running.values()]:
+        running, tasks = list(self._running), [*self._tasks, *self._running.values()]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._running.values()]:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._wakeups.__aexit__(kind, exc, tb)
+        with contextlib.suppress(OSError, RuntimeError):  # stopping: another worker takes them at once
+            async with unit_of_work(self._sessions) as session:
+                await queue.renew(session, running, 0.0)
         with contextlib.suppress(OSError):
             await self._book.flush()
 
