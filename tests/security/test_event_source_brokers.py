@@ -210,3 +210,30 @@ async def test_a_brokers_password_stays_out_of_errors_and_logs_and_a_narrowed_li
     client = Redis.from_url("redis://127.0.0.1:6379/0")
     await client.delete(made[1].event_source_arn.rpartition("/")[2])
     await client.aclose()
+
+
+ODD_BROKERS: list[Any] = [
+    None, [], {}, "amqp://127.0.0.1/", {"endpoints": {}}, {"endpoints": {"BROKER_URL": []}},
+    {"endpoints": {"BROKER_URL": [None]}}, {"endpoints": {"BROKER_URL": ["a" * 5000]}},
+    {"endpoints": {"BROKER_URL": ["amqp://[::1/"]}}, {"endpoints": {"BROKER_URL": ["amqp://%zz@127.0.0.1/"]}},
+    {"endpoints": {"x" * 1000: ["amqp://127.0.0.1/"]}}, {"endpoints": {"BROKER_URL": ["amqp://[fe80::1%25eth0]/"]}},
+    {"endpoints": {"BROKER_URL": ["amqp://127.0.0.1/"], "OTHER": ["amqp://127.0.0.1/"]}},
+    {"endpoints": {"BROKER_URL": ["amqp://\u202e127.0.0.1/"]}}, {"endpoints": {"BROKER_URL": ["amqp://127.0.0.1:-1/"]}},
+]  # fmt: skip
+ODD_ARNS = [
+    "arn:aws:s3:::" + "a" * 2000, "arn:aws:s3:::fs/\u202e", "arn:aws:s3:::fs/" + "*" * 1000,
+    "arn:aws:s3:::fs/../../etc", "arn:aws:s3:::fs/%2e%2e/", "arn:aws:s3:::fs\\..\\x", "arn:aws:s3:::/",
+]  # fmt: skip
+
+
+async def test_odd_brokers_and_file_system_arns_are_4xx_never_5xx(api: httpx.AsyncClient) -> None:
+    answers = [
+        await api.post(
+            "/v1/event-source-mappings", json=v1_body("amqp://127.0.0.1/") | {"selfManagedEventSource": odd}
+        )
+        for odd in ODD_BROKERS
+    ] + [
+        await api.post("/v1/event-source-mappings", json={"eventSourceArn": arn, "functionName": "nobody"})
+        for arn in ODD_ARNS
+    ]
+    assert [a.status_code for a in answers if not 400 <= a.status_code < 500] == []
