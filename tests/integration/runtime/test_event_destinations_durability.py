@@ -119,11 +119,17 @@ async def test_a_worker_killed_mid_invocation_still_fires_the_destination_once(
     second = _worker(fn_settings)
     try:
 
-        async def recorded() -> bool:
-            return len(await records()) > 0 and (await status())[0] == "SUCCEEDED"
+        async def recorded_and_drained() -> bool:
+            """The source SUCCEEDED (its record queued in that transaction) and the queue drained
+            after it: every recorder event run, so a duplicate record would be there by now."""
+            found = await records()
+            return (
+                bool(found)
+                and (await status())[0] == "SUCCEEDED"
+                and all(r.status == "SUCCEEDED" for r in found)
+            )
 
-        await _until(recorded, 90)
-        await asyncio.sleep(3.0)  # time for a duplicate to appear, were there one
+        await _until(recorded_and_drained, 90)
         found = await records()
     finally:
         _kill(second)
