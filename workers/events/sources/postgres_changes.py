@@ -45,6 +45,7 @@ from workers.events.sources import postgres_outbox as outbox
 from workers.events.sources.core import Batcher, Outcome, Record
 
 IDLE_POLL_SECONDS = 1.0
+_DECODER = json.JSONDecoder(parse_float=Decimal)
 STATEMENT_SECONDS = 60.0
 """A read or an acknowledgement taking longer fails the poller (restarted): a peer gone silent."""
 LOCK_WAIT_SECONDS = 3600.0
@@ -75,7 +76,7 @@ def typed(value: Any) -> dict[str, Any]:
 def _image(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
-    document = json.loads(text, parse_float=Decimal)
+    document = _DECODER.decode(text)
     return {str(k): typed(v) for k, v in document.items()}
 
 
@@ -127,24 +128,37 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
         )
         woken = asyncio.Event()
         await connection.add_listener(names.channel, lambda *_: woken.set())
-        rows = await _batch(connection, names, batcher, woken)
-        while True:  # the next batch is read while this one runs (without it: its rows are in flight)
-            ahead = asyncio.create_task(
-                outbox.read(connection, names, mapping.batch_size, [r["id"] for r in rows])
-            )
-            try:
-                done = await _process(batcher, rows, names, view, settings.region)
-                following = await ahead
-            finally:
-                ahead.cancel()
-            if done:
-                await outbox.acknowledge(connection, names, done)
-            if len(following) < mapping.batch_size:  # caught up: wait (and batch) as usual
-                following = await _batch(connection, names, batcher, woken)
-            rows = following
+        rows, done = await _batch(connection, names, batcher, woken), list[int]()
+        try:
+            while True:  # while a batch runs: the last one's acknowledgement, then the next one's read
+                ahead = asyncio.create_task(
+                    _acknowledge_and_read(connection, names, done, mapping.batch_size, rows)
+                )
+                try:
+                    done = await _process(batcher, rows, names, view, settings.region)
+                    following = await ahead
+                finally:
+                    ahead.cancel()
+                if len(following) < mapping.batch_size:  # caught up: wait (and batch) as usual
+                    await outbox.acknowledge(connection, names, done)
+                    done = []
+                    following = await _batch(connection, names, batcher, woken)
+                rows = following
+        finally:  # stopping: what is done is not read again (a crash here: read again, at-least-once)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(outbox.acknowledge(connection, names, done), 5)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(connection.close(), 5)
+
+
+async def _acknowledge_and_read(
+    connection: asyncpg.Connection, names: outbox.Names, done: list[int], limit: int,
+    running: list[asyncpg.Record],
+) -> list[asyncpg.Record]:  # fmt: skip
+    """Delete the changes ``done`` (the last batch), then read the next ``limit`` besides ``running``."""
+    await outbox.acknowledge(connection, names, done)
+    return await outbox.read(connection, names, limit, [r["id"] for r in running])
 
 
 async def _process(

@@ -218,5 +218,7 @@ async def read(
 
 
 async def acknowledge(connection: asyncpg.Connection, names: Names, ids: list[int]) -> None:
+    if not ids:
+        return
     schema, _, outbox = _quoted(names)
     await connection.execute(f"DELETE FROM {schema}.{outbox} WHERE id = ANY($1::bigint[])", ids)
