@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from temporalio.client import Client
@@ -126,3 +127,33 @@ def test_scheduler_errors_in_aws_words(scheduler: Any, sfn: Any) -> None:
     assert code == "ValidationException"
     assert _code(scheduler.delete_schedule_group, Name="default")[0] == "ConflictException"
     scheduler.delete_schedule(Name=name)  # refusing to delete the default group deleted none of it
+
+
+def test_hostile_scheduler_requests_are_4xx_in_aws_words(aws_url: str) -> None:
+    target = {"Arn": "arn:aws:states:us-east-1:000000000000:stateMachine:none", "RoleArn": ROLE}
+    base = {"ScheduleExpression": "rate(1 hour)", "FlexibleTimeWindow": {"Mode": "OFF"}, "Target": target}
+    bodies: list[Any] = [
+        {}, [], "x", {**base, "Target": 5}, {**base, "StartDate": "yesterday"}, {**base, "StartDate": 1e300},
+        {**base, "FlexibleTimeWindow": {"Mode": "SOMETIMES"}}, {**base, "GroupName": "../../etc"},
+        {**base, "ScheduleExpression": "x" * 300}, {**base, "Target": {**target, "Input": ""}},
+        {**base, "Target": {**target, "DeadLetterConfig": {"Arn": ["not", "text"]}}},
+        {**base, "Target": {**target, "DeadLetterConfig": {"Arn": "x" * 2000}}},
+        {**base, "ScheduleExpressionTimezone": "../../../etc/passwd"},
+    ]  # fmt: skip
+    with httpx.Client(base_url=aws_url) as http:
+        for body in bodies:
+            answer = http.post("/schedules/hostile", content=json.dumps(body))
+            assert 400 <= answer.status_code < 500, (body, answer.text)
+            assert answer.headers["x-amzn-ErrorType"] in (
+                "ValidationException",
+                "SerializationException",
+                "InvalidRequestContentException",
+            )
+        for path in ("/schedules/a%2Fb", "/schedules/" + "n" * 300, "/schedule-groups/%00", "/tags/x"):
+            answer = http.get(path)
+            assert 400 <= answer.status_code < 500, (path, answer.text)
+        for query in ({"MaxResults": "0"}, {"MaxResults": "x"}, {"NextToken": "garbage"}, {"State": "ON"}):
+            answer = http.get("/schedules", params=query)
+            assert answer.status_code == 400 and answer.headers["x-amzn-ErrorType"] == "ValidationException"
+        assert http.get("/schedules/x/y").headers["x-amzn-ErrorType"] == "UnknownOperationException"
+        assert http.patch("/schedules/x").status_code == 404
