@@ -18,9 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import tempfile
-import threading
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -202,21 +200,10 @@ class FunctionService:
 @contextlib.contextmanager
 def _temporary_directory() -> Iterator[str]:
     """A short private directory for Runtime API sockets (socket paths are limited to 108 bytes).
-
-    Gone at once on the way out (renamed aside, as ``staging.discard`` does), then deleted by a thread
-    of its own: it holds the AWS SDK's few thousand hard links, and unlinking them (each a link count
-    on an inode shared with every other run directory) took 0.4-2.5 s, which a stopping worker (or
-    each test's ``FunctionService``) need not wait for. Not a daemon thread: the process still
-    finishes the deletion before it exits.
-    """
+    Gone at once on the way out, its files deleted meanwhile (``staging.remove_later``: unlinking
+    the SDK's links took 0.4-2.5 s of every stop)."""
     path = tempfile.mkdtemp(prefix="stepline-rt-")
     try:
         yield path
     finally:
-        trash = staging.discard(Path(path))
-        if trash is None:  # not renamed: deleted here, as before
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            threading.Thread(
-                target=shutil.rmtree, args=(trash,), kwargs={"ignore_errors": True}, name="stepline-rt-rm"
-            ).start()
+        staging.remove_later(Path(path))

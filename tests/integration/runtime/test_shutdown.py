@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from statemachine import FunctionCall
-from workers.functions import cgroups
+from workers.functions import cgroups, staging
 from workers.functions.config import FunctionConfig
 from workers.functions.environment import Environment
 from workers.functions.pool import EnvironmentPool
@@ -40,7 +40,7 @@ def run_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="stepline-rt-"))
     path.chmod(0o711)
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    staging.remove_later(path)  # the SDK's links deleted in a thread: seconds of unlinking under load
 
 
 @pytest.fixture
