@@ -131,6 +131,8 @@ class ExpressRunner:
         for arn, running in list(self._running.items()):
             if running is task:
                 del self._running[arn]
+        if len(self._running) == CONCURRENCY - 1:  # room again: look for what queued meanwhile
+            self._wakeups.wake_in(0.0)
 
     async def _renew_loop(self) -> None:
         while True:
@@ -167,8 +169,11 @@ class ExpressRunner:
             if feeding is not None:
                 feeding.cancel()
         hand_over()
-        async with unit_of_work(self._sessions) as session:
-            await queue.finish(session, execution.arn)
+        try:
+            async with unit_of_work(self._sessions) as session:
+                await queue.finish(session, execution.arn)
+        except (OSError, RuntimeError) as exc:  # it stays queued: run again once its lease runs out
+            log.warning("express execution %s ended but could not be dequeued: %s", execution.arn, exc)
 
     async def _execute(self, execution: ExpressExecution, host: LocalHost) -> None:
         context = ExecutionContext(
