@@ -30,9 +30,11 @@ def upgrade() -> None:
         sa.Column("statement", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["layer_name", "version"], ["layer_version.layer_name", "layer_version.version"],
-            name=op.f("fk_layer_version_permission_layer_name_layer_version"), ondelete="CASCADE",
-        ),  # fmt: skip
+            ["layer_name", "version"],
+            ["layer_version.layer_name", "layer_version.version"],
+            name=op.f("fk_layer_version_permission_layer_name_layer_version"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint(
             "layer_name", "version", "statement_id", name=op.f("pk_layer_version_permission")
         ),
