@@ -60,19 +60,21 @@ def rows_of(
 
 async def log_finished(session: AsyncSession, execution_id: str, region: str) -> int:
     """Log a finished Standard execution's events as its machine's configuration says (in the
-    transaction of the activity that wrote its end: retried with it, stored once); how many."""
+    transaction of the activity that wrote its end: retried with it, stored once); how many. After a
+    redrive, the events already logged stay as they were; the new ones carry the redrive count."""
     machine, _, name = execution_id.partition(":")
     config = await registry.config_of(session, machine)
     if not config.on or config.log_group is None:
         return 0
     arn = execution_arn(machine, name, region)
+    redrives = (await executions.get_execution(session, execution_id)).redrive_count
     rows: list[LogRow] = []
     after: int | None = None
     while events := await executions.history_page(session, execution_id, 1000, after, False):
         after = int(events[-1]["id"])
         for event in events:
             if logged(config.level, str(event["type"])):
-                message = log_event(event, arn, config.include_execution_data)
+                message = log_event(event, arn, config.include_execution_data, redrives)
                 text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
                 stamp = datetime.fromtimestamp(int(str(message["event_timestamp"])) / 1000, UTC)
                 event_id, kind = int(event["id"]), str(event["type"])

@@ -4,6 +4,7 @@ GET /v1/state-machines/{name}/logging-configuration   -> {level, includeExecutio
 PUT /v1/state-machines/{name}/logging-configuration   the same shape (Step Functions'
                                                        ``loggingConfiguration``) -> as kept
 GET /v1/execution-logs   ?logGroup&stateMachine&executionArn&limit&nextToken -> {events, nextToken}
+DELETE /v1/execution-logs?logGroup=NAME   -> {deleted}: the group's events (no retention applies)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Body, Query
 from api.deps import StateDep
 from api.json_input import JsonRoute
 from api.services import execution_logs as service
+from foundation.registry import execution_logs as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.state_machines import get_state_machine
 
@@ -53,3 +55,12 @@ async def list_execution_logs(
     """Log events (Step Functions' log event JSON in ``message``) in the order they were stored."""
     async with unit_of_work(state.sessions) as session:
         return await service.page(session, limit, next_token, log_group, state_machine, execution_arn)
+
+
+@router.delete("/v1/execution-logs")
+async def delete_execution_logs(
+    state: StateDep, log_group: Annotated[str, Query(alias="logGroup", min_length=1, **_TEXT)]
+) -> dict[str, int]:
+    """Drop a log group's events (CloudWatch's DeleteLogGroup, for Stepline's own groups)."""
+    async with unit_of_work(state.sessions) as session:
+        return {"deleted": await registry.delete_group(session, log_group)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, Text, delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -163,3 +163,10 @@ async def events_page(
     if execution_arn is not None:
         query = query.where(ExecutionLogEvent.execution_arn == execution_arn)
     return list((await session.exec(query)).all())
+
+
+async def delete_group(session: AsyncSession, log_group: str) -> int:
+    """Forget a log group's events; how many there were."""
+    statement = delete(ExecutionLogEvent).where(col(ExecutionLogEvent.log_group) == log_group)
+    result = await session.exec(statement)
+    return int(result.rowcount)

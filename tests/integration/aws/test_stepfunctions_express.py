@@ -317,3 +317,20 @@ def test_creating_again_with_another_logging_configuration_is_refused(sfn: Any) 
         assert error_of(refused)[0] == "StateMachineAlreadyExists"
     described = call(sfn, "DescribeStateMachine", stateMachineArn=first["stateMachineArn"])
     assert described["loggingConfiguration"] == logging("ALL", group)
+
+
+def test_a_log_group_can_be_emptied(sfn: Any, sfn_sync: Any, v1: httpx.Client) -> None:
+    group = unique("g")
+    arn = express(sfn, WHO_AM_I, logging("FATAL", group))
+    kept = express(sfn, WHO_AM_I, logging("ALL", unique("g")))
+    failing = express(sfn, PASS_THEN_FAIL, logging("FATAL", group))
+    call(sfn_sync, "StartSyncExecution", stateMachineArn=failing)
+    other = call(sfn_sync, "StartSyncExecution", stateMachineArn=kept, input=json.dumps({"n": 1}))
+    name = f"/aws/vendedlogs/states/{group}"
+    assert [e["type"] for e in log_events(v1, "ExecutionFailed", logGroup=name)] == ["ExecutionFailed"]
+    assert arn  # (a machine of the group that logged nothing: FATAL, and it never ran)
+    deleted = v1.request("DELETE", "/v1/execution-logs", params={"logGroup": name})
+    assert deleted.status_code == 200 and deleted.json() == {"deleted": 1}, deleted.text
+    assert log_events(v1, logGroup=name) == []
+    assert log_events(v1, "ExecutionSucceeded", executionArn=other["executionArn"])  # other groups stay
+    assert v1.request("DELETE", "/v1/execution-logs").status_code in (400, 422)
