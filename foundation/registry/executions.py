@@ -104,7 +104,10 @@ class ExecutionNotFound(NotFound):
 
     def __init__(self, execution_id: str) -> None:
         self.execution_id = execution_id
-        super().__init__(f"execution {execution_id!r} does not exist")
+        why = ""
+        if ":express:" in execution_id:
+            why = " (Express executions are not kept: GET /v1/execution-logs?executionArn= has their events)"
+        super().__init__(f"execution {execution_id!r} does not exist{why}")
 
 
 class ExecutionNotRedrivable(Conflict):

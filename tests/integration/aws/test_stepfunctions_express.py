@@ -275,6 +275,8 @@ def test_v1_starts_async_express_and_configures_logging(sfn: Any, v1: httpx.Clie
     started = v1.post(f"/v1/state-machines/{name}/executions", json={"input": {"n": 3}})
     assert started.status_code == 201, started.text
     assert EXPRESS_ARN.fullmatch(started.json()["executionArn"]) is not None
+    described = v1.get(f"/v1/executions/{started.json()['executionArn']}")
+    assert described.status_code == 404 and "/v1/execution-logs" in described.json()["detail"]
     assert v1.get("/v1/execution-logs", params={"limit": 0}).status_code in (400, 422)
     assert v1.get("/v1/execution-logs", params={"nextToken": "not-a-token"}).status_code == 400
 
