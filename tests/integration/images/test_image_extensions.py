@@ -39,7 +39,7 @@ async def test_an_images_extension_registers_gets_invokes_and_telemetry(
     recorder = PYTHON_EXTENSION.format(python="/usr/bin/python3")
     archive = await asyncio.to_thread(image_with, {"recorder": recorder}, tmp_path / "x.tar", "ext:v1")
     await import_archive(client, archive)
-    fn = await create(client, "ext:v1", timeout=10)
+    fn = await create(client, "ext:v1", timeout=30)  # (a loaded CI machine: INIT and telemetry take time)
     name = fn["functionName"]
     files = ["/tmp/registered.json", "/tmp/events.jsonl", "/tmp/telemetry.jsonl"]
     first = await invoke(client, name, {"echo": 1})
