@@ -383,3 +383,33 @@ async def test_a_change_committed_late_is_read_and_a_keys_writers_keep_their_ord
 
 async def _holds(value: bool) -> bool:
     return value
+
+
+async def test_a_lost_database_connection_loses_nothing(service: FunctionService, user_database: str) -> None:
+    """The poller's connection is terminated by the server mid-stream (as a database restart would):
+    the poller fails, is started again, and reads what was not acknowledged."""
+    name = await deploy(service, unique("esm"), {"app.py": SLOW})
+    relation = await table(user_database)
+    mapping = await create(
+        service, eventSourceArn=arn(await proxy(service, user_database), relation, "NEW_IMAGE"),
+        functionName=name, batchSize=5, startingPosition="LATEST",
+    )  # fmt: skip
+    db = await asyncpg.connect(user_database)
+    await db.executemany(f"INSERT INTO {relation} VALUES ($1, 0, 'x')", [(i,) for i in range(60)])
+    seen: list[str] = []
+    async with sources(service, recording(source_invoker(service), seen)):
+        await until(lambda: _holds(len(seen) >= 10))
+        killed = await db.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'stepline-esm' AND datname = current_database()"
+        )
+        assert killed >= 1
+        assert len(set(seen)) < 60, "killed with nothing left"
+
+        async def drained() -> bool:
+            return len(set(seen)) == 60 and await outbox_rows(user_database, mapping.uuid) == 0
+
+        await until(drained)
+    assert set(seen) == {f"{i}:INSERT:{i + 1}" for i in range(60)}
+    await db.close()
+    await _delete(service, mapping.uuid)
