@@ -6,7 +6,6 @@ would, in a fresh /tmp; an image function a spare cannot be starts normally."""
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -83,5 +82,7 @@ async def test_image_spares_after_the_first_cold_start_match_a_normal_start(
     assert body(await call(service, other_tmp, LOOK))["env"]["IMAGE_ONLY"] == "from-image"
     assert service.pool.spares_claimed == 1  # another /tmp size: a normal start
     await service.pool.spares_ready()
-    processes = json.dumps(body(await call(service, first, LOOK))["pids"])
-    assert processes  # the first function's own environment still answers beside the spares
+    calling = await deploy_image(service, digest, aws_api=True)  # its AWS endpoint relayed from a spare too
+    seen = body(await call(service, calling, {"env": ["AWS_ENDPOINT_URL"], "connect": [["127.0.0.1", 9002]]}))
+    assert seen["env"] == {"AWS_ENDPOINT_URL": "http://127.0.0.1:9002"}, seen
+    assert seen["connect"] == {"127.0.0.1:9002": "connected"} and service.pool.spares_claimed == 2
