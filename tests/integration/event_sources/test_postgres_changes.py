@@ -234,8 +234,9 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
 async def test_a_mapping_cannot_read_what_its_credentials_cannot(
     service: FunctionService, user_database: str
 ) -> None:
-    """A role without SELECT on the table, or without the right to put a trigger on it, gets a 400 and
-    nothing is installed; a missing table, proxy or AT_TIMESTAMP likewise."""
+    """A role without SELECT on the table (even with TRIGGER on it), or without the right to put a
+    trigger on it, gets a 400 and nothing is installed; a missing table, proxy or AT_TIMESTAMP
+    likewise."""
     name = await deploy(service, unique("esm"), {"app.py": SLOW})
     secret = await table(user_database)
     readable = await table(user_database)
@@ -243,6 +244,8 @@ async def test_a_mapping_cannot_read_what_its_credentials_cannot(
     admin = await asyncpg.connect(user_database)
     await admin.execute(f"CREATE ROLE {role} LOGIN")
     await admin.execute(f"GRANT SELECT ON {readable} TO {role}")
+    # TRIGGER alone would let PostgreSQL install a trigger that copies rows the role cannot read
+    await admin.execute(f"GRANT TRIGGER ON {secret} TO {role}")
     await admin.execute(f"GRANT CREATE ON SCHEMA public TO {role}")
     low = await proxy(service, f"postgresql://{role}@{user_database.split('@', 1)[1]}")
     cases = [
