@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from statemachine import DEFAULT_REGION, function_arn
+from statemachine import DEFAULT_REGION, ArnError, FunctionCall, function_arn, parse_function_ref
 from workers.functions.images.run import ImageRun
 
 RUNTIMES = ("python3.11", "nodejs20", "provided")
@@ -90,3 +90,13 @@ class FunctionConfig:
             "fileSystemConfigs": [dict(c) for c in self.file_system_configs],
             "dbProxies": list(self.db_proxies),
         }
+
+
+def invoked_arn(config: FunctionConfig, call: FunctionCall) -> str:
+    """The ARN the caller invoked (Lambda-Runtime-Invoked-Function-Arn): qualified when the caller
+    named a version (``name:3``, ``...:function:name:$LATEST``), as Lambda's is."""
+    try:
+        _, qualifier = parse_function_ref(call.function)
+    except ArnError:
+        qualifier = None
+    return function_arn(config.name, qualifier, config.region)

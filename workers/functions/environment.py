@@ -28,11 +28,11 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from foundation.session_credentials import SessionCredentials
-from statemachine import ArnError, FunctionCall, FunctionResult, function_arn, parse_function_ref
+from statemachine import FunctionCall, FunctionResult
 from workers.functions import aws_api, network, sandbox, staging
 from workers.functions.api_forwarder import ApiForwarder
 from workers.functions.cgroups import Cgroup, CgroupDriver, Freezer
-from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig
+from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig, invoked_arn
 from workers.functions.extensions import Extensions
 from workers.functions.extensions_api import extension_names
 from workers.functions.images import launch as image_launch
@@ -143,13 +143,13 @@ class Environment:
         memory = self.config.memory_mb * 1024 * 1024
         if self.config.image is not None:  # the image's root, its relay waiting (``spares``)
             await asyncio.to_thread(staging.code_dir, self._run_dir.parent, self.config.code_dir)
-            await self._spawn(Attachments(), image_launch.spare_command(), memory, {}, spare=True)
-            self._ready = None
-            return
-        self.staging.mkdir(parents=True, exist_ok=True)
-        self.staging.chmod(0o755)
-        command = [*sandbox.runtime_command(self.config, None), "--spare"]
-        await self._spawn(Attachments(), command, memory, sandbox.spare_environment(self.config), spare=True)
+            command, variables = image_launch.spare_command(), {}
+        else:
+            self.staging.mkdir(parents=True, exist_ok=True)
+            self.staging.chmod(0o755)
+            command = [*sandbox.runtime_command(self.config, None), "--spare"]
+            variables = sandbox.spare_environment(self.config)
+        await self._spawn(Attachments(), command, memory, variables, spare=True)
         self._ready = None  # created by the claim: a spare shut down unclaimed has no INIT to fail
 
     async def claim(self, config: FunctionConfig) -> None:
@@ -573,16 +573,6 @@ class Environment:
         cgroup = self._proc.cgroup if self._proc is not None else None
         peak = cgroup.peak_memory_bytes() if cgroup is not None else None
         return (peak or 0) // (1024 * 1024)
-
-
-def invoked_arn(config: FunctionConfig, call: FunctionCall) -> str:
-    """The ARN the caller invoked (Lambda-Runtime-Invoked-Function-Arn): qualified when the caller
-    named a version (``name:3``, ``...:function:name:$LATEST``), as Lambda's is."""
-    try:
-        _, qualifier = parse_function_ref(call.function)
-    except ArnError:
-        qualifier = None
-    return function_arn(config.name, qualifier, config.region)
 
 
 def _status(code: int) -> str:
