@@ -137,8 +137,9 @@ class Environment:
         await self._await_init()
 
     async def start_spare(self) -> None:
-        """Spawn a generic sandbox (``self.config`` names its empty staging /var/task) that waits,
-        interpreter started and bootstrap loaded, for ``claim`` (cgroups only: limits are raised)."""
+        """Spawn a generic sandbox that waits for ``claim`` (cgroups only: limits are raised then): a
+        runtime's (``self.config`` names its empty staging /var/task; interpreter started, bootstrap
+        loaded) or an image's (its root bound, its relay started; ``spares``)."""
         assert self._cgroups is not None
         memory = self.config.memory_mb * 1024 * 1024
         if self.config.image is not None:  # the image's root, its relay waiting (``spares``)
