@@ -65,12 +65,24 @@ class InputTransformer(Schema):
     input_template: str = Field(max_length=8192)
 
 
+class RetryPolicy(Schema):
+    maximum_retry_attempts: int = Field(default=185, ge=0, le=185)
+    maximum_event_age_in_seconds: int = Field(default=86400, ge=60, le=86400)
+
+
+class DeadLetterConfig(Schema):
+    arn: str = Field(min_length=1, max_length=1600)
+    """A function or a state machine of this Stepline."""
+
+
 class TargetIn(Schema):
     id: str = Field(min_length=1, max_length=64)
     arn: str = Field(min_length=1, max_length=1600)
     input: str | None = Field(default=None, max_length=8192)
     input_path: str | None = Field(default=None, max_length=256)
     input_transformer: InputTransformer | None = None
+    retry_policy: RetryPolicy | None = None
+    dead_letter_config: DeadLetterConfig | None = None
 
 
 class TargetsIn(Schema):

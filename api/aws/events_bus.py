@@ -17,9 +17,14 @@ from foundation.errors import Conflict, InvalidRequest, NotFound
 from foundation.registry import event_bus as registry
 from foundation.registry.database import unit_of_work
 from workers.events import bus
+from workers.events.retries import Policy
 
-SERVED_TARGET_MEMBERS = frozenset({"Id", "Arn", "Input", "InputPath", "InputTransformer"})
-"""Target members acted on; a target with others (RetryPolicy, DeadLetterConfig, ...) is refused."""
+SERVED_TARGET_MEMBERS = frozenset(
+    {"Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer", "RetryPolicy", "DeadLetterConfig"}
+)
+"""Target members acted on (``RoleArn`` is kept out of the way); a target with others (SqsParameters,
+EcsParameters, ...) is refused. ``DeadLetterConfig.Arn`` is a function or state machine of this
+Stepline (docs/events.md)."""
 
 
 def _bus(params: dict[str, Any]) -> str:
@@ -120,6 +125,8 @@ async def put_targets(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             input=t.get("Input"),
             input_path=t.get("InputPath"),
             input_transformer=t.get("InputTransformer"),
+            retry_policy=t.get("RetryPolicy"),
+            dead_letter_arn=(t.get("DeadLetterConfig") or {}).get("Arn"),
         )
         for t in params["Targets"]
     ]
@@ -164,6 +171,13 @@ async def list_targets_by_rule(call: Call, params: dict[str, Any]) -> dict[str, 
             found["InputPath"] = t.input_path
         if t.input_transformer is not None:
             found["InputTransformer"] = json.loads(t.input_transformer)
+        if t.policy is not None:
+            policy = Policy.loads(t.policy)
+            found["RetryPolicy"] = {
+                "MaximumRetryAttempts": policy.retries, "MaximumEventAgeInSeconds": policy.max_age_seconds,
+            }  # fmt: skip
+            if policy.dead_letter_arn:
+                found["DeadLetterConfig"] = {"Arn": policy.dead_letter_arn}
         shaped.append(found)
     return {"Targets": shaped}
 

@@ -91,6 +91,13 @@ async def put_targets(
                 "InputPathsMap": t.input_transformer.input_paths_map,
                 "InputTemplate": t.input_transformer.input_template,
             },
+            retry_policy=None
+            if t.retry_policy is None
+            else {
+                "MaximumRetryAttempts": t.retry_policy.maximum_retry_attempts,
+                "MaximumEventAgeInSeconds": t.retry_policy.maximum_event_age_in_seconds,
+            },
+            dead_letter_arn=t.dead_letter_config.arn if t.dead_letter_config else None,
         )
         for t in body.targets
     ]

@@ -19,6 +19,7 @@ from foundation.registry.state_machines import StateMachineNotFound, get_state_m
 from statemachine import parse_function_ref
 from workers.events import bus
 from workers.events.patterns import InvalidEventPatternException, compile_pattern
+from workers.events.retries import DEFAULT_MAX_AGE, DEFAULT_RETRIES, Policy
 from workers.events.transform import InvalidInputTransformer, TargetInput, check
 
 MAX_TARGETS = 5
@@ -44,6 +45,22 @@ class TargetSpec:
     input: str | None = None
     input_path: str | None = None
     input_transformer: dict[str, Any] | None = None
+    retry_policy: dict[str, Any] | None = None
+    """``{"MaximumRetryAttempts": 0-185, "MaximumEventAgeInSeconds": 60-86400}`` (AWS's defaults
+    185 and 86400 when only one is given or only a dead-letter target)."""
+    dead_letter_arn: str | None = None
+    """A function or a state machine of this Stepline (it has no SQS queues)."""
+
+    def policy(self) -> str | None:
+        """The stored policy (None: neither member given)."""
+        if self.retry_policy is None and self.dead_letter_arn is None:
+            return None
+        given = self.retry_policy or {}
+        return Policy(
+            retries=given.get("MaximumRetryAttempts", DEFAULT_RETRIES),
+            max_age_seconds=given.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE),
+            dead_letter_arn=self.dead_letter_arn,
+        ).dumps()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +118,7 @@ async def put_targets(
         raise InvalidRequest(f"The requested resource exceeds the maximum number allowed ({MAX_TARGETS}).")
     failures: list[TargetFailure] = []
     for spec in targets:
-        problem = await target_problem(session, spec)
+        problem = await target_problem(session, spec) or await _policy_problem(session, spec)
         if problem is not None:
             failures.append(TargetFailure(spec.id, "ValidationException", problem))
             continue
@@ -112,6 +129,7 @@ async def put_targets(
                 bus_name=bus_name, rule_name=rule, target_id=spec.id, arn=spec.arn, input=spec.input,
                 input_path=spec.input_path,
                 input_transformer=json.dumps(transformer) if transformer is not None else None,
+                policy=spec.policy(),
             ),
         )  # fmt: skip
     return failures
@@ -149,6 +167,20 @@ async def target_problem(session: AsyncSession, spec: TargetSpec) -> str | None:
             return f"The state machine {spec.arn} does not exist."
         return None
     return f"{spec.arn} is not a target Stepline delivers to (a function or a state machine ARN)."
+
+
+async def _policy_problem(session: AsyncSession, spec: TargetSpec) -> str | None:
+    """Why a target's RetryPolicy or DeadLetterConfig cannot be taken (None when they can)."""
+    given = spec.retry_policy or {}
+    retries, age = given.get("MaximumRetryAttempts", 0), given.get("MaximumEventAgeInSeconds", 60)
+    if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 185:
+        return "RetryPolicy.MaximumRetryAttempts must be an integer from 0 to 185."
+    if not isinstance(age, int) or isinstance(age, bool) or not 60 <= age <= 86400:
+        return "RetryPolicy.MaximumEventAgeInSeconds must be an integer from 60 to 86400."
+    if spec.dead_letter_arn is None:
+        return None
+    problem = await target_problem(session, TargetSpec(id="dead-letter", arn=spec.dead_letter_arn))
+    return f"DeadLetterConfig: {problem}" if problem is not None else None
 
 
 async def remove_targets(

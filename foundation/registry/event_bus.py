@@ -70,6 +70,9 @@ class EventTarget(SQLModel, table=True):
     input_path: str | None = Field(default=None, sa_type=Text)
     input_transformer: str | None = Field(default=None, sa_type=Text)
     """``{"InputPathsMap": {...}, "InputTemplate": "..."}`` as JSON text."""
+    policy: str | None = Field(default=None, sa_type=Text)
+    """RetryPolicy and DeadLetterConfig (``workers.events.retries.Policy`` JSON); None: the
+    deliverer's own retries (3 attempts, 10 s apart)."""
 
 
 class EventDelivery(SQLModel, table=True):
@@ -249,13 +252,13 @@ async def count(session: AsyncSession, bus: str, rule: str, **increments: int) -
 
 
 async def add_delivery(
-    session: AsyncSession, bus: str, rule: str, target: EventTarget, payload: str
+    session: AsyncSession, bus: str, rule: str, target: EventTarget, payload: str, policy: str | None = None
 ) -> EventDelivery:
-    """Queue ``payload`` for ``target`` (in the PutEvents transaction)."""
+    """Queue ``payload`` for ``target`` (in the PutEvents transaction), with its retry ``policy``."""
     now = utcnow()
     delivery = EventDelivery(
         id=str(uuid.uuid4()), bus_name=bus, rule_name=rule, target_id=target.target_id, arn=target.arn,
-        payload=storable(payload), status="PENDING", available_at=now, created_at=now,
+        payload=storable(payload), status="PENDING", available_at=now, created_at=now, policy=policy,
     )  # fmt: skip
     session.add(delivery)
     await session.flush()

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from foundation.registry import event_bus as registry
 from statemachine import DEFAULT_ACCOUNT, event_bus_arn, event_rule_arn
 from workers.events.patterns import InvalidEventPatternException, Pattern, compile_pattern
+from workers.events.retries import for_rule
 from workers.events.transform import TargetInput, render
 
 MAX_ENTRY_BYTES = 256 * 1024
@@ -157,11 +158,12 @@ async def route(
             continue
         matched += 1
         await registry.count(session, bus, rule.name, matched=1)
+        arn = rule_arn(bus, rule.name, region)
         for target in targets:
-            payload = render(
-                target_input(target), event, rule_name=rule.name, rule_arn=rule_arn(bus, rule.name, region)
+            payload = render(target_input(target), event, rule_name=rule.name, rule_arn=arn)
+            await registry.add_delivery(
+                session, bus, rule.name, target, payload, for_rule(target.policy, arn)
             )
-            await registry.add_delivery(session, bus, rule.name, target, payload)
     return matched
 
 

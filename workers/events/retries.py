@@ -9,10 +9,16 @@ SQS message a Lambda would read from a dead-letter queue: ``{"Records": [{"body"
 input>, "messageAttributes": {ERROR_CODE, ERROR_MESSAGE, EXECUTION_ID, EXHAUSTED_RETRY_CONDITION,
 RETRY_ATTEMPTS, SCHEDULED_TIME, SCHEDULE_ARN, TARGET_ARN}, ...}]}`` (on a bus: that record is the
 detail of a ``Scheduler Dead-letter Event`` from ``aws.scheduler``).
+
+A rule's target (EventBridge's ``RetryPolicy`` and ``DeadLetterConfig``, the same ranges) gets the
+same treatment; its dead letter carries ERROR_CODE, ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION,
+RETRY_ATTEMPTS, RULE_ARN and TARGET_ARN, and goes to a function or a state machine only (a bus could
+route a failing dead letter back to its own rule).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import asdict, dataclass
@@ -33,6 +39,8 @@ class Policy:
     dead_letter_arn: str | None = None
     schedule_arn: str = ""
     scheduled_time: str = ""
+    rule_arn: str = ""
+    """Set for a rule's target (EventBridge's dead letter: RULE_ARN instead of the schedule's)."""
 
     def dumps(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -61,6 +69,13 @@ def decide(policy: Policy, attempts: int, created: datetime, now: datetime, base
     return Decision(delay)
 
 
+def for_rule(stored: str | None, rule_arn: str) -> str | None:
+    """A rule target's stored policy, as its deliveries carry it."""
+    if stored is None:
+        return None
+    return dataclasses.replace(Policy.loads(stored), rule_arn=rule_arn).dumps()
+
+
 def dead_letter_id(delivery_id: str) -> str:
     """The dead letter's delivery id: one per failed delivery, whatever is retried."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"stepline-dead-letter:{delivery_id}"))
@@ -83,13 +98,18 @@ def dead_letter(
     attributes = {
         "ERROR_CODE": code,
         "ERROR_MESSAGE": message,
-        "EXECUTION_ID": delivery_id,
         "EXHAUSTED_RETRY_CONDITION": exhausted,
         "RETRY_ATTEMPTS": str(max(attempts - 1, 0)),
-        "SCHEDULED_TIME": policy.scheduled_time,
-        "SCHEDULE_ARN": policy.schedule_arn,
         "TARGET_ARN": target_arn,
     }
+    if policy.rule_arn:
+        attributes["RULE_ARN"] = policy.rule_arn
+    else:
+        attributes |= {
+            "EXECUTION_ID": delivery_id,
+            "SCHEDULED_TIME": policy.scheduled_time,
+            "SCHEDULE_ARN": policy.schedule_arn,
+        }
     record = {
         "messageId": dead_letter_id(delivery_id),
         "body": body,

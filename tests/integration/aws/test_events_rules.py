@@ -188,14 +188,18 @@ def test_bad_requests_answer_eventbridge_errors(events: Any, sfn: Any) -> None:
                 "InputPath": "$.a",
             },
             {"Id": "queue", "Arn": "arn:aws:sqs:us-east-1:000000000000:q"},
-            {"Id": "dlq", "Arn": "arn:aws:sqs:us-east-1:000000000000:q", "DeadLetterConfig": {"Arn": "x"}},
+            {
+                "Id": "sqs",
+                "Arn": "arn:aws:sqs:us-east-1:000000000000:q",
+                "SqsParameters": {"MessageGroupId": "g"},
+            },
         ],
     )
     assert failed["FailedEntryCount"] == 4
     assert failed["FailedEntries"][0] == {
-        "TargetId": "dlq",
+        "TargetId": "sqs",
         "ErrorCode": "ValidationException",
-        "ErrorMessage": "DeadLetterConfig not supported",
+        "ErrorMessage": "SqsParameters not supported",
     }
     assert "does not exist" in failed["FailedEntries"][1]["ErrorMessage"]
     assert "Only one of" in failed["FailedEntries"][2]["ErrorMessage"]

@@ -106,3 +106,24 @@ async def test_a_bus_holds_at_most_300_rules(api: httpx.AsyncClient, settings: S
     over = await api.put(f"/v1/event-buses/{bus}/rules/one-more", json=body)
     assert over.status_code == 400 and "maximum number allowed (300)" in over.text
     assert (await api.put(f"/v1/event-buses/{bus}/rules/r7", json=body)).status_code == 200  # an update
+
+
+async def test_a_rule_targets_retry_policy_and_dead_letter_target_are_checked_on_v1(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    machine = await create_machine(api, PASS)
+    machine_arn = f"arn:aws:states:{settings.region}:000000000000:stateMachine:{machine}"
+    base = f"/v1/event-buses/default/rules/{unique('policy')}"
+    assert (
+        await api.put(base, json={"eventPattern": {"source": ["x"]}, "state": "DISABLED"})
+    ).status_code < 300
+    target = {"id": "m", "arn": machine_arn, "retryPolicy": {"maximumRetryAttempts": 2}}
+    good = await api.put(
+        f"{base}/targets", json={"targets": [{**target, "deadLetterConfig": {"arn": machine_arn}}]}
+    )
+    assert good.status_code == 200 and good.json()["failedEntryCount"] == 0
+    gone = {**target, "id": "g", "deadLetterConfig": {"arn": machine_arn + "-gone"}}
+    refused = (await api.put(f"{base}/targets", json={"targets": [gone]})).json()
+    assert "DeadLetterConfig" in refused["failedEntries"][0]["errorMessage"]
+    too_many = {**target, "retryPolicy": {"maximumRetryAttempts": 186}}
+    assert (await api.put(f"{base}/targets", json={"targets": [too_many]})).status_code in (400, 422)
