@@ -87,11 +87,14 @@ class Deliverer:
         while True:
             try:
                 await self.deliver_due()
-                if time.monotonic() - self._pruned_at >= self._prune_seconds:
-                    self._pruned_at = time.monotonic()
-                    await self.prune()
             except (OSError, RuntimeError) as exc:  # the database or Temporal away: try again later
                 log.warning("event delivery: %s", exc)
+            if time.monotonic() - self._pruned_at >= self._prune_seconds:
+                self._pruned_at = time.monotonic()
+                try:
+                    await self.prune()
+                except Exception as exc:  # housekeeping: a failed sweep must never stop deliveries
+                    log.warning("event outbox retention: %s", exc)
             await self._wakeups.wait()
 
     async def deliver_due(self) -> int:
