@@ -246,11 +246,16 @@ async def test_a_mapping_cannot_read_what_its_credentials_cannot(
     await admin.execute(f"GRANT SELECT ON {readable} TO {role}")
     # TRIGGER alone would let PostgreSQL install a trigger that copies rows the role cannot read
     await admin.execute(f"GRANT TRIGGER ON {secret} TO {role}")
+    policed = await table(user_database)  # readable, but only the rows a policy shows the role
+    await admin.execute(f"ALTER TABLE {policed} ENABLE ROW LEVEL SECURITY")
+    await admin.execute(f"CREATE POLICY own ON {policed} USING (tag = current_user)")
+    await admin.execute(f"GRANT SELECT, TRIGGER ON {policed} TO {role}")
     await admin.execute(f"GRANT CREATE ON SCHEMA public TO {role}")
     low = await proxy(service, f"postgresql://{role}@{user_database.split('@', 1)[1]}")
     cases = [
         (arn(low, secret), "LATEST", "may not read table public." + secret),
         (arn(low, readable), "LATEST", "cannot install the change trigger"),
+        (arn(low, policed), "LATEST", "row-level security"),
         (arn(low, "no_such_table"), "LATEST", "does not exist"),
         (arn("no-such-proxy", readable), "LATEST", "db proxy 'no-such-proxy' does not exist"),
         (arn(await proxy(service, user_database), readable), "AT_TIMESTAMP", "TRIM_HORIZON or LATEST"),

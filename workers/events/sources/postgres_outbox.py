@@ -10,9 +10,10 @@ mapping. Its cost: one extra row written per change, inside the writer's transac
 Each mapping has its own outbox (``<schema>.stepline_changes_<uuid hex>``: an id from a sequence, the
 operation, the primary key and the images as ``jsonb``) and its own ``AFTER INSERT OR UPDATE OR DELETE
 FOR EACH ROW`` trigger filling it, owned by the installing role (``SECURITY DEFINER`` with a fixed
-``search_path``, so any role writing the table may). The id is taken while the writer holds the
-changed row's lock, so one key's changes get ids in commit order; a poller reads the committed rows
-in id order and deletes each once its outcome is recorded (the acknowledgement). A row whose writer
+``search_path``, so any role writing the table may); the installing role must be able to read the
+whole table, row-level security included (the trigger sees every row). The id is taken while the
+writer holds the changed row's lock, so one key's changes get ids in commit order; a poller reads the
+committed rows in id order and deletes each once its outcome is recorded (the acknowledgement). A row whose writer
 commits late (a long transaction) is read when it commits: nothing is skipped. The trigger notifies
 ``stepline_changes_<uuid hex>`` so an idle poller wakes at once, and every ``TRIM_EVERY`` changes
 deletes rows older than ``RETENTION`` (DynamoDB Streams' 24 hours), read or not: an outbox nobody
@@ -37,6 +38,14 @@ TRIM_EVERY = 1000
 """The trigger deletes changes older than ``RETENTION`` when it writes every this many."""
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 """Schema and table names Stepline accepts (taken exactly as written, as if double-quoted)."""
+
+
+_POLICED = (
+    "SELECT c.relrowsecurity AND NOT r.rolsuper AND NOT r.rolbypassrls "
+    "AND (c.relforcerowsecurity OR NOT pg_has_role(c.relowner, 'USAGE')) "
+    "FROM pg_class c, pg_roles r WHERE c.oid = $1::oid AND r.rolname = current_user"
+)
+"""Whether row-level security filters what the current role reads of a table (the trigger would not)."""
 
 
 class OutboxError(Exception):
@@ -137,7 +146,15 @@ async def install(connection: asyncpg.Connection, names: Names, view: str, *, sn
     if relation is None:
         raise OutboxError(f"table {names.shown} does not exist (or the db proxy's role cannot see it)")
     if not await connection.fetchval("SELECT has_table_privilege($1::oid, 'SELECT')", relation):
-        raise OutboxError(f"the db proxy's role may not read table {names.shown} (SELECT is not granted)")
+        raise OutboxError(
+            f"the db proxy's role may not read table {names.shown} (SELECT on the whole table is needed: "
+            "the images hold every column)"
+        )
+    if await connection.fetchval(_POLICED, relation):
+        raise OutboxError(
+            f"table {names.shown} has row-level security that applies to the db proxy's role: its changes "
+            "would show rows the role cannot read"
+        )
     keys: list[str] | None = await connection.fetchval(
         "SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum)) "
         "FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
