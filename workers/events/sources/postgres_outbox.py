@@ -13,11 +13,12 @@ FOR EACH ROW`` trigger filling it, owned by the installing role (``SECURITY DEFI
 ``search_path``, so any role writing the table may); the installing role must be able to read the
 whole table, row-level security included (the trigger sees every row). The id is taken while the
 writer holds the changed row's lock, so one key's changes get ids in commit order; a poller reads the
-committed rows in id order and deletes each once its outcome is recorded (the acknowledgement). A row whose writer
-commits late (a long transaction) is read when it commits: nothing is skipped. The trigger notifies
-``stepline_changes_<uuid hex>`` so an idle poller wakes at once, and every ``TRIM_EVERY`` changes
-deletes rows older than ``RETENTION`` (DynamoDB Streams' 24 hours), read or not: an outbox nobody
-reads (a disabled mapping, one deleted while its database was unreachable) stays bounded.
+committed rows in id order and deletes each once its outcome is recorded (the acknowledgement). A
+row whose writer commits late (a long transaction) is read when it commits: nothing is skipped. The
+trigger notifies ``stepline_changes_<uuid hex>`` so an idle poller wakes at once, and every
+``TRIM_EVERY`` changes deletes rows older than ``RETENTION`` (DynamoDB Streams' 24 hours), read or
+not: an outbox nobody reads (a disabled mapping, one deleted while its database was unreachable)
+stays bounded.
 
 An UPDATE that changes nothing records nothing; one that changes the primary key records a REMOVE of
 the old key and an INSERT of the new one (per-key order holds for both keys).
