@@ -1,7 +1,8 @@
 """EventBridge's buses, rules, targets and PutEvents through an unmodified boto3 ``events`` client:
 events matching a rule's pattern reach a state machine (an execution named after the delivery, its
 input made by an input transformer) and a function (an Event invocation with the event), a disabled
-rule and a non-matching event deliver nothing, and bad input answers EventBridge's errors."""
+rule and a non-matching event deliver nothing, bad input answers EventBridge's errors, and a target's
+RetryPolicy and DeadLetterConfig dead-letter an event whose target is gone."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ pytestmark = [pytest.mark.integration, requires_bwrap]
 __all__ = ["lam"]
 
 ROLE = "arn:aws:iam::000000000000:role/sfn"
+PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 
 
 @pytest.fixture(scope="module")
@@ -280,3 +282,50 @@ def test_a_bad_event_time_on_the_wire_is_a_validation_error(aws_url: str, time_v
         headers={"X-Amz-Target": "AWSEvents.PutEvents", "Content-Type": "application/x-amz-json-1.1"},
     )
     assert 400 <= answer.status_code < 500, answer.text
+
+
+def test_a_rule_target_that_is_gone_is_dead_lettered_per_its_policy(
+    events: Any, sfn: Any, lam: Any, database_url: str
+) -> None:
+    """RetryPolicy and DeadLetterConfig: kept and listed, checked, and a target gone by the time an
+    event matches is given up per policy, its dead letter reaching the dead-letter function with
+    EventBridge's error attributes."""
+    machine = sfn.create_state_machine(name=unique("gone"), definition=PASS, roleArn=ROLE)["stateMachineArn"]
+    dead = unique("dead-letters")
+    dead_arn = create(lam, dead)["FunctionArn"]
+    rule = unique("doomed")
+    rule_arn = events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["dlq-test"]}))["RuleArn"]
+    target = {
+        "Id": "m", "Arn": machine, "RoleArn": ROLE,
+        "RetryPolicy": {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 600},
+        "DeadLetterConfig": {"Arn": dead_arn},
+    }  # fmt: skip
+    missing = {**target, "Id": "d", "DeadLetterConfig": {"Arn": dead_arn + "-nope"}}
+    answer = events.put_targets(Rule=rule, Targets=[target, missing])
+    assert [e["TargetId"] for e in answer["FailedEntries"]] == ["d"]
+    assert "does not exist" in answer["FailedEntries"][0]["ErrorMessage"]
+    too_many = {**target, "Id": "r", "RetryPolicy": {"MaximumRetryAttempts": 186}}
+    with pytest.raises(ClientError) as refused:
+        events.put_targets(Rule=rule, Targets=[too_many])
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    (listed,) = events.list_targets_by_rule(Rule=rule)["Targets"]
+    assert listed["RetryPolicy"] == target["RetryPolicy"] and listed["DeadLetterConfig"] == {"Arn": dead_arn}
+    sfn.delete_state_machine(stateMachineArn=machine)
+    events.put_events(Entries=[{"Source": "dlq-test", "DetailType": "T", "Detail": '{"n": 1}'}])
+    deadline = time.monotonic() + 30
+    letters: list[dict[str, Any]] = []
+    while not letters and time.monotonic() < deadline:
+        time.sleep(0.3)
+        letters = asyncio.run(_queued_payloads(database_url, dead))
+    events.remove_targets(Rule=rule, Ids=["m"])
+    events.delete_rule(Name=rule)
+    (letter,) = letters
+    (record,) = letter["Records"]
+    attributes = {k: v["stringValue"] for k, v in record["messageAttributes"].items()}
+    assert attributes["ERROR_CODE"] == "StateMachineDoesNotExist"
+    assert attributes["RULE_ARN"] == rule_arn and attributes["TARGET_ARN"] == machine
+    assert (attributes["EXHAUSTED_RETRY_CONDITION"], attributes["RETRY_ATTEMPTS"]) == (
+        "MaximumRetryAttempts",
+        "0",
+    )
+    assert json.loads(record["body"])["detail"] == {"n": 1}
