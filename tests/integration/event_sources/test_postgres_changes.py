@@ -421,3 +421,43 @@ async def test_a_lost_database_connection_loses_nothing(service: FunctionService
     assert set(seen) == {f"{i}:INSERT:{i + 1}" for i in range(60)}
     await db.close()
     await _delete(service, mapping.uuid)
+
+
+CRASHING = """import os
+
+
+def handler(event, context):
+    if any(r["dynamodb"]["NewImage"]["tag"]["S"] == "crash" for r in event["Records"]):
+        os._exit(3)
+    return {}
+"""
+
+
+async def test_a_crashing_function_bisects_down_to_the_poisoned_changes(
+    service: FunctionService, user_database: str
+) -> None:
+    """A function whose sandbox dies on two of 30 changes: the batch is split until each poisoned change
+    fails alone (and goes to the destination after its retry); every other change is processed."""
+    name = await deploy(service, unique("esm"), {"app.py": CRASHING})
+    relation = await table(user_database)
+    destination = f"arn:aws:sqs:us-east-1:123456789012:{unique('dlq')}"
+    mapping = await create(
+        service, eventSourceArn=arn(await proxy(service, user_database), relation, "NEW_IMAGE"),
+        functionName=name, batchSize=10, startingPosition="LATEST", bisectBatchOnFunctionError=True,
+        maximumRetryAttempts=1, destinationConfig={"onFailure": {"destination": destination}},
+    )  # fmt: skip
+    db = await asyncpg.connect(user_database)
+    rows = [(i, "crash" if i in (4, 17) else "ok") for i in range(30)]
+    await db.executemany(f"INSERT INTO {relation} VALUES ($1, 0, $2)", rows)
+    await db.close()
+    seen: list[str] = []
+    async with sources(service, recording(source_invoker(service), seen)):
+
+        async def drained() -> bool:
+            return await outbox_rows(user_database, mapping.uuid) == 0
+
+        await until(drained, 120)
+    assert set(seen) == {f"{i}:INSERT:{i + 1}" for i, tag in rows if tag == "ok"}
+    routed = await routed_ids(service.sessions, destination, "stepline:postgres")
+    assert sorted(routed) == ["17:INSERT:18", "4:INSERT:5"]
+    await _delete(service, mapping.uuid)
