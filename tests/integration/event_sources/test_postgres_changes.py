@@ -461,3 +461,36 @@ async def test_a_crashing_function_bisects_down_to_the_poisoned_changes(
     routed = await routed_ids(service.sessions, destination, "stepline:postgres")
     assert sorted(routed) == ["17:INSERT:18", "4:INSERT:5"]
     await _delete(service, mapping.uuid)
+
+
+async def test_the_batching_window_gathers_changes_made_apart(
+    service: FunctionService, user_database: str
+) -> None:
+    """MaximumBatchingWindowInSeconds: once one change is in, the poller waits for more (woken by the
+    trigger's notifications) and hands them over in one invocation."""
+    name = await deploy(service, unique("esm"), {"app.py": "def handler(event, context):\n    return {}\n"})
+    relation = await table(user_database)
+    mapping = await create(
+        service, eventSourceArn=arn(await proxy(service, user_database), relation, "KEYS_ONLY"),
+        functionName=name, batchSize=100, maximumBatchingWindowInSeconds=2, startingPosition="LATEST",
+    )  # fmt: skip
+    sizes: list[int] = []
+
+    async def sized(name: str, payload: bytes, qualifier: str | None) -> FunctionResult:
+        sizes.append(len(json.loads(payload)["Records"]))
+        return await source_invoker(service)(name, payload, qualifier)
+
+    db = await asyncpg.connect(user_database)
+    async with sources(service, sized):
+        await asyncio.sleep(0.5)  # the poller is waiting
+        for i in range(3):
+            await db.execute(f"INSERT INTO {relation} VALUES ($1, 0, 'x')", i)
+            await asyncio.sleep(0.2)
+
+        async def drained() -> bool:
+            return await outbox_rows(user_database, mapping.uuid) == 0
+
+        await until(drained)
+    await db.close()
+    assert sizes == [3]
+    await _delete(service, mapping.uuid)
