@@ -79,7 +79,7 @@ from statemachine.local import (
     execution_context,
     run_local,
 )
-from statemachine.map_runs import MapRunReport, MapRunTracker, MapRunUpdate
+from statemachine.map_runs import Gate, MapRunReport, MapRunTracker, MapRunUpdate
 from statemachine.mocks import MockConfig, MockConfigError
 from statemachine.mocks import TestCase as MockTestCase
 from statemachine.mocks import parse_config as parse_mock_config
@@ -127,6 +127,7 @@ __all__ = [
     "FunctionCall",
     "FunctionInvoker",
     "FunctionResult",
+    "Gate",
     "HistoryEvent",
     "Host",
     "Inspection",

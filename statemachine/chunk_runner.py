@@ -19,6 +19,7 @@ from statemachine.history import History
 from statemachine.host import Host
 from statemachine.interpreter import run_block
 from statemachine.intrinsics import IntrinsicEffects
+from statemachine.map_runs import Gate
 from statemachine.mapper import result_size
 from statemachine.offload import IterationOutcome, MapChunk
 
@@ -27,8 +28,9 @@ class _Stop(Exception):
     """The chunk cannot change the Map's fate any more (too many failures, results too large)."""
 
 
-async def run_chunk(chunk: MapChunk, host: Host) -> list[IterationOutcome]:
-    """Run a chunk's iterations on ``host`` (the child's side); their events are not recorded."""
+async def run_chunk(chunk: MapChunk, host: Host, gate: Gate | None = None) -> list[IterationOutcome]:
+    """Run a chunk's iterations on ``host`` (the child's side); their events are not recorded.
+    ``gate``: the chunk's concurrency, which may change while it runs (else fixed)."""
     program = compile_program(chunk.processor)
     limits = chunk.limits
     history = History(host, limits.max_history_events, sink=False)
@@ -40,24 +42,37 @@ async def run_chunk(chunk: MapChunk, host: Host) -> list[IterationOutcome]:
     failures = size = 0
 
     async def worker() -> None:
-        nonlocal failures, size
         while pending:
-            index, value = pending.pop()
-            try:
-                output = await run_block(program.block, value, frame.child())
-            except StatesError as error:
-                terminal = isinstance(error, TerminalError)
-                outcomes.append(IterationOutcome(index, None, error.name, error.cause, terminal))
-                failures += 1
-                if chunk.tolerated < 0 or failures > chunk.tolerated:
-                    raise _Stop from None
+            if gate is None:
+                await iteration()
                 continue
-            outcomes.append(IterationOutcome(index, output))
-            size += result_size(output)
-            if chunk.results_limited and size > limits.max_payload_bytes:
-                raise _Stop
+            await gate.enter()
+            try:
+                if pending:
+                    await iteration()
+            finally:
+                await gate.leave()
+
+    async def iteration() -> None:
+        nonlocal failures, size
+        index, value = pending.pop()
+        try:
+            output = await run_block(program.block, value, frame.child())
+        except StatesError as error:
+            terminal = isinstance(error, TerminalError)
+            outcomes.append(IterationOutcome(index, None, error.name, error.cause, terminal))
+            failures += 1
+            if chunk.tolerated < 0 or failures > chunk.tolerated:
+                raise _Stop from None
+            return
+        outcomes.append(IterationOutcome(index, output))
+        size += result_size(output)
+        if chunk.results_limited and size > limits.max_payload_bytes:
+            raise _Stop
 
     workers = max(1, min(chunk.max_concurrency, len(chunk.items)))
+    if gate is not None:  # enough workers for any concurrency the gate may come to allow
+        workers = max(1, min(limits.max_map_in_flight, len(chunk.items)))
     with contextlib.suppress(_Stop):
         await all_or_first_error([worker() for _ in range(workers)])
     return outcomes

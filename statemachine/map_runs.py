@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -98,6 +98,8 @@ class Gate:
     def __init__(self, limit: int) -> None:
         self.limit, self.running = max(1, limit), 0
         self._changed = asyncio.Condition()
+        self.listeners: list[Callable[[int], Awaitable[None]]] = []
+        """Told each new limit (chunks already running take their share of it)."""
 
     async def enter(self) -> None:
         async with self._changed:
@@ -107,12 +109,14 @@ class Gate:
     async def leave(self) -> None:
         async with self._changed:
             self.running -= 1
-            self._changed.notify_all()
+            self._changed.notify(1)  # one place freed: one waiter (not all of them) looks again
 
     async def set_limit(self, limit: int) -> None:
         async with self._changed:
             self.limit = max(1, limit)
             self._changed.notify_all()
+        for listener in self.listeners:
+            await listener(self.limit)
 
 
 Progress = Callable[[], tuple[int, list[int], list[int]]]

@@ -126,6 +126,14 @@ class MapOffloader(Protocol):
     async def run_map_chunk(self, chunk: MapChunk) -> Sequence[IterationOutcome]: ...
 
 
+@runtime_checkable
+class ChunkResizer(Protocol):
+    """An optional MapOffloader extension: give the chunks of a Map already running a new
+    concurrency (UpdateMapRun's MaxConcurrency, as each chunk's share)."""
+
+    async def resize_map_chunks(self, state_name: str, concurrency: int) -> None: ...
+
+
 def _reads_context(processor: dict[str, JSON]) -> bool:
     """Whether the processor may read ``$$`` / ``$states.context`` (else the input stays home)."""
     text = json.dumps(processor)
@@ -151,6 +159,13 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
 
     variables = dict(frame.variables)
     execution_input = frame.run.input if _reads_context(processor) else None
+    if gate is not None and isinstance(offloader, ChunkResizer):
+        resizer = offloader
+
+        async def resize(_: int) -> None:
+            await resizer.resize_map_chunks(state.name, per_chunk())
+
+        gate.listeners.append(resize)
 
     def take() -> list[tuple[int, JSON]]:
         """The next chunk's inputs: at most ``size`` items and about ``map_chunk_bytes`` of them."""

@@ -28,6 +28,8 @@ CALL_SERVICE = "call_service"
 """A Task state's call of another service (``workers.integrations``)."""
 MAP_CHUNK_WORKFLOW = "MapChunk"
 """Child workflow running a chunk of a large Map's iterations (``workers.map_chunk``)."""
+CHUNK_CONCURRENCY_SIGNAL = "chunk_concurrency"
+"""Signal to a running ``MapChunk``: its new concurrency (an int), after an UpdateMapRun."""
 
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=30)
 """Leaves room for local activities' workflow-task heartbeats on a busy machine (Temporal: 10 s)."""

@@ -9,7 +9,7 @@ import asyncio
 import dataclasses
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -18,9 +18,11 @@ from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
     ChildWorkflowError,
+    FailureError,
     TimeoutError,
     TimeoutType,
 )
+from temporalio.workflow import ChildWorkflowHandle
 
 from statemachine import (
     FunctionCall,
@@ -39,6 +41,7 @@ from statemachine import (
 from workers import history_notices
 from workers.contracts import (
     CALL_SERVICE,
+    CHUNK_CONCURRENCY_SIGNAL,
     INVOKE_FUNCTION,
     MAP_CHUNK_WORKFLOW,
     REPORT_MAP_RUN,
@@ -76,6 +79,8 @@ class TemporalHost(TaskWaits):
         self._now = datetime.min
         self.events: list[HistoryEvent] = []
         self.map_runs: dict[str, MapRunTracker] = {}
+        self._running_chunks: dict[str, dict[str, ChildWorkflowHandle[Any, str]]] = {}
+        """Map chunks running, by Map state name and child workflow id (UpdateMapRun resizes them)."""
         """The Distributed Map runs in progress, by ARN (UpdateMapRun reaches them here)."""
 
     def now(self) -> datetime:
@@ -178,15 +183,28 @@ class TemporalHost(TaskWaits):
             self._execution, definition="", input="", local_task_max_in_flight=local
         )
         request = MapChunkInput(execution, chunk.to_json())
+        running = self._running_chunks.setdefault(chunk.state_name, {})
         try:
-            text = await workflow.execute_child_workflow(
+            handle = await workflow.start_child_workflow(
                 MAP_CHUNK_WORKFLOW, request, id=child_id, result_type=str, task_timeout=WORKFLOW_TASK_TIMEOUT
             )
+            running[child_id] = handle
+            text = await handle
         except ChildWorkflowError as exc:
             if isinstance(exc.cause, CancelledError):
                 raise asyncio.CancelledError from None
             raise StatesError("States.Runtime", f"Map chunk {child_id} failed: {exc.cause or exc}") from None
+        finally:
+            running.pop(child_id, None)
         return outcomes_from_json(text)
+
+    async def resize_map_chunks(self, state_name: str, concurrency: int) -> None:
+        """``statemachine.offload.ChunkResizer``: signal the Map's running chunks their new share."""
+        for child_id, handle in list(self._running_chunks.get(state_name, {}).items()):
+            try:
+                await handle.signal(CHUNK_CONCURRENCY_SIGNAL, concurrency)
+            except FailureError:
+                workflow.logger.info("Map chunk %s ended before its new concurrency reached it", child_id)
 
 
 def states_error(exc: ActivityError | ApplicationError | TimeoutError) -> StatesError:

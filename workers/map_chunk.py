@@ -10,8 +10,14 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from statemachine import MapChunk, outcomes_to_json, run_chunk
-    from workers.contracts import MAP_CHUNK_WORKFLOW, TASK_TOKEN_UPDATE, MapChunkInput, TokenUpdate
+    from statemachine import Gate, MapChunk, outcomes_to_json, run_chunk
+    from workers.contracts import (
+        CHUNK_CONCURRENCY_SIGNAL,
+        MAP_CHUNK_WORKFLOW,
+        TASK_TOKEN_UPDATE,
+        MapChunkInput,
+        TokenUpdate,
+    )
     from workers.host import TemporalHost
     from workers.task_waits import rejected
 
@@ -22,12 +28,25 @@ class MapChunkWorkflow:
 
     def __init__(self) -> None:
         self._host: TemporalHost | None = None
+        self._gate: Gate | None = None
+        self._resized: int | None = None
+        """A concurrency signalled before the chunk started."""
 
     @workflow.run
     async def run(self, request: MapChunkInput) -> str:
         self._host = TemporalHost(request.execution)
-        outcomes = await run_chunk(MapChunk.from_json(request.chunk), self._host)
+        chunk = MapChunk.from_json(request.chunk)
+        self._gate = Gate(self._resized or chunk.max_concurrency)
+        outcomes = await run_chunk(chunk, self._host, self._gate)
         return outcomes_to_json(outcomes)
+
+    @workflow.signal(name=CHUNK_CONCURRENCY_SIGNAL)
+    async def resize(self, concurrency: int) -> None:
+        """UpdateMapRun reached the parent: iterations not started yet take the new concurrency."""
+        if self._gate is None:
+            self._resized = concurrency
+        else:
+            await self._gate.set_limit(concurrency)
 
     @workflow.update(name=TASK_TOKEN_UPDATE)
     def task_token(self, update: TokenUpdate) -> None:

@@ -191,3 +191,29 @@ async def test_a_redriven_distributed_map_reruns_only_what_did_not_succeed(
     assert again["status"] == "SUCCEEDED", again
     assert again["output"] == [i + 1 for i in range(count - 1)] + [{"bad": count}]
     assert (test_functions.calls["add"], test_functions.calls["fail_once"]) == (count - 1, 2)
+
+
+@pytest.mark.usefixtures("worker")
+async def test_update_map_run_widens_a_running_chunk(api: httpx.AsyncClient, temporal_client: Client) -> None:
+    """201 one-second items in one chunk, one at a time (201 s) until PATCH /v1/map-runs allows 250:
+    the running chunk takes the new concurrency and the run ends in seconds."""
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "Pause",
+        "States": {"Pause": {"Type": "Wait", "Seconds": 1, "End": True}},
+    }
+    each = {"Type": "Map", "MaxConcurrency": 1, "ItemProcessor": processor, "End": True}
+    name = await create_machine(api, {"StartAt": "Each", "States": {"Each": each}})
+    execution = (await start(api, name, list(range(201))))["executionId"]
+    for _ in range(200):
+        runs = (await api.get(f"/v1/executions/{execution}/map-runs")).json()["mapRuns"]
+        if runs and await chunk_statuses(temporal_client, execution):
+            break
+        await asyncio.sleep(0.05)
+    patched = await api.patch(
+        "/v1/map-runs", params={"mapRunArn": runs[0]["mapRunArn"]}, json={"maxConcurrency": 250}
+    )
+    assert patched.status_code == 200 and patched.json()["maxConcurrency"] == 250, patched.text
+    done = await wait_until_done(api, execution, seconds=30)
+    assert done["status"] == "SUCCEEDED" and done["output"] == list(range(201)), done
+    assert await chunk_statuses(temporal_client, execution) == [WorkflowExecutionStatus.COMPLETED]
