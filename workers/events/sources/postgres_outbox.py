@@ -61,10 +61,14 @@ class Names:
     table: str
     outbox: str
 
+    def __post_init__(self) -> None:
+        """Only plain identifiers: ``_quoted`` wraps them in double quotes, which is quoting only then."""
+        if not all(IDENTIFIER.fullmatch(n) for n in (self.schema, self.table, self.outbox)):
+            shown = f"{self.schema[:80]!r}.{self.table[:80]!r}"
+            raise OutboxError(f"{shown} is not a schema.table name Stepline reads")
+
     @classmethod
     def of(cls, mapping_uuid: str, schema: str, table: str) -> Names:
-        if not (IDENTIFIER.fullmatch(schema) and IDENTIFIER.fullmatch(table)):
-            raise OutboxError(f"{schema[:80]!r}.{table[:80]!r} is not a schema.table name Stepline reads")
         return cls(schema, table, f"stepline_changes_{mapping_uuid.replace('-', '')}")
 
     @property
