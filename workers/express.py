@@ -65,8 +65,12 @@ class ExpressRunner:
         services: ServiceCaller | None,
         *,
         poll_seconds: float = 1.0,
+        limit_seconds: float = LIMIT_SECONDS,
     ) -> None:
+        """``limit_seconds``: how long after its start an execution times out (Step Functions' five
+        minutes; shorter in tests)."""
         self._settings = settings
+        self._limit = limit_seconds
         self._sessions = sessions
         self._invoker = invoker
         self._services = services
@@ -184,13 +188,13 @@ class ExpressRunner:
             role_arn=execution.role_arn or EXECUTION_ROLE_ARN,
             start_time=execution.start_date,
         )
-        left = LIMIT_SECONDS - (datetime.now(UTC) - execution.start_date).total_seconds()
+        left = self._limit - (datetime.now(UTC) - execution.start_date).total_seconds()
         try:
             async with asyncio.timeout(max(left, 0.0)):
                 await execute(program_of(execution.definition), json.loads(execution.input), context, host)
         except TimeoutError:
             record_end(host, "ExecutionTimedOut", "States.Timeout",
-                 f"the Express execution ran longer than {LIMIT_SECONDS:.0f} s")  # fmt: skip
+                 f"the Express execution ran longer than {self._limit:g} s")  # fmt: skip
 
     def _host(self, started: datetime) -> LocalHost:
         invoker = self._invoker
