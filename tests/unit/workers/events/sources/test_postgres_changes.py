@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from api.services.postgres_change_sources import source_name
 from foundation.errors import InvalidRequest
 from workers.events.sources.core import filter_view
 from workers.events.sources.postgres_changes import split_name, to_record, typed
-from workers.events.sources.postgres_outbox import Names, OutboxError
+from workers.events.sources.postgres_outbox import VIEW_TYPES, Names, OutboxError
 
 PREFIX = "arn:aws:postgres:us-east-1:123456789012:db-proxy/shop/table/"
 
@@ -100,3 +101,23 @@ def test_a_modify_record_is_shaped_like_dynamodb_streams() -> None:
     ).event["dynamodb"]
     assert "NewImage" not in removal and "OldImage" not in removal
     assert json.dumps(event)  # plain JSON all through
+
+
+def test_odd_arns_are_refused_or_name_a_plain_table() -> None:
+    """Thousands of odd ARNs (seeded): each is a 400 or names proxy/schema.table/view that splits back."""
+    odd = random.Random(15)
+    alphabet = "ab_Z9./:\"';-$ \u202e\u00e9%\\"
+    taken = 0
+    for _ in range(3000):
+        rest = "".join(odd.choice(alphabet) for _ in range(odd.randint(0, 30)))
+        arn = odd.choice(["", PREFIX, "arn:aws:postgres:us-east-1:1:db-proxy/"]) + rest
+        try:
+            name = source_name(arn)
+        except InvalidRequest as refused:
+            assert refused.problems[0]["location"] == "/eventSourceArn"
+            continue
+        proxy, schema, table, view = split_name(name)
+        assert Names.of("0a-1b", schema, table).shown == f"{schema}.{table}"
+        assert proxy and view in VIEW_TYPES
+        taken += 1
+    assert taken > 0, "some odd ARNs are plain tables"
