@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -125,6 +126,19 @@ def test_scheduler_errors_in_aws_words(scheduler: Any, sfn: Any) -> None:
         FlexibleTimeWindow={"Mode": "OFF"}, Target=retry,
     )  # fmt: skip
     assert code == "ValidationException"
+    start, end = datetime(2098, 1, 1, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)
+    dated = unique("dated")
+    scheduler.create_schedule(
+        Name=dated, ScheduleExpression="cron(0 12 ? * 2 *)", StartDate=start, EndDate=end, **common
+    )
+    got = scheduler.get_schedule(Name=dated)
+    assert (got["StartDate"], got["EndDate"]) == (start, end)
+    code, message = _code(
+        scheduler.create_schedule, Name=unique("backwards"), ScheduleExpression="rate(1 hour)",
+        StartDate=end, EndDate=start, **common,
+    )  # fmt: skip
+    assert code == "ValidationException" and "StartDate must be before EndDate" in message
+    scheduler.delete_schedule(Name=dated)
     assert _code(scheduler.delete_schedule_group, Name="default")[0] == "ConflictException"
     scheduler.delete_schedule(Name=name)  # refusing to delete the default group deleted none of it
 
