@@ -137,8 +137,10 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
                 try:
                     done = await _process(batcher, rows, names, view, settings.region)
                     following = await ahead
-                finally:
+                finally:  # stopping mid-batch: its rows stay, read again (at-least-once)
                     ahead.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await ahead
                 if len(following) < mapping.batch_size:  # caught up: wait (and batch) as usual
                     await outbox.acknowledge(connection, names, done)
                     done = []
