@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -114,10 +115,15 @@ def test_starting_through_an_alias_splits_by_weight_and_records_the_version(sfn:
         "stateMachineAliasArn"
     ]
     starts = 200
-    started = [call(sfn, "StartExecution", stateMachineArn=alias)["executionArn"] for _ in range(starts)]
+    with ThreadPoolExecutor(8) as callers:  # 8 clients at a time: the same 200 starts, checked alike
+        started = list(
+            callers.map(
+                lambda _: call(sfn, "StartExecution", stateMachineArn=alias)["executionArn"], range(starts)
+            )
+        )
+        done = list(callers.map(lambda execution: wait_done(sfn, execution), started))
     versions: dict[str, int] = {v1: 0, v2: 0}
-    for execution in started:
-        described = wait_done(sfn, execution)
+    for described in done:
         assert described["stateMachineAliasArn"] == alias
         versions[described["stateMachineVersionArn"]] += 1
         expected = "one" if described["stateMachineVersionArn"] == v1 else "two"
