@@ -97,6 +97,7 @@ class ExecutionLogBook:
         self._replayed = self._journal is None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def add(self, rows: list[LogRow]) -> None:
         """Keep ``rows`` (journaled before this returns) for the next batch."""
@@ -134,13 +135,22 @@ class ExecutionLogBook:
             if self._journal is not None:
                 self._journal.retire(sealed)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def close(self) -> None:
+        """Write what is left and close the journal (kept for the next process if that failed)."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         with contextlib.suppress(OSError):
             await self.flush()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
     async def _run(self) -> None:
         while True:
@@ -197,9 +207,9 @@ _BOOKS: weakref.WeakKeyDictionary[object, ExecutionLogBook] = weakref.WeakKeyDic
 
 def book_for(settings: Settings, sessions: SessionMaker) -> ExecutionLogBook:
     """The process's book for the registry ``sessions`` reach (one journal per database, under
-    ``<data_dir>/execution-logs``, apart from the function logs' journal)."""
+    ``<data_dir>/execution-logs``, apart from the function logs' journal); a new one once closed."""
     found = _BOOKS.get(sessions)
-    if found is None:
+    if found is None or found.closed:
         url = settings.database.url.get_secret_value()
         directory = journal_directory(settings.data_dir / "execution-logs", url)
         found = _BOOKS[sessions] = ExecutionLogBook(sessions, directory)

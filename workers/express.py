@@ -105,8 +105,7 @@ class ExpressRunner:
         with contextlib.suppress(OSError, RuntimeError):  # stopping: another worker takes them at once
             async with unit_of_work(self._sessions) as session:
                 await queue.renew(session, running, 0.0)
-        with contextlib.suppress(OSError):
-            await self._book.flush()
+        await self._book.close()  # the process is stopping (a later book_for opens another)
 
     async def _claim_loop(self) -> None:
         while True:
