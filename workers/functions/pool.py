@@ -91,6 +91,8 @@ class EnvironmentPool:
         self._spares: dict[str, list[Environment]] = {spare_rules.RUNTIMES[0]: []}
         """By ``spare_rules.key_of``: Python's from the start, another runtime's or an image's from this
         pool's first cold start of it (at most ``spare_rules.MAX_IMAGES`` images)."""
+        self._image_claimed: dict[str, float] = {}
+        """When each image with spares last had one claimed (or was added): the stalest makes room."""
         self.spares_claimed = 0
         self._refilling: asyncio.Task[None] | None = None
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
@@ -259,12 +261,15 @@ class EnvironmentPool:
         key = spare_rules.key_of(config)
         started = self._spares.get(key)
         if started is None:  # a first cold start of this runtime or image: keep spares of it from now on
-            images = sum(k.startswith(spare_rules.IMAGE_PREFIX) for k in self._spares)
-            room = config.image is None or images < spare_rules.MAX_IMAGES
-            if self._spare_count and not self._closed and room:
+            if self._spare_count and not self._closed:
+                if config.image is not None:
+                    self._make_room_for_an_image()
+                    self._image_claimed[key] = time.monotonic()
                 self._spares[key] = []
                 self._refill()
             return None
+        if config.image is not None:
+            self._image_claimed[key] = time.monotonic()
         while started:
             env = started.pop(0)
             if not env.dead:
@@ -274,6 +279,17 @@ class EnvironmentPool:
             self._close_later(env)
         self._refill()
         return None
+
+    def _make_room_for_an_image(self) -> None:
+        """At ``spare_rules.MAX_IMAGES`` images with spares, the one least recently claimed from
+        loses its spares (a function moved to another image leaves none behind for long)."""
+        images = [k for k in self._spares if k.startswith(spare_rules.IMAGE_PREFIX)]
+        if len(images) < spare_rules.MAX_IMAGES:
+            return
+        stalest = min(images, key=lambda k: self._image_claimed.get(k, 0.0))
+        self._image_claimed.pop(stalest, None)
+        for env in self._spares.pop(stalest):
+            self._close_later(env)
 
     def _refill(self) -> None:
         """Start spares in the background, off the invoke path, up to the configured number."""
@@ -311,6 +327,9 @@ class EnvironmentPool:
             except BaseException:
                 await env.close()
                 raise
+            if self._spares.get(runtime) is not spares:  # (an image's spares dropped meanwhile)
+                await env.close()
+                return True
             spares.append(env)
         return True
 

@@ -1,7 +1,8 @@
 """Spare sandboxes for container-image functions: after a pool's first cold start of an image it
 keeps spares of it (the image's root bound, the relay waiting); a claimed one runs the claiming
 function's command, directory and variables with its memory limit, exactly as a normal start
-would, in a fresh /tmp; an image function a spare cannot be starts normally."""
+would, in a fresh /tmp; an image function a spare cannot be starts normally; past the number of
+images with spares, the one least recently claimed from gives way."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from foundation.registry import functions as registry
 from foundation.registry.database import unit_of_work
 from tests import image_builder as build
 from tests.integration.function_kit import body, call, fn_settings, requires_bwrap, service, unique
+from workers.functions import spares as spare_rules
 from workers.functions.images.store import ImageStore
 from workers.functions.service import FunctionService
 
@@ -86,3 +88,23 @@ async def test_image_spares_after_the_first_cold_start_match_a_normal_start(
     seen = body(await call(service, calling, {"env": ["AWS_ENDPOINT_URL"], "connect": [["127.0.0.1", 9002]]}))
     assert seen["env"] == {"AWS_ENDPOINT_URL": "http://127.0.0.1:9002"}, seen
     assert seen["connect"] == {"127.0.0.1:9002": "connected"} and service.pool.spares_claimed == 2
+
+
+async def test_the_stalest_image_makes_room_for_a_new_one(
+    service: FunctionService, digest: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spare_rules, "MAX_IMAGES", 1)
+    other_image = build.python_image(config={"Env": ["PATH=/usr/bin:/bin", "IMAGE_ONLY=other"]})
+    files = await asyncio.to_thread(build.layout_files, other_image, "spares:2")
+    archive = await asyncio.to_thread(build.write_tar, files, tmp_path / "other.tar")
+    other = (await asyncio.to_thread(ImageStore.beside(service.code).import_archive, archive)).digest
+    assert other != digest
+    for image in (digest, other):  # each one's first cold start: the other's spares make room
+        assert body(await call(service, await deploy_image(service, image), LOOK))["env"]["IMAGE_ONLY"]
+        await service.pool.spares_ready()
+        assert service.pool.spares == 4, image  # Python's two and this image's two, never more
+    assert service.pool.spares_claimed == 0
+    seen = body(await call(service, await deploy_image(service, other), LOOK))
+    assert seen["env"]["IMAGE_ONLY"] == "other" and service.pool.spares_claimed == 1
+    assert body(await call(service, await deploy_image(service, digest), LOOK))["env"]["IMAGE_ONLY"]
+    assert service.pool.spares_claimed == 1  # the first image's spares were dropped: a normal start
