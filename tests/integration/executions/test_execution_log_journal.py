@@ -31,6 +31,12 @@ def events() -> list[HistoryEvent]:
     ]
 
 
+def on_disk(directory: Path) -> tuple[str, list[int]]:
+    """The journal's text and the modes of its files."""
+    text = "".join(p.read_text() for p in directory.glob("*.log"))
+    return text, [p.stat().st_mode for p in directory.iterdir()]
+
+
 async def test_a_dead_processs_journal_is_written_by_the_next(database_url: str, tmp_path: Path) -> None:
     engine = create_engine(database_url, pool_size=2)
     sessions = session_maker(engine)
@@ -46,6 +52,9 @@ async def test_a_dead_processs_journal_is_written_by_the_next(database_url: str,
         os.close(dead._journal._lock_fd)  # the process "dies": its lock is released, its segments stay
         async with unit_of_work(sessions) as session:
             assert await registry.events_page(session, 10, None, execution_arn=arn) == []
+        journaled, modes = on_disk(tmp_path)
+        assert "ExecutionFailed" in journaled and '"input"' not in journaled  # filtered before the disk
+        assert all(mode & 0o077 == 0 for mode in modes)  # the owner's only
         successor = ExecutionLogBook(sessions, tmp_path)
         await successor.flush()
         successor.add(rows)  # the same events again (a replayed batch): stored once
