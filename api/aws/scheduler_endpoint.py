@@ -118,7 +118,8 @@ class SchedulerEndpoint:
 
 
 class SchedulerRoute(BaseRoute):
-    """Scheduler's paths, tried before the ``/v1`` routes (which they cannot shadow)."""
+    """Scheduler's paths. No other route matches them, so it is tried after all the others: the hot
+    paths (``/v1`` invocations and executions, Lambda, Step Functions) never pay for its match."""
 
     path = "/{scheduler}"
     """The label request metrics show for Scheduler's operations."""
@@ -139,4 +140,4 @@ class SchedulerRoute(BaseRoute):
 
 
 def mount_scheduler(app: Any) -> None:
-    app.router.routes.insert(0, SchedulerRoute(SchedulerEndpoint()))
+    app.router.routes.append(SchedulerRoute(SchedulerEndpoint()))
