@@ -86,6 +86,9 @@ class ServiceCall:
     timeout_seconds: float | None = None
     heartbeat_seconds: float | None = None
     state_name: str = ""
+    binary_body: bool = False
+    """An S3 ``getObject`` whose object may not be text (a gzip inventory file for an ItemReader):
+    the answer's ``Body`` comes as base64."""
 
 
 @dataclass(slots=True)

@@ -59,7 +59,7 @@ def _parameters(spec: IoSpec, effective: JSON, frame: Frame, ctx: StateContext, 
     return dataflow.render(spec.parameters, effective, frame, ctx)
 
 
-async def _s3(frame: Frame, action: str, parameters: JSON, state_name: str) -> JSON:
+async def _s3(frame: Frame, action: str, parameters: JSON, state_name: str, binary: bool = False) -> JSON:
     call = ServiceCall(
         kind="aws-sdk",
         service="s3",
@@ -69,6 +69,7 @@ async def _s3(frame: Frame, action: str, parameters: JSON, state_name: str) -> J
         execution_arn=frame.run.context.execution_id,
         state_machine_arn=frame.run.context.state_machine_id,
         state_name=state_name,
+        binary_body=binary,
     )
     answer: JSON = json.loads(await frame.run.host.call_service(call))
     return answer
@@ -92,9 +93,9 @@ async def read_items(
     body = _body(answer)
     if spec.config.get("InputType") == "MANIFEST":
 
-        async def read(bucket: str, key: str) -> str:
+        async def read(bucket: str, key: str, binary: bool) -> str:
             try:
-                return _body(await _s3(frame, action, {"Bucket": bucket, "Key": key}, state_name))
+                return _body(await _s3(frame, action, {"Bucket": bucket, "Key": key}, state_name, binary))
             except StatesError as error:
                 raise StatesError(READER_FAILED, f"{key}: {error.name}: {error.cause or ''}") from None
 

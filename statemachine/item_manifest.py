@@ -2,13 +2,16 @@
 object; its items are the rows of the CSV inventory files it lists (read from its
 ``destinationBucket``), each an object keyed by the manifest's ``fileSchema`` (``Bucket``, ``Key``,
 ``Size``, ...), as Step Functions gives them. Files are read in the manifest's order, at most
-``MaxItems`` rows in all. Pure: the files are fetched through the ``read`` callable given."""
+``MaxItems`` rows in all; ``.gz`` files (S3 inventory's own format) are inflated here, at most
+``MAX_INFLATED_BYTES`` each. Pure: the files are fetched through the ``read`` callable given."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -16,8 +19,10 @@ from statemachine.errors import StatesError
 from statemachine.json_types import JSON
 
 READER_FAILED: Final = "States.ItemReaderFailed"
-ReadObject = Callable[[str, str], Awaitable[str]]
-"""(bucket, key) -> the object's text."""
+MAX_INFLATED_BYTES: Final = 64 * 1024 * 1024
+"""A gzip inventory file may inflate to at most this (a small file must not fill the worker)."""
+ReadObject = Callable[[str, str, bool], Awaitable[str]]
+"""(bucket, key, binary) -> the object's text (its bytes as base64 when ``binary``)."""
 
 
 async def manifest_items(body: str, read: ReadObject, limit: int | None) -> list[JSON]:
@@ -28,11 +33,10 @@ async def manifest_items(body: str, read: ReadObject, limit: int | None) -> list
         if limit is not None and len(items) >= limit:
             break
         if key.endswith(".gz"):
-            raise StatesError(
-                READER_FAILED,
-                f"The inventory file '{key}' is compressed; Stepline reads uncompressed CSV inventory files.",
-            )
-        for number, row in enumerate(csv.reader(io.StringIO(await read(bucket, key))), 1):
+            text = _inflate(await read(bucket, key, True), key)
+        else:
+            text = await read(bucket, key, False)
+        for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
             if limit is not None and len(items) >= limit:
                 break
             if not row:
@@ -44,6 +48,23 @@ async def manifest_items(body: str, read: ReadObject, limit: int | None) -> list
                 )
             items.append(dict(zip(schema, row, strict=True)))
     return items
+
+
+def _inflate(encoded: str, key: str) -> str:
+    """A gzip file's text (its bytes came as base64), refused past ``MAX_INFLATED_BYTES``."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(base64.b64decode(encoded, validate=True), MAX_INFLATED_BYTES)
+        text = data.decode()
+    except (ValueError, zlib.error) as error:
+        raise StatesError(
+            READER_FAILED, f"The inventory file '{key}' is not gzip-compressed text: {error}"
+        ) from None
+    if inflater.unconsumed_tail:
+        raise StatesError(
+            READER_FAILED, f"The inventory file '{key}' inflates to more than {MAX_INFLATED_BYTES} bytes."
+        )
+    return text
 
 
 def _manifest(body: str) -> tuple[str, list[str], list[str]]:

@@ -104,7 +104,13 @@ class AwsSdk:
         return name
 
     async def call(
-        self, model: ServiceModel, operation: str, params: Mapping[str, Any], endpoint: Endpoint, prefix: str
+        self,
+        model: ServiceModel,
+        operation: str,
+        params: Mapping[str, Any],
+        endpoint: Endpoint,
+        prefix: str,
+        binary: bool = False,
     ) -> tuple[JSON, dict[str, Any]]:
         """The operation's answer as JSON (a streamed body read in the same worker thread), and
         botocore's ``ResponseMetadata``.
@@ -113,11 +119,17 @@ class AwsSdk:
             StatesError: the service's error as ``<prefix>.<Error>Exception``; States.TaskFailed for a
                 request the model refuses or an endpoint that cannot be reached.
         """
-        call = functools.partial(self._call, model, operation, dict(params), endpoint, prefix)
+        call = functools.partial(self._call, model, operation, dict(params), endpoint, prefix, binary)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def _call(
-        self, model: ServiceModel, operation: str, params: dict[str, Any], endpoint: Endpoint, prefix: str
+        self,
+        model: ServiceModel,
+        operation: str,
+        params: dict[str, Any],
+        endpoint: Endpoint,
+        prefix: str,
+        binary: bool = False,
     ) -> tuple[JSON, dict[str, Any]]:
         client = self._client(model.service_name, endpoint)
         shapes = model.operation_model(operation)
@@ -133,7 +145,8 @@ class AwsSdk:
             raise task_failed(f"{model.service_id} {operation}: {exc}") from None
         except BotoCoreError as exc:
             raise task_failed(f"{model.service_id} {operation} at {endpoint.url or 'AWS'}: {exc}") from None
-        return to_json(to_pascal(shapes.output_shape, answer)), dict(answer.get("ResponseMetadata") or {})
+        result = to_json(to_pascal(shapes.output_shape, answer), binary)
+        return result, dict(answer.get("ResponseMetadata") or {})
 
     def _client(self, service: str, endpoint: Endpoint) -> Any:
         key = (service, endpoint.url, endpoint.region, endpoint.access_key_id, endpoint.secret_access_key)
@@ -181,13 +194,13 @@ def instant(moment: datetime) -> str:
     return text + "Z"
 
 
-def to_json(value: Any) -> JSON:
-    """A botocore answer as JSON: timestamps as ISO 8601 text, blobs base64, streamed bodies as text;
-    botocore's ``ResponseMetadata`` left out."""
+def to_json(value: Any, binary: bool = False) -> JSON:
+    """A botocore answer as JSON: timestamps as ISO 8601 text, blobs base64, streamed bodies as text
+    (as base64 when ``binary``); botocore's ``ResponseMetadata`` left out."""
     if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items() if k != "ResponseMetadata"}
+        return {str(k): to_json(v, binary) for k, v in value.items() if k != "ResponseMetadata"}
     if isinstance(value, list):
-        return [to_json(v) for v in value]
+        return [to_json(v, binary) for v in value]
     if isinstance(value, datetime):
         return instant(value)
     if isinstance(value, bytes | bytearray):
@@ -201,7 +214,7 @@ def to_json(value: Any) -> JSON:
                 "The state/task 'aws-sdk' returned a result with a size exceeding "
                 "the maximum number of bytes service limit.",
             )
-        return data.decode("utf-8", errors="replace")
+        return base64.b64encode(data).decode() if binary else data.decode("utf-8", errors="replace")
     if isinstance(value, str | int | float | bool):
         return value
     return None if value is None else str(value)

@@ -10,6 +10,7 @@ refused; a key can reach only regular files inside the file system.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -52,8 +53,9 @@ class FileBuckets:
         self._data_dir = data_dir
         self._sessions = sessions
 
-    async def call(self, action: str, parameters: dict[str, Any]) -> JSON:
-        """The S3 answer, as the aws-sdk integration would give it; raises ``StatesError``."""
+    async def call(self, action: str, parameters: dict[str, Any], binary: bool = False) -> JSON:
+        """The S3 answer, as the aws-sdk integration would give it; raises ``StatesError``.
+        ``binary``: a read object's ``Body`` as base64 (``ServiceCall.binary_body``)."""
         bucket = parameters.get("Bucket")
         if not isinstance(bucket, str):
             raise _error("InvalidRequest", "Bucket must be text")
@@ -75,6 +77,8 @@ class FileBuckets:
                 f"s3:{action} is not served by Stepline file systems (getObject, putObject, listObjectsV2 "
                 "are); configure an s3 endpoint for it",
             )
+        if binary and work is _get:
+            return await asyncio.to_thread(_get, root, parameters, True)
         return await asyncio.to_thread(work, root, parameters)
 
 
@@ -102,7 +106,7 @@ def _directory(root: Path, parts: list[str], *, create: bool) -> Iterator[int]:
         os.close(fd)
 
 
-def _get(root: Path, parameters: dict[str, Any]) -> dict[str, Any]:
+def _get(root: Path, parameters: dict[str, Any], binary: bool = False) -> dict[str, Any]:
     *folders, name = _parts(parameters.get("Key"))
     with _directory(root, folders, create=False) as parent:
         try:
@@ -116,6 +120,11 @@ def _get(root: Path, parameters: dict[str, Any]) -> dict[str, Any]:
             if info.st_size > MAX_OBJECT_BYTES:
                 raise _error("EntityTooLarge", f"The object is larger than {MAX_OBJECT_BYTES} bytes.")
             data = file.read(MAX_OBJECT_BYTES + 1)
+    if binary:
+        body = base64.b64encode(data).decode()
+        if len(body) > MAX_OBJECT_BYTES:
+            raise _error("EntityTooLarge", f"The object is larger than {MAX_OBJECT_BYTES} bytes as base64.")
+        return {"Body": body, "ContentLength": len(data)}
     try:
         body = data.decode()
     except UnicodeDecodeError:

@@ -90,10 +90,11 @@ class Integrations:
         except StatesError:
             if model.service_name != "s3" or self._buckets is None:
                 raise
-            return await self._buckets.call(call.action, params)
+            return await self._buckets.call(call.action, params, call.binary_body)
         if (local := await self._local_bus(endpoint, operation, params)) is not None:
             return local
-        answer, _ = await self._sdk.call(model, operation, params, endpoint, pascal_service(model.service_id))
+        prefix = pascal_service(model.service_id)
+        answer, _ = await self._sdk.call(model, operation, params, endpoint, prefix, call.binary_body)
         return answer
 
     async def _local_bus(

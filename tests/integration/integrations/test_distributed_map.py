@@ -5,6 +5,7 @@ with a manifest; the parent's Temporal history stays small."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from typing import Any
 
@@ -161,10 +162,51 @@ async def test_keys_never_leave_the_file_system(api: httpx.AsyncClient, settings
         assert "S3.InvalidRequest" in done["cause"] or "S3.NoSuchKey" in done["cause"], done["cause"]
 
 
+@pytest.mark.usefixtures("no_s3_endpoint")
+async def test_a_gzip_inventory_in_a_file_system_and_one_that_reaches_out(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    """MANIFEST over a file system: a gzip inventory file's rows are the items; a manifest listing a
+    link out of the file system fails the reader (the same key checks as every read)."""
+    file_system = unique("inv")
+    assert (await api.post("/v1/file-systems", json={"name": file_system})).status_code == 201
+    root = settings.data_dir.resolve() / "fs" / file_system
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "data" / "1.csv.gz").write_bytes(gzip.compress(b'"b","k1","1"\n"b","k2","2"\n'))
+    (root / "data" / "link.csv.gz").symlink_to("/etc/hostname")
+    outcomes = []
+    for key in ("data/1.csv.gz", "data/link.csv.gz"):
+        manifest = {
+            "destinationBucket": file_system,
+            "fileSchema": "Bucket, Key, Size",
+            "files": [{"key": key}],
+        }
+        (root / "manifest.json").write_text(json.dumps(manifest))
+        reader = {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "MANIFEST"},
+            "Parameters": {"Bucket": file_system, "Key": "manifest.json"},
+        }
+        processor = {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": True}},
+        }
+        each = {"Type": "Map", "ItemReader": reader, "ItemProcessor": processor, "End": True}
+        name = await create_machine(api, {"StartAt": "Each", "States": {"Each": each}})
+        outcomes.append(await wait_until_done(api, (await start(api, name))["executionId"]))
+    assert outcomes[0]["output"] == [
+        {"Bucket": "b", "Key": "k1", "Size": "1"},
+        {"Bucket": "b", "Key": "k2", "Size": "2"},
+    ], outcomes[0]
+    assert outcomes[1]["error"] == "States.ItemReaderFailed" and "NoSuchKey" in outcomes[1]["cause"]
+
+
 async def test_csv_items_from_s3_with_results_written_to_s3(api: httpx.AsyncClient, moto_url: str) -> None:
     await configure(api, moto_url, "s3")
     try:
         await _csv_from_s3(api, moto_url)
+        await _gzip_inventory_from_s3(api, moto_url)
     finally:
         assert (await api.delete("/v1/service-endpoints/s3")).status_code == 204
 
@@ -191,3 +233,34 @@ async def _csv_from_s3(api: httpx.AsyncClient, moto_url: str) -> None:
     ]
     assert len(entries) == 6
     assert json.loads(entries[0]["Input"])["Items"][0] == {"i": "0", "name": "x0"}
+
+
+async def _gzip_inventory_from_s3(api: httpx.AsyncClient, moto_url: str) -> None:
+    """An S3 inventory as S3 writes it (gzip CSV files listed by manifest.json) read by MANIFEST."""
+    s3 = aws(moto_url, "s3")
+    bucket = unique("inv").lower()
+    s3.create_bucket(Bucket=bucket)
+    rows = "".join(f'"photos","p/{i}.jpg","{i}"\n' for i in range(120))
+    s3.put_object(Bucket=bucket, Key="inv/data/1.csv.gz", Body=gzip.compress(rows.encode()))
+    manifest = {
+        "sourceBucket": "photos",
+        "destinationBucket": f"arn:aws:s3:::{bucket}",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key, Size",
+        "files": [{"key": "inv/data/1.csv.gz", "size": 1, "MD5checksum": "x"}],
+    }
+    s3.put_object(Bucket=bucket, Key="inv/manifest.json", Body=json.dumps(manifest).encode())
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "MANIFEST", "MaxItems": 100},
+        "Parameters": {"Bucket": bucket, "Key": "inv/manifest.json"},
+    }
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+        "StartAt": "Key",
+        "States": {"Key": {"Type": "Pass", "OutputPath": "$.Key", "End": True}},
+    }
+    each = {"Type": "Map", "ItemReader": reader, "ItemProcessor": processor, "End": True}
+    name = await create_machine(api, {"StartAt": "Each", "States": {"Each": each}})
+    done = await wait_until_done(api, (await start(api, name))["executionId"], seconds=60)
+    assert (done["status"], done["output"]) == ("SUCCEEDED", [f"p/{i}.jpg" for i in range(100)]), done

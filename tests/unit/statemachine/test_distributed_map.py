@@ -3,12 +3,15 @@ BatchInput) and ResultWriter (result files and manifest), chunked as the Tempora
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from statemachine import StatesError
+from statemachine import StatesError, item_manifest
 from statemachine.host import ServiceCall
 from statemachine.interpreter import ExecutionOutcome, execute
 from statemachine.item_io import parse_items
@@ -24,7 +27,7 @@ CHUNKED = Limits(map_offload_min_items=10, map_chunk_items=7, map_max_chunks_in_
 class Buckets:
     """Objects by (bucket, key), served as the S3 getObject/putObject/listObjectsV2 calls."""
 
-    def __init__(self, objects: dict[tuple[str, str], str]) -> None:
+    def __init__(self, objects: Mapping[tuple[str, str], str | bytes]) -> None:
         self.objects = dict(objects)
         self.calls: list[str] = []
 
@@ -36,6 +39,9 @@ class Buckets:
             body = self.objects.get((bucket, request["Key"]))
             if body is None:
                 raise StatesError("S3.NoSuchKeyException", "The specified key does not exist.")
+            if call.binary_body:
+                body = base64.b64encode(body.encode() if isinstance(body, str) else body).decode()
+            assert isinstance(body, str), "a binary object read as text"
             return json.dumps({"Body": body})
         if call.action == "putObject":
             self.objects[(bucket, request["Key"])] = request["Body"]
@@ -328,15 +334,15 @@ INVENTORY = {
     "destinationBucket": "arn:aws:s3:::inventory",
     "fileFormat": "CSV",
     "fileSchema": "Bucket, Key, Size",
-    "files": [{"key": "inv/data/a.csv", "size": 1}, {"key": "inv/data/b.csv", "size": 1}],
+    "files": [{"key": "inv/data/a.csv", "size": 1}, {"key": "inv/data/b.csv.gz", "size": 1}],
 }
 
 
 async def test_a_manifest_reads_the_inventory_files_it_lists() -> None:
-    objects = {
+    objects: dict[tuple[str, str], str | bytes] = {
         ("data", "manifest.json"): json.dumps(INVENTORY),
         ("inventory", "inv/data/a.csv"): '"photos","x/1.jpg","10"\n"photos","x/2.jpg","20"\n',
-        ("inventory", "inv/data/b.csv"): '"photos","y/3.jpg","30"\n',
+        ("inventory", "inv/data/b.csv.gz"): gzip.compress(b'"photos","y/3.jpg","30"\n'),
     }
     outcome = await run(machine(ItemReader=reader("manifest.json", InputType="MANIFEST")), Buckets(objects))
     assert out(outcome) == [
@@ -353,17 +359,23 @@ async def test_a_manifest_reads_the_inventory_files_it_lists() -> None:
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        ({"files": [{"key": "inv/a.csv.gz"}]}, "compressed"),
+        ({"files": [{"key": "inv/plain.csv.gz"}]}, "not gzip-compressed"),
+        ({"files": [{"key": "inv/bomb.csv.gz"}]}, "inflates to more than"),
         ({"fileFormat": "ORC"}, "fileFormat 'ORC'"),
         ({"files": [{"key": "inv/missing.csv"}]}, "NoSuchKey"),
         ({"fileSchema": None}, "fileSchema"),
     ],
-    ids=["gzip", "orc", "missing-file", "no-schema"],
+    ids=["not-gzip", "gzip-bomb", "orc", "missing-file", "no-schema"],
 )
 async def test_a_manifest_it_cannot_read_fails_the_reader_saying_why(
-    change: dict[str, Any], words: str
+    change: dict[str, Any], words: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    objects = {("data", "manifest.json"): json.dumps({**INVENTORY, **change})}
+    monkeypatch.setattr(item_manifest, "MAX_INFLATED_BYTES", 1000)  # the bomb: 2,000 bytes inflated
+    objects: dict[tuple[str, str], str | bytes] = {
+        ("data", "manifest.json"): json.dumps({**INVENTORY, **change}),
+        ("inventory", "inv/plain.csv.gz"): '"photos","1.jpg","1"\n',
+        ("inventory", "inv/bomb.csv.gz"): gzip.compress(b"0" * 2000),
+    }
     outcome = await run(machine(ItemReader=reader("manifest.json", InputType="MANIFEST")), Buckets(objects))
     assert (outcome.status, outcome.error) == ("FAILED", "States.ItemReaderFailed"), outcome
     assert words in (outcome.cause or "")
