@@ -16,9 +16,7 @@ from datetime import datetime
 from api import schemas
 from api.state import AppState
 from foundation.errors import InvalidRequest
-from foundation.registry import execution_logs
 from foundation.registry import express_executions as queue
-from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Registered
 from statemachine import check_start, express_execution_arn
 
@@ -40,14 +38,11 @@ async def start(
         raise InvalidRequest(f"{refused.code}: {refused.message}", [{"location": "/", "code": refused.code}])
     name = name or str(uuid.uuid4())
     arn = express_execution_arn(machine, name, str(uuid.uuid4()), state.settings.region)
-    async with unit_of_work(state.sessions) as session:
-        config = await execution_logs.config_of(session, machine)
-        await queue.enqueue(
-            session,
-            queue.queued(
-                arn, state.settings.temporal.task_queue, name, machine, found.version, found.definition,
-                found.role_arn, input_text, start_date, config,
-            ),
+    async with state.sessions() as session:  # one statement, outside a transaction block
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        await queue.start(
+            session, arn, state.settings.temporal.task_queue, name, machine, found.version, found.definition,
+            found.role_arn, input_text, start_date,
         )  # fmt: skip
     state.metrics.executions_started.labels("EXPRESS").inc()
     return schemas.ExecutionStarted(

@@ -65,6 +65,41 @@ async def enqueue(session: AsyncSession, execution: ExpressExecution) -> None:
     await session.exec(text(f"NOTIFY {EXPRESS_CHANNEL}"))  # type: ignore[call-overload]
 
 
+_START = text(
+    "WITH added AS ("
+    " INSERT INTO express_execution (arn, task_queue, name, state_machine_name, state_machine_version,"
+    " definition, role_arn, input, start_date, available_at, attempts, log_level, include_execution_data,"
+    " log_group)"
+    " SELECT :arn, :task_queue, :name, :machine, :version, :definition, :role_arn, :input, :start_date,"
+    " :start_date, 0, COALESCE(l.level, 'OFF'), COALESCE(l.include_execution_data, false), l.log_group"
+    " FROM (SELECT 1) AS one LEFT JOIN state_machine_logging AS l ON l.state_machine_name = :machine"
+    " ON CONFLICT (arn) DO NOTHING RETURNING arn"
+    f") SELECT pg_notify('{EXPRESS_CHANNEL}', '') FROM added"
+)
+
+
+async def start(
+    session: AsyncSession,
+    arn: str,
+    task_queue: str,
+    name: str,
+    machine: str,
+    version: int,
+    definition: str,
+    role_arn: str | None,
+    input_text: str,
+    start_date: datetime,
+) -> None:
+    """Queue an execution with its machine's logging configuration as of now and notify the workers,
+    in one statement (one round trip on an autocommit connection: StartExecution's path)."""
+    params = {
+        "arn": arn, "task_queue": task_queue, "name": name, "machine": machine, "version": version,
+        "definition": definition, "role_arn": role_arn, "input": storable(input_text),
+        "start_date": start_date,
+    }  # fmt: skip
+    await session.exec(_START.bindparams(**params))  # type: ignore[call-overload]
+
+
 def queued(
     arn: str,
     task_queue: str,
