@@ -225,7 +225,7 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         result = results
     if tracker is not None:
         frame.record("MapRunSucceeded")
-        await tracker.ended("SUCCEEDED", run.host.now().isoformat())
+        await tracker.ended("SUCCEEDED", run.host.now().isoformat(), state.result_writer is not None)
     else:
         frame.last_event = mapper.latest
     frame.record("MapStateSucceeded", advance=False)

@@ -232,11 +232,17 @@ class MapRunTracker:
             self._controls.map_run_ended(self.arn)
             self._controls = None
 
-    async def ended(self, status: str, stop: str) -> None:
+    async def ended(self, status: str, stop: str, written: bool = False) -> None:
+        """The last report; ``written``: a ResultWriter wrote every child run's result
+        (``resultsWritten``)."""
         self.close()
         if self._observer is None:
             return
         if self._last is not None:
             await asyncio.wait([self._last])
         _, done, failed = self._progress()
-        await self._observer.report_map_run(self._report(status, stop, len(self._sizes), done, failed))
+        report = self._report(status, stop, len(self._sizes), done, failed)
+        if written:
+            report.execution_counts["resultsWritten"] = len(done) + len(failed)
+            report.item_counts["resultsWritten"] = sum(self._sizes[i] for i in (*done, *failed))
+        await self._observer.report_map_run(report)
