@@ -7,6 +7,7 @@ Redrive is ``api.services.redrive``'s: Describe says whether an execution is red
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from api.aws.sfn_state_machines import (
     revision_id,
     role_of,
 )
-from api.services import execution_logs, machine_aliases, redrive, sync_executions
+from api.services import costs, execution_logs, machine_aliases, redrive, sync_executions
 from api.services import executions as service
 from api.services import state_machines as machines
 from foundation.errors import Conflict
@@ -106,6 +107,17 @@ async def start_sync_execution(call: Call, params: dict[str, Any]) -> dict[str, 
         "inputDetails": INCLUDED if data else None,
         "output": _json_text(output) if data and result.status == "SUCCEEDED" else None,
         "outputDetails": INCLUDED if data and result.status == "SUCCEEDED" else None,
+        "billingDetails": _billing(result.start_date, result.stop_date),
+    }
+
+
+def _billing(start: datetime, stop: datetime | None) -> dict[str, int]:
+    """Express billing as AWS reports it: the duration in 100 ms steps (at least one), 64 MB."""
+    took = ((stop or start) - start).total_seconds() * 1000
+    steps = max(1, math.ceil(took / costs.EXPRESS_BILLING_STEP_MS))
+    return {
+        "billedDurationInMilliseconds": steps * costs.EXPRESS_BILLING_STEP_MS,
+        "billedMemoryUsedInMB": costs.EXPRESS_MEMORY_MB,
     }
 
 

@@ -141,6 +141,9 @@ def test_sync_express_arns_have_the_express_form(sfn: Any, sfn_sync: Any) -> Non
     found = EXPRESS_ARN.fullmatch(result["executionArn"])
     assert found is not None and found["name"] == result["name"], result["executionArn"]
     assert json.loads(result["output"])["id"] == result["executionArn"]
+    billed = result["billingDetails"]  # as AWS reports it: 100 ms steps, 64 MB
+    assert billed["billedDurationInMilliseconds"] % 100 == 0 and billed["billedDurationInMilliseconds"] >= 100
+    assert billed["billedMemoryUsedInMB"] == 64
 
 
 @pytest.mark.parametrize(
