@@ -237,7 +237,7 @@ def report(results: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=120)
     parser.add_argument("--quick", action="store_true", help="30 rounds")
     args = parser.parse_args()
     rounds = 30 if args.quick else args.rounds
