@@ -111,20 +111,27 @@ async def lead(
     """Renew this worker's leases and take free or expired ones; the mappings it now leads (enabled or
     not: a disabled mapping's poller stops)."""
     now = utcnow()
-    query = (
+    # Its own leases first, waiting for a row another transaction holds for a moment (a poller's
+    # report, an API update): skipping it would stop a poller that still leads, and the next round
+    # would start it again from its last acknowledged record (duplicates, at best).
+    own = (
+        select(EventSourceMapping)
+        .where(col(EventSourceMapping.leader) == worker)
+        .order_by(col(EventSourceMapping.uuid))
+        .with_for_update()
+    )
+    found = list((await session.exec(own)).all())
+    free = (
         select(EventSourceMapping)
         .where(
-            or_(
-                col(EventSourceMapping.leader) == worker,
-                col(EventSourceMapping.lease_until).is_(None),
-                col(EventSourceMapping.lease_until) < now,
-            )
+            or_(col(EventSourceMapping.leader).is_(None), col(EventSourceMapping.leader) != worker),
+            or_(col(EventSourceMapping.lease_until).is_(None), col(EventSourceMapping.lease_until) < now),
         )
         .order_by(col(EventSourceMapping.uuid))
-        .limit(limit)
+        .limit(max(limit - len(found), 0))
         .with_for_update(skip_locked=True)
     )
-    found = list((await session.exec(query)).all())
+    found += list((await session.exec(free)).all())
     for mapping in found:
         mapping.leader, mapping.lease_until = worker, now + timedelta(seconds=lease_seconds)
         if mapping.state in (CREATING, UPDATING, ENABLING):

@@ -159,8 +159,9 @@ def handler(event, context):
 async def test_a_worker_killed_mid_batch_loses_no_created_object(
     service: FunctionService, fn_settings: Settings
 ) -> None:
-    """SIGKILL the leading worker while it works through 80 new files, then create 20 more while no
-    worker runs: the next leader reports every one (what the killed one finished may come twice)."""
+    """SIGKILL the leading worker while it works through 80 new files, then create 20 more and remove
+    four the function was told of while no worker runs: the next leader reports every creation (what
+    the killed one finished may come twice) and every one of those removals."""
     name = await deploy(service, unique("esm"), {"app.py": SLOW})
     fs, root = await file_system(service)
     mapping = await create(
@@ -188,12 +189,21 @@ async def test_a_worker_killed_mid_batch_loses_no_created_object(
     assert len(set(first)) < 80, "killed with nothing left"
     for i in range(80, 100):  # while no worker runs
         (root / f"f-{i:03}").write_text(str(i))
+    told = sorted(set(first))[-4:]  # the function saw these created (the last maybe not yet recorded)
+    for key in told:
+        (root / key).unlink()
     seen: list[dict[str, Any]] = []
     everything = {f"f-{i:03}" for i in range(100)}
+    removals = {("ObjectRemoved:Delete", k) for k in told}
     async with sources(service, seen, rescan=60.0):
-        await until(lambda: set(first) | {k for _, k in events(seen)} == everything, 120)
+        await until(
+            lambda: (
+                set(first) | {k for e, k in events(seen) if e == "ObjectCreated:Put"} == everything
+                and removals <= events(seen)
+            ),
+            120,
+        )
     assert seen, "the successor reported what the killed worker left"
-    assert {e for e, _ in events(seen)} == {"ObjectCreated:Put"}
     await delete(service.sessions, mapping.uuid)
 
 
@@ -240,3 +250,41 @@ async def test_a_flood_is_reported_once_each_and_past_the_cap_says_so(service: F
     assert row.last_result == "PROBLEM: too many objects"
     assert "more than 500 objects" in (row.last_error or "")
     await delete(service.sessions, capped.uuid)
+
+
+async def test_an_object_handed_over_then_removed_while_down_is_reported_removed(
+    service: FunctionService,
+) -> None:
+    """The worker stops after the function saw an object created but before the outcome was recorded
+    (the moment a kill -9 can strike); the object is removed while no worker runs: the successor
+    reports its removal (the pending row says the function may have seen it)."""
+    name = await deploy(service, unique("esm"), {"app.py": NOOP})
+    fs, root = await file_system(service)
+    mapping = await create(
+        service.sessions,
+        eventSourceArn=f"arn:aws:s3:::{fs}",
+        functionName=name,
+        startingPosition="TRIM_HORIZON",
+    )
+    (root / "brief.txt").write_text("here for a moment")
+    told = asyncio.Event()
+
+    async def hangs_after(name: str, payload: bytes, qualifier: str | None) -> FunctionResult:
+        result = await source_invoker(service)(name, payload, qualifier)
+        told.set()
+        await asyncio.Event().wait()  # "killed" here: the outcome is never recorded
+        return result
+
+    events_settings = service.settings.event_sources.model_copy(
+        update={"scan_seconds": 0.2, "lease_seconds": 2.0}
+    )
+    settings = service.settings.model_copy(update={"event_sources": events_settings})
+    async with EventSources(settings, service.sessions, hangs_after, metrics_registry=CollectorRegistry()):
+        await asyncio.wait_for(told.wait(), 60)
+    (root / "brief.txt").unlink()
+    seen: list[dict[str, Any]] = []
+    async with sources(service, seen):
+        await until(lambda: ("ObjectRemoved:Delete", "brief.txt") in events(seen), 60)
+    async with unit_of_work(service.sessions) as session:
+        assert await objects.load(session, mapping.uuid) == {}
+    await delete(service.sessions, mapping.uuid)

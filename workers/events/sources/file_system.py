@@ -8,7 +8,10 @@ mtime, inode of every object last reported); inotify (``inotify``) only wakes it
 anyway every ``fs_rescan_seconds``. A record's snapshot row is written only once its outcome is
 recorded, so a worker killed at any point (or down for a day) finds the difference again on its next
 scan: at-least-once, nothing lost across restarts, and a change is reported once it is seen, whatever
-inotify missed. What a scan cannot see is not reported: an object created and removed between two
+inotify missed. Before a created object is handed over, a *pending* row (``!`` + key: ``!`` is never
+in an encoded key) says so; a successor that finds one treats the object as reported in an unknown
+state, so it reports the object again if it is there, and its removal if it is gone (the function may
+have seen it created). What a scan cannot see is not reported: an object created and removed between two
 scans, or several writes to one object (one ``ObjectCreated:Put`` for the state found).
 
 The baseline (the first scan, when no snapshot exists) follows ``StartingPosition``: LATEST (default)
@@ -52,6 +55,11 @@ from workers.events.sources.core import Batcher, Outcome, Record
 from workers.events.sources.fs_scan import Change, KeyFilter, ObjectState, Scan, differences, scan
 from workers.events.sources.inotify import Watcher
 from workers.filesystems import file_system_path, open_file_system
+
+PENDING = "!"
+"""Prefix of the snapshot rows of objects being handed over (``quote_plus`` encodes ``!``)."""
+UNKNOWN = ObjectState(-1, -1, -1)
+"""The state of a pending object: never equal to one a scan finds."""
 
 
 def parse_source_name(source_name: str) -> tuple[str, KeyFilter]:
@@ -122,7 +130,9 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
     try:
         current = await _scan(root, rules, config.fs_max_objects, watcher)
         if stored is not None:
-            snapshot = {k: ObjectState(*v) for k, v in stored.items()}
+            snapshot = {k: ObjectState(*v) for k, v in stored.items() if not k.startswith(PENDING)}
+            for key in (k for k in stored if k.startswith(PENDING)):  # handed over, outcome unknown
+                snapshot.setdefault(key[1:], UNKNOWN)
         else:
             snapshot = _baseline(batcher, current)
             async with unit_of_work(sessions) as session:
@@ -199,6 +209,11 @@ async def _process(
     batcher: Batcher, sessions: SessionMaker, records: list[Record], snapshot: dict[str, ObjectState]
 ) -> None:
     """Hand ``records`` to the function (sharded by key) and record in the snapshot those done."""
+    uuid = batcher.mapping.uuid
+    handed = [(PENDING + r.key, *r.handle.state) for r in records if r.handle.state is not None]
+    if handed:
+        async with unit_of_work(sessions) as session:
+            await objects.store(session, uuid, handed, ())
     factor = batcher.mapping.parallelization_factor
     shards: dict[int, list[Record]] = {}
     for record in records:
@@ -211,9 +226,9 @@ async def _process(
         r.handle for shard in outcomes for o in shard for r in o.succeeded + o.routed + o.failed
     ]
     present = [(c.key, c.state.size, c.state.mtime_ns, c.state.inode) for c in done if c.state is not None]
-    removed = [c.key for c in done if c.state is None]
+    removed = [c.key for c in done if c.state is None] + [PENDING + c.key for c in done]
     async with unit_of_work(sessions) as session:
-        await objects.store(session, batcher.mapping.uuid, present, removed)
+        await objects.store(session, uuid, present, removed)
     for change in done:
         if change.state is None:
             snapshot.pop(change.key, None)
