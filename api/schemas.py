@@ -37,6 +37,8 @@ class StateMachineCreate(Schema):
     """The ASL definition: a JSON object, or its JSON text."""
     type: StateMachineType = "STANDARD"
     description: str | None = None
+    logging_configuration: dict[str, Any] | None = None
+    """Step Functions' ``loggingConfiguration`` (``api.services.execution_logs``; none: OFF)."""
 
 
 class StateMachineUpdate(Schema):

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import schemas
 from api.pagination import decode_token, encode_token
+from api.services import execution_logs
 from api.services.definitions import checked_definition
 from foundation.errors import Conflict
 from foundation.registry import state_machines as registry
@@ -51,7 +52,11 @@ def _public(machine: StateMachine, version: StateMachineVersion, region: str) ->
 async def create(
     session: AsyncSession, body: schemas.StateMachineCreate, region: str
 ) -> schemas.StateMachinePublic:
+    if body.logging_configuration is not None:
+        execution_logs.check(body.logging_configuration)  # before anything is created
     revision = await create_revision(session, body.name, body.type, body.definition, body.description)
+    if body.logging_configuration is not None:
+        await execution_logs.configure(session, body.name, body.logging_configuration)
     return _public(*revision, region)
 
 

@@ -339,3 +339,20 @@ def test_a_log_group_can_be_emptied(sfn: Any, sfn_sync: Any, v1: httpx.Client) -
     assert log_events(v1, logGroup=name) == []
     assert log_events(v1, "ExecutionSucceeded", executionArn=other["executionArn"])  # other groups stay
     assert v1.request("DELETE", "/v1/execution-logs").status_code in (400, 422)
+
+
+def test_v1_creates_a_machine_with_its_logging_configuration(v1: httpx.Client) -> None:
+    name, group = unique("v1"), unique("g")
+    body = {
+        "name": name,
+        "type": "EXPRESS",
+        "definition": WHO_AM_I,
+        "loggingConfiguration": logging("ALL", group),
+    }
+    assert v1.post("/v1/state-machines", json=body).status_code == 201
+    assert v1.get(f"/v1/state-machines/{name}/logging-configuration").json() == logging("ALL", group)
+    refused = v1.post(
+        "/v1/state-machines", json={**body, "name": unique("v1"), "loggingConfiguration": {"level": "ERROR"}}
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["code"] == "InvalidLoggingConfiguration"
