@@ -134,7 +134,7 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
             for key in (k for k in stored if k.startswith(PENDING)):  # handed over, outcome unknown
                 snapshot.setdefault(key[1:], UNKNOWN)
         else:
-            snapshot = _baseline(batcher, current)
+            snapshot = baseline(mapping.starting_position, mapping.starting_timestamp, current)
             async with unit_of_work(sessions) as session:
                 await objects.start(session, mapping.uuid, _rows(snapshot))
         sequencer = _Sequencer()
@@ -181,12 +181,13 @@ async def _wait(watcher: Watcher, rescan_seconds: float, window: int) -> None:
     await asyncio.sleep(max(window, 0.05))
 
 
-def _baseline(batcher: Batcher, current: Scan) -> dict[str, ObjectState]:
-    mapping = batcher.mapping
-    if mapping.starting_position == "TRIM_HORIZON":
+def baseline(position: str | None, timestamp: datetime | None, current: Scan) -> dict[str, ObjectState]:
+    """The objects of the first scan not to report: all (LATEST, None), none (TRIM_HORIZON), or those
+    modified before ``timestamp`` (AT_TIMESTAMP)."""
+    if position == "TRIM_HORIZON":
         return {}
-    if mapping.starting_position == "AT_TIMESTAMP" and mapping.starting_timestamp is not None:
-        since = int(mapping.starting_timestamp.timestamp() * 1_000_000_000)
+    if position == "AT_TIMESTAMP" and timestamp is not None:
+        since = int(timestamp.timestamp() * 1_000_000_000)
         return {k: s for k, s in current.objects.items() if s.mtime_ns < since}
     return dict(current.objects)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from api.services.event_source_mappings import parse_source
 from foundation.errors import InvalidRequest
 from workers.events.patterns import compile_pattern
 from workers.events.sources.core import filter_view
-from workers.events.sources.file_system import parse_source_name, to_record
+from workers.events.sources.file_system import baseline, parse_source_name, to_record
 from workers.events.sources.fs_scan import (
     MAX_DEPTH,
     Change,
@@ -204,3 +205,15 @@ def test_a_prefix_never_leads_above_the_file_system(tree: tuple[Path, int], tmp_
     (tmp_path / "beside.txt").write_text("outside")
     assert _scan(fd, KeyFilter(b"../")).objects == {}
     assert _scan(fd, KeyFilter(b"../fs/../")).objects == {}
+
+
+@pytest.mark.parametrize(
+    ("position", "kept"),
+    [("LATEST", ["new", "old"]), (None, ["new", "old"]), ("TRIM_HORIZON", []), ("AT_TIMESTAMP", ["old"])],
+    ids=["latest", "default", "trim-horizon", "at-timestamp"],
+)
+def test_the_baseline_follows_the_starting_position(position: str | None, kept: list[str]) -> None:
+    second = 1_000_000_000
+    found = Scan(objects={"old": ObjectState(1, 99 * second, 1), "new": ObjectState(1, 100 * second, 2)})
+    at = datetime.fromtimestamp(100, UTC)
+    assert sorted(baseline(position, at, found)) == kept
