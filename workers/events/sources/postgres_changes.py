@@ -31,6 +31,7 @@ import contextlib
 import json
 import time
 import zlib
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -128,14 +129,18 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
         )
         woken = asyncio.Event()
         await connection.add_listener(names.channel, lambda *_: woken.set())
-        rows, done = await _batch(connection, names, batcher, woken), list[int]()
+
+        def records(rows: list[asyncpg.Record]) -> list[Record]:
+            return [to_record(r, names, view, mapping.source_arn, settings.region) for r in rows]
+
+        batch, done = records(await _batch(connection, names, batcher, woken)), list[int]()
         try:
-            while True:  # while a batch runs: the last one's acknowledgement, then the next one's read
+            while True:  # while a batch runs: the last one's acknowledgement, the next one's read
                 ahead = asyncio.create_task(
-                    _acknowledge_and_read(connection, names, done, mapping.batch_size, rows)
+                    _acknowledge_and_read(connection, names, done, mapping.batch_size, batch, records)
                 )
                 try:
-                    done = await _process(batcher, rows, names, view, settings.region)
+                    done = await _process(batcher, batch)
                     following = await ahead
                 finally:  # stopping mid-batch: its rows stay, read again (at-least-once)
                     ahead.cancel()
@@ -144,8 +149,8 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
                 if len(following) < mapping.batch_size:  # caught up: wait (and batch) as usual
                     await outbox.acknowledge(connection, names, done)
                     done = []
-                    following = await _batch(connection, names, batcher, woken)
-                rows = following
+                    following = records(await _batch(connection, names, batcher, woken))
+                batch = following
         finally:  # stopping: what is done is not read again (a crash here: read again, at-least-once)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(outbox.acknowledge(connection, names, done), 5)
@@ -155,23 +160,21 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
 
 
 async def _acknowledge_and_read(
-    connection: asyncpg.Connection, names: outbox.Names, done: list[int], limit: int,
-    running: list[asyncpg.Record],
-) -> list[asyncpg.Record]:  # fmt: skip
-    """Delete the changes ``done`` (the last batch), then read the next ``limit`` besides ``running``."""
+    connection: asyncpg.Connection, names: outbox.Names, done: list[int], limit: int, running: list[Record],
+    records: Callable[[list[asyncpg.Record]], list[Record]],
+) -> list[Record]:  # fmt: skip
+    """Delete the changes ``done`` (the last batch), then read the next ``limit`` besides ``running``,
+    made records while the batch's function runs."""
     await outbox.acknowledge(connection, names, done)
-    return await outbox.read(connection, names, limit, [r["id"] for r in running])
+    return records(await outbox.read(connection, names, limit, [r.handle for r in running]))
 
 
-async def _process(
-    batcher: Batcher, rows: list[asyncpg.Record], names: outbox.Names, view: str, region: str
-) -> list[int]:
+async def _process(batcher: Batcher, batch: list[Record]) -> list[int]:
     """Run one batch in ``ParallelizationFactor`` shards by key; the ids of the rows it is done with."""
-    mapping = batcher.mapping
+    factor = batcher.mapping.parallelization_factor
     shards: dict[int, list[Record]] = {}
-    for row in rows:
-        record = to_record(row, names, view, mapping.source_arn, region)
-        shards.setdefault(zlib.crc32(record.key.encode()) % mapping.parallelization_factor, []).append(record)
+    for record in batch:
+        shards.setdefault(zlib.crc32(record.key.encode()) % factor, []).append(record)
     outcomes: list[Outcome] = await asyncio.gather(*(batcher.process(s) for s in shards.values()))
     return [r.handle for o in outcomes for r in o.succeeded + o.routed + o.failed]
 
