@@ -65,7 +65,9 @@ class Watcher:
             self.watches.add(wd)
 
     def _drain(self) -> None:
-        while True:
+        """Read what is queued (at most 16 reads: under a flood the loop calls again when it may, so
+        other tasks are never starved) and say something changed."""
+        for _ in range(16):
             try:
                 if not os.read(self._fd, 65536):
                     break
