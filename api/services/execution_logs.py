@@ -76,7 +76,7 @@ def check(config: Any) -> tuple[str, bool, str | None, str | None]:
     except ArnError:
         raise _invalid(
             "Invalid Logging Configuration: destinations[0].cloudWatchLogsLogGroup.logGroupArn is not a "
-            f"log group ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*): '{arn}'",
+            "log group ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME:*): " + repr(arn),
             where,
         ) from None
 

@@ -17,7 +17,7 @@ from api import layer_schemas as schemas
 from foundation.errors import InvalidRequest, LimitExceeded
 from foundation.registry import layer_permissions as registry
 from foundation.registry.layers import get_version
-from statemachine import layer_arn
+from statemachine import account_root_arn, layer_arn
 
 ACTION = "lambda:GetLayerVersion"
 STATEMENT_ID = re.compile(r"[a-zA-Z0-9_-]{1,100}")
@@ -51,7 +51,7 @@ def statement(body: schemas.LayerPermissionAdd, resource: str) -> dict[str, Any]
         )
     principal: Any = body.principal
     if body.principal.isdigit():
-        principal = {"AWS": f"arn:aws:iam::{body.principal}:root"}
+        principal = {"AWS": account_root_arn(body.principal)}
     elif body.principal != "*":
         principal = {"AWS": body.principal}
     doc: dict[str, Any] = {
