@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -28,7 +25,7 @@ from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
 from statemachine import FunctionResult
 from tests.integration.conftest import create_database, drop_database
-from tests.integration.event_sources.kit import recording, routed_ids, spawn
+from tests.integration.event_sources.kit import killed_midway, recording, routed_ids, until
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from workers.events.sources.core import Invoke
 from workers.events.sources.postgres_outbox import TRIM_EVERY
@@ -95,15 +92,6 @@ def sources(service: FunctionService, invoke: Invoke) -> EventSources:
         service.settings.model_copy(update={"event_sources": events}), service.sessions, invoke,
         metrics_registry=CollectorRegistry(), backoff=0.05,
     )  # fmt: skip
-
-
-async def until(check: Callable[[], Awaitable[bool]], seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 async def outbox_rows(url: str, mapping_uuid: str) -> int | None:
@@ -202,21 +190,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     await db.executemany(f"INSERT INTO {relation} VALUES ($1, 0, 'x')", [(i,) for i in range(150)])
     await db.close()
     everything = {f"{i}:INSERT:{i + 1}" for i in range(150)}
-    child = spawn(fn_settings)
-    assert child.stdout is not None
-    first: list[str] = []
-    try:
-        while len(first) < 30:
-            line = await asyncio.to_thread(child.stdout.readline)
-            assert line, "the worker ended"
-            if line.startswith("ok "):
-                first.append(line.split()[1])
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-    rest = child.stdout.read().split()
-    child.stdout.close()
-    first += [w for w, prev in zip(rest[1:], rest, strict=False) if prev == "ok"]
+    first = await killed_midway(fn_settings)
     assert (await outbox_rows(user_database, mapping.uuid) or 0) > 0, "killed with nothing left"
     seen: list[str] = []
     async with sources(service, recording(source_invoker(service), seen)):
