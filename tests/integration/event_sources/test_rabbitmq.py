@@ -89,11 +89,16 @@ async def test_every_message_processed_or_routed_to_the_failure_destination(
     metrics = CollectorRegistry()
     async with sources(service, seen, metrics=metrics, backoff=0.05, scan_seconds=0.2):
 
-        async def drained() -> bool:
-            return (
-                len(set(seen)) == 40
-                and len(await routed_ids(service.sessions, destination, "stepline:rabbitmq")) >= 3
-            )
+        async def drained() -> bool:  # the outcome is recorded (metrics, last error) after the routing
+            routed = await routed_ids(service.sessions, destination, "stepline:rabbitmq")
+            if len(set(seen)) < 40 or len(routed) < 3:
+                return False
+            labels = {"mapping": mapping.uuid}
+            failed = metrics.get_sample_value("stepline_event_source_records_failed_total", labels)
+            async with unit_of_work(service.sessions) as session:
+                recorded = (await registry.get_mapping(session, mapping.uuid)).last_error is not None
+            delivered = metrics.get_sample_value("stepline_event_source_records_delivered_total", labels)
+            return failed == 3 and delivered == 40 and recorded
 
         await until(drained)
         await until(lambda: _zero(queue))
