@@ -10,6 +10,8 @@ import { ExecutionsPage } from "./pages/executions.js";
 import { ExecutionPage } from "./pages/execution.js";
 import { FunctionsPage, FunctionPage } from "./pages/functions.js";
 import { ResourcesPage } from "./pages/resources.js";
+import { ExpressExecutionPage } from "./pages/express.js";
+import { isExpressArn } from "./express.js";
 
 function parseHash() {
   const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
@@ -26,9 +28,9 @@ function route({ parts, query }) {
       if (sub === "edit") return [EditorPage, { name }, "machines"];
       return [MachinePage, { name, version: query.get("version") }, "machines"];
     case "executions":
-      return name === undefined
-        ? [ExecutionsPage, { query }, "executions"]
-        : [ExecutionPage, { id: name, state: query.get("state") }, "executions"];
+      if (name === undefined) return [ExecutionsPage, { query }, "executions"];
+      if (isExpressArn(name)) return [ExpressExecutionPage, { arn: name }, "executions"]; // no history: its log
+      return [ExecutionPage, { id: name, state: query.get("state") }, "executions"];
     case "functions":
       return name === undefined ? [FunctionsPage, {}, "functions"] : [FunctionPage, { name }, "functions"];
     case "resources":

@@ -1,5 +1,5 @@
-// One state machine: its graph, its definition with diagnostics at their state, versions, executions,
-// and the start form.
+// One state machine: its graph, its definition with diagnostics at their state, versions, logging,
+// the start form, and its executions (an EXPRESS machine's: from its log events, pages/express.js).
 import { useMemo, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { api } from "../api.js";
@@ -8,6 +8,8 @@ import { JsonEditor } from "../editor.js";
 import { placeDiagnostics } from "../diagnostics.js";
 import { ErrorBox, Field, Loading, link, useLoad, when } from "../ui.js";
 import { ExecutionsTable } from "./executions.js";
+import { ExpressLogs, SyncResult } from "./express.js";
+import { LoggingCard, loggingPath } from "../components/logging.js";
 
 async function load(name, version) {
   const path = `/v1/state-machines/${encodeURIComponent(name)}`;
@@ -15,7 +17,8 @@ async function load(name, version) {
   const validation = await api("/v1/state-machines/validate", { method: "POST", body: { definition: machine.definition } })
     .catch(() => ({ diagnostics: [] }));
   const { aliases } = await api(`${path}/aliases`).catch(() => ({ aliases: [] }));
-  return { machine, diagnostics: validation.diagnostics, aliases };
+  const logging = await api(loggingPath(name)).catch(() => null);
+  return { machine, diagnostics: validation.diagnostics, aliases, logging };
 }
 
 export function MachinePage({ name, version }) {
@@ -25,7 +28,9 @@ export function MachinePage({ name, version }) {
   return html`<${Machine} ...${data} />`;
 }
 
-function Machine({ machine, diagnostics, aliases }) {
+function Machine({ machine, diagnostics, aliases, logging: kept }) {
+  const [logging, setLogging] = useState(kept);
+  const express = machine.type === "EXPRESS";
   const text = useMemo(() => JSON.stringify(machine.definition, null, 2), [machine]);
   const placed = useMemo(() => placeDiagnostics(text, diagnostics), [text, diagnostics]);
   const versions = Array.from({ length: machine.latestVersion }, (_, k) => machine.latestVersion - k);
@@ -55,9 +60,14 @@ function Machine({ machine, diagnostics, aliases }) {
           <strong>${d.severity}</strong> ${d.location && html`<code>${d.location}</code>`} ${d.code}: ${d.message}</li>`)}</ul>`}
       </section>
     </div>
+    <${LoggingCard} machine=${machine} config=${logging} onChanged=${setLogging} />
     <${StartForm} machine=${machine} />
-    <section aria-labelledby="runs-title"><h2 id="runs-title">Executions</h2>
-      <${ExecutionsTable} filters=${{ stateMachine: machine.name }} /></section>`;
+    ${express
+      ? html`<section aria-labelledby="runs-title"><h2 id="runs-title">Logs</h2>
+          <p class="note">Express executions keep no history: here are its recent executions as its log events tell them.</p>
+          <${ExpressLogs} machine=${machine.name} config=${logging} /></section>`
+      : html`<section aria-labelledby="runs-title"><h2 id="runs-title">Executions</h2>
+          <${ExecutionsTable} filters=${{ stateMachine: machine.name }} /></section>`}`;
 }
 
 function StartForm({ machine }) {
@@ -66,8 +76,11 @@ function StartForm({ machine }) {
   const [problem, setProblem] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState(null);
+  const express = machine.type === "EXPRESS";
   async function start(event) {
     event.preventDefault();
+    const sync = event.submitter?.value === "sync";
     setError(null);
     let value;
     try {
@@ -78,11 +91,12 @@ function StartForm({ machine }) {
     }
     setProblem(null);
     setBusy(true);
+    setResult(null);
     try {
-      const started = await api(`/v1/state-machines/${encodeURIComponent(machine.name)}/executions`, {
-        method: "POST", body: { input: value, ...(name ? { name } : {}) },
-      });
-      location.hash = link("executions", started.executionId);
+      const path = `/v1/state-machines/${encodeURIComponent(machine.name)}/${sync ? "sync-executions" : "executions"}`;
+      const answer = await api(path, { method: "POST", body: { input: value, ...(name ? { name } : {}) } });
+      if (sync) setResult(answer); // the result, inline
+      else location.hash = link("executions", answer.executionId); // an Express one: its log view
     } catch (startError) {
       setError(startError);
     } finally {
@@ -92,12 +106,18 @@ function StartForm({ machine }) {
   return html`<section aria-labelledby="start-title" class="card">
     <h2 id="start-title">Start an execution</h2>
     <form onSubmit=${start} class="start-form">
-      <${Field} label="Name (optional; the same name starts once)"><input name="execution-name" value=${name} onInput=${(e) => setName(e.target.value)} /></${Field}>
+      <${Field} label=${express ? "Name (optional)" : "Name (optional; the same name starts once)"}><input name="execution-name" value=${name} onInput=${(e) => setName(e.target.value)} /></${Field}>
       <span class="label" id="input-label">Input (JSON)</span>
       <${JsonEditor} value="{}" onChange=${setInput} label="Execution input (JSON)" height="8rem" />
       ${problem && html`<p class="error" role="alert">${problem}</p>`}
       <${ErrorBox} error=${error} />
-      <button type="submit" class="primary" disabled=${busy}>Start execution</button>
+      <div class="row">
+        <button type="submit" class="primary" value="async" disabled=${busy}>Start execution</button>
+        ${express && html`<button type="submit" value="sync" disabled=${busy}>Start synchronously</button>`}
+      </div>
+      ${express && html`<small class="hint">An Express execution started asynchronously keeps no history: the console
+        follows it through its log events. A synchronous one answers with its result here.</small>`}
     </form>
+    ${result && html`<${SyncResult} result=${result} />`}
   </section>`;
 }

@@ -1,4 +1,4 @@
-// State machines: the list, with executions counted by status.
+// State machines: the list, with executions counted by status (an EXPRESS machine's: a link to its logs).
 import { html } from "../html.js";
 import { all, api } from "../api.js";
 import { ErrorBox, Loading, link, useLoad, when } from "../ui.js";
@@ -27,7 +27,9 @@ export function MachinesPage() {
         <tbody>${data.machines.map((m) => html`<tr>
           <td><a href=${link("machines", m.name)}>${m.name}</a></td><td>${m.type}</td>
           <td class="num">${m.latestVersion}</td><td>${when(m.creationDate)}</td>
-          ${data.counted && STATUSES.map((s) => {
+          ${data.counted && m.type === "EXPRESS" && !data.byName.get(m.name) ? html`<td colspan=${STATUSES.length} class="hint">
+            Express: no history kept; <a href=${link("machines", m.name)} aria-label=${`logs of ${m.name}`}>its logs</a></td>`
+          : data.counted && STATUSES.map((s) => {
             const n = data.byName.get(m.name)?.counts?.[s] ?? 0;
             return html`<td class="num">${n ? html`<a href=${`#/executions?machine=${encodeURIComponent(m.name)}&status=${s}`}
               aria-label=${`${n} ${s.toLowerCase()} executions of ${m.name}`}>${n}</a>` : "0"}</td>`;

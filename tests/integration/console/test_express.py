@@ -1,0 +1,74 @@
+"""The console with an EXPRESS machine, which keeps no executions (as on AWS): a start from the
+console lands on the execution's log view, read from its log events; a synchronous start answers
+inline; the machine page lists its recent executions from its log."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+
+HELLO: dict[str, Any] = {
+    "StartAt": "Hello",
+    "States": {"Hello": {"Type": "Pass", "Parameters": {"hello.$": "$.who"}, "End": True}},
+}
+
+
+async def test_express_start_shows_its_log_view_with_the_output(
+    page: Page, client: httpx.AsyncClient, shots: Path
+) -> None:
+    name = f"express-{uuid.uuid4().hex[:6]}"
+    group = f"arn:aws:logs:us-east-1:000000000000:log-group:/stepline/{name}:*"
+    logging = {
+        "level": "ALL",
+        "includeExecutionData": True,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group}}],
+    }
+    created = await client.post(
+        "/v1/state-machines",
+        json={"name": name, "type": "EXPRESS", "definition": HELLO, "loggingConfiguration": logging},
+    )
+    assert created.status_code == 201, created.text
+    await page.goto(f"/console#/machines/{name}")
+    await expect(page.locator('[data-logging="ALL"]')).to_contain_text(f"/stepline/{name}")
+    editor = page.locator('.cm-content[aria-label="Execution input (JSON)"]')
+    await editor.click()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.insert_text('{"who": "express"}')
+
+    await page.get_by_role("button", name="Start synchronously").click()  # the result inline
+    await expect(page.locator(".sync-result")).to_contain_text("succeeded")
+    await expect(page.locator(".sync-result pre.json")).to_contain_text('"hello": "express"')
+
+    await page.get_by_role("button", name="Start execution").click()  # asynchronous: its log view
+    await expect(page).to_have_url(re.compile(f"#/executions/arn.*express.*{name}"))
+    await expect(page.locator("[data-arn]")).to_contain_text(f":express:{name}:")
+    await expect(page.locator('tr[data-type="ExecutionSucceeded"]')).to_be_visible()
+    await expect(page.locator(".express-status")).to_contain_text("succeeded")
+    await expect(page.get_by_label("Execution input")).to_contain_text('"who": "express"')
+    await expect(page.get_by_label("Execution output")).to_contain_text('"hello": "express"')
+    await page.screenshot(path=shots / "express-log-view.png", full_page=True)
+
+    arn = (await page.locator("[data-arn]").inner_text()).strip()
+    logged = await client.get("/v1/execution-logs", params={"executionArn": arn})
+    assert [e["message"]["type"] for e in logged.json()["events"]][-1] == "ExecutionSucceeded"
+    await page.get_by_role("link", name=name).click()  # the machine page lists it from its log
+    await expect(page.locator(f'.express-runs a[href*="{arn.split(":")[-1]}"]')).to_be_visible()
+    await expect(page.locator(".express-runs .s-succeeded")).to_have_count(2)  # the synchronous run too
+    await expect(page.locator(".express-runs")).to_contain_text("(synchronous)")
+    await page.screenshot(path=shots / "express-machine.png", full_page=True)
+
+    await page.get_by_label("Level").select_option("OFF")  # logging off: the log view says so
+    await page.get_by_role("button", name="Save logging").click()
+    await expect(page.locator('[data-logging="OFF"]').first).to_contain_text("nothing is logged")
+    assert (await client.get(f"/v1/state-machines/{name}/logging-configuration")).json()["level"] == "OFF"
+    await page.get_by_role("button", name="Start execution").click()
+    await expect(page.locator(".express-off")).to_contain_text("logging-configuration")
+    await page.screenshot(path=shots / "express-logging-off.png", full_page=True)
