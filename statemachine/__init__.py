@@ -79,7 +79,7 @@ from statemachine.local import (
     execution_context,
     run_local,
 )
-from statemachine.map_runs import Gate, MapRunReport, MapRunTracker, MapRunUpdate
+from statemachine.map_runs import MAP_RUN_CONTROLS, Gate, MapRunReport, MapRunTracker, MapRunUpdate
 from statemachine.mocks import MockConfig, MockConfigError
 from statemachine.mocks import TestCase as MockTestCase
 from statemachine.mocks import parse_config as parse_mock_config
@@ -116,6 +116,7 @@ __all__ = [
     "EXECUTION_ROLE_ARN",
     "JSON",
     "LOG_LEVELS",
+    "MAP_RUN_CONTROLS",
     "TEST_STATE",
     "ActivityHost",
     "ArnError",

@@ -17,7 +17,7 @@ from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
 from statemachine.json_types import JSON
-from statemachine.map_runs import Gate, MapRunTracker, MapRunUpdate
+from statemachine.map_runs import MAP_RUN_CONTROLS, Gate, MapRunTracker, MapRunUpdate, patched
 from statemachine.mapper import Mapper, RunBlock
 from statemachine.offload import offloader_for, run_offloaded
 
@@ -184,11 +184,15 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     limit = min(limit, run.limits.max_map_in_flight)
     offloader = offloader_for(state, run.host, len(items), run.limits)
     if state.distributed:
-        tracker = _tracker(mapper, arn, started, limits, (max_concurrency, count, percentage))
+        # An execution whose Map started before map run controls came runs it as it started to:
+        # no gate, no progress reports (Temporal commands its recorded history does not have).
+        live = patched(run.host, MAP_RUN_CONTROLS)
+        tracker = _tracker(mapper, arn, started, limits, (max_concurrency, count, percentage), live)
         if offloader is None:  # child runs in this history: their outputs are kept for a redrive
             tracker.keep_outputs(mapper.results.__getitem__, set(mapper.done))
         await tracker.started()
-        limit = run.limits.max_map_in_flight  # workers enough for any MaxConcurrency: the gate decides
+        if live:
+            limit = run.limits.max_map_in_flight  # workers enough for any MaxConcurrency: the gate decides
     try:
         if offloader is None:
             results = await mapper.run(limit)
@@ -238,12 +242,16 @@ def _tracker(
     started: str,
     batched: list[int],
     settings: tuple[int | None, int | None, float | None],
+    live: bool = True,
 ) -> MapRunTracker:
-    """A Distributed Map's map run: its MaxConcurrency a gate, its tolerance open to UpdateMapRun."""
+    """A Distributed Map's map run: its MaxConcurrency a gate, its tolerance open to UpdateMapRun
+    (``live``; else a run started before these came, reported at its start and end only)."""
     run, items = mapper.frame.run, mapper.items
     max_concurrency, count, percentage = settings
     in_flight = run.limits.max_map_in_flight
-    gate = mapper.gate = Gate(min(max_concurrency or in_flight, in_flight))
+    gate = Gate(min(max_concurrency or in_flight, in_flight))
+    if live:
+        mapper.gate = gate
 
     tolerance = [count, percentage]  # None where the definition set none (a failure fails the Map)
 
@@ -270,8 +278,10 @@ def _tracker(
         progress,
         apply,
         mapper.state.execution_type,
+        live,
     )
-    mapper.on_progress = tracker.changed
+    if live:
+        mapper.on_progress = tracker.changed
     return tracker
 
 

@@ -18,6 +18,24 @@ from statemachine.json_types import JSON
 REPORT_SECONDS = 1.0
 """Progress reports are written at most this often (each is one local activity in the history)."""
 
+MAP_RUN_CONTROLS = "map-run-controls"
+"""The change that brought progress reports, the concurrency gate (UpdateMapRun) and chunks told
+their new share: a Temporal patch id, so a Map that started before it keeps its recorded commands."""
+
+
+@runtime_checkable
+class Versioned(Protocol):
+    """An optional Host extension: whether this execution takes a change that alters its durable
+    commands (Temporal's ``workflow.patched``: False for an execution that started the code
+    concerned without it, for the rest of its run)."""
+
+    def patched(self, change: str) -> bool: ...
+
+
+def patched(host: object, change: str) -> bool:
+    """``Versioned.patched``, or True for a host without versions (every run takes every change)."""
+    return host.patched(change) if isinstance(host, Versioned) else True
+
 
 @dataclass(frozen=True)
 class MapRunReport:
@@ -135,10 +153,14 @@ class MapRunTracker:
         progress: Progress,
         apply: Callable[[MapRunUpdate], object],
         execution_type: str = "STANDARD",
+        live: bool = True,
     ) -> None:
         """``ids``: the map run's ARN, its execution's ARN and its start date; ``sizes``: the items
         in each child execution (1 each unless batched); ``settings``: MaxConcurrency,
-        ToleratedFailureCount, ToleratedFailurePercentage; ``apply``: puts an update into effect."""
+        ToleratedFailureCount, ToleratedFailurePercentage; ``apply``: puts an update into effect;
+        ``live``: reports progress and takes updates (else a run begun before ``MAP_RUN_CONTROLS``:
+        reported at its start and end, updates refused)."""
+        self.live = live
         self._observer = host if isinstance(host, MapRunObserver) else None
         self._controls = host if isinstance(host, MapRunControls) else None
         self._host = host
@@ -192,7 +214,8 @@ class MapRunTracker:
             self._controls.map_run_started(self.arn, self)
         if self._observer is not None:
             await self._observer.report_map_run(self._report("RUNNING", None, 0, [], []))
-            self._loop = asyncio.get_running_loop().create_task(self._reporting())
+            if self.live:
+                self._loop = asyncio.get_running_loop().create_task(self._reporting())
 
     def changed(self) -> None:
         """Iterations started or ended: a progress report is due."""

@@ -200,7 +200,7 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
                     else:
                         mapper.succeeded(outcome.index, child, outcome.output)
                 left = [(index, value) for index, value in inputs if index in frames]
-                if left and not outcomes:
+                if left and (not outcomes or gate is None):  # no gate: no tolerance raised since
                     raise StatesError(
                         RUNTIME, f"A chunk of the Map state '{state.name}' stopped early without a failure."
                     )

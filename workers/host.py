@@ -160,6 +160,11 @@ class TemporalHost(TaskWaits):
             summary="map run",
         )
 
+    def patched(self, change: str) -> bool:
+        """``statemachine.map_runs.Versioned``: Temporal's patch marker, so an execution that ran
+        the code concerned before ``change`` was deployed keeps to the commands it recorded."""
+        return workflow.patched(change)
+
     def map_run_started(self, arn: str, tracker: MapRunTracker) -> None:
         """``statemachine.map_runs.MapRunControls``."""
         self.map_runs[arn] = tracker

@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from statemachine import Gate, MapChunk, outcomes_to_json, run_chunk
+    from statemachine import MAP_RUN_CONTROLS, Gate, MapChunk, outcomes_to_json, run_chunk
     from workers.contracts import (
         CHUNK_CONCURRENCY_SIGNAL,
         MAP_CHUNK_WORKFLOW,
@@ -36,6 +36,8 @@ class MapChunkWorkflow:
     async def run(self, request: MapChunkInput) -> str:
         self._host = TemporalHost(request.execution)
         chunk = MapChunk.from_json(request.chunk)
+        if not workflow.patched(MAP_RUN_CONTROLS):  # started before chunks could be resized
+            return outcomes_to_json(await run_chunk(chunk, self._host))
         self._gate = Gate(self._resized or chunk.max_concurrency)
         outcomes = await run_chunk(chunk, self._host, self._gate)
         return outcomes_to_json(outcomes)

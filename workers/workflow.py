@@ -133,8 +133,15 @@ class StateMachineWorkflow:
 
     @update_map_run.validator
     def check_map_run(self, request: MapRunUpdateRequest) -> None:
-        if self._host is None or request.map_run_arn not in self._host.map_runs:
+        tracker = self._host.map_runs.get(request.map_run_arn) if self._host is not None else None
+        if tracker is None:
             raise rejected(MAP_RUN_NOT_RUNNING, f"Map run is not running: {request.map_run_arn}")
+        if not tracker.live:
+            raise rejected(
+                MAP_RUN_NOT_RUNNING,
+                f"Map run {request.map_run_arn} started before this version of Stepline: it runs to its"
+                " end with the settings it started with",
+            )
 
     @workflow.signal(name=STOP_SIGNAL)
     def stop(self, request: StopRequest) -> None:

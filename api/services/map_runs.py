@@ -73,7 +73,7 @@ async def update(state: AppState, request: MapRunUpdateRequest) -> MapRun:
         raise Unavailable("the map run's worker did not take the update in time; retry") from None
     except WorkflowUpdateFailedError as exc:
         if isinstance(exc.cause, ApplicationError) and exc.cause.type == MAP_RUN_NOT_RUNNING:
-            raise InvalidRequest(f"Map run is not running: {arn}") from None
+            raise InvalidRequest(exc.cause.message or f"Map run is not running: {arn}") from None
         raise
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:

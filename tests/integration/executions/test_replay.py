@@ -1,5 +1,8 @@
 """Recorded workflow histories replay against today's workflow code: a change that would break
-running executions fails here. Re-record with ``python -m tests.integration.record_histories``."""
+running executions fails here. Re-record with ``python -m tests.integration.record_histories``;
+``distributed_map_*`` were recorded by the workers of commit 0b78b5c, before map run controls
+(``tests/integration/record_map_histories.py``): executions in flight across that deploy replay
+through the patched branches (``statemachine.MAP_RUN_CONTROLS``), chunk workflows included."""
 
 from __future__ import annotations
 
@@ -9,12 +12,21 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workers.map_chunk import MapChunkWorkflow
 from workers.payloads import DATA_CONVERTER
 from workers.worker import workflow_runner
 from workers.workflow import StateMachineWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 TEXTS = {path.stem: path.read_text() for path in HISTORIES}
+_CHUNKED = "distributed-map-chunked:2d446ff8-618f-4859-9902-0cb8fdcdbf70"
+WORKFLOW_IDS = {
+    "distributed_map_chunked": _CHUNKED,
+    "distributed_map_chunked_in_flight": _CHUNKED,
+    "distributed_map_chunked_chunk": f"{_CHUNKED}/map/Each/1",
+}
+"""Recorded workflow ids where the commands depend on them (a Map chunk's id is its parent's plus
+``/map/STATE/N``); other histories replay under ``replay-NAME``."""
 
 
 def test_histories_are_recorded() -> None:
@@ -24,9 +36,9 @@ def test_histories_are_recorded() -> None:
 @pytest.mark.parametrize("sandboxed", [False, True], ids=["unsandboxed", "sandboxed"])
 @pytest.mark.parametrize("name", sorted(TEXTS))
 async def test_history_replays(name: str, sandboxed: bool) -> None:
-    history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
+    history = WorkflowHistory.from_json(WORKFLOW_IDS.get(name, f"replay-{name}"), TEXTS[name])
     replayer = Replayer(
-        workflows=[StateMachineWorkflow],
+        workflows=[StateMachineWorkflow, MapChunkWorkflow],
         workflow_runner=workflow_runner(sandboxed),
         data_converter=DATA_CONVERTER,
     )

@@ -10,7 +10,7 @@ from statemachine.interpreter import execute
 from statemachine.limits import Limits
 from statemachine.loader import load_program
 from statemachine.local import LocalHost, execution_context
-from statemachine.map_runs import MapRunReport, MapRunTracker, MapRunUpdate
+from statemachine.map_runs import MAP_RUN_CONTROLS, MapRunReport, MapRunTracker, MapRunUpdate
 from tests.unit.statemachine.test_map_offload import ChunkingHost
 
 
@@ -114,3 +114,33 @@ async def test_a_chunk_stopped_at_its_old_tolerance_runs_its_rest_after_an_updat
         28,
         2,
     )
+
+
+class UnpatchedHost(ObservingHost):
+    """An execution whose Map started before ``MAP_RUN_CONTROLS`` (Temporal: no patch marker)."""
+
+    def __init__(self) -> None:
+        super().__init__(MapRunUpdate())
+        self.asked: list[str] = []
+        self.live: list[bool] = []
+
+    def patched(self, change: str) -> bool:
+        self.asked.append(change)
+        return False
+
+    async def report_map_run(self, report: MapRunReport) -> None:
+        self.reports.append(report)
+        self.live.extend(tracker.live for tracker in self.trackers.values())
+
+
+async def test_a_map_begun_before_map_run_controls_keeps_its_recorded_commands() -> None:
+    """No progress reports (each would be a local activity and a timer the old history lacks), no
+    gate, and a tracker that refuses updates; MaxConcurrency still holds (as the old code did it)."""
+    host = UnpatchedHost()
+    items: list[Any] = [{"n": i} for i in range(3)]
+    context = execution_context("M", "e1", host.now())
+    outcome = await execute(load_program(machine(MaxConcurrency=1)), items, context, host, Limits())
+    assert outcome.status == "SUCCEEDED", outcome
+    assert host.asked == [MAP_RUN_CONTROLS]
+    assert [r.status for r in host.reports] == ["RUNNING", "SUCCEEDED"]
+    assert host.live == [False] and seconds(host.reports[-1]) == 30  # one at a time
