@@ -3,7 +3,8 @@
 GET /v1/state-machines/{name}/logging-configuration   -> {level, includeExecutionData, destinations?}
 PUT /v1/state-machines/{name}/logging-configuration   the same shape (Step Functions'
                                                        ``loggingConfiguration``) -> as kept
-GET /v1/execution-logs   ?logGroup&stateMachine&executionArn&limit&nextToken -> {events, nextToken}
+GET /v1/execution-logs   ?logGroup&stateMachine&executionArn&limit&nextToken&reverseOrder
+                         -> {events, nextToken}
 DELETE /v1/execution-logs?logGroup=NAME   -> {deleted}: the group's events (no retention applies)
 """
 
@@ -51,10 +52,14 @@ async def list_execution_logs(
     execution_arn: Annotated[str | None, Query(alias="executionArn", **_TEXT)] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = service.DEFAULT_PAGE,
     next_token: Annotated[str | None, Query(alias="nextToken", **_TEXT)] = None,
+    reverse_order: Annotated[bool, Query(alias="reverseOrder")] = False,
 ) -> dict[str, Any]:
-    """Log events (Step Functions' log event JSON in ``message``) in the order they were stored."""
+    """Log events (Step Functions' log event JSON in ``message``) in the order they were stored;
+    ``reverseOrder=true``: the newest first."""
     async with unit_of_work(state.sessions) as session:
-        return await service.page(session, limit, next_token, log_group, state_machine, execution_arn)
+        return await service.page(
+            session, limit, next_token, log_group, state_machine, execution_arn, newest_first=reverse_order
+        )
 
 
 @router.delete("/v1/execution-logs")

@@ -120,16 +120,22 @@ async def page(
     log_group: str | None,
     state_machine: str | None,
     execution_arn: str | None,
+    *,
+    newest_first: bool = False,
 ) -> dict[str, Any]:
-    """Log events in the order they were stored (``nextToken`` while more may follow)."""
+    """Log events in the order they were stored, or newest first (``nextToken`` while more may
+    follow; a token is good for the order it was given in only)."""
     limit = limit or DEFAULT_PAGE
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}", [{"location": "/limit"}])
-    after = decode_token("execution-logs", next_token)["after"] if next_token else None
+    kind = "execution-logs-newest-first" if newest_first else "execution-logs"
+    after = decode_token(kind, next_token)["after"] if next_token else None
     if after is not None and not isinstance(after, int):
         raise InvalidRequest("nextToken is not one this listing gave", [{"location": "/nextToken"}])
-    rows = await registry.events_page(session, limit + 1, after, log_group, state_machine, execution_arn)
-    token = encode_token("execution-logs", {"after": rows[limit - 1].id}) if len(rows) > limit else None
+    rows = await registry.events_page(
+        session, limit + 1, after, log_group, state_machine, execution_arn, newest_first=newest_first
+    )
+    token = encode_token(kind, {"after": rows[limit - 1].id}) if len(rows) > limit else None
     return {
         "events": [
             {

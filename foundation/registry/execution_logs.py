@@ -151,11 +151,16 @@ async def events_page(
     log_group: str | None = None,
     state_machine: str | None = None,
     execution_arn: str | None = None,
+    *,
+    newest_first: bool = False,
 ) -> list[ExecutionLogEvent]:
-    """Log events in the order they were stored, ``limit`` of them after row ``after``."""
-    query = select(ExecutionLogEvent).order_by(col(ExecutionLogEvent.id)).limit(limit)
+    """Log events in the order they were stored (``newest_first``: the reverse), ``limit`` of them
+    past row ``after`` in that order."""
+    order = col(ExecutionLogEvent.id).desc() if newest_first else col(ExecutionLogEvent.id)
+    query = select(ExecutionLogEvent).order_by(order).limit(limit)
     if after is not None:
-        query = query.where(col(ExecutionLogEvent.id) > after)
+        past = col(ExecutionLogEvent.id) < after if newest_first else col(ExecutionLogEvent.id) > after
+        query = query.where(past)
     if log_group is not None:
         query = query.where(ExecutionLogEvent.log_group == log_group)
     if state_machine is not None:
