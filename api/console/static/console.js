@@ -168,9 +168,9 @@ ${n.join(`
       </div>`}
       ${f.error&&g`<div class="error" role="alert"><strong>${f.error}</strong>${f.cause&&g`<pre class="cause">${f.cause}</pre>`}</div>`}
       <section aria-labelledby="events-title"><h2 id="events-title">Log events</h2>
-        <${Pr} events=${h} version=${`${h.length}:${c}`} /></section>`}`}async function PS(i){return Pt("/v1/execution-logs","events",{stateMachine:i,limit:1e3},lh)}function Vg({machine:i,config:e}){let{data:t,error:n,loading:s,reload:r}=ee(()=>PS(i),[i,e?.level]),o=e?.level==="OFF"&&g`<p class="express-off note" role="note">Logging is OFF: nothing is logged, so
+        <${Pr} events=${h} version=${`${h.length}:${c}`} /></section>`}`}async function PS(i){return Pt("/v1/execution-logs","events",{stateMachine:i,limit:1e3,reverseOrder:!0},lh)}function Vg({machine:i,config:e}){let{data:t,error:n,loading:s,reload:r}=ee(()=>PS(i),[i,e?.level]),o=e?.level==="OFF"&&g`<p class="express-off note" role="note">Logging is OFF: nothing is logged, so
     this machine's Express executions from now on leave nothing to list. Turn it on in the Logging section above.</p>`;if(n)return g`${o}<${U} error=${n} />`;if(!t)return g`${o}<${te} what="log events" />`;let l=Ig(t).slice(0,50);return g`${o}<div class="row"><button type="button" onClick=${r} disabled=${s}>Refresh</button>
-      <span class="hint">${t.length} log events read${t.length>=lh?` (the first ${lh}; newer ones are not shown)`:""}</span></div>
+      <span class="hint">${t.length} log events read${t.length>=lh?` (the newest ${lh}; older executions are not shown)`:""}</span></div>
     ${l.length===0?g`<p>No log events yet.</p>`:g`<div class="table-wrap"><table class="express-runs">
       <thead><tr><th>Name</th><th>Status</th><th>Started</th><th>Duration</th><th class="num">Events</th><th>Log group</th></tr></thead>
       <tbody>${l.map(a=>g`<tr>

@@ -99,7 +99,7 @@ function ExpressExecution({ arn, machine, name, config, configError }) {
 }
 
 async function recentLog(machine) {
-  return all("/v1/execution-logs", "events", { stateMachine: machine, limit: 1000 }, RECENT_EVENTS);
+  return all("/v1/execution-logs", "events", { stateMachine: machine, limit: 1000, reverseOrder: true }, RECENT_EVENTS);
 }
 
 /** An EXPRESS machine's recent executions, from its log events (it has no executions list). */
@@ -111,7 +111,7 @@ export function ExpressLogs({ machine, config }) {
   if (!data) return html`${off}<${Loading} what="log events" />`;
   const runs = byExecution(data).slice(0, 50);
   return html`${off}<div class="row"><button type="button" onClick=${reload} disabled=${loading}>Refresh</button>
-      <span class="hint">${data.length} log events read${data.length >= RECENT_EVENTS ? ` (the first ${RECENT_EVENTS}; newer ones are not shown)` : ""}</span></div>
+      <span class="hint">${data.length} log events read${data.length >= RECENT_EVENTS ? ` (the newest ${RECENT_EVENTS}; older executions are not shown)` : ""}</span></div>
     ${runs.length === 0 ? html`<p>No log events yet.</p>` : html`<div class="table-wrap"><table class="express-runs">
       <thead><tr><th>Name</th><th>Status</th><th>Started</th><th>Duration</th><th class="num">Events</th><th>Log group</th></tr></thead>
       <tbody>${runs.map((r) => html`<tr>
