@@ -55,6 +55,9 @@ async def test_express_start_shows_its_log_view_with_the_output(
     await expect(page.get_by_label("Execution input")).to_contain_text('"who": "express"')
     await expect(page.get_by_label("Execution output")).to_contain_text('"hello": "express"')
     await page.screenshot(path=shots / "express-log-view.png", full_page=True)
+    await page.set_viewport_size({"width": 420, "height": 800})
+    await page.screenshot(path=shots / "express-log-view-narrow.png", full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
 
     arn = (await page.locator("[data-arn]").inner_text()).strip()
     logged = await client.get("/v1/execution-logs", params={"executionArn": arn})
