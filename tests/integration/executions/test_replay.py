@@ -2,7 +2,9 @@
 running executions fails here. Re-record with ``python -m tests.integration.record_histories``;
 ``distributed_map_*`` were recorded by the workers of commit 0b78b5c, before map run controls
 (``tests/integration/record_map_histories.py``): executions in flight across that deploy replay
-through the patched branches (``statemachine.MAP_RUN_CONTROLS``), chunk workflows included."""
+through the patched branches (``statemachine.MAP_RUN_CONTROLS``), chunk workflows included;
+``patched_distributed_map_*`` by today's workers (the same script, run from this tree), with the
+patch marker."""
 
 from __future__ import annotations
 
@@ -20,10 +22,13 @@ from workers.workflow import StateMachineWorkflow
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 TEXTS = {path.stem: path.read_text() for path in HISTORIES}
 _CHUNKED = "distributed-map-chunked:2d446ff8-618f-4859-9902-0cb8fdcdbf70"
+_PATCHED = "distributed-map-chunked:a1d091e3-868e-471b-a8c8-5d1a565c63d4"
 WORKFLOW_IDS = {
     "distributed_map_chunked": _CHUNKED,
     "distributed_map_chunked_in_flight": _CHUNKED,
     "distributed_map_chunked_chunk": f"{_CHUNKED}/map/Each/1",
+    "patched_distributed_map_chunked": _PATCHED,
+    "patched_distributed_map_chunked_in_flight": _PATCHED,
 }
 """Recorded workflow ids where the commands depend on them (a Map chunk's id is its parent's plus
 ``/map/STATE/N``); other histories replay under ``replay-NAME``."""
