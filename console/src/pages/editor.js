@@ -1,4 +1,5 @@
-// Create or update a state machine: a JSON editor validated as you type, with the draft's graph.
+// Create or update a state machine: a JSON editor validated as you type, with the draft's graph. A new
+// EXPRESS machine gets its logging with it (Express executions keep no history: the log is what shows them).
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { api } from "../api.js";
@@ -6,6 +7,8 @@ import { JsonEditor } from "../editor.js";
 import { Graph } from "../graph.js";
 import { placeDiagnostics } from "../diagnostics.js";
 import { ErrorBox, Field, Loading, link, useLoad } from "../ui.js";
+import { loggingPath } from "../components/logging.js";
+import { logGroupArn } from "../express.js";
 
 const STARTER = {
   Comment: "A first state machine",
@@ -28,6 +31,8 @@ function Editor({ machine }) {
   const [text, setText] = useState(initial);
   const [name, setName] = useState("");
   const [type, setType] = useState("STANDARD");
+  const [logLevel, setLogLevel] = useState("ALL"); // a new EXPRESS machine's
+  const [logData, setLogData] = useState(true);
   const [description, setDescription] = useState(machine?.description ?? "");
   const [validation, setValidation] = useState(null);
   const [graphDefinition, setGraphDefinition] = useState(machine?.definition ?? STARTER);
@@ -63,6 +68,10 @@ function Editor({ machine }) {
       const saved = machine
         ? await api(`/v1/state-machines/${encodeURIComponent(machine.name)}`, { method: "PUT", body: { definition: text, description: description || null } })
         : await api("/v1/state-machines", { method: "POST", body: { name, type, definition: text, description: description || null } });
+      if (!machine && type === "EXPRESS" && logLevel !== "OFF") {
+        const group = { cloudWatchLogsLogGroup: { logGroupArn: logGroupArn(saved.stateMachineArn, `/stepline/${saved.name}`) } };
+        await api(loggingPath(saved.name), { method: "PUT", body: { level: logLevel, includeExecutionData: logData, destinations: [group] } });
+      }
       location.hash = link("machines", saved.name);
     } catch (error) {
       setSaveError(error);
@@ -78,7 +87,11 @@ function Editor({ machine }) {
         ${machine ? html`<p>Saving publishes version ${machine.latestVersion + 1}.</p>` : html`
           <${Field} label="Name"><input name="name" required pattern="[A-Za-z0-9_\\-]+" value=${name} onInput=${(e) => setName(e.target.value)} /></${Field}>
           <${Field} label="Type"><select name="type" value=${type} onChange=${(e) => setType(e.target.value)}>
-            <option>STANDARD</option><option>EXPRESS</option></select></${Field}>`}
+            <option>STANDARD</option><option>EXPRESS</option></select></${Field}>
+          ${type === "EXPRESS" && html`<${Field} label=${`Logging (to log group /stepline/${name || "NAME"})`}><select name="log-level" value=${logLevel} onChange=${(e) => setLogLevel(e.target.value)}>
+            ${["ALL", "ERROR", "FATAL", "OFF"].map((l) => html`<option value=${l}>${l}</option>`)}</select></${Field}>
+            <label class="check"><input type="checkbox" name="log-data" checked=${logData} onChange=${(e) => setLogData(e.target.checked)} />
+              Log input and output</label>`}`}
         <${Field} label="Description"><input name="description" value=${description} onInput=${(e) => setDescription(e.target.value)} /></${Field}>
       </div>
       <div class="split">

@@ -4,6 +4,7 @@ inline; the machine page lists its recent executions from its log."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Page, expect
+
+from tests.integration.console.test_console import type_into_editor
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -25,23 +28,19 @@ async def test_express_start_shows_its_log_view_with_the_output(
     page: Page, client: httpx.AsyncClient, shots: Path
 ) -> None:
     name = f"express-{uuid.uuid4().hex[:6]}"
-    group = f"arn:aws:logs:us-east-1:000000000000:log-group:/stepline/{name}:*"
-    logging = {
-        "level": "ALL",
-        "includeExecutionData": True,
-        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group}}],
-    }
-    created = await client.post(
-        "/v1/state-machines",
-        json={"name": name, "type": "EXPRESS", "definition": HELLO, "loggingConfiguration": logging},
-    )
-    assert created.status_code == 201, created.text
-    await page.goto(f"/console#/machines/{name}")
+    await page.goto("/console#/machines/+new")  # created in the editor: EXPRESS, logging ALL with data
+    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Type").select_option("EXPRESS")
+    await expect(page.get_by_label("Logging")).to_have_value("ALL")
+    await expect(page.get_by_label("Log input and output")).to_be_checked()
+    await type_into_editor(page, "State machine definition (JSON)", json.dumps(HELLO, indent=2))
+    await expect(page.locator(".validation")).to_contain_text("Valid definition")
+    await page.screenshot(path=shots / "express-create.png")
+    await page.get_by_role("button", name="Create").click()
     await expect(page.locator('[data-logging="ALL"]')).to_contain_text(f"/stepline/{name}")
-    editor = page.locator('.cm-content[aria-label="Execution input (JSON)"]')
-    await editor.click()
-    await page.keyboard.press("Control+A")
-    await page.keyboard.insert_text('{"who": "express"}')
+    kept = (await client.get(f"/v1/state-machines/{name}/logging-configuration")).json()
+    assert kept["level"] == "ALL" and kept["includeExecutionData"] is True, kept
+    await type_into_editor(page, "Execution input (JSON)", '{"who": "express"}')
 
     await page.get_by_role("button", name="Start synchronously").click()  # the result inline
     await expect(page.locator(".sync-result")).to_contain_text("succeeded")
