@@ -3,14 +3,14 @@
 // the inline result of a synchronous start.
 import { useEffect, useState } from "preact/hooks";
 import { html } from "../html.js";
-import { all, api } from "../api.js";
+import { api } from "../api.js";
 import { EventTable } from "../components/events.js";
 import { LoggingSummary, loggingPath } from "../components/logging.js";
 import { asHistoryEvent, byExecution, lastAttempt, parseExpressArn, summarize } from "../express.js";
 import { ErrorBox, Json, Loading, Status, duration, link, useLoad, when } from "../ui.js";
 
 const LIMIT_MS = 6 * 60 * 1000; // an Express execution ends within five minutes; then stop asking
-const RECENT_EVENTS = 2000;
+const PAGE = 250; // log events a read on a machine page (each may carry up to 256 KiB of data)
 
 /** The log events of one execution, read again (from the last page) until it has ended (once: ``follow`` false). */
 function useExecutionLog(arn, follow) {
@@ -98,20 +98,39 @@ function ExpressExecution({ arn, machine, name, config, configError }) {
         <${EventTable} events=${events} version=${`${events.length}:${attempt}`} /></section>`}`;
 }
 
-async function recentLog(machine) {
-  return all("/v1/execution-logs", "events", { stateMachine: machine, limit: 1000, reverseOrder: true }, RECENT_EVENTS);
+/** A machine's log events, newest first, a page at a time: {entries, more (a token), older()}. */
+function useRecentLog(machine, level) {
+  const [pages, setPages] = useState([]);
+  const first = useLoad(() => api("/v1/execution-logs", { query: { stateMachine: machine, limit: PAGE, reverseOrder: true } }), [machine, level]);
+  useEffect(() => setPages([]), [first.data]);
+  const [older, setOlder] = useState({ loading: false, error: null });
+  const last = pages.at(-1) ?? first.data;
+  async function readOlder() {
+    setOlder({ loading: true, error: null });
+    try {
+      const page = await api("/v1/execution-logs", { query: { stateMachine: machine, limit: PAGE, reverseOrder: true, nextToken: last.nextToken } });
+      setPages((p) => [...p, page]);
+      setOlder({ loading: false, error: null });
+    } catch (error) {
+      setOlder({ loading: false, error });
+    }
+  }
+  const entries = first.data ? [first.data, ...pages].flatMap((p) => p.events) : null;
+  return { entries, error: first.error ?? older.error, loading: first.loading || older.loading, reload: first.reload,
+    older: last?.nextToken ? readOlder : null };
 }
 
 /** An EXPRESS machine's recent executions, from its log events (it has no executions list). */
 export function ExpressLogs({ machine, config }) {
-  const { data, error, loading, reload } = useLoad(() => recentLog(machine), [machine, config?.level]);
+  const { entries: data, error, loading, reload, older } = useRecentLog(machine, config?.level);
   const off = config?.level === "OFF" && html`<p class="express-off note" role="note">Logging is OFF: nothing is logged, so
     this machine's Express executions from now on leave nothing to list. Turn it on in the Logging section above.</p>`;
-  if (error) return html`${off}<${ErrorBox} error=${error} />`;
+  if (error && !data) return html`${off}<${ErrorBox} error=${error} />`;
   if (!data) return html`${off}<${Loading} what="log events" />`;
-  const runs = byExecution(data).slice(0, 50);
+  const runs = byExecution(data);
   return html`${off}<div class="row"><button type="button" onClick=${reload} disabled=${loading}>Refresh</button>
-      <span class="hint">${data.length} log events read${data.length >= RECENT_EVENTS ? ` (the newest ${RECENT_EVENTS}; older executions are not shown)` : ""}</span></div>
+      <span class="hint">the newest ${data.length} log events${older ? "; an execution whose first events are older shows those read" : ""}</span></div>
+    <${ErrorBox} error=${error} />
     ${runs.length === 0 ? html`<p>No log events yet.</p>` : html`<div class="table-wrap"><table class="express-runs">
       <thead><tr><th>Name</th><th>Status</th><th>Started</th><th>Duration</th><th class="num">Events</th><th>Log group</th></tr></thead>
       <tbody>${runs.map((r) => html`<tr>
@@ -119,7 +138,8 @@ export function ExpressLogs({ machine, config }) {
         <td><${Status} status=${r.status} /></td><td>${when(r.startDate)}</td>
         <td class="num">${r.stopDate ? duration(Date.parse(r.stopDate) - Date.parse(r.startDate)) : "—"}</td>
         <td class="num">${r.count}</td><td><code>${data.find((e) => e.message?.execution_arn === r.arn)?.logGroup ?? ""}</code></td>
-      </tr>`)}</tbody></table></div>`}`;
+      </tr>`)}</tbody></table></div>`}
+    ${older && html`<button type="button" onClick=${older} disabled=${loading}>Read older events</button>`}`;
 }
 
 /** The answer of a synchronous start (POST /v1/state-machines/{name}/sync-executions). */

@@ -4,6 +4,7 @@ inline; the machine page lists its recent executions from its log."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -22,6 +23,16 @@ HELLO: dict[str, Any] = {
     "StartAt": "Hello",
     "States": {"Hello": {"Type": "Pass", "Parameters": {"hello.$": "$.who"}, "End": True}},
 }
+
+
+async def logged_count(client: httpx.AsyncClient, machine: str, count: int) -> None:
+    """Wait (5 s at most) until ``machine`` has ``count`` log events stored."""
+    for _ in range(100):
+        answer = await client.get("/v1/execution-logs", params={"stateMachine": machine, "limit": 1000})
+        if len(answer.json()["events"]) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{machine} has logged {len(answer.json()['events'])} events, not {count}")
 
 
 async def test_express_start_shows_its_log_view_with_the_output(
@@ -66,6 +77,18 @@ async def test_express_start_shows_its_log_view_with_the_output(
     await expect(page.locator(".express-runs .s-succeeded")).to_have_count(2)  # the synchronous run too
     await expect(page.locator(".express-runs")).to_contain_text("(synchronous)")
     await page.screenshot(path=shots / "express-machine.png", full_page=True)
+
+    runs = [
+        client.post(f"/v1/state-machines/{name}/sync-executions", json={"input": {"who": k}})
+        for k in range(64)
+    ]
+    assert all(r.status_code == 200 for r in await asyncio.gather(*runs))  # 256 more events: 2 pages
+    await logged_count(client, name, 264)  # written in batches after the runs answered
+    await page.get_by_role("button", name="Refresh").click()
+    await expect(page.locator(".express-runs tbody tr")).to_have_count(63)  # the newest 250 events
+    await page.get_by_role("button", name="Read older events").click()
+    await expect(page.locator(".express-runs tbody tr")).to_have_count(66)  # and the rest
+    await expect(page.get_by_role("button", name="Read older events")).to_have_count(0)
 
     await page.get_by_label("Level").select_option("OFF")  # logging off: the log view says so
     await page.get_by_role("button", name="Save logging").click()
