@@ -26,7 +26,7 @@ function useExecutionLog(arn, follow) {
       try {
         for (;;) { // the last page is read again each time: new events join it, or a token follows
           const k = tokens.length - 1;
-          const answer = await api("/v1/execution-logs", { query: { executionArn: arn, limit: 1000, nextToken: tokens[k] } });
+          const answer = await api("/v1/execution-logs", { query: { executionArn: arn, limit: PAGE, nextToken: tokens[k] } });
           pages[k] = answer.events;
           if (!answer.nextToken) break;
           tokens.push(answer.nextToken);
