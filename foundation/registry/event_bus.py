@@ -384,9 +384,15 @@ async def add_inbound(session: AsyncSession, bus: str, entry: str) -> str:
 
 async def claim_inbound(session: AsyncSession, limit: int) -> list[EventDelivery]:
     """Take entries to route (locked until the caller's transaction ends, then deleted by it)."""
+    return await _take(session, INBOUND, limit)
+
+
+async def _take(session: AsyncSession, status: str, limit: int) -> list[EventDelivery]:
+    """The oldest ``limit`` rows in ``status`` no other claimer holds, deleted in the caller's
+    transaction (so a rollback gives them back)."""
     query = (
         select(EventDelivery)
-        .where(col(EventDelivery.status) == INBOUND)
+        .where(col(EventDelivery.status) == status)
         .order_by(col(EventDelivery.created_at))
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -407,18 +413,7 @@ status change the deliverer publishes."""
 
 async def claim_started(session: AsyncSession, limit: int) -> list[str]:
     """Take queued RUNNING status changes (deleted in the caller's transaction): execution ids."""
-    query = (
-        select(EventDelivery)
-        .where(col(EventDelivery.status) == STARTED)
-        .order_by(col(EventDelivery.created_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    found = list((await session.exec(query)).all())
-    for row in found:
-        await session.delete(row)
-    await session.flush()
-    return [row.payload for row in found]
+    return [row.payload for row in await _take(session, STARTED, limit)]
 
 
 _PRUNE = text(
