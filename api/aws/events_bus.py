@@ -6,12 +6,12 @@ the ``EVENTS`` service. Only AWS's shapes are made here.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from api.aws import events_connections as connections
 from api.aws.errors import AwsError
 from api.aws.json_protocol import Call, Handler, JsonService
+from api.aws.shapes import request_timestamp
 from api.services import event_bus as service
 from foundation.errors import Conflict, InvalidRequest, NotFound
 from foundation.registry import event_bus as registry
@@ -38,7 +38,7 @@ async def put_events(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             detail_type=e.get("DetailType"),
             detail=e.get("Detail"),
             resources=e.get("Resources") or (),
-            time=_time(e.get("Time")),
+            time=request_timestamp(e.get("Time"), "Time "),
             bus=bus.bus_name(e.get("EventBusName")),
         )
         for e in params["Entries"]
@@ -52,18 +52,6 @@ async def put_events(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         for r in results
     ]
     return {"FailedEntryCount": sum(1 for r in results if r.event_id is None), "Entries": shaped}
-
-
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(value, UTC)
-        moment = datetime.fromisoformat(str(value))
-    except (ValueError, OverflowError, OSError):
-        raise AwsError("ValidationException", f"Time {str(value)[:64]!r} is not a timestamp") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def put_rule(call: Call, params: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import schedule_schemas as schemas
 from api.aws.errors import AwsError
+from api.aws.shapes import request_timestamp
 from api.services import schedule_groups as groups
 from api.services import schedules as service
 from api.state import AppState
@@ -49,18 +49,6 @@ class Call:
 Operation = Callable[[Call, dict[str, Any]], Awaitable[Output]]
 
 
-def _moment(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(value, UTC)
-        moment = datetime.fromisoformat(str(value))
-    except (ValueError, OverflowError, OSError):
-        raise AwsError("ValidationException", f"{str(value)[:64]!r} is not a timestamp") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _body(params: dict[str, Any]) -> schemas.ScheduleIn:
     target = params["Target"]
     others = sorted(set(target) - SERVED_TARGET)
@@ -80,8 +68,8 @@ def _body(params: dict[str, Any]) -> schemas.ScheduleIn:
             "mode": window["Mode"],
             "maximumWindowInMinutes": window.get("MaximumWindowInMinutes"),
         },
-        "startDate": _moment(params.get("StartDate")),
-        "endDate": _moment(params.get("EndDate")),
+        "startDate": request_timestamp(params.get("StartDate")),
+        "endDate": request_timestamp(params.get("EndDate")),
         "state": params.get("State") or "ENABLED",
         "description": params.get("Description") or "",
         "groupName": params.get("GroupName") or index.DEFAULT_GROUP,

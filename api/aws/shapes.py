@@ -20,7 +20,7 @@ import base64
 import functools
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
@@ -344,3 +344,17 @@ def _epoch_of_text(text: str) -> float:
 
 def _base64(value: Any) -> str:
     return base64.b64encode(value if isinstance(value, bytes) else str(value).encode()).decode()
+
+
+def request_timestamp(value: Any, label: str = "") -> datetime | None:
+    """A request's timestamp member (epoch seconds or ISO 8601; naive means UTC), None if absent; a
+    ``ValidationException`` (its text starting with ``label``) if it is neither."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        moment = datetime.fromisoformat(str(value))
+    except (ValueError, OverflowError, OSError):
+        raise AwsError("ValidationException", f"{label}{str(value)[:64]!r} is not a timestamp") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
