@@ -22,18 +22,15 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from pydantic import ValidationError
-from starlette.datastructures import URLPath
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
-from api.aws import lambda_routing
 from api.aws.errors import AwsError, common_error, internal_error, new_request_id, rest_json_error
 from api.aws.lambda_wire import parse_request, plan, response
+from api.aws.rest_json import PatternRoute, operation_of, query_of
 from api.aws.scheduler_operations import OPERATIONS, Call
 from foundation.errors import Conflict, InvalidRequest, NotFound
 from foundation.registry.tags import TagLimitExceeded
@@ -84,21 +81,8 @@ class SchedulerEndpoint:
         request_id = new_request_id()
         request = Request(scope, receive)
         try:
-            query: dict[str, list[str]] = {}
-            for key, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
-                query.setdefault(key, []).append(value)
-            raw_path = scope.get("raw_path") or scope["path"].encode()
-            try:
-                found = lambda_routing.match(
-                    scope["method"], raw_path, {k: v[-1] for k, v in query.items()}, SERVICE
-                )
-            except UnicodeDecodeError:
-                raise AwsError("ValidationException", "A name in the path is not UTF-8.") from None
-            if found is None:
-                path = raw_path.decode("latin-1")[:256]
-                raise AwsError(
-                    "UnknownOperationException", f"No Scheduler operation is {scope['method']} {path}", 404
-                )
+            query = query_of(scope)
+            found = operation_of(scope, query, SERVICE, "Scheduler", "ValidationException")
             handler = OPERATIONS.get(found.operation)
             if handler is None:
                 raise AwsError(
@@ -117,27 +101,8 @@ class SchedulerEndpoint:
         await answer(scope, receive, send)
 
 
-class SchedulerRoute(BaseRoute):
-    """Scheduler's paths. No other route matches them, so it is tried after all the others: the hot
-    paths (``/v1`` invocations and executions, Lambda, Step Functions) never pay for its match."""
-
-    path = "/{scheduler}"
-    """The label request metrics show for Scheduler's operations."""
-
-    def __init__(self, endpoint: SchedulerEndpoint) -> None:
-        self.endpoint = endpoint
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and PATH.match(scope["path"]):
-            return Match.FULL, {"endpoint": self.endpoint, "route": self}
-        return Match.NONE, {}
-
-    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        raise NoMatchFound(name, path_params)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.endpoint(scope, receive, send)
-
-
 def mount_scheduler(app: Any) -> None:
-    app.router.routes.append(SchedulerRoute(SchedulerEndpoint()))
+    """Scheduler's paths. No other route matches them, so it is tried after all the others: the hot
+    paths (``/v1`` invocations and executions, Lambda, Step Functions) never pay for its match.
+    Request metrics label it ``/{scheduler}``."""
+    app.router.routes.append(PatternRoute(SchedulerEndpoint(), PATH, "/{scheduler}"))
