@@ -15,7 +15,6 @@ one log event's JSON text per line (JSON text holds no newline).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import weakref
@@ -31,7 +30,7 @@ from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.registry.execution_logs import LoggingConfig, LogRow
 from foundation.settings import Settings
 from statemachine import HistoryEvent, execution_arn, log_event, logged
-from workers.functions.logjournal import LogJournal, Row, journal_directory
+from workers.functions.logjournal import Row, journal_directory, open_journal, stop_book, write_batch
 
 log = logging.getLogger(__name__)
 MAX_BUFFER = 200_000
@@ -93,7 +92,7 @@ class ExecutionLogBook:
         self._interval = interval
         self._arrived = asyncio.Event()
         self._rows: list[LogRow] = []
-        self._journal = _open_journal(journal) if journal is not None else None
+        self._journal = open_journal(journal, "execution") if journal is not None else None
         self._replayed = self._journal is None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -125,15 +124,7 @@ class ExecutionLogBook:
             rows, self._rows = self._rows, []
             if not rows:
                 return
-            sealed = self._journal.seal() if self._journal is not None else []
-            try:
-                async with unit_of_work(self._sessions) as session:
-                    await registry.add_events(session, rows)
-            except BaseException:
-                self._rows[:0] = rows
-                raise
-            if self._journal is not None:
-                self._journal.retire(sealed)
+            await write_batch(self._sessions, self._journal, rows, self._rows, registry.add_events)
 
     @property
     def closed(self) -> bool:
@@ -142,15 +133,8 @@ class ExecutionLogBook:
     async def close(self) -> None:
         """Write what is left and close the journal (kept for the next process if that failed)."""
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(OSError):
-            await self.flush()
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+        await stop_book(self._task, self.flush, self._journal)
+        self._journal = None
 
     async def _run(self) -> None:
         while True:
@@ -191,14 +175,6 @@ def _row_of(row: Row) -> LogRow | None:
             group, machine, arn, int(attempt), int(message["id"]), str(message["type"]), stamp, line
         )
     except (ValueError, KeyError, IndexError, TypeError, OverflowError):
-        return None
-
-
-def _open_journal(directory: Path) -> LogJournal | None:
-    try:
-        return LogJournal(directory)
-    except OSError as exc:
-        log.warning("execution logs are not journaled (a crash loses the last batch): %s", exc)
         return None
 
 

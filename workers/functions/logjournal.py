@@ -16,6 +16,7 @@ rather than JSON: this is on the warm path, and it costs a few microseconds.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import hashlib
@@ -23,14 +24,21 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from foundation.registry.database import SessionMaker, unit_of_work
 
 log = logging.getLogger(__name__)
 Row = tuple[str, str, datetime, str]
 WARN_EVERY_SECONDS = 60.0
+T = TypeVar("T")
 
 
 def journal_directory(data_dir: Path, database_url: str) -> Path:
@@ -201,3 +209,51 @@ def _segment_number(path: Path) -> int:
         return int(path.name.split(".")[-2])
     except (IndexError, ValueError):
         return -1
+
+
+# What the two books over a journal share (function logs, execution logs) ---------------------------
+
+
+def open_journal(directory: Path, what: str) -> LogJournal | None:
+    """The journal, or None (logged) where it cannot be kept: ``what`` logs then live in memory until
+    written."""
+    try:
+        return LogJournal(directory)
+    except OSError as exc:
+        log.warning("%s logs are not journaled (a crash loses the last batch): %s", what, exc)
+        return None
+
+
+async def write_batch(
+    sessions: SessionMaker,
+    journal: LogJournal | None,
+    rows: list[T],
+    pending: list[T],
+    write: Callable[[AsyncSession, list[T]], Awaitable[object]],
+) -> None:
+    """Write ``rows`` in one transaction, then retire the journal segments they were in; if that
+    fails, they go back to the front of ``pending`` (the book's buffer) and the error is raised."""
+    sealed = journal.seal() if journal is not None else []
+    try:
+        async with unit_of_work(sessions) as session:
+            await write(session, rows)
+    except BaseException:
+        pending[:0] = rows
+        raise
+    if journal is not None:
+        journal.retire(sealed)
+
+
+async def stop_book(
+    task: asyncio.Task[None] | None, flush: Callable[[], Awaitable[None]], journal: LogJournal | None
+) -> None:
+    """Stop a book's writer ``task``, write what is left if PostgreSQL is reachable, and close the
+    journal (its segments are kept for the next process if the last batch was not written)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    with contextlib.suppress(OSError):
+        await flush()
+    if journal is not None:
+        journal.close()

@@ -9,7 +9,6 @@ crash of the process between two batches loses none of them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.registry.functions import add_log_lines, logged_request_ids
-from workers.functions.logjournal import LogJournal
+from workers.functions.logjournal import open_journal, stop_book, write_batch
 from workers.functions.output import TRUNCATED
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,9 @@ class LogBook:
         self._rows: list[Row] = []
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        self._journal = _open_journal(journal) if journal is not None and sessions is not None else None
+        self._journal = (
+            open_journal(journal, "function") if journal is not None and sessions is not None else None
+        )
         self._replayed = self._journal is None
         self._dropped = 0
         self._warned = 0.0
@@ -110,26 +111,11 @@ class LogBook:
             rows, self._rows = self._rows, []
             if not rows:
                 return
-            sealed = self._journal.seal() if self._journal is not None else []
-            try:
-                async with unit_of_work(self._sessions) as session:
-                    await add_log_lines(session, rows)
-            except BaseException:
-                self._rows[:0] = rows
-                raise
-            if self._journal is not None:
-                self._journal.retire(sealed)
+            await write_batch(self._sessions, self._journal, rows, self._rows, add_log_lines)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(OSError):
-            await self.flush()
-        if self._journal is not None:
-            self._journal.close()  # (kept for the next process if the last batch was not written)
-            self._journal = None
+        await stop_book(self._task, self.flush, self._journal)
+        self._journal = None
 
     async def _run(self) -> None:
         while True:
@@ -162,12 +148,3 @@ class LogBook:
             log.warning(
                 "function logs dropped: %d invocations so far (the log store is behind)", self._dropped
             )
-
-
-def _open_journal(directory: Path) -> LogJournal | None:
-    """The journal, or None (logged) where it cannot be kept: logs then live in memory until written."""
-    try:
-        return LogJournal(directory)
-    except OSError as exc:
-        log.warning("function logs are not journaled (a crash loses the last batch): %s", exc)
-        return None
