@@ -24,7 +24,6 @@ warm boto3 Invoke p50 under 3 ms.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import json
@@ -38,12 +37,12 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import boto3
 import httpx
+from _common import finish, rounds_arguments
 from botocore.config import Config
 
 from shell.embedded import free_port, temporal_dev_server, wait_for_port
@@ -336,12 +335,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", type=Path, help="write the figures here")
-    parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--quick", action="store_true", help="30 rounds")
-    args = parser.parse_args()
-    rounds = 30 if args.quick else args.rounds
+    args, rounds = rounds_arguments(__doc__, 200, quick=30)
     with (
         temporal_dev_server() as temporal,
         database() as url,
@@ -349,10 +343,7 @@ def main() -> int:
         echo_server() as floor,
     ):
         results = measure(Bench(api), rounds, floor)
-    report(results)
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2))
-    return 0
+    return finish(results, report, args.json)
 
 
 if __name__ == "__main__":

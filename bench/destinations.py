@@ -24,22 +24,19 @@ the record and the second hop add).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
-import json
 import sys
 import time
 import uuid
 import zipfile
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from _common import finish, interleaved_percentiles, rounds_arguments
 from aws_api import ONE_PASS, ROLE, Bench, database, stepline_dev
-from invoke import percentiles
 
 from shell.embedded import temporal_dev_server
 
@@ -131,23 +128,6 @@ class Destinations:
         assert answer.status_code == 200, answer.text
 
 
-async def interleaved(
-    rounds: int, ways: dict[str, Callable[[], Awaitable[None]]], warmup: int = 3
-) -> dict[str, list[float]]:
-    """Every way once per round, the order rotating between rounds."""
-    names = list(ways)
-    for _ in range(warmup):
-        for name in names:
-            await ways[name]()
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for i in range(rounds):
-        for name in names[i % len(names) :] + names[: i % len(names)]:
-            started = time.perf_counter()
-            await ways[name]()
-            times[name].append((time.perf_counter() - started) * 1000)
-    return times
-
-
 async def measure(api: str, database_url: str, rounds: int) -> dict[str, Any]:
     bench = Destinations(api, database_url)
     await bench.create()
@@ -157,7 +137,7 @@ async def measure(api: str, database_url: str, rounds: int) -> dict[str, Any]:
             "to_state_machine": bench.to_state_machine, "start_execution": bench.start_execution,
             "sync_invoke": bench.sync_invoke,
         }  # fmt: skip
-        rows = {name: percentiles(samples) for name, samples in (await interleaved(rounds, ways)).items()}
+        rows = await interleaved_percentiles(rounds, ways, warmup=3)
     finally:
         assert bench.db is not None
         await bench.db.close()
@@ -180,18 +160,10 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--quick", action="store_true", help="20 rounds")
-    args = parser.parse_args()
-    rounds = 20 if args.quick else args.rounds
+    args, rounds = rounds_arguments(__doc__, 100, quick=20)
     with temporal_dev_server() as temporal, database() as url, stepline_dev(url, temporal) as api:
         results = asyncio.run(measure(api, url, rounds))
-    report(results)
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2))
-    return 0
+    return finish(results, report, args.json)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ bubblewrap sandboxes (``FunctionService``, the worker's invoke path).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -28,6 +27,7 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+from _common import json_main
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from redis.asyncio import Redis
@@ -267,16 +267,7 @@ async def run(messages: int, samples: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--samples", type=int, default=30)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    results = asyncio.run(run(args.messages, args.samples))
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    json_main(__doc__, "messages", 5000, run)
 
 
 if __name__ == "__main__":

@@ -21,43 +21,23 @@ response mapping add); ``url_get_over_floor_ms`` is ``url_get`` p50 less ``floor
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import json
 import sys
-import time
 import uuid
 import zipfile
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
+from _common import finish, interleaved_percentiles, rounds_arguments
 from aws_api import ROLE, Bench, database, echo_server, stepline_dev
-from invoke import percentiles
 
 from shell.embedded import temporal_dev_server
 
 CODE = 'def handler(event, context):\n    return {"ok": True}\n'
 BODY = json.dumps({"data": "x" * 1000}).encode()
-
-
-async def interleaved(
-    rounds: int, ways: dict[str, Callable[[], Awaitable[None]]], warmup: int = 20
-) -> dict[str, list[float]]:
-    """Every way once per round, the order rotating between rounds."""
-    names = list(ways)
-    for _ in range(warmup):
-        for name in names:
-            await ways[name]()
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for i in range(rounds):
-        for name in names[i % len(names) :] + names[: i % len(names)]:
-            started = time.perf_counter()
-            await ways[name]()
-            times[name].append((time.perf_counter() - started) * 1000)
-    return times
 
 
 async def measure(api: str, floor: str, rounds: int) -> dict[str, Any]:
@@ -104,7 +84,7 @@ async def measure(api: str, floor: str, rounds: int) -> dict[str, Any]:
             "url_get": url_get, "url_post_1kb": url_post_1kb, "v1_invoke_1kb": v1_invoke_1kb,
             "floor_get": floor_get, "floor_post_1kb": floor_post_1kb,
         }  # fmt: skip
-        rows = {way: percentiles(samples) for way, samples in (await interleaved(rounds, ways)).items()}
+        rows = await interleaved_percentiles(rounds, ways, warmup=20)
     return {
         "rounds": rounds,
         "latency_ms": rows,
@@ -123,12 +103,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--rounds", type=int, default=300)
-    parser.add_argument("--quick", action="store_true", help="40 rounds")
-    args = parser.parse_args()
-    rounds = 40 if args.quick else args.rounds
+    args, rounds = rounds_arguments(__doc__, 300, quick=40)
     with (
         temporal_dev_server() as temporal,
         database() as url,
@@ -136,10 +111,7 @@ def main() -> int:
         echo_server() as floor,
     ):
         results = asyncio.run(measure(api, floor, rounds))
-    report(results)
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2))
-    return 0
+    return finish(results, report, args.json)
 
 
 if __name__ == "__main__":

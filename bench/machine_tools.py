@@ -22,18 +22,17 @@ load hits its rows alike, p50 and p95 in ms of:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from _common import finish, interleaved, rounds_arguments
 from aws_api import ONE_PASS, ROLE, Bench, database, stepline_dev
 from invoke import percentiles
 
@@ -62,27 +61,6 @@ def gate(redrives_needed: int) -> dict[str, Any]:
 
 
 Way = Callable[[], Awaitable[None]]
-
-
-async def interleaved(
-    rounds: int, ways: dict[str, Way], warmup: int = 5, prepare: Callable[[], Awaitable[None]] | None = None
-) -> dict[str, list[float]]:
-    """Every way once per round, the order rotating between rounds; ``prepare`` (untimed) before each."""
-    names = list(ways)
-    for _ in range(warmup):
-        for name in names:
-            if prepare is not None:
-                await prepare()
-            await ways[name]()
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for i in range(rounds):
-        for name in names[i % len(names) :] + names[: i % len(names)]:
-            if prepare is not None:
-                await prepare()
-            started = time.perf_counter()
-            await ways[name]()
-            times[name].append((time.perf_counter() - started) * 1000)
-    return times
 
 
 class Tools:
@@ -191,7 +169,7 @@ async def measure(api: str, database_url: str, rounds: int) -> dict[str, Any]:
             },
         }  # fmt: skip
         for group, ways in groups.items():
-            times = await interleaved(rounds, ways)
+            times = await interleaved(rounds, ways, warmup=5)
             results[group] = {name: percentiles(samples) for name, samples in times.items()}
 
         async def prepare() -> None:  # a FAILED execution ready for the redrive row, made untimed
@@ -235,18 +213,10 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--rounds", type=int, default=120)
-    parser.add_argument("--quick", action="store_true", help="30 rounds")
-    args = parser.parse_args()
-    rounds = 30 if args.quick else args.rounds
+    args, rounds = rounds_arguments(__doc__, 120, quick=30)
     with temporal_dev_server() as temporal, database() as url, stepline_dev(url, temporal) as api:
         results = asyncio.run(measure(api, url, rounds))
-    report(results)
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2))
-    return 0
+    return finish(results, report, args.json)
 
 
 if __name__ == "__main__":

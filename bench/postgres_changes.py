@@ -11,8 +11,6 @@ a scratch Stepline database, a scratch user database reached through a db proxy,
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from _common import json_main
 from events import ADMIN_URL, BATCH, BODY, Counter, latency, rate, scratch_database
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
@@ -130,16 +129,7 @@ async def run(changes: int, samples: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--changes", type=int, default=5000)
-    parser.add_argument("--samples", type=int, default=30)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    results = asyncio.run(run(args.changes, args.samples))
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    json_main(__doc__, "changes", 5000, run)
 
 
 if __name__ == "__main__":
