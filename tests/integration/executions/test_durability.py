@@ -3,57 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from foundation.settings import Settings
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
+from tests.integration.processes import Spawn, kill, spawner
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[3]
-
 
 @pytest.fixture
-async def worker_processes(settings: Settings) -> AsyncIterator[Callable[[], subprocess.Popen[bytes]]]:
+def worker_processes(settings: Settings) -> Iterator[Spawn]:
     """Starts workers as processes on the test's task queue; kills leftovers at the end."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def spawn() -> subprocess.Popen[bytes]:
-        args = [
-            settings.temporal.address,
-            settings.database.url.get_secret_value(),
-            settings.temporal.task_queue,
-        ]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.worker_process", *args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-        )
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == b"ready"
-        started.append(process)
-        return process
-
-    yield spawn
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def kill(process: subprocess.Popen[bytes]) -> None:
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    args = [
+        settings.temporal.address,
+        settings.database.url.get_secret_value(),
+        settings.temporal.task_queue,
+    ]
+    with spawner("tests.integration.worker_process", args) as spawn:
+        yield spawn
 
 
 def assert_consistent(events: list[dict[str, object]]) -> None:
@@ -65,9 +36,7 @@ def assert_consistent(events: list[dict[str, object]]) -> None:
     assert types.count("ExecutionSucceeded") == 1 and types[-1] == "ExecutionSucceeded"
 
 
-async def test_worker_killed_mid_wait(
-    api: httpx.AsyncClient, worker_processes: Callable[[], subprocess.Popen[bytes]]
-) -> None:
+async def test_worker_killed_mid_wait(api: httpx.AsyncClient, worker_processes: Spawn) -> None:
     definition = {
         "StartAt": "Wait",
         "States": {
@@ -91,9 +60,7 @@ async def test_worker_killed_mid_wait(
     assert [e["type"] for e in events].count("WaitStateExited") == 1
 
 
-async def test_worker_killed_mid_task(
-    api: httpx.AsyncClient, worker_processes: Callable[[], subprocess.Popen[bytes]]
-) -> None:
+async def test_worker_killed_mid_task(api: httpx.AsyncClient, worker_processes: Spawn) -> None:
     definition = {
         "StartAt": "Slow",
         "States": {
@@ -120,7 +87,7 @@ async def test_worker_killed_mid_task(
 
 
 async def test_worker_killed_mid_heartbeat_task_retries_by_asl(
-    api: httpx.AsyncClient, worker_processes: Callable[[], subprocess.Popen[bytes]]
+    api: httpx.AsyncClient, worker_processes: Spawn
 ) -> None:
     definition = {
         "StartAt": "Slow",

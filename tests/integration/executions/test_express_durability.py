@@ -4,11 +4,7 @@ another worker once the lease runs out (at least once, as Step Functions runs th
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +13,10 @@ import pytest
 
 from foundation.settings import Settings
 from tests.integration.helpers import create_machine, start
+from tests.integration.processes import Spawn, kill, spawner
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[3]
 GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:durable-express:*"
 DEFINITION = {
     "StartAt": "Mark",
@@ -36,36 +32,16 @@ DEFINITION = {
 
 
 @pytest.fixture
-async def express_workers(
-    settings: Settings, tmp_path: Path
-) -> AsyncIterator[Callable[[], subprocess.Popen[bytes]]]:
+def express_workers(settings: Settings, tmp_path: Path) -> Iterator[Spawn]:
     """Starts Express workers as processes (one data dir, one marks file); kills leftovers at the end."""
-    started: list[subprocess.Popen[bytes]] = []
     args = [
         settings.database.url.get_secret_value(),
         settings.temporal.task_queue,
         str(tmp_path),
         str(tmp_path / "marks"),
     ]
-
-    def spawn() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.express_worker_process", *args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-        )
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == b"ready"
-        started.append(process)
-        return process
-
-    yield spawn
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    with spawner("tests.integration.express_worker_process", args) as spawn:
+        yield spawn
 
 
 async def logged(
@@ -80,7 +56,7 @@ async def logged(
 
 
 async def test_worker_killed_mid_express_execution(
-    api: httpx.AsyncClient, express_workers: Callable[[], subprocess.Popen[bytes]], tmp_path: Path
+    api: httpx.AsyncClient, express_workers: Spawn, tmp_path: Path
 ) -> None:
     machine = await create_machine(api, DEFINITION, type="EXPRESS")
     configured = await api.put(
@@ -98,8 +74,7 @@ async def test_worker_killed_mid_express_execution(
         api, arn, lambda events: sum(e["message"]["type"].endswith("Scheduled") for e in events) >= 2
     )
     # the second Task (3 s) is running in the first worker
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
+    kill(first)
     express_workers()
     events = await logged(
         api, arn, lambda events: any(e["message"]["type"] == "ExecutionSucceeded" for e in events)
