@@ -28,6 +28,9 @@ from statemachine.arns import (
     log_group_name,
     parse_function_ref,
     role_arn,
+    s3_bucket_arn,
+    schedule_arn,
+    schedule_group_arn,
     signing_profile_version_arn,
     state_machine_arn,
     states_resource,
@@ -62,7 +65,7 @@ from statemachine.inspect import (
 )
 from statemachine.interpreter import execute
 from statemachine.intrinsics import IntrinsicEffects, evaluate_intrinsic, parse_intrinsic
-from statemachine.ir import Program
+from statemachine.ir import Map, Program
 from statemachine.json_types import JSON
 from statemachine.jsonata import Bindings as JsonataBindings
 from statemachine.jsonata import compile_expression as compile_jsonata
@@ -92,7 +95,7 @@ from statemachine.offload import (
     outcomes_to_json,
 )
 from statemachine.paths import PathNotFound, PathSyntaxError, parse_path
-from statemachine.redrive import Resume, resume_point
+from statemachine.redrive import Resume, chunk_outputs, resume_point
 from statemachine.start import StartError, check_start
 from statemachine.test_state import (
     TEST_STATE,
@@ -142,6 +145,7 @@ __all__ = [
     "Limits",
     "LocalHost",
     "LocalRun",
+    "Map",
     "MapChunk",
     "MapOffloader",
     "MapRunReport",
@@ -174,6 +178,7 @@ __all__ = [
     "activity_name",
     "branch_start_names",
     "check_start",
+    "chunk_outputs",
     "code_signing_config_arn",
     "compile_jsonata",
     "compile_jsonata_template",
@@ -219,6 +224,9 @@ __all__ = [
     "role_arn",
     "run_chunk",
     "run_local",
+    "s3_bucket_arn",
+    "schedule_arn",
+    "schedule_group_arn",
     "sdk_diagnostics",
     "signing_profile_version_arn",
     "state_machine_arn",

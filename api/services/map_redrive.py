@@ -18,8 +18,7 @@ from api.state import AppState
 from foundation.errors import Unavailable
 from foundation.registry import map_runs
 from foundation.registry.database import unit_of_work
-from statemachine import JSON, Resume
-from statemachine.redrive import chunk_outputs
+from statemachine import JSON, Resume, chunk_outputs
 from workers.contracts import ExecutionInput
 
 MAX_KEPT_BYTES = 1_500_000

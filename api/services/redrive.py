@@ -26,8 +26,7 @@ from foundation.registry import executions as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Execution, ExecutionNotRedrivable
 from foundation.registry.state_machines import StateMachineNotFound, get_state_machine
-from statemachine import EXECUTION_ROLE_ARN, execution_arn, resume_point
-from statemachine.ir import Map
+from statemachine import EXECUTION_ROLE_ARN, Map, execution_arn, resume_point
 from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
 from workers.host import program_of
 

@@ -13,7 +13,7 @@ from foundation.errors import Conflict
 from foundation.registry import schedules as index
 from foundation.registry import tags
 from foundation.settings import Settings
-from statemachine.arns import schedule_group_arn
+from statemachine import schedule_group_arn
 from workers.events.schedule_activities import temporal_id
 
 _PAGE = 1000

@@ -34,7 +34,7 @@ from foundation.errors import InvalidRequest, NotFound
 from foundation.registry import event_bus as registry
 from foundation.registry import schedules as index
 from foundation.settings import Settings
-from statemachine.arns import schedule_arn
+from statemachine import schedule_arn
 from workers.events.retries import Policy
 from workers.events.schedule_activities import source_of, temporal_id
 from workers.events.schedule_expressions import InvalidScheduleExpression, Parsed, parse

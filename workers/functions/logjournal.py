@@ -56,8 +56,9 @@ class LogJournal:
     """This process's journal: ``write`` on the hot path, ``seal``/``retire`` around a batch."""
 
     def __init__(self, directory: Path) -> None:
-        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        directory.mkdir(mode=0o700, exist_ok=True)
+        for missing in reversed([directory, *directory.parents]):  # each one made owner-only, not
+            if not missing.exists():  # only the last (mkdir's parents=True leaves the rest 0755)
+                missing.mkdir(mode=0o700, exist_ok=True)
         self.directory = directory
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._lock_fd = os.open(

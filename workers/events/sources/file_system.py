@@ -50,7 +50,7 @@ from foundation.registry import event_source_objects as objects
 from foundation.registry import resources
 from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.settings import Settings
-from statemachine.arns import s3_bucket_arn
+from statemachine import s3_bucket_arn
 from workers.events.sources.core import Batcher, Outcome, Record
 from workers.events.sources.fs_scan import Change, KeyFilter, ObjectState, Scan, differences, scan
 from workers.events.sources.inotify import Watcher
