@@ -8,8 +8,11 @@ import zipfile
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.integration.aws.conftest import client
 from tests.integration.aws.contract import check_response
@@ -73,3 +76,17 @@ def error_of(call: Any, *args: Any, **kwargs: Any) -> tuple[str, int, str]:
         response["ResponseMetadata"]["HTTPStatusCode"],
         response["Error"]["Message"],
     )
+
+
+def signing_profile(aws_url: str) -> tuple[ed25519.Ed25519PrivateKey, str]:
+    """A new key and the version ARN of a signing profile (``/v1``) holding its public half."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    made = httpx.post(
+        f"{aws_url}/v1/signing-profiles",
+        json={"name": unique("p").replace("-", "_"), "publicMaterial": pem.decode()},
+    )
+    assert made.status_code == 201, made.text
+    return key, str(made.json()["profileVersionArn"])

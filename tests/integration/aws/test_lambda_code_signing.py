@@ -7,13 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from foundation import code_signatures
-from tests.integration.aws.lambda_kit import ROLE, checked, error_of, lam, unique, zipped
+from tests.integration.aws.lambda_kit import ROLE, checked, error_of, lam, signing_profile, unique, zipped
 from tests.integration.function_kit import requires_bwrap
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
@@ -22,16 +19,7 @@ APP = {"app.py": "def handler(event, context):\n    return 'signed'\n"}
 
 
 def test_code_signing_configs_and_functions(lam: Any, aws_url: str) -> None:
-    key = ed25519.Ed25519PrivateKey.generate()
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    made = httpx.post(
-        f"{aws_url}/v1/signing-profiles",
-        json={"name": unique("p").replace("-", "_"), "publicMaterial": pem.decode()},
-    )
-    assert made.status_code == 201, made.text
-    profile = made.json()["profileVersionArn"]
+    key, profile = signing_profile(aws_url)
 
     created = checked(
         lam, "CreateCodeSigningConfig", Description="ours",

@@ -9,13 +9,10 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from foundation import code_signatures
-from tests.integration.aws.lambda_kit import ROLE, checked, error_of, lam, unique, zipped
+from tests.integration.aws.lambda_kit import ROLE, checked, error_of, lam, signing_profile, unique, zipped
 from tests.integration.function_kit import requires_bwrap
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
@@ -105,16 +102,7 @@ def test_layer_version_permissions(lam: Any) -> None:
 
 
 def test_code_signing_covers_layers_on_the_lambda_api(lam: Any, aws_url: str) -> None:
-    key = ed25519.Ed25519PrivateKey.generate()
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    made = httpx.post(
-        f"{aws_url}/v1/signing-profiles",
-        json={"name": unique("p").replace("-", "_"), "publicMaterial": pem.decode()},
-    )
-    assert made.status_code == 201, made.text
-    profile = made.json()["profileVersionArn"]
+    key, profile = signing_profile(aws_url)
     csc = checked(
         lam, "CreateCodeSigningConfig", AllowedPublishers={"SigningProfileVersionArns": [profile]},
         CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Enforce"},
