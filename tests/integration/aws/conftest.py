@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
 from foundation.db import upgrade
@@ -60,6 +61,14 @@ def client(url: str, service: str, **config: Any) -> Any:
     return boto3.client(
         service, endpoint_url=url, config=Config(retries={"max_attempts": 1}, **config), **CREDENTIALS
     )
+
+
+def refused(call: Any, **params: Any) -> tuple[str, str]:
+    """The error code and message of a boto3 call that must fail."""
+    with pytest.raises(ClientError) as failed:
+        call(**params)
+    error = failed.value.response["Error"]
+    return error["Code"], error["Message"]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from foundation.registry.database import create_engine, session_maker, unit_of_work
 from foundation.registry.functions import FunctionEvent
-from tests.integration.aws.conftest import client
+from tests.integration.aws.conftest import client, refused
 from tests.integration.aws.lambda_kit import create, lam, unique
 from tests.integration.function_kit import requires_bwrap
 
@@ -32,13 +32,6 @@ PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}
 @pytest.fixture(scope="module")
 def events(aws_url: str) -> Any:
     return client(aws_url, "events")
-
-
-def _code(call: Any, **params: Any) -> tuple[str, str]:
-    with pytest.raises(ClientError) as failed:
-        call(**params)
-    error = failed.value.response["Error"]
-    return error["Code"], error["Message"]
 
 
 def _executions(sfn: Any, machine_arn: str, count: int, seconds: float = 30) -> list[dict[str, Any]]:
@@ -119,7 +112,7 @@ def test_matching_events_reach_a_state_machine_through_an_input_transformer(even
     )
     time.sleep(2)
     assert len(_executions(sfn, machine, 2, seconds=0)) == 1
-    assert _code(events.delete_rule, Name=rule, EventBusName=bus)[0] == "ValidationException"
+    assert refused(events.delete_rule, Name=rule, EventBusName=bus)[0] == "ValidationException"
     events.remove_targets(Rule=rule, EventBusName=bus, Ids=["machine"])
     events.delete_rule(Name=rule, EventBusName=bus)
     events.delete_event_bus(Name=bus)
@@ -160,13 +153,13 @@ async def _queued_payloads(database_url: str, function: str) -> list[dict[str, A
 
 
 def test_bad_requests_answer_eventbridge_errors(events: Any, sfn: Any) -> None:
-    code, message = _code(events.put_rule, Name=unique("bad"), EventPattern='{"source": "aws.ec2"}')
+    code, message = refused(events.put_rule, Name=unique("bad"), EventPattern='{"source": "aws.ec2"}')
     assert code == "InvalidEventPatternException"
     assert "source must be an object or an array" in message
-    code, _ = _code(events.put_rule, Name=unique("bad"), EventPattern='{"a": [{"numeric": [">", "x"]}]}')
+    code, _ = refused(events.put_rule, Name=unique("bad"), EventPattern='{"a": [{"numeric": [">", "x"]}]}')
     assert code == "InvalidEventPatternException"
     assert (
-        _code(
+        refused(
             events.put_targets,
             Rule="no-such-rule",
             Targets=[{"Id": "x", "Arn": "arn:aws:lambda:us-east-1:000000000000:function:x"}],
@@ -174,7 +167,7 @@ def test_bad_requests_answer_eventbridge_errors(events: Any, sfn: Any) -> None:
         == "ResourceNotFoundException"
     )
     assert (
-        _code(events.put_rule, Name="r", EventBusName="no-such-bus", EventPattern='{"a": ["b"]}')[0]
+        refused(events.put_rule, Name="r", EventBusName="no-such-bus", EventPattern='{"a": ["b"]}')[0]
         == "ResourceNotFoundException"
     )
     rule = unique("targets")
@@ -205,8 +198,8 @@ def test_bad_requests_answer_eventbridge_errors(events: Any, sfn: Any) -> None:
     }
     assert "does not exist" in failed["FailedEntries"][1]["ErrorMessage"]
     assert "Only one of" in failed["FailedEntries"][2]["ErrorMessage"]
-    assert _code(events.delete_event_bus, Name="default")[0] == "ValidationException"
-    assert _code(events.create_event_bus, Name="default")[0] == "ResourceAlreadyExistsException"
+    assert refused(events.delete_event_bus, Name="default")[0] == "ValidationException"
+    assert refused(events.create_event_bus, Name="default")[0] == "ResourceAlreadyExistsException"
 
 
 def test_an_execution_status_change_chains_another_state_machine(events: Any, sfn: Any) -> None:
@@ -305,9 +298,7 @@ def test_a_rule_target_that_is_gone_is_dead_lettered_per_its_policy(
     assert [e["TargetId"] for e in answer["FailedEntries"]] == ["d"]
     assert "does not exist" in answer["FailedEntries"][0]["ErrorMessage"]
     too_many = {**target, "Id": "r", "RetryPolicy": {"MaximumRetryAttempts": 186}}
-    with pytest.raises(ClientError) as refused:
-        events.put_targets(Rule=rule, Targets=[too_many])
-    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert refused(events.put_targets, Rule=rule, Targets=[too_many])[0] == "ValidationException"
     (listed,) = events.list_targets_by_rule(Rule=rule)["Targets"]
     assert listed["RetryPolicy"] == target["RetryPolicy"] and listed["DeadLetterConfig"] == {"Arn": dead_arn}
     sfn.delete_state_machine(stateMachineArn=machine)

@@ -13,10 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from botocore.exceptions import ClientError
 from temporalio.client import Client
 
-from tests.integration.aws.conftest import client
+from tests.integration.aws.conftest import client, refused
 from tests.integration.aws.lambda_kit import unique
 
 pytestmark = pytest.mark.integration
@@ -28,13 +27,6 @@ PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}
 @pytest.fixture(scope="module")
 def scheduler(aws_url: str) -> Any:
     return client(aws_url, "scheduler")
-
-
-def _code(call: Any, **params: Any) -> tuple[str, str]:
-    with pytest.raises(ClientError) as failed:
-        call(**params)
-    error = failed.value.response["Error"]
-    return error["Code"], error["Message"]
 
 
 async def test_a_schedule_through_boto3_from_group_to_execution(
@@ -91,8 +83,8 @@ async def test_a_schedule_through_boto3_from_group_to_execution(
     )  # fmt: skip
     assert scheduler.list_schedules(GroupName=group, State="DISABLED")["Schedules"][0]["Name"] == name
     scheduler.delete_schedule_group(Name=group)
-    assert _code(scheduler.get_schedule, Name=name, GroupName=group)[0] == "ResourceNotFoundException"
-    assert _code(scheduler.get_schedule_group, Name=group)[0] == "ResourceNotFoundException"
+    assert refused(scheduler.get_schedule, Name=name, GroupName=group)[0] == "ResourceNotFoundException"
+    assert refused(scheduler.get_schedule_group, Name=group)[0] == "ResourceNotFoundException"
 
 
 def test_scheduler_errors_in_aws_words(scheduler: Any, sfn: Any) -> None:
@@ -100,28 +92,28 @@ def test_scheduler_errors_in_aws_words(scheduler: Any, sfn: Any) -> None:
     name = unique("once")
     common = {"FlexibleTimeWindow": {"Mode": "OFF"}, "Target": {"Arn": machine, "RoleArn": ROLE}}
     scheduler.create_schedule(Name=name, ScheduleExpression="at(2099-01-01T00:00:00)", **common)
-    code, message = _code(scheduler.create_schedule, Name=name, ScheduleExpression="rate(1 hour)", **common)
+    code, message = refused(scheduler.create_schedule, Name=name, ScheduleExpression="rate(1 hour)", **common)
     assert code == "ConflictException" and name in message
-    code, message = _code(
+    code, message = refused(
         scheduler.create_schedule, Name=unique("bad"), ScheduleExpression="every day", **common
     )
     assert code == "ValidationException" and "Invalid Schedule Expression" in message
-    assert _code(scheduler.get_schedule, Name=unique("nope"))[0] == "ResourceNotFoundException"
-    assert _code(scheduler.delete_schedule, Name=unique("nope"))[0] == "ResourceNotFoundException"
+    assert refused(scheduler.get_schedule, Name=unique("nope"))[0] == "ResourceNotFoundException"
+    assert refused(scheduler.delete_schedule, Name=unique("nope"))[0] == "ResourceNotFoundException"
     sqs = {**common["Target"], "SqsParameters": {"MessageGroupId": "g"}}
-    code, message = _code(
+    code, message = refused(
         scheduler.create_schedule, Name=unique("sqs"), ScheduleExpression="rate(1 hour)",
         FlexibleTimeWindow={"Mode": "OFF"}, Target=sqs,
     )  # fmt: skip
     assert code == "ValidationException" and "SqsParameters" in message
     gone = {**common["Target"], "DeadLetterConfig": {"Arn": machine + "-gone"}}
-    code, message = _code(
+    code, message = refused(
         scheduler.create_schedule, Name=unique("dlq"), ScheduleExpression="rate(1 hour)",
         FlexibleTimeWindow={"Mode": "OFF"}, Target=gone,
     )  # fmt: skip
     assert code == "ValidationException" and "does not exist" in message
     retry = {**common["Target"], "RetryPolicy": {"MaximumRetryAttempts": 186}}
-    code, _ = _code(
+    code, _ = refused(
         scheduler.create_schedule, Name=unique("retry"), ScheduleExpression="rate(1 hour)",
         FlexibleTimeWindow={"Mode": "OFF"}, Target=retry,
     )  # fmt: skip
@@ -133,13 +125,13 @@ def test_scheduler_errors_in_aws_words(scheduler: Any, sfn: Any) -> None:
     )
     got = scheduler.get_schedule(Name=dated)
     assert (got["StartDate"], got["EndDate"]) == (start, end)
-    code, message = _code(
+    code, message = refused(
         scheduler.create_schedule, Name=unique("backwards"), ScheduleExpression="rate(1 hour)",
         StartDate=end, EndDate=start, **common,
     )  # fmt: skip
     assert code == "ValidationException" and "StartDate must be before EndDate" in message
     scheduler.delete_schedule(Name=dated)
-    assert _code(scheduler.delete_schedule_group, Name="default")[0] == "ConflictException"
+    assert refused(scheduler.delete_schedule_group, Name="default")[0] == "ConflictException"
     scheduler.delete_schedule(Name=name)  # refusing to delete the default group deleted none of it
 
 
