@@ -68,6 +68,31 @@ async def scratch_database() -> AsyncIterator[str]:
         await admin.close()
 
 
+@asynccontextmanager
+async def noop_service() -> AsyncIterator[tuple[Settings, FunctionService]]:
+    """A function service on a scratch database and data dir, with ``noop`` (a warm no-op Python
+    function) created; its settings scan event sources every 0.2 s."""
+    data_dir = Path(tempfile.mkdtemp(prefix="stepline-bench-"))
+    os.chmod(data_dir, 0o711)  # sandbox users reach it
+    try:
+        async with scratch_database() as url:
+            settings = Settings(
+                database_url=SecretStr(url), data_dir=data_dir, event_sources={"scan_seconds": 0.2}
+            )
+            async with FunctionService(settings, run_events=False) as service:
+                stored = service.code.put(
+                    zip_files({"app.py": "def handler(event, context):\n    return {}\n"})
+                )
+                async with unit_of_work(service.sessions) as session:
+                    await registry.create_function(session, "noop", registry.FunctionSettings(
+                        runtime="python3.11", handler="app.handler", code_sha256=stored.sha256,
+                        code_size=stored.size))  # fmt: skip
+                await service.invoke("noop", b"{}")  # warm
+                yield settings, service
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 class Counter:
     """Wraps the mapping's invoker: when its first batch started, when the last ended, how many."""
 
@@ -198,58 +223,44 @@ async def run(messages: int, samples: int) -> dict[str, Any]:
     results: dict[str, Any] = {"messages": messages, "batch_size": BATCH}
     suffix = uuid.uuid4().hex[:10]
     queue, plain_queue, stream, plain_stream = (f"bench-{k}-{suffix}" for k in ("q", "pq", "s", "ps"))
-    data_dir = Path(tempfile.mkdtemp(prefix="stepline-bench-"))
-    os.chmod(data_dir, 0o711)  # sandbox users reach it
     redis = Redis.from_url(REDIS)
     try:
-        async with scratch_database() as url:
-            settings = Settings(
-                database_url=SecretStr(url), data_dir=data_dir, event_sources={"scan_seconds": 0.2}
-            )
-            async with FunctionService(settings, run_events=False) as service:
-                stored = service.code.put(
-                    zip_files({"app.py": "def handler(event, context):\n    return {}\n"})
-                )
-                async with unit_of_work(service.sessions) as session:
-                    await registry.create_function(session, "noop", registry.FunctionSettings(
-                        runtime="python3.11", handler="app.handler", code_sha256=stored.sha256,
-                        code_size=stored.size))  # fmt: skip
-                await service.invoke("noop", b"{}")  # warm
-                counter = Counter(source_invoker(service))
-                async with EventSources(
-                    settings, service.sessions, counter, metrics_registry=CollectorRegistry()
-                ):
-                    # RabbitMQ: the plain consumer, then the mapping, on the same number of messages
-                    await publish(plain_queue, messages)
-                    results["rabbitmq_plain_per_s"] = await plain_rabbitmq(plain_queue, messages)
-                    await publish(queue, messages)
-                    rabbit = await mapping(
-                        service, "noop", eventSourceArn="arn:aws:mq:us-east-1:123456789012:broker:rabbitmq",
-                        queues=[queue],
-                    )  # fmt: skip
-                    await counter.reach(messages)
-                    results["rabbitmq_mapping_per_s"] = rate(messages, counter.first, counter.last)
+        async with noop_service() as (settings, service):
+            counter = Counter(source_invoker(service))
+            async with EventSources(
+                settings, service.sessions, counter, metrics_registry=CollectorRegistry()
+            ):
+                # RabbitMQ: the plain consumer, then the mapping, on the same number of messages
+                await publish(plain_queue, messages)
+                results["rabbitmq_plain_per_s"] = await plain_rabbitmq(plain_queue, messages)
+                await publish(queue, messages)
+                rabbit = await mapping(
+                    service, "noop", eventSourceArn="arn:aws:mq:us-east-1:123456789012:broker:rabbitmq",
+                    queues=[queue],
+                )  # fmt: skip
+                await counter.reach(messages)
+                results["rabbitmq_mapping_per_s"] = rate(messages, counter.first, counter.last)
 
-                    async def send_one() -> None:
-                        await publish(queue, 1)
+                async def send_one() -> None:
+                    await publish(queue, 1)
 
-                    results["rabbitmq_idle_latency"] = await latency(counter, send_one, samples)
-                    await drop(service, rabbit)
-                    await asyncio.sleep(0.5)
-                    # Redis Streams
-                    await fill_stream(plain_stream, messages)
-                    results["redis_plain_per_s"] = await plain_redis(plain_stream, messages)
-                    await fill_stream(stream, messages)
-                    counter.first, counter.records = 0.0, 0
-                    arn = f"arn:aws:redis:us-east-1:123456789012:stream/{stream}"
-                    await mapping(service, "noop", eventSourceArn=arn, startingPosition="TRIM_HORIZON")
-                    await counter.reach(messages)
-                    results["redis_mapping_per_s"] = rate(messages, counter.first, counter.last)
+                results["rabbitmq_idle_latency"] = await latency(counter, send_one, samples)
+                await drop(service, rabbit)
+                await asyncio.sleep(0.5)
+                # Redis Streams
+                await fill_stream(plain_stream, messages)
+                results["redis_plain_per_s"] = await plain_redis(plain_stream, messages)
+                await fill_stream(stream, messages)
+                counter.first, counter.records = 0.0, 0
+                arn = f"arn:aws:redis:us-east-1:123456789012:stream/{stream}"
+                await mapping(service, "noop", eventSourceArn=arn, startingPosition="TRIM_HORIZON")
+                await counter.reach(messages)
+                results["redis_mapping_per_s"] = rate(messages, counter.first, counter.last)
 
-                    async def add_one() -> None:
-                        await redis.xadd(stream, {"data": BODY})
+                async def add_one() -> None:
+                    await redis.xadd(stream, {"data": BODY})
 
-                    results["redis_idle_latency"] = await latency(counter, add_one, samples)
+                results["redis_idle_latency"] = await latency(counter, add_one, samples)
     finally:
         await redis.delete(stream, plain_stream)
         await redis.aclose()
@@ -258,7 +269,6 @@ async def run(messages: int, samples: int) -> dict[str, Any]:
             channel = await connection.channel()
             for name in (queue, plain_queue):
                 await channel.queue_delete(name)
-        shutil.rmtree(data_dir, ignore_errors=True)
     for broker in ("rabbitmq", "redis"):
         results[f"{broker}_ratio"] = round(
             results[f"{broker}_mapping_per_s"] / results[f"{broker}_plain_per_s"], 3

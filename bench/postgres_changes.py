@@ -12,31 +12,22 @@ a scratch Stepline database, a scratch user database reached through a db proxy,
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 from _common import json_main
-from events import ADMIN_URL, BATCH, BODY, Counter, latency, rate, scratch_database
+from events import ADMIN_URL, BATCH, BODY, Counter, latency, noop_service, rate
 from prometheus_client import CollectorRegistry
-from pydantic import SecretStr
 
 from api import event_source_mapping_schemas as schemas
 from api import resource_schemas
 from api.services import event_source_mappings as use_cases
 from api.services import resources as resource_use_cases
-from foundation.registry import functions as registry
 from foundation.registry.database import unit_of_work
-from foundation.settings import Settings
 from workers.events.sources import postgres_outbox as outbox
 from workers.events.sources.runner import EventSources, source_invoker
-from workers.functions.codestore import zip_files
-from workers.functions.service import FunctionService
 
 
 async def write(url: str, table: str, first: int, count: int) -> None:
@@ -64,66 +55,52 @@ async def plain_reader(url: str, names: outbox.Names, count: int) -> float:
 
 async def run(changes: int, samples: int) -> dict[str, Any]:
     results: dict[str, Any] = {"changes": changes, "batch_size": BATCH}
-    data_dir = Path(tempfile.mkdtemp(prefix="stepline-bench-"))
-    os.chmod(data_dir, 0o711)  # sandbox users reach it
     user_db = f"stepline_bench_user_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f'CREATE DATABASE "{user_db}"')
     await admin.close()
     user_url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{user_db}"
     try:
-        async with scratch_database() as url:
-            settings = Settings(
-                database_url=SecretStr(url), data_dir=data_dir, event_sources={"scan_seconds": 0.2}
-            )
-            async with FunctionService(settings, run_events=False) as service:
-                stored = service.code.put(
-                    zip_files({"app.py": "def handler(event, context):\n    return {}\n"})
-                )
-                async with unit_of_work(service.sessions) as session:
-                    await registry.create_function(session, "noop", registry.FunctionSettings(
-                        runtime="python3.11", handler="app.handler", code_sha256=stored.sha256,
-                        code_size=stored.size))  # fmt: skip
-                    proxy = resource_schemas.DbProxyCreate(name="bench", target_url=user_url)
-                    await resource_use_cases.create_db_proxy(session, settings, proxy)
-                await service.invoke("noop", b"{}")  # warm
-                user = await asyncpg.connect(user_url)
-                await user.execute("CREATE TABLE items (id int PRIMARY KEY, body text)")
-                plain = outbox.Names.of(str(uuid.uuid4()), "public", "items")
-                await outbox.install(user, plain, "NEW_IMAGE", snapshot=False)
-                await write(user_url, "items", 0, changes)
-                # the outbox is filled: its trigger goes, the mapping's alone from here on
-                await user.execute(f"DROP TRIGGER {plain.outbox} ON items")
-                results["plain_per_s"] = await plain_reader(user_url, plain, changes)
-                await outbox.uninstall(user, plain)
-                counter = Counter(source_invoker(service))
-                async with unit_of_work(service.sessions) as session:
-                    body = schemas.MappingIn.model_validate({
-                        "functionName": "noop", "batchSize": BATCH, "startingPosition": "LATEST",
-                        "eventSourceArn": "arn:aws:postgres:us-east-1:123456789012:db-proxy/bench/"
-                        "table/items/stream/NEW_IMAGE",
-                    })  # fmt: skip
-                    await use_cases.create_mapping(session, body, settings.region, settings)
-                await write(user_url, "items", changes, changes)  # filled before its poller starts
-                async with EventSources(
-                    settings, service.sessions, counter, metrics_registry=CollectorRegistry()
-                ):
-                    await counter.reach(changes)
-                    results["mapping_per_s"] = rate(changes, counter.first, counter.last)
-                    next_id = 2 * changes
+        async with noop_service() as (settings, service):
+            async with unit_of_work(service.sessions) as session:
+                proxy = resource_schemas.DbProxyCreate(name="bench", target_url=user_url)
+                await resource_use_cases.create_db_proxy(session, settings, proxy)
+            user = await asyncpg.connect(user_url)
+            await user.execute("CREATE TABLE items (id int PRIMARY KEY, body text)")
+            plain = outbox.Names.of(str(uuid.uuid4()), "public", "items")
+            await outbox.install(user, plain, "NEW_IMAGE", snapshot=False)
+            await write(user_url, "items", 0, changes)
+            # the outbox is filled: its trigger goes, the mapping's alone from here on
+            await user.execute(f"DROP TRIGGER {plain.outbox} ON items")
+            results["plain_per_s"] = await plain_reader(user_url, plain, changes)
+            await outbox.uninstall(user, plain)
+            counter = Counter(source_invoker(service))
+            async with unit_of_work(service.sessions) as session:
+                body = schemas.MappingIn.model_validate({
+                    "functionName": "noop", "batchSize": BATCH, "startingPosition": "LATEST",
+                    "eventSourceArn": "arn:aws:postgres:us-east-1:123456789012:db-proxy/bench/"
+                    "table/items/stream/NEW_IMAGE",
+                })  # fmt: skip
+                await use_cases.create_mapping(session, body, settings.region, settings)
+            await write(user_url, "items", changes, changes)  # filled before its poller starts
+            async with EventSources(
+                settings, service.sessions, counter, metrics_registry=CollectorRegistry()
+            ):
+                await counter.reach(changes)
+                results["mapping_per_s"] = rate(changes, counter.first, counter.last)
+                next_id = 2 * changes
 
-                    async def insert_one() -> None:
-                        nonlocal next_id
-                        await user.execute("INSERT INTO items VALUES ($1, $2)", next_id, BODY)
-                        next_id += 1
+                async def insert_one() -> None:
+                    nonlocal next_id
+                    await user.execute("INSERT INTO items VALUES ($1, $2)", next_id, BODY)
+                    next_id += 1
 
-                    results["idle_latency"] = await latency(counter, insert_one, samples)
-                await user.close()
+                results["idle_latency"] = await latency(counter, insert_one, samples)
+            await user.close()
     finally:
         admin = await asyncpg.connect(ADMIN_URL)
         await admin.execute(f'DROP DATABASE IF EXISTS "{user_db}" WITH (FORCE)')
         await admin.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
     results["ratio"] = round(results["mapping_per_s"] / results["plain_per_s"], 3)
     return results
 
