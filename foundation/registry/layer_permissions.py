@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import foundation.registry.database  # noqa: F401  (naming convention before any table)
 from foundation.errors import Conflict, NotFound
+from foundation.registry.function_permissions import StatementExists, StatementNotFound
 from foundation.registry.layers import LayerVersion, get_version
 
 
@@ -37,21 +38,6 @@ class LayerVersionPermission(SQLModel, table=True):
     statement_id: str = Field(sa_column=Column(String(100), primary_key=True, nullable=False))
     statement: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-
-
-class LayerStatementExists(Conflict):
-    def __init__(self, statement_id: str) -> None:
-        self.statement_id = statement_id
-        super().__init__(
-            f"The statement id ({statement_id}) provided already exists. Please provide a new statement id, "
-            "or remove the existing statement."
-        )
-
-
-class LayerStatementNotFound(NotFound):
-    def __init__(self, statement_id: str) -> None:
-        self.statement_id = statement_id
-        super().__init__(f"Statement {statement_id} is not found in resource policy.")
 
 
 class LayerPolicyNotFound(NotFound):
@@ -92,7 +78,7 @@ async def add_statement(
     row = await _locked(session, name, version, revision_id)
     sid = statement["Sid"]
     if await session.get(LayerVersionPermission, (name, version, sid)) is not None:
-        raise LayerStatementExists(sid)
+        raise StatementExists(sid)
     now = datetime.now(UTC)
     session.add(
         LayerVersionPermission(
@@ -111,7 +97,7 @@ async def remove_statement(
     row = await _locked(session, name, version, revision_id)
     found = await session.get(LayerVersionPermission, (name, version, statement_id))
     if found is None:
-        raise LayerStatementNotFound(statement_id)
+        raise StatementNotFound(statement_id)
     await session.delete(found)
     row.policy_revision_id = str(uuid.uuid4())
     session.add(row)
