@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
+from foundation.registry.database import SessionMaker, create_engine, session_maker
 from foundation.settings import Settings
 from shell.embedded import temporal_dev_server
 from tests.integration.functions import TestInvoker
@@ -86,6 +87,16 @@ def settings(database_url: str, temporal_address: str) -> Settings:
         temporal_address=temporal_address,
         temporal={"task_queue": f"test-{uuid.uuid4().hex[:12]}"},
     )
+
+
+@pytest.fixture
+async def sessions(settings: Settings) -> AsyncIterator[SessionMaker]:
+    """Registry sessions on the test's database (a small pool of the test's own)."""
+    engine = create_engine(settings.database.url.get_secret_value(), pool_size=2)
+    try:
+        yield session_maker(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture(scope="session")

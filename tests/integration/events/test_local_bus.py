@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from foundation.registry.database import SessionMaker, create_engine, session_maker
+from foundation.registry.database import SessionMaker
 from foundation.settings import IntegrationSettings, ServiceEndpointSettings, Settings
 from statemachine import ServiceCall, StatesError
 from tests.integration.helpers import create_machine, unique
@@ -23,15 +22,6 @@ from workers.integrations.local_bus import LOCAL_BUS_URL
 pytestmark = pytest.mark.integration
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-
-
-@pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[SessionMaker]:
-    engine = create_engine(settings.database.url.get_secret_value(), pool_size=2)
-    try:
-        yield session_maker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def test_put_events_from_a_task_reaches_a_rule_target(

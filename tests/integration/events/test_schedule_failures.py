@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from temporalio.client import Client
 
 from api.event_metrics import RuleMetrics
 from foundation.registry import event_bus as registry
-from foundation.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
+from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.registry.functions import FunctionEvent
 from foundation.settings import Settings
 from statemachine.arns import event_bus_arn
@@ -31,15 +30,6 @@ pytestmark = pytest.mark.integration
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 ECHO = "def handler(event, context):\n    return event\n"
-
-
-@pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[SessionMaker]:
-    engine = create_engine(settings.database.url.get_secret_value(), pool_size=2)
-    try:
-        yield session_maker(engine)
-    finally:
-        await engine.dispose()
 
 
 def _arn(settings: Settings, kind: str, name: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlmodel import col, select
 from temporalio.client import Client
 
 from foundation.registry import event_bus as registry
-from foundation.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
+from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.registry.functions import FunctionEvent
 from foundation.settings import Settings
 from tests.integration.helpers import create_function, create_machine, unique
@@ -29,15 +28,6 @@ from workers.worker import build_worker
 pytestmark = pytest.mark.integration
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-
-
-@pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[SessionMaker]:
-    engine = create_engine(settings.database.url.get_secret_value(), pool_size=2)
-    try:
-        yield session_maker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _deliveries(sessions: SessionMaker, schedule: str) -> list[registry.EventDelivery]:

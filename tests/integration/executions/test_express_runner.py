@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from foundation.registry import express_executions as queue
-from foundation.registry.database import SessionMaker, create_engine, session_maker, unit_of_work
+from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.registry.execution_logs import LoggingConfig
 from foundation.registry.express_executions import ExpressExecution
 from foundation.settings import Settings
@@ -26,15 +26,6 @@ pytestmark = pytest.mark.integration
 
 GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:runner-tests:*"
 LOGGING = {"level": "ALL", "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": GROUP}}]}
-
-
-@pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[SessionMaker]:
-    engine = create_engine(settings.database.url.get_secret_value(), pool_size=2)
-    try:
-        yield session_maker(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
