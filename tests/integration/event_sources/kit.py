@@ -100,9 +100,11 @@ async def routed_ids(sessions: SessionMaker, destination: str, key: str) -> list
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def spawn(settings: Settings) -> subprocess.Popen[str]:
-    """The worker of ``source_worker_process``, leading the test database's mappings."""
-    module = "tests.integration.event_sources.source_worker_process"
+def spawn(
+    settings: Settings, module: str = "tests.integration.event_sources.source_worker_process"
+) -> subprocess.Popen[str]:
+    """A worker process (``module``: ``source_worker_process`` by default), leading the test database's
+    mappings; its argv is the database URL and the data dir."""
     url = settings.database.url.get_secret_value()
     return subprocess.Popen(
         [sys.executable, "-m", module, url, str(settings.data_dir)],

@@ -9,8 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,7 +24,7 @@ from foundation.registry import resources
 from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
 from statemachine import FunctionResult
-from tests.integration.event_sources.kit import ROOT, create, delete
+from tests.integration.event_sources.kit import create, delete, spawn
 from tests.integration.function_kit import deploy, fn_settings, requires_bwrap, service, unique
 from workers.events.sources.core import Invoke
 from workers.events.sources.runner import EventSources, source_invoker
@@ -82,17 +80,6 @@ async def file_system(service: FunctionService) -> tuple[str, Path]:
             session, resources.FileSystem(name=name, host_path=None, created_at=datetime.now(UTC))
         )
     return name, prepare_file_system(file_system_path(service.settings.data_dir, name, None))
-
-
-def spawn(settings: Settings) -> subprocess.Popen[str]:
-    module = "tests.integration.event_sources.fs_worker_process"
-    url = settings.database.url.get_secret_value()
-    return subprocess.Popen(
-        [sys.executable, "-m", module, url, str(settings.data_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
 
 
 def events(seen: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -168,7 +155,7 @@ async def test_a_worker_killed_mid_batch_loses_no_created_object(
         service.sessions, eventSourceArn=f"arn:aws:s3:::{fs}", functionName=name, batchSize=4,
         startingPosition="LATEST",
     )  # fmt: skip
-    child = spawn(fn_settings)
+    child = spawn(fn_settings, "tests.integration.event_sources.fs_worker_process")
     assert child.stdout is not None
     first: list[str] = []
     try:
