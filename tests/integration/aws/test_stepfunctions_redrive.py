@@ -19,7 +19,8 @@ from tests.integration.aws.server import ServerThread
 from tests.integration.aws.test_stepfunctions_callbacks import history
 from tests.integration.aws.test_stepfunctions_executions import call, machine, wait_done
 from tests.integration.aws.test_stepfunctions_state_machines import error_of
-from tests.integration.executions.test_durability import kill, worker_processes
+from tests.integration.executions.test_durability import worker_processes
+from tests.integration.processes import kill
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

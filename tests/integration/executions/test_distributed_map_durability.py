@@ -12,9 +12,10 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from tests.integration.executions.test_durability import assert_consistent, kill, worker_processes
+from tests.integration.executions.test_durability import assert_consistent, worker_processes
 from tests.integration.executions.test_map_chunks import chunk_statuses
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
+from tests.integration.processes import kill
 
 __all__ = ["worker_processes"]  # a fixture, shared with the crash tests
 

@@ -14,9 +14,10 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from statemachine import JSON, run_local
-from tests.integration.executions.test_durability import assert_consistent, kill, worker_processes
+from tests.integration.executions.test_durability import assert_consistent, worker_processes
 from tests.integration.functions import TestInvoker
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
+from tests.integration.processes import kill
 
 __all__ = ["worker_processes"]  # a fixture, shared with the crash tests
 

@@ -11,10 +11,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.integration.executions.test_durability import kill, worker_processes  # noqa: F401
+from tests.integration.executions.test_durability import worker_processes  # noqa: F401
 from tests.integration.helpers import all_history, create_machine, start, wait_until_done
 from tests.integration.integrations.conftest import HttpServer
 from tests.integration.integrations.test_http_task import any_connection
+from tests.integration.processes import kill
 
 pytestmark = pytest.mark.slow
 
