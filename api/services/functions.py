@@ -176,6 +176,9 @@ async def update_function(
                 signing_config=await code_signing.function_config(session, name),
             )  # fmt: skip
         else:
+            await layers.verify_kept(
+                session, current.layers, name, await code_signing.function_config(session, name)
+            )
             await layers.check_size(code, current.layers)
     return public(await registry.update_function(session, name, changes))
 

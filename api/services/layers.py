@@ -144,6 +144,25 @@ async def freeze(
     return frozen
 
 
+async def verify_kept(
+    session: AsyncSession, frozen: list[dict[str, Any]], function: str, signing_config: str | None
+) -> None:
+    """New code of a function under code signing: the layers it keeps must pass
+    ``code_signing.verify_layers`` too (as Lambda's UpdateFunctionCode). A kept layer version since
+    deleted has no signature left to check: it counts as unsigned."""
+    if signing_config is None or not frozen:
+        return
+    signatures: list[tuple[str, dict[str, Any] | None]] = []
+    for layer in frozen:
+        found = LAYER_VERSION_ARN.fullmatch(layer["arn"])
+        try:
+            row = await registry.get_version(session, found[1], int(found[2])) if found else None
+        except registry.LayerVersionNotFound:
+            row = None
+        signatures.append((layer["arn"], row.signature if row is not None else None))
+    await code_signing.verify_layers(session, signing_config, signatures, function)
+
+
 def aws_runtime(runtime: str) -> str:
     """The name Lambda gives a Stepline runtime (``nodejs20`` is ``nodejs20.x``)."""
     return {"nodejs20": "nodejs20.x", "provided": "provided.al2023"}.get(runtime, runtime)

@@ -114,6 +114,43 @@ async def test_layers_must_be_signed_by_an_allowed_profile(
     assert (await client.post("/v1/functions", json=body)).status_code == 201
 
 
+async def test_new_code_rechecks_the_layers_a_function_keeps(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UpdateFunctionCode of a function under code signing checks the layers it keeps, as Lambda:
+    an unsigned one is refused under Enforce (naming it, nothing changed), deployed under Warn."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    trusted = await profile(client, public_pem(key))
+    enforce, warn = await config(client, [trusted], "Enforce"), await config(client, [trusted], "Warn")
+    unsigned = (await publish(client, zip_of(LAYER)))["layerVersionArn"]
+    newer = code_signatures.sign(zip_of(APP | {"notes.txt": "v2"}), key, trusted, validity=DAY)
+    other = base64.b64encode(newer).decode()
+    for csc in (enforce, warn):
+        name = unique("keeps-layer")
+        made = await create(client, warn, signed_app(key, trusted), [unsigned], name)  # Warn lets it in
+        assert made.status_code == 201, made.text
+        attached = await client.put(
+            f"/v1/functions/{name}/code-signing-config", json={"codeSigningConfigArn": csc}
+        )
+        assert attached.status_code == 200, attached.text
+        before = (await client.get(f"/v1/functions/{name}")).json()
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="api.services.code_signing"):
+            updated = await client.put(f"/v1/functions/{name}", json={"code": {"zipFile": other}})
+        after = (await client.get(f"/v1/functions/{name}")).json()
+        if csc == enforce:
+            assert updated.status_code == 400, updated.text
+            assert updated.json()["errors"][0]["code"] == "CodeVerificationFailedException"
+            detail = updated.json()["detail"]
+            assert unsigned in detail and "layer is not signed" in detail, detail
+            assert after == before
+        else:
+            assert updated.status_code == 200, updated.text
+            assert after["codeSha256"] != before["codeSha256"]
+            messages = [r.getMessage() for r in caplog.records]
+            assert any(unsigned in m and "deployed anyway" in m for m in messages), messages
+
+
 async def test_a_layer_for_another_runtime_is_used_with_a_warning(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
