@@ -213,7 +213,7 @@ async def delete_function(call: Call, params: dict[str, Any]) -> Output:
     name, qualifier = function_ref(params["FunctionName"], params.get("Qualifier"))
     async with call.session() as session:
         if qualifier is None:
-            await use_cases.delete_function(session, name, call.region)
+            await use_cases.delete_function(session, name, call.region, call.state.settings)
         else:
             await use_cases.delete_version(session, name, qualifier)
     call.refresh(name, retire=qualifier is None)

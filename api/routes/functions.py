@@ -105,7 +105,7 @@ async def update_function(
 async def delete_function(
     name: str, session: SessionDep, state: StateDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> Response:
-    await use_cases.delete_function(session, name, state.settings.region)
+    await use_cases.delete_function(session, name, state.settings.region, state.settings)
     background.add_task(runtime.changed, name, retire=True)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -45,7 +45,7 @@ from workers.events.sources import brokers
 from workers.filesystems import FileSystemError, check_name
 
 RABBITMQ, REDIS, NATS, FS = "rabbitmq", "redis", "nats", "fs"
-POSTGRES = "postgres"
+POSTGRES = postgres_change_sources.KIND
 _NAME = re.compile(r"[A-Za-z0-9._:/@+=-]{1,255}")
 _STREAM = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _SOURCES = (

@@ -14,11 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
-from api.services import aliases, code_signing, images, layers
+from api.services import aliases, code_signing, images, layers, postgres_change_sources
 from foundation.errors import InvalidRequest
 from foundation.registry import aliases as alias_registry
 from foundation.registry import function_permissions, tags
 from foundation.registry import functions as registry
+from foundation.settings import Settings
 from statemachine import function_arn
 from workers.functions.codestore import CodeStore, InvalidCode, StoredCode, decode_zip, zip_files
 
@@ -204,8 +205,13 @@ async def list_functions(session: AsyncSession, limit: int, next_token: str | No
     return schemas.FunctionList(functions=[public(r) for r in rows[:limit]], next_token=token)
 
 
-async def delete_function(session: AsyncSession, name: str, region: str) -> None:
-    """Delete a function with its versions, its policy statements and its tags."""
+async def delete_function(
+    session: AsyncSession, name: str, region: str, settings: Settings | None = None
+) -> None:
+    """Delete a function with its versions, its policy statements, its tags and its event source mappings
+    (what its PostgreSQL mappings installed in the user's database dropped first, best effort)."""
+    await registry.get_function(session, name, for_update=True)
+    await postgres_change_sources.uninstall_of_function(session, settings, name)
     await registry.delete_function(session, name)
     await tags.delete_tags(session, function_arn(name, None, region))
 

@@ -17,12 +17,14 @@ import re
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from foundation.errors import InvalidRequest
+from foundation.registry import event_source_mappings as mappings
 from foundation.registry.resources import ResourceNotFound
 from foundation.settings import Settings
 from workers.events.sources import postgres_outbox as outbox
 from workers.events.sources.postgres_changes import split_name, target_url
 
 log = logging.getLogger(__name__)
+KIND = "postgres"  # an event source mapping's source_kind
 PREFIX = "arn:aws:postgres:"
 _ARN = re.compile(
     r"arn:aws:postgres:[a-z0-9-]*:[0-9]*:db-proxy/(?P<proxy>[^/]*)/table/(?P<relation>[^/]*)"
@@ -94,11 +96,24 @@ async def uninstall(session: AsyncSession, settings: Settings | None, uuid: str,
     if settings is None:
         return
     proxy, schema, table, _ = split_name(name)
+    names = outbox.Names.of(uuid, schema, table)
     try:
         connection = await outbox.connect(await target_url(session, settings, proxy))
         try:
-            await outbox.uninstall(connection, outbox.Names.of(uuid, schema, table))
+            await outbox.uninstall(connection, names)
         finally:
             await connection.close()
     except Exception as exc:
-        log.warning("event source mapping %s: its change trigger was not dropped: %s", uuid, exc)
+        log.warning(
+            "event source mapping %s: the trigger %s on %s, the function %s.%s() and the table %s.%s were "
+            "not dropped (drop them by hand): %s",
+            uuid, names.outbox, names.shown, schema, names.outbox, schema, names.outbox, exc,
+        )  # fmt: skip
+
+
+async def uninstall_of_function(session: AsyncSession, settings: Settings | None, function: str) -> None:
+    """Drop what each PostgreSQL mapping of ``function`` installed (best effort, as ``uninstall``), before
+    the function's deletion cascades to the mappings."""
+    for row in await mappings.list_mappings(session, function=function):
+        if row.source_kind == KIND:
+            await uninstall(session, settings, row.uuid, row.source_name)

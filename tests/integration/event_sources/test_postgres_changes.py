@@ -19,9 +19,11 @@ from prometheus_client import CollectorRegistry
 from api import event_source_mapping_schemas as schemas
 from api import resource_schemas
 from api.services import event_source_mappings as use_cases
+from api.services import functions as function_use_cases
 from api.services import resources as resource_use_cases
 from foundation.errors import InvalidRequest
 from foundation.registry.database import unit_of_work
+from foundation.registry.event_source_mappings import EventSourceMappingNotFound
 from foundation.settings import Settings
 from statemachine import FunctionResult
 from tests.integration.conftest import create_database, drop_database
@@ -173,6 +175,36 @@ async def test_changes_in_order_per_key_in_dynamodb_shape_and_failures_to_the_de
 async def _delete(service: FunctionService, mapping_uuid: str) -> None:
     async with unit_of_work(service.sessions) as session:
         await use_cases.delete_mapping(session, mapping_uuid, "us-east-1", service.settings)
+
+
+async def test_deleting_the_function_drops_what_its_mappings_installed(
+    service: FunctionService, user_database: str
+) -> None:
+    """The function's deletion cascades to its mappings and drops each one's trigger, trigger function
+    and outbox from the user's database, as the mapping's own Delete does."""
+    name = await deploy(service, unique("esm"), {"app.py": SLOW})
+    relation = await table(user_database)
+    mapping = await create(
+        service, eventSourceArn=arn(await proxy(service, user_database), relation), functionName=name,
+        startingPosition="LATEST", enabled=False,
+    )  # fmt: skip
+    box = f"stepline_changes_{mapping.uuid.replace('-', '')}"
+    installed = (
+        "SELECT (SELECT count(*) FROM pg_trigger WHERE tgname = $1) + "
+        "(SELECT count(*) FROM pg_proc WHERE proname = $1)"
+    )
+    db = await asyncpg.connect(user_database)
+    try:
+        assert await db.fetchval(installed, box) == 2 and await outbox_rows(user_database, mapping.uuid) == 0
+        async with unit_of_work(service.sessions) as session:
+            await function_use_cases.delete_function(session, name, "us-east-1", service.settings)
+        assert await db.fetchval(installed, box) == 0, "the trigger and its function are dropped"
+        assert await outbox_rows(user_database, mapping.uuid) is None, "the outbox is dropped"
+        await db.execute(f"INSERT INTO {relation} VALUES (1, 0, 'x')")  # the table itself is the user's
+    finally:
+        await db.close()
+    with pytest.raises(EventSourceMappingNotFound):  # and the mapping went with the function
+        await _delete(service, mapping.uuid)
 
 
 async def test_a_worker_killed_mid_batch_loses_nothing(
