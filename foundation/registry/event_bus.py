@@ -71,8 +71,8 @@ class EventTarget(SQLModel, table=True):
     input_transformer: str | None = Field(default=None, sa_type=Text)
     """``{"InputPathsMap": {...}, "InputTemplate": "..."}`` as JSON text."""
     policy: str | None = Field(default=None, sa_type=Text)
-    """RetryPolicy and DeadLetterConfig (``workers.events.retries.Policy`` JSON); None: the
-    deliverer's own retries (3 attempts, 10 s apart)."""
+    """RetryPolicy and DeadLetterConfig (``workers.events.retries.Policy`` JSON); None: AWS's
+    defaults (185 retries within 24 hours, no dead letter)."""
 
 
 class EventDelivery(SQLModel, table=True):

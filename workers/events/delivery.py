@@ -3,11 +3,13 @@
 A function target gets an Event invocation queued in the very transaction that marks the delivery
 DELIVERED (exactly once). A state machine target gets an execution named after the delivery's id,
 then the delivery is marked: a crash between the two redelivers, and the second start finds the
-execution (Temporal's workflow id and the registry's unique name) and starts nothing. A failed
-attempt is retried after ``retry_seconds`` up to ``max_attempts`` times, then counted as failed on
-its rule with the error as the rule's last error. A schedule's delivery carries its own retry policy
-and dead-letter target (``workers.events.retries``): exponential backoff, then the dead letter,
-queued in the transaction that marks the delivery FAILED (so a restart loses neither).
+execution (Temporal's workflow id and the registry's unique name) and starts nothing. A rule
+target's or a schedule's delivery carries its retry policy and dead-letter target
+(``workers.events.retries``; a rule target without a RetryPolicy gets AWS's: 185 retries within 24
+hours): exponential backoff from ``retry_seconds``, then counted as failed on its rule with the error
+as the rule's last error and the dead letter, if any, queued in the transaction that marks the
+delivery FAILED (so a restart loses neither). A delivery without a policy (a destination's, a dead
+letter's) is retried after ``retry_seconds`` up to ``max_attempts`` times.
 
 The same loop publishes the RUNNING status changes the ``execution_started`` trigger queued
 (``workers.events.status_changes``), and removes DELIVERED rows past the retention

@@ -11,9 +11,10 @@ RETRY_ATTEMPTS, SCHEDULED_TIME, SCHEDULE_ARN, TARGET_ARN}, ...}]}`` (on a bus: t
 detail of a ``Scheduler Dead-letter Event`` from ``aws.scheduler``).
 
 A rule's target (EventBridge's ``RetryPolicy`` and ``DeadLetterConfig``, the same ranges) gets the
-same treatment; its dead letter carries ERROR_CODE, ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION,
-RETRY_ATTEMPTS, RULE_ARN and TARGET_ARN, and goes to a function or a state machine only (a bus could
-route a failing dead letter back to its own rule).
+same treatment, AWS's defaults when it has no RetryPolicy (185 retries, backoff capped at five
+minutes, given up when the event is 24 hours old); its dead letter carries ERROR_CODE, ERROR_MESSAGE,
+EXHAUSTED_RETRY_CONDITION, RETRY_ATTEMPTS, RULE_ARN and TARGET_ARN, and goes to a function or a state
+machine only (a bus could route a failing dead letter back to its own rule).
 """
 
 from __future__ import annotations
@@ -69,11 +70,11 @@ def decide(policy: Policy, attempts: int, created: datetime, now: datetime, base
     return Decision(delay)
 
 
-def for_rule(stored: str | None, rule_arn: str) -> str | None:
-    """A rule target's stored policy, as its deliveries carry it."""
-    if stored is None:
-        return None
-    return dataclasses.replace(Policy.loads(stored), rule_arn=rule_arn).dumps()
+def for_rule(stored: str | None, rule_arn: str) -> str:
+    """A rule target's stored policy, as its deliveries carry it; a target without one gets AWS's
+    defaults (185 retries within 24 hours, the deliverer's backoff, no dead letter)."""
+    policy = Policy() if stored is None else Policy.loads(stored)
+    return dataclasses.replace(policy, rule_arn=rule_arn).dumps()
 
 
 def dead_letter_id(delivery_id: str) -> str:

@@ -1,5 +1,5 @@
-"""A schedule target's retry policy (``workers.events.retries``): backoff, the two ways to give up,
-and the dead letter's attributes."""
+"""A schedule's or a rule target's retry policy (``workers.events.retries``): backoff, the two ways
+to give up, a rule target's default (AWS's), and the dead letter's attributes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workers.events.retries import Decision, Policy, dead_letter, decide, split_error
+from workers.events.retries import Decision, Policy, dead_letter, decide, for_rule, split_error
 
 START = datetime(2026, 12, 4, tzinfo=UTC)
 
@@ -27,6 +27,26 @@ START = datetime(2026, 12, 4, tzinfo=UTC)
 )
 def test_decide(policy: Policy, attempts: int, elapsed: int, expected: Decision) -> None:
     assert decide(policy, attempts, START, START + timedelta(seconds=elapsed), 1.0) == expected
+
+
+def test_a_rule_target_without_a_policy_gets_awss_default() -> None:
+    """185 retries within 24 hours, spaced by the deliverer's backoff (10 s base, capped at 5
+    minutes), no dead letter: simulated attempt by attempt, no waiting."""
+    rule = "arn:aws:events:us-east-1:000000000000:rule/r"
+    policy = Policy.loads(for_rule(None, rule))
+    assert policy == Policy(retries=185, max_age_seconds=86400, rule_arn=rule)
+    given = Policy(retries=1, max_age_seconds=60, dead_letter_arn="arn:d").dumps()
+    assert Policy.loads(for_rule(given, rule)) == Policy(1, 60, "arn:d", rule_arn=rule)
+    now, delays, attempts = START, [], 1
+    while (decision := decide(policy, attempts, START, now, 10.0)).retry_in is not None:
+        delays.append(decision.retry_in)
+        now += timedelta(seconds=decision.retry_in)
+        attempts += 1
+    assert decision.exhausted == "MaximumRetryAttempts" and len(delays) == 185
+    assert delays[:6] == [10.0, 20.0, 40.0, 80.0, 160.0, 300.0] and max(delays) == 300.0
+    assert now - START < timedelta(hours=24)
+    late = START + timedelta(seconds=86400 - 200)  # the age bounds it too: no retry past 24 hours
+    assert decide(policy, 30, START, late, 10.0) == Decision(None, "MaximumEventAgeInSeconds")
 
 
 def test_a_policy_survives_its_json() -> None:
