@@ -1,9 +1,17 @@
 """The warm pool: execution environments per function version, reused while their config holds.
 
 An invocation takes a concurrency slot, then the most recently used idle environment of its
-function version (warm), or starts one (cold). Environments built from an older revision of the
-configuration are shut down as soon as they are idle (drain); idle ones are reaped after
-``idle_seconds`` except the provisioned ones; ``close`` shuts everything down.
+function version (warm), or its prepared one, or starts one (cold). Environments built from an
+older revision of the configuration are shut down as soon as they are idle (drain); idle ones are
+reaped after ``idle_seconds`` except the provisioned ones; ``close`` shuts everything down.
+
+After a cold start of a container-image function, the pool prepares one more environment of that
+version in the background (``spares.preparable``; Lambda's proactive initialization): started as
+a cold start starts one, INIT done, frozen. The version's next cold start takes it; its first
+invocation reports the Init Duration that INIT took. It holds no concurrency slot until then, is
+kept within ``spares.MAX_PREPARED`` versions and ``spares.PREPARED_MEMORY_MB``, gives way first
+under ``max_environments``, is reaped after ``idle_seconds`` like an idle one, and is shut down
+with the version's idle ones when its configuration changes (a new ``revision``).
 """
 
 from __future__ import annotations
@@ -47,6 +55,8 @@ class _Versions:
     idle: list[Environment] = field(default_factory=list)
     busy: int = 0
     provisioned: int = 0
+    prepared: list[Environment] = field(default_factory=list)
+    """Initialised, never invoked: the next cold start's (at most one)."""
 
 
 class EnvironmentPool:
@@ -94,6 +104,10 @@ class EnvironmentPool:
         self._image_claimed: dict[str, float] = {}
         """When each image with spares last had one claimed (or was added): the stalest makes room."""
         self.spares_claimed = 0
+        self.prepared_claimed = 0
+        """Cold starts that took a prepared environment."""
+        self._preparing: dict[tuple[str, str], tuple[asyncio.Task[None], int]] = {}
+        """Prepared environments being started, by function version (with their memory sizes)."""
         self._refilling: asyncio.Task[None] | None = None
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
         """One thread spawns every sandbox (it may step into a sandbox's cgroup to do so)."""
@@ -122,10 +136,18 @@ class EnvironmentPool:
         """Spare sandboxes started and waiting to be claimed."""
         return sum(len(spares) for spares in self._spares.values())
 
+    def prepared(self, name: str) -> int:
+        """Prepared environments of function ``name`` (all versions) waiting for a cold start."""
+        return sum(len(v.prepared) for key, v in self._versions.items() if key[0] == name)
+
     async def spares_ready(self) -> None:
-        """Wait until the spares being started are up (tests and benchmarks start from a known state)."""
-        if self._refilling is not None:
-            await asyncio.shield(self._refilling)
+        """Wait until the spares and prepared environments being started are up (tests and
+        benchmarks start from a known state)."""
+        while (self._refilling is not None and not self._refilling.done()) or self._preparing:
+            if self._preparing:
+                await asyncio.gather(*(asyncio.shield(task) for task, _ in list(self._preparing.values())))
+            if self._refilling is not None:
+                await asyncio.shield(self._refilling)
 
     def start_reaper(self) -> None:
         self._reaper = asyncio.create_task(self._reap_forever(), name="stepline-env-reaper")
@@ -147,6 +169,8 @@ class EnvironmentPool:
                     env = None
             cold = env is None
             if env is None:
+                env = self._take_prepared(versions, seconds)
+            if env is None:
                 try:
                     env = await self._start(config)
                 except EnvironmentDead as dead:
@@ -161,6 +185,7 @@ class EnvironmentPool:
                 self._give_back(config, env)
             if cold:
                 result = dataclasses.replace(result, init_duration_ms=env.init_duration_ms)
+                self._prepare_later(config)  # (after the invocation: not competing with it)
             return result, lines, cold
         finally:
             self._slots.release(slot)
@@ -171,6 +196,8 @@ class EnvironmentPool:
         """Keep ``count`` initialised environments of this version ready (provisioned concurrency)."""
         versions = self._versions_for(config)
         versions.provisioned = count
+        versions.idle.extend(versions.prepared)  # initialised already: provisioned from now on
+        versions.prepared.clear()
         missing = count - len(versions.idle) - versions.busy
         starts = [self._start(config) for _ in range(max(missing, 0))]
         for env in await asyncio.gather(*starts, return_exceptions=True):
@@ -181,7 +208,8 @@ class EnvironmentPool:
         """Shut down the idle environments of a function (all versions unless one is named)."""
         for key, versions in list(self._versions.items()):
             if key[0] == name and version in (None, key[1]):
-                idle, versions.idle = versions.idle, []
+                idle, versions.idle = [*versions.idle, *versions.prepared], []
+                versions.prepared = []
                 versions.provisioned = 0
                 await asyncio.gather(*(self._close(env) for env in idle))
 
@@ -193,7 +221,8 @@ class EnvironmentPool:
         """
         self._closed = True
         self._spare_count = 0
-        tasks = [task for task in (self._reaper, self._refilling) if task is not None]
+        preparing = [task for task, _ in self._preparing.values()]
+        tasks = [task for task in (self._reaper, self._refilling, *preparing) if task is not None]
         for task in tasks:  # a spare being spawned is closed by its task
             task.cancel()
         spares = [env for runtime in self._spares.values() for env in runtime]
@@ -218,7 +247,8 @@ class EnvironmentPool:
         if versions is None:
             versions = self._versions[key] = _Versions(config.revision)
         elif versions.revision != config.revision:
-            stale, versions.idle = versions.idle, []
+            stale, versions.idle = [*versions.idle, *versions.prepared], []
+            versions.prepared = []
             versions.revision = config.revision
             for env in stale:
                 self._close_later(env)
@@ -279,6 +309,82 @@ class EnvironmentPool:
             self._close_later(env)
         self._refill()
         return None
+
+    def _take_prepared(self, versions: _Versions, seconds: float) -> Environment | None:
+        """This version's prepared environment, if it has a live one (the caller checked the revision)."""
+        while versions.prepared:
+            env = versions.prepared.pop()
+            if not env.dead and env.fresh_for(seconds):
+                self.prepared_claimed += 1
+                return env
+            self._close_later(env)
+        return None
+
+    def _prepare_later(self, config: FunctionConfig) -> None:
+        """After a cold start of ``config``: start, in the background, the environment its next cold
+        start will take, if it gets one (``spares.preparable``) and there is room for it."""
+        key = (config.name, config.version)
+        versions = self._versions.get(key)
+        if (
+            not self._spare_count
+            or self._closed
+            or not spare_rules.preparable(config)
+            or versions is None
+            or versions.revision != config.revision
+            or versions.provisioned
+            or versions.prepared
+            or key in self._preparing
+            or not self._make_room_to_prepare(config)
+        ):
+            return
+        task = asyncio.create_task(self._prepare(config, key), name=f"stepline-prepare-{config.name}")
+        self._preparing[key] = (task, config.memory_mb)
+        task.add_done_callback(lambda done: self._preparing.pop(key, None))
+
+    def _make_room_to_prepare(self, config: FunctionConfig) -> bool:
+        """Whether a prepared environment of ``config`` may start: under ``max_environments`` (a
+        prepared one never makes a used one give way), with the host's memory to spare, and within
+        ``MAX_PREPARED`` and ``PREPARED_MEMORY_MB`` once the oldest prepared ones have given way."""
+        if len(self._all) >= self._max_environments:
+            return False
+        available = spare_rules.host_memory_available_mb()
+        if available is not None and available < config.memory_mb + spare_rules.HOST_HEADROOM_MB:
+            return False
+        count = len(self._preparing) + 1  # (those being started stay)
+        memory = sum(mb for _, mb in self._preparing.values()) + config.memory_mb
+        if count > spare_rules.MAX_PREPARED or memory > spare_rules.PREPARED_MEMORY_MB:
+            return False
+        kept = sorted(
+            ((env.last_used, key, env) for key, v in self._versions.items() for env in v.prepared),
+            key=lambda k: k[0],
+        )
+        count += len(kept)
+        memory += sum(env.config.memory_mb for _, _, env in kept)
+        for _, key, env in kept:  # the oldest first
+            if count <= spare_rules.MAX_PREPARED and memory <= spare_rules.PREPARED_MEMORY_MB:
+                break
+            self._versions[key].prepared.remove(env)
+            self._close_later(env)
+            count -= 1
+            memory -= env.config.memory_mb
+        return True
+
+    async def _prepare(self, config: FunctionConfig, key: tuple[str, str]) -> None:
+        """Start a prepared environment of ``config`` and keep it, unless the version changed or was
+        given one meanwhile, or its INIT failed (then none: its next cold start shows the failure)."""
+        try:
+            env = await self._start(config)
+        except EnvironmentDead:
+            return
+        except Exception:
+            log.warning("could not prepare an environment of %s", config.name, exc_info=True)
+            return
+        versions = self._versions.get(key)
+        if self._closed or versions is None or versions.revision != config.revision or versions.prepared:
+            await self._close(env)
+            return
+        env.last_used = time.monotonic()
+        versions.prepared.append(env)
 
     def _make_room_for_an_image(self) -> None:
         """At ``spare_rules.MAX_IMAGES`` images with spares, the one least recently claimed from
@@ -341,13 +447,17 @@ class EnvironmentPool:
             versions.idle.append(env)
 
     def _evict_one(self) -> None:
-        """Make room under the per-process cap by shutting down the least recently used idle one."""
-        candidates = [(env.last_used, key, env) for key, v in self._versions.items() for env in v.idle]
-        if not candidates:
-            return
-        _, key, env = min(candidates, key=lambda c: c[0])
-        self._versions[key].idle.remove(env)
-        self._close_later(env)
+        """Make room under the per-process cap by shutting down the oldest prepared environment, else
+        the least recently used idle one."""
+        for kind in ("prepared", "idle"):
+            candidates = [
+                (env.last_used, v, env) for v in self._versions.values() for env in getattr(v, kind)
+            ]
+            if candidates:
+                _, versions, env = min(candidates, key=lambda c: c[0])
+                getattr(versions, kind).remove(env)
+                self._close_later(env)
+                return
 
     def _close_later(self, env: Environment) -> None:
         task = asyncio.create_task(self._close(env))
@@ -374,4 +484,7 @@ class EnvironmentPool:
                 stale = [e for e in idle[keep:] if now - e.last_used > self._idle_seconds]
                 for env in stale:
                     versions.idle.remove(env)
+                    self._close_later(env)
+                for env in [e for e in versions.prepared if now - e.last_used > self._idle_seconds]:
+                    versions.prepared.remove(env)
                     self._close_later(env)

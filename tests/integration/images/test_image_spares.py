@@ -2,7 +2,8 @@
 keeps spares of it (the image's root bound, the relay waiting); a claimed one runs the claiming
 function's command, directory and variables with its memory limit, exactly as a normal start
 would, in a fresh /tmp; an image function a spare cannot be starts normally; past the number of
-images with spares, the one least recently claimed from gives way."""
+images with spares, the one least recently claimed from gives way. Prepared environments (which
+claim spares too) are off here: ``test_image_prepared`` covers them."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ pytestmark = [requires_bwrap]
 COMMAND = ["/usr/bin/python3", "-S", "/app/runtime.py"]
 LOOK = {"env": ["GREETING", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "IMAGE_ONLY"],
         "paths": ["/tmp/mine"], "write": ["/tmp/mine"]}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def no_prepared_environments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spare_rules, "MAX_PREPARED", 0)
 
 
 @pytest.fixture
