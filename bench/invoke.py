@@ -11,8 +11,16 @@ bubblewrap sandboxes. Measured in the same run, interleaved so that machine load
 - cold start (new environment to first response) and warm invoke, p50/p95, Python and Node.js (a
   Python one also where no spare sandbox fits: a full sandbox start), and a
   container-image function (``tests/image_builder``'s Python image: Debian's python3.11 with a small
-  Runtime API client over ``socket``; goal: its cold start within 2x the Python zip function's), from
-  a spare of its image and (``image_no_spare``: another /tmp size) without one;
+  Runtime API client over ``socket``; goal: its cold start within 2x the Python zip function's),
+  like for like in three situations:
+  - ``image`` / ``python``: the function's environments all shut down (``retire``: its first cold
+    start, or one after ``idle_seconds``), so both start from a spare sandbox of their kind;
+  - ``image_no_spare`` / ``python_no_spare``: another /tmp size, which no spare fits: a full start;
+  - ``image_burst`` / ``python_burst``: a second invocation arrives while the first holds the warm
+    environment (0.5 s asleep), the function having cold-started before: the image function's
+    takes the prepared environment its previous cold start left (``pool.prepared``), the zip
+    function's a spare (zip functions get no prepared environment); ``image_burst_prepared`` counts
+    the rounds that took one;
 - warm invoke through the HTTP API (uvicorn on loopback, httpx client, same process), with the function
   runtime in the API process (``stepline dev``'s colocated path) and, interleaved with it, through an
   API that runs none (``stepline api``) and a ``stepline worker`` process behind it (the hop to the
@@ -58,6 +66,10 @@ from workers.functions.service import FunctionService
 ADMIN_URL = os.environ.get("STEPLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 EVENT = json.dumps({"data": "x" * 1000}).encode()[:1024]
 PYTHON_HELLO = {"app.py": "def handler(event, context):\n    return {'hello': 'world'}\n"}
+PYTHON_SLEEPY = {
+    "app.py": "import time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n"
+}
+"""The Python function of the burst rows: the holding invocation sleeps."""
 NODE_HELLO = {"index.js": "exports.handler = async () => ({ hello: 'world' });\n"}
 ECHO_SERVER = """
 import socket, sys
@@ -214,6 +226,24 @@ async def deploy_with_extension(service: FunctionService) -> str:
     async with unit_of_work(service.sessions) as session:
         await registry.create_function(session, name, settings)
     return name
+
+
+async def burst_cold_start(service: FunctionService, name: str) -> float:
+    """A cold start while the function's warm environment is busy: the function cold-starts once
+    (untimed; what it leaves behind is made), then one invocation sleeps in that environment while
+    the timed one starts."""
+    await service.pool.retire(name)
+    await service.invoke(name, EVENT)
+    await service.pool.spares_ready()
+    holder = asyncio.create_task(service.invoke(name, json.dumps({"sleep": 0.5}).encode()))
+    for _ in range(5000):  # until the holder has taken the warm environment
+        if service.pool.in_use(name) or holder.done():
+            break
+        await asyncio.sleep(0.002)
+    try:
+        return await timed(lambda: service.invoke(name, EVENT))
+    finally:
+        await holder
 
 
 async def throughput(service: FunctionService, name: str, callers: int, seconds: float) -> float:
@@ -379,11 +409,15 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                 unspared = await deploy(service, "python3.11", PYTHON_HELLO, "app.handler", tmp_mb=513)
                 image = await deploy_image(service, work)
                 image_unspared = await deploy_image(service, work, tmp_mb=513)
+                image_burst = await deploy_image(service, work)
+                python_burst = await deploy(service, "python3.11", PYTHON_SLEEPY, "app.handler")
                 extended = await deploy_with_extension(service)
                 floors: dict[str, list[float]] = {"bwrap_python_c_pass": [], "bwrap_python_S_c_pass": []}
                 cold: dict[str, list[float]] = {
                     "python": [], "node": [], "python_no_spare": [], "image": [], "image_no_spare": [],
+                    "python_burst": [], "image_burst": [],
                 }  # fmt: skip
+                prepared_before = service.pool.prepared_claimed
                 for _ in range(max(rounds // 10, 10)):
                     await service.pool.spares_ready()  # the refill after a claim is not timed with a floor
                     floors["bwrap_python_c_pass"].append(await asyncio.to_thread(bare_bwrap, ["-c", "pass"]))
@@ -400,6 +434,10 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                     for label, name in kinds:
                         await service.pool.retire(name)
                         cold[label].append(await timed(lambda n=name: service.invoke(n, EVENT)))  # type: ignore[misc]
+                    for label, name in (("python_burst", python_burst), ("image_burst", image_burst)):
+                        await service.pool.spares_ready()
+                        cold[label].append(await burst_cold_start(service, name))
+                results["image_burst_prepared"] = service.pool.prepared_claimed - prepared_before
                 socket_rtt: list[float] = []
                 warm: dict[str, list[float]] = {
                     "python": [], "node": [], "image": [], "python_one_invoke_extension": [],
@@ -455,6 +493,10 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
         ),
         "image_cold_p50_over_python_zip_cold_p50": round(
             results["cold_start_ms"]["image"]["p50"] / results["cold_start_ms"]["python"]["p50"], 2
+        ),
+        "image_cold_p50_over_python_zip_cold_p50_in_a_burst": round(
+            results["cold_start_ms"]["image_burst"]["p50"] / results["cold_start_ms"]["python_burst"]["p50"],
+            2,
         ),
         "image_cold_p50_over_python_zip_cold_p50_without_spare": round(
             results["cold_start_ms"]["image_no_spare"]["p50"]
