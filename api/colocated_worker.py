@@ -42,7 +42,7 @@ def worker_hook(worker: ColocatedWorker) -> Callable[[AppState], AbstractAsyncCo
         temporal_worker = build_worker(
             state.temporal,
             settings.temporal.task_queue,
-            Activities(state.sessions, state.function_invoker, services),
+            Activities(state.sessions, state.function_invoker, services, settings),
             sandboxed=settings.temporal.workflow_sandbox,
         )
         running = asyncio.create_task(temporal_worker.run())

@@ -26,6 +26,7 @@ from statemachine.arns import (
     function_reference,
     layer_arn,
     log_group_name,
+    map_run_child_arn,
     parse_function_ref,
     role_arn,
     s3_bucket_arn,
@@ -37,7 +38,7 @@ from statemachine.arns import (
     version_arn,
 )
 from statemachine.callbacks import ActivityHost, CallbackHost, TokenWait, activity_name
-from statemachine.chunk_runner import run_chunk
+from statemachine.chunk_runner import EXPRESS_CHILD_SECONDS, run_chunk, run_express_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
 from statemachine.errors import DefinitionError, Diagnostic, InvalidValue, StatesError, SteplineError
@@ -88,6 +89,8 @@ from statemachine.mocks import TestCase as MockTestCase
 from statemachine.mocks import parse_config as parse_mock_config
 from statemachine.nested import NestedExecution, NestedHost, NestedStart
 from statemachine.offload import (
+    EXPRESS_MAP_CHILDREN,
+    ExpressChildren,
     IterationOutcome,
     MapChunk,
     MapOffloader,
@@ -117,6 +120,8 @@ __all__ = [
     "DEFAULT_ACCOUNT",
     "DEFAULT_REGION",
     "EXECUTION_ROLE_ARN",
+    "EXPRESS_CHILD_SECONDS",
+    "EXPRESS_MAP_CHILDREN",
     "JSON",
     "LOG_LEVELS",
     "MAP_RUN_CONTROLS",
@@ -128,6 +133,7 @@ __all__ = [
     "Diagnostic",
     "ExecutionContext",
     "ExecutionOutcome",
+    "ExpressChildren",
     "FunctionCall",
     "FunctionInvoker",
     "FunctionResult",
@@ -211,6 +217,7 @@ __all__ = [
     "machine_under_test",
     "map_iteration_events",
     "map_iterations",
+    "map_run_child_arn",
     "needs_mock",
     "outcomes_from_json",
     "outcomes_to_json",
@@ -223,6 +230,7 @@ __all__ = [
     "resume_point",
     "role_arn",
     "run_chunk",
+    "run_express_chunk",
     "run_local",
     "s3_bucket_arn",
     "schedule_arn",

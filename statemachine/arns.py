@@ -101,9 +101,11 @@ def map_run_arn(execution: str, state_name: str, run_id: str) -> str:
     return f"{execution.replace(':execution:', ':mapRun:')}/{state_name}:{run_id}"
 
 
-def map_run_child_arn(map_run: str, name: str) -> str:
-    """The ARN of one child run of a Distributed Map run (a ResultWriter's ``ExecutionArn``)."""
-    return f"{map_run.replace(':mapRun:', ':execution:', 1)}:{name}"
+def map_run_child_arn(map_run: str, name: str, *, express: bool = False) -> str:
+    """The ARN of one child run of a Distributed Map run (a ResultWriter's ``ExecutionArn``);
+    ``express``: of an EXPRESS child execution (``...:express:MACHINE/STATE:RUN:NAME``)."""
+    kind = ":express:" if express else ":execution:"
+    return f"{map_run.replace(':mapRun:', kind, 1)}:{name}"
 
 
 def role_arn(role: str = EXECUTION_ROLE, account: str = DEFAULT_ACCOUNT) -> str:

@@ -19,7 +19,7 @@ from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, r
 from statemachine.json_types import JSON
 from statemachine.map_runs import MAP_RUN_CONTROLS, Gate, MapRunTracker, MapRunUpdate, patched
 from statemachine.mapper import Mapper, RunBlock
-from statemachine.offload import offloader_for, run_offloaded
+from statemachine.offload import express_offloader, offloader_for, run_offloaded
 
 Outcome = tuple[JSON, dict[str, JSON] | None]
 
@@ -182,13 +182,15 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight
     tracker = None
     limit = min(limit, run.limits.max_map_in_flight)
+    mapper.map_run_arn = arn
     offloader = offloader_for(state, run.host, len(items), run.limits)
     if state.distributed:
         # An execution whose Map started before map run controls came runs it as it started to:
         # no gate, no progress reports (Temporal commands its recorded history does not have).
         live = patched(run.host, MAP_RUN_CONTROLS)
         tracker = _tracker(mapper, arn, started, limits, (max_concurrency, count, percentage), live)
-        if offloader is None:  # child runs in this history: their outputs are kept for a redrive
+        if offloader is None or express_offloader(offloader):
+            # No chunk workflow's result holds the child runs' outputs: kept for a redrive.
             tracker.keep_outputs(mapper.results.__getitem__, set(mapper.done))
         await tracker.started()
         if live:
@@ -218,7 +220,16 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         times = (started, run.host.now().isoformat())
         try:
             result: JSON = await item_io.write_results(
-                state.result_writer, records, arn, times, effective, frame, ctx, env, state.name
+                state.result_writer,
+                records,
+                arn,
+                times,
+                effective,
+                frame,
+                ctx,
+                env,
+                state.name,
+                express=express_offloader(offloader),
             )
         except StatesError:
             frame.record("MapRunFailed")

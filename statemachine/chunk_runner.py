@@ -3,29 +3,43 @@
 A host that offloads chunks (a Temporal child workflow) calls ``run_chunk`` with the ``MapChunk`` it
 received; the outcomes go back to the parent, which applies the Map's rules to them. The processor's
 state events are not recorded (a Distributed Map's child executions keep their own).
+
+``run_express_chunk`` runs a Distributed Map's EXPRESS child executions the way Step Functions does:
+each item an execution of its own (``ExecutionStarted`` ... ``ExecutionSucceeded``, on a host of its
+own whose events the caller may log), at most ``limit_seconds`` long (``States.Timeout`` for that
+item), with the same tolerance and stopping rules as ``run_chunk``.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import ChainMap
+from collections.abc import Awaitable, Callable
 
 from statemachine.compiler import compile_program
 from statemachine.concurrency import all_or_first_error
 from statemachine.context import Frame, Run
 from statemachine.errors import StatesError
 from statemachine.faults import TerminalError
-from statemachine.history import History
+from statemachine.history import NOT_TRUNCATED, History
 from statemachine.host import Host
-from statemachine.interpreter import run_block
+from statemachine.interpreter import ExecutionTimeout, run_block, with_timeout
 from statemachine.intrinsics import IntrinsicEffects
+from statemachine.json_types import JSON
 from statemachine.map_runs import Gate
 from statemachine.mapper import result_size
 from statemachine.offload import IterationOutcome, MapChunk
 
+EXPRESS_CHILD_SECONDS = 300.0
+"""Step Functions' limit on an Express child execution's duration."""
+
 
 class _Stop(Exception):
     """The chunk cannot change the Map's fate any more (too many failures, results too large)."""
+
+
+Iteration = Callable[[int, JSON], Awaitable[JSON]]
+"""Runs one iteration (its index, its input) to its output, or raises its ``StatesError``."""
 
 
 async def run_chunk(chunk: MapChunk, host: Host, gate: Gate | None = None) -> list[IterationOutcome]:
@@ -37,6 +51,61 @@ async def run_chunk(chunk: MapChunk, host: Host, gate: Gate | None = None) -> li
     effects = IntrinsicEffects(uuid4=host.uuid4, random=host.random)
     run = Run(host, limits, history, chunk.context, chunk.execution_input, effects)
     frame = Frame(run, ChainMap(dict(chunk.variables)))
+
+    async def iteration(index: int, value: JSON) -> JSON:
+        return await run_block(program.block, value, frame.child())
+
+    return await _run_items(chunk, iteration, gate)
+
+
+async def run_express_chunk(
+    chunk: MapChunk,
+    new_host: Callable[[int], Host],
+    ended: Callable[[int, Host], None],
+    limit_seconds: float = EXPRESS_CHILD_SECONDS,
+    gate: Gate | None = None,
+) -> list[IterationOutcome]:
+    """Run a chunk's items as Express child executions: item ``i`` on ``new_host(i)``, which records
+    the child's whole history (``ended(i, host)`` once it has ended, whichever way); a child still
+    running after ``limit_seconds`` (of its host's time) fails ``States.Timeout``."""
+    program = compile_program(chunk.processor)
+    limits = chunk.limits
+
+    async def child(index: int, value: JSON) -> JSON:
+        host = new_host(index)
+        history = History(host, limits.max_history_events)
+        effects = IntrinsicEffects(uuid4=host.uuid4, random=host.random)
+        run = Run(host, limits, history, chunk.context, chunk.execution_input, effects)
+        frame = Frame(run, ChainMap(dict(chunk.variables)))
+        started = {"input": value, "inputDetails": NOT_TRUNCATED, "roleArn": chunk.context.role_arn}
+        frame.last_event = history.record("ExecutionStarted", 0, "executionStartedEventDetails", started)
+        try:
+            output = await with_timeout(run_block(program.block, value, frame), limit_seconds, host)
+        except ExecutionTimeout:
+            cause = f"the Express child execution ran longer than {limit_seconds:g} s"
+            details: dict[str, JSON] = {"error": "States.Timeout", "cause": cause}
+            history.record("ExecutionTimedOut", frame.last_event, "executionTimedOutEventDetails", details)
+            ended(index, host)
+            raise StatesError("States.Timeout", cause) from None
+        except StatesError as error:
+            details = {"error": error.name} if error.name else {}
+            if error.cause is not None:
+                details["cause"] = error.cause
+            history.record("ExecutionFailed", frame.last_event, "executionFailedEventDetails", details)
+            ended(index, host)
+            raise
+        succeeded = {"output": output, "outputDetails": NOT_TRUNCATED}
+        history.record("ExecutionSucceeded", frame.last_event, "executionSucceededEventDetails", succeeded)
+        ended(index, host)
+        return output
+
+    return await _run_items(chunk, child, gate)
+
+
+async def _run_items(chunk: MapChunk, iterate: Iteration, gate: Gate | None) -> list[IterationOutcome]:
+    """The chunk's items through ``iterate``, ``chunk.max_concurrency`` (or ``gate``) at once, until
+    they have all ended or the chunk cannot change the Map's fate any more; outcomes as they end."""
+    limits = chunk.limits
     outcomes: list[IterationOutcome] = []
     pending = list(reversed(chunk.items))
     failures = size = 0
@@ -57,7 +126,7 @@ async def run_chunk(chunk: MapChunk, host: Host, gate: Gate | None = None) -> li
         nonlocal failures, size
         index, value = pending.pop()
         try:
-            output = await run_block(program.block, value, frame.child())
+            output = await iterate(index, value)
         except StatesError as error:
             terminal = isinstance(error, TerminalError)
             outcomes.append(IterationOutcome(index, None, error.name, error.cause, terminal))

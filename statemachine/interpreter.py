@@ -71,11 +71,11 @@ async def execute(
         if program.timeout_seconds is None:
             output = await run_block(program.block, value, frame, first)
         else:
-            output = await _with_timeout(
+            output = await with_timeout(
                 run_block(program.block, value, frame, first), program.timeout_seconds, host
             )
     except StatesError as error:
-        if error.name == "States.Timeout" and isinstance(error, _ExecutionTimeout):
+        if error.name == "States.Timeout" and isinstance(error, ExecutionTimeout):
             details: dict[str, JSON] = {"error": error.name}
             history.record("ExecutionTimedOut", frame.last_event, "executionTimedOutEventDetails", details)
             return ExecutionOutcome("TIMED_OUT", None, error.name, None)
@@ -94,11 +94,11 @@ async def execute(
     return ExecutionOutcome("SUCCEEDED", output, None, None)
 
 
-class _ExecutionTimeout(StatesError):
-    """The top-level TimeoutSeconds elapsed."""
+class ExecutionTimeout(StatesError):
+    """The top-level TimeoutSeconds elapsed (or an Express child execution's time limit)."""
 
 
-async def _with_timeout(work: Any, seconds: float, host: Host) -> JSON:
+async def with_timeout(work: Any, seconds: float, host: Host) -> JSON:
     """Race the run against ``host.sleep`` so that both hosts time out the same way."""
     run_task = asyncio.ensure_future(work)
     timer = asyncio.ensure_future(host.sleep(seconds))
@@ -115,7 +115,7 @@ async def _with_timeout(work: Any, seconds: float, host: Host) -> JSON:
     run_task.cancel()
     with contextlib.suppress(asyncio.CancelledError, StatesError):
         await run_task
-    raise _ExecutionTimeout("States.Timeout", None)
+    raise ExecutionTimeout("States.Timeout", None)
 
 
 async def run_block(block: ir.Block, value: JSON, frame: Frame, start_at: str | None = None) -> JSON:

@@ -200,9 +200,16 @@ class IterationRecord:
 
 
 def result_files(
-    records: list[IterationRecord], map_run_arn: str, machine: str, started: str, stopped: str
+    records: list[IterationRecord],
+    map_run_arn: str,
+    machine: str,
+    started: str,
+    stopped: str,
+    *,
+    express: bool = False,
 ) -> dict[str, list[str]]:
-    """``{"SUCCEEDED": [file text, ...], "FAILED": [...]}``: records in AWS's result-file shape."""
+    """``{"SUCCEEDED": [file text, ...], "FAILED": [...]}``: records in AWS's result-file shape
+    (``express``: the child runs were EXPRESS executions, so are their ARNs)."""
     files: dict[str, list[str]] = {"SUCCEEDED": [], "FAILED": []}
     for status in files:
         chosen = [r for r in records if (r.error is None) == (status == "SUCCEEDED")]
@@ -210,7 +217,7 @@ def result_files(
         size = 0
         for record in chosen:
             entry: dict[str, JSON] = {
-                "ExecutionArn": map_run_child_arn(map_run_arn, str(record.index)),
+                "ExecutionArn": map_run_child_arn(map_run_arn, str(record.index), express=express),
                 "Input": dataflow.dumps(record.input),
                 "InputDetails": {"Included": True},
                 "Name": str(record.index),
@@ -249,8 +256,11 @@ async def write_results(
     ctx: StateContext,
     env: Any,
     state_name: str,
+    *,
+    express: bool = False,
 ) -> JSON:
-    """Write the result files and the manifest; returns the Map's result (``ResultWriterDetails``)."""
+    """Write the result files and the manifest; returns the Map's result (``ResultWriterDetails``).
+    ``express``: the child runs were EXPRESS executions."""
     if spec.resource != WRITER:
         raise StatesError(WRITER_FAILED, f"The ResultWriter resource '{spec.resource}' is not supported.")
     parameters = _parameters(spec, effective, frame, ctx, env, "ResultWriter")
@@ -263,7 +273,7 @@ async def write_results(
     manifest: dict[str, JSON] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
     try:
         for status, texts in result_files(
-            records, map_run_arn, frame.run.context.state_machine_id, *times
+            records, map_run_arn, frame.run.context.state_machine_id, *times, express=express
         ).items():
             for number, text in enumerate(texts):
                 key = f"{base}/{status}_{number}.json"

@@ -60,6 +60,8 @@ class Mapper:
         """A Distributed Map's MaxConcurrency, which UpdateMapRun may change while it runs."""
         self.on_progress: Callable[[], None] = _nothing
         """Called as iterations start and end (a map run's progress reports)."""
+        self.map_run_arn = ""
+        """A Distributed Map's run ARN (its child executions' ARNs derive from it)."""
 
     async def run(self, workers: int) -> list[JSON]:
         if not self.items:

@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 from statemachine import dataflow, ir
 from statemachine.concurrency import all_or_first_error
@@ -28,6 +28,7 @@ from statemachine.faults import RUNTIME, TerminalError
 from statemachine.host import Host
 from statemachine.json_types import JSON
 from statemachine.limits import Limits
+from statemachine.map_runs import patched
 from statemachine.mapper import Mapper, result_size
 
 
@@ -52,6 +53,8 @@ class MapChunk:
     limits: Limits
     results_limited: bool = True
     """Stop once the outputs together pass the payload limit (False: a ResultWriter keeps them)."""
+    map_run_arn: str = ""
+    """A Distributed Map's run (its EXPRESS child executions' ARNs derive from it); else empty."""
 
     def to_json(self) -> str:
         """JSON text (what crosses a process boundary)."""
@@ -69,6 +72,8 @@ class MapChunk:
             "limits": dataclasses.asdict(self.limits),
             "results_limited": self.results_limited,
         }
+        if self.map_run_arn:
+            body["map_run_arn"] = self.map_run_arn
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
     @staticmethod
@@ -87,6 +92,7 @@ class MapChunk:
             tolerated=body["tolerated"],
             limits=Limits(**body["limits"]),
             results_limited=body.get("results_limited", True),
+            map_run_arn=body.get("map_run_arn", ""),
         )
 
 
@@ -124,6 +130,31 @@ class MapOffloader(Protocol):
     """
 
     async def run_map_chunk(self, chunk: MapChunk) -> Sequence[IterationOutcome]: ...
+
+
+@runtime_checkable
+class ExpressChildren(Protocol):
+    """An optional Host extension: run a chunk of a Distributed Map's EXPRESS child executions
+    without a durable history per state (``TemporalHost``: one heartbeating activity per chunk,
+    retried from the chunk's start if its worker dies: at least once, as Step Functions runs them).
+    Same contract as ``MapOffloader.run_map_chunk``."""
+
+    async def run_express_chunk(self, chunk: MapChunk) -> Sequence[IterationOutcome]: ...
+
+
+EXPRESS_MAP_CHILDREN: Final = "express-map-children"
+"""The Temporal patch under which a Distributed Map of ``ExecutionType: EXPRESS`` runs its child
+executions through ``ExpressChildren`` (before it, they ran like STANDARD ones)."""
+
+
+class _ExpressOffloader:
+    """``MapOffloader`` over a host's ``ExpressChildren``."""
+
+    def __init__(self, host: ExpressChildren) -> None:
+        self._host = host
+
+    async def run_map_chunk(self, chunk: MapChunk) -> Sequence[IterationOutcome]:
+        return await self._host.run_express_chunk(chunk)
 
 
 @runtime_checkable
@@ -190,7 +221,7 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
             while inputs:
                 chunk = MapChunk(
                     state.name, processor, inputs, variables, frame.run.context, execution_input,
-                    per_chunk(), mapper.tolerated, limits, state.result_writer is None,
+                    per_chunk(), mapper.tolerated, limits, state.result_writer is None, mapper.map_run_arn,
                 )  # fmt: skip
                 outcomes = await offloader.run_map_chunk(chunk)
                 for outcome in outcomes:
@@ -226,7 +257,18 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
 
 
 def offloader_for(state: ir.Map, host: Host, items: int, limits: Limits) -> MapOffloader | None:
-    """The host's offloader when this Map is large enough to use it."""
-    if items <= limits.map_offload_min_items or state.processor_definition is None:
+    """The host's offloader when this Map is large enough to use it; a Distributed Map of EXPRESS
+    child executions, whatever its size, on a host that runs them (``ExpressChildren``)."""
+    if state.processor_definition is None:
+        return None
+    express = state.distributed and state.execution_type == "EXPRESS"
+    if express and isinstance(host, ExpressChildren) and patched(host, EXPRESS_MAP_CHILDREN):
+        return _ExpressOffloader(host)
+    if items <= limits.map_offload_min_items:
         return None
     return host if isinstance(host, MapOffloader) else None
+
+
+def express_offloader(offloader: MapOffloader | None) -> bool:
+    """Whether ``offloader`` runs EXPRESS child executions (``offloader_for``)."""
+    return isinstance(offloader, _ExpressOffloader)

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from foundation.registry import executions
 from foundation.registry.database import SessionMaker, unit_of_work
+from foundation.settings import Settings
 from statemachine import DEFAULT_REGION, FunctionCall, FunctionResult, ServiceCall, ServiceCaller, StatesError
 from workers.callback_activities import CallbackActivities
 from workers.contracts import (
@@ -26,6 +27,7 @@ from workers.contracts import (
 from workers.events import status_changes
 from workers.events.schedule_activities import ScheduleActivities
 from workers.execution_logs import log_finished
+from workers.express_activities import ExpressActivities
 from workers.map_run_activities import MapRunActivities
 
 
@@ -33,12 +35,19 @@ class Activities:
     """The activities, bound to the registry and to whatever runs functions (``Invoker``)."""
 
     def __init__(
-        self, sessions: SessionMaker, invoker: Invoker | None, services: ServiceCaller | None = None
+        self,
+        sessions: SessionMaker,
+        invoker: Invoker | None,
+        services: ServiceCaller | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        """``services``: how Task states call other services (``workers.integrations``)."""
+        """``services``: how Task states call other services (``workers.integrations``).
+        ``settings``: where Express executions' log events are journaled (``workers.express_activities``;
+        without: written from memory)."""
         self._sessions = sessions
         self._invoker = invoker
         self._services = services
+        self._express = ExpressActivities(sessions, invoker, services, settings)
 
     @property
     def sessions(self) -> SessionMaker:
@@ -119,6 +128,7 @@ class Activities:
         """Every activity, for ``temporalio.worker.Worker(activities=...)``."""
         waits = CallbackActivities(self._sessions).all() + MapRunActivities(self._sessions).all()
         schedules = ScheduleActivities(self._sessions).all()
+        waits += self._express.all()
         return [
             self.invoke_function, self.call_service, self.record_history, self.finish_execution, *waits,
             *schedules,

@@ -5,7 +5,10 @@
 * ``schedule_activity_task`` / ``withdraw_activity_task``: queue an activity task for GetActivityTask
   pollers (waking them with NOTIFY), and remove one nobody took.
 * ``register_child_execution``: record a child execution as RUNNING, as StartExecution does, and
-  which execution started it; the workflow then starts it as a child workflow.
+  which execution started it; the workflow then starts it as a child workflow. A child of an EXPRESS
+  machine is an Express execution, recorded nowhere: queued as an asynchronous one (fire and forget,
+  ``.waitForTaskToken``; once, under the ARN the workflow chose) or handed back for the workflow to
+  run (``.sync``: ``workers.express_activities``).
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from foundation import task_tokens
 from foundation.registry import activities as registry
-from foundation.registry import executions, machine_aliases
+from foundation.registry import execution_logs, executions, machine_aliases
+from foundation.registry import express_executions as express_queue
 from foundation.registry.database import SessionMaker, unit_of_work
+from statemachine import express_execution_arn
 from workers.contracts import (
     NEW_TASK_TOKEN_SECRET,
     REGISTER_CHILD_EXECUTION,
@@ -96,12 +102,15 @@ class CallbackActivities:
                 datetime.fromisoformat(request.start_time),
                 published,
                 request.alias,
+                standard_only=bool(request.express_run),
             )
             if found is None:
                 return ChildExecutionRegistered(
                     error="StepFunctions.StateMachineDoesNotExistException",
                     cause=f"State Machine Does Not Exist: '{request.state_machine_name}'",
                 )
+            if request.express_run and found.machine_type == "EXPRESS":
+                return await _express_child(session, request, found)
             if not found.inserted:  # a retried registration finds its own running child; else taken
                 parent = await registry.parent_of(session, child_id)
                 existing = await executions.get_execution(session, child_id)
@@ -120,3 +129,23 @@ class CallbackActivities:
             self.withdraw_activity_task,
             self.register_child_execution,
         ]
+
+
+async def _express_child(
+    session: AsyncSession, request: ChildExecutionRequest, found: executions.Registered
+) -> ChildExecutionRegistered:
+    """An EXPRESS machine's child: its ARN and logging; queued unless its parent waits for it."""
+    machine, name = request.state_machine_name, request.name
+    arn = express_execution_arn(machine, name, request.express_run, request.region)
+    config = await execution_logs.config_of(session, machine)
+    if not request.wait:
+        row = express_queue.queued(
+            arn, activity.info().task_queue, name, machine, found.version, found.definition,
+            found.role_arn, request.input, datetime.fromisoformat(request.start_time), config,
+        )  # fmt: skip
+        await express_queue.enqueue(session, row)  # once: a retried registration finds it queued
+        return ChildExecutionRegistered(version=found.version, express_arn=arn)
+    return ChildExecutionRegistered(
+        found.definition, found.version, found.role_arn or "", express_arn=arn, log_level=config.level,
+        include_execution_data=config.include_execution_data, log_group=config.log_group,
+    )  # fmt: skip

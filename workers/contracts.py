@@ -30,6 +30,19 @@ MAP_CHUNK_WORKFLOW = "MapChunk"
 """Child workflow running a chunk of a large Map's iterations (``workers.map_chunk``)."""
 CHUNK_CONCURRENCY_SIGNAL = "chunk_concurrency"
 """Signal to a running ``MapChunk``: its new concurrency (an int), after an UpdateMapRun."""
+RUN_EXPRESS_CHUNK = "run_express_chunk"
+"""Activity: a Distributed Map's EXPRESS child executions of one chunk (``MapChunkInput``; its
+result: the outcomes, JSON text), on the worker's in-memory host (``workers.express_activities``)."""
+RUN_EXPRESS_EXECUTION = "run_express_execution"
+"""Activity: a nested ``.sync``/``.sync:2`` Express execution, run to its end
+(``ExpressRunRequest`` -> ``ExpressRunResult``)."""
+EXPRESS_HEARTBEAT = timedelta(seconds=10)
+"""Heartbeat timeout of ``run_express_chunk``: how soon a dead worker's chunk runs again (and, with
+Temporal's heartbeat throttling at 80 % of it, how soon a cancellation reaches it)."""
+NESTED_EXPRESS_HEARTBEAT = timedelta(seconds=5)
+"""The same for ``run_express_execution``: a stopped parent's ``.sync`` child ends within ~4 s."""
+EXPRESS_ATTEMPTS = 3
+"""Runs of an Express activity whose worker keeps dying before it is given up (``States.Runtime``)."""
 
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=30)
 """Leaves room for local activities' workflow-task heartbeats on a busy machine (Temporal: 10 s)."""
@@ -216,6 +229,14 @@ class ChildExecutionRequest:
     alias: str | None = None
     """Started through this alias of the machine: the version it routes ``draw`` (in [0, 100)) to."""
     draw: float = 0.0
+    express_run: str = ""
+    """Set (a uuid, the run id of its ARN) by workflows that start an EXPRESS machine's child as an
+    Express execution; empty: registered as a Standard execution whatever the machine's type (how
+    executions started before that change replay)."""
+    wait: bool = False
+    """``.sync``/``.sync:2``: an Express child is run by the parent (``run_express_execution``);
+    otherwise it is queued as an asynchronous Express execution."""
+    region: str = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -225,5 +246,42 @@ class ChildExecutionRegistered:
     definition: str = ""
     version: int = 0
     role_arn: str = ""
+    error: str | None = None
+    cause: str | None = None
+    express_arn: str = ""
+    """An Express child's ARN (``...:express:MACHINE:NAME:RUN_ID``); empty for a Standard one."""
+    log_level: str = "OFF"
+    include_execution_data: bool = False
+    log_group: str | None = None
+    """The Express machine's logging configuration as of the start (a ``.sync`` child logs by it)."""
+
+
+@dataclass(frozen=True)
+class ExpressRunRequest:
+    """Activity ``run_express_execution``: one Express execution and how it logs."""
+
+    execution_arn: str
+    name: str
+    state_machine_name: str
+    definition: str
+    input: str
+    """JSON text."""
+    start_time: str
+    """ISO-8601."""
+    role_arn: str
+    region: str
+    log_level: str = "OFF"
+    include_execution_data: bool = False
+    log_group: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpressRunResult:
+    """How it ended (DescribeExecution's ``status``, ``output`` as JSON text, ``error``/``cause``)."""
+
+    status: str
+    stop_time: str
+    """ISO-8601."""
+    output: str | None = None
     error: str | None = None
     cause: str | None = None

@@ -19,12 +19,13 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 
 from foundation.registry import express_executions as queue
 from foundation.registry.database import SessionMaker, unit_of_work
+from foundation.registry.execution_logs import LoggingConfig
 from foundation.registry.express_executions import EXPRESS_CHANNEL, ExpressExecution
 from foundation.settings import Settings
 from statemachine import (
@@ -147,31 +148,18 @@ class ExpressRunner:
                 log.warning("express executions: leases not renewed: %s", exc)
 
     async def _run(self, execution: ExpressExecution) -> None:
-        machine = execution.state_machine_name
-        config = execution.logging
         host = self._host(execution.start_date)
-        logged_up_to = 0
-
-        def hand_over() -> None:  # new events to the book, journaled at once
-            nonlocal logged_up_to
-            fresh = host.history[logged_up_to:]
-            logged_up_to += len(fresh)
-            self._book.add(rows_of(fresh, config, execution.arn, machine, execution.attempts))
-
-        feeding = asyncio.create_task(_every(LOG_EVERY_SECONDS, hand_over)) if config.on else None
-        try:
-            if execution.attempts > MAX_ATTEMPTS:
-                record_end(host, "ExecutionFailed", "States.Runtime",
-                     f"the execution was started {MAX_ATTEMPTS} times and never ended")  # fmt: skip
-            else:
-                await self._execute(execution, host)
-        except Exception as exc:  # (a definition that no longer loads): the execution fails
-            log.exception("express execution %s", execution.arn)
-            record_end(host, "ExecutionFailed", "States.Runtime", f"{type(exc).__name__}: {exc}")
-        finally:
-            if feeding is not None:
-                feeding.cancel()
-        hand_over()
+        run = (execution.arn, execution.state_machine_name, execution.attempts)
+        async with logging_as_it_goes(self._book, host, execution.logging, *run):
+            try:
+                if execution.attempts > MAX_ATTEMPTS:
+                    record_end(host, "ExecutionFailed", "States.Runtime",
+                         f"the execution was started {MAX_ATTEMPTS} times and never ended")  # fmt: skip
+                else:
+                    await self._execute(execution, host)
+            except Exception as exc:  # (a definition that no longer loads): the execution fails
+                log.exception("express execution %s", execution.arn)
+                record_end(host, "ExecutionFailed", "States.Runtime", f"{type(exc).__name__}: {exc}")
         try:
             async with unit_of_work(self._sessions) as session:
                 await queue.finish(session, execution.arn)
@@ -196,16 +184,43 @@ class ExpressRunner:
                  f"the Express execution ran longer than {self._limit:g} s")  # fmt: skip
 
     def _host(self, started: datetime) -> LocalHost:
-        invoker = self._invoker
-        return LocalHost(
-            invoker=invoker.invoke_for_state_machine if invoker is not None else _no_runtime,
-            services=self._services,
-            start_time=started,
-            seed=None,
-            virtual_time=False,
-            clock=lambda: datetime.now(UTC),
-            uuids=lambda: str(uuid.uuid4()),
-        )
+        return local_host(self._invoker, self._services, started)
+
+
+@contextlib.asynccontextmanager
+async def logging_as_it_goes(
+    book: ExecutionLogBook, host: LocalHost, config: LoggingConfig, arn: str, machine: str, attempt: int
+) -> AsyncIterator[None]:
+    """While entered, hand ``host``'s new events to ``book`` every ``LOG_EVERY_SECONDS`` (journaled at
+    once), and the rest on the way out, however it is left (when ``config`` logs at all)."""
+    logged_up_to = 0
+
+    def hand_over() -> None:
+        nonlocal logged_up_to
+        fresh = host.history[logged_up_to:]
+        logged_up_to += len(fresh)
+        book.add(rows_of(fresh, config, arn, machine, attempt))
+
+    feeding = asyncio.create_task(_every(LOG_EVERY_SECONDS, hand_over)) if config.on else None
+    try:
+        yield
+    finally:
+        if feeding is not None:
+            feeding.cancel()
+            hand_over()
+
+
+def local_host(invoker: Invoker | None, services: ServiceCaller | None, started: datetime) -> LocalHost:
+    """The language's in-memory host in real time, with this worker's functions and integrations."""
+    return LocalHost(
+        invoker=invoker.invoke_for_state_machine if invoker is not None else _no_runtime,
+        services=services,
+        start_time=started,
+        seed=None,
+        virtual_time=False,
+        clock=lambda: datetime.now(UTC),
+        uuids=lambda: str(uuid.uuid4()),
+    )
 
 
 def record_end(host: LocalHost, event_type: str, error: str, cause: str) -> None:

@@ -25,6 +25,7 @@ from temporalio.exceptions import (
 from temporalio.workflow import ChildWorkflowHandle
 
 from statemachine import (
+    EXPRESS_CHILD_SECONDS,
     FunctionCall,
     FunctionResult,
     HistoryEvent,
@@ -42,9 +43,12 @@ from workers import history_notices
 from workers.contracts import (
     CALL_SERVICE,
     CHUNK_CONCURRENCY_SIGNAL,
+    EXPRESS_ATTEMPTS,
+    EXPRESS_HEARTBEAT,
     INVOKE_FUNCTION,
     MAP_CHUNK_WORKFLOW,
     REPORT_MAP_RUN,
+    RUN_EXPRESS_CHUNK,
     WORKFLOW_TASK_TIMEOUT,
     ExecutionInput,
     MapChunkInput,
@@ -201,6 +205,30 @@ class TemporalHost(TaskWaits):
             raise StatesError("States.Runtime", f"Map chunk {child_id} failed: {exc.cause or exc}") from None
         finally:
             running.pop(child_id, None)
+        return outcomes_from_json(text)
+
+    async def run_express_chunk(self, chunk: MapChunk) -> list[IterationOutcome]:
+        """``statemachine.offload.ExpressChildren``: a Distributed Map's EXPRESS child executions of
+        one chunk in one ``run_express_chunk`` activity (none of their states in this history),
+        heartbeating, run again from the chunk's start if its worker dies; cancelling this call
+        cancels it."""
+        execution = dataclasses.replace(self._execution, definition="", input="")
+        longest = EXPRESS_CHILD_SECONDS * len(chunk.items) + EXPRESS_HEARTBEAT.total_seconds()
+        try:
+            text: str = await workflow.execute_activity(
+                RUN_EXPRESS_CHUNK,
+                MapChunkInput(execution, chunk.to_json()),
+                result_type=str,
+                start_to_close_timeout=timedelta(seconds=longest),
+                heartbeat_timeout=EXPRESS_HEARTBEAT,
+                retry_policy=RetryPolicy(maximum_attempts=EXPRESS_ATTEMPTS),
+                summary=f"{chunk.state_name}: {len(chunk.items)} Express child executions",
+            )
+        except ActivityError as exc:
+            if isinstance(exc.cause, CancelledError):
+                raise asyncio.CancelledError from None
+            cause = f"Express child executions of '{chunk.state_name}' failed: {exc.cause or exc}"
+            raise StatesError("States.Runtime", cause) from None
         return outcomes_from_json(text)
 
     async def resize_map_chunks(self, state_name: str, concurrency: int) -> None:

@@ -55,7 +55,7 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
             worker = build_worker(
                 client,
                 settings.temporal.task_queue,
-                Activities(sessions, service, integrations_for(settings, sessions).call),
+                Activities(sessions, service, integrations_for(settings, sessions).call, settings),
                 sandboxed=settings.temporal.workflow_sandbox,
             )
             async with worker:

@@ -9,7 +9,10 @@
 * TimeoutSeconds and HeartbeatSeconds are durable timers (``workflow.wait_condition`` with a timeout).
 * A nested execution is registered (RUNNING, with its parent) by a local activity and runs as a child
   workflow ``StateMachineExecution`` with the execution's id: abandoned when the parent closes
-  (request-response, ``.waitForTaskToken``), stopped with it (``.sync``).
+  (request-response, ``.waitForTaskToken``), stopped with it (``.sync``). A child of an EXPRESS
+  machine is an Express execution with an Express ARN, kept nowhere: the registration queues it as an
+  asynchronous one (request-response, ``.waitForTaskToken``), or the parent runs it to its end in a
+  ``run_express_execution`` activity (``.sync``), cancelled if the parent stops.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
@@ -33,11 +36,12 @@ from temporalio.exceptions import (
     FailureError,
     WorkflowAlreadyStartedError,
 )
-from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+from temporalio.workflow import ActivityHandle, ChildWorkflowHandle, ParentClosePolicy
 
 from foundation.task_tokens import TaskToken, parse
 from statemachine import (
     EXECUTION_ROLE_ARN,
+    EXPRESS_CHILD_SECONDS,
     JSON,
     NestedExecution,
     NestedStart,
@@ -48,9 +52,12 @@ from statemachine import (
     state_machine_arn,
 )
 from workers.contracts import (
+    EXPRESS_ATTEMPTS,
     HEARTBEAT_TAKEN,
+    NESTED_EXPRESS_HEARTBEAT,
     NEW_TASK_TOKEN_SECRET,
     REGISTER_CHILD_EXECUTION,
+    RUN_EXPRESS_EXECUTION,
     SCHEDULE_ACTIVITY_TASK,
     STOP_SIGNAL,
     WITHDRAW_ACTIVITY_TASK,
@@ -61,6 +68,8 @@ from workers.contracts import (
     ChildExecutionRequest,
     ExecutionInput,
     ExecutionResult,
+    ExpressRunRequest,
+    ExpressRunResult,
     StopRequest,
     TokenUpdate,
 )
@@ -73,6 +82,10 @@ _STATE_MACHINE_ARN = re.compile(
     r"arn:aws[\w-]*:states:[\w-]*:\d*:stateMachine:(?P<name>[A-Za-z0-9_.-]{1,80})(?::(?P<qualifier>[A-Za-z0-9_-]{1,80}))?"
 )
 MAX_INPUT_BYTES = 256 * 1024
+NESTED_EXPRESS = "nested-express-executions"
+"""The Temporal patch under which a child of an EXPRESS machine is an Express execution (queued, or
+run by an activity for ``.sync``); executions that started a child before it replay as they ran
+(the child a Standard-like workflow)."""
 KINDS = frozenset({"success", "failure", "heartbeat", "started"})
 
 
@@ -96,6 +109,8 @@ class _WaitState:
     open: dict[int, _Wait] = field(default_factory=dict)
     closed: dict[int, str] = field(default_factory=dict)
     children: dict[str, ChildWorkflowHandle[object, ExecutionResult]] = field(default_factory=dict)
+    express: dict[str, ActivityHandle[ExpressRunResult]] = field(default_factory=dict)
+    """``.sync`` Express children running, by ARN."""
 
 
 def _beat_counts(wait: _Wait) -> bool:
@@ -251,8 +266,10 @@ class TaskWaits:
         machine, qualifier = target["name"], target["qualifier"]
         published = int(qualifier) if qualifier and qualifier.isdigit() else None
         alias = qualifier if qualifier and published is None else None
+        express_aware = workflow.patched(NESTED_EXPRESS)
         name = request.name or str(workflow.uuid4())
         started = workflow.now()
+        parent = self._execution
         registered = await _local(
             REGISTER_CHILD_EXECUTION,
             ChildExecutionRequest(
@@ -265,13 +282,17 @@ class TaskWaits:
                 request.state_name,
                 alias,
                 workflow.random().uniform(0, 100) if alias else 0.0,
+                str(workflow.uuid4()) if express_aware else "",
+                request.wait,
+                parent.region,
             ),
             ChildExecutionRegistered,
         )
         if registered.error is not None:
             raise StatesError(registered.error, registered.cause)
+        if registered.express_arn:
+            return self._express_child(request, registered, machine, name, started)
         child_id = f"{machine}:{name}"
-        parent = self._execution
         child = ExecutionInput(  # only the worker's tunables come from the parent, nothing of its run
             execution_id=child_id,
             execution_name=name,
@@ -307,9 +328,70 @@ class TaskWaits:
         self._waits.children[arn] = handle
         return NestedExecution(arn, name, state_machine_arn(machine, region), request.input_text, started)
 
+    def _express_child(
+        self,
+        request: NestedStart,
+        registered: ChildExecutionRegistered,
+        machine: str,
+        name: str,
+        started: datetime,
+    ) -> NestedExecution:
+        """An EXPRESS machine's child: queued already (fire and forget, ``.waitForTaskToken``), or
+        run now by a ``run_express_execution`` activity that ``await_execution`` awaits (``.sync``)."""
+        region, arn = self._execution.region, registered.express_arn
+        if request.wait:
+            run = ExpressRunRequest(
+                arn, name, machine, registered.definition, request.input_text, started.isoformat(),
+                registered.role_arn or EXECUTION_ROLE_ARN, region, registered.log_level,
+                registered.include_execution_data, registered.log_group,
+            )  # fmt: skip
+            self._waits.express[arn] = workflow.start_activity(
+                RUN_EXPRESS_EXECUTION,
+                run,
+                result_type=ExpressRunResult,
+                start_to_close_timeout=timedelta(seconds=EXPRESS_CHILD_SECONDS) + NESTED_EXPRESS_HEARTBEAT,
+                heartbeat_timeout=NESTED_EXPRESS_HEARTBEAT,
+                retry_policy=RetryPolicy(maximum_attempts=EXPRESS_ATTEMPTS),
+                summary=f"{request.state_name}: Express execution {name}",
+            )
+        return NestedExecution(arn, name, state_machine_arn(machine, region), request.input_text, started)
+
+    async def _await_express(
+        self,
+        execution: NestedExecution,
+        handle: ActivityHandle[ExpressRunResult],
+        timeout_seconds: float | None,
+    ) -> NestedExecution:
+        """A ``.sync`` Express child's end; cancelling the wait (the parent stops) cancels it."""
+        try:
+            await workflow.wait_condition(handle.done, timeout=timeout_seconds)
+        except TimeoutError:
+            raise StatesError("States.Timeout", None) from None
+        except asyncio.CancelledError:
+            handle.cancel()
+            raise
+        try:
+            result = handle.result()
+        except ActivityError as exc:  # its worker kept dying, or a bug
+            cause = f"the Express execution did not end: {exc.cause or exc}"
+            return replace(
+                execution, status="FAILED", error="States.Runtime", cause=cause, stop_date=workflow.now()
+            )
+        return replace(
+            execution,
+            status=result.status,
+            output_text=result.output,
+            error=result.error,
+            cause=result.cause,
+            stop_date=datetime.fromisoformat(result.stop_time),
+        )
+
     async def await_execution(
         self, execution: NestedExecution, timeout_seconds: float | None
     ) -> NestedExecution:
+        express = self._waits.express.get(execution.execution_arn)
+        if express is not None:
+            return await self._await_express(execution, express, timeout_seconds)
         handle = self._waits.children[execution.execution_arn]
         try:
             await workflow.wait_condition(handle.done, timeout=timeout_seconds)

@@ -1,7 +1,9 @@
 """What an Express state machine may not do: wait. AWS's Express workflows run service integrations
 request-response only: no ``.sync`` or ``.waitForTaskToken`` pattern and no activities, anywhere in
 the definition (Parallel branches and Map processors included). Checked when a machine of type
-EXPRESS is created or updated, or validated with that type.
+EXPRESS is created or updated, or validated with that type; and, whatever the machine's type, in the
+ItemProcessor of a Distributed Map whose child executions are EXPRESS (``ProcessorConfig``), which
+AWS refuses alike.
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ def express_diagnostics(definition: Mapping[str, Any]) -> tuple[Diagnostic, ...]
         problem = _problem(resource)
         if problem is not None:
             found.append(Diagnostic("ERROR", "SCHEMA_VALIDATION_FAILED", problem, f"{location}/Resource"))
+    return tuple(found)
+
+
+def express_processor_diagnostics(processor: Mapping[str, Any], location: str) -> tuple[Diagnostic, ...]:
+    """The same for a Distributed Map's ``ItemProcessor`` (at ``location``) whose child executions are
+    EXPRESS (``ProcessorConfig.ExecutionType``), whatever the machine's own type."""
+    found = []
+    for where, resource in _task_resources(processor, location):
+        problem = _problem(resource)
+        if problem is not None:
+            message = f"{problem} (the ItemProcessor's ProcessorConfig.ExecutionType is EXPRESS)"
+            found.append(Diagnostic("ERROR", "SCHEMA_VALIDATION_FAILED", message, f"{where}/Resource"))
     return tuple(found)
 
 

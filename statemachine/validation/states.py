@@ -18,6 +18,7 @@ from statemachine.validation import asl
 from statemachine.validation.asl import Kind
 from statemachine.validation.choice import check_choices
 from statemachine.validation.distributed import check_distributed
+from statemachine.validation.express import express_processor_diagnostics
 from statemachine.validation.http_task import check_http_task
 from statemachine.validation.values import (
     Report,
@@ -366,6 +367,14 @@ def _check_map(ctx: StateContext, state: dict[str, Any], location: str, language
     processor = state.get(key) if key is not None else None
     config = processor.get("ProcessorConfig") if isinstance(processor, dict) else None
     check_distributed(report, state, location, config.get("Mode") if isinstance(config, dict) else None)
+    if (
+        isinstance(config, dict)
+        and config.get("Mode") == "DISTRIBUTED"
+        and config.get("ExecutionType") == "EXPRESS"
+    ):
+        assert isinstance(processor, dict) and key is not None  # config came from it
+        for diagnostic in express_processor_diagnostics(processor, at(location, key)):
+            report.schema(diagnostic.message, diagnostic.location)
     percentage = state.get("ToleratedFailurePercentage")
     if (
         isinstance(percentage, (int, float))
