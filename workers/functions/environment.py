@@ -34,7 +34,7 @@ from workers.functions.api_forwarder import ApiForwarder
 from workers.functions.cgroups import Cgroup, CgroupDriver, Freezer
 from workers.functions.config import MAX_PAYLOAD_BYTES, FunctionConfig, invoked_arn
 from workers.functions.extensions import Extensions
-from workers.functions.extensions_api import extension_names
+from workers.functions.extensions_api import extension_names, refused_extensions
 from workers.functions.images import launch as image_launch
 from workers.functions.output import OutputLines
 from workers.functions.runtime_api import MAX_CONNECTIONS, RuntimeConnection, RuntimeServer
@@ -124,6 +124,9 @@ class Environment:
     async def start(self, attachments: Attachments) -> None:
         """Spawn the sandbox and wait until INIT finished (the bootstrap asks for its first event)."""
         self.started_at = time.perf_counter()
+        for name, reason in refused_extensions(self.config)[:1]:  # (an image's link out of it)
+            message = f"Error: fork/exec /opt/extensions/{name}: {reason}"
+            raise EnvironmentDead(self._fail("Extension.LaunchError", message))
         memory = self.config.memory_mb * 1024 * 1024
         rlimit_as = None if self._cgroups is not None else memory + 256 * 1024 * 1024
         command = sandbox.runtime_command(self.config, rlimit_as)

@@ -24,7 +24,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from workers.functions.config import FunctionConfig
@@ -79,22 +79,94 @@ def extension_names(config: FunctionConfig) -> tuple[str, ...]:
 
 @functools.cache
 def _names_in_image(rootfs: Path) -> tuple[str, ...]:
-    """Executable regular files in ``rootfs``/opt/extensions, read without following any symbolic
-    link of the image (one there would be resolved on the host, not in the sandbox): a link in the
-    way, or an extension that is a link, is not an extension."""
+    """Executables in ``rootfs``/opt/extensions: regular files with an execute bit, and symbolic
+    links that lead to one inside the image (``_image_extensions``)."""
+    return _image_extensions(rootfs)[0]
+
+
+def refused_extensions(config: FunctionConfig) -> tuple[tuple[str, str], ...]:
+    """An image's links in /opt/extensions that lead out of it or nowhere, with why (name, reason):
+    its environments fail INIT with ``Extension.LaunchError`` naming the first, as Lambda's do when
+    an extension cannot be started. A zip function has none (layers hold no links: ``unpack``)."""
+    return _image_extensions(config.code_dir)[1] if config.image is not None else ()
+
+
+IMAGE_LINK_LIMIT = 40
+"""Links followed on the way to one extension (Linux's own limit): past it, ELOOP as exec would."""
+NOT_THE_IMAGES = ("proc", "dev", "tmp", "run/lambda", "var/rapid", "etc/hosts")
+"""Paths under which an image's sandbox shows what the worker mounts, not the image's files
+(``images.launch.binds``): a link there leads out of the image."""
+
+
+@functools.cache
+def _image_extensions(rootfs: Path) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(extension names, refused links) of an image, read without following anything on the host:
+    an entry's links are resolved as the sandbox resolves them, the image's root as ``/`` (an
+    absolute target starts again from the image's root), but one climbing above that root with
+    ``..``, or reaching what the sandbox mounts over the image (``NOT_THE_IMAGES``), is refused
+    rather than read; so is a dangling link or a loop. A link to a directory or to a file without
+    an execute bit is skipped, as such a file is. A link on the way to the folder itself, or the
+    folder being one, means no extensions."""
     folder = rootfs / "opt" / "extensions"
     try:
         if any(stat.S_ISLNK(os.lstat(p).st_mode) for p in (rootfs / "opt", folder)):
-            return ()
+            return (), ()
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
-        return ()
-    found = [
-        e.name
-        for e in entries
-        if e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_mode & 0o111
-    ]
-    return tuple(found)[:MAX_EXTENSIONS]
+        return (), ()
+    found: list[str] = []
+    refused: list[tuple[str, str]] = []
+    for entry in entries:
+        if entry.is_symlink():
+            target, reason = resolve_in_image(rootfs, f"opt/extensions/{entry.name}")
+            if target is None:
+                refused.append((entry.name, reason))
+                continue
+            mode = os.lstat(target).st_mode
+        else:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        if stat.S_ISREG(mode) and mode & 0o111:
+            found.append(entry.name)
+    return tuple(found)[:MAX_EXTENSIONS], tuple(refused)
+
+
+def resolve_in_image(rootfs: Path, relative: str) -> tuple[Path | None, str]:
+    """Where ``relative`` (a path inside the image) leads, each link followed with ``rootfs`` as the
+    root: (its host path, "") if it stays in the image and exists, else (None, why not)."""
+    pending = list(reversed(PurePosixPath(relative).parts))
+    inside: list[str] = []
+    links = 0
+    while pending:
+        part = pending.pop()
+        if part in ("", ".", "/"):
+            continue
+        if part == "..":
+            if not inside:
+                return None, "the link leads out of the image (above its root)"
+            inside.pop()
+            continue
+        where = "/".join([*inside, part])
+        if any(where == m or where.startswith(f"{m}/") for m in NOT_THE_IMAGES):
+            return (
+                None,
+                f"the link leads out of the image (to /{where}, which the sandbox does not take from it)",
+            )
+        path = rootfs.joinpath(*inside, part)
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return None, f"the link leads to /{'/'.join([*inside, part])}: no such file or directory"
+        if not stat.S_ISLNK(mode):
+            inside.append(part)
+            continue
+        links += 1
+        if links > IMAGE_LINK_LIMIT:
+            return None, "too many levels of symbolic links"
+        target = os.readlink(path)
+        if target.startswith("/"):
+            inside = []
+        pending.extend(reversed(PurePosixPath(target).parts))
+    return rootfs.joinpath(*inside), ""
 
 
 @dataclass(slots=True)

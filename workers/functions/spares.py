@@ -61,7 +61,8 @@ def fits(config: FunctionConfig, attachments: Attachments) -> bool:
     Not with attachments (mounts, proxies' variables, another user), the network, another /tmp
     size, another command line (runtime; Node.js's heap size follows the memory size), or a user
     variable the interpreter reads at start-up (``PYTHON*``, ``NODE_*``, locale); an image's
-    extensions start before its command, so an image with extensions starts normally.
+    extensions start before its command, so an image with extensions (or with an extension link
+    refused: its INIT fails before any sandbox) starts normally.
     """
     if attachments.mounts or attachments.environment or attachments.run_as is not None:
         return False
@@ -69,7 +70,7 @@ def fits(config: FunctionConfig, attachments: Attachments) -> bool:
     if config.network != spare.network or config.tmp_mb != spare.tmp_mb:
         return False
     if config.image is not None:
-        return not extensions_api.extension_names(config)
+        return not extensions_api.extension_names(config) and not extensions_api.refused_extensions(config)
     return (
         config.runtime in RUNTIMES
         and sandbox.runtime_command(config, None) == sandbox.runtime_command(spare, None)

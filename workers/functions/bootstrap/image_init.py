@@ -86,8 +86,9 @@ def run_command(workdir: str, command: list[str]) -> None:
 def with_extensions(
     names: list[str], workdir: str, command: list[str], listeners: dict[_socket.socket, str]
 ) -> None:
-    """Run the image's extensions (``names``, in /opt/extensions: those the worker found, never a
-    link) and its command under ``extensions_launcher`` (never returns)."""
+    """Run the image's extensions (``names``, in /opt/extensions: those the worker found, links
+    among them only if they lead inside the image) and its command under ``extensions_launcher``
+    (never returns)."""
     import socket
 
     from extensions_launcher import run  # type: ignore[import-not-found]  # (beside it in the sandbox)
