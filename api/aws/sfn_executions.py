@@ -18,6 +18,7 @@ from api.aws import arns
 from api.aws.errors import AwsError
 from api.aws.json_protocol import Call
 from api.aws.sfn_aliases import alias_arn
+from api.aws.sfn_map_runs import check_map_run
 from api.aws.sfn_state_machines import (
     DEFAULT_PAGE,
     TRACING_OFF,
@@ -25,13 +26,14 @@ from api.aws.sfn_state_machines import (
     revision_id,
     role_of,
 )
-from api.services import costs, execution_logs, machine_aliases, redrive, sync_executions
+from api.services import costs, execution_logs, machine_aliases, map_runs, redrive, sync_executions
 from api.services import executions as service
 from api.services import state_machines as machines
 from foundation.errors import Conflict
 from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Execution
 from foundation.registry.machine_aliases import AliasNotFound
+from foundation.registry.map_runs import MapRunNotFound
 from foundation.registry.state_machines import StateMachineNotFound
 from statemachine import execution_arn, state_machine_arn, version_arn
 
@@ -194,11 +196,32 @@ async def stop_execution(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return {"stopDate": stopped.stop_date or datetime.now(UTC)}
 
 
+async def _map_run_children(call: Call, map_run_arn: str) -> None:
+    """ListExecutions of a map run: its child runs are kept as no executions. EXPRESS ones are
+    Express executions, followed through the execution logs (AWS's StateMachineTypeNotSupported);
+    STANDARD ones run inside their parent's history (UnsupportedOperation saying so)."""
+    check_map_run(map_run_arn)
+    async with unit_of_work(call.state.sessions) as session:
+        try:
+            run = await map_runs.describe(session, map_run_arn)
+        except MapRunNotFound:
+            raise AwsError("ResourceNotFound", f"Map run does not exist: {map_run_arn}") from None
+    if run.execution_type == "EXPRESS":
+        raise AwsError(
+            "StateMachineTypeNotSupported",
+            "This operation is not supported by EXPRESS child executions: their events are in the"
+            " execution logs of the parent's state machine",
+        )
+    raise AwsError(
+        "UnsupportedOperation",
+        "The child runs of a STANDARD Distributed Map run in their parent's history and are not listed"
+        " as executions by Stepline (DescribeMapRun counts them)",
+    )
+
+
 async def list_executions(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("mapRunArn") is not None:
-        raise AwsError(
-            "UnsupportedOperation", "Map runs (distributed Maps) are not supported by this Stepline"
-        )
+        await _map_run_children(call, params["mapRunArn"])
     if params.get("stateMachineArn") is None:
         raise AwsError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
     ref = arns.state_machine(params["stateMachineArn"])

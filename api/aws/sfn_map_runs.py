@@ -18,7 +18,7 @@ from statemachine import state_machine_arn
 from workers.contracts import MapRunUpdateRequest
 
 
-def _check_map_run(map_run_arn: str) -> None:
+def check_map_run(map_run_arn: str) -> None:
     """``...:mapRun:MACHINE:EXECUTION/STATE:ID``, naming its execution; InvalidArn otherwise."""
     if ":mapRun:" not in map_run_arn or "/" not in map_run_arn:
         raise AwsError("InvalidArn", f"Invalid Arn: 'Unable to parse ARN: {map_run_arn}'")
@@ -27,7 +27,7 @@ def _check_map_run(map_run_arn: str) -> None:
 
 async def describe_map_run(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["mapRunArn"]
-    _check_map_run(arn)
+    check_map_run(arn)
     async with unit_of_work(call.state.sessions) as session:
         try:
             run = await service.describe(session, arn)
@@ -50,7 +50,7 @@ async def describe_map_run(call: Call, params: dict[str, Any]) -> dict[str, Any]
 
 async def update_map_run(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["mapRunArn"]
-    _check_map_run(arn)
+    check_map_run(arn)
     fields = ("maxConcurrency", "toleratedFailureCount", "toleratedFailurePercentage")
     if all(params.get(name) is None for name in fields):
         raise AwsError(

@@ -136,6 +136,11 @@ def test_tolerated_failures_of_express_children_and_their_logs(sfn: Any, v1: htt
     runs = call(sfn, "ListMapRuns", executionArn=done["executionArn"])["mapRuns"]
     described = call(sfn, "DescribeMapRun", mapRunArn=runs[0]["mapRunArn"])
     assert (described["itemCounts"]["succeeded"], described["itemCounts"]["failed"]) == (180, 20)
+    assert described["executionCounts"]["failed"] == 20
+    code, message = refused(sfn.list_executions, mapRunArn=runs[0]["mapRunArn"])  # kept nowhere: logged
+    assert code == "StateMachineTypeNotSupported" and "execution logs" in message, message
+    missing = runs[0]["mapRunArn"].rsplit(":", 1)[0] + ":00000000-0000-0000-0000-000000000000"
+    assert refused(sfn.list_executions, mapRunArn=missing)[0] == "ResourceNotFound"
     failed_child = f"{runs[0]['mapRunArn'].replace(':mapRun:', ':express:')}:3"
     assert CHILD_ARN.fullmatch(failed_child), failed_child
     logged = log_events(v1, "ExecutionFailed", executionArn=failed_child)
