@@ -35,6 +35,7 @@ HERE = Path(__file__).parent / "histories"
 FN = "arn:aws:lambda:local:000000000000:function:"
 ACTIVITY = "arn:aws:states:us-east-1:000000000000:activity:replay-activity"
 CHILD_ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:replay-child"
+EXPRESS_CHILD_ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:replay-express-child"
 
 CASES: dict[str, tuple[dict[str, Any], Any, str | None]] = {
     "task_retry_catch": (
@@ -135,6 +136,41 @@ CASES: dict[str, tuple[dict[str, Any], Any, str | None]] = {
         {},
         "callbacks",
     ),
+    "express_children": (
+        {
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                        "StartAt": "Add",
+                        "States": {"Add": {"Type": "Task", "Resource": FN + "add", "End": True}},
+                    },
+                    "ResultPath": "$.each",
+                    "Next": "Run",
+                },
+                "Run": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                    "Parameters": {"StateMachineArn": EXPRESS_CHILD_ARN, "Input": {"n": 1}},
+                    "ResultSelector": {"out.$": "$.Output"},
+                    "ResultPath": "$.run",
+                    "Next": "Fire",
+                },
+                "Fire": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution",
+                    "Parameters": {"StateMachineArn": EXPRESS_CHILD_ARN},
+                    "ResultPath": "$.fired",
+                    "End": True,
+                },
+            },
+        },
+        {"items": [{"a": 1, "b": 2}, {"a": 3, "b": 4}, {"a": 5, "b": 6}]},
+        None,
+    ),
 }
 
 
@@ -184,6 +220,8 @@ async def record(names: list[str]) -> None:
                     await api.post("/v1/activities", json={"name": "replay-activity"})
                     child = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
                     await api.post("/v1/state-machines", json={"name": "replay-child", "definition": child})
+                    express = {"name": "replay-express-child", "definition": child, "type": "EXPRESS"}
+                    await api.post("/v1/state-machines", json=express)
                     for name, (definition, payload, action) in CASES.items():
                         if names and name not in names:
                             continue
