@@ -380,7 +380,13 @@ class EnvironmentPool:
             log.warning("could not prepare an environment of %s", config.name, exc_info=True)
             return
         versions = self._versions.get(key)
-        if self._closed or versions is None or versions.revision != config.revision or versions.prepared:
+        if (
+            self._closed
+            or versions is None
+            or versions.revision != config.revision
+            or versions.prepared
+            or versions.provisioned  # (provisioned meanwhile: it starts its own)
+        ):
             await self._close(env)
             return
         env.last_used = time.monotonic()
