@@ -89,7 +89,7 @@ def scan(root: int, rules: KeyFilter, *, limit: int, watch: Callable[[int], None
     most ``limit``; ``watch`` is called with each directory's descriptor while it is open. Depth
     first, so at most two descriptors per level are open (``MAX_DEPTH`` levels)."""
     found = Scan()
-    start = _descend(root, rules.directory)
+    start = _descend(root, rules.directory, watch)
     if start is None:
         if not rules.directory:
             found.unknown.append("")
@@ -101,10 +101,14 @@ def scan(root: int, rules: KeyFilter, *, limit: int, watch: Callable[[int], None
     return found
 
 
-def _descend(root: int, parts: tuple[bytes, ...]) -> int | None:
-    """The watched directory, reached from ``root`` without following a link; None when absent."""
+def _descend(root: int, parts: tuple[bytes, ...], watch: Callable[[int], None] | None) -> int | None:
+    """The watched directory, reached from ``root`` without following a link; None when absent.
+    Each directory above it is watched too, so the watched one's creation (or its replacement) wakes
+    the poller instead of waiting for the next rescan."""
     current = os.open(".", _DIRECTORY, dir_fd=root)
     for part in parts:
+        if watch is not None:
+            watch(current)
         if part in (b".", b".."):  # never above the file system (the API refuses these too)
             os.close(current)
             return None

@@ -7,6 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 
+from workers.events.sources.fs_scan import KeyFilter, scan
 from workers.events.sources.inotify import Watcher
 
 
@@ -59,4 +60,25 @@ async def test_a_flood_of_events_leaves_the_loop_responsive_and_watches_are_capp
     finally:
         for fd in fds:
             os.close(fd)
+        watcher.close()
+
+
+async def test_a_prefix_directory_made_after_the_scan_wakes_the_watcher(tmp_path: Path) -> None:
+    """A mapping on ``in/`` before ``in`` exists: the scan finds nothing, yet watches the directories
+    above it, so making ``in`` and writing into it wakes the poller (not the next rescan, 30 s on)."""
+    watcher = Watcher(8)
+    root = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        found = scan(root, KeyFilter(prefix=b"in/deep/"), limit=10, watch=watcher.watch)
+        assert not found.objects and len(watcher.watches) == 1  # the root: "in" is not there yet
+        (tmp_path / "in").mkdir()
+        await asyncio.wait_for(watcher.changed.wait(), 5)
+        watcher.changed.clear()
+        watcher.start_round()
+        scan(root, KeyFilter(prefix=b"in/deep/"), limit=10, watch=watcher.watch)
+        assert len(watcher.watches) == 2  # the root and "in", waiting for "deep"
+        (tmp_path / "in" / "deep").mkdir()
+        await asyncio.wait_for(watcher.changed.wait(), 5)
+    finally:
+        os.close(root)
         watcher.close()
