@@ -6,10 +6,11 @@ nothing here runs at import time.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from ipaddress import IPv4Network
 from pathlib import Path
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +23,14 @@ class TemporalSettings(BaseModel):
     ui_port: int = 8233
     workflow_sandbox: bool = False
     """Run workflows in Temporal's sandbox (slower; see ``workers.worker.workflow_runner``)."""
+    workflow_task_timeout_seconds: float = Field(default=30.0, ge=1.0, le=120.0)
+    """Temporal's workflow task timeout for the executions started: how long a Task running as a
+    local activity on a worker that died waits before another worker runs it again. 30 s leaves room
+    for local activities' heartbeats on a busy machine; Temporal's own default is 10 s."""
+
+    @property
+    def workflow_task_timeout(self) -> timedelta:
+        return timedelta(seconds=self.workflow_task_timeout_seconds)
 
 
 class DatabaseSettings(BaseModel):

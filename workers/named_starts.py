@@ -26,7 +26,7 @@ from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.registry.state_machines import get_state_machine
 from foundation.settings import Settings
 from statemachine import EXECUTION_ROLE_ARN, express_execution_arn
-from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
+from workers.contracts import WORKFLOW_NAME, ExecutionInput
 
 
 class NamedStarts:
@@ -84,6 +84,7 @@ class NamedStarts:
             await self._temporal.start_workflow(
                 WORKFLOW_NAME, execution, id=execution_id, task_queue=self._settings.temporal.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, task_timeout=WORKFLOW_TASK_TIMEOUT,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                task_timeout=self._settings.temporal.workflow_task_timeout,
             )  # fmt: skip
         return execution_id

@@ -33,7 +33,6 @@ from workers.contracts import (
     HISTORY_QUERY,
     STOP_SIGNAL,
     WORKFLOW_NAME,
-    WORKFLOW_TASK_TIMEOUT,
     ExecutionInput,
     HistoryPage,
     HistoryQuery,
@@ -164,7 +163,7 @@ async def start(
             task_queue=state.settings.temporal.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            task_timeout=WORKFLOW_TASK_TIMEOUT,
+            task_timeout=state.settings.temporal.workflow_task_timeout,
             request_eager_start=True,  # taken up when a worker shares this client (stepline dev)
         )
     except WorkflowAlreadyStartedError:

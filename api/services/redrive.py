@@ -27,7 +27,7 @@ from foundation.registry.database import unit_of_work
 from foundation.registry.executions import Execution, ExecutionNotRedrivable
 from foundation.registry.state_machines import StateMachineNotFound, get_state_machine
 from statemachine import EXECUTION_ROLE_ARN, Map, execution_arn, resume_point
-from workers.contracts import WORKFLOW_NAME, WORKFLOW_TASK_TIMEOUT, ExecutionInput
+from workers.contracts import WORKFLOW_NAME, ExecutionInput
 from workers.host import program_of
 
 REDRIVABLE = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
@@ -115,7 +115,7 @@ async def _start(state: AppState, execution: ExecutionInput) -> None:
                 task_queue=state.settings.temporal.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                task_timeout=WORKFLOW_TASK_TIMEOUT,
+                task_timeout=state.settings.temporal.workflow_task_timeout,
             )
             return
         except WorkflowAlreadyStartedError:
