@@ -87,6 +87,10 @@ class WorkerSettings(BaseModel):
     express_lease_seconds: float = 30.0
     """How long an asynchronous Express execution stays with the worker running it without a renewal:
     after a crash of that worker, how soon another one runs it again (renewed every third of it)."""
+    express_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    """Heartbeat timeout of the activity running a chunk of a Distributed Map's EXPRESS child
+    executions: after a crash of its worker, how soon the chunk runs again on another one. Taken by
+    the executions started from then on (the API puts it in each one's input)."""
 
 
 class ServiceEndpointSettings(BaseModel):

@@ -6,19 +6,23 @@ state events are not recorded (a Distributed Map's child executions keep their o
 
 ``run_express_chunk`` runs a Distributed Map's EXPRESS child executions the way Step Functions does:
 each item an execution of its own (``ExecutionStarted`` ... ``ExecutionSucceeded``, on a host of its
-own whose events the caller may log), at most ``limit_seconds`` long (``States.Timeout`` for that
-item), with the same tolerance and stopping rules as ``run_chunk``.
+own whose events the caller may log) with its own ``$$.Execution`` (``express_child_context``), at
+most ``limit_seconds`` long (``States.Timeout`` for that item), with the same tolerance and stopping
+rules as ``run_chunk``; a child cancelled (the chunk stopped, the Map failed) ends ``ExecutionAborted``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 from collections import ChainMap
 from collections.abc import Awaitable, Callable
 
+from statemachine.arns import map_run_child_arn
 from statemachine.compiler import compile_program
 from statemachine.concurrency import all_or_first_error
-from statemachine.context import Frame, Run
+from statemachine.context import ExecutionContext, Frame, Run
 from statemachine.errors import StatesError
 from statemachine.faults import TerminalError
 from statemachine.history import NOT_TRUNCATED, History
@@ -58,6 +62,18 @@ async def run_chunk(chunk: MapChunk, host: Host, gate: Gate | None = None) -> li
     return await _run_items(chunk, iteration, gate)
 
 
+def express_child_context(chunk: MapChunk, index: int, host: Host) -> ExecutionContext:
+    """``$$.Execution`` of item ``index``'s Express child execution, as Step Functions gives each child
+    its own: its Express ARN (``Id``, the one its log events and a ResultWriter name), its name (the
+    index), its start (``host.now()``); the state machine and role are the parent's."""
+    if not chunk.map_run_arn:  # not a Distributed Map's chunk: nothing to derive an ARN from
+        return chunk.context
+    arn = map_run_child_arn(chunk.map_run_arn, str(index), express=True)
+    return dataclasses.replace(
+        chunk.context, execution_id=arn, execution_name=str(index), start_time=host.now()
+    )
+
+
 async def run_express_chunk(
     chunk: MapChunk,
     new_host: Callable[[int], Host],
@@ -66,8 +82,9 @@ async def run_express_chunk(
     gate: Gate | None = None,
 ) -> list[IterationOutcome]:
     """Run a chunk's items as Express child executions: item ``i`` on ``new_host(i)``, which records
-    the child's whole history (``ended(i, host)`` once it has ended, whichever way); a child still
-    running after ``limit_seconds`` (of its host's time) fails ``States.Timeout``."""
+    the child's whole history (``ended(i, host)`` once it has ended, whichever way, cancelled too),
+    ``$$.Execution`` its own (``express_child_context``: ``Input`` is the item); a child still running
+    after ``limit_seconds`` (of its host's time) fails ``States.Timeout``."""
     program = compile_program(chunk.processor)
     limits = chunk.limits
 
@@ -75,12 +92,14 @@ async def run_express_chunk(
         host = new_host(index)
         history = History(host, limits.max_history_events)
         effects = IntrinsicEffects(uuid4=host.uuid4, random=host.random)
-        run = Run(host, limits, history, chunk.context, chunk.execution_input, effects)
+        context = express_child_context(chunk, index, host)
+        run = Run(host, limits, history, context, value, effects)
         frame = Frame(run, ChainMap(dict(chunk.variables)))
-        started = {"input": value, "inputDetails": NOT_TRUNCATED, "roleArn": chunk.context.role_arn}
+        started = {"input": value, "inputDetails": NOT_TRUNCATED, "roleArn": context.role_arn}
         frame.last_event = history.record("ExecutionStarted", 0, "executionStartedEventDetails", started)
+        work = asyncio.ensure_future(run_block(program.block, value, frame))
         try:
-            output = await with_timeout(run_block(program.block, value, frame), limit_seconds, host)
+            output = await with_timeout(work, limit_seconds, host)
         except ExecutionTimeout:
             cause = f"the Express child execution ran longer than {limit_seconds:g} s"
             details: dict[str, JSON] = {"error": "States.Timeout", "cause": cause}
@@ -92,6 +111,13 @@ async def run_express_chunk(
             if error.cause is not None:
                 details["cause"] = error.cause
             history.record("ExecutionFailed", frame.last_event, "executionFailedEventDetails", details)
+            ended(index, host)
+            raise
+        except asyncio.CancelledError:  # the chunk stopped or was cancelled: stopped with the Map Run
+            work.cancel()
+            await asyncio.wait({work})  # its states unwind first (their events come before the end)
+            aborted: dict[str, JSON] = {"error": "States.Aborted", "cause": "The Map Run was stopped"}
+            history.record("ExecutionAborted", frame.last_event, "executionAbortedEventDetails", aborted)
             ended(index, host)
             raise
         succeeded = {"output": output, "outputDetails": NOT_TRUNCATED}

@@ -36,11 +36,10 @@ result: the outcomes, JSON text), on the worker's in-memory host (``workers.expr
 RUN_EXPRESS_EXECUTION = "run_express_execution"
 """Activity: a nested ``.sync``/``.sync:2`` Express execution, run to its end
 (``ExpressRunRequest`` -> ``ExpressRunResult``)."""
-EXPRESS_HEARTBEAT = timedelta(seconds=10)
-"""Heartbeat timeout of ``run_express_chunk``: how soon a dead worker's chunk runs again (and, with
-Temporal's heartbeat throttling at 80 % of it, how soon a cancellation reaches it)."""
 NESTED_EXPRESS_HEARTBEAT = timedelta(seconds=5)
-"""The same for ``run_express_execution``: a stopped parent's ``.sync`` child ends within ~4 s."""
+"""Heartbeat timeout of ``run_express_execution``: how soon a dead worker's ``.sync`` Express child
+runs again, and a stopped parent's one ends (within ~4 s, Temporal throttling heartbeats to 80 % of
+it). ``run_express_chunk``'s: ``ExecutionInput.express_heartbeat_seconds``."""
 EXPRESS_ATTEMPTS = 3
 """Runs of an Express activity whose worker keeps dying before it is given up (``States.Runtime``)."""
 
@@ -79,6 +78,10 @@ class ExecutionInput:
     """start-to-close of a Task state without TimeoutSeconds (Lambda's maximum function timeout)."""
     report_chunk_bytes: int = 512 * 1024
     """History is written to PostgreSQL in activity calls of about this size."""
+    express_heartbeat_seconds: float = 10.0
+    """Heartbeat timeout of ``run_express_chunk`` (``Settings.worker.express_heartbeat_seconds``):
+    how soon a dead worker's chunk of EXPRESS child executions runs again (and, with Temporal's
+    heartbeat throttling at 80 % of it, how soon a cancellation reaches it)."""
     redrive: str | None = None
     """A redriven attempt's starting point (``statemachine.redrive.Resume``, JSON text); None for
     the first attempt."""

@@ -7,7 +7,7 @@
 * ``run_express_execution``: a nested ``states:startExecution.sync``/``.sync:2`` of an EXPRESS
   machine, run to its end (five minutes at most) as a synchronous Express execution.
 
-Both heartbeat while they run, so a worker that dies is noticed within ``EXPRESS_HEARTBEAT`` and the
+Both heartbeat while they run, so a worker that dies is noticed within their heartbeat timeout and the
 activity runs again from its start on another worker (at least once, as Step Functions runs Express
 executions); cancelling the activity (the Map failed, the parent stopped) cancels the executions.
 Their events go to the execution logs of the machine concerned (the parent's for Map children, as
@@ -50,7 +50,7 @@ from workers.contracts import (
     MapChunkInput,
 )
 from workers.execution_logs import ExecutionLogBook, book_for, rows_of
-from workers.express import local_host, logging_as_it_goes, record_end
+from workers.express import LOG_EVERY_SECONDS, local_host, logging_as_it_goes, record_end
 from workers.host import program_of
 
 HEARTBEAT_EVERY = 1.0
@@ -88,24 +88,50 @@ class ExpressActivities:
 
     @activity.defn(name=RUN_EXPRESS_CHUNK)
     async def run_express_chunk(self, request: MapChunkInput) -> str:
-        """The chunk's child executions; their outcomes as JSON text."""
+        """The chunk's child executions; their outcomes as JSON text. Each child's events go to the
+        parent machine's execution logs as it runs (every ``LOG_EVERY_SECONDS``, the rest as it ends)."""
         chunk = MapChunk.from_json(request.chunk)
         machine = request.execution.state_machine_name
         async with unit_of_work(self._sessions) as session:
             config = await execution_logs.config_of(session, machine)
         attempt = activity.info().attempt
         book = self._book if config.on else None
+        running: dict[int, tuple[LocalHost, int]] = {}  # children running: host, events logged
+
+        def hand_over(index: int) -> None:
+            if book is None or index not in running:
+                return
+            host, logged = running[index]
+            fresh = host.history[logged:]
+            running[index] = (host, logged + len(fresh))
+            arn = map_run_child_arn(chunk.map_run_arn, str(index), express=True)
+            book.add(rows_of(fresh, config, arn, machine, attempt))
 
         def new_host(index: int) -> Host:
-            return local_host(self._invoker, self._services, datetime.now(UTC))
+            host = local_host(self._invoker, self._services, datetime.now(UTC))
+            if book is not None:
+                running[index] = (host, 0)
+            return host
 
         def ended(index: int, host: Host) -> None:
-            if book is not None and isinstance(host, LocalHost):
-                arn = map_run_child_arn(chunk.map_run_arn, str(index), express=True)
-                book.add(rows_of(host.history, config, arn, machine, attempt))
+            hand_over(index)
+            running.pop(index, None)
 
-        async with _heartbeating():
-            outcomes = await run_express_chunk(chunk, new_host, ended, self._limit)
+        async def feed() -> None:
+            while True:
+                await asyncio.sleep(LOG_EVERY_SECONDS)
+                for index in list(running):
+                    hand_over(index)
+
+        feeding = asyncio.create_task(feed()) if book is not None else None
+        try:
+            async with _heartbeating():
+                outcomes = await run_express_chunk(chunk, new_host, ended, self._limit)
+        finally:
+            if feeding is not None:
+                feeding.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feeding
         return outcomes_to_json(outcomes)
 
     @activity.defn(name=RUN_EXPRESS_EXECUTION)

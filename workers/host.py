@@ -44,7 +44,6 @@ from workers.contracts import (
     CALL_SERVICE,
     CHUNK_CONCURRENCY_SIGNAL,
     EXPRESS_ATTEMPTS,
-    EXPRESS_HEARTBEAT,
     INVOKE_FUNCTION,
     MAP_CHUNK_WORKFLOW,
     REPORT_MAP_RUN,
@@ -213,14 +212,15 @@ class TemporalHost(TaskWaits):
         heartbeating, run again from the chunk's start if its worker dies; cancelling this call
         cancels it."""
         execution = dataclasses.replace(self._execution, definition="", input="")
-        longest = EXPRESS_CHILD_SECONDS * len(chunk.items) + EXPRESS_HEARTBEAT.total_seconds()
+        heartbeat = timedelta(seconds=self._execution.express_heartbeat_seconds)
+        longest = EXPRESS_CHILD_SECONDS * len(chunk.items) + heartbeat.total_seconds()
         try:
             text: str = await workflow.execute_activity(
                 RUN_EXPRESS_CHUNK,
                 MapChunkInput(execution, chunk.to_json()),
                 result_type=str,
                 start_to_close_timeout=timedelta(seconds=longest),
-                heartbeat_timeout=EXPRESS_HEARTBEAT,
+                heartbeat_timeout=heartbeat,
                 retry_policy=RetryPolicy(maximum_attempts=EXPRESS_ATTEMPTS),
                 summary=f"{chunk.state_name}: {len(chunk.items)} Express child executions",
             )

@@ -76,6 +76,7 @@ class NamedStarts:
             state_machine_version=version, definition=definition, input=input_text,
             start_time=start_date.isoformat(), role_arn=role_arn or EXECUTION_ROLE_ARN,
             region=self._settings.region,
+            express_heartbeat_seconds=self._settings.worker.express_heartbeat_seconds,
         )  # fmt: skip
         if self._temporal is None:
             temporal = self._settings.temporal

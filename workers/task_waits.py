@@ -307,6 +307,7 @@ class TaskWaits:
             local_task_max_in_flight=parent.local_task_max_in_flight,
             default_task_timeout_seconds=parent.default_task_timeout_seconds,
             report_chunk_bytes=parent.report_chunk_bytes,
+            express_heartbeat_seconds=parent.express_heartbeat_seconds,
         )
         try:
             handle = await workflow.start_child_workflow(

@@ -153,6 +153,7 @@ async def start(
         start_time=row.start_date.isoformat(),
         role_arn=role_arn or EXECUTION_ROLE_ARN,
         region=state.settings.region,
+        express_heartbeat_seconds=state.settings.worker.express_heartbeat_seconds,
         mocks=mocks,
     )
     try:

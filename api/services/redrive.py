@@ -94,6 +94,7 @@ async def redrive(state: AppState, execution_id: str) -> Execution:
         start_time=row.start_date.isoformat(),
         role_arn=version.role_arn or EXECUTION_ROLE_ARN,
         region=state.settings.region,
+        express_heartbeat_seconds=state.settings.worker.express_heartbeat_seconds,
         redrive=json.dumps(resume.to_json()),
     )
     try:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -283,3 +284,119 @@ def test_stopping_the_parent_cancels_its_sync_express_child(sfn: Any, v1: httpx.
     assert wait_done(sfn, started)["status"] == "ABORTED"
     aborted = log_events(v1, "ExecutionAborted", seconds=30, executionArn=child_arn)
     assert aborted[-1]["type"] == "ExecutionAborted"
+
+
+ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
+FLAKY = """import os
+
+
+def handler(event, context):
+    if event["bad"] and not os.environ.get("FIXED"):
+        raise ValueError(f"item {event['n']} is bad")
+    return {"n": event["n"]}
+"""
+
+
+def child_runs(v1: httpx.Client, machine: str, map_run: str) -> dict[int, list[str]]:  # noqa: F811
+    """The log event types of each Express child of ``map_run`` (by index), from the parent's logs."""
+    prefix = map_run.replace(":mapRun:", ":express:") + ":"
+    found: dict[int, list[tuple[int, str]]] = {}
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"stateMachine": machine, "limit": 1000}
+        if token:
+            params["nextToken"] = token
+        answer = v1.get("/v1/execution-logs", params=params).json()
+        for event in answer["events"]:
+            arn = event["message"]["execution_arn"]
+            if arn.startswith(prefix):
+                message = event["message"]
+                found.setdefault(int(arn[len(prefix) :]), []).append((int(message["id"]), message["type"]))
+        token = answer.get("nextToken")
+        if not token:
+            return {index: [kind for _, kind in sorted(events)] for index, events in found.items()}
+
+
+@requires_bwrap
+def test_a_redrive_reruns_only_the_express_children_that_did_not_succeed(
+    sfn: Any,
+    lam: Any,  # noqa: F811
+    v1: httpx.Client,  # noqa: F811
+) -> None:
+    """An EXPRESS Distributed Map fails past its tolerance (item 5's function raises); the function
+    is fixed and the execution redriven: a new map run starts only the children that had not
+    succeeded (every child that succeeded has no event under it), and the execution succeeds with
+    every item's output. Each child saw its own ``$$.Execution`` (ARN, name, input), the ARN its
+    logs are under."""
+    function = unique("fn")
+    create(lam, function, {"app.py": FLAKY})
+    call_it = {
+        "Type": "Task",
+        "Resource": f"arn:aws:lambda:us-east-1:000000000000:function:{function}",
+        "Next": "Look",
+    }
+    look = {
+        "Type": "Pass",
+        "Parameters": {
+            "n.$": "$.n",
+            "id.$": "$$.Execution.Id",
+            "name.$": "$$.Execution.Name",
+            "input.$": "$$.Execution.Input",
+            "start.$": "$$.Execution.StartTime",
+        },
+        "End": True,
+    }
+    definition = express_map({"Call": call_it, "Look": look}, "Call", MaxConcurrency=2)
+    parent = standard(sfn, definition, loggingConfiguration=logging("ALL", unique("g")))
+    machine = parent.rsplit(":", 1)[-1]
+    items = [{"n": i, "bad": i == 5} for i in range(30)]
+    started = call(sfn, "StartExecution", stateMachineArn=parent, input=json.dumps(items))["executionArn"]
+    failed = wait_done(sfn, started, seconds=60)
+    assert (failed["status"], failed["redriveStatus"]) == ("FAILED", "REDRIVABLE"), failed
+    first = call(sfn, "ListMapRuns", executionArn=started)["mapRuns"][0]["mapRunArn"]
+    lam.update_function_configuration(FunctionName=function, Environment={"Variables": {"FIXED": "1"}})
+    lam.get_waiter("function_updated_v2").wait(FunctionName=function)
+    call(sfn, "RedriveExecution", executionArn=started)
+    done = wait_done(sfn, started, seconds=60)
+    assert (done["status"], done["redriveCount"]) == ("SUCCEEDED", 1), done
+    runs = call(sfn, "ListMapRuns", executionArn=started)["mapRuns"]
+    second = next(r["mapRunArn"] for r in runs if r["mapRunArn"] != first)
+    deadline = time.monotonic() + 20
+    while True:  # the log rows arrive in batches
+        before, after = child_runs(v1, machine, first), child_runs(v1, machine, second)
+        ended = {i for got in (before, after) for i, kinds in got.items() if kinds[-1] in ENDS}
+        if ended >= set(before) | set(after) and 5 in after and len(set(before) | set(after)) == 30:
+            break
+        assert time.monotonic() < deadline, (before, after)
+        time.sleep(0.1)
+    succeeded_first = {i for i, kinds in before.items() if kinds[-1] == "ExecutionSucceeded"}
+    assert succeeded_first and 5 not in succeeded_first, before  # (one in flight then: aborted)
+    assert before[5][-1] == "ExecutionFailed" and after[5][-1] == "ExecutionSucceeded"
+    assert not succeeded_first & set(after), after  # a child that succeeded is not run again
+    assert set(after) == set(range(30)) - succeeded_first
+    assert all(kinds.count("ExecutionStarted") == 1 for kinds in (*before.values(), *after.values()))
+    output = json.loads(done["output"])
+    assert [o["n"] for o in output] == list(range(30))
+    for i, o in enumerate(output):  # each child's own $$.Execution: the ARN its logs are under
+        run = first if i in succeeded_first else second
+        assert o["id"] == f"{run.replace(':mapRun:', ':express:')}:{i}" and CHILD_ARN.fullmatch(o["id"]), o
+        assert (o["name"], o["input"]) == (str(i), items[i]), o
+        assert datetime.fromisoformat(o["start"].replace("Z", "+00:00")) >= done["startDate"], o
+
+
+def test_an_express_childs_events_are_logged_while_it_runs(sfn: Any, v1: httpx.Client) -> None:  # noqa: F811
+    """A child's events reach the logs as it runs (every 0.2 s), not only once it ends."""
+    processor = {"Pause": {"Type": "Wait", "Seconds": 2, "End": True}}
+    parent = standard(sfn, express_map(processor, "Pause"), loggingConfiguration=logging("ALL", unique("g")))
+    started = call(sfn, "StartExecution", stateMachineArn=parent, input=json.dumps([{"n": 0}]))
+    deadline = time.monotonic() + 20
+    while not (runs := call(sfn, "ListMapRuns", executionArn=started["executionArn"])["mapRuns"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child = f"{runs[0]['mapRunArn'].replace(':mapRun:', ':express:')}:0"
+    waiting = log_events(v1, "WaitStateEntered", executionArn=child)
+    assert [e["type"] for e in waiting] == ["ExecutionStarted", "WaitStateEntered"]
+    assert call(sfn, "DescribeExecution", executionArn=started["executionArn"])["status"] == "RUNNING"
+    assert wait_done(sfn, started["executionArn"])["status"] == "SUCCEEDED"
+    ended = log_events(v1, "ExecutionSucceeded", executionArn=child)
+    assert [e["type"] for e in ended][-2:] == ["WaitStateExited", "ExecutionSucceeded"]

@@ -5,8 +5,10 @@ execution from before the patch) runs them as before."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -68,7 +70,7 @@ async def run(items: list[Any], tolerated: int = -1) -> tuple[list[IterationOutc
         ended.append(index)
 
     outcomes = await run_express_chunk(chunk(items, tolerated), new_host, done, limit_seconds=300)
-    assert sorted(ended) == sorted(o.index for o in outcomes)  # every child that ended was handed back
+    assert sorted(ended) == sorted(hosts)  # every child was handed back once it ended, however
     return outcomes, hosts
 
 
@@ -86,6 +88,57 @@ async def test_each_item_is_an_execution_with_its_own_history() -> None:
     ]
     started = hosts[1].history[0].details
     assert started is not None and started["input"] == {"v": 2} and "roleArn" in started
+
+
+CONTEXT_PROCESSOR: dict[str, JSON] = {
+    "StartAt": "Look",
+    "States": {"Look": {"Type": "Pass", "Parameters": {"execution.$": "$$.Execution"}, "End": True}},
+}
+
+
+async def test_each_child_sees_its_own_execution_in_the_context_object() -> None:
+    """As on AWS: ``$$.Execution`` is the child's (its Express ARN, name, input, start), not the
+    parent's; the role and the state machine are the parent's."""
+    parent = chunk([])
+    items: list[tuple[int, JSON]] = [(7, {"v": 7}), (8, {"v": 8})]
+    work = dataclasses.replace(parent, processor=CONTEXT_PROCESSOR, items=items, execution_input={"all": 1})
+    hosts: dict[int, LocalHost] = {}
+
+    def new_host(index: int) -> Host:
+        hosts[index] = LocalHost(start_time=datetime(2026, 1, 2, 3, 4, 5, index * 1000, tzinfo=UTC))
+        return hosts[index]
+
+    outcomes = await run_express_chunk(work, new_host, lambda index, host: None)
+    seen = {o.index: o.output for o in outcomes}
+    assert seen[7] == {
+        "execution": {
+            "Id": "arn:aws:states:us-east-1:123456789012:express:M:e/Each:r:7",
+            "Input": {"v": 7},
+            "Name": "7",
+            "RoleArn": parent.context.role_arn,
+            "StartTime": "2026-01-02T03:04:05.007Z",
+            "RedriveCount": 0,
+        }
+    }
+    assert '"Id": "arn:aws:states:us-east-1:123456789012:express:M:e/Each:r:8"' in json.dumps(seen[8])
+    assert parent.context.execution_id not in json.dumps(seen)
+
+
+async def test_children_still_running_when_the_chunk_stops_end_aborted() -> None:
+    """Past its tolerance the chunk stops: a child still waiting is cancelled and ends
+    ``ExecutionAborted`` after its own states' events (and is handed back like the others)."""
+    outcomes, hosts = await run([{"v": 1, "slow": True}, {"v": 2, "bad": True}], tolerated=0)
+    assert [(o.index, o.error) for o in outcomes] == [(1, "Bad")]
+    assert [e.type for e in hosts[0].history] == [
+        "ExecutionStarted",
+        "ChoiceStateEntered",
+        "ChoiceStateExited",
+        "WaitStateEntered",
+        "WaitStateAborted",
+        "ExecutionAborted",
+    ]
+    assert [e.id for e in hosts[0].history] == [1, 2, 3, 4, 5, 6]
+    assert hosts[0].history[-1].details == {"error": "States.Aborted", "cause": "The Map Run was stopped"}
 
 
 async def test_a_child_past_the_time_limit_times_out_alone() -> None:
