@@ -91,6 +91,9 @@ class WorkerSettings(BaseModel):
     """Heartbeat timeout of the activity running a chunk of a Distributed Map's EXPRESS child
     executions: after a crash of its worker, how soon the chunk runs again on another one. Taken by
     the executions started from then on (the API puts it in each one's input)."""
+    metric_sample_seconds: float = Field(default=10.0, ge=0.1, le=3600.0)
+    """How often a process running functions writes its error and throttle counts to the registry
+    (the console's charts and ``/v1/functions/{name}/metrics``)."""
 
 
 class ServiceEndpointSettings(BaseModel):

@@ -32,7 +32,10 @@ from workers.worker import build_worker
 @asynccontextmanager
 async def function_runtime(settings: Settings) -> AsyncIterator[FunctionService]:
     """The function runtime for Task states and direct invocations: sandboxes from a warm pool."""
-    async with FunctionService(settings) as service, MetricSampler(service.metrics, service.sessions):
+    async with (
+        FunctionService(settings) as service,
+        MetricSampler(service.metrics, service.sessions, settings.worker.metric_sample_seconds),
+    ):
         yield service
 
 

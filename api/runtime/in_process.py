@@ -26,7 +26,7 @@ async def in_process(
     async with (
         serve_attachments(settings, sessions, metrics),
         FunctionService(settings, sessions=sessions, metrics_registry=metrics) as service,
-        MetricSampler(service.metrics, sessions),
+        MetricSampler(service.metrics, sessions, settings.worker.metric_sample_seconds),
         PoolReporter(sessions),
         EventSources(settings, sessions, source_invoker(service), metrics_registry=metrics),
     ):

@@ -18,8 +18,8 @@ MAX_BUCKETS = 1440
 DEFAULT_WINDOW = timedelta(hours=1)
 SOURCE = (
     "invocations, durations, cold starts and GB-seconds: each invocation's REPORT log line; errors and "
-    "throttles: the runtime's counters, sampled every 10 s by each process running functions (a "
-    "bucket shows them when sampled, up to 10 s after they happened)"
+    "throttles: the runtime's counters, sampled by each process running functions every "
+    "STEPLINE_WORKER__METRIC_SAMPLE_SECONDS (10 s by default; a bucket shows them once sampled)"
 )
 
 

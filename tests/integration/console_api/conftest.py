@@ -31,6 +31,7 @@ def console_url(database_url: str, temporal_address: str) -> Iterator[str]:
         temporal={"task_queue": f"console-{uuid.uuid4().hex[:12]}"},
         sandbox={"spare_environments": 0},
         api={"token": SecretStr(TOKEN)},
+        worker={"metric_sample_seconds": 0.5},
     )
     try:
         with ServerThread(settings) as url:
