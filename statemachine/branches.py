@@ -8,12 +8,12 @@ of workers pulls item indexes, so a million items cost a million small results, 
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from statemachine import dataflow, ir, item_io
 from statemachine.arns import map_run_arn
 from statemachine.concurrency import all_or_first_error
-from statemachine.context import Frame, StateContext
+from statemachine.context import Frame, Run, StateContext
 from statemachine.errors import StatesError
 from statemachine.faults import DATA_LIMIT, QUERY_EVALUATION, EvaluationFault, runtime_fault
 from statemachine.json_types import JSON
@@ -112,6 +112,7 @@ def _shown(value: JSON) -> str:
 async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run_block: RunBlock) -> Outcome:
     """Run the item processor over every item; the result lists iteration outputs in item order."""
     run = frame.run
+    redriven_run = run.redriven_map_runs.pop(state.name, ("", 0))  # the state's first run only
     jsonata = state.query_language == "JSONata"
     env = dataflow.bindings(frame, ctx, raw) if jsonata else None
     effective = raw if jsonata else dataflow.select(state.input_path, raw, frame, ctx)
@@ -173,22 +174,29 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
     if count is not None and count < 0:
         raise runtime_fault("ToleratedFailureCount must be a non-negative integer.")
     tolerated = _tolerated(len(items), count, percentage)
-    arn = ""
+    arn, map_run_redrives = "", 0
     if state.distributed:
-        arn = map_run_arn(run.context.execution_id, state.name, run.host.uuid4())
-        frame.record("MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn})
+        arn, map_run_redrives = _redriven_run(run, redriven_run)
+        if arn:  # Step Functions redrives the Map Run itself: same ARN, its redrive count up
+            details: dict[str, JSON] = {"mapRunArn": arn, "redriveCount": map_run_redrives}
+            frame.record("MapRunRedriven", "mapRunRedrivenEventDetails", details)
+        else:
+            arn = map_run_arn(run.context.execution_id, state.name, run.host.uuid4())
+            frame.record("MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": arn})
     started = run.host.now().isoformat()
     mapper = Mapper(state, frame, ctx, effective, items, run_block, tolerated, env)
     limit = max_concurrency if max_concurrency and max_concurrency > 0 else run.limits.max_map_in_flight
     tracker = None
     limit = min(limit, run.limits.max_map_in_flight)
-    mapper.map_run_arn = arn
+    mapper.map_run_arn, mapper.map_run_redrives = arn, map_run_redrives
     offloader = offloader_for(state, run.host, len(items), run.limits)
     if state.distributed:
         # An execution whose Map started before map run controls came runs it as it started to:
         # no gate, no progress reports (Temporal commands its recorded history does not have).
         live = patched(run.host, MAP_RUN_CONTROLS)
         tracker = _tracker(mapper, arn, started, limits, (max_concurrency, count, percentage), live)
+        if map_run_redrives:
+            tracker.redriven(set(mapper.done), map_run_redrives, started)
         if offloader is None or express_offloader(offloader):
             # No chunk workflow's result holds the child runs' outputs: kept for a redrive.
             tracker.keep_outputs(mapper.results.__getitem__, set(mapper.done))
@@ -245,6 +253,21 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         frame.last_event = mapper.latest
     frame.record("MapStateSucceeded", advance=False)
     return dataflow.finish_with_result(state, raw, result, frame, ctx)
+
+
+MAP_RUN_REDRIVE: Final = "map-run-redrive"
+"""The change under which a redriven execution continues its Distributed Map's map run (before it,
+the redrive started a new one): a Temporal patch id, so a redrive recorded earlier replays."""
+
+
+def _redriven_run(run: Run, redriven: tuple[str, int]) -> tuple[str, int]:
+    """The map run a redriven attempt's first run of a Distributed Map continues (``redriven``, from
+    the resume point) and its redrive count, where this execution takes the change; else
+    ``("", 0)``: a new map run."""
+    arn, count = redriven
+    if not arn or not patched(run.host, MAP_RUN_REDRIVE):
+        return "", 0
+    return arn, count
 
 
 def _tracker(

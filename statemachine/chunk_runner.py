@@ -68,10 +68,15 @@ def express_child_context(chunk: MapChunk, index: int, host: Host) -> ExecutionC
     index), its start (``host.now()``); the state machine and role are the parent's."""
     if not chunk.map_run_arn:  # not a Distributed Map's chunk: nothing to derive an ARN from
         return chunk.context
-    arn = map_run_child_arn(chunk.map_run_arn, str(index), express=True)
-    return dataclasses.replace(
-        chunk.context, execution_id=arn, execution_name=str(index), start_time=host.now()
-    )
+    name = express_child_name(chunk, index)
+    arn = map_run_child_arn(chunk.map_run_arn, name, express=True)
+    return dataclasses.replace(chunk.context, execution_id=arn, execution_name=name, start_time=host.now())
+
+
+def express_child_name(chunk: MapChunk, index: int) -> str:
+    """The name of item ``index``'s Express child execution: its index; ``INDEX-redrive-N`` when the
+    map run's ``N``-th redrive runs it again (a new execution, as Step Functions starts one)."""
+    return f"{index}-redrive-{chunk.redrive_count}" if chunk.redrive_count else str(index)
 
 
 async def run_express_chunk(

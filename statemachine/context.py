@@ -59,6 +59,9 @@ class Run:
     redriven: dict[str, dict[int, JSON]] = field(default_factory=dict)
     """A redriven attempt's Map or Parallel state (by name): the outputs of its iterations or
     branches that succeeded before, by index; taken by the state's first run."""
+    redriven_map_runs: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """A redriven attempt's Distributed Map (by name): the map run it continues and that run's
+    redrive count; taken by the state's first run."""
 
     def __post_init__(self) -> None:
         self.start_time = format_timestamp(self.context.start_time)

@@ -66,6 +66,8 @@ async def execute(
         run.redrive_count = resume.redrive_count
         if resume.done:
             run.redriven[resume.state] = dict(resume.done)
+        if resume.map_run_arn:
+            run.redriven_map_runs[resume.state] = (resume.map_run_arn, resume.map_run_redrive_count)
     try:
         dataflow.check_input_size(input, limits.max_payload_bytes)
         if program.timeout_seconds is None:

@@ -61,6 +61,10 @@ class MapRunReport:
     forget: bool = False
     """Drop the outputs kept for this state before keeping these (a fresh run, or one that
     succeeded: nothing to redrive)."""
+    redrive_count: int = 0
+    """How often the run was redriven (its execution redriven while it had not succeeded)."""
+    redrive_date: str | None = None
+    """When it was last redriven."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
@@ -79,8 +83,12 @@ class MapRunUpdate:
     tolerated_failure_percentage: float | None = None
 
 
-def counts(total: int, succeeded: int, failed: int, aborted: int, running: int) -> dict[str, int]:
-    """AWS's count shape: ``pending`` is what has not started yet."""
+def counts(
+    total: int, succeeded: int, failed: int, aborted: int, running: int, pending_redrive: int = 0
+) -> dict[str, int]:
+    """AWS's count shape: ``pending`` is what has not started yet (in a redriven run, what did not
+    succeed before and has not started again: ``pendingRedrive`` too). Every child run that did not
+    succeed may be redriven with its execution: ``failuresNotRedrivable`` is 0."""
     pending = max(0, total - succeeded - failed - aborted - running)
     return {
         "pending": pending,
@@ -91,7 +99,16 @@ def counts(total: int, succeeded: int, failed: int, aborted: int, running: int) 
         "aborted": aborted,
         "total": total,
         "resultsWritten": 0,
+        "failuresNotRedrivable": 0,
+        "pendingRedrive": min(pending, pending_redrive),
     }
+
+
+def stopped_counts(counts: dict[str, int]) -> dict[str, int]:
+    """A run's counts once its execution stopped under it (ABORTED): what ran or waited to run is
+    aborted, as when the run fails."""
+    aborted = counts.get("aborted", 0) + counts.get("running", 0) + counts.get("pending", 0)
+    return {**counts, "running": 0, "pending": 0, "pendingRedrive": 0, "aborted": aborted}
 
 
 @runtime_checkable
@@ -171,27 +188,44 @@ class MapRunTracker:
         self._outputs: Callable[[int], JSON] | None = None
         self._saved: set[int] = set()
         self._forget = False
+        self._earlier: set[int] = set()
+        self._redrive: tuple[int, str | None] = (0, None)
         self._dirty = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._last: asyncio.Future[None] | None = None
 
+    def redriven(self, earlier: set[int], count: int, date: str) -> None:
+        """This run is a redrive (the ``count``-th, at ``date``) of a run whose child runs
+        ``earlier`` succeeded (they count as succeeded from the start; they do not run again)."""
+        self._earlier, self._redrive = set(earlier), (count, date)
+
     def _report(
         self, status: str, stop: str | None, started: int, done: list[int], failed: list[int]
     ) -> MapRunReport:
-        total = len(self._sizes)
-        running = 0 if stop else max(0, started - len(done) - len(failed))
-        items = sum(self._sizes)
-        item_done = sum(self._sizes[i] for i in done)
-        item_failed = sum(self._sizes[i] for i in failed)
-        item_running = 0 if stop else max(0, sum(self._sizes[:started]) - item_done - item_failed)
-        aborted = 0 if status != "FAILED" else total - len(done) - len(failed)
-        item_aborted = 0 if status != "FAILED" else items - item_done - item_failed
-        outputs, forget = self._kept(status, done)
+        sizes = self._sizes
+        succeeded = self._earlier.union(done)
+        ended = succeeded.union(failed)
+        total, items = len(sizes), sum(sizes)
+        item_done = sum(sizes[i] for i in succeeded)
+        item_failed = sum(sizes[i] for i in failed)
+        if stop:
+            running = item_running = 0
+        else:
+            running = sum(1 for i in range(started) if i not in ended)
+            item_running = sum(sizes[i] for i in range(started) if i not in ended)
+        ran = total - len(ended)
+        item_ran = items - item_done - item_failed
+        # A failed run aborts whatever had not ended: running, or waiting to start.
+        aborted, item_aborted = (ran, item_ran) if status == "FAILED" else (0, 0)
+        redrive = 0 if not self._redrive[0] or status == "FAILED" else ran - running
+        item_redrive = 0 if not redrive else item_ran - item_running
+        outputs, forget = self._kept(status, sorted(set(done)))
         return MapRunReport(
             self.arn, self._execution, status, self._start, stop, *self.settings,
-            item_counts=counts(items, item_done, item_failed, item_aborted, item_running),
-            execution_counts=counts(total, len(done), len(failed), aborted, running),
+            item_counts=counts(items, item_done, item_failed, item_aborted, item_running, item_redrive),
+            execution_counts=counts(total, len(succeeded), len(failed), aborted, running, redrive),
             execution_type=self._type, state_name=self._state, outputs=outputs, forget=forget,
+            redrive_count=self._redrive[0], redrive_date=self._redrive[1],
         )  # fmt: skip
 
     def keep_outputs(self, output_of: Callable[[int], JSON], earlier: set[int]) -> None:
@@ -266,6 +300,7 @@ class MapRunTracker:
         _, done, failed = self._progress()
         report = self._report(status, stop, len(self._sizes), done, failed)
         if written:
-            report.execution_counts["resultsWritten"] = len(done) + len(failed)
-            report.item_counts["resultsWritten"] = sum(self._sizes[i] for i in (*done, *failed))
+            written_runs = self._earlier.union(done, failed)
+            report.execution_counts["resultsWritten"] = len(written_runs)
+            report.item_counts["resultsWritten"] = sum(self._sizes[i] for i in written_runs)
         await self._observer.report_map_run(report)

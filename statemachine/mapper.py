@@ -62,6 +62,8 @@ class Mapper:
         """Called as iterations start and end (a map run's progress reports)."""
         self.map_run_arn = ""
         """A Distributed Map's run ARN (its child executions' ARNs derive from it)."""
+        self.map_run_redrives = 0
+        """How often that run was redriven (its EXPRESS children run again get new ARNs)."""
 
     async def run(self, workers: int) -> list[JSON]:
         if not self.items:

@@ -55,6 +55,8 @@ class MapChunk:
     """Stop once the outputs together pass the payload limit (False: a ResultWriter keeps them)."""
     map_run_arn: str = ""
     """A Distributed Map's run (its EXPRESS child executions' ARNs derive from it); else empty."""
+    redrive_count: int = 0
+    """How often that map run was redriven (EXPRESS children run again get new ARNs)."""
 
     def to_json(self) -> str:
         """JSON text (what crosses a process boundary)."""
@@ -74,6 +76,8 @@ class MapChunk:
         }
         if self.map_run_arn:
             body["map_run_arn"] = self.map_run_arn
+        if self.redrive_count:
+            body["redrive_count"] = self.redrive_count
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
     @staticmethod
@@ -93,6 +97,7 @@ class MapChunk:
             limits=Limits(**body["limits"]),
             results_limited=body.get("results_limited", True),
             map_run_arn=body.get("map_run_arn", ""),
+            redrive_count=body.get("redrive_count", 0),
         )
 
 
@@ -222,9 +227,12 @@ async def run_offloaded(mapper: Mapper, offloader: MapOffloader, limit: int) -> 
                 chunk = MapChunk(
                     state.name, processor, inputs, variables, frame.run.context, execution_input,
                     per_chunk(), mapper.tolerated, limits, state.result_writer is None, mapper.map_run_arn,
+                    mapper.map_run_redrives,
                 )  # fmt: skip
                 outcomes = await offloader.run_map_chunk(chunk)
-                for outcome in outcomes:
+                # Successes first: a child that succeeded before the chunk stopped counts (and is
+                # kept for a redrive) even when a failure that ended before it fails the Map.
+                for outcome in sorted(outcomes, key=lambda o: o.error is not None):
                     child = frames.pop(outcome.index)
                     if outcome.error is not None:
                         mapper.failed(outcome.index, child, outcome.to_error())

@@ -44,9 +44,14 @@ class Resume:
     done: dict[int, JSON] = field(default_factory=dict)
     """For a Map or Parallel state: the outputs of its iterations or branches that succeeded, by
     index (they are not run again)."""
+    map_run_arn: str = ""
+    """For a Distributed Map whose map run did not succeed: that run, which the redrive continues
+    (same ARN, as Step Functions redrives the Map Run); else empty (a new run starts)."""
+    map_run_redrive_count: int = 0
+    """Which redrive of that map run this is (MapRunRedriven's ``redriveCount``)."""
 
     def to_json(self) -> dict[str, JSON]:
-        return {
+        body: dict[str, JSON] = {
             "state": self.state,
             "input": self.input,
             "variables": self.variables,
@@ -54,11 +59,16 @@ class Resume:
             "redriveCount": self.redrive_count,
             "done": {str(index): output for index, output in self.done.items()},
         }
+        if self.map_run_arn:
+            body["mapRunArn"] = self.map_run_arn
+            body["mapRunRedriveCount"] = self.map_run_redrive_count
+        return body
 
     @staticmethod
     def from_json(value: dict[str, JSON]) -> Resume:
         variables, done = value.get("variables"), value.get("done")
         last, count = value.get("lastEventId"), value.get("redriveCount")
+        map_run, map_count = value.get("mapRunArn"), value.get("mapRunRedriveCount")
         return Resume(
             state=str(value["state"]),
             input=value.get("input"),
@@ -66,6 +76,8 @@ class Resume:
             last_event_id=last if isinstance(last, int) else 0,
             redrive_count=count if isinstance(count, int) else 1,
             done={int(index): output for index, output in done.items()} if isinstance(done, dict) else {},
+            map_run_arn=map_run if isinstance(map_run, str) else "",
+            map_run_redrive_count=map_count if isinstance(map_count, int) else 0,
         )
 
 
@@ -83,7 +95,10 @@ def resume_point(
         if name in top_level:
             story = state_story(events, int(event["id"]))
             done = succeeded_parts(top_level[name], story)
-            return Resume(name, story.input, story.variables, last_id, redrive_count, done)
+            map_run, map_count = unfinished_map_run(top_level[name], story)
+            return Resume(
+                name, story.input, story.variables, last_id, redrive_count, done, map_run, map_count
+            )
     return Resume(program.block.start_at, execution_input, {}, last_id, redrive_count)
 
 
@@ -106,6 +121,27 @@ def succeeded_parts(state: ir.State, story: StateStory) -> dict[int, JSON]:
             if exits and _ends(branch, last.get("name")):
                 done[branch_run.index] = last.get("output")
     return done
+
+
+def unfinished_map_run(state: ir.State, story: StateStory) -> tuple[str, int]:
+    """A Distributed Map's last map run in ``story`` when it did not succeed (its ARN, and the
+    redrive count the next redrive gives it); else ``("", 0)``: the redrive starts a new run."""
+    if not (isinstance(state, ir.Map) and state.distributed):
+        return "", 0
+    for event in reversed(story.events):
+        kind = event.get("type")
+        if kind == "MapRunSucceeded":
+            return "", 0
+        if kind == "MapRunStarted":
+            arn = (event.get("mapRunStartedEventDetails") or {}).get("mapRunArn")
+            return (arn, 1) if isinstance(arn, str) and arn else ("", 0)
+        if kind == "MapRunRedriven":
+            details = event.get("mapRunRedrivenEventDetails") or {}
+            arn, count = details.get("mapRunArn"), details.get("redriveCount")
+            if isinstance(arn, str) and arn and isinstance(count, int):
+                return arn, count + 1
+            return "", 0
+    return "", 0
 
 
 def _ends(block: ir.Block, name: object) -> bool:

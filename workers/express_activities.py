@@ -36,6 +36,7 @@ from statemachine import (
     MapChunk,
     ServiceCaller,
     execute,
+    express_child_name,
     map_run_child_arn,
     outcomes_to_json,
     run_express_chunk,
@@ -104,7 +105,7 @@ class ExpressActivities:
             host, logged = running[index]
             fresh = host.history[logged:]
             running[index] = (host, logged + len(fresh))
-            arn = map_run_child_arn(chunk.map_run_arn, str(index), express=True)
+            arn = map_run_child_arn(chunk.map_run_arn, express_child_name(chunk, index), express=True)
             book.add(rows_of(fresh, config, arn, machine, attempt))
 
         def new_host(index: int) -> Host:

@@ -35,6 +35,8 @@ class MapRunActivities:
             item_counts=report.item_counts,
             execution_counts=report.execution_counts,
             execution_type=report.execution_type,
+            redrive_count=report.redrive_count,
+            redrive_date=datetime.fromisoformat(report.redrive_date) if report.redrive_date else None,
         )
         async with unit_of_work(self._sessions) as session:
             await map_runs.save_map_run(session, row)

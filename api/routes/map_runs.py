@@ -38,6 +38,8 @@ class MapRunPublic(Schema):
     item_counts: dict[str, int]
     execution_counts: dict[str, int]
     execution_type: str
+    redrive_count: int = 0
+    redrive_date: datetime | None = None
 
 
 class MapRunList(Schema):
@@ -64,6 +66,8 @@ def _public(run: MapRun) -> MapRunPublic:
         item_counts=run.item_counts,
         execution_counts=run.execution_counts,
         execution_type=run.execution_type,
+        redrive_count=run.redrive_count,
+        redrive_date=run.redrive_date,
     )
 
 

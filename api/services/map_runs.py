@@ -1,6 +1,7 @@
 """Map runs of Distributed Map states: read (DescribeMapRun, ListMapRuns, ``/v1``) from the rows the
 workflow writes (``workers.map_run_activities``). A run still RUNNING whose execution has ended
-(stopped, timed out: the workflow wrote no end) reads as ABORTED. UpdateMapRun reaches the running
+(stopped, timed out: the workflow wrote no end) reads as ABORTED, its running and pending child
+runs as aborted. UpdateMapRun reaches the running
 execution's workflow as a Temporal update (durable: the new settings are in its history)."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from foundation.registry import map_runs as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.map_runs import MapRun
 from statemachine import execution_arn
+from statemachine.map_runs import stopped_counts
 from workers.contracts import MAP_RUN_NOT_RUNNING, UPDATE_MAP_RUN, MapRunUpdateRequest
 
 UPDATE_WAIT_SECONDS = 10.0
@@ -38,7 +40,10 @@ async def _settled(session: AsyncSession, run: MapRun) -> MapRun:
     execution = await execution_registry.get_execution(session, _execution_id(run.execution_id))
     if execution.status == "RUNNING":
         return run
-    return run.model_copy(update={"status": "ABORTED", "stop_date": execution.stop_date})
+    update: dict[str, Any] = {"status": "ABORTED", "stop_date": execution.stop_date}
+    update["item_counts"] = stopped_counts(run.item_counts)
+    update["execution_counts"] = stopped_counts(run.execution_counts)
+    return run.model_copy(update=update)
 
 
 async def describe(session: AsyncSession, arn: str) -> MapRun:

@@ -41,6 +41,12 @@ class MapRun(SQLModel, table=True):
         default="STANDARD", sa_column=Column(String(16), nullable=False, server_default="STANDARD")
     )
     """``ProcessorConfig.ExecutionType`` of its child runs."""
+    redrive_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    """How often the run was redriven (with its execution)."""
+    redrive_date: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    """When it was last redriven."""
 
 
 class MapRunOutput(SQLModel, table=True):
@@ -92,10 +98,11 @@ class MapRunNotFound(NotFound):
 
 
 async def save_map_run(session: AsyncSession, run: MapRun) -> None:
-    """Insert or update (a retried report writes the same values again)."""
+    """Insert or update (a retried report writes the same values again); a run's start date is
+    the one it was first written with (a redrive continues the run: ``redrive_date``)."""
     values = run.model_dump()
     statement = insert(MapRun).values(**values)
-    changed = {k: statement.excluded[k] for k in values if k != "map_run_arn"}
+    changed = {k: statement.excluded[k] for k in values if k not in ("map_run_arn", "start_date")}
     await session.exec(statement.on_conflict_do_update(index_elements=["map_run_arn"], set_=changed))
 
 

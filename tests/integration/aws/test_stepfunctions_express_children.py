@@ -34,7 +34,9 @@ pytestmark = pytest.mark.integration
 
 ROLE = "arn:aws:iam::123456789012:role/StepFunctionsRole"
 ITEMS = 200
-CHILD_ARN = re.compile(r"arn:aws:states:us-east-1:\d{12}:express:[\w-]+:[\w-]+/Each:[0-9a-f-]{36}:\d+")
+CHILD_ARN = re.compile(
+    r"arn:aws:states:us-east-1:\d{12}:express:[\w-]+:[\w-]+/Each:[0-9a-f-]{36}:\d+(-redrive-\d+)?"
+)
 
 
 def standard(sfn: Any, definition: dict[str, Any], **extra: Any) -> str:
@@ -297,10 +299,11 @@ def handler(event, context):
 """
 
 
-def child_runs(v1: httpx.Client, machine: str, map_run: str) -> dict[int, list[str]]:  # noqa: F811
-    """The log event types of each Express child of ``map_run`` (by index), from the parent's logs."""
+def child_runs(v1: httpx.Client, machine: str, map_run: str) -> dict[str, list[str]]:  # noqa: F811
+    """The log event types of each Express child of ``map_run`` (by name: its index, or
+    ``INDEX-redrive-N`` when a redrive ran it again), from the parent's logs."""
     prefix = map_run.replace(":mapRun:", ":express:") + ":"
-    found: dict[int, list[tuple[int, str]]] = {}
+    found: dict[str, list[tuple[int, str]]] = {}
     token: str | None = None
     while True:
         params: dict[str, Any] = {"stateMachine": machine, "limit": 1000}
@@ -311,10 +314,10 @@ def child_runs(v1: httpx.Client, machine: str, map_run: str) -> dict[int, list[s
             arn = event["message"]["execution_arn"]
             if arn.startswith(prefix):
                 message = event["message"]
-                found.setdefault(int(arn[len(prefix) :]), []).append((int(message["id"]), message["type"]))
+                found.setdefault(arn[len(prefix) :], []).append((int(message["id"]), message["type"]))
         token = answer.get("nextToken")
         if not token:
-            return {index: [kind for _, kind in sorted(events)] for index, events in found.items()}
+            return {name: [kind for _, kind in sorted(events)] for name, events in found.items()}
 
 
 @requires_bwrap
@@ -324,10 +327,10 @@ def test_a_redrive_reruns_only_the_express_children_that_did_not_succeed(
     v1: httpx.Client,  # noqa: F811
 ) -> None:
     """An EXPRESS Distributed Map fails past its tolerance (item 5's function raises); the function
-    is fixed and the execution redriven: a new map run starts only the children that had not
-    succeeded (every child that succeeded has no event under it), and the execution succeeds with
-    every item's output. Each child saw its own ``$$.Execution`` (ARN, name, input), the ARN its
-    logs are under."""
+    is fixed and the execution redriven: the same map run (same ARN, redriveCount 1, redriveDate,
+    the only one listed) runs again, as new Express executions (``INDEX-redrive-1``), only the
+    children that had not succeeded, and the execution succeeds with every item's output. Each
+    child saw its own ``$$.Execution`` (ARN, name, input), the ARN its logs are under."""
     function = unique("fn")
     create(lam, function, {"app.py": FLAKY})
     call_it = {
@@ -353,34 +356,58 @@ def test_a_redrive_reruns_only_the_express_children_that_did_not_succeed(
     started = call(sfn, "StartExecution", stateMachineArn=parent, input=json.dumps(items))["executionArn"]
     failed = wait_done(sfn, started, seconds=60)
     assert (failed["status"], failed["redriveStatus"]) == ("FAILED", "REDRIVABLE"), failed
-    first = call(sfn, "ListMapRuns", executionArn=started)["mapRuns"][0]["mapRunArn"]
+    (run,) = call(sfn, "ListMapRuns", executionArn=started)["mapRuns"]
+    arn = run["mapRunArn"]
+    before = call(sfn, "DescribeMapRun", mapRunArn=arn)
+    assert (before["status"], before["redriveCount"], before["executionCounts"]["failed"]) == ("FAILED", 0, 1)
+    assert "redriveDate" not in before
+    deadline = time.monotonic() + 20
+    while True:  # the log rows arrive in batches: every child of the failed attempt has ended
+        first = child_runs(v1, machine, arn)
+        if first and all(kinds[-1] in ENDS for kinds in first.values()):
+            break
+        assert time.monotonic() < deadline, first
+        time.sleep(0.1)
+    succeeded_first = {int(name) for name, kinds in first.items() if kinds[-1] == "ExecutionSucceeded"}
+    assert succeeded_first and 5 not in succeeded_first, first  # (one in flight then: aborted)
+    assert before["executionCounts"]["succeeded"] == len(succeeded_first), before
     lam.update_function_configuration(FunctionName=function, Environment={"Variables": {"FIXED": "1"}})
     lam.get_waiter("function_updated_v2").wait(FunctionName=function)
     call(sfn, "RedriveExecution", executionArn=started)
     done = wait_done(sfn, started, seconds=60)
     assert (done["status"], done["redriveCount"]) == ("SUCCEEDED", 1), done
-    runs = call(sfn, "ListMapRuns", executionArn=started)["mapRuns"]
-    second = next(r["mapRunArn"] for r in runs if r["mapRunArn"] != first)
+    assert [r["mapRunArn"] for r in call(sfn, "ListMapRuns", executionArn=started)["mapRuns"]] == [arn]
+    after = call(sfn, "DescribeMapRun", mapRunArn=arn)
+    assert (after["status"], after["redriveCount"], after["startDate"]) == (
+        "SUCCEEDED",
+        1,
+        before["startDate"],
+    )
+    assert after["redriveDate"] >= before["stopDate"], after
+    assert after["executionCounts"] == {
+        "pending": 0, "running": 0, "succeeded": 30, "failed": 0, "timedOut": 0, "aborted": 0,
+        "total": 30, "resultsWritten": 0, "failuresNotRedrivable": 0, "pendingRedrive": 0,
+    }  # fmt: skip
+    history = call(sfn, "GetExecutionHistory", executionArn=started, maxResults=1000)["events"]
+    redriven = [e["mapRunRedrivenEventDetails"] for e in history if e["type"] == "MapRunRedriven"]
+    assert redriven == [{"mapRunArn": arn, "redriveCount": 1}]
+    again = {f"{i}-redrive-1" for i in set(range(30)) - succeeded_first}  # new Express executions
     deadline = time.monotonic() + 20
-    while True:  # the log rows arrive in batches
-        before, after = child_runs(v1, machine, first), child_runs(v1, machine, second)
-        ended = {i for got in (before, after) for i, kinds in got.items() if kinds[-1] in ENDS}
-        if ended >= set(before) | set(after) and 5 in after and len(set(before) | set(after)) == 30:
+    while True:
+        runs = child_runs(v1, machine, arn)
+        if all(runs.get(name, [""])[-1] == "ExecutionSucceeded" for name in again):
             break
-        assert time.monotonic() < deadline, (before, after)
+        assert time.monotonic() < deadline, runs
         time.sleep(0.1)
-    succeeded_first = {i for i, kinds in before.items() if kinds[-1] == "ExecutionSucceeded"}
-    assert succeeded_first and 5 not in succeeded_first, before  # (one in flight then: aborted)
-    assert before[5][-1] == "ExecutionFailed" and after[5][-1] == "ExecutionSucceeded"
-    assert not succeeded_first & set(after), after  # a child that succeeded is not run again
-    assert set(after) == set(range(30)) - succeeded_first
-    assert all(kinds.count("ExecutionStarted") == 1 for kinds in (*before.values(), *after.values()))
+    assert set(runs) == set(first) | again, runs  # a child that succeeded is not run again
+    assert first["5"][-1] == "ExecutionFailed" and runs["5"] == first["5"]
+    assert all(kinds.count("ExecutionStarted") == 1 for kinds in runs.values())
     output = json.loads(done["output"])
     assert [o["n"] for o in output] == list(range(30))
     for i, o in enumerate(output):  # each child's own $$.Execution: the ARN its logs are under
-        run = first if i in succeeded_first else second
-        assert o["id"] == f"{run.replace(':mapRun:', ':express:')}:{i}" and CHILD_ARN.fullmatch(o["id"]), o
-        assert (o["name"], o["input"]) == (str(i), items[i]), o
+        name = str(i) if i in succeeded_first else f"{i}-redrive-1"
+        assert o["id"] == f"{arn.replace(':mapRun:', ':express:')}:{name}" and CHILD_ARN.fullmatch(o["id"]), o
+        assert (o["name"], o["input"]) == (name, items[i]), o
         assert datetime.fromisoformat(o["start"].replace("Z", "+00:00")) >= done["startDate"], o
 
 

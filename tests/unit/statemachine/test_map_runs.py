@@ -3,14 +3,26 @@ reported while the run goes, and an update reaches the child runs not started ye
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import datetime
 from typing import Any
 
+from statemachine.branches import MAP_RUN_REDRIVE
+from statemachine.host import FunctionCall, FunctionResult
 from statemachine.interpreter import execute
 from statemachine.limits import Limits
 from statemachine.loader import load_program
 from statemachine.local import LocalHost, execution_context
-from statemachine.map_runs import MAP_RUN_CONTROLS, MapRunReport, MapRunTracker, MapRunUpdate
+from statemachine.map_runs import (
+    MAP_RUN_CONTROLS,
+    MapRunReport,
+    MapRunTracker,
+    MapRunUpdate,
+    counts,
+    stopped_counts,
+)
+from statemachine.redrive import Resume, resume_point
 from tests.unit.statemachine.test_map_offload import ChunkingHost
 
 
@@ -144,3 +156,119 @@ async def test_a_map_begun_before_map_run_controls_keeps_its_recorded_commands()
     assert host.asked == [MAP_RUN_CONTROLS]
     assert [r.status for r in host.reports] == ["RUNNING", "SUCCEEDED"]
     assert host.live == [False] and seconds(host.reports[-1]) == 30  # one at a time
+
+
+class RedriveHost(LocalHost):
+    """Keeps map run reports; item ``n`` of the ``bad`` ones fails its Lambda Task."""
+
+    def __init__(self, bad: set[int], patched: bool = True, seed: int = 0) -> None:
+        super().__init__(invoker=self._invoke, virtual_time=True, seed=seed)
+        self.bad, self.reports, self.calls = bad, list[MapRunReport](), list[int]()
+        self._patched = patched
+
+    async def _invoke(self, call: FunctionCall) -> FunctionResult:
+        n = json.loads(call.payload)["n"]
+        self.calls.append(n)
+        if n in self.bad:
+            return FunctionResult(b'{"errorType": "Broken"}', function_error="Unhandled")
+        return FunctionResult(json.dumps(n * 10).encode())
+
+    async def report_map_run(self, report: MapRunReport) -> None:
+        self.reports.append(report)
+
+    def patched(self, change: str) -> bool:
+        return self._patched or change != MAP_RUN_REDRIVE
+
+    def kept(self) -> dict[int, Any]:
+        """The outputs the reports kept for a redrive (what ``map_run_output`` holds)."""
+        return {int(i): v for r in self.reports for i, v in r.outputs.items()}
+
+
+REDRIVE_MACHINE = {"StartAt": "Each", "States": {"Each": {
+    "Type": "Map", "MaxConcurrency": 1, "End": True,
+    "ItemProcessor": {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": "arn:aws:lambda:::function:f", "End": True}},
+    },
+}}}  # fmt: skip
+
+
+async def attempt(host: RedriveHost, resume: Resume | None = None) -> Any:
+    context = execution_context("M", "e1", host.now())
+    items: list[Any] = [{"n": i} for i in range(6)]
+    return await execute(load_program(REDRIVE_MACHINE), items, context, host, Limits(), resume)
+
+
+async def failed_then_redriven(patched: bool = True) -> tuple[RedriveHost, RedriveHost, Any]:
+    first = RedriveHost({5})
+    assert (await attempt(first)).status == "FAILED"
+    events = [e.to_json() for e in first.history]
+    resume = resume_point(load_program(REDRIVE_MACHINE), events, None, 1)
+    resume = dataclasses.replace(resume, done=first.kept())
+    second = RedriveHost(set(), patched, seed=1)  # another attempt: other random draws
+    return first, second, await attempt(second, resume)
+
+
+SUMMARY = ("succeeded", "failed", "aborted", "pending", "pendingRedrive", "total")
+
+
+def summary(report: MapRunReport) -> tuple[int, ...]:
+    return tuple(report.execution_counts[k] for k in SUMMARY)
+
+
+async def test_a_redrive_continues_the_failed_map_run_and_counts_what_succeeded_before() -> None:
+    """Item 5 fails the run (0-4 succeeded); the redrive continues the same run (MapRunRedriven,
+    redrive count 1): 0-4 count as succeeded from its first report and are not run again, item 5
+    waits as ``pendingRedrive`` and then runs."""
+    first, second, outcome = await failed_then_redriven()
+    assert (outcome.status, outcome.output) == ("SUCCEEDED", [0, 10, 20, 30, 40, 50])
+    assert second.calls == [5]
+    failed = first.reports[-1]
+    assert (failed.status, failed.redrive_count, summary(failed)) == ("FAILED", 0, (5, 1, 0, 0, 0, 6))
+    arn = failed.map_run_arn
+    assert {r.map_run_arn for r in second.reports} == {arn}
+    redriven = [e for e in second.history if e.type.startswith("MapRun")]
+    assert [(e.type, e.details) for e in redriven] == [
+        ("MapRunRedriven", {"mapRunArn": arn, "redriveCount": 1}),
+        ("MapRunSucceeded", None),
+    ]
+    start = second.reports[0]
+    assert (start.status, start.redrive_count, start.redrive_date) == ("RUNNING", 1, start.start_date)
+    assert summary(start) == (5, 0, 0, 1, 1, 6)
+    final = second.reports[-1]
+    assert final.execution_counts == {
+        "pending": 0, "running": 0, "succeeded": 6, "failed": 0, "timedOut": 0, "aborted": 0,
+        "total": 6, "resultsWritten": 0, "failuresNotRedrivable": 0, "pendingRedrive": 0,
+    }  # fmt: skip
+    assert final.item_counts == final.execution_counts and final.redrive_count == 1
+
+
+async def test_a_second_redrive_of_the_same_map_run_counts_two() -> None:
+    first = RedriveHost({5})
+    assert (await attempt(first)).status == "FAILED"
+    program = load_program(REDRIVE_MACHINE)
+    resume = resume_point(program, [e.to_json() for e in first.history], None, 1)
+    second = RedriveHost({5})
+    assert (await attempt(second, dataclasses.replace(resume, done=first.kept()))).status == "FAILED"
+    assert (second.calls, summary(second.reports[-1])) == ([5], (5, 1, 0, 0, 0, 6))
+    events = [e.to_json() for e in first.history] + [e.to_json() for e in second.history]
+    again = resume_point(program, events, None, 2)
+    assert (again.map_run_arn, again.map_run_redrive_count) == (resume.map_run_arn, 2)
+    assert Resume.from_json(again.to_json()) == again
+
+
+async def test_a_redrive_recorded_before_the_change_starts_a_new_map_run() -> None:
+    """An execution redriven under earlier workers (no ``map-run-redrive`` marker) replays to the
+    new map run it started then."""
+    first, second, outcome = await failed_then_redriven(patched=False)
+    assert outcome.status == "SUCCEEDED" and second.calls == [5]
+    kinds = [e.type for e in second.history if e.type.startswith("MapRun")]
+    assert kinds == ["MapRunStarted", "MapRunSucceeded"]
+    assert second.reports[0].map_run_arn != first.reports[0].map_run_arn
+    assert second.reports[-1].redrive_count == 0
+
+
+def test_a_stopped_run_counts_what_ran_or_waited_as_aborted() -> None:
+    running = counts(10, 3, 1, 0, 2)
+    assert stopped_counts(running) == {**running, "running": 0, "pending": 0, "aborted": 6}
