@@ -254,7 +254,11 @@ async def test_a_state_machine_delivery_retried_after_a_crash_starts_one_executi
     machine = sfn.create_state_machine(
         name=unique("outbox"), definition=json.dumps(PASS_MACHINE), roleArn="arn:aws:iam::000000000000:role/r"
     )["stateMachineArn"]
-    settings = Settings(database_url=SecretStr(database_url), temporal_address=temporal_address)
+    settings = Settings(
+        database_url=SecretStr(database_url),
+        temporal_address=temporal_address,
+        temporal={"task_queue": unique("outbox")},  # no worker: the start is what is checked
+    )
     engine = create_engine(database_url, 2)
     sessions = session_maker(engine)
     request_id, record = str(uuid.uuid4()), json.dumps({"requestContext": {"condition": "Success"}})

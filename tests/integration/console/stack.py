@@ -30,6 +30,9 @@ def stepline_dev(database_url: str, temporal_address: str, token: str | None = N
             **{k: v for k, v in os.environ.items() if not k.startswith("STEPLINE_")},
             "STEPLINE_DATABASE_URL": database_url,
             "STEPLINE_TEMPORAL_ADDRESS": temporal_address,
+            # a queue of its own: on the session's shared Temporal, the default queue would hand this
+            # worker other tests' executions (and their activities would hold up its shutdown)
+            "STEPLINE_TEMPORAL__TASK_QUEUE": f"console-{port}-{os.getpid()}",
             "STEPLINE_API__PORT": str(port),
             "STEPLINE_DATA_DIR": data_dir,
             "STEPLINE_SANDBOX__SPARE_ENVIRONMENTS": "0",
