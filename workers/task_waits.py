@@ -378,14 +378,7 @@ class TaskWaits:
             return replace(
                 execution, status="FAILED", error="States.Runtime", cause=cause, stop_date=workflow.now()
             )
-        return replace(
-            execution,
-            status=result.status,
-            output_text=result.output,
-            error=result.error,
-            cause=result.cause,
-            stop_date=datetime.fromisoformat(result.stop_time),
-        )
+        return _ended(execution, result, datetime.fromisoformat(result.stop_time))
 
     async def await_execution(
         self, execution: NestedExecution, timeout_seconds: float | None
@@ -410,14 +403,7 @@ class TaskWaits:
             return replace(
                 execution, status="FAILED", error="States.Runtime", cause=cause, stop_date=workflow.now()
             )
-        return replace(
-            execution,
-            status=result.status,
-            output_text=result.output,
-            error=result.error,
-            cause=result.cause,
-            stop_date=workflow.now(),
-        )
+        return _ended(execution, result, workflow.now())
 
 
 async def _local(name: str, argument: object, result_type: type[T]) -> T:
@@ -434,3 +420,17 @@ async def _local(name: str, argument: object, result_type: type[T]) -> T:
             raise StatesError(cause.type, cause.message) from None
         raise StatesError("States.Runtime", f"{name} failed: {cause or exc}") from None
     return result
+
+
+def _ended(
+    execution: NestedExecution, result: ExpressRunResult | ExecutionResult, stop_date: datetime
+) -> NestedExecution:
+    """``execution`` as its run ended (status, output, error and cause from ``result``)."""
+    return replace(
+        execution,
+        status=result.status,
+        output_text=result.output,
+        error=result.error,
+        cause=result.cause,
+        stop_date=stop_date,
+    )
