@@ -140,6 +140,11 @@ class Mapper:
                 "MapIterationFailed", "mapIterationFailedEventDetails", self._detail(index), advance=False
             )
             self.chain, self.latest = before, max(self.latest, failed)
+        if self.failed_index is not None:
+            # The Map failed already: this iteration ended as that failure stopped it (aborted), so
+            # it neither counts as failed nor takes the place of the failure (which would count
+            # the iteration that failed as succeeded, and a redrive would not run it again).
+            raise error
         self.failures += 1
         self.finished.add(index)
         self.on_progress()

@@ -15,6 +15,9 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from api.aws.lambda_config import access_point_arn
+from tests.integration.aws.lambda_kit import create, lam, unique  # noqa: F401  (the lam fixture)
+from tests.integration.function_kit import requires_bwrap
 from workers.integrations.endpoints import FRESH_SECONDS
 
 pytestmark = pytest.mark.integration
@@ -266,3 +269,105 @@ def test_a_manifest_reader_iterates_an_inventory_in_a_file_system(aws_url: str, 
         {"key": "2.jpg", "size": "20"},
         {"key": "3.jpg", "size": "30"},
     ]
+
+
+COUNTING = """import json
+import os
+
+CALLS = "/mnt/calls"
+
+
+def handler(event, context):
+    if "counts" in event:  # the test asks: how often each item's function ran
+        return {name: len(open(f"{CALLS}/{name}").read()) for name in os.listdir(CALLS)}
+    with open(f"{CALLS}/{event['n']}", "a") as calls:  # one file per item: no two writers share one
+        calls.write(".")
+    if event.get("bad") and not os.environ.get("FIXED"):
+        raise ValueError(f"item {event['n']} is bad")
+    return {"n": event["n"]}
+"""
+
+
+@requires_bwrap
+def test_a_redrive_continues_a_standard_distributed_maps_run(
+    aws_url: str,
+    sfn: Any,
+    lam: Any,  # noqa: F811
+) -> None:
+    """A STANDARD Distributed Map, one child at a time, fails past its tolerance at item 3 (its
+    function raises); the function is fixed and the execution redriven: the same map run (same ARN,
+    first startDate, redriveCount 1, redriveDate, the only one listed, MapRunRedriven) runs the
+    children that did not succeed, and only those: the function, counting its calls per item in a
+    file system, ran once for every item but the one that failed (twice)."""
+    fs = unique("fs")
+    assert httpx.post(aws_url + "/v1/file-systems", json={"name": fs}).status_code == 201
+    point = {"name": "calls", "rootDirectory": "/calls", "posixUser": {"uid": 1000, "gid": 1000}}
+    assert httpx.post(aws_url + f"/v1/file-systems/{fs}/access-points", json=point).status_code == 201
+    mount = [{"Arn": access_point_arn("us-east-1", fs, "calls"), "LocalMountPath": "/mnt/calls"}]
+    function = unique("fn")
+    create(lam, function, {"app.py": COUNTING}, FileSystemConfigs=mount)
+    each = {
+        "Type": "Map",
+        "MaxConcurrency": 1,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": f"arn:aws:lambda:us-east-1:000000000000:function:{function}",
+                    "End": True,
+                }
+            },
+        },
+        "End": True,
+    }
+    definition = json.dumps({"StartAt": "Each", "States": {"Each": each}})
+    machine = sfn.create_state_machine(name=unique("dmap"), definition=definition, roleArn=ROLE)
+    items = [{"n": i, "bad": i == 3} for i in range(6)]
+    started = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(items))
+    execution = started["executionArn"]
+    failed = wait_done(sfn, execution)
+    assert (failed["status"], failed["redriveStatus"]) == ("FAILED", "REDRIVABLE"), failed
+    (listed,) = sfn.list_map_runs(executionArn=execution)["mapRuns"]
+    arn = listed["mapRunArn"]
+    before = describe_when(sfn, arn, lambda d: d["status"] != "RUNNING")
+    assert (before["status"], before["redriveCount"]) == ("FAILED", 0) and "redriveDate" not in before
+    assert before["executionCounts"] | {"aborted": 0} == {
+        "pending": 0, "running": 0, "succeeded": 3, "failed": 1, "timedOut": 0, "aborted": 0,
+        "total": 6, "resultsWritten": 0, "failuresNotRedrivable": 0, "pendingRedrive": 0,
+    }, before  # fmt: skip
+    assert before["executionCounts"]["aborted"] == 2, before  # items 4 and 5 never started
+
+    def calls() -> dict[int, int]:
+        answer = lam.invoke(FunctionName=function, Payload=json.dumps({"counts": True}))
+        assert "FunctionError" not in answer, answer
+        return {int(n): count for n, count in json.loads(answer["Payload"].read()).items()}
+
+    assert calls() == {0: 1, 1: 1, 2: 1, 3: 1}
+    lam.update_function_configuration(FunctionName=function, Environment={"Variables": {"FIXED": "1"}})
+    lam.get_waiter("function_updated_v2").wait(FunctionName=function)
+    sfn.redrive_execution(executionArn=execution)
+    done = wait_done(sfn, execution)
+    assert (done["status"], done["redriveCount"]) == ("SUCCEEDED", 1), done
+    assert json.loads(done["output"]) == [{"n": i} for i in range(6)]
+    assert calls() == {0: 1, 1: 1, 2: 1, 3: 2, 4: 1, 5: 1}  # the three that succeeded did not run again
+    assert [r["mapRunArn"] for r in sfn.list_map_runs(executionArn=execution)["mapRuns"]] == [arn]
+    after = describe_when(sfn, arn, lambda d: d["status"] != "RUNNING")
+    assert (after["status"], after["redriveCount"], after["startDate"]) == (
+        "SUCCEEDED",
+        1,
+        before["startDate"],
+    )
+    assert before["stopDate"] <= after["redriveDate"] <= after["stopDate"], after
+    for counts, total in ((after["executionCounts"], 6), (after["itemCounts"], 6)):
+        assert counts == {
+            "pending": 0, "running": 0, "succeeded": total, "failed": 0, "timedOut": 0, "aborted": 0,
+            "total": total, "resultsWritten": 0, "failuresNotRedrivable": 0, "pendingRedrive": 0,
+        }, after  # fmt: skip
+    history = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    kinds = [e["type"] for e in history]
+    assert kinds.count("MapRunStarted") == 1 and kinds.count("ExecutionRedriven") == 1, kinds
+    redriven = [e["mapRunRedrivenEventDetails"] for e in history if e["type"] == "MapRunRedriven"]
+    assert redriven == [{"mapRunArn": arn, "redriveCount": 1}]
+    assert kinds.index("ExecutionRedriven") < kinds.index("MapRunRedriven") < kinds.index("MapRunSucceeded")
