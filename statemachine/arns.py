@@ -108,6 +108,12 @@ def map_run_child_arn(map_run: str, name: str, *, express: bool = False) -> str:
     return f"{map_run.replace(':mapRun:', kind, 1)}:{name}"
 
 
+def map_run_child_name(index: int, redrive_count: int = 0) -> str:
+    """The name of a Distributed Map's EXPRESS child execution for item ``index``: its index;
+    ``INDEX-redrive-N`` when the map run's ``N``-th redrive ran it again (a new execution)."""
+    return f"{index}-redrive-{redrive_count}" if redrive_count else str(index)
+
+
 def role_arn(role: str = EXECUTION_ROLE, account: str = DEFAULT_ACCOUNT) -> str:
     """An IAM role's ARN (IAM ARNs have no region)."""
     return f"arn:aws:iam::{account}:role/{role}"

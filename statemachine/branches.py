@@ -219,10 +219,14 @@ async def run_map(state: ir.Map, raw: JSON, frame: Frame, ctx: StateContext, run
         if tracker is not None:
             tracker.close()
     if state.result_writer is not None:
+        # What succeeded before a redrive did not run again: the others ran in this redrive.
+        rerun = {i: 0 if i in mapper.done else map_run_redrives for i in range(len(results))}
         records = [
-            item_io.IterationRecord(i, mapper.item_input(i, frame), output)
+            item_io.IterationRecord(i, mapper.item_input(i, frame), output, redrive_count=rerun[i])
             if i not in mapper.failed_indexes
-            else item_io.IterationRecord(i, mapper.item_input(i, frame), None, *_error_of(output))
+            else item_io.IterationRecord(
+                i, mapper.item_input(i, frame), None, *_error_of(output), redrive_count=rerun[i]
+            )
             for i, output in enumerate(results)
         ]
         times = (started, run.host.now().isoformat())

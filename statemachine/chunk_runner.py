@@ -19,7 +19,7 @@ import dataclasses
 from collections import ChainMap
 from collections.abc import Awaitable, Callable
 
-from statemachine.arns import map_run_child_arn
+from statemachine.arns import map_run_child_arn, map_run_child_name
 from statemachine.compiler import compile_program
 from statemachine.concurrency import all_or_first_error
 from statemachine.context import ExecutionContext, Frame, Run
@@ -76,7 +76,7 @@ def express_child_context(chunk: MapChunk, index: int, host: Host) -> ExecutionC
 def express_child_name(chunk: MapChunk, index: int) -> str:
     """The name of item ``index``'s Express child execution: its index; ``INDEX-redrive-N`` when the
     map run's ``N``-th redrive runs it again (a new execution, as Step Functions starts one)."""
-    return f"{index}-redrive-{chunk.redrive_count}" if chunk.redrive_count else str(index)
+    return map_run_child_name(index, chunk.redrive_count)
 
 
 async def run_express_chunk(

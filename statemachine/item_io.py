@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from statemachine import dataflow
-from statemachine.arns import map_run_child_arn
+from statemachine.arns import map_run_child_arn, map_run_child_name
 from statemachine.context import Frame, StateContext
 from statemachine.errors import StatesError
 from statemachine.host import ServiceCall
@@ -197,6 +197,9 @@ class IterationRecord:
     output: JSON = None
     error: str | None = None
     cause: str | None = None
+    redrive_count: int = 0
+    """The map run's redrive that ran this child last (0: its first run). An EXPRESS child run
+    again by a redrive was a new execution, ``INDEX-redrive-N``: its results name that one."""
 
 
 def result_files(
@@ -216,11 +219,12 @@ def result_files(
         batch: list[str] = []
         size = 0
         for record in chosen:
+            name = map_run_child_name(record.index, record.redrive_count if express else 0)
             entry: dict[str, JSON] = {
-                "ExecutionArn": map_run_child_arn(map_run_arn, str(record.index), express=express),
+                "ExecutionArn": map_run_child_arn(map_run_arn, name, express=express),
                 "Input": dataflow.dumps(record.input),
                 "InputDetails": {"Included": True},
-                "Name": str(record.index),
+                "Name": name,
                 "RedriveCount": 0,
                 "RedriveStatus": "NOT_REDRIVABLE",
                 "StartDate": started,

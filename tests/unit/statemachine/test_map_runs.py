@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from statemachine.branches import MAP_RUN_REDRIVE
+from statemachine.chunk_runner import run_express_chunk
 from statemachine.host import FunctionCall, FunctionResult
 from statemachine.interpreter import execute
+from statemachine.item_io import IterationRecord, result_files
 from statemachine.limits import Limits
 from statemachine.loader import load_program
-from statemachine.local import LocalHost, execution_context
+from statemachine.local import LocalHost, ServiceCaller, execution_context
 from statemachine.map_runs import (
     MAP_RUN_CONTROLS,
     MapRunReport,
@@ -22,7 +24,9 @@ from statemachine.map_runs import (
     counts,
     stopped_counts,
 )
+from statemachine.offload import IterationOutcome, MapChunk
 from statemachine.redrive import Resume, resume_point
+from tests.unit.statemachine.test_distributed_map import Buckets
 from tests.unit.statemachine.test_map_offload import ChunkingHost
 
 
@@ -161,8 +165,10 @@ async def test_a_map_begun_before_map_run_controls_keeps_its_recorded_commands()
 class RedriveHost(LocalHost):
     """Keeps map run reports; item ``n`` of the ``bad`` ones fails its Lambda Task."""
 
-    def __init__(self, bad: set[int], patched: bool = True, seed: int = 0) -> None:
-        super().__init__(invoker=self._invoke, virtual_time=True, seed=seed)
+    def __init__(
+        self, bad: set[int], patched: bool = True, seed: int = 0, services: ServiceCaller | None = None
+    ) -> None:
+        super().__init__(invoker=self._invoke, virtual_time=True, seed=seed, services=services)
         self.bad, self.reports, self.calls = bad, list[MapRunReport](), list[int]()
         self._patched = patched
 
@@ -272,3 +278,63 @@ async def test_a_redrive_recorded_before_the_change_starts_a_new_map_run() -> No
 def test_a_stopped_run_counts_what_ran_or_waited_as_aborted() -> None:
     running = counts(10, 3, 1, 0, 2)
     assert stopped_counts(running) == {**running, "running": 0, "pending": 0, "aborted": 6}
+
+
+class ExpressRedriveHost(RedriveHost):
+    """Runs a Distributed Map's EXPRESS children (``ExpressChildren``), each on a host of its own
+    that calls the same function; S3 calls go to ``buckets``."""
+
+    def __init__(self, bad: set[int], buckets: Buckets, seed: int = 0) -> None:
+        super().__init__(bad, seed=seed, services=buckets)
+
+    async def run_express_chunk(self, chunk: MapChunk) -> list[IterationOutcome]:
+        def new_host(index: int) -> LocalHost:
+            return LocalHost(invoker=self._invoke, virtual_time=True)
+
+        return await run_express_chunk(chunk, new_host, lambda index, host: None)
+
+
+def written_results(buckets: Buckets) -> dict[int, dict[str, Any]]:
+    """The entries of the SUCCEEDED result files, by the index in their input."""
+    texts = [body for (_, key), body in buckets.objects.items() if "/SUCCEEDED_" in key]
+    assert texts and all(isinstance(text, str) for text in texts)
+    return {json.loads(e["Input"])["n"]: e for text in texts for e in json.loads(str(text))}
+
+
+async def test_a_result_writer_names_each_express_child_as_it_ran_after_a_redrive() -> None:
+    """An EXPRESS Distributed Map with a ResultWriter fails at item 5 and is redriven: the result
+    files name items 0-4 by the executions that succeeded in the first run (``...:INDEX``), item 5
+    by the new one the redrive ran (``...:5-redrive-1``, its logs' ARN)."""
+    definition = json.loads(json.dumps(REDRIVE_MACHINE))
+    each = definition["States"]["Each"]
+    each["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] = "EXPRESS"
+    each["ResultWriter"] = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b"}}
+    program, items = load_program(definition), list[Any]({"n": i} for i in range(6))
+    first = ExpressRedriveHost({5}, Buckets({}))
+    context = execution_context("M", "e1", first.now())
+    assert (await execute(program, items, context, first, Limits())).status == "FAILED"
+    resume = resume_point(program, [e.to_json() for e in first.history], None, 1)
+    resume = dataclasses.replace(resume, done=first.kept())
+    buckets = Buckets({})
+    second = ExpressRedriveHost(set(), buckets, seed=1)
+    outcome = await execute(program, items, context, second, Limits(), resume)
+    assert outcome.status == "SUCCEEDED" and second.calls == [5], outcome
+    run = resume.map_run_arn.replace(":mapRun:", ":express:")
+    entries = written_results(buckets)
+    assert {n: (e["ExecutionArn"], e["Name"]) for n, e in entries.items()} == {
+        **{n: (f"{run}:{n}", str(n)) for n in range(5)},
+        5: (f"{run}:5-redrive-1", "5-redrive-1"),
+    }
+    assert json.loads(entries[5]["Output"]) == 50
+
+
+def test_result_files_name_a_rerun_child_by_its_kind() -> None:
+    """A STANDARD child run again keeps its name (``...:execution:...:INDEX``); an EXPRESS one was a
+    new execution (``INDEX-redrive-N``)."""
+    run = "arn:aws:states:us-east-1:123456789012:mapRun:M:e/Each:r"
+    records = [IterationRecord(0, {}, 1), IterationRecord(1, {}, 2, redrive_count=2)]
+    for express, kind, second in ((True, "express", "1-redrive-2"), (False, "execution", "1")):
+        (text,) = result_files(records, run, "machine", "t0", "t1", express=express)["SUCCEEDED"]
+        arns = [(e["ExecutionArn"], e["Name"]) for e in json.loads(text)]
+        prefix = f"arn:aws:states:us-east-1:123456789012:{kind}:M:e/Each:r:"
+        assert arns == [(prefix + "0", "0"), (prefix + second, second)]
