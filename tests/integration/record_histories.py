@@ -171,7 +171,37 @@ CASES: dict[str, tuple[dict[str, Any], Any, str | None]] = {
         {"items": [{"a": 1, "b": 2}, {"a": 3, "b": 4}, {"a": 5, "b": 6}]},
         None,
     ),
+    "distributed_map_redrive": (
+        {
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "MaxConcurrency": 1,
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "Which",
+                        "States": {
+                            "Which": {
+                                "Type": "Choice",
+                                "Choices": [{"Variable": "$.bad", "BooleanEquals": True, "Next": "Flaky"}],
+                                "Default": "Echo",
+                            },
+                            "Flaky": {"Type": "Task", "Resource": FN + "fail_once", "End": True},
+                            "Echo": {"Type": "Task", "Resource": FN + "echo", "End": True},
+                        },
+                    },
+                    "End": True,
+                }
+            },
+        },
+        [{"n": n, "bad": n == 3} for n in range(6)],
+        "redrive",
+    ),
 }
+"""``distributed_map_redrive``: the history of the redriven attempt (item 3 failed the first; the
+redrive continues the same map run under the ``map-run-redrive`` patch: MapRunRedriven, items 0-2
+not run again)."""
 
 
 async def connect(address: str) -> Client:
@@ -234,6 +264,11 @@ async def record(names: list[str]) -> None:
                         handle = client.get_workflow_handle(execution)
                         if action == "callbacks":
                             await answer_callbacks(api, execution)
+                        if action == "redrive":  # the first attempt fails; the history is the redrive's
+                            await handle.result()
+                            redriven = await api.post(f"/v1/executions/{execution}/redrive")
+                            assert redriven.status_code < 300, redriven.text
+                            handle = client.get_workflow_handle(execution)  # its latest run
                         if action == "stop":
                             await asyncio.sleep(2)
                             await api.post(

@@ -4,7 +4,9 @@ running executions fails here. Re-record with ``python -m tests.integration.reco
 (``tests/integration/record_map_histories.py``): executions in flight across that deploy replay
 through the patched branches (``statemachine.MAP_RUN_CONTROLS``), chunk workflows included;
 ``patched_distributed_map_*`` by today's workers (the same script, run from this tree), with the
-patch marker."""
+patch marker; ``distributed_map_redrive`` is a redriven attempt under the ``map-run-redrive`` patch
+(``statemachine.MAP_RUN_REDRIVE``: it continues the failed map run, MapRunRedriven), recorded by
+``record_histories.py``."""
 
 from __future__ import annotations
 
