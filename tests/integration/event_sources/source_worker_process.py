@@ -19,13 +19,13 @@ from tests.integration.event_sources.kit import recording
 from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.service import FunctionService
 
-LEASE = 3.0
+LEASE = 1.0  # no other worker leads while it runs; the successor waits this long after the kill
 
 
 async def main(database_url: str, data_dir: str) -> None:
     settings = Settings(
         database_url=SecretStr(database_url), data_dir=Path(data_dir),
-        event_sources={"lease_seconds": LEASE, "scan_seconds": 0.5},
+        event_sources={"lease_seconds": LEASE, "scan_seconds": 0.25},
     )  # fmt: skip
     seen: list[str] = []
     async with FunctionService(settings, run_events=False) as service:

@@ -143,7 +143,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     """SIGKILL the leading worker mid-stream: its unacked messages return to the queue and the next
     leader processes them; with a crashing and a timing-out message among them, every message ends
     processed or on the failure destination."""
-    name = await deploy(service, unique("esm"), {"app.py": SLOW}, timeout=2)
+    name = await deploy(service, unique("esm"), {"app.py": SLOW}, timeout=1)
     destination = f"arn:aws:sqs:us-east-1:123456789012:{unique('dlq')}"
     oks = [f"ok-{i}" for i in range(150)]
     await publish(queue, [*oks[:75], "crash-0", "hang-0", *oks[75:]])
