@@ -83,7 +83,14 @@ from statemachine.local import (
     execution_context,
     run_local,
 )
-from statemachine.map_runs import MAP_RUN_CONTROLS, Gate, MapRunReport, MapRunTracker, MapRunUpdate
+from statemachine.map_runs import (
+    MAP_RUN_CONTROLS,
+    Gate,
+    MapRunReport,
+    MapRunTracker,
+    MapRunUpdate,
+    stopped_counts,
+)
 from statemachine.mocks import MockConfig, MockConfigError
 from statemachine.mocks import TestCase as MockTestCase
 from statemachine.mocks import parse_config as parse_mock_config
@@ -242,6 +249,7 @@ __all__ = [
     "state_spec",
     "state_story",
     "states_resource",
+    "stopped_counts",
     "validate_definition_text",
     "version_arn",
     "work_machine",

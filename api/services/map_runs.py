@@ -21,8 +21,7 @@ from foundation.registry import executions as execution_registry
 from foundation.registry import map_runs as registry
 from foundation.registry.database import unit_of_work
 from foundation.registry.map_runs import MapRun
-from statemachine import execution_arn
-from statemachine.map_runs import stopped_counts
+from statemachine import execution_arn, stopped_counts
 from workers.contracts import MAP_RUN_NOT_RUNNING, UPDATE_MAP_RUN, MapRunUpdateRequest
 
 UPDATE_WAIT_SECONDS = 10.0
