@@ -106,7 +106,7 @@ async def test_tokens_that_are_not_ours_or_do_not_match_are_refused(
 async def test_heartbeats_keep_a_task_alive_and_their_absence_times_it_out(
     api: httpx.AsyncClient, worker: None
 ) -> None:
-    waiting = {**WAIT_FOR_ECHO, "HeartbeatSeconds": 4, "TimeoutSeconds": 60}
+    waiting = {**WAIT_FOR_ECHO, "HeartbeatSeconds": 2, "TimeoutSeconds": 60}
     definition = {
         "StartAt": "Wait",
         "States": {
@@ -123,8 +123,8 @@ async def test_heartbeats_keep_a_task_alive_and_their_absence_times_it_out(
     machine = await create_machine(api, definition)
     execution = (await start(api, machine, {"order": 3}))["executionId"]
     token = await token_of(api, execution)
-    for _ in range(6):  # 6 s in all, beyond HeartbeatSeconds, kept alive by the beats (3 s to spare each)
-        await asyncio.sleep(1)
+    for _ in range(6):  # 3 s in all, beyond HeartbeatSeconds, kept alive by the beats (1.5 s to spare each)
+        await asyncio.sleep(0.5)
         beat = await report(api, "heartbeat", taskToken=token)
         assert beat.status_code == 204, beat.text
     described = await wait_until_done(api, execution, seconds=15)
@@ -263,15 +263,21 @@ async def test_a_large_maps_chunks_take_their_activity_workers_reports(
     machine = await create_machine(api, definition)
     items = [{"i": i} for i in range(230)]
     execution = (await start(api, machine, items))["executionId"]
-    chunks = set()
-    for _ in range(len(items)):
-        polled = (await api.post(f"/v1/activities/{name}/tasks", params={"waitSeconds": 20})).json()
-        assert polled["taskToken"] is not None
-        chunks.add(parse(polled["taskToken"]).workflow_id)
-        sent = await report(
-            api, "success", taskToken=polled["taskToken"], output={"twice": polled["input"]["i"] * 2}
-        )
-        assert sent.status_code == 204, sent.text
+    chunks: set[str] = set()
+    left = list(items)  # one poll per item, shared by eight activity workers polling at once
+
+    async def activity_worker() -> None:
+        while left:
+            left.pop()
+            polled = (await api.post(f"/v1/activities/{name}/tasks", params={"waitSeconds": 20})).json()
+            assert polled["taskToken"] is not None
+            chunks.add(parse(polled["taskToken"]).workflow_id)
+            sent = await report(
+                api, "success", taskToken=polled["taskToken"], output={"twice": polled["input"]["i"] * 2}
+            )
+            assert sent.status_code == 204, sent.text
+
+    await asyncio.gather(*(activity_worker() for _ in range(8)))
     described = await wait_until_done(api, execution, seconds=60)
     assert described["output"] == [{"twice": i * 2} for i in range(230)]
     assert all("/map/Each/" in chunk for chunk in chunks) and len(chunks) >= 1
