@@ -21,7 +21,7 @@ from workers.events.sources.core import Invoke
 from workers.events.sources.runner import EventSources, source_invoker
 from workers.functions.service import FunctionService
 
-LEASE = 3.0
+LEASE = 1.0  # no other worker leads while it runs; the successor waits this long after the kill
 
 
 def printing(invoke: Invoke) -> Invoke:
@@ -38,7 +38,7 @@ def printing(invoke: Invoke) -> Invoke:
 async def main(database_url: str, data_dir: str) -> None:
     settings = Settings(
         database_url=SecretStr(database_url), data_dir=Path(data_dir),
-        event_sources={"lease_seconds": LEASE, "scan_seconds": 0.5},
+        event_sources={"lease_seconds": LEASE, "scan_seconds": 0.25},
     )  # fmt: skip
     async with FunctionService(settings, run_events=False) as service:
         invoke = printing(source_invoker(service))

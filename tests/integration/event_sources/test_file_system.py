@@ -160,7 +160,12 @@ async def test_a_worker_killed_mid_batch_loses_no_created_object(
     first: list[str] = []
     try:
         assert (await asyncio.to_thread(child.stdout.readline)).strip() == "ready"
-        await asyncio.sleep(2.0)  # the baseline is taken (LATEST): what follows is new
+
+        async def baseline_taken() -> bool:  # LATEST: what follows is new
+            async with unit_of_work(service.sessions) as session:
+                return await objects.load(session, mapping.uuid) is not None
+
+        await until(baseline_taken, 30)
         for i in range(80):
             (root / f"f-{i:03}").write_text(str(i))
         while len(first) < 12:
