@@ -19,8 +19,8 @@ from workers.functions.event_queue import EventQueue
 from workers.functions.event_wakeups import EventWakeups
 from workers.functions.service import FunctionService
 
-LEASE = 6.0
-"""Three times the durability test's 2 s function: room for a cold start under load, since an attempt
+LEASE = 4.0
+"""Four times the durability test's 1 s function: room for a cold start under load, since an attempt
 whose lease expired records nothing."""
 
 
