@@ -141,7 +141,7 @@ async def test_worker_killed_mid_chunk(
                 "ItemProcessor": {
                     "StartAt": "Pause",
                     "States": {
-                        "Pause": {"Type": "Wait", "Seconds": 3, "Next": "Double"},
+                        "Pause": {"Type": "Wait", "Seconds": 2, "Next": "Double"},
                         "Double": {
                             "Type": "Pass",
                             "Parameters": {"n.$": "States.MathAdd($, $)"},
