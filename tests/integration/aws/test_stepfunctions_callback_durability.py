@@ -95,7 +95,7 @@ def test_a_sync_child_finishes_through_a_killed_worker(sfn: Any, worker_processe
         {
             "StartAt": "W",
             "States": {
-                "W": {"Type": "Wait", "Seconds": 3, "Next": "P"},
+                "W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
                 "P": {"Type": "Pass", "Parameters": {"slept": True}, "End": True},
             },
         },
