@@ -109,7 +109,13 @@ async def test_a_slot_due_while_no_worker_ran_is_delivered_when_one_returns_and_
     moment = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
     body = {"scheduleExpression": f"at({moment})", "target": {"arn": _machine_arn(settings, machine)}}
     assert (await api.post(f"/v1/schedules/{schedule}", json=body)).status_code == 201
-    await asyncio.sleep(4)
+    handle = temporal_client.get_schedule_handle(f"stepline-schedule-{schedule}")
+    for _ in range(200):  # Temporal starts the slot's workflow when due
+        if (await handle.describe()).info.recent_actions:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the slot never came due")
     assert await _deliveries(sessions, schedule) == []  # due, but no worker polls the task queue
     async with build_worker(temporal_client, settings.temporal.task_queue, Activities(sessions, None)):
         found = await _wait_for(sessions, schedule, 1, 20)
