@@ -46,6 +46,9 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     token: SecretStr | None = None
+    key_cache_seconds: float = 5.0
+    """How long each API process caches access keys, and whether any exists: a revoked key stops
+    working within this time."""
 
 
 class SandboxSettings(BaseModel):

@@ -14,8 +14,8 @@ The policy (``Gate.admit``):
 
 The account id is the access key's (a 12-digit key id counts as one in the open mode, else
 000000000000). Refusals on AWS routes have the protocol's error shape and say no more than AWS does.
-Access keys and "are there any" are cached for ``cache_seconds`` (a revoked key stops working within
-that time in every process).
+Access keys and "are there any" are cached for ``Settings.api.key_cache_seconds`` (a revoked key stops
+working within that time in every process).
 """
 
 from __future__ import annotations
@@ -80,14 +80,13 @@ class Gate:
     builds the registry after the middleware exists)."""
 
     def __init__(
-        self, settings: Settings, token: str | None, sessions: Callable[[Scope], SessionMaker], *,
-        cache_seconds: float = 5.0,
-    ) -> None:  # fmt: skip
+        self, settings: Settings, token: str | None, sessions: Callable[[Scope], SessionMaker]
+    ) -> None:
         self.token = token
         self.loopback = is_loopback(settings.api.host)
         self._settings = settings
         self._sessions = sessions
-        self._cache_seconds = cache_seconds
+        self._cache_seconds = settings.api.key_cache_seconds
         self._sealer: Sealer | None = None
         self._session_key: bytes | None = None
         self._keys: dict[str, tuple[tuple[str, str] | None, float]] = {}

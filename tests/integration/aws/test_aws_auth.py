@@ -30,6 +30,8 @@ from tests.integration.conftest import create_database, drop_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 TOKEN = "auth-test-token-" + uuid.uuid4().hex
+KEY_CACHE_SECONDS = 1.0
+"""The keyed API's key cache (5 s by default): how long a revoked key may still work."""
 
 
 def _settings(database_url: str, temporal_address: str, **extra: Any) -> Settings:
@@ -43,7 +45,7 @@ def _settings(database_url: str, temporal_address: str, **extra: Any) -> Setting
 @pytest.fixture(scope="module")
 def keyed(own_database: str, temporal_address: str) -> Iterator[tuple[str, Settings, tuple[str, str]]]:
     """A loopback API without a token, on a database that has an access key."""
-    settings = _settings(own_database, temporal_address)
+    settings = _settings(own_database, temporal_address, api={"key_cache_seconds": KEY_CACHE_SECONDS})
     key = asyncio.run(create_key(settings, "123456789012"))
     with ServerThread(settings) as url:
         yield url, settings, key
@@ -170,7 +172,7 @@ def test_a_revoked_key_stops_working(keyed: tuple[str, Settings, tuple[str, str]
     client = lambda_client(url, key_id, secret)
     client.list_functions()
     asyncio.run(revoke_key(settings, key_id))
-    time.sleep(5.5)  # keys are cached for 5 s in each process
+    time.sleep(KEY_CACHE_SECONDS + 0.5)  # keys are cached in each process
     assert error_code(client.list_functions) == ("UnrecognizedClientException", 403)
 
 
