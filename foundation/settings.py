@@ -135,6 +135,8 @@ class EventSourceSettings(BaseModel):
     """How long a worker leads a mapping without renewing (another worker takes over after it)."""
     scan_seconds: float = 2.0
     """How often a worker looks for mappings to lead (and for changes to the ones it leads)."""
+    restart_pause_seconds: float = 5.0
+    """How long a poller whose source failed (unreachable, a lost connection) waits before it starts again."""
     fs_rescan_seconds: float = 30.0
     """How often a file-system source scans without a word from inotify (it scans at once on one)."""
     fs_max_objects: int = 100_000

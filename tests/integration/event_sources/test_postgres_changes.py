@@ -89,7 +89,9 @@ def arn(proxy_name: str, relation: str, view: str = "") -> str:
 
 
 def sources(service: FunctionService, invoke: Invoke) -> EventSources:
-    events = service.settings.event_sources.model_copy(update={"scan_seconds": 0.2, "lease_seconds": 2.0})
+    events = service.settings.event_sources.model_copy(
+        update={"scan_seconds": 0.2, "lease_seconds": 2.0, "restart_pause_seconds": 0.5}
+    )
     return EventSources(
         service.settings.model_copy(update={"event_sources": events}), service.sessions, invoke,
         metrics_registry=CollectorRegistry(), backoff=0.05,

@@ -45,7 +45,6 @@ from workers.functions.destinations import Destinations
 from workers.functions.service import FunctionService
 
 log = logging.getLogger(__name__)
-RESTART_PAUSE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +195,7 @@ class EventSources:
             with contextlib.suppress(Exception):
                 async with unit_of_work(self._sessions) as session:
                     await registry.report(session, mapping.uuid, "PROBLEM: source unreachable", error)
-            await asyncio.sleep(RESTART_PAUSE_SECONDS)
+            await asyncio.sleep(self._settings.event_sources.restart_pause_seconds)
 
     async def _stop(self, uuid_: str) -> None:
         running = self._running.pop(uuid_, None)
