@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -31,6 +31,15 @@ class Registry:
             raise LookupError(f"db proxy {name!r} does not exist") from None
 
 
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
+    """Poll ``check`` every 0.1 s until it holds; AssertionError after ``seconds``."""
+    for _ in range(int(seconds / 0.1)):
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out")
+
+
 @pytest.fixture
 async def manager() -> AsyncIterator[tuple[ProxyManager, Registry]]:
     registry = Registry()
@@ -51,9 +60,13 @@ async def test_idle_connections_close_after_the_idle_timeout(
     conn = await asyncpg.connect(host=str(proxy.directory), user="fn", database="x")
     assert await conn.fetchval("SELECT 1") == 1
     assert await server_connections(target_url, proxy.config.application_name) == 1
-    await asyncio.sleep(2.0)
-    assert proxies.stats()["idle"].open == 0
-    assert await server_connections(target_url, proxy.config.application_name) == 0
+
+    async def closed() -> bool:  # idle past 0.5 s: closed by the pool's housekeeping
+        return proxies.stats()["idle"].open == 0 and (
+            await server_connections(target_url, proxy.config.application_name) == 0
+        )
+
+    await until(closed)
     assert await conn.fetchval("SELECT 2") == 2  # a new connection is opened on demand
     await conn.close()
 
@@ -78,6 +91,8 @@ async def test_changed_settings_are_followed_in_place_and_deleted_proxies_stop(
     assert await conn.fetchval("SELECT pg_backend_pid()") != old_backend
     await conn.close()
     del registry.specs["orders"]
-    await asyncio.sleep(1.5)  # housekeeping notices
-    assert "orders" not in proxies.stats()
-    assert not (second.directory / ".s.PGSQL.5432").exists()
+
+    async def stopped() -> bool:  # housekeeping notices
+        return "orders" not in proxies.stats() and not (second.directory / ".s.PGSQL.5432").exists()
+
+    await until(stopped)
