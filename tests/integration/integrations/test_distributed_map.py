@@ -110,7 +110,7 @@ async def test_items_from_a_file_system_in_batches_with_results_written_back(
     assert described["executionType"] == "STANDARD"
     assert described["executionCounts"] == {
         "pending": 0, "running": 0, "succeeded": 99, "failed": 1, "timedOut": 0, "aborted": 0,
-        "total": 100, "resultsWritten": 100,
+        "total": 100, "resultsWritten": 100, "failuresNotRedrivable": 0, "pendingRedrive": 0,
     }  # fmt: skip
     assert described["itemCounts"]["succeeded"] == ITEMS - 50 and described["itemCounts"]["failed"] == 50
     assert described["itemCounts"]["resultsWritten"] == ITEMS
