@@ -79,6 +79,7 @@ class Peer:
             wire.WireError,
         ) as exc:
             connection.close()
+            self._drop_idle()  # the worker may be dying: never send the next request into it
             raise ServiceError(self._lost(exc)) from None
         except BaseException:  # cancelled mid-request: the connection is mid-message
             connection.close()
@@ -90,6 +91,14 @@ class Peer:
         else:
             connection.close()
         return answer
+
+    def _drop_idle(self) -> None:
+        """Close the idle connections: after one broke mid-request they may lead into a worker that
+        is still dying (its sockets not yet closed), so the next request connects afresh, and a
+        refused connection sends it to another worker or answers that none is live."""
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
 
     def _take_idle(self) -> _Connection | None:
         while self._idle:
