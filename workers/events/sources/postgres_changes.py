@@ -155,8 +155,12 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(outbox.acknowledge(connection, names, done), 5)
     finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(connection.close(), 5)
+        try:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 5)
+        finally:  # cancelled again while closing (the worker stopping): never leave it open
+            if not connection.is_closed():
+                connection.terminate()
 
 
 async def _acknowledge_and_read(
