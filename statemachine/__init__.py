@@ -38,7 +38,7 @@ from statemachine.arns import (
     version_arn,
 )
 from statemachine.callbacks import ActivityHost, CallbackHost, TokenWait, activity_name
-from statemachine.chunk_runner import EXPRESS_CHILD_SECONDS, express_child_name, run_chunk, run_express_chunk
+from statemachine.chunk_runner import EXPRESS_CHILD_SECONDS, express_child_arn, run_chunk, run_express_chunk
 from statemachine.context import ExecutionContext, ExecutionOutcome
 from statemachine.diagnose import diagnose, diagnose_text, has_errors
 from statemachine.errors import DefinitionError, Diagnostic, InvalidValue, StatesError, SteplineError
@@ -206,7 +206,7 @@ __all__ = [
     "execute",
     "execution_arn",
     "execution_context",
-    "express_child_name",
+    "express_child_arn",
     "express_diagnostics",
     "express_execution_arn",
     "file_system_arn",

@@ -68,15 +68,16 @@ def express_child_context(chunk: MapChunk, index: int, host: Host) -> ExecutionC
     index), its start (``host.now()``); the state machine and role are the parent's."""
     if not chunk.map_run_arn:  # not a Distributed Map's chunk: nothing to derive an ARN from
         return chunk.context
-    name = express_child_name(chunk, index)
-    arn = map_run_child_arn(chunk.map_run_arn, name, express=True)
+    name = map_run_child_name(index, chunk.redrive_count)
+    arn = express_child_arn(chunk, index)
     return dataclasses.replace(chunk.context, execution_id=arn, execution_name=name, start_time=host.now())
 
 
-def express_child_name(chunk: MapChunk, index: int) -> str:
-    """The name of item ``index``'s Express child execution: its index; ``INDEX-redrive-N`` when the
-    map run's ``N``-th redrive runs it again (a new execution, as Step Functions starts one)."""
-    return map_run_child_name(index, chunk.redrive_count)
+def express_child_arn(chunk: MapChunk, index: int) -> str:
+    """Item ``index``'s Express child execution's ARN: named by its index, ``INDEX-redrive-N`` when
+    the map run's ``N``-th redrive runs it again (a new execution, as Step Functions starts one)."""
+    name = map_run_child_name(index, chunk.redrive_count)
+    return map_run_child_arn(chunk.map_run_arn, name, express=True)
 
 
 async def run_express_chunk(

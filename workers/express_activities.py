@@ -36,8 +36,7 @@ from statemachine import (
     MapChunk,
     ServiceCaller,
     execute,
-    express_child_name,
-    map_run_child_arn,
+    express_child_arn,
     outcomes_to_json,
     run_express_chunk,
     state_machine_arn,
@@ -97,21 +96,20 @@ class ExpressActivities:
             config = await execution_logs.config_of(session, machine)
         attempt = activity.info().attempt
         book = self._book if config.on else None
-        running: dict[int, tuple[LocalHost, int]] = {}  # children running: host, events logged
+        running: dict[int, tuple[LocalHost, int, str]] = {}  # children running: host, events logged, ARN
 
         def hand_over(index: int) -> None:
             if book is None or index not in running:
                 return
-            host, logged = running[index]
+            host, logged, arn = running[index]
             fresh = host.history[logged:]
-            running[index] = (host, logged + len(fresh))
-            arn = map_run_child_arn(chunk.map_run_arn, express_child_name(chunk, index), express=True)
+            running[index] = (host, logged + len(fresh), arn)
             book.add(rows_of(fresh, config, arn, machine, attempt))
 
         def new_host(index: int) -> Host:
             host = local_host(self._invoker, self._services, datetime.now(UTC))
             if book is not None:
-                running[index] = (host, 0)
+                running[index] = (host, 0, express_child_arn(chunk, index))
             return host
 
         def ended(index: int, host: Host) -> None:
