@@ -42,16 +42,11 @@ async def describe_map_run(call: Call, params: dict[str, Any]) -> dict[str, Any]
         "maxConcurrency": run.max_concurrency,
         "toleratedFailurePercentage": run.tolerated_failure_percentage,
         "toleratedFailureCount": run.tolerated_failure_count,
-        "itemCounts": _counts(run.item_counts),
-        "executionCounts": _counts(run.execution_counts),
+        "itemCounts": run.item_counts,
+        "executionCounts": run.execution_counts,
         "redriveCount": run.redrive_count,
         **({"redriveDate": run.redrive_date} if run.redrive_date is not None else {}),
     }
-
-
-def _counts(counts: dict[str, Any]) -> dict[str, Any]:
-    """AWS's count fields (a row written before ``failuresNotRedrivable``/``pendingRedrive``: 0)."""
-    return {"failuresNotRedrivable": 0, "pendingRedrive": 0, **counts}
 
 
 async def update_map_run(call: Call, params: dict[str, Any]) -> dict[str, Any]:

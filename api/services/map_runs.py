@@ -33,15 +33,24 @@ def _execution_id(arn: str) -> str:
     return execution_registry.execution_id(machine, name)
 
 
+def _with_all_counts(counts: dict[str, Any]) -> dict[str, Any]:
+    """Every count field AWS answers (a row written before ``failuresNotRedrivable`` and
+    ``pendingRedrive`` existed has neither: 0)."""
+    return {"failuresNotRedrivable": 0, "pendingRedrive": 0, **counts}
+
+
 async def _settled(session: AsyncSession, run: MapRun) -> MapRun:
-    if run.status != "RUNNING":
-        return run
-    execution = await execution_registry.get_execution(session, _execution_id(run.execution_id))
-    if execution.status == "RUNNING":
-        return run
-    update: dict[str, Any] = {"status": "ABORTED", "stop_date": execution.stop_date}
-    update["item_counts"] = stopped_counts(run.item_counts)
-    update["execution_counts"] = stopped_counts(run.execution_counts)
+    """``run`` as both doors answer it: every count field present, and ABORTED when its execution
+    ended without the workflow writing the run's end."""
+    item_counts, execution_counts = run.item_counts, run.execution_counts
+    update: dict[str, Any] = {}
+    if run.status == "RUNNING":
+        execution = await execution_registry.get_execution(session, _execution_id(run.execution_id))
+        if execution.status != "RUNNING":
+            update = {"status": "ABORTED", "stop_date": execution.stop_date}
+            item_counts, execution_counts = stopped_counts(item_counts), stopped_counts(execution_counts)
+    update["item_counts"] = _with_all_counts(item_counts)
+    update["execution_counts"] = _with_all_counts(execution_counts)
     return run.model_copy(update=update)
 
 
