@@ -87,6 +87,14 @@ def connect(host, port):
         return type(exc).__name__
 
 
+def age():
+    """Seconds since this process started (its start time in /proc, in clock ticks since boot)."""
+    with open("/proc/self/stat") as stat:
+        started = int(stat.read().rpartition(")")[2].split()[19]) / os.sysconf("SC_CLK_TCK")
+    with open("/proc/uptime") as uptime:
+        return float(uptime.read().split()[0]) - started
+
+
 def handle(event):
     if event.get("sleep"):
         import time
@@ -105,6 +113,7 @@ def handle(event):
         "connect": {f"{h}:{p}": connect(h, p) for h, p in event.get("connect", [])},
         "pids": sorted(int(n) for n in os.listdir("/proc") if n.isdigit()),
         "allocated": len(bytearray(event.get("allocate_mb", 0) * 1024 * 1024)),
+        **({"age": age()} if event.get("age") else {}),
     }
 
 

@@ -58,6 +58,15 @@ class Call:
 
         self.after.append(run)
 
+    def prepare(self, name: str, version: str | None = None) -> None:
+        """After the response (and the notices before it): prepare the environment the deployed
+        ``name`` (``version``: published) takes at its first cold start."""
+
+        async def run() -> None:
+            await self.runtime.prepare(name, version)
+
+        self.after.append(run)
+
 
 def check_revision(current: str, given: str | None, api: str = "GetFunction/GetAlias") -> None:
     """Lambda's optimistic check: a ``RevisionId`` given must be the function's current one."""

@@ -126,7 +126,15 @@ async def create_function(call: Call, params: dict[str, Any]) -> Output:
         await tags.tag_resource(session, function_arn(name, region=call.region), params.get("Tags") or {})
         if params.get("Publish"):
             created = await use_cases.publish_version(session, name, schemas.PublishVersion())
+    _prepare(call, created)
     return _render(call, created)
+
+
+def _prepare(call: Call, deployed: schemas.FunctionPublic) -> None:
+    """Prepare the environment the deployed function (its version, if one was published) takes
+    at its first cold start (container images: the workers decide)."""
+    version = None if deployed.version == registry.LATEST else deployed.version
+    call.prepare(deployed.function_name, version)
 
 
 async def _create_image_function(call: Call, name: str, params: dict[str, Any]) -> Output:
@@ -139,6 +147,7 @@ async def _create_image_function(call: Call, name: str, params: dict[str, Any]) 
         await tags.tag_resource(session, function_arn(name, region=call.region), params.get("Tags") or {})
         if params.get("Publish"):
             created = await use_cases.publish_version(session, name, schemas.PublishVersion())
+    _prepare(call, created)
     return _render(call, created)
 
 
@@ -193,6 +202,7 @@ async def update_function_code(call: Call, params: dict[str, Any]) -> Output:
         if params.get("Publish"):
             updated = await use_cases.publish_version(session, name, schemas.PublishVersion())
     call.refresh(name, retire=True, provision=True)
+    _prepare(call, updated)
     return _render(call, updated)
 
 
@@ -206,6 +216,7 @@ async def update_function_configuration(call: Call, params: dict[str, Any]) -> O
         body = schemas.FunctionUpdate(**fields)
         updated = await use_cases.update_function(session, call.runtime.code, name, body)
     call.refresh(name, retire=True, provision=True)
+    _prepare(call, updated)
     return _render(call, updated)
 
 
@@ -233,7 +244,9 @@ async def publish_version(call: Call, params: dict[str, Any]) -> Output:
                 f"({code_sha256(current.code_sha256)}). Please try again with the CodeSHA256 in $LATEST.",
             )
         body = schemas.PublishVersion(description=params.get("Description"))
-        return _render(call, await use_cases.publish_version(session, name, body))
+        published = await use_cases.publish_version(session, name, body)
+    _prepare(call, published)
+    return _render(call, published)
 
 
 async def list_versions_by_function(call: Call, params: dict[str, Any]) -> Output:

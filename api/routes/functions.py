@@ -66,9 +66,11 @@ async def invoke_function(name: str, request: Request) -> Response:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_function(
-    body: schemas.FunctionCreate, session: SessionDep, runtime: RuntimeDep
+    body: schemas.FunctionCreate, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> schemas.FunctionPublic:
-    return await use_cases.create_function(session, runtime.code, body)
+    created = await use_cases.create_function(session, runtime.code, body)
+    background.add_task(runtime.prepare, created.function_name)  # its first cold start's environment
+    return created
 
 
 @router.get("")
@@ -98,6 +100,7 @@ async def update_function(
     updated = await use_cases.update_function(session, runtime.code, name, body)
     # old environments drain; provisioned ones restart on the new revision
     background.add_task(runtime.changed, name, retire=True, provision=True)
+    background.add_task(runtime.prepare, name)
     return updated
 
 
@@ -112,9 +115,12 @@ async def delete_function(
 
 @router.post("/{name}/versions", status_code=status.HTTP_201_CREATED)
 async def publish_version(
-    name: str, session: SessionDep, body: schemas.PublishVersion | None = None
-) -> schemas.FunctionPublic:
-    return await use_cases.publish_version(session, name, body or schemas.PublishVersion())
+    name: str, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks,
+    body: schemas.PublishVersion | None = None,
+) -> schemas.FunctionPublic:  # fmt: skip
+    published = await use_cases.publish_version(session, name, body or schemas.PublishVersion())
+    background.add_task(runtime.prepare, name, published.version)
+    return published
 
 
 @router.get("/{name}/versions")

@@ -2,9 +2,9 @@
 
 ``FunctionRuntime`` is everything the API asks of the runtime: Lambda's Invoke (``/v1`` invocations,
 the Lambda endpoint's Invoke and InvokeAsync), a Task state's invocation (synchronous executions),
-and two notices after the API changed a function (drop cached configurations, flush logs before a
-read). Function code is not sent: the API stores packages in ``code``, the data directory's code
-store, which the workers share.
+and notices after the API changed a function (drop cached configurations, prepare an environment,
+flush logs before a read). Function code is not sent: the API stores packages in ``code``, the data
+directory's code store, which the workers share.
 
 - ``in_process``: a ``FunctionService`` in the API process (sandboxes, database proxies and file
   systems with it). Only ``stepline dev`` (and tests embedding the API) wire it: one process, one warm
@@ -42,6 +42,12 @@ class FunctionRuntime(Protocol):
     async def changed(self, name: str, *, retire: bool = False, provision: bool = False) -> None:
         """``name``'s configuration or code changed (``retire``: its idle environments run old code;
         ``provision``: bring its provisioned environments in line)."""
+        ...
+
+    async def prepare(self, name: str, version: str | None = None) -> None:
+        """``name`` was deployed (``version``: published): prepare, in the worker its invocations go
+        to first, the environment its first cold start takes (Lambda's proactive initialization;
+        container-image functions only). Best effort: never raises."""
         ...
 
     async def flush_logs(self) -> None:

@@ -83,6 +83,14 @@ class RemoteRuntime:
         """Tell every live worker (each caches configurations and keeps environments of its own)."""
         await self._broadcast(wire.CHANGED, {"function": name, "retire": retire, "provision": provision})
 
+    async def prepare(self, name: str, version: str | None = None) -> None:
+        """Ask the worker ``name``'s invocations go to first (its affinity) to prepare one."""
+        try:
+            async with asyncio.timeout(NOTICE_SECONDS):
+                await self._send(wire.PREPARE, {"function": name, "version": version}, b"", name)
+        except (ServiceError, InvokeError, TimeoutError) as exc:
+            log.warning("could not ask a worker to prepare %s: %s", name, exc)
+
     async def flush_logs(self) -> None:
         await self._broadcast(wire.FLUSH_LOGS, {})
 

@@ -35,6 +35,10 @@ class LocalRuntime:
         if provision:
             await self.service.provision(name)
 
+    async def prepare(self, name: str, version: str | None = None) -> None:
+        """``name`` was deployed: prepare the environment its first cold start takes (image functions)."""
+        await self.service.prepare(name, version)
+
     async def flush_logs(self) -> None:
         """Write the log lines still buffered, so that a read that follows sees them."""
         await self.service.logs.flush()

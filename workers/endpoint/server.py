@@ -141,6 +141,8 @@ class _Endpoint:
                     retire=bool(meta.get("retire")),
                     provision=bool(meta.get("provision")),
                 )
+            elif path == wire.PREPARE:
+                await self.runtime.prepare(_text(meta, "function"), _optional_text(meta, "version", None))
             elif path == wire.FLUSH_LOGS:
                 await self.runtime.flush_logs()
             elif path == wire.IN_USE:

@@ -44,10 +44,12 @@ from workers.functions.errors import (
 INVOKE = "/invoke"
 INVOKE_TASK = "/invoke-task"
 CHANGED = "/changed"
+PREPARE = "/prepare"
+"""Prepare the environment a deployed function's first cold start takes (``{"function", "version"}``)."""
 FLUSH_LOGS = "/flush-logs"
 IN_USE = "/in-use"
 """How many invocations of a function the worker runs now (``{"in_use": n}``)."""
-PATHS = frozenset({INVOKE, INVOKE_TASK, CHANGED, FLUSH_LOGS, IN_USE})
+PATHS = frozenset({INVOKE, INVOKE_TASK, CHANGED, PREPARE, FLUSH_LOGS, IN_USE})
 
 TOKEN_PURPOSE = "worker-invoke-v1"
 MAX_HEAD_BYTES = 8 * 1024

@@ -1,7 +1,8 @@
 """The warm pool: execution environments per function version, reused while their config holds.
 
 An invocation takes a concurrency slot, then the most recently used idle environment of its
-function version (warm), or its prepared one, or starts one (cold). Environments built from an
+function version (warm), or its prepared one (waiting for it if it is being started), or starts one
+(cold). Environments built from an
 older revision of the configuration are shut down as soon as they are idle (drain); idle ones are
 reaped after ``idle_seconds`` except the provisioned ones; ``close`` shuts everything down.
 
@@ -11,7 +12,9 @@ a cold start starts one, INIT done, frozen. The version's next cold start takes 
 invocation reports the Init Duration that INIT took. It holds no concurrency slot until then, is
 kept within ``spares.MAX_PREPARED`` versions and ``spares.PREPARED_MEMORY_MB``, gives way first
 under ``max_environments``, is reaped after ``idle_seconds`` like an idle one, and is shut down
-with the version's idle ones when its configuration changes (a new ``revision``).
+with the version's idle ones when its configuration changes (a new ``revision``). A deployment
+(a function created, its code or configuration updated, a version published) prepares one the same
+way (``prepare``), so that the version's first cold start takes it too.
 """
 
 from __future__ import annotations
@@ -45,6 +48,15 @@ AttachmentResolver = Callable[[FunctionConfig], Awaitable[Attachments]]
 PoolRun = tuple[FunctionResult, list[str], bool]
 """An invocation's result (with ``init_duration_ms`` on a cold start), the lines the function wrote
 meanwhile, and whether it started an environment (a cold start, even one whose INIT failed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Preparing:
+    """A prepared environment being started: its task, and the revision and memory size it has."""
+
+    task: asyncio.Task[None]
+    revision: str
+    memory_mb: int
 
 
 @dataclass(slots=True)
@@ -106,8 +118,8 @@ class EnvironmentPool:
         self.spares_claimed = 0
         self.prepared_claimed = 0
         """Cold starts that took a prepared environment."""
-        self._preparing: dict[tuple[str, str], tuple[asyncio.Task[None], int]] = {}
-        """Prepared environments being started, by function version (with their memory sizes)."""
+        self._preparing: dict[tuple[str, str], _Preparing] = {}
+        """Prepared environments being started, by function version."""
         self._refilling: asyncio.Task[None] | None = None
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="stepline-spawn")
         """One thread spawns every sandbox (it may step into a sandbox's cgroup to do so)."""
@@ -145,7 +157,8 @@ class EnvironmentPool:
         benchmarks start from a known state)."""
         while (self._refilling is not None and not self._refilling.done()) or self._preparing:
             if self._preparing:
-                await asyncio.gather(*(asyncio.shield(task) for task, _ in list(self._preparing.values())))
+                preparing = [asyncio.shield(p.task) for p in list(self._preparing.values())]
+                await asyncio.gather(*preparing, return_exceptions=True)
             if self._refilling is not None:
                 await asyncio.shield(self._refilling)
 
@@ -170,6 +183,8 @@ class EnvironmentPool:
             cold = env is None
             if env is None:
                 env = self._take_prepared(versions, seconds)
+            if env is None and await self._joined_preparation(config):
+                env = self._take_prepared(versions, seconds)
             if env is None:
                 try:
                     env = await self._start(config)
@@ -192,6 +207,14 @@ class EnvironmentPool:
             if (left := self._running.pop(config.name) - 1) > 0:
                 self._running[config.name] = left
 
+    def prepare(self, config: FunctionConfig) -> None:
+        """A deployment of ``config``'s version (Lambda's proactive initialization): prepare the
+        environment its first cold start will take, in the background, unless it has environments
+        already (or gets none: ``_prepare_later``)."""
+        versions = self._versions_for(config)
+        if not versions.idle and not versions.busy:
+            self._prepare_later(config)
+
     async def provision(self, config: FunctionConfig, count: int) -> None:
         """Keep ``count`` initialised environments of this version ready (provisioned concurrency)."""
         versions = self._versions_for(config)
@@ -205,7 +228,12 @@ class EnvironmentPool:
                 self._give_back(config, env)
 
     async def retire(self, name: str, version: str | None = None) -> None:
-        """Shut down the idle environments of a function (all versions unless one is named)."""
+        """Shut down the idle and prepared environments of a function (all versions unless one is
+        named), and stop preparing any."""
+        for key, preparing in list(self._preparing.items()):
+            if key[0] == name and version in (None, key[1]):
+                preparing.task.cancel()
+                del self._preparing[key]
         for key, versions in list(self._versions.items()):
             if key[0] == name and version in (None, key[1]):
                 idle, versions.idle = [*versions.idle, *versions.prepared], []
@@ -221,7 +249,7 @@ class EnvironmentPool:
         """
         self._closed = True
         self._spare_count = 0
-        preparing = [task for task, _ in self._preparing.values()]
+        preparing = [p.task for p in self._preparing.values()]
         tasks = [task for task in (self._reaper, self._refilling, *preparing) if task is not None]
         for task in tasks:  # a spare being spawned is closed by its task
             task.cancel()
@@ -320,11 +348,26 @@ class EnvironmentPool:
             self._close_later(env)
         return None
 
+    async def _joined_preparation(self, config: FunctionConfig) -> bool:
+        """Whether a prepared environment of ``config`` was being started and is done now: a cold start
+        waits for it rather than start a second one (it is partway; its INIT runs once)."""
+        preparing = self._preparing.get((config.name, config.version))
+        if preparing is None or preparing.revision != config.revision:
+            return False
+        await asyncio.wait({preparing.task})
+        return True
+
     def _prepare_later(self, config: FunctionConfig) -> None:
-        """After a cold start of ``config``: start, in the background, the environment its next cold
-        start will take, if it gets one (``spares.preparable``) and there is room for it."""
+        """After a cold start of ``config`` (or its deployment): start, in the background, the
+        environment its next cold start will take, if it gets one (``spares.preparable``) and there
+        is room for it. One being started for an older revision is cancelled: it would be discarded."""
         key = (config.name, config.version)
         versions = self._versions.get(key)
+        under_way = self._preparing.get(key)
+        if under_way is not None and under_way.revision != config.revision:
+            under_way.task.cancel()
+            del self._preparing[key]
+            under_way = None
         if (
             not self._spare_count
             or self._closed
@@ -333,13 +376,18 @@ class EnvironmentPool:
             or versions.revision != config.revision
             or versions.provisioned
             or versions.prepared
-            or key in self._preparing
+            or under_way is not None
             or not self._make_room_to_prepare(config)
         ):
             return
         task = asyncio.create_task(self._prepare(config, key), name=f"stepline-prepare-{config.name}")
-        self._preparing[key] = (task, config.memory_mb)
-        task.add_done_callback(lambda done: self._preparing.pop(key, None))
+        preparing = self._preparing[key] = _Preparing(task, config.revision, config.memory_mb)
+
+        def done(_: asyncio.Task[None]) -> None:
+            if self._preparing.get(key) is preparing:  # (not a later revision's)
+                del self._preparing[key]
+
+        task.add_done_callback(done)
 
     def _make_room_to_prepare(self, config: FunctionConfig) -> bool:
         """Whether a prepared environment of ``config`` may start: under ``max_environments`` (a
@@ -351,7 +399,7 @@ class EnvironmentPool:
         if available is not None and available < config.memory_mb + spare_rules.HOST_HEADROOM_MB:
             return False
         count = len(self._preparing) + 1  # (those being started stay)
-        memory = sum(mb for _, mb in self._preparing.values()) + config.memory_mb
+        memory = sum(p.memory_mb for p in self._preparing.values()) + config.memory_mb
         if count > spare_rules.MAX_PREPARED or memory > spare_rules.PREPARED_MEMORY_MB:
             return False
         kept = sorted(

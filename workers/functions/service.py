@@ -36,6 +36,7 @@ from workers.functions.aws_api import AwsApiAccess
 from workers.functions.codestore import CodeStore
 from workers.functions.config import FunctionConfig
 from workers.functions.destinations import Destinations
+from workers.functions.errors import InvokeError
 from workers.functions.event_queue import EventQueue
 from workers.functions.event_wakeups import EventWakeups
 from workers.functions.invocations import Invocations
@@ -128,6 +129,20 @@ class FunctionService:
         self.resolver.forget(name)
         if retire:
             await self.pool.retire(name)
+
+    async def prepare(self, name: str, version: str | None = None) -> None:
+        """``name`` was deployed (created, its code or configuration updated, ``version`` published):
+        prepare the environment its first cold start takes (``EnvironmentPool.prepare``: container
+        images only), in the background: best effort, a function gone meanwhile is left alone."""
+        try:
+            config = await self.resolver.resolve(name, version)
+        except InvokeError as exc:
+            log.info("not preparing %s: %s", name, exc.message)
+            return
+        except Exception:  # (the registry unreachable: its first cold start starts one as ever)
+            log.warning("could not read %s to prepare an environment of it", name, exc_info=True)
+            return
+        self.pool.prepare(config)
 
     async def provision(self, name: str) -> None:
         """Bring provisioned environments in line with the registry now (after ``name``'s

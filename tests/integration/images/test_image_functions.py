@@ -235,6 +235,7 @@ async def test_provisioned_image_environments_are_initialised_before_the_first_c
     await import_archive(client, archives["oci"])
     name = (await create(client, "hello:v1"))["functionName"]
     runtime = client._transport.app.state.stepline.function_invoker  # type: ignore[attr-defined]
+    await runtime.pool.spares_ready()  # the environment its creation prepared: provisioned below
     response = await client.put(f"/v1/functions/{name}/concurrency", json={"reserved": 2, "provisioned": 1})
     assert response.status_code == 200, response.text
     assert runtime.pool.size == 1
@@ -242,6 +243,30 @@ async def test_provisioned_image_environments_are_initialised_before_the_first_c
     answer = await client.post(f"/v1/functions/{name}/invocations", json={}, headers=tail)
     log = base64.b64decode(answer.headers["x-amz-log-result"]).decode()
     assert answer.json()["cwd"] == "/work" and "REPORT" in log and "Init Duration" not in log
+
+
+async def test_creating_updating_and_publishing_prepare_the_first_cold_starts_environment(
+    client: httpx.AsyncClient, archives: dict[str, Path]
+) -> None:
+    await import_archive(client, archives["oci"])
+    name = (await create(client, "hello:v1", environment={"SHARED": "a"}))["functionName"]
+    runtime = client._transport.app.state.stepline.function_invoker  # type: ignore[attr-defined]
+    await runtime.pool.spares_ready()
+    assert runtime.pool.prepared(name) == 1
+    tail = {"X-Amz-Log-Type": "Tail"}
+    first = await client.post(f"/v1/functions/{name}/invocations", json={"env": ["SHARED"]}, headers=tail)
+    assert first.json()["env"] == {"SHARED": "a"} and runtime.pool.prepared_claimed == 1
+    assert "Init Duration" in base64.b64decode(first.headers["x-amz-log-result"]).decode()
+    updated = await client.put(f"/v1/functions/{name}", json={"environment": {"SHARED": "b"}})
+    assert updated.status_code == 200, updated.text
+    again = await invoke(client, name, {"env": ["SHARED"]})  # the new configuration's, prepared
+    assert again.json()["env"] == {"SHARED": "b"} and runtime.pool.prepared_claimed == 2
+    published = await client.post(f"/v1/functions/{name}/versions", json={})
+    assert published.status_code == 201, published.text
+    await runtime.pool.spares_ready()
+    version = published.json()["version"]
+    answer = await client.post(f"/v1/functions/{name}/invocations", params={"qualifier": version}, json={})
+    assert answer.headers["x-amz-executed-version"] == version and runtime.pool.prepared_claimed == 3
 
 
 @pytest.mark.skipif(shutil.which("slirp4netns") is None, reason="slirp4netns is not installed")

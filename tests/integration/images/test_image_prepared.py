@@ -3,26 +3,34 @@ cold start of an image function the pool keeps one more environment of that func
 initialised and frozen; the version's next cold start (a burst's second invocation here) takes it
 and reports the Init Duration its INIT took. It never serves another function, nor a changed
 configuration (variables, image); it holds no concurrency slot, so reserved concurrency throttles as
-before; it stays within the pool's bounds and is reaped when idle long. Real sandboxes throughout.
+before; it stays within the pool's bounds and is reaped when idle long. A deployment (the API's
+notice after CreateFunction, an update, PublishVersion) prepares one before the first invocation,
+which waits for it if it is still starting. Real sandboxes throughout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from api.runtime.directory import WorkerDirectory
+from api.runtime.remote import RemoteRuntime
 from foundation.registry import functions as registry
 from foundation.registry.database import unit_of_work
 from foundation.settings import Settings
 from statemachine import FunctionResult
 from tests import image_builder as build
-from tests.integration.function_kit import body, call, fn_settings, requires_bwrap, service
+from tests.integration.function_kit import body, call, deploy, fn_settings, requires_bwrap, service, unique
 from tests.integration.images.test_image_spares import deploy_image, digest
+from workers.endpoint import wire
+from workers.endpoint.local import LocalRuntime
+from workers.endpoint.server import serve_endpoint
 from workers.functions import spares as spare_rules
 from workers.functions.errors import TooManyRequestsError
 from workers.functions.images.store import ImageStore
@@ -151,3 +159,71 @@ async def test_prepared_environments_stay_within_their_bounds_and_are_reaped_whe
             break
         await asyncio.sleep(0.1)
     assert service.pool.prepared(newer) == 0 and service.pool.size == 0
+
+
+async def test_a_deployment_prepares_the_environment_its_first_cold_start_takes(
+    service: FunctionService, digest: str
+) -> None:
+    name = await deploy_image(service, digest, environment={"GREETING": "a"})
+    await service.prepare(name)  # what the API asks after CreateFunction
+    await service.pool.spares_ready()
+    assert service.pool.prepared(name) == 1 and service.pool.in_use(name) == 0
+    first = await call(service, name, LOOK)
+    assert service.pool.prepared_claimed == 1  # the first invocation started nothing
+    assert body(first)["env"]["GREETING"] == "a" and body(first)["env"]["AWS_LAMBDA_FUNCTION_NAME"] == name
+    assert first.init_duration_ms is not None  # still a cold start: it reports the INIT it took
+
+    await update(service, name, {"environment": {"GREETING": "b"}})
+    await service.forget(name, retire=True)  # what the API asks after UpdateFunctionConfiguration
+    await service.prepare(name)
+    assert service.pool.prepared(name) == 0  # being started: the cold start below waits for it
+    second = await call(service, name, LOOK)
+    assert body(second)["env"]["GREETING"] == "b" and service.pool.prepared_claimed == 2
+
+    async with unit_of_work(service.sessions) as session:
+        version = str((await registry.publish_version(session, name, None)).version)
+    await service.prepare(name, version)  # PublishVersion prepares the new version
+    await service.pool.spares_ready()
+    third = await call(service, name, LOOK, qualifier=version)
+    assert third.executed_version == version and service.pool.prepared_claimed == 3
+    assert body(third)["env"]["GREETING"] == "b"
+
+
+async def test_a_preparation_under_way_for_an_older_configuration_is_never_served(
+    service: FunctionService, digest: str
+) -> None:
+    name = await deploy_image(service, digest, environment={"GREETING": "a"})
+    await service.prepare(name)  # still starting when the configuration changes
+    await update(service, name, {"environment": {"GREETING": "b"}})
+    await service.forget(name, retire=True)
+    await service.prepare(name)
+    assert body(await call(service, name, LOOK))["env"]["GREETING"] == "b"
+    await service.pool.spares_ready()
+    assert service.pool.prepared(name) <= 1  # (at most the one its cold start left behind)
+    assert body(await busy_while(service, name, LOOK))["env"]["GREETING"] == "b"
+
+
+async def test_only_image_functions_that_exist_are_prepared(service: FunctionService, digest: str) -> None:
+    zipped = await deploy(service, unique("zip"), {"app.py": "def handler(event, context):\n    return 1\n"})
+    await service.prepare(zipped)  # a zip function's cold start claims a spare runtime instead
+    await service.prepare("no-such-function")  # deleted meanwhile: nothing, no error
+    await service.pool.spares_ready()
+    assert service.pool.prepared(zipped) == 0 and service.pool.size == 0
+
+
+async def test_an_api_process_asks_the_worker_its_invocations_go_to_to_prepare(
+    service: FunctionService, digest: str, fn_settings: Settings
+) -> None:
+    name = await deploy_image(service, digest)
+    async with serve_endpoint(fn_settings, LocalRuntime(service), service.sessions):
+        directory = WorkerDirectory(service.sessions)
+        try:
+            await directory.refresh()
+            runtime = RemoteRuntime(directory, wire.endpoint_token(fn_settings), service.code)
+            await runtime.prepare(name)  # as ``stepline api`` does after CreateFunction
+            await service.pool.spares_ready()
+            assert service.pool.prepared(name) == 1
+            assert "env" in json.loads((await runtime.invoke(name, json.dumps(LOOK).encode())).payload)
+            assert service.pool.prepared_claimed == 1
+        finally:
+            directory.close()

@@ -1,0 +1,86 @@
+"""Lambda's proactive initialization through unmodified boto3: CreateFunction, UpdateFunctionConfiguration
+and PublishVersion of a container-image function prepare the environment its first cold start takes,
+so that environment's process is already running (older than the time the test waited) when the
+first invocation arrives; a zip function is left to its spare runtime sandbox."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from foundation.settings import Settings
+from tests import image_builder as build
+from tests.integration.aws.conftest import client
+from tests.integration.aws.lambda_kit import ROLE, checked, unique
+from tests.integration.aws.server import ServerThread
+from tests.integration.function_kit import requires_bwrap
+
+pytestmark = [pytest.mark.integration, requires_bwrap]
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+WAIT_SECONDS = 1.5
+"""How long the test waits after a deployment: an environment prepared by it is at least this old
+by the first invocation, less the moment its start took (an environment started by the invocation
+itself is milliseconds old)."""
+
+
+@pytest.fixture(scope="module")
+def url(database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API and its worker with spare sandboxes (the default), the test image imported."""
+    data_dir = Path(tempfile.mkdtemp(prefix="stepline-prepared-"))
+    data_dir.chmod(0o711)
+    settings = Settings(
+        database_url=SecretStr(database_url), temporal_address=temporal_address, data_dir=data_dir,
+        temporal={"task_queue": f"prepared-{uuid.uuid4().hex[:12]}"}, sandbox={"spare_environments": 1},
+    )  # fmt: skip
+    archive = build.write_tar(
+        build.layout_files(build.python_image(), "prepared:v1"), tmp_path_factory.mktemp("image") / "i.tar"
+    )
+    try:
+        with ServerThread(settings) as served:
+            imported = httpx.post(f"{served}/v1/images", content=archive.read_bytes(), timeout=60)
+            assert imported.status_code == 201, imported.text
+            yield served
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def invoke_after_waiting(lam: Any, name: str, qualifier: str = "$LATEST") -> dict[str, Any]:
+    time.sleep(WAIT_SECONDS)
+    answer = checked(
+        lam, "Invoke", FunctionName=name, Qualifier=qualifier,
+        Payload=json.dumps({"age": True, "env": ["GREETING"]}).encode(),
+    )  # fmt: skip
+    assert "FunctionError" not in answer, answer["Payload"]
+    seen: dict[str, Any] = json.loads(answer["Payload"])
+    return seen
+
+
+def test_deployments_prepare_the_environment_of_an_image_functions_first_cold_start(url: str) -> None:
+    lam = client(url, "lambda")
+    name = unique("prepared")
+    checked(
+        lam, "CreateFunction", FunctionName=name, Role=ROLE, PackageType="Image",
+        Code={"ImageUri": f"{ECR}/prepared:v1"}, Environment={"Variables": {"GREETING": "a"}},
+    )  # fmt: skip
+    first = invoke_after_waiting(lam, name)
+    assert first["env"] == {"GREETING": "a"} and first["age"] > WAIT_SECONDS / 2, first
+
+    checked(
+        lam, "UpdateFunctionConfiguration", FunctionName=name, Environment={"Variables": {"GREETING": "b"}}
+    )
+    updated = invoke_after_waiting(lam, name)  # the new configuration's environment, prepared
+    assert updated["env"] == {"GREETING": "b"} and updated["age"] > WAIT_SECONDS / 2, updated
+
+    version = checked(lam, "PublishVersion", FunctionName=name)["Version"]
+    published = invoke_after_waiting(lam, name, version)
+    assert published["env"] == {"GREETING": "b"} and published["age"] > WAIT_SECONDS / 2, published
