@@ -59,6 +59,10 @@ class SandboxSettings(BaseModel):
     """Overall cap on execution environments across all functions."""
     idle_seconds: float = 300.0
     """Idle environments are shut down after this long."""
+    prepared_idle_seconds: float = Field(default=3600.0, gt=0)
+    """A prepared environment (container-image functions: Lambda's proactive initialization) is shut
+    down after this long unclaimed, so that a cold start after ``idle_seconds`` still finds one. It is
+    frozen meanwhile (no CPU) and within the pool's bounds (``workers/functions/spares.py``)."""
     spare_environments: int = 2
     """Generic sandboxes kept started per runtime for cold starts (Python's always, Node.js's once
     a Node.js function ran; 0 disables; needs cgroups)."""

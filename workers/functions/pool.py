@@ -2,16 +2,17 @@
 
 An invocation takes a concurrency slot, then the most recently used idle environment of its
 function version (warm), or its prepared one (waiting for it if it is being started), or starts one
-(cold). Environments built from an
-older revision of the configuration are shut down as soon as they are idle (drain); idle ones are
-reaped after ``idle_seconds`` except the provisioned ones; ``close`` shuts everything down.
+(cold). Environments built from an older revision of the configuration are shut down as soon as
+they are idle (drain); idle ones are reaped after ``idle_seconds`` except the provisioned ones;
+``close`` shuts everything down.
 
 After a cold start of a container-image function, the pool prepares one more environment of that
 version in the background (``spares.preparable``; Lambda's proactive initialization): started as
 a cold start starts one, INIT done, frozen. The version's next cold start takes it; its first
 invocation reports the Init Duration that INIT took. It holds no concurrency slot until then, is
 kept within ``spares.MAX_PREPARED`` versions and ``spares.PREPARED_MEMORY_MB``, gives way first
-under ``max_environments``, is reaped after ``idle_seconds`` like an idle one, and is shut down
+under ``max_environments``, is reaped after ``prepared_idle_seconds`` unclaimed (longer than an idle
+one's ``idle_seconds``: a cold start after a quiet spell still takes it), and is shut down
 with the version's idle ones when its configuration changes (a new ``revision``). A deployment
 (a function created, its code or configuration updated, a version published) prepares one the same
 way (``prepare``), so that the version's first cold start takes it too.
@@ -84,6 +85,7 @@ class EnvironmentPool:
         attachments: AttachmentResolver,
         idle_seconds: float,
         max_environments: int,
+        prepared_idle_seconds: float | None = None,
         unprivileged: bool = False,
         spares: int = 0,
         egress: network.Egress | None = None,
@@ -97,6 +99,9 @@ class EnvironmentPool:
         self._slots = slots
         self._attachments = attachments
         self._idle_seconds = idle_seconds
+        self._prepared_idle_seconds = idle_seconds if prepared_idle_seconds is None else prepared_idle_seconds
+        """How long a prepared environment waits unclaimed (longer than an idle one: a cold start after
+        ``idle_seconds`` takes it)."""
         self._max_environments = max_environments
         self._unprivileged = unprivileged
         self._egress = egress
@@ -539,6 +544,6 @@ class EnvironmentPool:
                 for env in stale:
                     versions.idle.remove(env)
                     self._close_later(env)
-                for env in [e for e in versions.prepared if now - e.last_used > self._idle_seconds]:
+                for env in [e for e in versions.prepared if now - e.last_used > self._prepared_idle_seconds]:
                     versions.prepared.remove(env)
                     self._close_later(env)

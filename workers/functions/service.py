@@ -173,6 +173,7 @@ class FunctionService:
         self.pool = EnvironmentPool(
             run_dir=run_dir, bwrap=sandboxes.bwrap_path, cgroups=driver, slots=slots,
             attachments=self._attachments, idle_seconds=sandboxes.idle_seconds,
+            prepared_idle_seconds=sandboxes.prepared_idle_seconds,
             max_environments=sandboxes.max_environments, unprivileged=self.unprivileged,
             spares=sandboxes.spare_environments, egress=network.Egress(deny=tuple(sandboxes.network_deny)),
             aws_api=AwsApiAccess.from_settings(self.settings),

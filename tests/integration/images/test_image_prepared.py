@@ -39,6 +39,8 @@ from workers.functions.service import FunctionService
 __all__ = ["digest", "fn_settings", "service"]
 pytestmark = [requires_bwrap]
 LOOK = {"env": ["GREETING", "AWS_LAMBDA_FUNCTION_NAME", "IMAGE_ONLY"]}
+PREPARED_IDLE_SECONDS = 5.0
+"""(``briefly_idle``) longer than its ``idle_seconds``, 1 s, by more than the warm ones' reaping takes."""
 
 
 async def busy_while(service: FunctionService, name: str, event: dict[str, Any]) -> FunctionResult:
@@ -134,14 +136,16 @@ async def test_a_prepared_environment_holds_no_concurrency_and_reserved_concurre
 
 @pytest.fixture
 async def briefly_idle(fn_settings: Settings) -> AsyncIterator[FunctionService]:
-    sandbox = fn_settings.sandbox.model_copy(update={"idle_seconds": 1.0})
+    sandbox = fn_settings.sandbox.model_copy(
+        update={"idle_seconds": 1.0, "prepared_idle_seconds": PREPARED_IDLE_SECONDS}
+    )
     settings = fn_settings.model_copy(update={"sandbox": sandbox})
     async with FunctionService(settings, config_cache_seconds=0.0) as svc:
         await svc.pool.spares_ready()
         yield svc
 
 
-async def test_prepared_environments_stay_within_their_bounds_and_are_reaped_when_idle(
+async def test_prepared_environments_stay_within_their_bounds_outlive_idle_ones_and_are_reaped(
     briefly_idle: FunctionService, digest: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = briefly_idle
@@ -154,8 +158,17 @@ async def test_prepared_environments_stay_within_their_bounds_and_are_reaped_whe
         await service.pool.spares_ready()
     assert service.pool.prepared(large) == 0
     assert service.pool.prepared(older) == 0 and service.pool.prepared(newer) == 1  # the oldest gave way
-    for _ in range(100):  # idle for idle_seconds: reaped with the idle ones
-        if service.pool.prepared(newer) == 0 and service.pool.size == 0:
+    for _ in range(100):  # after idle_seconds the warm environments are reaped, the prepared one kept
+        if service.pool.size == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert service.pool.size == 1 and service.pool.prepared(newer) == 1
+    after_a_quiet_spell = await call(service, newer, LOOK)  # a cold start: it takes the prepared one
+    assert service.pool.prepared_claimed == 1 and after_a_quiet_spell.init_duration_ms is not None
+    await service.pool.spares_ready()
+    assert service.pool.prepared(newer) == 1  # another one for the next cold start
+    for _ in range(int(PREPARED_IDLE_SECONDS * 30)):  # unclaimed for prepared_idle_seconds: reaped
+        if service.pool.size == 0:
             break
         await asyncio.sleep(0.1)
     assert service.pool.prepared(newer) == 0 and service.pool.size == 0
