@@ -13,9 +13,14 @@ bubblewrap sandboxes. Measured in the same run, interleaved so that machine load
   container-image function (``tests/image_builder``'s Python image: Debian's python3.11 with a small
   Runtime API client over ``socket``; goal: its cold start within 2x the Python zip function's),
   like for like in three situations:
-  - ``image`` / ``python``: the function's environments all shut down (``retire``: its first cold
-    start, or one after ``idle_seconds``), so both start from a spare sandbox of their kind;
+  - ``image`` / ``python``: the function's environments all shut down (``retire``: a cold start
+    after ``idle_seconds``), so both start from a spare sandbox of their kind;
   - ``image_no_spare`` / ``python_no_spare``: another /tmp size, which no spare fits: a full start;
+  - ``image_deployed`` / ``python_deployed``: the first cold start after a deployment (a new
+    configuration, the old environments retired, as UpdateFunctionConfiguration does), a moment
+    after it: the image function's takes the environment its deployment prepared, the zip
+    function's a spare; ``*_deployed_at_once``: invoked right after the deployment, the image
+    function's waiting for the preparation under way;
   - ``image_burst`` / ``python_burst``: a second invocation arrives while the first holds the warm
     environment (0.5 s asleep), the function having cold-started before: the image function's
     takes the prepared environment its previous cold start left (``pool.prepared``), the zip
@@ -246,6 +251,15 @@ async def burst_cold_start(service: FunctionService, name: str) -> float:
         await holder
 
 
+async def redeploy(service: FunctionService, name: str, version: int) -> None:
+    """A deployment as the API makes one: a new configuration (``DEPLOYMENT`` = ``version``), the old
+    environments retired, and the new configuration's environment prepared (image functions)."""
+    async with unit_of_work(service.sessions) as session:
+        await registry.update_function(session, name, {"environment": {"DEPLOYMENT": str(version)}})
+    await service.forget(name, retire=True)
+    await service.prepare(name)
+
+
 async def throughput(service: FunctionService, name: str, callers: int, seconds: float) -> float:
     """Invocations per second with ``callers`` concurrent callers (environments warmed first)."""
     await asyncio.gather(*(service.invoke(name, EVENT) for _ in range(callers)))
@@ -415,7 +429,8 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                 floors: dict[str, list[float]] = {"bwrap_python_c_pass": [], "bwrap_python_S_c_pass": []}
                 cold: dict[str, list[float]] = {
                     "python": [], "node": [], "python_no_spare": [], "image": [], "image_no_spare": [],
-                    "python_burst": [], "image_burst": [],
+                    "python_burst": [], "image_burst": [], "python_deployed": [], "image_deployed": [],
+                    "python_deployed_at_once": [], "image_deployed_at_once": [],
                 }  # fmt: skip
                 prepared_before = service.pool.prepared_claimed
                 for _ in range(max(rounds // 10, 10)):
@@ -437,6 +452,17 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                     for label, name in (("python_burst", python_burst), ("image_burst", image_burst)):
                         await service.pool.spares_ready()
                         cold[label].append(await burst_cold_start(service, name))
+                    for label, name in (("python_deployed", python), ("image_deployed", image)):
+                        await redeploy(service, name, len(cold[label]))
+                        await service.pool.spares_ready()  # a moment after the deployment
+                        cold[label].append(await timed(lambda n=name: service.invoke(n, EVENT)))  # type: ignore[misc]
+                    for label, name in (
+                        ("python_deployed_at_once", python),
+                        ("image_deployed_at_once", image),
+                    ):
+                        await service.pool.spares_ready()
+                        await redeploy(service, name, len(cold[label]) + 10**6)
+                        cold[label].append(await timed(lambda n=name: service.invoke(n, EVENT)))  # type: ignore[misc]
                 results["image_burst_prepared"] = service.pool.prepared_claimed - prepared_before
                 socket_rtt: list[float] = []
                 warm: dict[str, list[float]] = {
@@ -496,6 +522,16 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
         ),
         "image_cold_p50_over_python_zip_cold_p50_in_a_burst": round(
             results["cold_start_ms"]["image_burst"]["p50"] / results["cold_start_ms"]["python_burst"]["p50"],
+            2,
+        ),
+        "image_cold_p50_over_python_zip_cold_p50_after_a_deployment": round(
+            results["cold_start_ms"]["image_deployed"]["p50"]
+            / results["cold_start_ms"]["python_deployed"]["p50"],
+            2,
+        ),
+        "image_cold_p50_over_python_zip_cold_p50_invoked_as_deployed": round(
+            results["cold_start_ms"]["image_deployed_at_once"]["p50"]
+            / results["cold_start_ms"]["python_deployed_at_once"]["p50"],
             2,
         ),
         "image_cold_p50_over_python_zip_cold_p50_without_spare": round(
