@@ -215,10 +215,11 @@ class EnvironmentPool:
     def prepare(self, config: FunctionConfig) -> None:
         """A deployment of ``config``'s version (Lambda's proactive initialization): prepare the
         environment its first cold start will take, in the background, unless it has environments
-        already (or gets none: ``_prepare_later``)."""
+        already (or gets none: ``_prepare_later``). Only where there is room: a deployment never
+        displaces another version's prepared environment (deploying in a loop cannot empty the pool)."""
         versions = self._versions_for(config)
         if not versions.idle and not versions.busy:
-            self._prepare_later(config)
+            self._prepare_later(config, displace=False)
 
     async def provision(self, config: FunctionConfig, count: int) -> None:
         """Keep ``count`` initialised environments of this version ready (provisioned concurrency)."""
@@ -362,7 +363,7 @@ class EnvironmentPool:
         await asyncio.wait({preparing.task})
         return True
 
-    def _prepare_later(self, config: FunctionConfig) -> None:
+    def _prepare_later(self, config: FunctionConfig, *, displace: bool = True) -> None:
         """After a cold start of ``config`` (or its deployment): start, in the background, the
         environment its next cold start will take, if it gets one (``spares.preparable``) and there
         is room for it. One being started for an older revision is cancelled: it would be discarded."""
@@ -382,7 +383,7 @@ class EnvironmentPool:
             or versions.provisioned
             or versions.prepared
             or under_way is not None
-            or not self._make_room_to_prepare(config)
+            or not self._make_room_to_prepare(config, displace=displace)
         ):
             return
         task = asyncio.create_task(self._prepare(config, key), name=f"stepline-prepare-{config.name}")
@@ -394,10 +395,11 @@ class EnvironmentPool:
 
         task.add_done_callback(done)
 
-    def _make_room_to_prepare(self, config: FunctionConfig) -> bool:
+    def _make_room_to_prepare(self, config: FunctionConfig, *, displace: bool = True) -> bool:
         """Whether a prepared environment of ``config`` may start: under ``max_environments`` (a
         prepared one never makes a used one give way), with the host's memory to spare, and within
-        ``MAX_PREPARED`` and ``PREPARED_MEMORY_MB`` once the oldest prepared ones have given way."""
+        ``MAX_PREPARED`` and ``PREPARED_MEMORY_MB`` once the oldest prepared ones have given way
+        (``displace``; else only if it fits beside them)."""
         if len(self._all) >= self._max_environments:
             return False
         available = spare_rules.host_memory_available_mb()
@@ -413,6 +415,8 @@ class EnvironmentPool:
         )
         count += len(kept)
         memory += sum(env.config.memory_mb for _, _, env in kept)
+        if not displace:
+            return count <= spare_rules.MAX_PREPARED and memory <= spare_rules.PREPARED_MEMORY_MB
         for _, key, env in kept:  # the oldest first
             if count <= spare_rules.MAX_PREPARED and memory <= spare_rules.PREPARED_MEMORY_MB:
                 break

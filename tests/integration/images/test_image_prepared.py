@@ -240,3 +240,21 @@ async def test_an_api_process_asks_the_worker_its_invocations_go_to_to_prepare(
             assert service.pool.prepared_claimed == 1
         finally:
             directory.close()
+
+
+async def test_a_deployment_never_displaces_another_functions_prepared_environment(
+    service: FunctionService, digest: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spare_rules, "MAX_PREPARED", 1)
+    used = await deploy_image(service, digest)
+    assert "env" in body(await call(service, used, LOOK))
+    await service.pool.spares_ready()
+    assert service.pool.prepared(used) == 1
+    for _ in range(3):  # deploying in a loop: the pool's one prepared environment stays the used one's
+        deployed = await deploy_image(service, digest)
+        await service.prepare(deployed)
+        await service.pool.spares_ready()
+        assert service.pool.prepared(deployed) == 0 and service.pool.prepared(used) == 1
+    assert "env" in body(await call(service, deployed, LOOK))  # a cold start of it is used: it may
+    await service.pool.spares_ready()
+    assert service.pool.prepared(deployed) == 1 and service.pool.prepared(used) == 0
