@@ -17,6 +17,7 @@ import re
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from foundation.errors import InvalidRequest
+from foundation.pg_connections import close_or_terminate
 from foundation.registry import event_source_mappings as mappings
 from foundation.registry.resources import ResourceNotFound
 from foundation.settings import Settings
@@ -87,7 +88,7 @@ async def install(
     except outbox.OutboxError as exc:
         raise _invalid(f"{exc}.") from None
     finally:
-        await connection.close()
+        await close_or_terminate(connection)
 
 
 async def uninstall(session: AsyncSession, settings: Settings | None, uuid: str, name: str) -> None:
@@ -102,7 +103,7 @@ async def uninstall(session: AsyncSession, settings: Settings | None, uuid: str,
         try:
             await outbox.uninstall(connection, names)
         finally:
-            await connection.close()
+            await close_or_terminate(connection)
     except Exception as exc:
         log.warning(
             "event source mapping %s: the trigger %s on %s, the function %s.%s() and the table %s.%s were "

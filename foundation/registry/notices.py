@@ -19,6 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from foundation.pg_connections import close_or_terminate
+
 HISTORY_CHANNEL = "stepline_history"
 """Payload: an execution id. Sent when a running execution recorded events (by the worker hosting its
 workflow, ``workers.history_notices``) and when its row leaves RUNNING (trigger, migration 0010)."""
@@ -149,8 +151,7 @@ class NoticeListener:
         finally:
             if self._task is None or self._task is asyncio.current_task():  # not a successor's flag
                 self._connected.clear()
-            with contextlib.suppress(Exception):
-                await asyncio.shield(connection.close(timeout=2))
+            await close_or_terminate(connection, 2)
 
     def _on_notice(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         for subscription in self._subscribers.get((channel, payload), ()):

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from foundation.pg_connections import close_or_terminate
 from foundation.registry.functions import EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,7 @@ class EventWakeups:
             log.warning("cannot listen for queued invocations (polling instead): %s", exc)
         finally:
             self._listening = False
-            with contextlib.suppress(Exception):
-                await asyncio.shield(connection.close(timeout=2))
+            await close_or_terminate(connection, 2)
 
     def _on_notification(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         self._notified.set()

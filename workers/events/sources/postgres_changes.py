@@ -38,6 +38,7 @@ from typing import Any
 import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from foundation.pg_connections import close_or_terminate
 from foundation.registry import resources
 from foundation.registry.database import SessionMaker
 from foundation.sealing import Sealer
@@ -155,12 +156,7 @@ async def poll(batcher: Batcher, sessions: SessionMaker, settings: Settings) -> 
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(outbox.acknowledge(connection, names, done), 5)
     finally:
-        try:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(connection.close(), 5)
-        finally:  # cancelled again while closing (the worker stopping): never leave it open
-            if not connection.is_closed():
-                connection.terminate()
+        await close_or_terminate(connection, 5)  # (terminated if cancelled again: never left open)
 
 
 async def _acknowledge_and_read(
