@@ -158,6 +158,9 @@ class FunctionPublic(Schema):
     provisioned_concurrency: int = 0
     revision_id: str | None = None
     last_modified: datetime
+    preparing: str | None = None
+    """``Creating`` or ``Updating`` while the environment this deployment's first cold start takes
+    is being prepared (image functions; Lambda's Pending state, LastUpdateStatus InProgress)."""
 
 
 class FunctionList(Schema):

@@ -17,9 +17,10 @@ bubblewrap sandboxes. Measured in the same run, interleaved so that machine load
     after ``idle_seconds``), so both start from a spare sandbox of their kind;
   - ``image_no_spare`` / ``python_no_spare``: another /tmp size, which no spare fits: a full start;
   - ``image_deployed`` / ``python_deployed``: the first cold start after a deployment (a new
-    configuration, the old environments retired, as UpdateFunctionConfiguration does), a moment
-    after it: the image function's takes the environment its deployment prepared, the zip
-    function's a spare; ``*_deployed_at_once``: invoked right after the deployment, the image
+    configuration, the old environments retired, as UpdateFunctionConfiguration does) once the
+    deployment is done (``LastUpdateStatus: Successful``, what the SDK waiters wait for): the image
+    function's takes the environment its deployment prepared, the zip function's a spare;
+    ``*_deployed_at_once``: invoked right after the deployment without waiting, the image
     function's waiting for the preparation under way;
   - ``image_burst`` / ``python_burst``: a second invocation arrives while the first holds the warm
     environment (0.5 s asleep), the function having cold-started before: the image function's
@@ -251,13 +252,18 @@ async def burst_cold_start(service: FunctionService, name: str) -> float:
         await holder
 
 
-async def redeploy(service: FunctionService, name: str, version: int) -> None:
+async def redeploy(service: FunctionService, name: str, version: int, *, wait: bool) -> None:
     """A deployment as the API makes one: a new configuration (``DEPLOYMENT`` = ``version``), the old
-    environments retired, and the new configuration's environment prepared (image functions)."""
+    environments retired, and the new configuration's environment prepared (image functions):
+    ``wait``: until it is (a client waiting for the update to succeed, as the SDK waiters do), else
+    only started (a client invoking at once)."""
     async with unit_of_work(service.sessions) as session:
         await registry.update_function(session, name, {"environment": {"DEPLOYMENT": str(version)}})
     await service.forget(name, retire=True)
-    await service.prepare(name)
+    if wait:
+        await service.prepare(name)
+    else:
+        service.pool.prepare(await service.resolve(name, None))
 
 
 async def throughput(service: FunctionService, name: str, callers: int, seconds: float) -> float:
@@ -453,15 +459,15 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                         await service.pool.spares_ready()
                         cold[label].append(await burst_cold_start(service, name))
                     for label, name in (("python_deployed", python), ("image_deployed", image)):
-                        await redeploy(service, name, len(cold[label]))
-                        await service.pool.spares_ready()  # a moment after the deployment
+                        await redeploy(service, name, len(cold[label]), wait=True)
+                        await service.pool.spares_ready()  # (the zip function's spare refilled)
                         cold[label].append(await timed(lambda n=name: service.invoke(n, EVENT)))  # type: ignore[misc]
                     for label, name in (
                         ("python_deployed_at_once", python),
                         ("image_deployed_at_once", image),
                     ):
                         await service.pool.spares_ready()
-                        await redeploy(service, name, len(cold[label]) + 10**6)
+                        await redeploy(service, name, len(cold[label]) + 10**6, wait=False)
                         cold[label].append(await timed(lambda n=name: service.invoke(n, EVENT)))  # type: ignore[misc]
                 results["image_burst_prepared"] = service.pool.prepared_claimed - prepared_before
                 socket_rtt: list[float] = []

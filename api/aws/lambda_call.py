@@ -13,7 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.aws.errors import AwsError
 from api.aws.lambda_config import not_found
+from api.function_schemas import FunctionPublic
 from api.runtime import FunctionRuntime
+from api.services.functions import prepare_deployed
 from api.state import AppState
 from foundation.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from foundation.registry import functions as registry
@@ -58,12 +60,13 @@ class Call:
 
         self.after.append(run)
 
-    def prepare(self, name: str, version: str | None = None) -> None:
+    def prepare(self, deployed: FunctionPublic, latest: FunctionPublic | None = None) -> None:
         """After the response (and the notices before it): prepare the environment the deployed
-        ``name`` (``version``: published) takes at its first cold start."""
+        function (or published version) takes at its first cold start, then end its Pending state
+        (``api.services.functions.prepare_deployed``)."""
 
         async def run() -> None:
-            await self.runtime.prepare(name, version)
+            await prepare_deployed(self.runtime, self.state.sessions, deployed, latest)
 
         self.after.append(run)
 

@@ -167,12 +167,23 @@ def configuration(
 ) -> dict[str, Any]:
     """The ``FunctionConfiguration`` of ``$LATEST`` or of a version.
 
-    Stepline checks and stores a package before it answers, so a function is ``Active`` with its last
-    update ``Successful`` at once (the SDK waiters return at their first poll); a function whose
-    stored package has gone missing is ``Failed``.
+    Stepline checks and stores a package before it answers, so a zip function is ``Active`` with its
+    last update ``Successful`` at once (the SDK waiters return at their first poll); an image
+    function is ``Pending`` (created) or its update ``InProgress`` while the environment its first
+    cold start takes is being prepared (``preparing``); a function whose stored package has gone
+    missing is ``Failed``.
     """
     qualified = function.version != registry.LATEST
     state: dict[str, Any] = {"State": "Active", "LastUpdateStatus": "Successful"}
+    if function.preparing == "Creating":
+        reason = "The function is being created."
+        state = {
+            "State": "Pending", "StateReason": reason, "StateReasonCode": "Creating",
+            "LastUpdateStatus": "InProgress", "LastUpdateStatusReason": reason,
+        }  # fmt: skip
+    elif function.preparing == "Updating":
+        reason = "The function is being updated."
+        state = {"State": "Active", "LastUpdateStatus": "InProgress", "LastUpdateStatusReason": reason}
     if not code_present:
         reason = "The function's code package is missing from the Stepline code store."
         state = {

@@ -126,15 +126,8 @@ async def create_function(call: Call, params: dict[str, Any]) -> Output:
         await tags.tag_resource(session, function_arn(name, region=call.region), params.get("Tags") or {})
         if params.get("Publish"):
             created = await use_cases.publish_version(session, name, schemas.PublishVersion())
-    _prepare(call, created)
+    call.prepare(created)
     return _render(call, created)
-
-
-def _prepare(call: Call, deployed: schemas.FunctionPublic) -> None:
-    """Prepare the environment the deployed function (its version, if one was published) takes
-    at its first cold start (container images: the workers decide)."""
-    version = None if deployed.version == registry.LATEST else deployed.version
-    call.prepare(deployed.function_name, version)
 
 
 async def _create_image_function(call: Call, name: str, params: dict[str, Any]) -> Output:
@@ -143,11 +136,12 @@ async def _create_image_function(call: Call, name: str, params: dict[str, Any]) 
     async with call.session() as session:
         fields = await _config_fields(call, session, params)
         body = schemas.FunctionCreate(name=name, code=code, package_type="Image", **fields)
-        created = await use_cases.create_function(session, call.runtime.code, body)
+        latest = await use_cases.create_function(session, call.runtime.code, body)
         await tags.tag_resource(session, function_arn(name, region=call.region), params.get("Tags") or {})
+        created = latest
         if params.get("Publish"):
             created = await use_cases.publish_version(session, name, schemas.PublishVersion())
-    _prepare(call, created)
+    call.prepare(created, latest)
     return _render(call, created)
 
 
@@ -196,13 +190,14 @@ async def update_function_code(call: Call, params: dict[str, Any]) -> Output:
                 update={"code_sha256": stored.sha256, "code_size": stored.size}
             )
             return _render(call, preview)
-        updated = await use_cases.update_function(
+        latest = await use_cases.update_function(
             session, call.runtime.code, name, schemas.FunctionUpdate(code=code)
         )
+        updated = latest
         if params.get("Publish"):
             updated = await use_cases.publish_version(session, name, schemas.PublishVersion())
     call.refresh(name, retire=True, provision=True)
-    _prepare(call, updated)
+    call.prepare(updated, latest)
     return _render(call, updated)
 
 
@@ -216,7 +211,7 @@ async def update_function_configuration(call: Call, params: dict[str, Any]) -> O
         body = schemas.FunctionUpdate(**fields)
         updated = await use_cases.update_function(session, call.runtime.code, name, body)
     call.refresh(name, retire=True, provision=True)
-    _prepare(call, updated)
+    call.prepare(updated)
     return _render(call, updated)
 
 
@@ -245,7 +240,7 @@ async def publish_version(call: Call, params: dict[str, Any]) -> Output:
             )
         body = schemas.PublishVersion(description=params.get("Description"))
         published = await use_cases.publish_version(session, name, body)
-    _prepare(call, published)
+    call.prepare(published)
     return _render(call, published)
 
 

@@ -66,10 +66,11 @@ async def invoke_function(name: str, request: Request) -> Response:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_function(
-    body: schemas.FunctionCreate, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
-) -> schemas.FunctionPublic:
+    body: schemas.FunctionCreate, session: SessionDep, state: StateDep, runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> schemas.FunctionPublic:  # fmt: skip
     created = await use_cases.create_function(session, runtime.code, body)
-    background.add_task(runtime.prepare, created.function_name)  # its first cold start's environment
+    background.add_task(use_cases.prepare_deployed, runtime, state.sessions, created)
     return created
 
 
@@ -94,13 +95,14 @@ async def update_function(
     name: str,
     body: schemas.FunctionUpdate,
     session: SessionDep,
+    state: StateDep,
     runtime: RuntimeDep,
     background: BackgroundTasks,
 ) -> schemas.FunctionPublic:
     updated = await use_cases.update_function(session, runtime.code, name, body)
     # old environments drain; provisioned ones restart on the new revision
     background.add_task(runtime.changed, name, retire=True, provision=True)
-    background.add_task(runtime.prepare, name)
+    background.add_task(use_cases.prepare_deployed, runtime, state.sessions, updated)
     return updated
 
 
@@ -115,11 +117,11 @@ async def delete_function(
 
 @router.post("/{name}/versions", status_code=status.HTTP_201_CREATED)
 async def publish_version(
-    name: str, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks,
+    name: str, session: SessionDep, state: StateDep, runtime: RuntimeDep, background: BackgroundTasks,
     body: schemas.PublishVersion | None = None,
 ) -> schemas.FunctionPublic:  # fmt: skip
     published = await use_cases.publish_version(session, name, body or schemas.PublishVersion())
-    background.add_task(runtime.prepare, name, published.version)
+    background.add_task(use_cases.prepare_deployed, runtime, state.sessions, published)
     return published
 
 

@@ -47,7 +47,8 @@ class FunctionRuntime(Protocol):
     async def prepare(self, name: str, version: str | None = None) -> None:
         """``name`` was deployed (``version``: published): prepare, in the worker its invocations go
         to first, the environment its first cold start takes (Lambda's proactive initialization;
-        container-image functions only). Best effort: never raises."""
+        container-image functions only); returns once it is prepared (or could not be). Best effort:
+        never raises."""
         ...
 
     async def flush_logs(self) -> None:

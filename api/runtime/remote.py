@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 HARD_TIMEOUT_SECONDS = 900.0 + 60.0
 """Lambda's longest function timeout, and a minute for the worker to start and answer."""
 NOTICE_SECONDS = 5.0
+PREPARE_SECONDS = 30.0
+"""A deployment's preparation: the worker answers once the environment is prepared (25 s at most)."""
 
 
 class NoLiveWorker(ServiceError):
@@ -84,9 +86,9 @@ class RemoteRuntime:
         await self._broadcast(wire.CHANGED, {"function": name, "retire": retire, "provision": provision})
 
     async def prepare(self, name: str, version: str | None = None) -> None:
-        """Ask the worker ``name``'s invocations go to first (its affinity) to prepare one."""
+        """Ask the worker ``name``'s invocations go to first (its affinity) to prepare one, and wait."""
         try:
-            async with asyncio.timeout(NOTICE_SECONDS):
+            async with asyncio.timeout(PREPARE_SECONDS):
                 await self._send(wire.PREPARE, {"function": name, "version": version}, b"", name)
         except (ServiceError, InvokeError, TimeoutError) as exc:
             log.warning("could not ask a worker to prepare %s: %s", name, exc)

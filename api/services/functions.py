@@ -14,16 +14,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import function_schemas as schemas
 from api.pagination import decode_token, encode_token
+from api.runtime import FunctionRuntime
 from api.services import aliases, code_signing, images, layers, postgres_change_sources
 from foundation.errors import InvalidRequest
 from foundation.registry import aliases as alias_registry
 from foundation.registry import function_permissions, tags
 from foundation.registry import functions as registry
+from foundation.registry.database import SessionMaker, unit_of_work
 from foundation.settings import Settings
 from statemachine import function_arn
 from workers.functions.codestore import CodeStore, InvalidCode, StoredCode, decode_zip, zip_files
 
 LIST_LIMIT = 100
+PREPARING_SECONDS = 30.0
+"""An image function's deployment reads as Creating (Lambda's ``Pending``) or Updating
+(``LastUpdateStatus: InProgress``) until its environment is prepared, and at most this long."""
 
 
 def public(row: registry.Function | registry.FunctionVersion) -> schemas.FunctionPublic:
@@ -37,6 +42,7 @@ def public(row: registry.Function | registry.FunctionVersion) -> schemas.Functio
                 "provisioned_concurrency": row.provisioned_concurrency,
                 "revision_id": row.revision_id,
                 "last_modified": row.last_modified,
+                "preparing": registry.pending_now(row),
             },
         )
     else:
@@ -48,6 +54,21 @@ def public(row: registry.Function | registry.FunctionVersion) -> schemas.Functio
         **{field: getattr(row, field) for field in registry.SETTINGS_FIELDS},
         **extra,
     )
+
+
+async def prepare_deployed(
+    runtime: FunctionRuntime, sessions: SessionMaker, deployed: schemas.FunctionPublic,
+    latest: schemas.FunctionPublic | None = None,
+) -> None:  # fmt: skip
+    """After a deployment's answer: have the environment its first cold start takes prepared
+    (``FunctionRuntime.prepare``: image functions), then end the ``Creating``/``Updating`` state of
+    ``$LATEST`` (``latest`` when ``deployed`` is the version published from it)."""
+    version = None if deployed.version == registry.LATEST else deployed.version
+    await runtime.prepare(deployed.function_name, version)
+    latest = latest or deployed
+    if latest.preparing is not None and latest.revision_id is not None:
+        async with unit_of_work(sessions) as session:
+            await registry.end_pending(session, latest.function_name, latest.revision_id)
 
 
 async def store_code(code: schemas.FunctionCode, store: CodeStore, runtime: str, handler: str) -> StoredCode:
@@ -121,7 +142,9 @@ async def _create_image_function(
     fields = _settings_fields(body) | images.image_function_fields(
         digest, size, body.code.image_uri, overrides
     )
-    return public(await registry.create_function(session, body.name, registry.FunctionSettings(**fields)))
+    row = await registry.create_function(session, body.name, registry.FunctionSettings(**fields))
+    registry.mark_pending(row, "Creating", PREPARING_SECONDS)
+    return public(row)
 
 
 async def _image_changes(
@@ -148,9 +171,9 @@ async def update_function(
 ) -> schemas.FunctionPublic:
     current = await registry.get_function(session, name, for_update=True)
     if current.package_type == "Image":
-        return public(
-            await registry.update_function(session, name, await _image_changes(session, current, body))
-        )
+        row = await registry.update_function(session, name, await _image_changes(session, current, body))
+        registry.mark_pending(row, "Updating", PREPARING_SECONDS)
+        return public(row)
     if (body.code is not None and body.code.image_uri is not None) or body.image_config is not None:
         message = "a Zip function's package type cannot change to Image"
         raise InvalidRequest(message, [{"location": "/code", "message": message}])

@@ -90,6 +90,35 @@ class Function(FunctionSettings, table=True):
     """Changes on every update (optimistic checks, cache invalidation)."""
     created_at: datetime = _ts()
     last_modified: datetime = _ts()
+    pending: str | None = Field(default=None, max_length=16)
+    """``Creating`` or ``Updating`` while the deployment of this revision is being prepared (an
+    image function's environment: Lambda's Pending state, or its update InProgress), until
+    ``pending_until`` at the latest."""
+    pending_until: datetime | None = _ts(nullable=True)
+
+
+def pending_now(row: Function) -> str | None:
+    """``row.pending`` while it holds (``Creating``/``Updating``), else None."""
+    if row.pending is None or row.pending_until is None or row.pending_until <= utcnow():
+        return None
+    return row.pending
+
+
+def mark_pending(row: Function, kind: str, seconds: float) -> None:
+    """``row``'s deployment reads as ``kind`` (``Creating``/``Updating``) until it is prepared
+    (``end_pending``), or for ``seconds`` at most (a process that dies meanwhile leaves no function
+    pending for ever)."""
+    row.pending, row.pending_until = kind, utcnow() + timedelta(seconds=seconds)
+
+
+async def end_pending(session: AsyncSession, name: str, revision_id: str) -> None:
+    """The deployment of ``revision_id`` is prepared (a later revision's stays pending); the
+    revision itself does not change (environments of it stay current)."""
+    await session.exec(
+        update(Function)
+        .where(col(Function.name) == name, col(Function.revision_id) == revision_id)
+        .values(pending=None, pending_until=None)
+    )
 
 
 class FunctionVersion(FunctionSettings, table=True):

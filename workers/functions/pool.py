@@ -153,6 +153,10 @@ class EnvironmentPool:
         """Spare sandboxes started and waiting to be claimed."""
         return sum(len(spares) for spares in self._spares.values())
 
+    def idle(self, name: str) -> int:
+        """Idle environments of function ``name`` (all versions): warm, or provisioned."""
+        return sum(len(v.idle) for key, v in self._versions.items() if key[0] == name)
+
     def prepared(self, name: str) -> int:
         """Prepared environments of function ``name`` (all versions) waiting for a cold start."""
         return sum(len(v.prepared) for key, v in self._versions.items() if key[0] == name)
@@ -212,14 +216,17 @@ class EnvironmentPool:
             if (left := self._running.pop(config.name) - 1) > 0:
                 self._running[config.name] = left
 
-    def prepare(self, config: FunctionConfig) -> None:
+    def prepare(self, config: FunctionConfig) -> asyncio.Task[None] | None:
         """A deployment of ``config``'s version (Lambda's proactive initialization): prepare the
         environment its first cold start will take, in the background, unless it has environments
         already (or gets none: ``_prepare_later``). Only where there is room: a deployment never
-        displaces another version's prepared environment (deploying in a loop cannot empty the pool)."""
+        displaces another version's prepared environment (deploying in a loop cannot empty the pool).
+        Returns the preparation under way, if there is one."""
         versions = self._versions_for(config)
         if not versions.idle and not versions.busy:
             self._prepare_later(config, displace=False)
+        preparing = self._preparing.get((config.name, config.version))
+        return preparing.task if preparing is not None and preparing.revision == config.revision else None
 
     async def provision(self, config: FunctionConfig, count: int) -> None:
         """Keep ``count`` initialised environments of this version ready (provisioned concurrency)."""

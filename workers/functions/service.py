@@ -50,6 +50,8 @@ from workers.functions.slots import SlotTable
 from workers.mounts import Attachments
 
 log = logging.getLogger(__name__)
+PREPARE_WAIT_SECONDS = 25.0
+"""How long ``prepare`` waits for a deployment's environment (its INIT has 10 s, its start some)."""
 
 
 class FunctionService:
@@ -133,7 +135,8 @@ class FunctionService:
     async def prepare(self, name: str, version: str | None = None) -> None:
         """``name`` was deployed (created, its code or configuration updated, ``version`` published):
         prepare the environment its first cold start takes (``EnvironmentPool.prepare``: container
-        images only), in the background: best effort, a function gone meanwhile is left alone."""
+        images only) and wait for it, ``PREPARE_WAIT_SECONDS`` at most (it goes on after that). Best
+        effort: a function gone meanwhile is left alone."""
         try:
             config = await self.resolver.resolve(name, version)
         except InvokeError as exc:
@@ -142,7 +145,9 @@ class FunctionService:
         except Exception:  # (the registry unreachable: its first cold start starts one as ever)
             log.warning("could not read %s to prepare an environment of it", name, exc_info=True)
             return
-        self.pool.prepare(config)
+        preparing = self.pool.prepare(config)
+        if preparing is not None:  # done (or failed: its first cold start shows why) when this returns
+            await asyncio.wait({preparing}, timeout=PREPARE_WAIT_SECONDS)
 
     async def provision(self, name: str) -> None:
         """Bring provisioned environments in line with the registry now (after ``name``'s

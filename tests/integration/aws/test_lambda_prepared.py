@@ -1,7 +1,8 @@
 """Lambda's proactive initialization through unmodified boto3: CreateFunction, UpdateFunctionConfiguration
-and PublishVersion of a container-image function prepare the environment its first cold start takes,
-so that environment's process is already running (older than the time the test waited) when the
-first invocation arrives; a zip function is left to its spare runtime sandbox."""
+and PublishVersion of a container-image function prepare the environment its first cold start takes
+(the function Pending, its update InProgress meanwhile, as the SDK waiters expect), so that
+environment's process is already running (older than the time the test waited) when the first
+invocation arrives."""
 
 from __future__ import annotations
 
@@ -68,19 +69,40 @@ def invoke_after_waiting(lam: Any, name: str, qualifier: str = "$LATEST") -> dic
 def test_deployments_prepare_the_environment_of_an_image_functions_first_cold_start(url: str) -> None:
     lam = client(url, "lambda")
     name = unique("prepared")
-    checked(
+    created = checked(
         lam, "CreateFunction", FunctionName=name, Role=ROLE, PackageType="Image",
         Code={"ImageUri": f"{ECR}/prepared:v1"}, Environment={"Variables": {"GREETING": "a"}},
     )  # fmt: skip
+    assert (created["State"], created["StateReasonCode"], created["LastUpdateStatus"]) == (
+        "Pending", "Creating", "InProgress",
+    )  # fmt: skip
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    got = checked(lam, "GetFunctionConfiguration", FunctionName=name)
+    assert (got["State"], got["LastUpdateStatus"]) == ("Active", "Successful") and "StateReason" not in got
     first = invoke_after_waiting(lam, name)
     assert first["env"] == {"GREETING": "a"} and first["age"] > WAIT_SECONDS / 2, first
 
-    checked(
-        lam, "UpdateFunctionConfiguration", FunctionName=name, Environment={"Variables": {"GREETING": "b"}}
-    )
-    updated = invoke_after_waiting(lam, name)  # the new configuration's environment, prepared
-    assert updated["env"] == {"GREETING": "b"} and updated["age"] > WAIT_SECONDS / 2, updated
+    variables = {"Variables": {"GREETING": "b"}}
+    updated = checked(lam, "UpdateFunctionConfiguration", FunctionName=name, Environment=variables)
+    assert (updated["State"], updated["LastUpdateStatus"]) == ("Active", "InProgress")
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    again = invoke_after_waiting(lam, name)  # the new configuration's environment, prepared
+    assert again["env"] == {"GREETING": "b"} and again["age"] > WAIT_SECONDS / 2, again
 
     version = checked(lam, "PublishVersion", FunctionName=name)["Version"]
     published = invoke_after_waiting(lam, name, version)
     assert published["env"] == {"GREETING": "b"} and published["age"] > WAIT_SECONDS / 2, published
+
+
+def test_a_pending_function_is_invoked_once_its_environment_is_prepared(url: str) -> None:
+    """Lambda refuses an invocation while Pending; Stepline lets it wait for the environment being
+    prepared, so a client that does not wait for Active still gets an answer (from that environment)."""
+    lam = client(url, "lambda")
+    name = unique("eager")
+    created = checked(
+        lam, "CreateFunction", FunctionName=name, Role=ROLE, PackageType="Image",
+        Code={"ImageUri": f"{ECR}/prepared:v1"}, Environment={"Variables": {"GREETING": "now"}},
+    )  # fmt: skip
+    assert created["State"] == "Pending"
+    answer = checked(lam, "Invoke", FunctionName=name, Payload=json.dumps({"env": ["GREETING"]}).encode())
+    assert json.loads(answer["Payload"])["env"] == {"GREETING": "now"}, answer["Payload"]
