@@ -25,8 +25,8 @@ bubblewrap sandboxes. Measured in the same run, interleaved so that machine load
   - ``image_burst`` / ``python_burst``: a second invocation arrives while the first holds the warm
     environment (0.5 s asleep), the function having cold-started before: the image function's
     takes the prepared environment its previous cold start left (``pool.prepared``), the zip
-    function's a spare (zip functions get no prepared environment); ``image_burst_prepared`` counts
-    the rounds that took one;
+    function's a spare (zip functions get no prepared environment); ``image_prepared_claims``
+    counts the rounds of the burst, deployed and at-once rows that took one (3 per round);
 - warm invoke through the HTTP API (uvicorn on loopback, httpx client, same process), with the function
   runtime in the API process (``stepline dev``'s colocated path) and, interleaved with it, through an
   API that runs none (``stepline api``) and a ``stepline worker`` process behind it (the hop to the
@@ -469,7 +469,7 @@ async def run(rounds: int, with_http: bool) -> dict[str, Any]:
                         await service.pool.spares_ready()
                         await redeploy(service, name, len(cold[label]) + 10**6, wait=False)
                         cold[label].append(await timed(lambda n=name: service.invoke(n, EVENT)))  # type: ignore[misc]
-                results["image_burst_prepared"] = service.pool.prepared_claimed - prepared_before
+                results["image_prepared_claims"] = service.pool.prepared_claimed - prepared_before
                 socket_rtt: list[float] = []
                 warm: dict[str, list[float]] = {
                     "python": [], "node": [], "image": [], "python_one_invoke_extension": [],
