@@ -35,12 +35,13 @@ itself is milliseconds old)."""
 
 
 @pytest.fixture(scope="module")
-def url(database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The API and its worker with spare sandboxes (the default), the test image imported."""
+def url(own_database: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API and its worker with spare sandboxes, the test image imported (under a name of its own
+    database: image names are registry rows, and other modules list the names of the same image)."""
     data_dir = Path(tempfile.mkdtemp(prefix="stepline-prepared-"))
     data_dir.chmod(0o711)
     settings = Settings(
-        database_url=SecretStr(database_url), temporal_address=temporal_address, data_dir=data_dir,
+        database_url=SecretStr(own_database), temporal_address=temporal_address, data_dir=data_dir,
         temporal={"task_queue": f"prepared-{uuid.uuid4().hex[:12]}"}, sandbox={"spare_environments": 1},
     )  # fmt: skip
     archive = build.write_tar(
@@ -53,6 +54,16 @@ def url(database_url: str, temporal_address: str, tmp_path_factory: pytest.TempP
             yield served
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def create_image_function(lam: Any, prefix: str, greeting: str) -> tuple[str, dict[str, Any]]:
+    """A function of the test image with ``GREETING`` set: its name and CreateFunction's answer."""
+    name = unique(prefix)
+    created = checked(
+        lam, "CreateFunction", FunctionName=name, Role=ROLE, PackageType="Image",
+        Code={"ImageUri": f"{ECR}/prepared:v1"}, Environment={"Variables": {"GREETING": greeting}},
+    )  # fmt: skip
+    return name, created
 
 
 def invoke_after_waiting(lam: Any, name: str, qualifier: str = "$LATEST") -> dict[str, Any]:
@@ -68,11 +79,7 @@ def invoke_after_waiting(lam: Any, name: str, qualifier: str = "$LATEST") -> dic
 
 def test_deployments_prepare_the_environment_of_an_image_functions_first_cold_start(url: str) -> None:
     lam = client(url, "lambda")
-    name = unique("prepared")
-    created = checked(
-        lam, "CreateFunction", FunctionName=name, Role=ROLE, PackageType="Image",
-        Code={"ImageUri": f"{ECR}/prepared:v1"}, Environment={"Variables": {"GREETING": "a"}},
-    )  # fmt: skip
+    name, created = create_image_function(lam, "prepared", "a")
     assert (created["State"], created["StateReasonCode"], created["LastUpdateStatus"]) == (
         "Pending", "Creating", "InProgress",
     )  # fmt: skip
@@ -98,11 +105,7 @@ def test_a_pending_function_is_invoked_once_its_environment_is_prepared(url: str
     """Lambda refuses an invocation while Pending; Stepline lets it wait for the environment being
     prepared, so a client that does not wait for Active still gets an answer (from that environment)."""
     lam = client(url, "lambda")
-    name = unique("eager")
-    created = checked(
-        lam, "CreateFunction", FunctionName=name, Role=ROLE, PackageType="Image",
-        Code={"ImageUri": f"{ECR}/prepared:v1"}, Environment={"Variables": {"GREETING": "now"}},
-    )  # fmt: skip
+    name, created = create_image_function(lam, "eager", "now")
     assert created["State"] == "Pending"
     answer = checked(lam, "Invoke", FunctionName=name, Payload=json.dumps({"env": ["GREETING"]}).encode())
     assert json.loads(answer["Payload"])["env"] == {"GREETING": "now"}, answer["Payload"]
