@@ -4,21 +4,16 @@ that sandboxes' calls find it, and a function that uses the boto3 the runtime pr
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from foundation.settings import Settings
 from shell.embedded import free_port
 from tests.integration.aws.conftest import client
 from tests.integration.aws.lambda_kit import checked, create, unique
-from tests.integration.aws.server import ServerThread
+from tests.integration.aws.server import ServerThread, own_settings
 
 FLAG = {"Variables": {"STEPLINE_AWS_API": "true"}}
 CALLER = """import json
@@ -71,19 +66,13 @@ MACHINE = {
 def served(database_url: str, temporal_address: str) -> Iterator[tuple[str, Settings]]:
     """The API (with its worker, as ``stepline dev``) on a port its settings name, so that sandboxes'
     calls find it (``STEPLINE_SANDBOX__API_URL`` unset: the API's own host and port)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="stepline-callback-"))
-    data_dir.chmod(0o711)
     port = free_port()
-    settings = Settings(
-        database_url=SecretStr(database_url), temporal_address=temporal_address, data_dir=data_dir,
-        temporal={"task_queue": f"callback-{uuid.uuid4().hex[:12]}"}, api={"port": port},
-        sandbox={"spare_environments": 1},
-    )  # fmt: skip
-    try:
-        with ServerThread(settings, port=port) as url:
-            yield url, settings
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    fields: dict[str, Any] = {"api": {"port": port}, "sandbox": {"spare_environments": 1}}
+    with (
+        own_settings(database_url, temporal_address, "callback", **fields) as settings,
+        ServerThread(settings, port=port) as url,
+    ):
+        yield url, settings
 
 
 @pytest.fixture(scope="module")

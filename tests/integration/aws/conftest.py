@@ -4,22 +4,16 @@ unmodified boto3 clients pointed at them."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from pydantic import SecretStr
 
 from foundation.db import upgrade
-from foundation.settings import Settings
-from tests.integration.aws.server import ServerThread
+from tests.integration.aws.server import ServerThread, own_settings
 from tests.integration.conftest import create_database, drop_database
 
 CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
@@ -40,20 +34,11 @@ def aws_url(
     database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The API (and its worker) on a task queue of this module's own."""
-    data_dir = Path(tempfile.mkdtemp(prefix="stepline-aws-"))
-    data_dir.chmod(0o711)  # sandbox users reach it (pytest's temporary directories are root's only)
-    settings = Settings(
-        database_url=SecretStr(database_url),
-        temporal_address=temporal_address,
-        data_dir=data_dir,
-        temporal={"task_queue": f"aws-{uuid.uuid4().hex[:12]}"},
-        sandbox={"spare_environments": 0},
-    )
-    try:
-        with ServerThread(settings) as url:
-            yield url
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with (
+        own_settings(database_url, temporal_address, "aws", sandbox={"spare_environments": 0}) as settings,
+        ServerThread(settings) as url,
+    ):
+        yield url
 
 
 def client(url: str, service: str, **config: Any) -> Any:

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.colocated_worker import ColocatedWorker
@@ -20,6 +26,22 @@ from foundation.settings import Settings
 from shell.embedded import free_port
 
 START_SECONDS = 60.0
+
+
+@contextlib.contextmanager
+def own_settings(database_url: str, temporal_address: str, name: str, **fields: Any) -> Iterator[Settings]:
+    """Settings for an API a module serves: a data directory of its own that the sandbox users reach
+    (pytest's temporary directories are root's only; removed afterwards) and a task queue named
+    after ``name``; ``fields`` add the rest (``sandbox``, ``api``, ...)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=f"stepline-{name}-"))
+    data_dir.chmod(0o711)
+    try:
+        yield Settings(
+            database_url=SecretStr(database_url), temporal_address=temporal_address, data_dir=data_dir,
+            temporal={"task_queue": f"{name}-{uuid.uuid4().hex[:12]}"}, **fields,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 class _Server(uvicorn.Server):

@@ -10,19 +10,16 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from foundation.settings import Settings
 from shell.keys import create_key
 from tests.integration.aws.lambda_kit import zipped
-from tests.integration.aws.server import ServerThread
+from tests.integration.aws.server import ServerThread, own_settings
 from tests.integration.function_kit import requires_bwrap
 
 pytestmark = [
@@ -38,18 +35,10 @@ APP = "def handler(event, context):\n    print('tail me', event)\n    return {'h
 
 @pytest.fixture(scope="module")
 def served(own_database: str, temporal_address: str) -> Iterator[tuple[str, tuple[str, str]]]:
-    data_dir = Path(tempfile.mkdtemp(prefix="stepline-cli-"))
-    data_dir.chmod(0o711)
-    settings = Settings(
-        database_url=SecretStr(own_database), temporal_address=temporal_address, data_dir=data_dir,
-        temporal={"task_queue": f"cli-{uuid.uuid4().hex[:12]}"}, sandbox={"spare_environments": 0},
-    )  # fmt: skip
-    key = asyncio.run(create_key(settings, "123456789012"))
-    try:
+    with own_settings(own_database, temporal_address, "cli", sandbox={"spare_environments": 0}) as settings:
+        key = asyncio.run(create_key(settings, "123456789012"))
         with ServerThread(settings) as url:
             yield url, key
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture

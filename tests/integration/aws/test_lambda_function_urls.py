@@ -7,20 +7,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from foundation.settings import Settings
 from tests.integration.aws.lambda_kit import checked, create, error_of, lam, unique
-from tests.integration.aws.server import ServerThread
+from tests.integration.aws.server import ServerThread, own_settings
 from tests.integration.function_kit import requires_bwrap
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
@@ -171,18 +165,12 @@ def test_cors_preflight_and_response_headers(url: tuple[str, str]) -> None:
 @pytest.fixture(scope="module")
 def guarded_url(database_url: str, temporal_address: str) -> Iterator[str]:
     """An API with a bearer token (so that the gate refuses the unauthenticated)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="stepline-aws-"))
-    data_dir.chmod(0o711)
-    settings = Settings(
-        database_url=SecretStr(database_url), temporal_address=temporal_address, data_dir=data_dir,
-        temporal={"task_queue": f"urls-{uuid.uuid4().hex[:12]}"}, sandbox={"spare_environments": 0},
-        api={"token": "s3cret-token"},
-    )  # fmt: skip
-    try:
-        with ServerThread(settings) as served:
-            yield served
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    fields: dict[str, Any] = {"sandbox": {"spare_environments": 0}, "api": {"token": "s3cret-token"}}
+    with (
+        own_settings(database_url, temporal_address, "urls", **fields) as settings,
+        ServerThread(settings) as served,
+    ):
+        yield served
 
 
 def test_aws_iam_urls_take_what_the_gate_admits_and_none_urls_anyone(guarded_url: str) -> None:

@@ -7,23 +7,17 @@ invocation arrives."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from foundation.settings import Settings
 from tests import image_builder as build
 from tests.integration.aws.conftest import client
 from tests.integration.aws.lambda_kit import ROLE, checked, unique
-from tests.integration.aws.server import ServerThread
+from tests.integration.aws.server import ServerThread, own_settings
 from tests.integration.function_kit import requires_bwrap
 
 pytestmark = [pytest.mark.integration, requires_bwrap]
@@ -38,22 +32,17 @@ itself is milliseconds old)."""
 def url(own_database: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API and its worker with spare sandboxes, the test image imported (under a name of its own
     database: image names are registry rows, and other modules list the names of the same image)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="stepline-prepared-"))
-    data_dir.chmod(0o711)
-    settings = Settings(
-        database_url=SecretStr(own_database), temporal_address=temporal_address, data_dir=data_dir,
-        temporal={"task_queue": f"prepared-{uuid.uuid4().hex[:12]}"}, sandbox={"spare_environments": 1},
-    )  # fmt: skip
     archive = build.write_tar(
         build.layout_files(build.python_image(), "prepared:v1"), tmp_path_factory.mktemp("image") / "i.tar"
     )
-    try:
-        with ServerThread(settings) as served:
-            imported = httpx.post(f"{served}/v1/images", content=archive.read_bytes(), timeout=60)
-            assert imported.status_code == 201, imported.text
-            yield served
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    spares = {"spare_environments": 1}
+    with (
+        own_settings(own_database, temporal_address, "prepared", sandbox=spares) as settings,
+        ServerThread(settings) as served,
+    ):
+        imported = httpx.post(f"{served}/v1/images", content=archive.read_bytes(), timeout=60)
+        assert imported.status_code == 201, imported.text
+        yield served
 
 
 def create_image_function(lam: Any, prefix: str, greeting: str) -> tuple[str, dict[str, Any]]:
